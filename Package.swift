@@ -1,0 +1,49 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "masscast",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "masscast", targets: ["masscast"]),
+        .library(name: "PipelineCore", targets: ["PipelineCore"]),
+        .library(name: "PipelineYAML", targets: ["PipelineYAML"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "PipelineCore", swiftSettings: strict),
+        .target(
+            name: "PipelineYAML",
+            dependencies: ["PipelineCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "masscast",
+            dependencies: [
+                "PipelineCore", "PipelineYAML",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: strict),
+        .testTarget(
+            name: "PipelineYAMLTests",
+            dependencies: ["PipelineCore", "PipelineYAML"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "masscastTests",
+            dependencies: ["PipelineCore", "PipelineYAML"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,324 @@
+/// Checks a `SourceNode` against a `FieldType`, reporting every problem with its position.
+///
+/// Expressions are checked here too, where a field allows them: syntax, names, the type
+/// they produce against the field's type; the step references they make are collected for
+/// the graph.
+public struct SpecChecker {
+    /// A step reference found in an expression, with its place in the file.
+    public struct Reference: Sendable, Hashable {
+        public var stepID: String
+        public var location: SourceLocation
+    }
+
+    public var diagnostics = DiagnosticBag()
+    public var references: [Reference] = []
+    /// Scope for expressions; `nil` means expressions are not allowed at all here.
+    public var scope: ExpressionScope?
+    /// Warn about plain scalars cut short by a ` #` comment (inside `with`).
+    public var warnTruncatedScalars = false
+
+    public init(scope: ExpressionScope? = nil) {
+        self.scope = scope
+    }
+
+    /// Checks `node` as a value of `type`; `path` names it in messages (`with.filter.tag_id`).
+    public mutating func check(_ node: SourceNode, as type: FieldType, path: String, expressions: Bool) {
+        if case .scalar(let text, _) = node.content, text.contains("${{") {
+            checkExpression(node, text: text, as: type, path: path, allowed: expressions)
+            return
+        }
+        switch type {
+        case .deferred:
+            return
+        case .any:
+            if case .mapping(let entries) = node.content {
+                for e in entries { check(e.value, as: .any, path: "\(path).\(e.key)", expressions: expressions) }
+            } else if case .sequence(let items) = node.content {
+                for (i, item) in items.enumerated() { check(item, as: .any, path: "\(path)[\(i)]", expressions: expressions) }
+            }
+        case .string(let rule):
+            guard case .string(let s)? = node.typed else { return wrongType(node, type, path) }
+            if let rule, !rule.matches(s) {
+                badString(node, s, rule, path)
+            }
+            truncationWarning(node, path)
+        case .integer(let lo, let hi):
+            guard case .integer(let v)? = node.typed else { return wrongType(node, type, path) }
+            if let lo, v < lo { outOfRange(node, "\(v)", type, path) }
+            else if let hi, v > hi { outOfRange(node, "\(v)", type, path) }
+        case .number(let lo):
+            let v: Double
+            switch node.typed {
+            case .integer(let i)?: v = Double(i)
+            case .float(let d)? where d.isFinite: v = d
+            default: return wrongType(node, type, path)
+            }
+            if let lo, v < lo { outOfRange(node, FieldType.format(v), type, path) }
+        case .constant(let expected):
+            guard case .integer(let v)? = node.typed else { return wrongType(node, type, path) }
+            if v != expected {
+                diagnostics.error(.unsupportedVersion, "\(path) \(v) is not supported; this masscast reads \(path) \(expected)",
+                                  at: node.location)
+            }
+        case .boolean:
+            guard case .bool? = node.typed else {
+                var hint: String?
+                if case .string(let s)? = node.typed, ["yes", "no", "on", "off", "y", "n"].contains(s.lowercased()) {
+                    hint = "YAML 1.2 reads '\(s)' as a string; write true or false"
+                }
+                return wrongType(node, type, path, hint: hint)
+            }
+        case .duration:
+            guard case .string(let s)? = node.typed else {
+                var hint: String?
+                if case .integer(let v)? = node.typed { hint = "a duration needs a unit: \(v)s, \(v)m…" }
+                return wrongType(node, type, path, hint: hint)
+            }
+            if DurationText.parse(s) == nil {
+                diagnostics.error(.invalidDuration, "'\(s)' is not a duration (at \(path))", at: node.location,
+                                  hint: "write a number and a unit: 500ms, 30s, 2m, 1h, 1d, or a sum like 1h30m")
+            }
+        case .enumeration(let values):
+            guard case .string(let s)? = node.typed else { return wrongType(node, type, path) }
+            if !values.contains(s) {
+                let suggestion = Suggestion.closest(to: s, among: values)
+                diagnostics.error(.invalidEnumValue, "'\(s)' is not allowed for \(path); expected \(type.expectation)",
+                                  at: node.location, hint: suggestion.map { "did you mean '\($0)'?" })
+            }
+        case .list(let itemType, let lo, let hi):
+            guard case .sequence(let items) = node.content else { return wrongType(node, type, path) }
+            if let lo, items.count < lo, path == "steps" {
+                diagnostics.error(.noSteps, "the pipeline has no steps", at: node.location,
+                                  hint: "add at least one step under steps:")
+            } else if let lo, items.count < lo {
+                diagnostics.error(.listLength, "\(path) has \(items.count) item\(items.count == 1 ? "" : "s"); at least \(lo) \(lo == 1 ? "is" : "are") needed",
+                                  at: node.location)
+            } else if let hi, items.count > hi {
+                diagnostics.error(.listLength, "\(path) has \(items.count) items; at most \(hi) are allowed",
+                                  at: node.location)
+            }
+            for (i, item) in items.enumerated() {
+                check(item, as: itemType, path: "\(path)[\(i)]", expressions: expressions)
+            }
+        case .object(let spec):
+            guard case .mapping(let entries) = node.content else { return wrongType(node, type, path) }
+            checkObject(node, entries, spec, path: path, expressions: expressions)
+        case .map(let keyRule, let valueType):
+            guard case .mapping(let entries) = node.content else { return wrongType(node, type, path) }
+            for e in entries {
+                if !keyRule.matches(e.key) {
+                    diagnostics.error(.badInput, "'\(e.key)' is not a valid name in \(path): \(keyRule.summary)",
+                                      at: e.keyLocation)
+                }
+                check(e.value, as: valueType, path: "\(path).\(e.key)", expressions: expressions)
+            }
+        case .either(let types):
+            let pick = types.first { t in
+                switch (t, node.content) {
+                case (.object, .mapping), (.map, .mapping), (.list, .sequence): return true
+                case (.object, _), (.map, _), (.list, _): return false
+                default:
+                    if case .scalar = node.content { return Self.scalarFits(node, t) }
+                    return false
+                }
+            }
+            if let pick {
+                check(node, as: pick, path: path, expressions: expressions)
+            } else if case .scalar = node.content,
+                let scalarType = types.first(where: { if case .string = $0 { return true }; return false })
+            {
+                check(node, as: scalarType, path: path, expressions: expressions)
+            } else {
+                wrongType(node, type, path)
+            }
+        }
+    }
+
+    static func scalarFits(_ node: SourceNode, _ t: FieldType) -> Bool {
+        switch (t, node.typed) {
+        case (.string, .string?), (.duration, .string?), (.enumeration, .string?): true
+        case (.integer, .integer?), (.boolean, .bool?), (.constant, .integer?): true
+        case (.number, .integer?), (.number, .float?): true
+        case (.any, _), (.deferred, _): true
+        default: false
+        }
+    }
+
+    /// Checks a mapping's keys, values and cross-key rules.
+    public mutating func checkObject(
+        _ node: SourceNode, _ entries: [SourceNode.Entry], _ spec: ObjectSpec, path: String, expressions: Bool
+    ) {
+        let known = spec.fields.map(\.name)
+        var present: [String: SourceNode.Entry] = [:]
+        for e in entries {
+            present[e.key] = e
+            if let refusal = spec.refused[e.key] {
+                diagnostics.error(refusal.code, refusal.message, at: e.keyLocation, hint: refusal.hint)
+                continue
+            }
+            guard let field = spec.field(e.key) else {
+                let suggestion = Suggestion.closest(to: e.key, among: known)
+                diagnostics.error(
+                    .unknownKey, "unknown key '\(e.key)' in \(path)", at: e.keyLocation,
+                    hint: suggestion.map { "did you mean '\($0)'?" }
+                        ?? "allowed keys: " + known.joined(separator: ", "))
+                continue
+            }
+            check(e.value, as: field.type, path: path.isEmpty ? e.key : "\(path).\(e.key)",
+                  expressions: expressions && field.allowsExpression)
+        }
+        for field in spec.fields where field.required && present[field.name] == nil {
+            diagnostics.error(.missingKey, "\(path.isEmpty ? "the pipeline" : path) is missing the required key '\(field.name)'",
+                              at: node.location)
+        }
+        for constraint in spec.constraints {
+            switch constraint {
+            case .exactlyOne(let keys):
+                let found = keys.filter { present[$0] != nil }
+                if found.count > 1, let second = present[found[1]], let first = present[found[0]] {
+                    diagnostics.error(.conflictingKeys, "'\(found[0])' and '\(found[1])' exclude each other in \(path)",
+                                      at: second.keyLocation, note: .init("'\(found[0])' is here", at: first.keyLocation),
+                                      hint: "keep one of them")
+                } else if found.isEmpty {
+                    diagnostics.error(.conflictingKeys, "\(path) needs one of " + keys.map { "'\($0)'" }.joined(separator: ", "),
+                                      at: node.location)
+                }
+            case .atLeastOne(let keys):
+                if !keys.contains(where: { present[$0] != nil }) {
+                    diagnostics.error(.conflictingKeys, "\(path) needs at least one of " + keys.map { "'\($0)'" }.joined(separator: ", "),
+                                      at: node.location)
+                }
+            case .requiredWhen(let field, let value, let required):
+                if case .bool(let b)? = present[field]?.value.typed, b == value, present[required] == nil {
+                    diagnostics.error(.missingKey, "\(path) is missing '\(required)', required when \(field) is \(value)",
+                                      at: node.location,
+                                      hint: field == "is_to_all" ? "name the audience with tag_id; a missing audience is never turned into a send to everyone" : nil)
+                }
+            case .payload(let selector, let keys):
+                guard case .string(let selected)? = present[selector]?.value.typed, let payloadKey = keys[selected] else {
+                    continue
+                }
+                if present[payloadKey] == nil {
+                    diagnostics.error(.missingPayload, "msgtype '\(selected)' needs its payload '\(payloadKey)' in \(path)",
+                                      at: present[selector]?.value.location ?? node.location,
+                                      hint: "add `\(payloadKey):` with the message content")
+                }
+                for (other, otherKey) in keys.sorted(by: { $0.key < $1.key }) where otherKey != payloadKey {
+                    if let e = present[otherKey] {
+                        diagnostics.error(.payloadMismatch, "'\(otherKey)' is the payload of msgtype '\(other)', but msgtype is '\(selected)'",
+                                          at: e.keyLocation, hint: "remove '\(otherKey)' or change msgtype")
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func checkExpression(_ node: SourceNode, text: String, as type: FieldType, path: String, allowed: Bool) {
+        guard allowed, let scope else {
+            diagnostics.error(.badValue, "expressions are not evaluated in \(path)", at: node.location,
+                              hint: "write a literal value here")
+            return
+        }
+        let (template, issues) = Template.parse(text)
+        for issue in issues {
+            diagnostics.error(issue.code, issue.message, at: node.location(ofTextOffset: issue.offset), hint: issue.hint)
+        }
+        guard let template else { return }
+        let result = template.check(in: scope)
+        for issue in result.issues {
+            diagnostics.error(issue.code, issue.message, at: node.location(ofTextOffset: issue.offset), hint: issue.hint)
+        }
+        for r in result.references {
+            references.append(Reference(stepID: r.stepID, location: node.location(ofTextOffset: r.offset)))
+        }
+        if result.issues.isEmpty, !type.accepts(result.type) {
+            diagnostics.error(.expressionFieldType, "\(path) expects \(type.expectation), but the expression gives \(result.type)",
+                              at: node.location)
+        }
+    }
+
+    private mutating func truncationWarning(_ node: SourceNode, _ path: String) {
+        guard warnTruncatedScalars, node.followedByComment else { return }
+        diagnostics.warning(.truncatedByComment,
+                            "the text of \(path) ends before ' #': YAML reads the rest of the line as a comment",
+                            at: node.location, hint: "quote the whole text, e.g. \"…#话题#…\"")
+    }
+
+    private mutating func wrongType(_ node: SourceNode, _ type: FieldType, _ path: String, hint: String? = nil) {
+        var hint = hint
+        if hint == nil, case .string = type, case .scalar(_, .plain) = node.content {
+            hint = "quote it to make it a string"
+        }
+        diagnostics.error(.wrongType, "\(path) must be \(type.expectation), not \(node.kindDescription)",
+                          at: node.location, hint: hint)
+    }
+
+    private mutating func outOfRange(_ node: SourceNode, _ value: String, _ type: FieldType, _ path: String) {
+        diagnostics.error(.outOfRange, "\(path) is \(value); it must be \(type.expectation)", at: node.location)
+    }
+
+    private mutating func badString(_ node: SourceNode, _ s: String, _ rule: StringRule, _ path: String) {
+        switch rule {
+        case .pipelineName:
+            diagnostics.error(.badName, "'\(s)' is not a valid pipeline name: \(rule.summary)", at: node.location,
+                              hint: suggestName(s).map { "try '\($0)'" })
+        case .stepID:
+            diagnostics.error(.badStepID, "'\(s)' is not a valid step id: \(rule.summary)", at: node.location)
+        case .timestamp:
+            diagnostics.error(.badTimestamp, "'\(s)' is not an RFC 3339 time with an explicit UTC offset (at \(path))",
+                              at: node.location, hint: "write it like \"2026-12-01T09:00:00+08:00\"")
+        case .secretReference:
+            diagnostics.error(.literalSecret, "\(path) must not be written in the file; it must come from secrets. or env.",
+                              at: node.location,
+                              hint: "write ${{ secrets.APP_SECRET }} and set MASSCAST_SECRET_APP_SECRET; rotate the secret if this file was ever committed")
+        default:
+            diagnostics.error(.badValue, "'\(s)' is not valid for \(path): \(rule.summary)", at: node.location)
+        }
+    }
+
+    private func suggestName(_ s: String) -> String? {
+        let mapped = s.lowercased().map { c -> Character in
+            c.isLetter && c.isASCII || c.isNumber && c.isASCII ? c : "-"
+        }
+        var out = String(mapped).split(separator: "-").joined(separator: "-")
+        out = String(out.prefix(63))
+        return StringRule.pipelineName.matches(out) ? out : nil
+    }
+}
+
+/// "Did you mean" suggestions.
+public enum Suggestion {
+    /// The candidate nearest to `word` by edit distance, if it is near enough to be a typo.
+    public static func closest(to word: String, among candidates: [String]) -> String? {
+        var best: (String, Int)?
+        for c in candidates {
+            let d = Suggestion.editDistance(word.lowercased(), c.lowercased())
+            if best == nil || d < best!.1 { best = (c, d) }
+        }
+        guard let (candidate, distance) = best else { return nil }
+        let limit = max(1, min(3, word.count / 3 + (word.count > 5 ? 1 : 0)))
+        return distance <= limit ? candidate : nil
+    }
+
+    /// Levenshtein distance over characters (transpositions count 1).
+    public static func editDistance(_ a: String, _ b: String) -> Int {
+        let x = Array(a), y = Array(b)
+        if x.isEmpty { return y.count }
+        if y.isEmpty { return x.count }
+        var prev2 = [Int](repeating: 0, count: y.count + 1)
+        var prev = Array(0...y.count)
+        var cur = [Int](repeating: 0, count: y.count + 1)
+        for i in 1...x.count {
+            cur[0] = i
+            for j in 1...y.count {
+                let cost = x[i - 1] == y[j - 1] ? 0 : 1
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+                if i > 1, j > 1, x[i - 1] == y[j - 2], x[i - 2] == y[j - 1] {
+                    cur[j] = min(cur[j], prev2[j - 2] + 1)
+                }
+            }
+            (prev2, prev, cur) = (prev, cur, prev2)
+        }
+        return prev[y.count]
+    }
+}

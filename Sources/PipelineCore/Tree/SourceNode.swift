@@ -1,0 +1,194 @@
+/// A YAML document as a tree whose every key and value keeps its source position.
+///
+/// `PipelineYAML` builds it from text; everything after that (the pipeline decoder, the
+/// step catalog, fixtures and `masscast.yaml`) reads this tree, never YAML itself.
+public struct SourceNode: Sendable, Hashable {
+    /// How a scalar was written; decides how it is typed (a quoted `"true"` is a string).
+    public enum ScalarStyle: String, Sendable, Hashable {
+        case plain, singleQuoted, doubleQuoted, literal, folded
+
+        /// Quoted and block scalars are always strings.
+        public var isPlain: Bool { self == .plain }
+    }
+
+    /// One `key: value` of a mapping; keys are strings (others are refused while reading).
+    public struct Entry: Sendable, Hashable {
+        public var key: String
+        public var keyLocation: SourceLocation
+        public var value: SourceNode
+
+        public init(key: String, keyLocation: SourceLocation, value: SourceNode) {
+            self.key = key
+            self.keyLocation = keyLocation
+            self.value = value
+        }
+    }
+
+    public enum Content: Sendable, Hashable {
+        case scalar(String, ScalarStyle)
+        case sequence([SourceNode])
+        case mapping([Entry])
+    }
+
+    public var content: Content
+    /// Where the node starts.
+    public var location: SourceLocation
+    /// `true` when a flow collection (`{…}`, `[…]`) or a quoted scalar wrote it on one line:
+    /// positions inside such a scalar are exact.
+    public var isSingleLine: Bool
+    /// For a plain single-line scalar: ` #` follows it on its line, so YAML cut the text there.
+    public var followedByComment: Bool = false
+    /// Where the scalar's text starts when each character of the text is one column of the
+    /// source (plain or quoted single-line scalars without escapes); positions inside an
+    /// expression are exact then. `nil` otherwise (errors point at the scalar's start).
+    public var textStart: SourceLocation?
+
+    public init(_ content: Content, at location: SourceLocation, isSingleLine: Bool = true) {
+        self.content = content
+        self.location = location
+        self.isSingleLine = isSingleLine
+    }
+
+    /// The mapping's entries, or `nil` when the node is not a mapping.
+    public var entries: [Entry]? {
+        if case .mapping(let e) = content { return e }
+        return nil
+    }
+
+    /// The sequence's items, or `nil`.
+    public var items: [SourceNode]? {
+        if case .sequence(let i) = content { return i }
+        return nil
+    }
+
+    /// The first entry with `key`.
+    public func entry(_ key: String) -> Entry? {
+        entries?.first { $0.key == key }
+    }
+
+    /// The value under `key`.
+    public subscript(key: String) -> SourceNode? { entry(key)?.value }
+
+    /// The scalar's text and style, or `nil`.
+    public var scalar: (text: String, style: ScalarStyle)? {
+        if case .scalar(let t, let s) = content { return (t, s) }
+        return nil
+    }
+
+    /// The scalar as YAML 1.2's core schema types it (plain scalars only; quoted and block
+    /// scalars are strings).
+    /// The location of the character at `offset` (Unicode scalars) in the scalar's text:
+    /// exact when the text maps onto columns, else the scalar's start.
+    public func location(ofTextOffset offset: Int) -> SourceLocation {
+        textStart.map { $0.advanced(by: offset) } ?? location
+    }
+
+    public var typed: TypedScalar? {
+        guard case .scalar(let t, let s) = content else { return nil }
+        return s.isPlain ? TypedScalar.resolve(plain: t) : .string(t)
+    }
+
+    /// A word for error messages: "a mapping", "a list", "the integer 3", "the string 'x'".
+    public var kindDescription: String {
+        switch content {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .scalar:
+            return typed?.kindDescription ?? "a scalar"
+        }
+    }
+}
+
+/// A scalar typed by YAML 1.2's core schema: only `true`/`false` are booleans, `yes`/`on`
+/// are strings, `010` is the integer 10 (no octal), `1:30` is a string.
+public enum TypedScalar: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case integer(Int)
+    case float(Double)
+    case string(String)
+
+    /// Resolution of a plain scalar per the YAML 1.2 core schema.
+    public static func resolve(plain text: String) -> TypedScalar {
+        switch text {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "true", "True", "TRUE": return .bool(true)
+        case "false", "False", "FALSE": return .bool(false)
+        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .float(.infinity)
+        case "-.inf", "-.Inf", "-.INF": return .float(-.infinity)
+        case ".nan", ".NaN", ".NAN": return .float(.nan)
+        default: break
+        }
+        let u = Array(text.utf8)
+        guard let first = u.first else { return .string(text) }
+        // Fast exit: core-schema numbers start with a sign, a digit or a dot.
+        guard first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+            || (first >= 48 && first <= 57)
+        else { return .string(text) }
+        if u.count > 2, u[0] == UInt8(ascii: "0"), u[1] == UInt8(ascii: "o") {
+            let digits = text.dropFirst(2)
+            if digits.allSatisfy({ ("0"..."7").contains($0) }), let v = Int(digits, radix: 8) { return .integer(v) }
+            return .string(text)
+        }
+        if u.count > 2, u[0] == UInt8(ascii: "0"), u[1] == UInt8(ascii: "x") {
+            let digits = text.dropFirst(2)
+            if digits.allSatisfy(\.isHexDigit), let v = Int(digits, radix: 16) { return .integer(v) }
+            return .string(text)
+        }
+        if isDecimalInteger(u) {
+            if let v = Int(text) { return .integer(v) }
+            // Too large for Int: keep as a float, as YAML 1.2 tools do with big numbers.
+            return Double(text).map(TypedScalar.float) ?? .string(text)
+        }
+        if isCoreFloat(u), let d = Double(text) { return .float(d) }
+        return .string(text)
+    }
+
+    private static func isDecimalInteger(_ u: [UInt8]) -> Bool {
+        var i = 0
+        if u[0] == UInt8(ascii: "-") || u[0] == UInt8(ascii: "+") { i = 1 }
+        guard i < u.count else { return false }
+        while i < u.count {
+            guard u[i] >= 48 && u[i] <= 57 else { return false }
+            i += 1
+        }
+        return true
+    }
+
+    // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+    private static func isCoreFloat(_ u: [UInt8]) -> Bool {
+        var i = 0
+        func digits() -> Int {
+            let s = i
+            while i < u.count, u[i] >= 48, u[i] <= 57 { i += 1 }
+            return i - s
+        }
+        if i < u.count, u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: "+") { i += 1 }
+        if i < u.count, u[i] == UInt8(ascii: ".") {
+            i += 1
+            guard digits() > 0 else { return false }
+        } else {
+            guard digits() > 0 else { return false }
+            if i < u.count, u[i] == UInt8(ascii: ".") {
+                i += 1
+                _ = digits()
+            }
+        }
+        if i < u.count, u[i] == UInt8(ascii: "e") || u[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < u.count, u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: "+") { i += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return i == u.count
+    }
+
+    public var kindDescription: String {
+        switch self {
+        case .null: "null"
+        case .bool(let b): "the boolean \(b)"
+        case .integer(let i): "the integer \(i)"
+        case .float(let d): "the number \(d)"
+        case .string(let s): "the string '\(s.count > 40 ? String(s.prefix(40)) + "…" : s)'"
+        }
+    }
+}

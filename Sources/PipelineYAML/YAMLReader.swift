@@ -1,0 +1,397 @@
+import CYaml
+import Foundation
+import PipelineCore
+
+
+/// Reads YAML text into `PipelineCore.SourceNode`, the located tree every other stage reads.
+///
+/// It walks libyaml's event stream (the parser Yams vendors and builds) instead of Yams'
+/// composed `SourceNode`, because the format needs what composition throws away: end positions
+/// (the ` #` comment warning), the alias's own position, and every duplicate key reported
+/// at its second occurrence rather than a throw at the first.
+public struct YAMLReader: Sendable {
+    /// Files larger than this are refused before parsing (MC1004).
+    public var maxBytes: Int
+    /// Collections nested deeper than this are refused (a nesting bomb must not crash us).
+    public var maxDepth: Int
+
+    public init(maxBytes: Int = 1 << 20, maxDepth: Int = 64) {
+        self.maxBytes = maxBytes
+        self.maxDepth = maxDepth
+    }
+
+    /// The result of reading one file: the tree when the YAML could be read, and every
+    /// diagnostic found on the way (syntax errors end reading; the others do not).
+    public struct Result: Sendable {
+        public var root: SourceNode?
+        public var diagnostics: [Diagnostic]
+    }
+
+    /// Reads a file from disk.
+    public func read(path: String, displayName: String? = nil) -> Result {
+        let name = displayName ?? path
+        let url = URL(fileURLWithPath: path)
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let size = attributes[.size] as? NSNumber, size.intValue > maxBytes
+        {
+            return Result(root: nil, diagnostics: [tooLarge(size.intValue, file: name)])
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            let reason = (error as NSError).localizedFailureReason ?? "it could not be opened"
+            return Result(root: nil, diagnostics: [
+                .error(.fileUnreadable, "cannot read '\(name)': \(reason)", at: nil,
+                       hint: "check that the path exists and is a readable file"),
+            ])
+        }
+        return read(bytes: Array(data), file: name)
+    }
+
+    /// Reads YAML from a string (tests, stdin).
+    public func read(text: String, file: String) -> Result {
+        read(bytes: Array(text.utf8), file: file)
+    }
+
+    /// Reads YAML from bytes that should be UTF-8.
+    public func read(bytes: [UInt8], file: String) -> Result {
+        if bytes.count > maxBytes {
+            return Result(root: nil, diagnostics: [tooLarge(bytes.count, file: file)])
+        }
+        if let bad = firstInvalidUTF8(bytes) {
+            let (line, column) = position(ofByte: bad, in: bytes)
+            return Result(root: nil, diagnostics: [
+                .error(.invalidUTF8, "the file is not valid UTF-8: byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) at offset \(bad) is not part of a UTF-8 character",
+                       at: SourceLocation(file: file, line: line, column: column),
+                       hint: "save the file as UTF-8 (pipelines are UTF-8 text)"),
+            ])
+        }
+        var composer = Composer(bytes: bytes, file: file, maxDepth: maxDepth)
+        return composer.run()
+    }
+
+    private func tooLarge(_ size: Int, file: String) -> Diagnostic {
+        .error(.fileTooLarge, "the file is \(size) bytes, over the limit of \(maxBytes) bytes",
+               at: SourceLocation(file: file, line: 1, column: 1),
+               hint: "a pipeline is a short declaration; move long text into a file (`content_file`) or raise the limit with --max-file-size")
+    }
+}
+
+/// The byte offset of the first byte that is not well-formed UTF-8, or `nil`.
+func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+    var i = 0
+    let n = bytes.count
+    while i < n {
+        let b = bytes[i]
+        if b < 0x80 { i += 1; continue }
+        var need = 0
+        var min: UInt32 = 0
+        var cp: UInt32 = 0
+        if b & 0xE0 == 0xC0 { need = 1; min = 0x80; cp = UInt32(b & 0x1F) }
+        else if b & 0xF0 == 0xE0 { need = 2; min = 0x800; cp = UInt32(b & 0x0F) }
+        else if b & 0xF8 == 0xF0 { need = 3; min = 0x10000; cp = UInt32(b & 0x07) }
+        else { return i }
+        guard i + need < n else { return i }
+        for k in 1...need {
+            let c = bytes[i + k]
+            guard c & 0xC0 == 0x80 else { return i }
+            cp = cp << 6 | UInt32(c & 0x3F)
+        }
+        if cp < min || cp > 0x10FFFF || (0xD800...0xDFFF).contains(cp) { return i }
+        i += need + 1
+    }
+    return nil
+}
+
+/// 1-based line and character column of a byte offset (counting well-formed characters).
+func position(ofByte offset: Int, in bytes: [UInt8]) -> (Int, Int) {
+    var line = 1
+    var lineStart = 0
+    for i in 0..<offset where bytes[i] == 0x0A {
+        line += 1
+        lineStart = i + 1
+    }
+    var column = 1
+    for i in lineStart..<offset where bytes[i] & 0xC0 != 0x80 { column += 1 }
+    return (line, column)
+}
+
+/// Builds the tree from libyaml's events with an explicit stack (no recursion).
+private struct Composer {
+    let bytes: [UInt8]
+    let file: String
+    let maxDepth: Int
+    var diagnostics: [Diagnostic] = []
+    /// Byte offset where each line starts (index 0 is line 1).
+    var lineStarts: [Int] = []
+
+    init(bytes: [UInt8], file: String, maxDepth: Int) {
+        self.bytes = bytes
+        self.file = file
+        self.maxDepth = maxDepth
+    }
+
+    private enum Frame {
+        case sequence(start: SourceLocation, items: [SourceNode], flow: Bool)
+        case mapping(start: SourceLocation, entries: [SourceNode.Entry], pendingKey: (String, SourceLocation)?,
+                     seen: [String: SourceLocation], skipValue: Bool, flow: Bool)
+    }
+
+    mutating func run() -> YAMLReader.Result {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else {
+            return YAMLReader.Result(root: nil, diagnostics: [
+                .error(.yamlSyntax, "the YAML parser could not start (out of memory)", at: nil),
+            ])
+        }
+        defer { yaml_parser_delete(&parser) }
+        var root: SourceNode?
+        var documents = 0
+        var stack: [Frame] = []
+
+        return bytes.withUnsafeBufferPointer { buffer -> YAMLReader.Result in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+            var event = yaml_event_t()
+            while true {
+                guard yaml_parser_parse(&parser, &event) == 1 else {
+                    diagnostics.append(syntaxError(parser))
+                    return YAMLReader.Result(root: nil, diagnostics: diagnostics)
+                }
+                defer { yaml_event_delete(&event) }
+                let type = event.type
+                if type == YAML_STREAM_END_EVENT { break }
+                let start = location(event.start_mark)
+                switch type {
+                case YAML_STREAM_START_EVENT, YAML_DOCUMENT_END_EVENT:
+                    continue
+                case YAML_DOCUMENT_START_EVENT:
+                    documents += 1
+                    if documents == 2 {
+                        diagnostics.append(.error(
+                            .documentCount, "a pipeline file holds one YAML document; this is a second one",
+                            at: start, hint: "split the documents into separate files"))
+                    }
+                    continue
+                default:
+                    break
+                }
+                if stack.count >= maxDepth,
+                    type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT
+                {
+                    diagnostics.append(.error(
+                        .yamlSyntax, "the YAML is nested more than \(maxDepth) levels deep", at: start,
+                        hint: "a pipeline never needs this much nesting"))
+                    return YAMLReader.Result(root: nil, diagnostics: diagnostics)
+                }
+                var finished: SourceNode?
+                switch type {
+                case YAML_ALIAS_EVENT:
+                    let name = cString(event.data.alias.anchor)
+                    diagnostics.append(.error(
+                        .anchorOrAlias, "alias '*\(name)' is not allowed in a pipeline", at: start,
+                        hint: "write the value out in full: aliases hide from reviewers what a broadcast sends"))
+                    finished = SourceNode(.scalar("", .plain), at: start)
+                case YAML_SCALAR_EVENT:
+                    let s = event.data.scalar
+                    checkAnchor(s.anchor, at: start)
+                    checkTag(s.tag, at: start)
+                    let text = string(s.value, Int(s.length))
+                    let style = scalarStyle(s.style)
+                    let end = location(event.end_mark)
+                    var node = SourceNode(.scalar(text, style), at: start, isSingleLine: start.line == end.line)
+                    if style == .plain, start.line == end.line {
+                        node.followedByComment = commentFollows(line: end.line, column: end.column)
+                    }
+                    if start.line == end.line, text.utf8.contains(UInt8(ascii: "$")) {
+                        node.textStart = exactTextStart(text: text, style: style, start: start, end: end)
+                    }
+                    finished = node
+                case YAML_SEQUENCE_START_EVENT:
+                    checkAnchor(event.data.sequence_start.anchor, at: start)
+                    checkTag(event.data.sequence_start.tag, at: start)
+                    stack.append(.sequence(start: start, items: [],
+                                           flow: event.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE))
+                    continue
+                case YAML_MAPPING_START_EVENT:
+                    checkAnchor(event.data.mapping_start.anchor, at: start)
+                    checkTag(event.data.mapping_start.tag, at: start)
+                    stack.append(.mapping(start: start, entries: [], pendingKey: nil, seen: [:], skipValue: false,
+                                          flow: event.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE))
+                    continue
+                case YAML_SEQUENCE_END_EVENT:
+                    guard case .sequence(let s, let items, let flow)? = stack.popLast() else { continue }
+                    finished = SourceNode(.sequence(items), at: s, isSingleLine: flow)
+                case YAML_MAPPING_END_EVENT:
+                    guard case .mapping(let s, let entries, _, _, _, let flow)? = stack.popLast() else { continue }
+                    finished = SourceNode(.mapping(entries), at: s, isSingleLine: flow)
+                default:
+                    continue
+                }
+                guard let node = finished else { continue }
+                if stack.isEmpty {
+                    if root == nil { root = node }
+                } else {
+                    attach(node, to: &stack[stack.count - 1])
+                }
+            }
+            if documents == 0 || root == nil {
+                diagnostics.append(.error(
+                    .documentCount, "the file is empty: it holds no YAML document",
+                    at: SourceLocation(file: file, line: 1, column: 1),
+                    hint: "a pipeline starts with `version: 1`"))
+            }
+            return YAMLReader.Result(root: root, diagnostics: diagnostics)
+        }
+    }
+
+    private mutating func attach(_ node: SourceNode, to frame: inout Frame) {
+        switch frame {
+        case .sequence(let s, var items, let flow):
+            items.append(node)
+            frame = .sequence(start: s, items: items, flow: flow)
+        case .mapping(let s, var entries, let pending, var seen, let skip, let flow):
+            if let (key, keyLocation) = pending {
+                if !skip { entries.append(SourceNode.Entry(key: key, keyLocation: keyLocation, value: node)) }
+                frame = .mapping(start: s, entries: entries, pendingKey: nil, seen: seen, skipValue: false, flow: flow)
+                return
+            }
+            // This node is a key.
+            guard case .scalar(let key, _) = node.content else {
+                diagnostics.append(.error(
+                    .complexKey, "a mapping key must be a plain name, not \(node.kindDescription)",
+                    at: node.location, hint: "use a string key"))
+                frame = .mapping(start: s, entries: entries, pendingKey: ("", node.location), seen: seen,
+                                 skipValue: true, flow: flow)
+                return
+            }
+            if let first = seen[key] {
+                diagnostics.append(.error(
+                    .duplicateKey, "duplicate key '\(key)'", at: node.location,
+                    note: .init("'\(key)' was first defined here", at: first),
+                    hint: "remove one of the two; YAML would silently keep only the last"))
+                frame = .mapping(start: s, entries: entries, pendingKey: (key, node.location), seen: seen,
+                                 skipValue: true, flow: flow)
+                return
+            }
+            seen[key] = node.location
+            frame = .mapping(start: s, entries: entries, pendingKey: (key, node.location), seen: seen,
+                             skipValue: false, flow: flow)
+        }
+    }
+
+    private mutating func checkAnchor(_ anchor: UnsafeMutablePointer<yaml_char_t>?, at location: SourceLocation) {
+        guard let anchor else { return }
+        diagnostics.append(.error(
+            .anchorOrAlias, "anchor '&\(cString(anchor))' is not allowed in a pipeline", at: location,
+            hint: "write values out in full: anchors and aliases hide from reviewers what a broadcast sends"))
+    }
+
+    private mutating func checkTag(_ tag: UnsafeMutablePointer<yaml_char_t>?, at location: SourceLocation) {
+        guard let tag else { return }
+        let name = cString(tag)
+        diagnostics.append(.error(
+            .explicitTag, "explicit tag '\(name)' is not allowed in a pipeline", at: location,
+            hint: "remove the tag; quote a value to make it a string"))
+    }
+
+    private func syntaxError(_ parser: yaml_parser_t) -> Diagnostic {
+        let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
+        let mark = parser.error == YAML_READER_ERROR
+            ? SourceLocation(file: file, line: 1, column: 1)
+            : location(parser.problem_mark)
+        var note: Diagnostic.Note?
+        if let context = parser.context {
+            let contextLocation = location(parser.context_mark)
+            note = .init(String(cString: context), at: contextLocation)
+        }
+        var hint: String?
+        if problem.contains("mapping values are not allowed") {
+            hint = "a value that contains ': ' must be quoted"
+        } else if problem.contains("found character that cannot start any token"), problem.contains("\t") || mark.column == 1 {
+            hint = "YAML indentation uses spaces, not tabs"
+        } else if problem.contains("did not find expected ',' or '}'") || problem.contains("did not find expected ',' or ']'") {
+            hint = "quote expressions inside flow collections: { a: \"${{ x }}\" }"
+        }
+        return .error(.yamlSyntax, "YAML syntax error: \(problem)", at: mark, note: note, hint: hint)
+    }
+
+    private func location(_ mark: yaml_mark_t) -> SourceLocation {
+        SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+    }
+
+    private func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?, _ length: Int) -> String {
+        guard let pointer, length > 0 else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: length), as: UTF8.self)
+    }
+
+    private func cString(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String {
+        guard let pointer else { return "" }
+        return String(cString: pointer)
+    }
+
+    private func scalarStyle(_ style: yaml_scalar_style_t) -> SourceNode.ScalarStyle {
+        switch style {
+        case YAML_SINGLE_QUOTED_SCALAR_STYLE: .singleQuoted
+        case YAML_DOUBLE_QUOTED_SCALAR_STYLE: .doubleQuoted
+        case YAML_LITERAL_SCALAR_STYLE: .literal
+        case YAML_FOLDED_SCALAR_STYLE: .folded
+        default: .plain
+        }
+    }
+
+    // MARK: Source text look-ups (only for the few scalars that need them)
+
+    private mutating func lineBytes(_ line: Int) -> ArraySlice<UInt8>? {
+        if lineStarts.isEmpty {
+            lineStarts.reserveCapacity(bytes.count / 24 + 1)
+            lineStarts.append(0)
+            for (i, b) in bytes.enumerated() where b == 0x0A { lineStarts.append(i + 1) }
+        }
+        guard line >= 1, line <= lineStarts.count else { return nil }
+        let s = lineStarts[line - 1]
+        var e = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+        if e > s, bytes[e - 1] == 0x0D { e -= 1 }
+        return bytes[s..<max(s, e)]
+    }
+
+    /// The byte index within the line of a 1-based character column.
+    private func byteIndex(in line: ArraySlice<UInt8>, column: Int) -> Int? {
+        var col = 1
+        var i = line.startIndex
+        while col < column {
+            guard i < line.endIndex else { return nil }
+            i += 1
+            while i < line.endIndex, line[i] & 0xC0 == 0x80 { i += 1 }
+            col += 1
+        }
+        return i
+    }
+
+    /// Whether ` #…` follows the position on its line (YAML made the rest a comment).
+    private mutating func commentFollows(line: Int, column: Int) -> Bool {
+        guard let text = lineBytes(line), text.contains(UInt8(ascii: "#")),
+            let i = byteIndex(in: text, column: column)
+        else { return false }
+        var j = i
+        var sawSpace = false
+        while j < text.endIndex, text[j] == 0x20 || text[j] == 0x09 { j += 1; sawSpace = true }
+        return sawSpace && j < text.endIndex && text[j] == UInt8(ascii: "#")
+    }
+
+    /// Where the scalar's text starts when its characters map one to one onto columns.
+    private func exactTextStart(text: String, style: SourceNode.ScalarStyle, start: SourceLocation, end: SourceLocation)
+        -> SourceLocation?
+    {
+        let count = text.unicodeScalars.count
+        switch style {
+        case .plain:
+            return end.column - start.column == count ? start : nil
+        case .singleQuoted, .doubleQuoted:
+            return end.column - start.column == count + 2 ? start.advanced(by: 1) : nil
+        default:
+            return nil
+        }
+    }
+}
