@@ -27,6 +27,11 @@ public enum Catalog {
 
     public static let names: [String] = kinds.map(\.name)
 
+    /// Fields that hold message copy. A plain scalar in one of them followed by ` #` gets the
+    /// MC1009 warning: in WeChat copy `#话题#` is common and YAML silently cuts the text there.
+    /// (A comment after a path or an id is ordinary YAML and is not warned about.)
+    public static let copyFields: Set<String> = ["content", "title", "description", "digest", "author", "recommend"]
+
     public static func kind(_ name: String) -> StepKind? {
         kinds.first { $0.name == name }
     }

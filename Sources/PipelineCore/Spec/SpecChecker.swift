@@ -23,6 +23,7 @@ public struct SpecChecker {
 
     /// Checks `node` as a value of `type`; `path` names it in messages (`with.filter.tag_id`).
     public mutating func check(_ node: SourceNode, as type: FieldType, path: String, expressions: Bool) {
+        if case .deferred = type { return }
         if case .scalar(let text, _) = node.content, text.contains("${{") {
             checkExpression(node, text: text, as: type, path: path, allowed: expressions)
             return
@@ -165,7 +166,7 @@ public struct SpecChecker {
                 continue
             }
             check(e.value, as: field.type, path: path.isEmpty ? e.key : "\(path).\(e.key)",
-                  expressions: expressions && field.allowsExpression)
+                  expressions: field.allowsExpression)
         }
         for field in spec.fields where field.required && present[field.name] == nil {
             diagnostics.error(.missingKey, "\(path.isEmpty ? "the pipeline" : path) is missing the required key '\(field.name)'",
@@ -238,7 +239,9 @@ public struct SpecChecker {
     }
 
     private mutating func truncationWarning(_ node: SourceNode, _ path: String) {
-        guard warnTruncatedScalars, node.followedByComment else { return }
+        guard warnTruncatedScalars, node.followedByComment,
+            let last = path.split(separator: ".").last, Catalog.copyFields.contains(String(last))
+        else { return }
         diagnostics.warning(.truncatedByComment,
                             "the text of \(path) ends before ' #': YAML reads the rest of the line as a comment",
                             at: node.location, hint: "quote the whole text, e.g. \"…#话题#…\"")

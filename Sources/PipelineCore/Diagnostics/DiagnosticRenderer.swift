@@ -1,0 +1,171 @@
+import Foundation
+
+/// How `validate` prints diagnostics.
+public enum DiagnosticFormat: String, Sendable, CaseIterable {
+    /// `file:line:col: error: message [MC1234]`, the source line and a caret.
+    case text
+    /// An object shaped like `terraform validate -json`.
+    case json
+    /// GitHub Actions workflow commands (`::error file=…,line=…,col=…::…`).
+    case github
+}
+
+/// Renders diagnostics. Pure: source lines come from the caller.
+public struct DiagnosticRenderer: Sendable {
+    /// Returns line `line` (1-based) of `file`, without its newline, or `nil`.
+    public typealias SourceLines = @Sendable (_ file: String, _ line: Int) -> String?
+
+    public var sourceLines: SourceLines
+    /// Colour the text format (only on a terminal).
+    public var color: Bool
+
+    public init(color: Bool = false, sourceLines: @escaping SourceLines) {
+        self.color = color
+        self.sourceLines = sourceLines
+    }
+
+    // MARK: text
+
+    /// One diagnostic in the compiler style, with its note and hint.
+    public func text(_ d: Diagnostic) -> String {
+        var out = ""
+        let place = d.location.map { "\($0.file):\($0.line):\($0.column): " } ?? "masscast: "
+        out += paint(place, bold: true) + paint("\(d.severity.rawValue):", severity: d.severity) + " "
+            + paint(d.message, bold: true) + " [\(d.code.rawValue)]\n"
+        if let loc = d.location { out += snippet(loc) }
+        if let hint = d.hint { out += "      " + paint("hint:", severity: .note) + " \(hint)\n" }
+        if let note = d.note {
+            let notePlace = note.location.map { "\($0.file):\($0.line):\($0.column): " } ?? ""
+            out += paint(notePlace, bold: true) + paint("note:", severity: .note) + " \(note.message)\n"
+            if let loc = note.location { out += snippet(loc) }
+        }
+        return out
+    }
+
+    /// All diagnostics in the text format, followed by a summary line.
+    public func text(_ diagnostics: [Diagnostic], files: Int) -> String {
+        var out = diagnostics.map(text).joined()
+        let errors = diagnostics.filter { $0.severity == .error }.count
+        let warnings = diagnostics.filter { $0.severity == .warning }.count
+        let fileWord = files == 1 ? "file" : "files"
+        if errors == 0 && warnings == 0 {
+            out += "\(files) \(fileWord) valid\n"
+        } else {
+            out += "\(files) \(fileWord) checked: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
+        }
+        return out
+    }
+
+    private func snippet(_ loc: SourceLocation) -> String {
+        guard let line = sourceLines(loc.file, loc.line) else { return "" }
+        let number = String(loc.line)
+        let gutter = String(repeating: " ", count: max(4, number.count + 1) - number.count) + number + " | "
+        let blank = String(repeating: " ", count: max(4, number.count + 1)) + " | "
+        var caretPad = ""
+        for (i, c) in line.unicodeScalars.enumerated() where i < loc.column - 1 {
+            caretPad += c == "\t" ? "\t" : String(repeating: " ", count: Self.displayWidth(c))
+        }
+        return gutter + line + "\n" + blank + caretPad + paint("^", severity: .error) + "\n"
+    }
+
+    /// Terminal columns a character occupies (East Asian wide characters take two).
+    static func displayWidth(_ c: Unicode.Scalar) -> Int {
+        switch c.value {
+        case 0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F,
+             0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x3FFFD:
+            return 2
+        case 0x0300...0x036F, 0x200B...0x200F:
+            return 0
+        default:
+            return 1
+        }
+    }
+
+    private func paint(_ s: String, bold: Bool = false, severity: Severity? = nil) -> String {
+        guard color, !s.isEmpty else { return s }
+        var code = bold ? "1" : ""
+        switch severity {
+        case .error?: code = "1;31"
+        case .warning?: code = "1;35"
+        case .note?: code = "1;36"
+        case nil: break
+        }
+        return code.isEmpty ? s : "\u{1B}[\(code)m\(s)\u{1B}[0m"
+    }
+
+    // MARK: json
+
+    /// The report shaped like `terraform validate -json`, plus each diagnostic's `code`.
+    public func json(_ diagnostics: [Diagnostic], files: Int) -> String {
+        var items: [[String: Any]] = []
+        for d in diagnostics {
+            var item: [String: Any] = [
+                "severity": d.severity.rawValue,
+                "code": d.code.rawValue,
+                "summary": d.message,
+            ]
+            var detail: [String] = []
+            if let hint = d.hint { detail.append(hint) }
+            if let note = d.note {
+                detail.append(note.location.map { "\(note.message) (\($0.line):\($0.column))" } ?? note.message)
+            }
+            item["detail"] = detail.joined(separator: "\n")
+            if let loc = d.location {
+                let point: [String: Any] = ["line": loc.line, "column": loc.column]
+                item["range"] = ["filename": loc.file, "start": point, "end": point] as [String: Any]
+                if let code = sourceLines(loc.file, loc.line) {
+                    item["snippet"] = ["code": code, "start_line": loc.line,
+                                       "highlight_start_offset": loc.column - 1,
+                                       "highlight_end_offset": loc.column] as [String: Any]
+                }
+            }
+            if let note = d.note, let loc = note.location {
+                let point: [String: Any] = ["line": loc.line, "column": loc.column]
+                item["note"] = ["message": note.message,
+                                "range": ["filename": loc.file, "start": point, "end": point] as [String: Any]] as [String: Any]
+            }
+            items.append(item)
+        }
+        let errors = diagnostics.filter { $0.severity == .error }.count
+        let warnings = diagnostics.filter { $0.severity == .warning }.count
+        let report: [String: Any] = [
+            "format_version": "1.0",
+            "valid": errors == 0,
+            "file_count": files,
+            "error_count": errors,
+            "warning_count": warnings,
+            "diagnostics": items,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    // MARK: github
+
+    /// GitHub Actions annotations, one line each.
+    public func github(_ diagnostics: [Diagnostic]) -> String {
+        func escapeData(_ s: String) -> String {
+            s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D")
+                .replacingOccurrences(of: "\n", with: "%0A")
+        }
+        func escapeProperty(_ s: String) -> String {
+            escapeData(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+        }
+        var out = ""
+        for d in diagnostics {
+            let command = d.severity == .error ? "error" : d.severity == .warning ? "warning" : "notice"
+            var props: [String] = []
+            if let loc = d.location {
+                props += ["file=\(escapeProperty(loc.file))", "line=\(loc.line)", "col=\(loc.column)"]
+            }
+            props.append("title=\(escapeProperty(d.code.rawValue))")
+            var message = d.message
+            if let hint = d.hint { message += "\nhint: \(hint)" }
+            if let note = d.note {
+                message += "\nnote: \(note.message)" + (note.location.map { " (line \($0.line), column \($0.column))" } ?? "")
+            }
+            out += "::\(command) \(props.joined(separator: ","))::\(escapeData(message))\n"
+        }
+        return out
+    }
+}
