@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(
             name: "PipelineYAMLTests",
             dependencies: ["PipelineCore", "PipelineYAML"],
-            resources: [.copy("Fixtures")],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

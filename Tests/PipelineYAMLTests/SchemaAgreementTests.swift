@@ -1,0 +1,52 @@
+import Foundation
+import PipelineCore
+import PipelineYAML
+import Testing
+
+@Suite("Schema and loader agree")
+struct SchemaAgreementTests {
+    @Test("schemas/pipeline.schema.json is the schema masscast generates")
+    func committedSchemaIsCurrent() throws {
+        let committed = try String(contentsOf: Repo.schema, encoding: .utf8)
+        #expect(committed == PipelineSchema.json(), "run `swift run masscast schema > schemas/pipeline.schema.json`")
+    }
+
+    @Test("every example in pipelines/ is valid for the loader, without warnings")
+    func examplesValid() {
+        let files = Repo.files(in: Repo.pipelines)
+        #expect(files.count >= 10)
+        for url in files {
+            let loaded = PipelineLoader().load(path: url.path)
+            #expect(loaded.diagnostics.isEmpty, "\(url.lastPathComponent): \(loaded.diagnostics.map(\.message))")
+        }
+    }
+
+    /// Runs check-jsonschema (a real draft-07 validator, YAML 1.2 through ruamel) on `files`
+    /// in one process; returns the names of the files it rejected.
+    func schemaRejections(_ files: [URL]) throws -> Set<String>? {
+        guard let tool = which("check-jsonschema") else {
+            if toolsRequired { Issue.record("check-jsonschema is required (MASSCAST_REQUIRE_TOOLS=1) but not on PATH") }
+            return nil
+        }
+        var rejected: Set<String> = []
+        // One call per file keeps the verdicts separate; the corpus is small.
+        for url in files {
+            let r = try runProcess(tool, ["--schemafile", Repo.schema.path, url.path])
+            if r.status != 0 { rejected.insert(url.lastPathComponent) }
+        }
+        return rejected
+    }
+
+    @Test("the schema accepts every example, and rejects every corpus case it can express")
+    func schemaAgrees() throws {
+        let examples = Repo.files(in: Repo.pipelines)
+        let expressible = CorpusCase.all().filter(\.schemaRejects)
+        #expect(expressible.count >= 25)
+        guard let rejected = try schemaRejections(examples + expressible.map(\.url)) else { return }
+        for url in examples { #expect(!rejected.contains(url.lastPathComponent), "schema rejects \(url.lastPathComponent)") }
+        for c in expressible {
+            #expect(rejected.contains(c.url.lastPathComponent), "schema accepts \(c.url.lastPathComponent)")
+            #expect(PipelineLoader().load(path: c.url.path).hasErrors, "loader accepts \(c.url.lastPathComponent)")
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+
+/// End-to-end tests of the built `masscast` binary: stdout, stderr and exit status.
+@Suite("masscast command line")
+struct CLITests {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The binary next to the test bundle (works for any --scratch-path).
+    static let binary: String = {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("masscast").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return root.appendingPathComponent(".build/debug/masscast").path
+    }()
+
+    @discardableResult
+    func masscast(_ args: String..., stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = args
+        p.currentDirectoryURL = Self.root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func temp(_ name: String, _ text: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("masscast-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    static let bad = """
+        version: 1
+        name: demo
+        account: brand-main
+        steps:
+          - id: send
+            uses: mass/sendall
+            with:
+              filter: { is_to_all: false, tag_id: 100 }
+              msgtype: text
+              text: { content: 你好 }
+              retires: 3
+        """
+
+    @Test("validate pipelines/ is clean and exits 0")
+    func validateExamples() throws {
+        let r = try masscast("validate", "pipelines")
+        #expect(r.status == 0, "\(r.out)")
+        #expect(r.out.hasSuffix("files valid\n"))
+    }
+
+    @Test("validate reports file:line:col, the source line and a caret, and exits 2")
+    func validateText() throws {
+        let path = try temp("bad.yaml", Self.bad)
+        let r = try masscast("validate", path)
+        #expect(r.status == 2)
+        let lines = r.out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines[0] == "\(path):11:7: error: unknown key 'retires' in with [MC2001]")
+        #expect(lines[1] == "  11 |       retires: 3")
+        #expect(lines[2] == "     |       ^")
+        #expect(r.out.contains("1 file checked: 1 error, 0 warnings"))
+    }
+
+    @Test("validate --format json is shaped like terraform validate -json")
+    func validateJSON() throws {
+        let path = try temp("bad.yaml", Self.bad)
+        let r = try masscast("validate", path, "--format", "json")
+        #expect(r.status == 2)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        #expect(object["valid"] as? Bool == false)
+        #expect(object["error_count"] as? Int == 1)
+        let diagnostics = try #require(object["diagnostics"] as? [[String: Any]])
+        let d = try #require(diagnostics.first)
+        #expect(d["severity"] as? String == "error")
+        #expect(d["code"] as? String == "MC2001")
+        let range = try #require(d["range"] as? [String: Any])
+        #expect(range["filename"] as? String == path)
+        let start = try #require(range["start"] as? [String: Any])
+        #expect(start["line"] as? Int == 11 && start["column"] as? Int == 7)
+    }
+
+    @Test("validate --format github prints workflow annotations")
+    func validateGitHub() throws {
+        let path = try temp("bad.yaml", Self.bad)
+        let r = try masscast("validate", path, "--format", "github")
+        #expect(r.status == 2)
+        #expect(r.out.hasPrefix("::error file=\(path),line=11,col=7,title=MC2001::unknown key 'retires' in with%0Ahint: "))
+    }
+
+    @Test("validate walks folders recursively and reports missing paths")
+    func validateFolders() throws {
+        let path = try temp("a.yaml", Self.bad)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        let nested = folder.appendingPathComponent("nested")
+        try FileManager.default.createDirectory(at: nested, withIntermediateDirectories: true)
+        try Self.bad.write(to: nested.appendingPathComponent("b.yml"), atomically: true, encoding: .utf8)
+        try "not yaml".write(to: nested.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
+        let r = try masscast("validate", folder.path, "--format", "json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        #expect(object["file_count"] as? Int == 2)
+        let missing = try masscast("validate", "/nonexistent/x.yaml")
+        #expect(missing.status == 2)
+        #expect(missing.out.contains("no such file or folder"))
+    }
+
+    @Test("warnings do not fail validate unless --warnings-as-errors")
+    func warnings() throws {
+        let path = try temp("w.yaml", Self.bad.replacingOccurrences(of: "\n      retires: 3", with: "")
+            .replacingOccurrences(of: "text: { content: 你好 }", with: "text:\n        content: 新品 #话题#"))
+        #expect(try masscast("validate", path).status == 0)
+        #expect(try masscast("validate", path, "--warnings-as-errors").status == 2)
+    }
+
+    @Test("graph prints Mermaid by default and DOT on request; invalid pipelines exit 2")
+    func graph() throws {
+        let mermaid = try masscast("graph", "pipelines/video-to-tag.yaml")
+        #expect(mermaid.status == 0)
+        #expect(mermaid.out.hasPrefix("flowchart TD\n"))
+        let dot = try masscast("graph", "pipelines/video-to-tag.yaml", "--format", "dot")
+        #expect(dot.out.hasPrefix("digraph "))
+        let path = try temp("bad.yaml", Self.bad)
+        let bad = try masscast("graph", path)
+        #expect(bad.status == 2)
+        #expect(bad.err.contains("MC2001"))
+        #expect(bad.out.isEmpty)
+    }
+
+    @Test("schema prints the committed schema")
+    func schema() throws {
+        let r = try masscast("schema")
+        let committed = try String(contentsOf: Self.root.appendingPathComponent("schemas/pipeline.schema.json"), encoding: .utf8)
+        #expect(r.status == 0)
+        #expect(r.out == committed)
+    }
+
+    @Test("each command has help with examples")
+    func help() throws {
+        for command in ["validate", "graph", "schema"] {
+            let r = try masscast(command, "--help")
+            #expect(r.status == 0)
+            #expect(r.out.contains("USAGE: masscast \(command)"))
+        }
+        #expect(try masscast("validate", "--help").out.contains("--format"))
+    }
+}
