@@ -9,7 +9,8 @@ struct Validate: ParsableCommand {
         discussion: """
             Each PATH is a pipeline file or a folder, searched recursively for *.yaml and
             *.yml (hidden folders skipped). With no PATH, the folder `pipelines` is checked.
-            All problems of every file are reported, not only the first.
+            All problems of every file are reported, not only the first. A broadcast's name
+            must be unique among the files checked together (MC2025).
 
             Exit status: 0 when no file has an error (warnings allowed), 2 when any has.
 
@@ -45,9 +46,13 @@ struct Validate: ParsableCommand {
             .error(.fileUnreadable, "no such file or folder: '\($0)'", at: nil, hint: "check the path")
         }
         let loader = PipelineLoader(reader: YAMLReader(maxBytes: maxFileSize))
+        var pipelines: [Pipeline] = []
         for file in files {
-            all += loader.load(path: file).diagnostics
+            let loaded = loader.load(path: file)
+            all += loaded.diagnostics
+            if let p = loaded.pipeline { pipelines.append(p) }
         }
+        all += PipelineSet.duplicateNames(pipelines)
         if warningsAsErrors {
             all = all.map { d in
                 var d = d

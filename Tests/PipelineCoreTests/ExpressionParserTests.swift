@@ -128,8 +128,8 @@ func exprValue(_ source: String, in context: EvaluationContext = EvaluationConte
     }
 
     @Test func longChainsAreLimitedAndNeverOverflow() throws {
-        // 255 operators make a tree exactly 256 tall: the limit, still checked and evaluated.
-        let fine = Array(repeating: "inputs.a == null", count: 128).joined(separator: " && ")
+        // 253 `&&` over operands 3 tall make a tree exactly 256 tall: the limit, still checked and evaluated.
+        let fine = Array(repeating: "inputs.a == null", count: 254).joined(separator: " && ")
         let tallest = try Expression.parse(fine)
         #expect(tallest.check(in: ExpressionScope(inputs: ["a": .string])).issues == [])
         #expect(try tallest.evaluate(in: EvaluationContext()) == true)

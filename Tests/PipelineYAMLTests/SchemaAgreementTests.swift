@@ -50,3 +50,14 @@ struct SchemaAgreementTests {
         }
     }
 }
+
+@Suite("Docs")
+struct DocsTests {
+    @Test("every diagnostic code is documented in docs/diagnostics.md")
+    func codesDocumented() throws {
+        let text = try String(contentsOf: Repo.root.appendingPathComponent("docs/diagnostics.md"), encoding: .utf8)
+        for code in DiagnosticCode.allCases {
+            #expect(text.contains("| \(code.rawValue) |"), "\(code.rawValue) (\(code)) is not in docs/diagnostics.md")
+        }
+    }
+}

@@ -113,6 +113,9 @@ struct CLITests {
         let r = try masscast("validate", folder.path, "--format", "json")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
         #expect(object["file_count"] as? Int == 2)
+        // Both files are named `demo`: the second is reported (MC2025) besides their own errors.
+        let codes = (object["diagnostics"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+        #expect(codes.filter { $0 == "MC2025" }.count == 1)
         let missing = try masscast("validate", "/nonexistent/x.yaml")
         #expect(missing.status == 2)
         #expect(missing.out.contains("no such file or folder"))

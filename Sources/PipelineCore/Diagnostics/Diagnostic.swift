@@ -89,6 +89,8 @@ public enum DiagnosticCode: String, Sendable, Codable, Hashable, CaseIterable {
     case noSteps = "MC2023"
     /// `filter.group_id`, the legacy audience key: use `tag_id`.
     case legacyGroupID = "MC2024"
+    /// Two pipelines validated together share a `name` (a broadcast's identity).
+    case duplicatePipelineName = "MC2025"
 
     // MC3xxx: expressions
     /// An expression that does not parse.
