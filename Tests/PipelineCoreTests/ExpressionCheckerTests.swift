@@ -31,7 +31,7 @@ import Testing
         ("inputs.tags[0]", .string), ("inputs", .object), ("env.HOME", .string), ("env", .object),
         ("steps.send.outputs.msg_id", .integer), ("steps['send'].outputs['msg_id']", .integer),
         ("steps.send.outcome", .string), ("steps.send.conclusion", .string), ("steps.send.errcode", .integer),
-        ("steps.send", .object), ("steps.send.outputs", .object), ("steps", .object),
+        ("steps.send", .object), ("steps.send.outputs", .object),
         ("steps.mystery.outputs.anything", .any), ("pipeline.name", .string), ("run.id", .string),
         ("contains('abc', 'b')", .boolean), ("startsWith('a', 'b')", .boolean), ("endsWith('a', 'b')", .boolean),
         ("format('{0}', 1)", .string), ("join(inputs.tags)", .string), ("join(inputs.tags, ' ')", .string),
@@ -243,6 +243,15 @@ import Testing
             StepReference(stepID: "mystery", offset: 147),
         ])
         #expect(result.contexts == ["steps"])
+    }
+
+    @Test("a step is read by its literal id, so the graph knows the dependency", arguments: [
+        "steps", "toJSON(steps)", "steps[inputs.name].outputs.msg_id",
+    ])
+    func stepsMustBeNamedLiterally(source: String) throws {
+        let result = try check(source)
+        #expect(result.issues.map(\.code) == [.unknownStep])
+        #expect(result.references.isEmpty)
     }
 
     @Test func earlierStepsCountAsKnownWithoutAllSteps() throws {

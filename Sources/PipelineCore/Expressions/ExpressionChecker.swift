@@ -109,7 +109,7 @@ struct ExprChecker {
 
     private enum Take {
         case end
-        case dynamic
+        case dynamic(offset: Int)
         case name(String, offset: Int)
     }
 
@@ -119,12 +119,12 @@ struct ExprChecker {
         switch first {
         case .name(let name, let offset):
             return .name(name, offset: offset)
-        case .dynamic(let index, _):
+        case .dynamic(let index, let offset):
             let type = check(index)
             if !type.fits(.string) {
                 report(.typeMismatch, "a name in a context is a string, not \(type.withArticle)", at: index.start)
             }
-            return .dynamic
+            return .dynamic(offset: offset)
         }
     }
 
@@ -180,7 +180,7 @@ struct ExprChecker {
                 return applyAccess(.any, rest)
             }
         case "steps":
-            return checkSteps(&rest)
+            return checkSteps(&rest, stepsOffset: rootOffset)
         default:
             let hint: String
             if ExprFunction(rawValue: root) != nil {
@@ -200,11 +200,16 @@ struct ExprChecker {
         }
     }
 
-    private mutating func checkSteps(_ rest: inout ArraySlice<ExprAccessor>) -> ExprType {
+    private mutating func checkSteps(_ rest: inout ArraySlice<ExprAccessor>, stepsOffset: Int) -> ExprType {
         let id: String
         switch take(&rest) {
-        case .end: return .object
-        case .dynamic: return applyAccess(.any, rest)
+        case .end, .dynamic:
+            // The graph must know which step is read: a computed id (steps[inputs.x]) or the
+            // whole `steps` object would let a step read another that may not have run.
+            report(
+                .unknownStep, "a step must be named literally (steps.<id> or steps['id'])", at: stepsOffset,
+                hint: "write the step's id, so that this step waits for it")
+            return .any
         case .name(let name, let offset):
             id = name
             if !knownSteps.contains(id) {

@@ -1,11 +1,18 @@
 /// A run-time value of an expression: an input, an output, a literal, a function result.
 public enum Value: Sendable, Hashable {
+    /// No value: a missing input or output, an unset variable, a skipped step's output.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A whole number.
     case integer(Int)
+    /// A number with a fraction (always finite when produced by an expression).
     case number(Double)
+    /// Text.
     case string(String)
+    /// A list of values.
     case list([Value])
+    /// A mapping from strings to values.
     case object([String: Value])
 
     /// The kind of value as a user reads it: `null`, `boolean`, `integer`, `number`,

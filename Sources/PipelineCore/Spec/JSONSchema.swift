@@ -26,6 +26,12 @@ public enum PipelineSchema {
             definitions[definitionName(kind)] = schema(.object(kind.with), expression: false, doc: kind.doc)
         }
         var root = schema(.object(FormatSpec.pipeline), expression: false, doc: "")
+        // Steps are checked against the step definition, which selects `with` by `uses`.
+        if var properties = root["properties"] as? [String: Any], var steps = properties["steps"] as? [String: Any] {
+            steps["items"] = ["$ref": "#/definitions/step"]
+            properties["steps"] = steps
+            root["properties"] = properties
+        }
         root["$schema"] = "http://json-schema.org/draft-07/schema#"
         root["$id"] = "https://masscast.dev/schemas/pipeline.schema.json"
         root["title"] = "masscast pipeline"
