@@ -27,26 +27,58 @@ public struct YAMLReader: Sendable {
         public var diagnostics: [Diagnostic]
     }
 
-    /// Reads a file from disk.
+    /// Reads a file from disk (one `open`, `fstat` and `read`; the size limit is checked
+    /// before anything is read).
     public func read(path: String, displayName: String? = nil) -> Result {
         let name = displayName ?? path
-        let url = URL(fileURLWithPath: path)
-        if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            let size = attributes[.size] as? NSNumber, size.intValue > maxBytes
-        {
-            return Result(root: nil, diagnostics: [tooLarge(size.intValue, file: name)])
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            let reason = (error as NSError).localizedFailureReason ?? "it could not be opened"
+        switch readFile(path) {
+        case .success(let bytes):
+            return read(bytes: bytes, file: name)
+        case .failure(.tooLarge(let size)):
+            return Result(root: nil, diagnostics: [tooLarge(size, file: name)])
+        case .failure(.system(let message)):
             return Result(root: nil, diagnostics: [
-                .error(.fileUnreadable, "cannot read '\(name)': \(reason)", at: nil,
+                .error(.fileUnreadable, "cannot read '\(name)': \(message)", at: nil,
                        hint: "check that the path exists and is a readable file"),
             ])
         }
-        return read(bytes: Array(data), file: name)
+    }
+
+    private enum ReadError: Error {
+        case tooLarge(Int)
+        case system(String)
+    }
+
+    private func readFile(_ path: String) -> Swift.Result<[UInt8], ReadError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(.system(String(cString: strerror(errno)))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(.system(String(cString: strerror(errno)))) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { return .failure(.system("it is a folder")) }
+        let size = Int(info.st_size)
+        if size > maxBytes { return .failure(.tooLarge(size)) }
+        // Read to the end (the size may change under us); never past the limit.
+        var bytes = [UInt8](repeating: 0, count: max(size, 0) + 1)
+        var count = 0
+        while true {
+            if count == bytes.count {
+                if count > maxBytes { return .failure(.tooLarge(count)) }
+                bytes.append(contentsOf: repeatElement(0, count: max(4096, count)))
+            }
+            let n = bytes.withUnsafeMutableBytes { buffer in
+                Foundation.read(fd, buffer.baseAddress! + count, buffer.count - count)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(.system(String(cString: strerror(errno))))
+            }
+            if n == 0 { break }
+            count += n
+        }
+        if count > maxBytes { return .failure(.tooLarge(count)) }
+        bytes.removeSubrange(count...)
+        return .success(bytes)
     }
 
     /// Reads YAML from a string (tests, stdin).
@@ -132,10 +164,24 @@ private struct Composer {
         self.maxDepth = maxDepth
     }
 
-    private enum Frame {
-        case sequence(start: SourceLocation, items: [SourceNode], flow: Bool)
-        case mapping(start: SourceLocation, entries: [SourceNode.Entry], pendingKey: (String, SourceLocation)?,
-                     seen: [String: SourceLocation], skipValue: Bool, flow: Bool)
+    /// An open collection. Mutated in place on the stack (no copies of its arrays).
+    private struct Frame {
+        var isMapping: Bool
+        var start: SourceLocation
+        var flow: Bool
+        var items: [SourceNode] = []
+        var entries: [SourceNode.Entry] = []
+        var pendingKey: String?
+        var pendingKeyLocation: SourceLocation?
+        var skipValue = false
+        /// Key → index in `entries`, built once a mapping grows large (small ones scan).
+        var index: [String: Int]?
+
+        func firstOccurrence(of key: String) -> SourceLocation? {
+            if let index { return index[key].map { entries[$0].keyLocation } }
+            for e in entries where e.key == key { return e.keyLocation }
+            return nil
+        }
     }
 
     mutating func run() -> YAMLReader.Result {
@@ -192,7 +238,9 @@ private struct Composer {
                     diagnostics.append(.error(
                         .anchorOrAlias, "alias '*\(name)' is not allowed in a pipeline", at: start,
                         hint: "write the value out in full: aliases hide from reviewers what a broadcast sends"))
-                    finished = SourceNode(.scalar("", .plain), at: start)
+                    var placeholder = SourceNode(.scalar("", .plain), at: start)
+                    placeholder.isAlias = true
+                    finished = placeholder
                 case YAML_SCALAR_EVENT:
                     let s = event.data.scalar
                     checkAnchor(s.anchor, at: start)
@@ -211,21 +259,20 @@ private struct Composer {
                 case YAML_SEQUENCE_START_EVENT:
                     checkAnchor(event.data.sequence_start.anchor, at: start)
                     checkTag(event.data.sequence_start.tag, at: start)
-                    stack.append(.sequence(start: start, items: [],
-                                           flow: event.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE))
+                    stack.append(Frame(isMapping: false, start: start,
+                                       flow: event.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE))
                     continue
                 case YAML_MAPPING_START_EVENT:
                     checkAnchor(event.data.mapping_start.anchor, at: start)
                     checkTag(event.data.mapping_start.tag, at: start)
-                    stack.append(.mapping(start: start, entries: [], pendingKey: nil, seen: [:], skipValue: false,
-                                          flow: event.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE))
+                    stack.append(Frame(isMapping: true, start: start,
+                                       flow: event.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE))
                     continue
-                case YAML_SEQUENCE_END_EVENT:
-                    guard case .sequence(let s, let items, let flow)? = stack.popLast() else { continue }
-                    finished = SourceNode(.sequence(items), at: s, isSingleLine: flow)
-                case YAML_MAPPING_END_EVENT:
-                    guard case .mapping(let s, let entries, _, _, _, let flow)? = stack.popLast() else { continue }
-                    finished = SourceNode(.mapping(entries), at: s, isSingleLine: flow)
+                case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                    guard let frame = stack.popLast() else { continue }
+                    finished = frame.isMapping
+                        ? SourceNode(.mapping(frame.entries), at: frame.start, isSingleLine: frame.flow)
+                        : SourceNode(.sequence(frame.items), at: frame.start, isSingleLine: frame.flow)
                 default:
                     continue
                 }
@@ -247,37 +294,57 @@ private struct Composer {
     }
 
     private mutating func attach(_ node: SourceNode, to frame: inout Frame) {
-        switch frame {
-        case .sequence(let s, var items, let flow):
-            items.append(node)
-            frame = .sequence(start: s, items: items, flow: flow)
-        case .mapping(let s, var entries, let pending, var seen, let skip, let flow):
-            if let (key, keyLocation) = pending {
-                if !skip { entries.append(SourceNode.Entry(key: key, keyLocation: keyLocation, value: node)) }
-                frame = .mapping(start: s, entries: entries, pendingKey: nil, seen: seen, skipValue: false, flow: flow)
-                return
+        guard frame.isMapping else {
+            frame.items.append(node)
+            return
+        }
+        if let key = frame.pendingKey, let keyLocation = frame.pendingKeyLocation {
+            if !frame.skipValue {
+                frame.entries.append(SourceNode.Entry(key: key, keyLocation: keyLocation, value: node))
+                if frame.index != nil {
+                    frame.index![key] = frame.entries.count - 1
+                } else if frame.entries.count > 16 {
+                    var index: [String: Int] = [:]
+                    for (i, e) in frame.entries.enumerated() where index[e.key] == nil { index[e.key] = i }
+                    frame.index = index
+                }
             }
-            // This node is a key.
-            guard case .scalar(let key, _) = node.content else {
+            frame.pendingKey = nil
+            frame.pendingKeyLocation = nil
+            frame.skipValue = false
+            return
+        }
+        // This node is a key.
+        frame.pendingKeyLocation = node.location
+        if case .scalar(let text, .plain) = node.content, !node.isAlias, let typed = node.typed {
+            switch typed {
+            case .string: break
+            default:
+                // YAML 1.2 makes `2025:` an integer key and `true:` a boolean one; JSON (and so
+                // the schema) has only string keys.
                 diagnostics.append(.error(
-                    .complexKey, "a mapping key must be a plain name, not \(node.kindDescription)",
-                    at: node.location, hint: "use a string key"))
-                frame = .mapping(start: s, entries: entries, pendingKey: ("", node.location), seen: seen,
-                                 skipValue: true, flow: flow)
+                    .complexKey, "a mapping key must be a name, not \(typed.kindDescription)", at: node.location,
+                    hint: "quote it if you mean the text: \"\(text)\":"))
+                frame.pendingKey = ""
+                frame.skipValue = true
                 return
             }
-            if let first = seen[key] {
-                diagnostics.append(.error(
-                    .duplicateKey, "duplicate key '\(key)'", at: node.location,
-                    note: .init("'\(key)' was first defined here", at: first),
-                    hint: "remove one of the two; YAML would silently keep only the last"))
-                frame = .mapping(start: s, entries: entries, pendingKey: (key, node.location), seen: seen,
-                                 skipValue: true, flow: flow)
-                return
-            }
-            seen[key] = node.location
-            frame = .mapping(start: s, entries: entries, pendingKey: (key, node.location), seen: seen,
-                             skipValue: false, flow: flow)
+        }
+        guard case .scalar(let key, _) = node.content else {
+            diagnostics.append(.error(
+                .complexKey, "a mapping key must be a plain name, not \(node.kindDescription)",
+                at: node.location, hint: "use a string key"))
+            frame.pendingKey = ""
+            frame.skipValue = true
+            return
+        }
+        frame.pendingKey = key
+        if let first = frame.firstOccurrence(of: key) {
+            diagnostics.append(.error(
+                .duplicateKey, "duplicate key '\(key)'", at: node.location,
+                note: .init("'\(key)' was first defined here", at: first),
+                hint: "remove one of the two; YAML would silently keep only the last"))
+            frame.skipValue = true
         }
     }
 
@@ -307,6 +374,15 @@ private struct Composer {
             note = .init(String(cString: context), at: contextLocation)
         }
         var hint: String?
+        if problem.contains("found unexpected end of stream"), let context = parser.context,
+            String(cString: context).contains("quoted scalar")
+        {
+            // The end of the file is where libyaml noticed; the quote that was never closed
+            // is what the user must fix.
+            return .error(.yamlSyntax, "YAML syntax error: this quoted text is never closed", at: location(parser.context_mark),
+                          note: .init("the file ends here, still inside the quotes", at: mark),
+                          hint: "add the closing quote; inside single quotes a quote is written ''")
+        }
         if problem.contains("mapping values are not allowed") {
             hint = "a value that contains ': ' must be quoted"
         } else if problem.contains("found character that cannot start any token"), problem.contains("\t") || mark.column == 1 {

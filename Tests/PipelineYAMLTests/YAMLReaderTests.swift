@@ -64,12 +64,21 @@ struct YAMLReaderTests {
 
     @Test("a syntax error names the problem's position and gives the context as a note")
     func syntaxError() throws {
-        let result = reader.read(text: "a:\n  b: 'open\n  c: 1\n", file: "t.yaml")
+        let result = reader.read(text: "a:\n  b: [1, 2\n  c: 3\n", file: "t.yaml")
         let d = try #require(result.diagnostics.first)
         #expect(d.code == .yamlSyntax)
         #expect(result.root == nil)
-        #expect(d.location != nil)
-        #expect(d.note?.location?.line == 2)
+        #expect(d.location?.line == 3)
+        #expect(d.note?.message.contains("flow sequence") == true)
+        #expect(d.note?.location == SourceLocation(file: "t.yaml", line: 2, column: 6))
+    }
+
+    @Test("an unclosed quote is reported at the quote, not at the end of the file")
+    func unclosedQuote() throws {
+        let d = try #require(reader.read(text: "a:\n  b: 'open\n  c: 1\n", file: "t.yaml").diagnostics.first)
+        #expect(d.code == .yamlSyntax)
+        #expect(d.location == SourceLocation(file: "t.yaml", line: 2, column: 6))
+        #expect(d.note?.location?.line == 4)
     }
 
     @Test("an unquoted ': ' inside a value gets a hint to quote it")

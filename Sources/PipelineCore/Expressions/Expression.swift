@@ -83,17 +83,15 @@ public struct Template: Sendable, Hashable {
         let s = Array(text.unicodeScalars)
         var parts: [Part] = []
         var issues: [ExpressionIssue] = []
-        var literal = String.UnicodeScalarView()
+        var literalStart = 0
         var i = 0
-        func flushLiteral() {
-            if !literal.isEmpty {
-                parts.append(.literal(String(literal)))
-                literal = String.UnicodeScalarView()
+        func flushLiteral(upTo end: Int) {
+            if literalStart < end {
+                parts.append(.literal(String(scalars: s[literalStart..<end])))
             }
         }
         scan: while i < s.count {
             guard s[i] == "$", i + 2 < s.count, s[i + 1] == "{", s[i + 2] == "{" else {
-                literal.append(s[i])
                 i += 1
                 continue
             }
@@ -137,18 +135,17 @@ public struct Template: Sendable, Hashable {
                     hint: "end the expression with }}"))
                 break scan
             }
-            var source = String.UnicodeScalarView()
-            source.append(contentsOf: s[start..<end])
             do {
-                let expression = try Expression.parse(String(source))
-                flushLiteral()
+                let expression = try Expression.parse(String(scalars: s[start..<end]))
+                flushLiteral(upTo: open)
                 parts.append(.expression(expression, offset: start))
             } catch {
                 issues.append(error.shifted(by: start))
             }
             i = end + 2
+            literalStart = i
         }
-        flushLiteral()
+        flushLiteral(upTo: s.count)
         return (issues.isEmpty ? Template(parts: parts) : nil, issues)
     }
 

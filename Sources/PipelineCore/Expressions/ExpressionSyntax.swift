@@ -88,9 +88,7 @@ struct ExprLexer {
     }
 
     private func text(_ range: Range<Int>) -> String {
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars[range])
-        return String(view)
+        String(scalars: scalars[range])
     }
 
     private func syntax(_ message: String, at offset: Int, hint: String? = nil) -> ExpressionIssue {
@@ -427,6 +425,33 @@ struct ExprParser {
             return inner
         default:
             throw unexpected("a value")
+        }
+    }
+}
+
+extension String {
+    /// A string from Unicode scalars, encoded straight into the string's storage (no
+    /// intermediate view that grows scalar by scalar).
+    init<C: Collection>(scalars: C) where C.Element == Unicode.Scalar {
+        let capacity = scalars.count * 4
+        guard capacity > 0 else {
+            self = ""
+            return
+        }
+        self.init(unsafeUninitializedCapacity: capacity) { buffer in
+            var n = 0
+            for scalar in scalars {
+                if scalar.value < 0x80 {
+                    buffer[n] = UInt8(truncatingIfNeeded: scalar.value)
+                    n += 1
+                } else {
+                    UTF8.encode(scalar) { byte in
+                        buffer[n] = byte
+                        n += 1
+                    }
+                }
+            }
+            return n
         }
     }
 }

@@ -265,7 +265,7 @@ public enum PipelineDecoder {
             var expression: Expression
             var source = text
             var base = 0  // offset of the expression source within the scalar text
-            if text.contains("${{") {
+            if node.hasExpression {
                 let (template, issues) = Template.parse(text)
                 for issue in issues {
                     bag.error(issue.code, issue.message, at: node.location(ofTextOffset: issue.offset), hint: issue.hint)
@@ -290,6 +290,7 @@ public enum PipelineDecoder {
                     return (nil, [])
                 }
             }
+            let leading = expression.source.unicodeScalars.prefix { $0 == " " || $0 == "\t" }.count
             check = expression.check(in: scope)
             for issue in check.issues {
                 bag.error(issue.code, issue.message, at: node.location(ofTextOffset: base + issue.offset), hint: issue.hint)
@@ -299,7 +300,7 @@ public enum PipelineDecoder {
                 case .boolean, .any: break
                 default:
                     bag.error(.conditionNotBoolean, "if must be a boolean expression, but this one gives \(check.type)",
-                              at: node.location(ofTextOffset: base),
+                              at: node.location(ofTextOffset: base + leading),  // the expression, not the spaces after `${{`
                               hint: "compare it, e.g. ${{ steps.check.outputs.msg_status == 'SEND_SUCCESS' }}")
                 }
             }

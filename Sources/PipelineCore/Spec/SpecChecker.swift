@@ -17,15 +17,54 @@ public struct SpecChecker {
     /// Warn about plain scalars cut short by a ` #` comment (inside `with`).
     public var warnTruncatedScalars = false
 
+    /// The path of the value being checked, rendered only when a message needs it.
+    private enum PathComponent {
+        case key(String)
+        case index(Int)
+    }
+    private var pathStack: [PathComponent] = []
+
+    private var path: String {
+        var out = ""
+        for c in pathStack {
+            switch c {
+            case .key(let k):
+                if !out.isEmpty { out += "." }
+                out += k
+            case .index(let i): out += "[\(i)]"
+            }
+        }
+        return out
+    }
+
+    /// The path for messages; the top level is "the pipeline".
+    private var place: String {
+        let p = path
+        return p.isEmpty ? "the pipeline" : p
+    }
+
+    private var lastKey: String? {
+        for c in pathStack.reversed() { if case .key(let k) = c { return k } }
+        return nil
+    }
+
     public init(scope: ExpressionScope? = nil) {
         self.scope = scope
     }
 
-    /// Checks `node` as a value of `type`; `path` names it in messages (`with.filter.tag_id`).
+    /// Checks `node` as a value of `type`; `path` names it in messages (`with`).
     public mutating func check(_ node: SourceNode, as type: FieldType, path: String, expressions: Bool) {
+        let saved = pathStack
+        pathStack = path.isEmpty ? [] : [.key(path)]
+        checkValue(node, as: type, expressions: expressions)
+        pathStack = saved
+    }
+
+    private mutating func checkValue(_ node: SourceNode, as type: FieldType, expressions: Bool) {
         if case .deferred = type { return }
-        if case .scalar(let text, _) = node.content, text.contains("${{") {
-            checkExpression(node, text: text, as: type, path: path, allowed: expressions)
+        if node.isAlias { return }
+        if node.hasExpression, case .scalar(let text, _) = node.content {
+            checkExpression(node, text: text, as: type, allowed: expressions)
             return
         }
         switch type {
@@ -33,30 +72,38 @@ public struct SpecChecker {
             return
         case .any:
             if case .mapping(let entries) = node.content {
-                for e in entries { check(e.value, as: .any, path: "\(path).\(e.key)", expressions: expressions) }
+                for e in entries {
+                    pathStack.append(.key(e.key))
+                    checkValue(e.value, as: .any, expressions: expressions)
+                    pathStack.removeLast()
+                }
             } else if case .sequence(let items) = node.content {
-                for (i, item) in items.enumerated() { check(item, as: .any, path: "\(path)[\(i)]", expressions: expressions) }
+                for (i, item) in items.enumerated() {
+                    pathStack.append(.index(i))
+                    checkValue(item, as: .any, expressions: expressions)
+                    pathStack.removeLast()
+                }
             }
         case .string(let rule):
-            guard case .string(let s)? = node.typed else { return wrongType(node, type, path) }
+            guard case .string(let s)? = node.typed else { return wrongType(node, type) }
             if let rule, !rule.matches(s) {
-                badString(node, s, rule, path)
+                badString(node, s, rule)
             }
-            truncationWarning(node, path)
+            truncationWarning(node)
         case .integer(let lo, let hi):
-            guard case .integer(let v)? = node.typed else { return wrongType(node, type, path) }
-            if let lo, v < lo { outOfRange(node, "\(v)", type, path) }
-            else if let hi, v > hi { outOfRange(node, "\(v)", type, path) }
+            guard case .integer(let v)? = node.typed else { return wrongType(node, type) }
+            if let lo, v < lo { outOfRange(node, "\(v)", type) }
+            else if let hi, v > hi { outOfRange(node, "\(v)", type) }
         case .number(let lo):
             let v: Double
             switch node.typed {
             case .integer(let i)?: v = Double(i)
             case .float(let d)? where d.isFinite: v = d
-            default: return wrongType(node, type, path)
+            default: return wrongType(node, type)
             }
-            if let lo, v < lo { outOfRange(node, FieldType.format(v), type, path) }
+            if let lo, v < lo { outOfRange(node, FieldType.format(v), type) }
         case .constant(let expected):
-            guard case .integer(let v)? = node.typed else { return wrongType(node, type, path) }
+            guard case .integer(let v)? = node.typed else { return wrongType(node, type) }
             if v != expected {
                 diagnostics.error(.unsupportedVersion, "\(path) \(v) is not supported; this masscast reads \(path) \(expected)",
                                   at: node.location)
@@ -67,27 +114,27 @@ public struct SpecChecker {
                 if case .string(let s)? = node.typed, ["yes", "no", "on", "off", "y", "n"].contains(s.lowercased()) {
                     hint = "YAML 1.2 reads '\(s)' as a string; write true or false"
                 }
-                return wrongType(node, type, path, hint: hint)
+                return wrongType(node, type, hint: hint)
             }
         case .duration:
             guard case .string(let s)? = node.typed else {
                 var hint: String?
                 if case .integer(let v)? = node.typed { hint = "a duration needs a unit: \(v)s, \(v)m…" }
-                return wrongType(node, type, path, hint: hint)
+                return wrongType(node, type, hint: hint)
             }
             if DurationText.parse(s) == nil {
                 diagnostics.error(.invalidDuration, "'\(s)' is not a duration (at \(path))", at: node.location,
                                   hint: "write a number and a unit: 500ms, 30s, 2m, 1h, 1d, or a sum like 1h30m")
             }
         case .enumeration(let values):
-            guard case .string(let s)? = node.typed else { return wrongType(node, type, path) }
+            guard case .string(let s)? = node.typed else { return wrongType(node, type) }
             if !values.contains(s) {
                 let suggestion = Suggestion.closest(to: s, among: values)
                 diagnostics.error(.invalidEnumValue, "'\(s)' is not allowed for \(path); expected \(type.expectation)",
                                   at: node.location, hint: suggestion.map { "did you mean '\($0)'?" })
             }
         case .list(let itemType, let lo, let hi):
-            guard case .sequence(let items) = node.content else { return wrongType(node, type, path) }
+            guard case .sequence(let items) = node.content else { return wrongType(node, type) }
             if let lo, items.count < lo, path == "steps" {
                 diagnostics.error(.noSteps, "the pipeline has no steps", at: node.location,
                                   hint: "add at least one step under steps:")
@@ -99,19 +146,23 @@ public struct SpecChecker {
                                   at: node.location)
             }
             for (i, item) in items.enumerated() {
-                check(item, as: itemType, path: "\(path)[\(i)]", expressions: expressions)
+                pathStack.append(.index(i))
+                checkValue(item, as: itemType, expressions: expressions)
+                pathStack.removeLast()
             }
         case .object(let spec):
-            guard case .mapping(let entries) = node.content else { return wrongType(node, type, path) }
-            checkObject(node, entries, spec, path: path, expressions: expressions)
+            guard case .mapping(let entries) = node.content else { return wrongType(node, type) }
+            checkObject(node, entries, spec)
         case .map(let keyRule, let valueType):
-            guard case .mapping(let entries) = node.content else { return wrongType(node, type, path) }
+            guard case .mapping(let entries) = node.content else { return wrongType(node, type) }
             for e in entries {
                 if !keyRule.matches(e.key) {
                     diagnostics.error(.badInput, "'\(e.key)' is not a valid name in \(path): \(keyRule.summary)",
                                       at: e.keyLocation)
                 }
-                check(e.value, as: valueType, path: "\(path).\(e.key)", expressions: expressions)
+                pathStack.append(.key(e.key))
+                checkValue(e.value, as: valueType, expressions: expressions)
+                pathStack.removeLast()
             }
         case .either(let types):
             let pick = types.first { t in
@@ -124,13 +175,13 @@ public struct SpecChecker {
                 }
             }
             if let pick {
-                check(node, as: pick, path: path, expressions: expressions)
+                checkValue(node, as: pick, expressions: expressions)
             } else if case .scalar = node.content,
                 let scalarType = types.first(where: { if case .string = $0 { return true }; return false })
             {
-                check(node, as: scalarType, path: path, expressions: expressions)
+                checkValue(node, as: scalarType, expressions: expressions)
             } else {
-                wrongType(node, type, path)
+                wrongType(node, type)
             }
         }
     }
@@ -146,13 +197,10 @@ public struct SpecChecker {
     }
 
     /// Checks a mapping's keys, values and cross-key rules.
-    public mutating func checkObject(
-        _ node: SourceNode, _ entries: [SourceNode.Entry], _ spec: ObjectSpec, path: String, expressions: Bool
-    ) {
-        let known = spec.fields.map(\.name)
-        var present: [String: SourceNode.Entry] = [:]
+    private mutating func checkObject(_ node: SourceNode, _ entries: [SourceNode.Entry], _ spec: ObjectSpec) {
+        var known: [String] { spec.fields.map(\.name) }
+        func present(_ key: String) -> SourceNode.Entry? { entries.first { $0.key == key } }
         for e in entries {
-            present[e.key] = e
             if let refusal = spec.refused[e.key] {
                 diagnostics.error(refusal.code, refusal.message, at: e.keyLocation, hint: refusal.hint)
                 continue
@@ -160,23 +208,26 @@ public struct SpecChecker {
             guard let field = spec.field(e.key) else {
                 let suggestion = Suggestion.closest(to: e.key, among: known)
                 diagnostics.error(
-                    .unknownKey, "unknown key '\(e.key)' in \(path)", at: e.keyLocation,
+                    .unknownKey, "unknown key '\(e.key)' in \(place)", at: e.keyLocation,
                     hint: suggestion.map { "did you mean '\($0)'?" }
                         ?? "allowed keys: " + known.joined(separator: ", "))
                 continue
             }
-            check(e.value, as: field.type, path: path.isEmpty ? e.key : "\(path).\(e.key)",
-                  expressions: field.allowsExpression)
+            pathStack.append(.key(e.key))
+            checkValue(e.value, as: field.type, expressions: field.allowsExpression)
+            pathStack.removeLast()
         }
-        for field in spec.fields where field.required && present[field.name] == nil {
-            diagnostics.error(.missingKey, "\(path.isEmpty ? "the pipeline" : path) is missing the required key '\(field.name)'",
+        if spec.constraints.isEmpty, !spec.fields.contains(where: \.required) { return }
+        let path = self.path
+        for field in spec.fields where field.required && present(field.name) == nil {
+            diagnostics.error(.missingKey, "\(place) is missing the required key '\(field.name)'",
                               at: node.location)
         }
         for constraint in spec.constraints {
             switch constraint {
             case .exactlyOne(let keys):
-                let found = keys.filter { present[$0] != nil }
-                if found.count > 1, let second = present[found[1]], let first = present[found[0]] {
+                let found = keys.filter { present($0) != nil }
+                if found.count > 1, let second = present(found[1]), let first = present(found[0]) {
                     diagnostics.error(.conflictingKeys, "'\(found[0])' and '\(found[1])' exclude each other in \(path)",
                                       at: second.keyLocation, note: .init("'\(found[0])' is here", at: first.keyLocation),
                                       hint: "keep one of them")
@@ -185,27 +236,27 @@ public struct SpecChecker {
                                       at: node.location)
                 }
             case .atLeastOne(let keys):
-                if !keys.contains(where: { present[$0] != nil }) {
+                if !keys.contains(where: { present($0) != nil }) {
                     diagnostics.error(.conflictingKeys, "\(path) needs at least one of " + keys.map { "'\($0)'" }.joined(separator: ", "),
                                       at: node.location)
                 }
             case .requiredWhen(let field, let value, let required):
-                if case .bool(let b)? = present[field]?.value.typed, b == value, present[required] == nil {
+                if case .bool(let b)? = present(field)?.value.typed, b == value, present(required) == nil {
                     diagnostics.error(.missingKey, "\(path) is missing '\(required)', required when \(field) is \(value)",
                                       at: node.location,
                                       hint: field == "is_to_all" ? "name the audience with tag_id; a missing audience is never turned into a send to everyone" : nil)
                 }
             case .payload(let selector, let keys):
-                guard case .string(let selected)? = present[selector]?.value.typed, let payloadKey = keys[selected] else {
+                guard case .string(let selected)? = present(selector)?.value.typed, let payloadKey = keys[selected] else {
                     continue
                 }
-                if present[payloadKey] == nil {
+                if present(payloadKey) == nil {
                     diagnostics.error(.missingPayload, "msgtype '\(selected)' needs its payload '\(payloadKey)' in \(path)",
-                                      at: present[selector]?.value.location ?? node.location,
+                                      at: present(selector)?.value.location ?? node.location,
                                       hint: "add `\(payloadKey):` with the message content")
                 }
                 for (other, otherKey) in keys.sorted(by: { $0.key < $1.key }) where otherKey != payloadKey {
-                    if let e = present[otherKey] {
+                    if let e = present(otherKey) {
                         diagnostics.error(.payloadMismatch, "'\(otherKey)' is the payload of msgtype '\(other)', but msgtype is '\(selected)'",
                                           at: e.keyLocation, hint: "remove '\(otherKey)' or change msgtype")
                     }
@@ -214,7 +265,7 @@ public struct SpecChecker {
         }
     }
 
-    private mutating func checkExpression(_ node: SourceNode, text: String, as type: FieldType, path: String, allowed: Bool) {
+    private mutating func checkExpression(_ node: SourceNode, text: String, as type: FieldType, allowed: Bool) {
         guard allowed, let scope else {
             diagnostics.error(.badValue, "expressions are not evaluated in \(path)", at: node.location,
                               hint: "write a literal value here")
@@ -238,16 +289,15 @@ public struct SpecChecker {
         }
     }
 
-    private mutating func truncationWarning(_ node: SourceNode, _ path: String) {
-        guard warnTruncatedScalars, node.followedByComment,
-            let last = path.split(separator: ".").last, Catalog.copyFields.contains(String(last))
+    private mutating func truncationWarning(_ node: SourceNode) {
+        guard warnTruncatedScalars, node.followedByComment, let last = lastKey, Catalog.copyFields.contains(last)
         else { return }
         diagnostics.warning(.truncatedByComment,
                             "the text of \(path) ends before ' #': YAML reads the rest of the line as a comment",
                             at: node.location, hint: "quote the whole text, e.g. \"…#话题#…\"")
     }
 
-    private mutating func wrongType(_ node: SourceNode, _ type: FieldType, _ path: String, hint: String? = nil) {
+    private mutating func wrongType(_ node: SourceNode, _ type: FieldType, hint: String? = nil) {
         var hint = hint
         if hint == nil, case .string = type, case .scalar(_, .plain) = node.content {
             hint = "quote it to make it a string"
@@ -256,11 +306,11 @@ public struct SpecChecker {
                           at: node.location, hint: hint)
     }
 
-    private mutating func outOfRange(_ node: SourceNode, _ value: String, _ type: FieldType, _ path: String) {
+    private mutating func outOfRange(_ node: SourceNode, _ value: String, _ type: FieldType) {
         diagnostics.error(.outOfRange, "\(path) is \(value); it must be \(type.expectation)", at: node.location)
     }
 
-    private mutating func badString(_ node: SourceNode, _ s: String, _ rule: StringRule, _ path: String) {
+    private mutating func badString(_ node: SourceNode, _ s: String, _ rule: StringRule) {
         switch rule {
         case .pipelineName:
             diagnostics.error(.badName, "'\(s)' is not a valid pipeline name: \(rule.summary)", at: node.location,

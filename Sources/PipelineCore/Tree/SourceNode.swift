@@ -42,11 +42,19 @@ public struct SourceNode: Sendable, Hashable {
     /// source (plain or quoted single-line scalars without escapes); positions inside an
     /// expression are exact then. `nil` otherwise (errors point at the scalar's start).
     public var textStart: SourceLocation?
+    /// Stands for an alias (`*a`), which was refused; later checks skip it, so that the one
+    /// error is not followed by noise about its (empty) value.
+    public var isAlias: Bool = false
 
     public init(_ content: Content, at location: SourceLocation, isSingleLine: Bool = true) {
         self.content = content
         self.location = location
         self.isSingleLine = isSingleLine
+        if case .scalar(let text, let style) = content {
+            typed = style.isPlain ? TypedScalar.resolve(plain: text) : .string(text)
+        } else {
+            typed = nil
+        }
     }
 
     /// The mapping's entries, or `nil` when the node is not a mapping.
@@ -83,9 +91,22 @@ public struct SourceNode: Sendable, Hashable {
         textStart.map { $0.advanced(by: offset) } ?? location
     }
 
-    public var typed: TypedScalar? {
-        guard case .scalar(let t, let s) = content else { return nil }
-        return s.isPlain ? TypedScalar.resolve(plain: t) : .string(t)
+    public let typed: TypedScalar?
+
+    /// Whether the scalar contains `${{` (a byte scan; no string search).
+    public var hasExpression: Bool {
+        guard case .scalar(let text, _) = content else { return false }
+        return text.utf8.withContiguousStorageIfAvailable(Self.containsMarker) ?? Self.containsMarker(Array(text.utf8))
+    }
+
+    static func containsMarker<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8, C.Index == Int {
+        var i = bytes.startIndex
+        let end = bytes.endIndex
+        while i + 2 < end {
+            if bytes[i] == 0x24, bytes[i + 1] == 0x7B, bytes[i + 2] == 0x7B { return true }
+            i += 1
+        }
+        return false
     }
 
     /// A word for error messages: "a mapping", "a list", "the integer 3", "the string 'x'".
@@ -110,6 +131,9 @@ public enum TypedScalar: Sendable, Hashable {
 
     /// Resolution of a plain scalar per the YAML 1.2 core schema.
     public static func resolve(plain text: String) -> TypedScalar {
+        if text.utf8.count > 6 {
+            // Too long for a keyword (null, true, false, .inf…); numbers are checked below.
+        } else {
         switch text {
         case "", "~", "null", "Null", "NULL": return .null
         case "true", "True", "TRUE": return .bool(true)
@@ -119,12 +143,13 @@ public enum TypedScalar: Sendable, Hashable {
         case ".nan", ".NaN", ".NAN": return .float(.nan)
         default: break
         }
-        let u = Array(text.utf8)
-        guard let first = u.first else { return .string(text) }
+        }
+        guard let first = text.utf8.first else { return .string(text) }
         // Fast exit: core-schema numbers start with a sign, a digit or a dot.
         guard first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
             || (first >= 48 && first <= 57)
         else { return .string(text) }
+        let u = Array(text.utf8)
         if u.count > 2, u[0] == UInt8(ascii: "0"), u[1] == UInt8(ascii: "o") {
             let digits = text.dropFirst(2)
             if digits.allSatisfy({ ("0"..."7").contains($0) }), let v = Int(digits, radix: 8) { return .integer(v) }
