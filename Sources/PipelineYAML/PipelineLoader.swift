@@ -61,22 +61,39 @@ public enum PipelineFiles {
                 continue
             }
             var found: [String] = []
-            let base = path.hasSuffix("/") ? String(path.dropLast()) : path
-            if let walker = fm.enumerator(atPath: path) {
-                while let relative = walker.nextObject() as? String {
-                    let last = (relative as NSString).lastPathComponent
-                    if last.hasPrefix(".") {
-                        walker.skipDescendants()
-                        continue
-                    }
-                    if relative.hasSuffix(".yaml") || relative.hasSuffix(".yml") {
-                        found.append(base + "/" + relative)
-                    }
-                }
-            }
+            let base = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+            collect(base, into: &found, depth: 0)
             files += found.sorted()
         }
         return (files, missing)
+    }
+
+    /// Walks a folder with `opendir`/`readdir` (no per-entry path objects); hidden entries are
+    /// skipped, symbolic links to folders are not followed, depth is bounded.
+    private static func collect(_ folder: String, into found: inout [String], depth: Int) {
+        guard depth < 64, let dir = opendir(folder) else { return }
+        defer { closedir(dir) }
+        var subfolders: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name.hasPrefix(".") { continue }
+            let path = folder + "/" + name
+            var type = entry.pointee.d_type
+            if type == UInt8(DT_UNKNOWN) {
+                var info = stat()
+                if lstat(path, &info) == 0 {
+                    type = (info.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : UInt8(DT_REG)
+                }
+            }
+            if type == UInt8(DT_DIR) {
+                subfolders.append(path)
+            } else if name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+                found.append(path)
+            }
+        }
+        for sub in subfolders { collect(sub, into: &found, depth: depth + 1) }
     }
 }
 

@@ -238,24 +238,30 @@ private struct Composer {
                     diagnostics.append(.error(
                         .anchorOrAlias, "alias '*\(name)' is not allowed in a pipeline", at: start,
                         hint: "write the value out in full: aliases hide from reviewers what a broadcast sends"))
-                    var placeholder = SourceNode(.scalar("", .plain), at: start)
-                    placeholder.isAlias = true
-                    finished = placeholder
+                    finished = SourceNode(.scalar("", .plain), at: start, isAlias: true)
                 case YAML_SCALAR_EVENT:
                     let s = event.data.scalar
                     checkAnchor(s.anchor, at: start)
                     checkTag(s.tag, at: start)
                     let text = string(s.value, Int(s.length))
                     let style = scalarStyle(s.style)
+                    if let top = stack.indices.last, stack[top].isMapping, stack[top].pendingKey == nil {
+                        // A key: kept as text and position, no node needed.
+                        addKey(text, style: style, at: start, to: &stack[top])
+                        continue
+                    }
                     let end = location(event.end_mark)
-                    var node = SourceNode(.scalar(text, style), at: start, isSingleLine: start.line == end.line)
-                    if style == .plain, start.line == end.line {
-                        node.followedByComment = commentFollows(line: end.line, column: end.column)
+                    let singleLine = start.line == end.line
+                    var comment = false
+                    if style == .plain, singleLine {
+                        comment = commentFollows(line: end.line, column: end.column)
                     }
-                    if start.line == end.line, text.utf8.contains(UInt8(ascii: "$")) {
-                        node.textStart = exactTextStart(text: text, style: style, start: start, end: end)
+                    var textColumn: Int?
+                    if singleLine, s.length >= 3, memchr(s.value, 0x24, Int(s.length)) != nil {
+                        textColumn = exactTextStart(text: text, style: style, start: start, end: end)?.column
                     }
-                    finished = node
+                    finished = SourceNode(.scalar(text, style), at: start, isSingleLine: singleLine,
+                                          followedByComment: comment, textStartColumn: textColumn)
                 case YAML_SEQUENCE_START_EVENT:
                     checkAnchor(event.data.sequence_start.anchor, at: start)
                     checkTag(event.data.sequence_start.tag, at: start)
@@ -314,34 +320,36 @@ private struct Composer {
             frame.skipValue = false
             return
         }
-        // This node is a key.
+        // A collection (or an alias) used as a key.
+        diagnostics.append(.error(
+            .complexKey, "a mapping key must be a plain name, not \(node.isAlias ? "an alias" : node.kindDescription)",
+            at: node.location, hint: "use a string key"))
+        frame.pendingKey = ""
         frame.pendingKeyLocation = node.location
-        if case .scalar(let text, .plain) = node.content, !node.isAlias, let typed = node.typed {
-            switch typed {
-            case .string: break
-            default:
+        frame.skipValue = true
+    }
+
+    /// A scalar in key position.
+    private mutating func addKey(_ key: String, style: SourceNode.ScalarStyle, at location: SourceLocation,
+                                 to frame: inout Frame)
+    {
+        frame.pendingKey = key
+        frame.pendingKeyLocation = location
+        if style == .plain {
+            let typed = TypedScalar.resolve(plain: key)
+            if case .string = typed {} else {
                 // YAML 1.2 makes `2025:` an integer key and `true:` a boolean one; JSON (and so
                 // the schema) has only string keys.
                 diagnostics.append(.error(
-                    .complexKey, "a mapping key must be a name, not \(typed.kindDescription)", at: node.location,
-                    hint: "quote it if you mean the text: \"\(text)\":"))
-                frame.pendingKey = ""
+                    .complexKey, "a mapping key must be a name, not \(typed.kindDescription)", at: location,
+                    hint: "quote it if you mean the text: \"\(key)\":"))
                 frame.skipValue = true
                 return
             }
         }
-        guard case .scalar(let key, _) = node.content else {
-            diagnostics.append(.error(
-                .complexKey, "a mapping key must be a plain name, not \(node.kindDescription)",
-                at: node.location, hint: "use a string key"))
-            frame.pendingKey = ""
-            frame.skipValue = true
-            return
-        }
-        frame.pendingKey = key
         if let first = frame.firstOccurrence(of: key) {
             diagnostics.append(.error(
-                .duplicateKey, "duplicate key '\(key)'", at: node.location,
+                .duplicateKey, "duplicate key '\(key)'", at: location,
                 note: .init("'\(key)' was first defined here", at: first),
                 hint: "remove one of the two; YAML would silently keep only the last"))
             frame.skipValue = true

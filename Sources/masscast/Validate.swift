@@ -39,6 +39,13 @@ struct Validate: ParsableCommand {
     @Flag(help: "Print nothing for valid files, even the summary line.")
     var quiet = false
 
+    @Option(help: "Files checked at once (default: the number of cores). Output order does not depend on it.")
+    var jobs: Int?
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
     func run() throws {
         let targets = paths.isEmpty ? ["pipelines"] : paths
         let (files, missing) = PipelineFiles.discover(targets)
@@ -46,9 +53,11 @@ struct Validate: ParsableCommand {
             .error(.fileUnreadable, "no such file or folder: '\($0)'", at: nil, hint: "check the path")
         }
         let loader = PipelineLoader(reader: YAMLReader(maxBytes: maxFileSize))
+        let results = ParallelMap.run(files.count, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount) { i in
+            loader.load(path: files[i])
+        }
         var pipelines: [Pipeline] = []
-        for file in files {
-            let loaded = loader.load(path: file)
+        for loaded in results {
             all += loaded.diagnostics
             if let p = loaded.pipeline { pipelines.append(p) }
         }

@@ -299,6 +299,11 @@ struct ExprParser {
 
     private mutating func leave() { nesting -= 1 }
 
+    private static let orOperators: Set<ExprBinaryOperator> = [.or]
+    private static let andOperators: Set<ExprBinaryOperator> = [.and]
+    private static let equalityOperators: Set<ExprBinaryOperator> = [.equal, .notEqual]
+    private static let comparisonOperators: Set<ExprBinaryOperator> = [.less, .lessEqual, .greater, .greaterEqual]
+
     private mutating func parseBinary(
         _ operators: Set<ExprBinaryOperator>,
         operand: (inout ExprParser) throws(ExpressionIssue) -> ExprNode
@@ -314,21 +319,21 @@ struct ExprParser {
     }
 
     mutating func parseOr() throws(ExpressionIssue) -> ExprNode {
-        try parseBinary([.or]) { (p: inout ExprParser) throws(ExpressionIssue) in try p.parseAnd() }
+        try parseBinary(Self.orOperators) { (p: inout ExprParser) throws(ExpressionIssue) in try p.parseAnd() }
     }
 
     private mutating func parseAnd() throws(ExpressionIssue) -> ExprNode {
-        try parseBinary([.and]) { (p: inout ExprParser) throws(ExpressionIssue) in try p.parseEquality() }
+        try parseBinary(Self.andOperators) { (p: inout ExprParser) throws(ExpressionIssue) in try p.parseEquality() }
     }
 
     private mutating func parseEquality() throws(ExpressionIssue) -> ExprNode {
-        try parseBinary([.equal, .notEqual]) { (p: inout ExprParser) throws(ExpressionIssue) in
+        try parseBinary(Self.equalityOperators) { (p: inout ExprParser) throws(ExpressionIssue) in
             try p.parseComparison()
         }
     }
 
     private mutating func parseComparison() throws(ExpressionIssue) -> ExprNode {
-        try parseBinary([.less, .lessEqual, .greater, .greaterEqual]) {
+        try parseBinary(Self.comparisonOperators) {
             (p: inout ExprParser) throws(ExpressionIssue) in try p.parseUnary()
         }
     }

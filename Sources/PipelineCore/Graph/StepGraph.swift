@@ -102,19 +102,22 @@ public struct StepGraph: Sendable {
     /// Graph diagnostics: unknown and self `needs`, cycles, deletes that can never work.
     public static func check(_ pipeline: Pipeline) -> [Diagnostic] {
         var bag = DiagnosticBag()
-        let ids = Set(pipeline.steps.map(\.id.value))
-        let allIDs = pipeline.steps.map(\.id.value)
-        for step in pipeline.steps {
+        var position: [String: Int] = [:]
+        for (i, step) in pipeline.steps.enumerated() where position[step.id.value] == nil { position[step.id.value] = i }
+        var allIDs: [String] { pipeline.steps.map(\.id.value) }
+        var pointsForward = false
+        for (i, step) in pipeline.steps.enumerated() {
             var seen: [String: SourceLocation] = [:]
             for need in step.needs ?? [] {
                 if need.value == step.id.value {
                     bag.error(.selfDependency, "step '\(step.id.value)' needs itself", at: need.location,
                               hint: "remove '\(need.value)' from needs")
-                } else if !ids.contains(need.value) {
+                } else if position[need.value] == nil {
                     let suggestion = Suggestion.closest(to: need.value, among: allIDs)
                     bag.error(.unknownStep, "step '\(step.id.value)' needs '\(need.value)', which is not a step of this pipeline",
                               at: need.location, hint: suggestion.map { "did you mean '\($0)'?" })
                 }
+                if let j = position[need.value], j > i { pointsForward = true }
                 if let first = seen[need.value] {
                     bag.warning(.duplicateNeed, "'\(need.value)' is listed twice in needs", at: need.location,
                                 note: .init("first listed here", at: first))
@@ -122,13 +125,16 @@ public struct StepGraph: Sendable {
                     seen[need.value] = need.location
                 }
             }
-            if step.kindName == "mass/delete", let c = step.condition,
+            if step.kindName == "mass/delete", let c = step.condition, c.source.utf8.contains(0x53),
                 c.source.contains("== 'SEND_FAIL'") || c.source.contains("=='SEND_FAIL'")
             {
                 bag.warning(.deleteAfterFailure, "this delete runs only when the send failed; WeChat deletes only messages sent successfully",
                             at: c.location, hint: "condition the delete on SEND_SUCCESS (e.g. a reprint found after the send)")
             }
         }
+        // Expression references and file order only point backwards: a cycle needs a `needs`
+        // entry that names a later step.
+        guard pointsForward else { return bag.diagnostics }
         let graph = StepGraph(pipeline)
         if let cycle = graph.findCycle() {
             let names = cycle.map { pipeline.steps[$0].id.value }

@@ -12,8 +12,17 @@ public struct StepKind: Sendable {
     public var sends: Bool
     public var doc: String
 
-    public var outputTypes: [String: ExprType] {
-        Dictionary(outputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+    /// Outputs by name.
+    public let outputTypes: [String: ExprType]
+
+    init(name: String, call: String, with: ObjectSpec, outputs: [(name: String, type: ExprType)], sends: Bool, doc: String) {
+        self.name = name
+        self.call = call
+        self.with = with
+        self.outputs = outputs
+        self.sends = sends
+        self.doc = doc
+        self.outputTypes = Dictionary(outputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
     }
 }
 
@@ -33,8 +42,10 @@ public enum Catalog {
     public static let copyFields: Set<String> = ["content", "title", "description", "digest", "author", "recommend"]
 
     public static func kind(_ name: String) -> StepKind? {
-        kinds.first { $0.name == name }
+        byName[name]
     }
+
+    private static let byName: [String: StepKind] = Dictionary(kinds.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
 
     // MARK: Shared pieces
 

@@ -2,7 +2,7 @@
 ///
 /// `PipelineYAML` builds it from text; everything after that (the pipeline decoder, the
 /// step catalog, fixtures and `masscast.yaml`) reads this tree, never YAML itself.
-public struct SourceNode: Sendable, Hashable {
+public final class SourceNode: Sendable {
     /// How a scalar was written; decides how it is typed (a quoted `"true"` is a string).
     public enum ScalarStyle: String, Sendable, Hashable {
         case plain, singleQuoted, doubleQuoted, literal, folded
@@ -12,10 +12,10 @@ public struct SourceNode: Sendable, Hashable {
     }
 
     /// One `key: value` of a mapping; keys are strings (others are refused while reading).
-    public struct Entry: Sendable, Hashable {
-        public var key: String
-        public var keyLocation: SourceLocation
-        public var value: SourceNode
+    public struct Entry: Sendable {
+        public let key: String
+        public let keyLocation: SourceLocation
+        public let value: SourceNode
 
         public init(key: String, keyLocation: SourceLocation, value: SourceNode) {
             self.key = key
@@ -24,37 +24,50 @@ public struct SourceNode: Sendable, Hashable {
         }
     }
 
-    public enum Content: Sendable, Hashable {
+    public enum Content: Sendable {
         case scalar(String, ScalarStyle)
         case sequence([SourceNode])
         case mapping([Entry])
     }
 
-    public var content: Content
+    public let content: Content
     /// Where the node starts.
-    public var location: SourceLocation
-    /// `true` when a flow collection (`{…}`, `[…]`) or a quoted scalar wrote it on one line:
-    /// positions inside such a scalar are exact.
-    public var isSingleLine: Bool
+    public let location: SourceLocation
+    /// `true` when a flow collection (`{…}`, `[…]`) or a scalar was written on one line.
+    public let isSingleLine: Bool
     /// For a plain single-line scalar: ` #` follows it on its line, so YAML cut the text there.
-    public var followedByComment: Bool = false
-    /// Where the scalar's text starts when each character of the text is one column of the
-    /// source (plain or quoted single-line scalars without escapes); positions inside an
-    /// expression are exact then. `nil` otherwise (errors point at the scalar's start).
-    public var textStart: SourceLocation?
+    public let followedByComment: Bool
+    /// The column where the scalar's text starts when each character of the text is one
+    /// column of the source (plain or quoted single-line scalars without escapes); positions
+    /// inside an expression are exact then. `nil` otherwise (errors point at the scalar's start).
+    public let textStartColumn: Int?
     /// Stands for an alias (`*a`), which was refused; later checks skip it, so that the one
     /// error is not followed by noise about its (empty) value.
-    public var isAlias: Bool = false
+    public let isAlias: Bool
+    /// The scalar as YAML 1.2's core schema types it (plain scalars only; quoted and block
+    /// scalars are strings); `nil` for collections.
+    public let typed: TypedScalar?
 
-    public init(_ content: Content, at location: SourceLocation, isSingleLine: Bool = true) {
+    public init(
+        _ content: Content, at location: SourceLocation, isSingleLine: Bool = true,
+        followedByComment: Bool = false, textStartColumn: Int? = nil, isAlias: Bool = false
+    ) {
         self.content = content
         self.location = location
         self.isSingleLine = isSingleLine
+        self.followedByComment = followedByComment
+        self.textStartColumn = textStartColumn
+        self.isAlias = isAlias
         if case .scalar(let text, let style) = content {
             typed = style.isPlain ? TypedScalar.resolve(plain: text) : .string(text)
         } else {
             typed = nil
         }
+    }
+
+    /// Where the scalar's text starts, when exact (see `textStartColumn`).
+    public var textStart: SourceLocation? {
+        textStartColumn.map { SourceLocation(file: location.file, line: location.line, column: $0) }
     }
 
     /// The mapping's entries, or `nil` when the node is not a mapping.
@@ -90,8 +103,6 @@ public struct SourceNode: Sendable, Hashable {
     public func location(ofTextOffset offset: Int) -> SourceLocation {
         textStart.map { $0.advanced(by: offset) } ?? location
     }
-
-    public let typed: TypedScalar?
 
     /// Whether the scalar contains `${{` (a byte scan; no string search).
     public var hasExpression: Bool {
