@@ -8,7 +8,7 @@
 # 3. generates the corpus into Benchmarks/validate/corpus/ (deterministic, git-ignored),
 # 4. checks that floor, masscast and the peer all accept every file (no numbers otherwise),
 # 5. times, in ONE hyperfine invocation, side by side: the floor over all files,
-#    `masscast validate <corpus dir>`, the PyYAML peer over all files, and `python3 -c pass`,
+#    `masscast validate <corpus dir>` (all cores, and --jobs 1), the PyYAML peer over all files, and `python3 -c pass`,
 # 6. times the single-file cold case in a second invocation: floor vs masscast on one file
 #    (plus `masscast --version` as the process-start reference),
 # 7. prints the markdown tables (also written to Benchmarks/validate/out/results.md).
@@ -103,6 +103,7 @@ say "timing the corpus (floor, masscast, peer, python start) in one hyperfine ru
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/corpus.json" \
     -n floor "$OUT/floor -q -l $OUT/files.txt" \
     -n masscast "$MASSCAST validate $CORPUS" \
+    -n masscast-1-thread "$MASSCAST validate --jobs 1 $CORPUS" \
     -n peer "$PY $B/peer.py -q -l $OUT/files.txt" \
     -n python-start "$PY -c pass"
 

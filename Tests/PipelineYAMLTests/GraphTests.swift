@@ -131,3 +131,22 @@ struct GraphTests {
         }
     }
 }
+
+@Suite("Graph drawing of conditions")
+struct ConditionDrawingTests {
+    @Test("a condition that reads a step that is not a predecessor gets a dotted, labelled edge from it")
+    func dottedConditionEdge() throws {
+        let loaded = load(pipeline(GraphTests.conditional + """
+
+              - id: finish
+                uses: mass/wait
+                if: ${{ steps.send.outcome == 'success' }}
+                with: { msg_id: "${{ steps.send.outputs.msg_id }}" }
+            """))
+        #expect(!loaded.hasErrors, "\(loaded.diagnostics)")
+        let text = StepGraph(try #require(loaded.pipeline)).render(.mermaid)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.contains("  s2 --> s3"))  // file order: cleanup before finish, unlabelled
+        #expect(lines.contains("  s0 -.->|\"if: steps.send.outcome == 'success'\"| s3"))
+    }
+}

@@ -24,6 +24,47 @@ extension StepGraph {
         step.condition.map { "if: \($0.source.trimmingCharacters(in: .whitespaces))" }
     }
 
+    /// One drawn edge: solid for a dependency, dotted for a condition's reference to a step
+    /// that is not an immediate predecessor; labelled with the condition it gates.
+    struct DrawnEdge: Hashable {
+        var from: Int
+        var to: Int
+        var label: String?
+        var dotted: Bool
+    }
+
+    /// The edges to draw. A condition's label sits on the edge from a step it reads (a dotted
+    /// edge when no step it reads is drawn as a predecessor), once; every other step it reads
+    /// gets an unlabelled dotted edge. A condition that reads no step (`always()`) labels the
+    /// incoming edges.
+    func drawnEdges() -> (edges: [DrawnEdge], unlabelled: [Int]) {
+        let reduced = reducedEdges()
+        let index = Dictionary(pipeline.steps.enumerated().map { ($1.id.value, $0) }, uniquingKeysWith: { a, _ in a })
+        var out: [DrawnEdge] = []
+        var labelledTargets: Set<Int> = []
+        for e in reduced {
+            var label: String?
+            if let c = pipeline.steps[e.to].condition {
+                let reads = c.stepReferences.compactMap { index[$0] }
+                if reads.isEmpty || reads.contains(e.from) { label = conditionLabel(pipeline.steps[e.to]) }
+            }
+            if label != nil { labelledTargets.insert(e.to) }
+            out.append(DrawnEdge(from: e.from, to: e.to, label: label, dotted: false))
+        }
+        for (i, step) in pipeline.steps.enumerated() {
+            guard let c = step.condition else { continue }
+            for id in c.stepReferences {
+                guard let j = index[id], j != i, !reduced.contains(where: { $0.from == j && $0.to == i }) else { continue }
+                // The label is drawn once per condition; further dotted edges only show what it reads.
+                let label = labelledTargets.contains(i) ? nil : conditionLabel(step)
+                out.append(DrawnEdge(from: j, to: i, label: label, dotted: true))
+                labelledTargets.insert(i)
+            }
+        }
+        let unlabelled = pipeline.steps.indices.filter { pipeline.steps[$0].condition != nil && !labelledTargets.contains($0) }
+        return (out, unlabelled)
+    }
+
     private func renderMermaid() -> String {
         func esc(_ s: String) -> String {
             var out = ""
@@ -45,17 +86,18 @@ extension StepGraph {
             let shape = step.kind?.sends == true ? "[[\"\(text)\"]]" : "[\"\(text)\"]"
             lines.append("  s\(i)\(shape)")
         }
-        for e in reducedEdges() {
-            if let c = conditionLabel(pipeline.steps[e.to]) {
-                lines.append("  s\(e.from) -->|\"\(esc(c))\"| s\(e.to)")
+        let (edges, unlabelled) = drawnEdges()
+        for e in edges {
+            let arrow = e.dotted ? "-.->" : "-->"
+            if let label = e.label {
+                lines.append("  s\(e.from) \(arrow)|\"\(esc(label))\"| s\(e.to)")
             } else {
-                lines.append("  s\(e.from) --> s\(e.to)")
+                lines.append("  s\(e.from) \(arrow) s\(e.to)")
             }
         }
-        // A conditional step with no incoming edge still shows its condition.
-        let targets = Set(reducedEdges().map(\.to))
-        for (i, step) in pipeline.steps.enumerated() where !targets.contains(i) {
-            if let c = conditionLabel(step) {
+        // A conditional step whose condition found no edge to sit on gets a label node.
+        for i in unlabelled {
+            if let c = conditionLabel(pipeline.steps[i]) {
                 lines.append("  s\(i)_if{{\"\(esc(c))\"}} -.-> s\(i)")
             }
         }
@@ -91,17 +133,15 @@ extension StepGraph {
             if !styles.isEmpty { attrs.append("style=\(esc(styles.joined(separator: ",")))") }
             lines.append("  s\(i) [\(attrs.joined(separator: ", "))];")
         }
-        let reduced = reducedEdges()
-        for e in reduced {
-            if let c = conditionLabel(pipeline.steps[e.to]) {
-                lines.append("  s\(e.from) -> s\(e.to) [label=\(esc(c))];")
-            } else {
-                lines.append("  s\(e.from) -> s\(e.to);")
-            }
+        let (edges, unlabelled) = drawnEdges()
+        for e in edges {
+            var attrs: [String] = []
+            if let label = e.label { attrs.append("label=\(esc(label))") }
+            if e.dotted { attrs.append("style=dotted") }
+            lines.append("  s\(e.from) -> s\(e.to)" + (attrs.isEmpty ? ";" : " [\(attrs.joined(separator: ", "))];"))
         }
-        let targets = Set(reduced.map(\.to))
-        for (i, step) in pipeline.steps.enumerated() where !targets.contains(i) {
-            if let c = conditionLabel(step) {
+        for i in unlabelled {
+            if let c = conditionLabel(pipeline.steps[i]) {
                 lines.append("  s\(i)_if [shape=plaintext, label=\(esc(c))];")
                 lines.append("  s\(i)_if -> s\(i) [style=dotted];")
             }

@@ -114,6 +114,8 @@ public struct Condition: Sendable {
     public var constant: Bool?
     /// Whether it calls `success()`, `failure()` or `always()`; if not, it means `success() && (…)`.
     public var usesStatusFunction: Bool
+    /// Ids of the steps the condition reads, in order of first mention.
+    public var stepReferences: [String] = []
     public var location: SourceLocation
 }
 

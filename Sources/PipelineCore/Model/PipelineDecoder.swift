@@ -305,8 +305,10 @@ public enum PipelineDecoder {
                 }
             }
             let refs = check.references.map { Located($0.stepID, at: node.location(ofTextOffset: base + $0.offset)) }
-            return (Condition(source: source, expression: expression, constant: nil,
-                              usesStatusFunction: check.usesStatusFunction, location: node.location), refs)
+            var condition = Condition(source: source, expression: expression, constant: nil,
+                                      usesStatusFunction: check.usesStatusFunction, location: node.location)
+            for r in refs where !condition.stepReferences.contains(r.value) { condition.stepReferences.append(r.value) }
+            return (condition, refs)
         default:
             bag.error(.wrongType, "if must be a boolean expression, not \(node.kindDescription)", at: node.location)
             return (nil, [])
