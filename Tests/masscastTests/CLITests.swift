@@ -151,6 +151,34 @@ struct CLITests {
         #expect(r.out == committed)
     }
 
+    @Test("a literal secret never reaches the output, in any format", arguments: ["text", "json", "github"])
+    func secretsRedacted(format: String) throws {
+        let secrets = ["9f8e7d6c5b4a39281706f5e4d3c2b1a0", "12345678901234567890", "s3cr3t-in-flow-mapping-xyz"]
+        let block = try temp("block.yaml", """
+            version: 1
+            name: leak-block
+            account:
+              app_id: wx0123456789abcdef
+              app_secret: \(secrets[0])
+              app_secret: \(secrets[1])
+            steps:
+              - { id: s, uses: mass/speed, with: { speed: 9 } }
+            """)
+        let flow = try temp("flow.yaml", """
+            version: 1
+            name: leak-flow
+            account: { app_id: wx0123456789abcdef, app_secret: "\(secrets[2])", kind: servic }
+            steps:
+              - { id: s, uses: mass/speed }
+            """)
+        let r = try masscast("validate", block, flow, "--format", format)
+        #expect(r.status == 2)
+        #expect(r.out.contains("MC2019"))
+        for secret in secrets {
+            #expect(!r.out.contains(secret) && !r.err.contains(secret), "secret leaked in \(format) output")
+        }
+    }
+
     @Test("each command has help with examples")
     func help() throws {
         for command in ["validate", "graph", "schema"] {

@@ -142,6 +142,9 @@ public struct Diagnostic: Sendable, Hashable, Codable {
     public var note: Note?
     /// How to fix it, when that can be said.
     public var hint: String?
+    /// The source line holds a secret from `location` on: renderers show the line only up to
+    /// there (a literal app_secret must not reach CI logs through the snippet).
+    public var redactsSource: Bool = false
 
     public struct Note: Sendable, Hashable, Codable {
         public var message: String

@@ -32,12 +32,12 @@ public struct DiagnosticRenderer: Sendable {
         let place = d.location.map { "\($0.file):\($0.line):\($0.column): " } ?? "masscast: "
         out += paint(place, bold: true) + paint("\(d.severity.rawValue):", severity: d.severity) + " "
             + paint(d.message, bold: true) + " [\(d.code.rawValue)]\n"
-        if let loc = d.location { out += snippet(loc) }
+        if let loc = d.location { out += snippet(loc, redact: d.redactsSource) }
         if let hint = d.hint { out += "      " + paint("hint:", severity: .note) + " \(hint)\n" }
         if let note = d.note {
             let notePlace = note.location.map { "\($0.file):\($0.line):\($0.column): " } ?? ""
             out += paint(notePlace, bold: true) + paint("note:", severity: .note) + " \(note.message)\n"
-            if let loc = note.location { out += snippet(loc) }
+            if let loc = note.location { out += snippet(loc) }  // masked like any snippet
         }
         return out
     }
@@ -56,8 +56,54 @@ public struct DiagnosticRenderer: Sendable {
         return out
     }
 
-    private func snippet(_ loc: SourceLocation) -> String {
-        guard let line = sourceLines(loc.file, loc.line) else { return "" }
+    /// The line as shown in a snippet: cut at the diagnostic's column when the diagnostic
+    /// says a secret starts there, and with the value of any secret-named key masked.
+    private func sourceLine(_ loc: SourceLocation, redact: Bool) -> String? {
+        guard let line = sourceLines(loc.file, loc.line) else { return nil }
+        if redact {
+            return String(String.UnicodeScalarView(line.unicodeScalars.prefix(max(0, loc.column - 1)))) + "<redacted>"
+        }
+        return Self.maskSecrets(line)
+    }
+
+    /// Keys whose literal values are secrets (in pipelines, masscast.yaml and fixtures).
+    static let secretKeys = ["app_secret", "appsecret", "secret", "access_token", "token",
+                             "encoding_aes_key", "previous_encoding_aes_key", "aes_key"]
+
+    /// Masks what follows `key:` for a secret-named key, unless it is an expression.
+    static func maskSecrets(_ line: String) -> String {
+        let lower = line.lowercased()
+        guard secretKeys.contains(where: { lower.contains($0) }) else { return line }
+        var out = line
+        for key in secretKeys {
+            var searchFrom = out.startIndex
+            while let r = out.range(of: key + ":", options: .caseInsensitive, range: searchFrom..<out.endIndex) {
+                // Only a whole key: preceded by start, space, '{', ',' or a quote.
+                if r.lowerBound > out.startIndex {
+                    let before = out[out.index(before: r.lowerBound)]
+                    if !" \t{,\"'-".contains(before) {
+                        searchFrom = r.upperBound
+                        continue
+                    }
+                }
+                let rest = out[r.upperBound...]
+                let value = rest.drop { $0 == " " || $0 == "\t" }
+                let end = value.firstIndex { $0 == "," || $0 == "}" } ?? out.endIndex
+                let text = value[value.startIndex..<end].trimmingCharacters(in: .whitespaces)
+                let bare = text.trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+                if text.isEmpty || bare.hasPrefix("${{") || text.hasPrefix("#") {
+                    searchFrom = r.upperBound
+                    continue
+                }
+                out.replaceSubrange(value.startIndex..<end, with: "<redacted>" + (end == out.endIndex ? "" : " "))
+                searchFrom = out.index(r.upperBound, offsetBy: 0, limitedBy: out.endIndex) ?? out.endIndex
+            }
+        }
+        return out
+    }
+
+    private func snippet(_ loc: SourceLocation, redact: Bool = false) -> String {
+        guard let line = sourceLine(loc, redact: redact) else { return "" }
         let number = String(loc.line)
         let gutter = String(repeating: " ", count: max(4, number.count + 1) - number.count) + number + " | "
         let blank = String(repeating: " ", count: max(4, number.count + 1)) + " | "
@@ -113,7 +159,7 @@ public struct DiagnosticRenderer: Sendable {
             if let loc = d.location {
                 let point: [String: Any] = ["line": loc.line, "column": loc.column]
                 item["range"] = ["filename": loc.file, "start": point, "end": point] as [String: Any]
-                if let code = sourceLines(loc.file, loc.line) {
+                if let code = sourceLine(loc, redact: d.redactsSource) {
                     item["snippet"] = ["code": code, "start_line": loc.line,
                                        "highlight_start_offset": loc.column - 1,
                                        "highlight_end_offset": loc.column] as [String: Any]

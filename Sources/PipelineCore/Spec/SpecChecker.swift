@@ -297,7 +297,21 @@ public struct SpecChecker {
                             at: node.location, hint: "quote the whole text, e.g. \"…#话题#…\"")
     }
 
+    /// A secret written in the file: the message never quotes it and the snippet is cut.
+    private mutating func literalSecret(_ node: SourceNode) {
+        var d = Diagnostic.error(
+            .literalSecret, "\(path) must not be written in the file; it must come from secrets. or env.",
+            at: node.location,
+            hint: "write ${{ secrets.APP_SECRET }} and set MASSCAST_SECRET_APP_SECRET; rotate the secret if this file was ever committed")
+        d.redactsSource = true
+        diagnostics.append(d)
+    }
+
     private mutating func wrongType(_ node: SourceNode, _ type: FieldType, hint: String? = nil) {
+        if case .string(.secretReference?) = type {
+            // Whatever was written there (a number, a list), it is not to be quoted back.
+            return literalSecret(node)
+        }
         var hint = hint
         if hint == nil, case .string = type, case .scalar(_, .plain) = node.content {
             hint = "quote it to make it a string"
@@ -321,9 +335,7 @@ public struct SpecChecker {
             diagnostics.error(.badTimestamp, "'\(s)' is not an RFC 3339 time with an explicit UTC offset (at \(path))",
                               at: node.location, hint: "write it like \"2026-12-01T09:00:00+08:00\"")
         case .secretReference:
-            diagnostics.error(.literalSecret, "\(path) must not be written in the file; it must come from secrets. or env.",
-                              at: node.location,
-                              hint: "write ${{ secrets.APP_SECRET }} and set MASSCAST_SECRET_APP_SECRET; rotate the secret if this file was ever committed")
+            literalSecret(node)
         default:
             diagnostics.error(.badValue, "'\(s)' is not valid for \(path): \(rule.summary)", at: node.location)
         }
