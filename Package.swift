@@ -13,16 +13,31 @@ let package = Package(
         .executable(name: "masscast", targets: ["masscast"]),
         .library(name: "PipelineCore", targets: ["PipelineCore"]),
         .library(name: "PipelineYAML", targets: ["PipelineYAML"]),
+        .library(name: "WeChatMP", targets: ["WeChatMP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(name: "PipelineCore", swiftSettings: strict),
         .target(
             name: "PipelineYAML",
             dependencies: ["PipelineCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "WeChatMP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -37,6 +52,17 @@ let package = Package(
         .testTarget(
             name: "PipelineYAMLTests",
             dependencies: ["PipelineCore", "PipelineYAML"],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "WeChatMPTests",
+            dependencies: [
+                "WeChatMP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

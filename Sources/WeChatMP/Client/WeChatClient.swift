@@ -1,0 +1,204 @@
+import Foundation
+
+/// The typed client for the mass-send API and the media it points at.
+///
+/// Every call carries the current access token; a token error (40001, 40014, 42001, 41001)
+/// gets the current token from the provider and repeats the call once, never recursively.
+/// Other failures are thrown as `WeChatError`, classed by the errcode table, with whether
+/// the request may have been received.
+public struct WeChatClient: Sendable {
+    public struct Configuration: Sendable {
+        /// `https://api.weixin.qq.com`, or a sandbox.
+        public var baseURL: String
+        /// Bound on one call attempt.
+        public var timeout: Duration
+
+        public init(baseURL: String = "https://api.weixin.qq.com", timeout: Duration = .seconds(30)) {
+            self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            self.timeout = timeout
+        }
+    }
+
+    public let configuration: Configuration
+    public let tokens: TokenProvider
+    private let transport: any WeChatTransport
+
+    public init(configuration: Configuration, tokens: TokenProvider, transport: any WeChatTransport) {
+        self.configuration = configuration
+        self.tokens = tokens
+        self.transport = transport
+    }
+
+    // MARK: Mass messages
+
+    /// `message/mass/sendall`: send to a tag or to every follower.
+    public func sendAll(_ request: SendAllRequest) async throws(WeChatError) -> SendResponse {
+        try await post("message/mass/sendall", request)
+    }
+
+    /// `message/mass/send`: send to 2–10,000 OpenIDs.
+    public func send(_ request: SendRequest) async throws(WeChatError) -> SendResponse {
+        guard (2...10_000).contains(request.toUser.count) else {
+            throw WeChatError(kind: .invalidRequest("mass/send takes 2 to 10,000 OpenIDs, not \(request.toUser.count)"),
+                              endpoint: "message/mass/send", errorClass: .permanent, delivery: .notSent)
+        }
+        return try await post("message/mass/send", request)
+    }
+
+    /// `message/mass/preview`: send to one person.
+    public func preview(_ request: PreviewRequest) async throws(WeChatError) -> PreviewResponse {
+        try await post("message/mass/preview", request)
+    }
+
+    /// `message/mass/delete`.
+    public func delete(_ request: DeleteRequest) async throws(WeChatError) {
+        let _: APIStatus = try await post("message/mass/delete", request)
+    }
+
+    /// `message/mass/get`: a job's status.
+    public func get(msgID: Int64) async throws(WeChatError) -> GetResponse {
+        try await post("message/mass/get", GetRequest(msgID: msgID))
+    }
+
+    /// `message/mass/speed/get`.
+    public func getSpeed() async throws(WeChatError) -> SpeedGetResponse {
+        try await post("message/mass/speed/get", EmptyBody())
+    }
+
+    /// `message/mass/speed/set` (0…4).
+    public func setSpeed(_ speed: Int) async throws(WeChatError) {
+        let _: APIStatus = try await post("message/mass/speed/set", SpeedSetRequest(speed: speed))
+    }
+
+    // MARK: Media
+
+    /// `media/upload?type=`: multipart, field `media`. Checks WeChat's size limit first.
+    public func uploadMedia(type: MediaType, fileName: String, data: Data) async throws(WeChatError) -> UploadMediaResponse {
+        if data.count > type.maxBytes {
+            throw WeChatError(kind: .invalidRequest("\(fileName) is \(data.count) bytes; WeChat takes \(type.rawValue) files up to \(type.maxBytes) bytes"),
+                              endpoint: "media/upload", errorClass: .permanent, delivery: .notSent)
+        }
+        let form = Multipart(field: "media", fileName: fileName, contentType: type.contentType(for: fileName), data: data)
+        return try await call("media/upload", query: [("type", type.rawValue)], body: form.body, contentType: form.contentType)
+    }
+
+    /// `media/uploadimg`: an image for article HTML (jpg/png under 1 MB); returns its URL.
+    public func uploadImage(fileName: String, data: Data) async throws(WeChatError) -> UploadImageResponse {
+        if data.count > MediaLimit.articleImage.maxBytes {
+            throw WeChatError(kind: .invalidRequest("\(fileName) is \(data.count) bytes; uploadimg takes images up to \(MediaLimit.articleImage.maxBytes) bytes"),
+                              endpoint: "media/uploadimg", errorClass: .permanent, delivery: .notSent)
+        }
+        let form = Multipart(field: "media", fileName: fileName, contentType: MediaType.image.contentType(for: fileName), data: data)
+        return try await call("media/uploadimg", query: [], body: form.body, contentType: form.contentType)
+    }
+
+    /// `media/uploadnews`: 1–8 articles; the media_id goes into mpnews.
+    public func uploadNews(_ request: UploadNewsRequest) async throws(WeChatError) -> UploadMediaResponse {
+        try await post("media/uploadnews", request)
+    }
+
+    /// `media/uploadvideo`: turns an uploaded video into the media_id mpvideo takes.
+    public func uploadVideo(_ request: UploadVideoRequest) async throws(WeChatError) -> UploadMediaResponse {
+        try await post("media/uploadvideo", request)
+    }
+
+    // MARK: Calls
+
+    private struct EmptyBody: Encodable, Sendable {}
+
+    func post<Body: Encodable & Sendable, Response: Decodable>(_ endpoint: String, _ body: Body) async throws(WeChatError)
+        -> Response
+    {
+        let data: Data
+        do {
+            data = try WeChatJSON.encoder().encode(body)
+        } catch {
+            throw WeChatError(kind: .invalidRequest("could not encode the request"), endpoint: endpoint,
+                              errorClass: .permanent, delivery: .notSent)
+        }
+        return try await call(endpoint, query: [], body: data, contentType: "application/json; charset=utf-8")
+    }
+
+    /// One call with the current token; on a token error, once more with the replaced token.
+    func call<Response: Decodable>(_ endpoint: String, query: [(String, String)], body: Data, contentType: String)
+        async throws(WeChatError) -> Response
+    {
+        var token = try await tokens.token()
+        var repeated = false
+        while true {
+            do {
+                return try await attempt(endpoint, token: token, query: query, body: body, contentType: contentType)
+            } catch let error where error.errorClass == .token && !repeated {
+                repeated = true
+                token = try await tokens.token(replacing: token)
+            }
+        }
+    }
+
+    private func attempt<Response: Decodable>(
+        _ endpoint: String, token: String, query: [(String, String)], body: Data, contentType: String
+    ) async throws(WeChatError) -> Response {
+        var components = URLComponents(string: "\(configuration.baseURL)/cgi-bin/\(endpoint)")
+        components?.queryItems = [URLQueryItem(name: "access_token", value: token)]
+            + query.map { URLQueryItem(name: $0.0, value: $0.1) }
+        guard let url = components?.string else {
+            throw WeChatError(kind: .invalidRequest("bad base URL"), endpoint: endpoint, errorClass: .permanent, delivery: .notSent)
+        }
+        let request = TransportRequest(method: .post, url: url, headers: [("Content-Type", contentType)], body: body,
+                                       timeout: configuration.timeout)
+        let response: TransportResponse
+        do {
+            response = try await transport.send(request)
+        } catch {
+            throw WeChatError(kind: .transport(error), endpoint: endpoint, errorClass: .transient, delivery: error.delivery)
+        }
+        guard response.status == 200 else {
+            // A 5xx came from something between us and WeChat, or WeChat itself: it may have acted.
+            throw WeChatError(kind: .http(status: response.status), endpoint: endpoint,
+                              errorClass: response.status >= 500 ? .transient : .permanent,
+                              delivery: response.status >= 500 ? .maybeReceived : .received)
+        }
+        let redactor = Redactor(secrets: [token, tokens.credentials.secret.value])
+        let status: APIStatus
+        do {
+            status = try WeChatJSON.decode(APIStatus.self, from: response.body)
+        } catch {
+            throw WeChatError(kind: .invalidResponse("the answer is not JSON"), endpoint: endpoint,
+                              errorClass: .transient, delivery: .maybeReceived)
+        }
+        if status.errcode != 0 {
+            var error = WeChatError(kind: .api(errcode: status.errcode, errmsg: redactor.scrub(status.errmsg)),
+                                    endpoint: endpoint, errorClass: Errcodes.classify(status.errcode), delivery: .received)
+            if status.errcode == 45065, let earlier = try? WeChatJSON.decode(SendResponse.self, from: response.body) {
+                error.earlierMsgID = earlier.msgID
+            }
+            throw error
+        }
+        do {
+            return try WeChatJSON.decode(Response.self, from: response.body)
+        } catch {
+            throw WeChatError(kind: .invalidResponse("unexpected fields: \(redactor.scrub(String(describing: error).prefix(200).description))"),
+                              endpoint: endpoint, errorClass: .permanent, delivery: .received)
+        }
+    }
+}
+
+/// A `multipart/form-data` body with one file field.
+struct Multipart: Sendable {
+    let boundary: String
+    let body: Data
+    var contentType: String { "multipart/form-data; boundary=\(boundary)" }
+
+    init(field: String, fileName: String, contentType: String, data: Data) {
+        boundary = "masscast-" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let safeName = fileName.replacingOccurrences(of: "\"", with: "_").replacingOccurrences(of: "\r", with: "_")
+            .replacingOccurrences(of: "\n", with: "_")
+        var body = Data()
+        body.append(Data("--\(boundary)\r\n".utf8))
+        body.append(Data("Content-Disposition: form-data; name=\"\(field)\"; filename=\"\(safeName)\"\r\n".utf8))
+        body.append(Data("Content-Type: \(contentType)\r\n\r\n".utf8))
+        body.append(data)
+        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        self.body = body
+    }
+}

@@ -1,0 +1,2 @@
+/// WeChat Official Account API client (mass send, media, tokens, callbacks).
+public enum WeChatMP {}
