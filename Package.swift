@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PipelineCore", targets: ["PipelineCore"]),
         .library(name: "PipelineYAML", targets: ["PipelineYAML"]),
         .library(name: "WeChatMP", targets: ["WeChatMP"]),
+        .library(name: "WeChatSandbox", targets: ["WeChatSandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -21,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(name: "PipelineCore", swiftSettings: strict),
@@ -40,10 +43,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "WeChatSandbox",
+            dependencies: [
+                "WeChatMP", "PipelineCore", "PipelineYAML",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            resources: [.copy("Resources/default-fixture.yaml")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "masscast",
             dependencies: [
-                "PipelineCore", "PipelineYAML",
+                "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -64,6 +78,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "WeChatSandboxTests",
+            dependencies: [
+                "WeChatSandbox", "WeChatMP", "PipelineCore", "PipelineYAML",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -4,7 +4,7 @@ import PipelineCore
 import PipelineYAML
 
 @main
-struct Masscast: ParsableCommand {
+struct Masscast: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "masscast",
         abstract: "Declarative runner for WeChat Official Account mass messages (群发).",
@@ -14,7 +14,7 @@ struct Masscast: ParsableCommand {
             editors use.
             """,
         version: "0.1.0",
-        subcommands: [Validate.self, Graph.self, Schema.self]
+        subcommands: [Validate.self, Graph.self, Schema.self, Sandbox.self]
     )
 }
 

@@ -1,0 +1,732 @@
+import Foundation
+import PipelineCore
+import PipelineYAML
+import WeChatMP
+
+extension SandboxFixture {
+    /// Reads a fixture from YAML text.
+    ///
+    /// Every problem is reported, each at its `file:line:column`: YAML syntax, unknown keys,
+    /// values of the wrong type or out of range, duplicate AppIDs or tag ids, an
+    /// EncodingAESKey that is not 43 characters of base64, faults whose action does not fit
+    /// their target.
+    /// - Parameters:
+    ///   - yaml: the fixture text.
+    ///   - file: the name errors show for it.
+    /// - Throws: ``SandboxFixtureError``.
+    public static func load(yaml: String, file: String) throws(SandboxFixtureError) -> SandboxFixture {
+        let result = YAMLReader().read(text: yaml, file: file)
+        let errors = result.diagnostics.filter { $0.severity == .error }
+        if !errors.isEmpty {
+            throw SandboxFixtureError(issues: errors.map { .init(location: $0.location, message: $0.message) })
+        }
+        guard let root = result.root else {
+            throw SandboxFixtureError(issues: [.init(location: SourceLocation(file: file, line: 1, column: 1),
+                                                     message: "the fixture is empty; it needs at least `accounts`")])
+        }
+        var reader = FixtureReader()
+        let fixture = reader.fixture(root)
+        if let fixture, reader.issues.isEmpty { return fixture }
+        throw SandboxFixtureError(issues: reader.issues.isEmpty
+            ? [.init(location: root.location, message: "the fixture could not be read")] : reader.issues)
+    }
+
+    /// Reads a fixture from a file.
+    /// - Throws: ``SandboxFixtureError`` (an unreadable file is one issue without a line).
+    public static func load(path: String) throws(SandboxFixtureError) -> SandboxFixture {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw SandboxFixtureError(issues: [.init(location: nil, message: "cannot read '\(path)': \(error.localizedDescription)")])
+        }
+        return try load(yaml: text, file: path)
+    }
+
+    /// Reads fault rules: one rule (a mapping), a list of rules, or `{seed, rules}` — the
+    /// shapes of the fixture's `faults` and of `POST /sandbox/faults` (JSON is YAML).
+    /// - Returns: the rules and the seed, when one is given.
+    /// - Throws: ``SandboxFixtureError``.
+    public static func loadFaults(text: String, file: String) throws(SandboxFixtureError) -> (rules: [SandboxFault], seed: UInt64?) {
+        let result = YAMLReader().read(text: text, file: file)
+        let errors = result.diagnostics.filter { $0.severity == .error }
+        if !errors.isEmpty {
+            throw SandboxFixtureError(issues: errors.map { .init(location: $0.location, message: $0.message) })
+        }
+        guard let root = result.root else {
+            throw SandboxFixtureError(issues: [.init(location: nil, message: "no fault rule given")])
+        }
+        var reader = FixtureReader()
+        let parsed: (rules: [SandboxFault], seed: UInt64?)
+        if root.entries != nil, root["on"] != nil {
+            parsed = (reader.faultRule(root).map { [$0] } ?? [], nil)
+        } else {
+            parsed = reader.faults(root)
+        }
+        if !reader.issues.isEmpty { throw SandboxFixtureError(issues: reader.issues) }
+        return parsed
+    }
+}
+
+/// Walks the located tree, collecting every problem.
+struct FixtureReader {
+    var issues: [SandboxFixtureError.Issue] = []
+
+    mutating func fail(_ node: SourceNode, _ message: String) {
+        issues.append(.init(location: node.location, message: message))
+    }
+
+    mutating func fail(at location: SourceLocation, _ message: String) {
+        issues.append(.init(location: location, message: message))
+    }
+
+    // MARK: Typed values
+
+    mutating func mapping(_ node: SourceNode, _ what: String, keys allowed: [String]) -> [SourceNode.Entry]? {
+        guard let entries = node.entries else {
+            fail(node, "\(what) must be a mapping, not \(node.kindDescription)")
+            return nil
+        }
+        for entry in entries where !allowed.contains(entry.key) {
+            let near = allowed.min { editDistance($0, entry.key) < editDistance($1, entry.key) }
+            let hint = near.map { editDistance($0, entry.key) <= 2 ? " (did you mean '\($0)'?)" : "" } ?? ""
+            fail(at: entry.keyLocation,
+                 "unknown key '\(entry.key)' in \(what)\(hint); expected one of: \(allowed.joined(separator: ", "))")
+        }
+        return entries
+    }
+
+    mutating func string(_ node: SourceNode, _ what: String) -> String? {
+        if case .string(let text)? = node.typed { return text }
+        if case .integer(let value)? = node.typed { return String(value) }
+        fail(node, "\(what) must be a string, not \(node.kindDescription)")
+        return nil
+    }
+
+    mutating func int(_ node: SourceNode, _ what: String, in range: ClosedRange<Int>? = nil) -> Int? {
+        guard case .integer(let value)? = node.typed else {
+            fail(node, "\(what) must be an integer, not \(node.kindDescription)")
+            return nil
+        }
+        if let range, !range.contains(value) {
+            fail(node, "\(what) must be in \(range.lowerBound)...\(range.upperBound), not \(value)")
+            return nil
+        }
+        return value
+    }
+
+    /// An integer, or `off`/`null`/`false` for "no limit".
+    mutating func quota(_ node: SourceNode, _ what: String) -> Int?? {
+        switch node.typed {
+        case .integer(let value)? where value >= 0: return .some(value)
+        case .null?, .bool(false)?: return .some(nil)
+        case .string(let text)? where ["off", "none", "unlimited"].contains(text.lowercased()): return .some(nil)
+        default:
+            fail(node, "\(what) must be a non-negative integer or `off`, not \(node.kindDescription)")
+            return nil
+        }
+    }
+
+    mutating func double(_ node: SourceNode, _ what: String, in range: ClosedRange<Double>) -> Double? {
+        let value: Double
+        switch node.typed {
+        case .integer(let v)?: value = Double(v)
+        case .float(let v)? where v.isFinite: value = v
+        default:
+            fail(node, "\(what) must be a number, not \(node.kindDescription)")
+            return nil
+        }
+        guard range.contains(value) else {
+            fail(node, "\(what) must be in \(range.lowerBound)...\(range.upperBound), not \(value)")
+            return nil
+        }
+        return value
+    }
+
+    mutating func bool(_ node: SourceNode, _ what: String) -> Bool? {
+        switch node.typed {
+        case .bool(let value)?: return value
+        case .string(let text)?:
+            switch text.lowercased() {
+            case "on", "yes": return true
+            case "off", "no": return false
+            default: break
+            }
+        default: break
+        }
+        fail(node, "\(what) must be true or false (on/off), not \(node.kindDescription)")
+        return nil
+    }
+
+    /// `500ms`, `30s`, `5m`, `2h`, `3d` or sums (`1h30m`); a bare integer is seconds.
+    mutating func duration(_ node: SourceNode, _ what: String) -> Duration? {
+        switch node.typed {
+        case .integer(let seconds)? where seconds >= 0: return .seconds(seconds)
+        case .string(let text)?:
+            if let value = DurationText.parse(text) { return value }
+        default: break
+        }
+        fail(node, "\(what) must be a duration such as 500ms, 30s, 5m, 2h or 3d, not \(node.kindDescription)")
+        return nil
+    }
+
+    mutating func seed(_ node: SourceNode, _ what: String) -> UInt64? {
+        guard case .integer(let value)? = node.typed, value >= 0 else {
+            fail(node, "\(what) must be a non-negative integer, not \(node.kindDescription)")
+            return nil
+        }
+        return UInt64(value)
+    }
+
+    mutating func list(_ node: SourceNode, _ what: String) -> [SourceNode]? {
+        guard let items = node.items else {
+            fail(node, "\(what) must be a list, not \(node.kindDescription)")
+            return nil
+        }
+        return items
+    }
+
+    // MARK: The fixture
+
+    static let topKeys = ["seed", "time_scale", "limits", "dedupe_keyless", "windows", "quotas", "jobs",
+                          "payload", "accounts", "faults"]
+
+    mutating func fixture(_ root: SourceNode) -> SandboxFixture? {
+        guard let entries = mapping(root, "the fixture", keys: Self.topKeys) else { return nil }
+        var fixture = SandboxFixture(accounts: [])
+        var accountsNode: SourceNode?
+        for entry in entries {
+            let value = entry.value
+            switch entry.key {
+            case "seed": if let v = seed(value, "seed") { fixture.seed = v }
+            case "time_scale":
+                if let v = double(value, "time_scale", in: 0.001...1_000_000) { fixture.timeScale = v }
+            case "limits": if let v = bool(value, "limits") { fixture.limitsEnabled = v }
+            case "dedupe_keyless": if let v = bool(value, "dedupe_keyless") { fixture.dedupeKeyless = v }
+            case "windows": windows(value, into: &fixture.windows)
+            case "quotas": quotas(value, into: &fixture.quotas)
+            case "jobs": jobs(value, into: &fixture.jobs)
+            case "payload": payload(value, into: &fixture.payload)
+            case "accounts": accountsNode = value
+            case "faults":
+                let parsed = faults(value)
+                fixture.faults = parsed.rules
+                if let seed = parsed.seed { fixture.faultSeed = seed }
+            default: break
+            }
+        }
+        guard let accountsNode else {
+            fail(root, "the fixture has no `accounts`; it needs at least one account")
+            return nil
+        }
+        fixture.accounts = accounts(accountsNode, seed: fixture.seed)
+        return fixture
+    }
+
+    mutating func windows(_ node: SourceNode, into windows: inout SandboxFixture.Windows) {
+        let keys = ["token_ttl", "token_overlap", "clientmsgid_window", "clientmsgid_retry_window", "media_ttl", "rate_window"]
+        guard let entries = mapping(node, "windows", keys: keys) else { return }
+        for entry in entries {
+            guard let value = duration(entry.value, entry.key) else { continue }
+            if value <= .zero {
+                fail(entry.value, "\(entry.key) must be longer than 0")
+                continue
+            }
+            switch entry.key {
+            case "token_ttl": windows.tokenTTL = value
+            case "token_overlap": windows.tokenOverlap = value
+            case "clientmsgid_window": windows.clientMsgIDWindow = value
+            case "clientmsgid_retry_window": windows.clientMsgIDRetryWindow = value
+            case "media_ttl": windows.mediaTTL = value
+            case "rate_window": windows.rateWindow = value
+            default: break
+            }
+        }
+    }
+
+    mutating func quotas(_ node: SourceNode, into quotas: inout SandboxFixture.Quotas) {
+        let keys = ["mass_calls_per_minute", "sends_per_day", "subscription_sendall_per_day", "to_all_per_month",
+                    "follower_messages_per_month", "uploadnews_per_day", "deletes_per_day", "previews_per_day",
+                    "token_calls_per_day", "force_refresh_per_day", "force_refresh_spacing"]
+        guard let entries = mapping(node, "quotas", keys: keys) else { return }
+        for entry in entries {
+            if entry.key == "force_refresh_spacing" {
+                if case .string(let text)? = entry.value.typed, text.lowercased() == "off" {
+                    quotas.forceRefreshSpacing = nil
+                } else if let value = duration(entry.value, entry.key) {
+                    quotas.forceRefreshSpacing = value
+                }
+                continue
+            }
+            guard let value = quota(entry.value, entry.key) else { continue }
+            switch entry.key {
+            case "mass_calls_per_minute": quotas.massCallsPerMinute = value
+            case "sends_per_day": quotas.sendsPerDay = value
+            case "subscription_sendall_per_day": quotas.subscriptionSendAllPerDay = value
+            case "to_all_per_month": quotas.toAllPerMonth = value
+            case "follower_messages_per_month": quotas.followerMessagesPerMonth = value
+            case "uploadnews_per_day": quotas.uploadNewsPerDay = value
+            case "deletes_per_day": quotas.deletesPerDay = value
+            case "previews_per_day": quotas.previewsPerDay = value
+            case "token_calls_per_day": quotas.tokenCallsPerDay = value
+            case "force_refresh_per_day": quotas.forceRefreshPerDay = value
+            default: break
+            }
+        }
+    }
+
+    mutating func jobs(_ node: SourceNode, into jobs: inout SandboxFixture.JobSettings) {
+        let keys = ["review", "push_delay", "push_timeout", "push_tries", "push_retry_interval", "error_rate"]
+        guard let entries = mapping(node, "jobs", keys: keys) else { return }
+        for entry in entries {
+            switch entry.key {
+            case "review": if let v = duration(entry.value, "review") { jobs.review = v }
+            case "push_delay": if let v = duration(entry.value, "push_delay") { jobs.pushDelay = v }
+            case "push_timeout":
+                if let v = duration(entry.value, "push_timeout") {
+                    if v <= .zero { fail(entry.value, "push_timeout must be longer than 0") } else { jobs.pushTimeout = v }
+                }
+            case "push_tries": if let v = int(entry.value, "push_tries", in: 1...10) { jobs.pushTries = v }
+            case "push_retry_interval":
+                if let v = duration(entry.value, "push_retry_interval") { jobs.pushRetryInterval = v }
+            case "error_rate": if let v = double(entry.value, "error_rate", in: 0...1) { jobs.errorRate = v }
+            default: break
+            }
+        }
+    }
+
+    mutating func payload(_ node: SourceNode, into limits: inout SandboxFixture.PayloadLimits) {
+        let keys = ["text_max_bytes", "title_max_chars", "digest_max_chars", "content_max_chars"]
+        guard let entries = mapping(node, "payload", keys: keys) else { return }
+        for entry in entries {
+            guard let v = int(entry.value, entry.key, in: 1...10_000_000) else { continue }
+            switch entry.key {
+            case "text_max_bytes": limits.textMaxBytes = v
+            case "title_max_chars": limits.titleMaxChars = v
+            case "digest_max_chars": limits.digestMaxChars = v
+            case "content_max_chars": limits.contentMaxChars = v
+            default: break
+            }
+        }
+    }
+
+    // MARK: Accounts
+
+    static let accountKeys = ["appid", "secret", "kind", "verified", "original_id", "openid_prefix", "speed",
+                              "callback", "followers", "tags", "media"]
+
+    mutating func accounts(_ node: SourceNode, seed: UInt64) -> [SandboxFixture.Account] {
+        guard let entries = node.entries else {
+            fail(node, "accounts must be a mapping from an account name to its settings, not \(node.kindDescription)")
+            return []
+        }
+        if entries.isEmpty { fail(node, "accounts is empty; give at least one account") }
+        var out: [SandboxFixture.Account] = []
+        var appIDs: [String: SourceLocation] = [:]
+        for entry in entries {
+            guard let account = account(name: entry.key, entry.value, seed: seed) else { continue }
+            if let first = appIDs[account.appID] {
+                fail(entry.value["appid"] ?? entry.value,
+                     "appid '\(account.appID)' is used by another account too (first at \(first))")
+                continue
+            }
+            appIDs[account.appID] = (entry.value["appid"] ?? entry.value).location
+            out.append(account)
+        }
+        return out
+    }
+
+    mutating func account(name: String, _ node: SourceNode, seed: UInt64) -> SandboxFixture.Account? {
+        let what = "account '\(name)'"
+        guard let entries = mapping(node, what, keys: Self.accountKeys) else { return nil }
+        var appID: String?
+        var secret: String?
+        var kind = SandboxFixture.Account.Kind.service
+        var verified = true
+        var originalID: String?
+        var prefix: String?
+        var speed = 0
+        var callback: SandboxFixture.Callback?
+        var followersNode: SourceNode?
+        var tagsNode: SourceNode?
+        var mediaNode: SourceNode?
+        for entry in entries {
+            let value = entry.value
+            switch entry.key {
+            case "appid":
+                if let v = string(value, "appid") {
+                    if v.isEmpty || v.contains(where: { $0.isWhitespace }) {
+                        fail(value, "appid must be a non-empty AppID without spaces (e.g. wx8a3f2c71d905be46)")
+                    } else { appID = v }
+                }
+            case "secret":
+                if let v = string(value, "secret") {
+                    if v.isEmpty { fail(value, "secret must not be empty") } else { secret = v }
+                }
+            case "kind":
+                if let v = string(value, "kind") {
+                    if let k = SandboxFixture.Account.Kind(rawValue: v) { kind = k } else {
+                        fail(value, "kind must be `service` or `subscription`, not '\(v)'")
+                    }
+                }
+            case "verified": if let v = bool(value, "verified") { verified = v }
+            case "original_id":
+                if let v = string(value, "original_id") {
+                    if v.hasPrefix("gh_") { originalID = v } else { fail(value, "original_id must start with gh_, not '\(v)'") }
+                }
+            case "openid_prefix":
+                if let v = string(value, "openid_prefix") {
+                    if v.utf8.count == 6, isWellFormedOpenID(v + String(repeating: "A", count: 22)) { prefix = v } else {
+                        fail(value, "openid_prefix must be 6 characters of A-Z a-z 0-9 _ -, not '\(v)'")
+                    }
+                }
+            case "speed": if let v = int(value, "speed", in: 0...4) { speed = v }
+            case "callback": callback = self.callback(value, appID: appID)
+            case "followers": followersNode = value
+            case "tags": tagsNode = value
+            case "media": mediaNode = value
+            default: break
+            }
+        }
+        guard let appID else {
+            fail(node, "\(what) has no appid")
+            return nil
+        }
+        guard let secret else {
+            fail(node, "\(what) has no secret")
+            return nil
+        }
+        var account = SandboxFixture.Account(
+            name: name, appID: appID, secret: secret, kind: kind, verified: verified,
+            originalID: originalID, openIDPrefix: prefix, speed: speed, callback: callback)
+        if let callback, callback.mode != .plain, callback.encodingAESKey != nil {
+            // Check the key with the module that will use it.
+            do {
+                _ = try CallbackCrypto(credentials: CallbackCredentials(
+                    token: callback.token, encodingAESKey: callback.encodingAESKey, appID: appID))
+            } catch {
+                fail(node["callback"]?["aes_key"] ?? node, "callback: \(error.message)")
+            }
+        }
+        var followers: [String] = []
+        if let followersNode {
+            followers = self.followers(followersNode, prefix: account.openIDPrefix, seed: seed ^ stableHash(appID))
+        }
+        var known = Set(followers)
+        if let tagsNode {
+            account.tags = tags(tagsNode, followers: followers, seed: seed ^ stableHash(appID))
+            // Listed members follow the account (WeChat tags hold only followers).
+            for tag in account.tags {
+                for member in tag.members where known.insert(member).inserted { followers.append(member) }
+            }
+        }
+        account.followers = followers
+        if let mediaNode { account.media = media(mediaNode) }
+        return account
+    }
+
+    mutating func callback(_ node: SourceNode, appID: String?) -> SandboxFixture.Callback? {
+        guard let entries = mapping(node, "callback", keys: ["url", "token", "aes_key", "mode"]) else { return nil }
+        var url: String?
+        var token: String?
+        var key: String?
+        var mode = SandboxFixture.Callback.Mode.plain
+        var modeGiven = false
+        for entry in entries {
+            switch entry.key {
+            case "url":
+                if let v = string(entry.value, "callback.url") {
+                    if let parsed = URL(string: v), let scheme = parsed.scheme, ["http", "https"].contains(scheme.lowercased()),
+                       parsed.host != nil {
+                        url = v
+                    } else {
+                        fail(entry.value, "callback.url must be an http(s) URL, not '\(v)'")
+                    }
+                }
+            case "token":
+                if let v = string(entry.value, "callback.token") {
+                    if v.isEmpty { fail(entry.value, "callback.token must not be empty") } else { token = v }
+                }
+            case "aes_key": key = string(entry.value, "callback.aes_key")
+            case "mode":
+                modeGiven = true
+                if let v = string(entry.value, "callback.mode") {
+                    if let m = SandboxFixture.Callback.Mode(rawValue: v) { mode = m } else {
+                        fail(entry.value, "callback.mode must be plain, compatible or safe, not '\(v)'")
+                    }
+                }
+            default: break
+            }
+        }
+        if !modeGiven, key != nil { mode = .safe }
+        guard let url else {
+            fail(node, "callback has no url")
+            return nil
+        }
+        guard let token else {
+            fail(node, "callback has no token")
+            return nil
+        }
+        if mode != .plain, key == nil {
+            fail(node, "callback.mode \(mode.rawValue) needs an aes_key (the 43-character EncodingAESKey)")
+            return nil
+        }
+        return SandboxFixture.Callback(url: url, token: token, encodingAESKey: key, mode: mode)
+    }
+
+    mutating func followers(_ node: SourceNode, prefix: String, seed: UInt64) -> [String] {
+        var listed: [String] = []
+        var count = 0
+        var followerSeed = seed
+        if let items = node.items {
+            listed = openIDList(items, "followers")
+        } else if let entries = mapping(node, "followers", keys: ["count", "seed", "list"]) {
+            for entry in entries {
+                switch entry.key {
+                case "count": count = int(entry.value, "followers.count", in: 0...2_000_000) ?? 0
+                case "seed": if let v = self.seed(entry.value, "followers.seed") { followerSeed = v }
+                case "list": if let items = list(entry.value, "followers.list") { listed = openIDList(items, "followers.list") }
+                default: break
+                }
+            }
+        }
+        var seen = Set<String>()
+        listed = listed.filter { seen.insert($0).inserted }
+        return listed + FollowerGenerator.openIDs(count: count, seed: followerSeed, prefix: prefix, excluding: seen)
+    }
+
+    mutating func openIDList(_ items: [SourceNode], _ what: String) -> [String] {
+        var out: [String] = []
+        for item in items {
+            guard let id = string(item, "an OpenID in \(what)") else { continue }
+            if isWellFormedOpenID(id) { out.append(id) } else {
+                fail(item, "'\(id)' is not an OpenID (28 characters of A-Z a-z 0-9 _ -)")
+            }
+        }
+        return out
+    }
+
+    mutating func tags(_ node: SourceNode, followers: [String], seed: UInt64) -> [SandboxFixture.Tag] {
+        guard let items = list(node, "tags") else { return [] }
+        var out: [SandboxFixture.Tag] = []
+        var ids: [Int: SourceLocation] = [:]
+        for item in items {
+            guard let entries = mapping(item, "a tag", keys: ["id", "name", "fraction", "members"]) else { continue }
+            var id: Int?
+            var name: String?
+            var fraction: Double?
+            var members: [String]?
+            for entry in entries {
+                switch entry.key {
+                case "id": id = int(entry.value, "tag id", in: 0...Int(Int32.max))
+                case "name": name = string(entry.value, "tag name")
+                case "fraction": fraction = double(entry.value, "tag fraction", in: 0...1)
+                case "members": if let l = list(entry.value, "tag members") { members = openIDList(l, "tag members") }
+                default: break
+                }
+            }
+            guard let id else {
+                if item["id"] == nil { fail(item, "a tag needs an id") }
+                continue
+            }
+            if let first = ids[id] {
+                fail(item["id"] ?? item, "tag id \(id) is used twice (first at \(first))")
+                continue
+            }
+            ids[id] = (item["id"] ?? item).location
+            var all = members ?? []
+            if let fraction {
+                let drawn = FollowerGenerator.members(of: followers, fraction: fraction, seed: seed, tagID: id)
+                var seen = Set(all)
+                for member in drawn where seen.insert(member).inserted { all.append(member) }
+            }
+            out.append(SandboxFixture.Tag(id: id, name: name ?? "tag \(id)", members: all))
+        }
+        return out
+    }
+
+    mutating func media(_ node: SourceNode) -> [SandboxFixture.Media] {
+        guard let items = list(node, "media") else { return [] }
+        var out: [SandboxFixture.Media] = []
+        for item in items {
+            guard let entries = mapping(item, "a medium", keys: ["media_id", "type", "articles", "age"]) else { continue }
+            var id: String?
+            var type: SandboxMediaKind?
+            var articles = 1
+            var age = Duration.zero
+            for entry in entries {
+                switch entry.key {
+                case "media_id": id = string(entry.value, "media_id")
+                case "type":
+                    if let v = string(entry.value, "media type") {
+                        if let k = SandboxMediaKind(rawValue: v) { type = k } else {
+                            fail(entry.value, "media type must be one of \(SandboxMediaKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(v)'")
+                        }
+                    }
+                case "articles": articles = int(entry.value, "articles", in: 1...8) ?? 1
+                case "age": age = duration(entry.value, "age") ?? .zero
+                default: break
+                }
+            }
+            guard let id, !id.isEmpty else {
+                fail(item, "a medium needs a media_id")
+                continue
+            }
+            guard let type else {
+                if item["type"] == nil { fail(item, "medium '\(id)' needs a type") }
+                continue
+            }
+            out.append(SandboxFixture.Media(mediaID: id, type: type, articles: articles, age: age))
+        }
+        return out
+    }
+
+    // MARK: Faults
+
+    mutating func faults(_ node: SourceNode) -> (rules: [SandboxFault], seed: UInt64?) {
+        if let items = node.items {
+            return (items.compactMap { faultRule($0) }, nil)
+        }
+        guard let entries = mapping(node, "faults", keys: ["seed", "rules"]) else { return ([], nil) }
+        var seed: UInt64?
+        var rules: [SandboxFault] = []
+        for entry in entries {
+            switch entry.key {
+            case "seed": seed = self.seed(entry.value, "faults.seed")
+            case "rules": if let items = list(entry.value, "faults.rules") { rules = items.compactMap { faultRule($0) } }
+            default: break
+            }
+        }
+        return (rules, seed)
+    }
+
+    static let faultKeys = ["on", "errcode", "http", "reset", "revoke_token", "latency", "when", "drop", "delay",
+                            "duplicate", "fail", "err", "reprint", "rate", "next", "skip", "limit"]
+
+    mutating func faultRule(_ node: SourceNode) -> SandboxFault? {
+        guard let entries = mapping(node, "a fault rule", keys: Self.faultKeys) else { return nil }
+        guard let onNode = node["on"], let on = string(onNode, "on") else {
+            if node["on"] == nil {
+                fail(node, "a fault rule needs `on`: an endpoint (message/mass/sendall, token, *), push or job")
+            }
+            return nil
+        }
+        let target: SandboxFault.Target
+        switch on {
+        case "push": target = .push
+        case "job": target = .job
+        default:
+            var path = on
+            if path.hasPrefix("/") { path.removeFirst() }
+            if path.hasPrefix("cgi-bin/") { path.removeFirst("cgi-bin/".count) }
+            if path.isEmpty {
+                fail(onNode, "`on` must name an endpoint, `*`, push or job")
+                return nil
+            }
+            target = .endpoint(path)
+        }
+        var actions: [(SandboxFault.Action, SourceNode)] = []
+        var latency: Duration?
+        var phase: SandboxFault.Phase?
+        var rate: Double?
+        var next: Int?
+        var skip = 0
+        var limit: Int?
+        for entry in entries {
+            let value = entry.value
+            switch entry.key {
+            case "errcode": if let v = int(value, "errcode", in: -1...99_999_999) { actions.append((.errcode(v), value)) }
+            case "http": if let v = int(value, "http", in: 400...599) { actions.append((.httpStatus(v), value)) }
+            case "reset":
+                if case .bool(true)? = value.typed {
+                    actions.append((.reset, value))
+                } else if let v = string(value, "reset") {
+                    switch v {
+                    case "before": actions.append((.reset, value)); phase = phase ?? .before
+                    case "after": actions.append((.reset, value)); phase = .after
+                    default: fail(value, "reset must be `before`, `after` or true, not '\(v)'")
+                    }
+                }
+            case "revoke_token": if bool(value, "revoke_token") == true { actions.append((.revokeToken, value)) }
+            case "latency": latency = duration(value, "latency")
+            case "when":
+                if let v = string(value, "when") {
+                    if let p = SandboxFault.Phase(rawValue: v) { phase = p } else {
+                        fail(value, "when must be `before` or `after`, not '\(v)'")
+                    }
+                }
+            case "drop": if bool(value, "drop") == true { actions.append((.dropPush, value)) }
+            case "delay": if let v = duration(value, "delay") { actions.append((.delayPush(v), value)) }
+            case "duplicate": if bool(value, "duplicate") == true { actions.append((.duplicatePush, value)) }
+            case "fail": if bool(value, "fail") == true { actions.append((.failJob, value)) }
+            case "err": if let v = int(value, "err", in: 1...99_999) { actions.append((.jobError(v), value)) }
+            case "reprint": if let v = int(value, "reprint", in: 1...8) { actions.append((.reprint(articleIdx: v), value)) }
+            case "rate": rate = double(value, "rate", in: 0...1)
+            case "next": next = int(value, "next", in: 1...1_000_000)
+            case "skip": skip = int(value, "skip", in: 0...1_000_000) ?? 0
+            case "limit": limit = int(value, "limit", in: 1...1_000_000)
+            default: break
+            }
+        }
+        if actions.count > 1 {
+            fail(actions[1].1, "a fault rule has one action; this one has \(actions.count) (split it into several rules)")
+            return nil
+        }
+        let action = actions.first?.0
+        if action == nil && latency == nil {
+            fail(node, "the fault rule does nothing: give an action (errcode, http, reset, revoke_token, drop, delay, duplicate, fail, err, reprint) or a latency")
+            return nil
+        }
+        if let (action, actionNode) = actions.first {
+            let fits: Bool
+            switch (target, action) {
+            case (.endpoint, .errcode), (.endpoint, .httpStatus), (.endpoint, .reset), (.endpoint, .revokeToken): fits = true
+            case (.push, .dropPush), (.push, .delayPush), (.push, .duplicatePush): fits = true
+            case (.job, .failJob), (.job, .jobError), (.job, .reprint): fits = true
+            default: fits = false
+            }
+            if !fits {
+                fail(actionNode, "this action does not apply to `on: \(on)` (endpoints take errcode, http, reset, revoke_token, latency; push takes drop, delay, duplicate; job takes fail, err, reprint)")
+                return nil
+            }
+        }
+        if latency != nil, case .endpoint = target {} else if latency != nil {
+            fail(node["latency"] ?? node, "latency applies to endpoints only; delay a push with `delay`")
+            return nil
+        }
+        if rate != nil && next != nil {
+            fail(node["next"] ?? node, "give either `rate` or `next`, not both")
+            return nil
+        }
+        let trigger: SandboxFault.Trigger
+        if let rate {
+            trigger = .rate(rate)
+        } else if let next {
+            trigger = .schedule(skip: skip, count: next)
+        } else if skip > 0 {
+            trigger = .schedule(skip: skip, count: Int.max - skip)
+        } else {
+            trigger = .always
+        }
+        return SandboxFault(target: target, action: action, latency: latency, phase: phase ?? .before,
+                            trigger: trigger, limit: limit)
+    }
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
+    if x.isEmpty { return y.count }
+    if y.isEmpty { return x.count }
+    var previous = Array(0...y.count)
+    var current = [Int](repeating: 0, count: y.count + 1)
+    for i in 1...x.count {
+        current[0] = i
+        for j in 1...y.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[y.count]
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import WeChatMP
+
+/// The request context of the sandbox's server: Hummingbird's basic context plus the
+/// channel, so that a fault can drop the connection without an answer.
+public struct SandboxRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+}
+
+/// Hands every request to the engine and writes its answer, its added latency, or, for a
+/// connection-reset fault, no answer at all.
+struct EngineResponder: HTTPResponder {
+    typealias Context = SandboxRequestContext
+
+    let engine: SandboxEngine
+    let maxBodyBytes: Int
+
+    func respond(to request: Request, context: SandboxRequestContext) async throws -> Response {
+        var request = request
+        let buffer = try await request.collectBody(upTo: maxBodyBytes)
+        var query: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+        let sandboxRequest = SandboxRequest(
+            method: request.method.rawValue, path: request.uri.path, query: query, headers: headers,
+            body: Data(buffer.readableBytesView))
+        let answer = await engine.handle(sandboxRequest)
+        if let delay = answer.delay { try await Task.sleep(for: delay) }
+        if answer.dropConnection != nil {
+            // The "did it send?" case and its twin: close without a word.
+            try? await context.channel.close()
+            throw HTTPError(.serviceUnavailable)
+        }
+        var fields = HTTPFields()
+        fields[.contentType] = answer.contentType
+        return Response(status: .init(code: answer.status), headers: fields,
+                        body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+}
+
+/// Runs `engine.tick()` every `interval` until the service group shuts down: jobs progress
+/// and pushes go out in the background.
+struct EngineTicker: Service {
+    let engine: SandboxEngine
+    let interval: Duration
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await engine.tick()
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}
+
+/// Delivers the engine's pushes over HTTP with AsyncHTTPClient (via WeChatMP's transport).
+public struct HTTPPushSender: PushSender {
+    private let transport: AsyncHTTPTransport
+
+    public init() {
+        transport = AsyncHTTPTransport(maxResponseBytes: 64 * 1024)
+    }
+
+    public func post(url: String, body: Data, contentType: String, timeout: Duration) async -> Bool {
+        let request = TransportRequest(method: .post, url: url, headers: [("Content-Type", contentType)], body: body,
+                                       timeout: timeout)
+        guard let response = try? await transport.send(request), (200..<300).contains(response.status) else { return false }
+        let text = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty || text == "success"
+    }
+}
+
+/// The sandbox as an HTTP server: `masscast sandbox`, `run --sandbox` and the tests use it.
+public enum SandboxServer {
+    /// The Hummingbird application for `engine`, listening on `host:port` (port 0: a free port,
+    /// reported through `onRunning`).
+    public static func application(
+        engine: SandboxEngine, host: String = "127.0.0.1", port: Int = 0, maxBodyBytes: Int = 16 << 20,
+        tickInterval: Duration = .milliseconds(50), logger: Logger? = nil,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        var log = logger ?? Logger(label: "masscast.sandbox")
+        if logger == nil { log.logLevel = .warning }
+        return Application(
+            responder: EngineResponder(engine: engine, maxBodyBytes: maxBodyBytes),
+            configuration: .init(address: .hostname(host, port: port), serverName: "masscast-sandbox"),
+            services: [EngineTicker(engine: engine, interval: tickInterval)],
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: log)
+    }
+}

@@ -1,0 +1,2 @@
+/// A local emulator of the WeChat mass-send API.
+public enum WeChatSandbox {}

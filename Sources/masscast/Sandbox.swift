@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import WeChatSandbox
+
+struct Sandbox: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the WeChat API sandbox: a local emulator of the mass-send API and its pushes.",
+        discussion: """
+            Serves /cgi-bin/token, /cgi-bin/stable_token, message/mass/* and media/* as WeChat
+            does (checks, errcodes, quotas, clientmsgid rules), progresses mass jobs and pushes
+            MASSSENDJOBFINISH to each account's callback URL. Inspect it with
+            GET /sandbox/sends, /sandbox/jobs, /sandbox/pushes; inject faults with
+            POST /sandbox/faults.
+
+            Examples:
+              masscast sandbox                          # default fixture on 127.0.0.1:8085
+              masscast sandbox --port 9000 --fixture my-accounts.yaml
+
+            Point a client at it: base URL http://127.0.0.1:8085 instead of
+            https://api.weixin.qq.com. Stop with Ctrl-C (graceful).
+            """
+    )
+
+    @Option(help: "Port to listen on (0: any free port).")
+    var port: Int = 8085
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Fixture YAML with accounts, followers, tags, windows and faults (default: the built-in fixture).")
+    var fixture: String?
+
+    func run() async throws {
+        let loaded: SandboxFixture
+        if let fixture {
+            guard let data = FileManager.default.contents(atPath: fixture) else {
+                throw ValidationError("cannot read the fixture '\(fixture)'")
+            }
+            do {
+                loaded = try SandboxFixture.load(yaml: String(decoding: data, as: UTF8.self), file: fixture)
+            } catch {
+                writeStderr("\(error)\n")
+                throw Exit.invalid
+            }
+        } else {
+            loaded = SandboxFixture.default
+        }
+        let engine = SandboxEngine(fixture: loaded, pushSender: HTTPPushSender())
+        let host = self.host
+        let app = SandboxServer.application(engine: engine, host: host, port: port) { bound in
+            writeStderr("masscast sandbox: listening on http://\(host):\(bound) (Ctrl-C to stop)\n")
+        }
+        try await app.runService()
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import Testing
+import WeChatMP
+
+@testable import WeChatSandbox
+
+/// A sandbox on a free loopback port with the default fixture, tuned for tests: jobs run
+/// 3,600 times faster and the clientmsgid retry window is short.
+struct LiveSandbox {
+    static let main = (appID: "wx8a3f2c71d905be46", secret: "sandbox-secret-brand-main-0001")
+    static let news = (appID: "wx3e6b9d2f4a8c1705", secret: "sandbox-secret-brand-news-0001")
+    static let vip = ["o4WmZ0C2lUFynUYDK9SGewL2AGe4", "o4WmZ0Ae_yHC3A_lCbFs83cEDU3q", "o4WmZ0LyjjjBGiqRbC5o-X2a7cZm"]
+
+    let running: RunningSandbox
+
+    static func fixtureText(_ edits: [(String, String)] = []) throws -> String {
+        let url = try #require(Bundle.module.url(forResource: "default-fixture", withExtension: "yaml"))
+        var text = try String(contentsOf: url, encoding: .utf8)
+        for (from, to) in [("time_scale: 10", "time_scale: 3600"),
+                           ("clientmsgid_retry_window: 1m", "clientmsgid_retry_window: 300ms")] + edits
+        {
+            #expect(text.contains(from), "the default fixture no longer has '\(from)'")
+            text = text.replacingOccurrences(of: from, with: to)
+        }
+        return text
+    }
+
+    static func start(_ edits: [(String, String)] = []) async throws -> LiveSandbox {
+        let fixture = try SandboxFixture.load(yaml: try fixtureText(edits), file: "test-fixture.yaml")
+        let engine = SandboxEngine(fixture: fixture)
+        return LiveSandbox(running: try await RunningSandbox.start(engine: engine, tickInterval: .milliseconds(10)))
+    }
+
+    func client(_ account: (appID: String, secret: String) = main, mode: TokenMode = .stable) -> WeChatClient {
+        let transport = AsyncHTTPTransport()
+        let tokens = TokenProvider(credentials: .init(appID: account.appID, secret: account.secret), mode: mode,
+                                   baseURL: running.baseURL, transport: transport)
+        return WeChatClient(configuration: .init(baseURL: running.baseURL, timeout: .seconds(5)), tokens: tokens,
+                            transport: transport)
+    }
+
+    /// The sandbox's record of accepted sends.
+    func sends() async throws -> [[String: Any]] {
+        let response = try await AsyncHTTPTransport().send(
+            TransportRequest(method: .get, url: running.baseURL + "/sandbox/sends", timeout: .seconds(5)))
+        let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        return object?["sends"] as? [[String: Any]] ?? []
+    }
+
+    func stop() async { await running.stop() }
+}
+
+/// Polls `mass/get` until the job leaves SENDING (bounded).
+func waitForEnd(_ client: WeChatClient, msgID: Int64) async throws -> MassStatus {
+    for _ in 0..<200 {
+        let status = try await client.get(msgID: msgID).msgStatus
+        if status != .sending { return status }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    return .sending
+}
+
+@Suite("WeChatMP client against the sandbox", .serialized)
+struct ContractTests {
+    @Test("a video broadcast end to end: upload, uploadvideo, sendall, get, delete")
+    func videoBroadcast() async throws {
+        let sandbox = try await LiveSandbox.start()
+        defer { Task { await sandbox.stop() } }
+        let client = sandbox.client()
+        let upload = try await client.uploadMedia(type: .video, fileName: "autumn.mp4", data: Data(repeating: 1, count: 4096))
+        #expect(upload.type == "video" && !upload.mediaID.isEmpty)
+        let video = try await client.uploadVideo(UploadVideoRequest(mediaID: upload.mediaID, title: "群发视频", description: "你好吗?"))
+        let send = try await client.sendAll(SendAllRequest(filter: .init(isToAll: false, tagID: 100),
+                                                           payload: .mpvideo(mediaID: video.mediaID), sendIgnoreReprint: 0,
+                                                           clientMsgID: "mc1-video-1"))
+        #expect(try await waitForEnd(client, msgID: send.msgID) == .sendSuccess)
+        try await client.delete(DeleteRequest(msgID: send.msgID, articleIdx: 0, url: nil))
+        #expect(try await client.get(msgID: send.msgID).msgStatus == .delete)
+        let sends = try await sandbox.sends()
+        #expect(sends.count == 1)
+        #expect(sends.first?["clientmsgid"] as? String == "mc1-video-1")
+    }
+
+    @Test("mpnews, images, voice, text to a list, preview, speed, uploadimg")
+    func otherEndpoints() async throws {
+        let sandbox = try await LiveSandbox.start()
+        defer { Task { await sandbox.stop() } }
+        let client = sandbox.client()
+        let thumb = try await client.uploadMedia(type: .thumb, fileName: "cover.jpg", data: Data(repeating: 2, count: 1024))
+        let news = try await client.uploadNews(UploadNewsRequest(articles: [
+            NewsArticle(title: "秋季新品", thumbMediaID: thumb.mediaID, content: "<p>hello</p>"),
+        ]))
+        let mpnews = try await client.sendAll(SendAllRequest(filter: .init(isToAll: false, tagID: 101), payload: .mpnews(mediaID: news.mediaID),
+                                                             sendIgnoreReprint: 0, clientMsgID: "mc1-news-1"))
+        #expect(mpnews.msgDataID != nil)
+        let image = try await client.uploadMedia(type: .image, fileName: "a.jpg", data: Data(repeating: 3, count: 2048))
+        _ = try await client.sendAll(SendAllRequest(filter: .init(isToAll: false, tagID: 102),
+                                                    payload: .images(mediaIDs: [image.mediaID], recommend: "看看", needOpenComment: 0,
+                                                                     onlyFansCanComment: 0),
+                                                    sendIgnoreReprint: 0, clientMsgID: "mc1-img-1"))
+        let voice = try await client.uploadMedia(type: .voice, fileName: "hi.mp3", data: Data(repeating: 4, count: 4096))
+        _ = try await client.sendAll(SendAllRequest(filter: .init(isToAll: false, tagID: 103), payload: .voice(mediaID: voice.mediaID),
+                                                    sendIgnoreReprint: nil, clientMsgID: "mc1-voice-1"))
+        // Two followers and one stranger: the stranger is filtered out, not refused.
+        let list = try await client.send(SendRequest(toUser: Array(LiveSandbox.vip.prefix(2)) + ["o4WmZ0notAFollower0000000000"],
+                                                     payload: .text(content: "你好"), sendIgnoreReprint: nil, clientMsgID: "mc1-list-1"))
+        #expect(list.msgID > 0)
+        let preview = try await client.preview(PreviewRequest(toUser: nil, toWXName: "editor_01", payload: .mpnews(mediaID: news.mediaID)))
+        #expect(preview.msgID != nil)
+        try await client.setSpeed(3)
+        #expect(try await client.getSpeed().speed == 3)
+        let img = try await client.uploadImage(fileName: "inline.png", data: Data(repeating: 5, count: 512))
+        #expect(img.url.hasPrefix("http"))
+        let sends = try await sandbox.sends()
+        #expect(sends.count == 4)
+        let listSend = sends.first { $0["clientmsgid"] as? String == "mc1-list-1" }
+        #expect(listSend?["audience"] as? Int == 3)
+        #expect(listSend?["filter_count"] as? Int == 2)
+    }
+
+    @Test("documented errors reach the client with their class", arguments: [
+        ("bad tag", 40152), ("bad media", 40007), ("mpnews unverified", 48008), ("send on subscription", 48001),
+        ("speed out of range", 45083), ("clientmsgid too long", 45067), ("delete unknown msg", 40059),
+    ])
+    func documentedErrors(_ label: String, _ expected: Int) async throws {
+        let sandbox = try await LiveSandbox.start()
+        defer { Task { await sandbox.stop() } }
+        let main = sandbox.client()
+        let news = sandbox.client(LiveSandbox.news)
+        do {
+            switch expected {
+            case 40152:
+                _ = try await main.sendAll(SendAllRequest(filter: .init(isToAll: false, tagID: 999), payload: .text(content: "x"),
+                                                          sendIgnoreReprint: nil, clientMsgID: "k-40152"))
+            case 40007:
+                _ = try await main.sendAll(SendAllRequest(filter: .init(isToAll: false, tagID: 100), payload: .mpnews(mediaID: "nope"),
+                                                          sendIgnoreReprint: 0, clientMsgID: "k-40007"))
+            case 48008:
+                let thumb = try await news.uploadMedia(type: .thumb, fileName: "t.jpg", data: Data(repeating: 1, count: 100))
+                let n = try await news.uploadNews(UploadNewsRequest(articles: [NewsArticle(title: "t", thumbMediaID: thumb.mediaID, content: "c")]))
+                _ = try await news.sendAll(SendAllRequest(filter: .init(isToAll: false, tagID: 100), payload: .mpnews(mediaID: n.mediaID),
+                                                          sendIgnoreReprint: 0, clientMsgID: "k-48008"))
+            case 48001:
+                _ = try await news.send(SendRequest(toUser: LiveSandbox.vip, payload: .text(content: "x"), sendIgnoreReprint: nil,
+                                                    clientMsgID: "k-48001"))
+            case 45083:
+                try await main.setSpeed(7)
+            case 45067:
+                _ = try await main.sendAll(SendAllRequest(filter: .init(isToAll: false, tagID: 100), payload: .text(content: "x"),
+                                                          sendIgnoreReprint: nil, clientMsgID: String(repeating: "k", count: 65)))
+            default:
+                try await main.delete(DeleteRequest(msgID: 123_456, articleIdx: 0, url: nil))
+            }
+            Issue.record("\(label): expected errcode \(expected)")
+        } catch {
+            #expect(error.errcode == expected, "\(label): \(error)")
+            #expect(error.errorClass == Errcodes.classify(expected))
+            #expect(error.delivery == .received)
+        }
+        #expect(try await sandbox.sends().isEmpty)
+    }
+
+    @Test("a repeated clientmsgid: 45066 within its window, then 45065 with the earlier msg_id; one send in all")
+    func clientMsgIDRules() async throws {
+        let sandbox = try await LiveSandbox.start()
+        defer { Task { await sandbox.stop() } }
+        let client = sandbox.client()
+        let request = SendAllRequest(filter: .init(isToAll: false, tagID: 100), payload: .text(content: "once"),
+                                     sendIgnoreReprint: nil, clientMsgID: "mc1-once")
+        let first = try await client.sendAll(request)
+        do {
+            _ = try await client.sendAll(request)
+            Issue.record("expected 45066")
+        } catch {
+            #expect(error.errcode == 45066 && error.errorClass == .rateLimit)
+        }
+        try await Task.sleep(for: .milliseconds(400))
+        do {
+            _ = try await client.sendAll(request)
+            Issue.record("expected 45065")
+        } catch {
+            #expect(error.errcode == 45065 && error.errorClass == .duplicate)
+            #expect(error.earlierMsgID == first.msgID)
+        }
+        #expect(try await sandbox.sends().count == 1)
+    }
+
+    @Test("classic /token: the client recovers from 40001 after another process took a new token")
+    func classicTokenInvalidation() async throws {
+        let sandbox = try await LiveSandbox.start([("token_overlap: 5m", "token_overlap: 100ms")])
+        defer { Task { await sandbox.stop() } }
+        let a = sandbox.client(mode: .classic)
+        let b = sandbox.client(mode: .classic)
+        _ = try await a.getSpeed()
+        _ = try await b.getSpeed()  // b's fetch starts the end of a's token
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await a.getSpeed().realspeed > 0)  // 40001, new token, repeated once
+        #expect(await a.tokens.fetchCount == 2)
+    }
+}
