@@ -62,6 +62,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "sandbox-bench-minimal",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/sandbox/MinimalRoute",
+            swiftSettings: strict
+        ),
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: strict),
         .testTarget(
             name: "PipelineYAMLTests",

@@ -198,3 +198,91 @@ struct ContractTests {
         #expect(await a.tokens.fetchCount == 2)
     }
 }
+
+@Suite("Faults as the client sees them", .serialized)
+struct FaultContractTests {
+    func addFault(_ sandbox: LiveSandbox, _ rule: String) async throws {
+        let response = try await AsyncHTTPTransport().send(TransportRequest(
+            method: .post, url: sandbox.running.baseURL + "/sandbox/faults", body: Data(rule.utf8), timeout: .seconds(5)))
+        #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
+    }
+
+    static let request = SendAllRequest(filter: .init(isToAll: false, tagID: 100), payload: .text(content: "did it send?"),
+                                        sendIgnoreReprint: nil, clientMsgID: "mc1-did-it-send")
+
+    @Test("a reset after processing: the client cannot know, the sandbox sent it, the same key then finds it (45065)")
+    func resetAfterProcessing() async throws {
+        let sandbox = try await LiveSandbox.start()
+        defer { Task { await sandbox.stop() } }
+        let client = sandbox.client()
+        _ = try await client.tokens.token()
+        try await addFault(sandbox, #"{"on": "message/mass/sendall", "reset": "after", "next": 1}"#)
+        do {
+            _ = try await client.sendAll(Self.request)
+            Issue.record("expected a dropped connection")
+        } catch {
+            guard case .transport(let failure) = error.kind else {
+                Issue.record("expected a transport failure, got \(error)")
+                return
+            }
+            #expect(failure.delivery == .maybeReceived)
+        }
+        let sends = try await sandbox.sends()
+        #expect(sends.count == 1)
+        try await Task.sleep(for: .milliseconds(400))
+        do {
+            _ = try await client.sendAll(Self.request)
+            Issue.record("expected 45065")
+        } catch {
+            #expect(error.errcode == 45065)
+            #expect(error.earlierMsgID.map(Int.init) == sends.first?["msg_id"] as? Int)
+        }
+        #expect(try await sandbox.sends().count == 1)
+    }
+
+    @Test("a reset before processing: nothing was sent")
+    func resetBeforeProcessing() async throws {
+        let sandbox = try await LiveSandbox.start()
+        defer { Task { await sandbox.stop() } }
+        let client = sandbox.client()
+        _ = try await client.tokens.token()
+        try await addFault(sandbox, #"{"on": "message/mass/sendall", "reset": "before", "next": 1}"#)
+        await #expect(throws: WeChatError.self) { _ = try await client.sendAll(Self.request) }
+        #expect(try await sandbox.sends().isEmpty)
+        _ = try await client.sendAll(Self.request)
+        #expect(try await sandbox.sends().count == 1)
+    }
+
+    @Test("injected errors arrive with their class", arguments: [
+        (#"{"on": "message/mass/get", "errcode": -1, "next": 1}"#, ErrorClass.transient),
+        (#"{"on": "message/mass/get", "errcode": 9500002, "next": 1}"#, .transient),
+        (#"{"on": "message/mass/get", "errcode": 45011, "next": 1}"#, .rateLimit),
+        (#"{"on": "message/mass/get", "http": 503, "next": 1}"#, .transient),
+    ])
+    func injectedErrors(_ rule: String, _ expected: ErrorClass) async throws {
+        let sandbox = try await LiveSandbox.start()
+        defer { Task { await sandbox.stop() } }
+        let client = sandbox.client()
+        let send = try await client.sendAll(Self.request)
+        try await addFault(sandbox, rule)
+        do {
+            _ = try await client.get(msgID: send.msgID)
+            Issue.record("expected \(rule) to fail the call")
+        } catch {
+            #expect(error.errorClass == expected, "\(error)")
+        }
+        // The fault was for the next call only.
+        #expect(try await client.get(msgID: send.msgID).msgID == send.msgID)
+    }
+
+    @Test("a revoked token: the client gets the current token and the call succeeds")
+    func revokedToken() async throws {
+        let sandbox = try await LiveSandbox.start()
+        defer { Task { await sandbox.stop() } }
+        let client = sandbox.client()
+        _ = try await client.getSpeed()
+        try await addFault(sandbox, #"{"on": "message/mass/speed/get", "revoke_token": true, "next": 1}"#)
+        #expect(try await client.getSpeed().realspeed > 0)
+        #expect(await client.tokens.fetchCount >= 2)
+    }
+}

@@ -5,7 +5,7 @@ import Testing
 @Suite("Engine: mass-send payloads, audiences and errcodes")
 struct EngineMassTests {
     @Test func sendAllTextToATagIsAccepted() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let reply = await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},\#(EngineFixtures.text)}"#)
         #expect(reply.errcode == 0)
@@ -21,7 +21,7 @@ struct EngineMassTests {
     }
 
     @Test func mpnewsAnswerCarriesMsgDataID() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let news = await h.newsID(token)
         let reply = await h.sendAll(token, #"{"filter":{"is_to_all":true},"msgtype":"mpnews","mpnews":{"media_id":"\#(news)"},"send_ignore_reprint":0}"#)
@@ -31,27 +31,27 @@ struct EngineMassTests {
 
     @Test(arguments: ["video", "news", "music", ""])
     func unknownMsgtypeIs40008(msgtype: String) async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let reply = await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},"msgtype":"\#(msgtype)","\#(msgtype)":{"media_id":"x"}}"#)
         #expect(reply.errcode == 40008)
     }
 
     @Test func missingMsgtypeIs40008() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         #expect(await h.sendAll(token, #"{"filter":{"is_to_all":true},"text":{"content":"x"}}"#).errcode == 40008)
     }
 
     @Test func payloadMustSitUnderTheMsgtypesKey() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let reply = await h.sendAll(token, #"{"filter":{"is_to_all":true},"msgtype":"text","mpnews":{"media_id":"x"}}"#)
         #expect(reply.errcode == 47001)
     }
 
     @Test func bodyErrors() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         #expect(await h.sendAll(token, "").errcode == 44002)
         #expect(await h.sendAll(token, "{not json").errcode == 47001)
@@ -60,14 +60,14 @@ struct EngineMassTests {
     }
 
     @Test func getOnAPostEndpointIs43002AndUnknownPathIs40066() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         #expect(await h.get("/cgi-bin/message/mass/sendall", ["access_token": token]).errcode == 43002)
         #expect(await h.post("/cgi-bin/message/mass/nothing", token: token, "{}").errcode == 40066)
     }
 
     @Test func textContentLimits() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let long = String(repeating: "长", count: 683)  // 2049 bytes
         let tooLong = await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},"msgtype":"text","text":{"content":"\#(long)"}}"#)
@@ -78,7 +78,7 @@ struct EngineMassTests {
     }
 
     @Test func tagMustExist() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         #expect(await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":999},\#(EngineFixtures.text)}"#).errcode == 40152)
         // No tag and not to all: refused, never sent to everyone.
@@ -87,7 +87,7 @@ struct EngineMassTests {
     }
 
     @Test func legacyGroupIDIsAcceptedAsATagAndFlagged() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let reply = await h.sendAll(token, #"{"filter":{"is_to_all":false,"group_id":100},\#(EngineFixtures.text)}"#)
         #expect(reply.errcode == 0)
@@ -101,7 +101,7 @@ struct EngineMassTests {
     }
 
     @Test func wechatpyToAllShapeWithNullGroupIDIsAccepted() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let reply = await h.sendAll(token, #"{"filter":{"group_id":null,"is_to_all":true},"msgtype":"text","text":{"content":"hi"},"send_ignore_reprint":0}"#)
         #expect(reply.errcode == 0)
@@ -112,7 +112,7 @@ struct EngineMassTests {
     }
 
     @Test func imagesListIsCurrentAndSingleImageIsLegacy() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let a = await h.imageID(token)
         let b = await h.imageID(token)
@@ -127,7 +127,7 @@ struct EngineMassTests {
     }
 
     @Test func mediaMustExistFitTheTypeAndNotBeExpired() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let image = await h.imageID(token)
         let filter = #""filter":{"is_to_all":false,"tag_id":100}"#
@@ -140,7 +140,7 @@ struct EngineMassTests {
         let foreign = await h.imageID(other)
         #expect(await h.sendAll(token, #"{\#(filter),"msgtype":"image","images":{"media_ids":["\#(foreign)"]}}"#).errcode == 40007)
         // Expired after 3 days.
-        let voice = (await h.upload(token, type: "voice", fileName: "v.mp3", bytes: Harness.mp3)).string("media_id")!
+        let voice = (await h.upload(token, type: "voice", fileName: "v.mp3", bytes: EngineHarness.mp3)).string("media_id")!
         h.clock.advance(by: .seconds(3 * 86_400 - 1))
         let fresh = await h.classicToken()
         #expect(await h.sendAll(fresh, #"{\#(filter),"msgtype":"voice","voice":{"media_id":"\#(voice)"}}"#).errcode == 0)
@@ -149,9 +149,9 @@ struct EngineMassTests {
     }
 
     @Test func mpvideoNeedsTheUploadvideoID() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
-        let raw = (await h.upload(token, type: "video", fileName: "clip.mp4", bytes: Harness.mp4)).string("media_id")!
+        let raw = (await h.upload(token, type: "video", fileName: "clip.mp4", bytes: EngineHarness.mp4)).string("media_id")!
         let filter = #""filter":{"is_to_all":false,"tag_id":100}"#
         #expect(await h.sendAll(token, #"{\#(filter),"msgtype":"mpvideo","mpvideo":{"media_id":"\#(raw)"}}"#).errcode == 40007)
         let mpvideo = await h.mpvideoID(token)
@@ -159,7 +159,7 @@ struct EngineMassTests {
     }
 
     @Test func wxcardNeedsACardID() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let filter = #""filter":{"is_to_all":false,"tag_id":100}"#
         #expect(await h.sendAll(token, #"{\#(filter),"msgtype":"wxcard","wxcard":{"card_id":""}}"#).errcode == 40073)
@@ -167,7 +167,7 @@ struct EngineMassTests {
     }
 
     @Test func sendIgnoreReprintMustBe0Or1() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         #expect(await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},\#(EngineFixtures.text),"send_ignore_reprint":2}"#).errcode == 40035)
     }
@@ -175,7 +175,7 @@ struct EngineMassTests {
     // MARK: mass/send
 
     @Test func sendTakes2To10000OpenIDs() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         #expect(await h.send(token, #"{"touser":["oSVC01aaaaaaaaaaaaaaaaaaaaa1"],\#(EngineFixtures.text)}"#).errcode == 40130)
         #expect(await h.send(token, #"{"touser":[],\#(EngineFixtures.text)}"#).errcode == 40130)
@@ -188,14 +188,14 @@ struct EngineMassTests {
 
     @Test(arguments: ["short", "oSVC01aaaaaaaaaaaaaaaaaaaaa1x", "oSVC01aaaaaaaaaaaaaaaaaaaa!1", ""])
     func malformedOpenIDIs40003(openID: String) async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let reply = await h.send(token, #"{"touser":["oSVC01aaaaaaaaaaaaaaaaaaaaa1","\#(openID)"],\#(EngineFixtures.text)}"#)
         #expect(reply.errcode == 40003)
     }
 
     @Test func nonFollowersAreFilteredNotRefused() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let list = ["oSVC01aaaaaaaaaaaaaaaaaaaaa1", "oSVC01aaaaaaaaaaaaaaaaaaaaa2", "oSVC01aaaaaaaaaaaaaaaaaaaaa3",
                     "oSVC01zzzzzzzzzzzzzzzzzzzzz1", "oOTHERzzzzzzzzzzzzzzzzzzzzz2"]
@@ -208,14 +208,14 @@ struct EngineMassTests {
     }
 
     @Test func sendIsRefusedToSubscriptionAccounts() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken("sub")
         let followers = h.account("sub").followers.prefix(2).map { "\"\($0)\"" }.joined(separator: ",")
         #expect(await h.send(token, #"{"touser":[\#(followers)],\#(EngineFixtures.text)}"#).errcode == 48001)
     }
 
     @Test func mpnewsOnAnUnverifiedAccountIs48008() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken("sub")
         let news = await h.newsID(token)
         let reply = await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},"msgtype":"mpnews","mpnews":{"media_id":"\#(news)"}}"#)
@@ -227,7 +227,7 @@ struct EngineMassTests {
     // MARK: preview, get, speed
 
     @Test func previewRules() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let preview = "/cgi-bin/message/mass/preview"
         let ok = await h.post(preview, token: token, #"{"touser":"oSVC01aaaaaaaaaaaaaaaaaaaaa1",\#(EngineFixtures.text)}"#)
@@ -252,7 +252,7 @@ struct EngineMassTests {
     }
 
     @Test func getReportsTheStatusAndRefusesUnknownIDs() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let msgID = try #require(await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},\#(EngineFixtures.text)}"#).msgID)
         let reply = await h.post("/cgi-bin/message/mass/get", token: token, #"{"msg_id":"\#(msgID)"}"#)
@@ -266,7 +266,7 @@ struct EngineMassTests {
     }
 
     @Test func speedGetAndSet() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         let initial = await h.post("/cgi-bin/message/mass/speed/get", token: token, "{}")
         #expect(initial.int("speed") == 0 && initial.int("realspeed") == 80)

@@ -4,7 +4,7 @@ import WeChatMP
 @testable import WeChatSandbox
 
 /// A push sender that records every post and answers from a script (default: success).
-actor FakePushSender: PushSender {
+actor EnginePushRecorder: PushSender {
     struct Post: Sendable {
         var url: String
         var body: String
@@ -36,7 +36,7 @@ actor FakePushSender: PushSender {
 }
 
 /// A decoded JSON answer.
-struct Reply: @unchecked Sendable {
+struct EngineReply: @unchecked Sendable {
     var response: SandboxResponse
     var json: [String: Any]
 
@@ -55,13 +55,13 @@ struct Reply: @unchecked Sendable {
 }
 
 /// An engine on a manual clock with a fake push sender.
-struct Harness {
+struct EngineHarness {
     let engine: SandboxEngine
     let clock: ManualClock
-    let sender: FakePushSender
+    let sender: EnginePushRecorder
     let fixture: SandboxFixture
 
-    init(yaml: String = EngineFixtures.standard, sender: FakePushSender = FakePushSender()) throws {
+    init(yaml: String = EngineFixtures.standard, sender: EnginePushRecorder = EnginePushRecorder()) throws {
         let fixture = try SandboxFixture.load(yaml: yaml, file: "test-fixture.yaml")
         self.fixture = fixture
         clock = ManualClock()
@@ -72,7 +72,7 @@ struct Harness {
     init(fixture: SandboxFixture) {
         self.fixture = fixture
         clock = ManualClock()
-        sender = FakePushSender()
+        sender = EnginePushRecorder()
         engine = SandboxEngine(fixture: fixture, clock: clock, pushSender: sender)
     }
 
@@ -89,25 +89,25 @@ struct Harness {
     }
 
     /// `POST /cgi-bin/stable_token` for a fixture account.
-    func stableToken(_ name: String = "svc", force: Bool = false) async -> Reply {
+    func stableToken(_ name: String = "svc", force: Bool = false) async -> EngineReply {
         let account = account(name)
         return await post("/cgi-bin/stable_token", token: nil,
                           #"{"grant_type":"client_credential","appid":"\#(account.appID)","secret":"\#(account.secret)","force_refresh":\#(force)}"#)
     }
 
-    func get(_ path: String, _ query: [String: String] = [:]) async -> Reply {
-        Reply(await engine.handle(SandboxRequest(method: "GET", path: path, query: query)))
+    func get(_ path: String, _ query: [String: String] = [:]) async -> EngineReply {
+        EngineReply(await engine.handle(SandboxRequest(method: "GET", path: path, query: query)))
     }
 
-    func post(_ path: String, token: String?, _ json: String) async -> Reply {
-        Reply(await engine.handle(.post(path, accessToken: token, json: json)))
+    func post(_ path: String, token: String?, _ json: String) async -> EngineReply {
+        EngineReply(await engine.handle(.post(path, accessToken: token, json: json)))
     }
 
-    func sendAll(_ token: String, _ json: String) async -> Reply {
+    func sendAll(_ token: String, _ json: String) async -> EngineReply {
         await post("/cgi-bin/message/mass/sendall", token: token, json)
     }
 
-    func send(_ token: String, _ json: String) async -> Reply {
+    func send(_ token: String, _ json: String) async -> EngineReply {
         await post("/cgi-bin/message/mass/send", token: token, json)
     }
 
@@ -116,7 +116,7 @@ struct Harness {
     }
 
     /// Uploads a medium through `media/upload` (multipart) and returns its id.
-    func upload(_ token: String, type: String, fileName: String, bytes: [UInt8]) async -> Reply {
+    func upload(_ token: String, type: String, fileName: String, bytes: [UInt8]) async -> EngineReply {
         let boundary = "----sandboxBoundary7MA4YWxkTrZu0gW"
         var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"media\"; filename=\"\(fileName)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
         body.append(contentsOf: bytes)
@@ -124,7 +124,7 @@ struct Harness {
         let request = SandboxRequest(method: "POST", path: type == "uploadimg" ? "/cgi-bin/media/uploadimg" : "/cgi-bin/media/upload",
                                      query: ["access_token": token, "type": type],
                                      headers: ["content-type": "multipart/form-data; boundary=\(boundary)"], body: body)
-        return Reply(await engine.handle(request))
+        return EngineReply(await engine.handle(request))
     }
 
     static let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 7, count: 2000)

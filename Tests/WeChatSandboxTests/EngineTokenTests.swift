@@ -7,7 +7,7 @@ struct EngineTokenTests {
     let speedGet = "/cgi-bin/message/mass/speed/get"
 
     @Test func classicTokenIsNewEachCallAndThePreviousOneLastsTheOverlap() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let first = await h.classicToken()
         #expect(first.count > 100)
         #expect(await h.post(speedGet, token: first, "{}").errcode == 0)
@@ -25,7 +25,7 @@ struct EngineTokenTests {
     }
 
     @Test func tokenAnswerHasExpiresIn() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let account = h.account("svc")
         let reply = await h.get("/cgi-bin/token", ["grant_type": "client_credential", "appid": account.appID,
                                                    "secret": account.secret])
@@ -34,7 +34,7 @@ struct EngineTokenTests {
     }
 
     @Test func expiredTokenIs42001() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = await h.classicToken()
         h.clock.advance(by: .seconds(7199))
         #expect(await h.post(speedGet, token: token, "{}").errcode == 0)
@@ -43,7 +43,7 @@ struct EngineTokenTests {
     }
 
     @Test func missingAndUnknownTokens() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         #expect(await h.post(speedGet, token: nil, "{}").errcode == 41001)
         #expect(await h.post(speedGet, token: "", "{}").errcode == 41001)
         #expect(await h.post(speedGet, token: "85_notatoken", "{}").errcode == 40014)
@@ -57,14 +57,14 @@ struct EngineTokenTests {
         (["grant_type": "password", "appid": "wx00000000000000a1", "secret": "secret-svc"], 40002),
     ])
     func credentialErrors(query: [String: String], errcode: Int) async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let reply = await h.get("/cgi-bin/token", query)
         #expect(reply.errcode == errcode)
         #expect(reply.errmsg.contains(" rid: "))
     }
 
     @Test func stableTokenIsTheSameWhileValidAndRotatesEarly() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let first = await h.stableToken()
         let token = try #require(first.string("access_token"))
         #expect(first.int("expires_in") == 7200)
@@ -83,7 +83,7 @@ struct EngineTokenTests {
     }
 
     @Test func stableAndClassicTokensAreIndependent() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let stable = try #require(await h.stableToken().string("access_token"))
         _ = await h.classicToken()
         h.clock.advance(by: .seconds(400))
@@ -92,7 +92,7 @@ struct EngineTokenTests {
     }
 
     @Test func forceRefreshInvalidatesTheOldTokenAtOnce() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let old = try #require(await h.stableToken().string("access_token"))
         let forced = try #require(await h.stableToken(force: true).string("access_token"))
         #expect(forced != old)
@@ -103,7 +103,7 @@ struct EngineTokenTests {
     }
 
     @Test func forceRefreshIsLimitedTo30SecondsApartAnd20ADay() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         #expect(await h.stableToken(force: true).errcode == 0)
         h.clock.advance(by: .seconds(29))
         let tooSoon = await h.stableToken(force: true)
@@ -123,14 +123,14 @@ struct EngineTokenTests {
     }
 
     @Test func limitsOffLiftsTheForceRefreshLimits() async throws {
-        let h = try Harness(yaml: EngineFixtures.standard(with: "limits: off"))
+        let h = try EngineHarness(yaml: EngineFixtures.standard(with: "limits: off"))
         for _ in 0..<25 {
             #expect(await h.stableToken(force: true).errcode == 0)
         }
     }
 
     @Test func stableTokenChecksCredentialsAndBody() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let wrongSecret = await h.post("/cgi-bin/stable_token", token: nil,
                                        #"{"grant_type":"client_credential","appid":"wx00000000000000a1","secret":"nope"}"#)
         #expect(wrongSecret.errcode == 40125)
@@ -142,7 +142,7 @@ struct EngineTokenTests {
     }
 
     @Test func tokenDailyQuota() async throws {
-        let h = try Harness(yaml: EngineFixtures.standard(with: "quotas: { token_calls_per_day: 3 }"))
+        let h = try EngineHarness(yaml: EngineFixtures.standard(with: "quotas: { token_calls_per_day: 3 }"))
         for _ in 0..<3 { #expect(await h.classicToken() != "missing") }
         let account = h.account("svc")
         let reply = await h.get("/cgi-bin/token", ["grant_type": "client_credential", "appid": account.appID,
@@ -151,7 +151,7 @@ struct EngineTokenTests {
     }
 
     @Test func accessTokenConvenienceGivesAWorkingToken() async throws {
-        let h = try Harness()
+        let h = try EngineHarness()
         let token = try #require(await h.engine.accessToken(appID: "wx00000000000000a1"))
         #expect(await h.post(speedGet, token: token, "{}").errcode == 0)
         #expect(await h.engine.accessToken(appID: "wx404") == nil)
