@@ -51,7 +51,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            resources: [.copy("Resources/default-fixture.yaml")],
+            exclude: ["Resources"],  // default-fixture.yaml is embedded in DefaultFixture.swift (a test keeps them equal)
             swiftSettings: strict
         ),
         .executableTarget(

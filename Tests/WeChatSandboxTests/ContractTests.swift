@@ -14,8 +14,7 @@ struct LiveSandbox {
     let running: RunningSandbox
 
     static func fixtureText(_ edits: [(String, String)] = []) throws -> String {
-        let url = try #require(Bundle.module.url(forResource: "default-fixture", withExtension: "yaml"))
-        var text = try String(contentsOf: url, encoding: .utf8)
+        var text = SandboxFixture.defaultYAML
         for (from, to) in [("time_scale: 10", "time_scale: 3600"),
                            ("clientmsgid_retry_window: 1m", "clientmsgid_retry_window: 300ms")] + edits
         {

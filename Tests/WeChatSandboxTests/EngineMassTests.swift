@@ -214,6 +214,27 @@ struct EngineMassTests {
         #expect(await h.send(token, #"{"touser":[\#(followers)],\#(EngineFixtures.text)}"#).errcode == 48001)
     }
 
+    @Test func sendIsRefusedToUnverifiedServiceAccounts() async throws {
+        let yaml = EngineFixtures.standard.replacingOccurrences(of: "secret: secret-safe\n    kind: service\n    verified: true",
+                                                                with: "secret: secret-safe\n    kind: service\n    verified: false")
+        #expect(yaml != EngineFixtures.standard)
+        let h = try EngineHarness(yaml: yaml)
+        let token = await h.classicToken("safe")
+        let followers = h.account("safe").followers.prefix(2).map { "\"\($0)\"" }.joined(separator: ",")
+        #expect(await h.send(token, #"{"touser":[\#(followers)],\#(EngineFixtures.text)}"#).errcode == 48001)
+        // sendall of text is allowed to it.
+        #expect(await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},\#(EngineFixtures.text)}"#).errcode == 0)
+    }
+
+    @Test func previewsAreLimitedPerDay() async throws {
+        let h = try EngineHarness(yaml: EngineFixtures.standard(with: "quotas: { previews_per_day: 2 }"))
+        let token = await h.classicToken()
+        let body = #"{"towxname":"editor_01",\#(EngineFixtures.text)}"#
+        #expect(await h.post("/cgi-bin/message/mass/preview", token: token, body).errcode == 0)
+        #expect(await h.post("/cgi-bin/message/mass/preview", token: token, body).errcode == 0)
+        #expect(await h.post("/cgi-bin/message/mass/preview", token: token, body).errcode == 45009)
+    }
+
     @Test func mpnewsOnAnUnverifiedAccountIs48008() async throws {
         let h = try EngineHarness()
         let token = await h.classicToken("sub")

@@ -36,6 +36,8 @@ struct FixtureTests {
         let resource = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Sources/WeChatSandbox/Resources/default-fixture.yaml")
         let text = try String(contentsOf: resource, encoding: .utf8)
+        // On failure: copy Resources/default-fixture.yaml between the #""" delimiters of
+        // Sources/WeChatSandbox/Fixture/DefaultFixture.swift.
         #expect(text == SandboxFixture.defaultYAML + "\n")
     }
 

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+@testable import WeChatSandbox
+
+@Suite("Engine: request JSON")
+struct EngineJSONTests {
+    func parse(_ text: String) -> JSONValue? { JSONValue.parse(Data(text.utf8)) }
+
+    @Test func valuesKeepTheirExactTypes() throws {
+        let value = try #require(parse(#" {"a": 1, "b": -2.5, "c": true, "d": null, "e": "x", "f": [1, "1"], "g": 1e3, "big": 9223372036854775807} "#))
+        #expect(value["a"] == .int(1))
+        #expect(value["b"] == .double(-2.5))
+        #expect(value["c"] == .bool(true))
+        #expect(value["c"]?.lenientInt == nil)
+        #expect(value["d"] == .null)
+        #expect(value["e"] == .string("x"))
+        #expect(value["f"] == .array([.int(1), .string("1")]))
+        #expect(value["g"] == .double(1000))
+        #expect(value["big"] == .int(Int64.max))
+        #expect(value["a"]?.lenientBool == true)
+        #expect(JSONValue.string("201053012").lenientInt == 201_053_012)
+    }
+
+    @Test func stringsDecodeEscapesAndUTF8() {
+        #expect(parse(#""a\"b\\c\/d\n\t\u00e9\u4e2d\ud83d\ude00""#) == .string("a\"b\\c/d\n\té中😀"))
+        #expect(parse(#""群发""#) == .string("群发"))
+    }
+
+    @Test(arguments: ["", "{", "{\"a\":1,}", "[1 2]", "01", "1.", "-", "\"\\ud800\"", "\"a\u{01}\"", "{\"a\":1} x",
+                      "tru", "{a:1}", "\"\\x\"", String(repeating: "[", count: 100) + String(repeating: "]", count: 100)])
+    func invalidJSONIsRefused(text: String) {
+        #expect(parse(text) == nil)
+    }
+
+    @Test func invalidUTF8IsRefused() {
+        #expect(JSONValue.parse(Data([0x22, 0xFF, 0x22])) == nil)
+    }
+
+    @Test func canonicalTextSortsKeys() throws {
+        let a = try #require(parse(#"{"b":1,"a":{"d":[1,2],"c":"x"}}"#))
+        let b = try #require(parse(#"{"a":{"c":"x","d":[1,2]},"b":1}"#))
+        #expect(a.canonical == b.canonical)
+        #expect(a.canonical == #"{"a":{"c":"x","d":[1,2]},"b":1}"#)
+    }
+}
