@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 
 /// A parsed JSON request body, kept with exact types so that each shape check can answer
 /// WeChat's errcode (a `true` is not a `1`, a string id is accepted where WeChat does).
@@ -143,23 +144,7 @@ struct JSONWriter {
     var text: String { out + "}" }
 
     static func quote(_ text: String, into out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        JSONText.appendQuoted(text, to: &out)
     }
 }
 
