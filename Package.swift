@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "PipelineYAML", targets: ["PipelineYAML"]),
         .library(name: "WeChatMP", targets: ["WeChatMP"]),
         .library(name: "WeChatSandbox", targets: ["WeChatSandbox"]),
+        .library(name: "RunState", targets: ["RunState"]),
+        .library(name: "StateSQLite", targets: ["StateSQLite"]),
+        .library(name: "Runner", targets: ["Runner"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -24,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(name: "PipelineCore", swiftSettings: strict),
@@ -54,10 +59,41 @@ let package = Package(
             exclude: ["Resources"],  // default-fixture.yaml is embedded in DefaultFixture.swift (a test keeps them equal)
             swiftSettings: strict
         ),
+        // The records and the StateStore protocol (Foundation only), so that store
+        // implementations and the runner build apart.
+        .target(name: "RunState", swiftSettings: strict),
+        .target(
+            name: "StateSQLite",
+            dependencies: ["RunState", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // OpenID files read as a stream, validated, de-duplicated and split into batches.
+        .target(
+            name: "Audience",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        // Log handlers (JSON lines, text with progress), run reports, run timelines.
+        .target(
+            name: "RunLog",
+            dependencies: ["RunState", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Runner",
+            dependencies: [
+                "PipelineCore", "WeChatMP", "RunState", "Audience",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "masscast",
             dependencies: [
                 "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
+                "RunState", "StateSQLite", "Audience", "RunLog", "Runner",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -98,7 +134,22 @@ let package = Package(
         ),
         .testTarget(
             name: "masscastTests",
-            dependencies: ["PipelineCore", "PipelineYAML"],
+            dependencies: ["PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "StateSQLiteTests", dependencies: ["RunState", "StateSQLite"], swiftSettings: strict),
+        .testTarget(name: "AudienceTests", dependencies: ["Audience"], swiftSettings: strict),
+        .testTarget(
+            name: "RunLogTests",
+            dependencies: ["RunLog", "RunState", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnerTests",
+            dependencies: [
+                "Runner", "RunState", "StateSQLite", "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ]

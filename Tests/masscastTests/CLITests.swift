@@ -179,6 +179,38 @@ struct CLITests {
         }
     }
 
+    @Test("validate checks account names against masscast.yaml, found upward from the pipeline or given with --config")
+    func validateAccounts() throws {
+        let repo = FileManager.default.temporaryDirectory.appendingPathComponent("masscast-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: repo) }
+        try FileManager.default.createDirectory(at: repo.appendingPathComponent(".git"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: repo.appendingPathComponent("pipelines"), withIntermediateDirectories: true)
+        try """
+            version: 1
+            accounts:
+              brand-main: { app_id: wx8a3f2c71d905be46, app_secret: "${{ env.A }}", kind: service, colour: red }
+            """.write(to: repo.appendingPathComponent("masscast.yaml"), atomically: true, encoding: .utf8)
+        let pipeline = repo.appendingPathComponent("pipelines/p.yaml").path
+        try Self.bad.replacingOccurrences(of: "brand-main", with: "brand-mian").replacingOccurrences(of: "\n      retires: 3", with: "")
+            .write(toFile: pipeline, atomically: true, encoding: .utf8)
+        let config = repo.appendingPathComponent("masscast.yaml").path
+        let r = try masscast("validate", pipeline)
+        #expect(r.status == 2)
+        #expect(r.out.contains("\(config):3:88: error: unknown key 'colour' in accounts.brand-main [MC2001]"), "\(r.out)")
+        #expect(r.out.contains("\(pipeline):3:10: error: account 'brand-mian' is not defined in masscast.yaml (defined: brand-main) [MC2026]"))
+        #expect(r.out.contains("hint: did you mean 'brand-main'?"))
+        #expect(r.out.hasSuffix("2 files checked: 2 errors, 0 warnings\n"))
+        // --config names the config for a pipeline outside any repository: here this repository's.
+        let outside = try temp("p.yaml", Self.bad.replacingOccurrences(of: "brand-main", with: "brand-newz")
+            .replacingOccurrences(of: "\n      retires: 3", with: ""))
+        let named = try masscast("validate", outside, "--config", "masscast.yaml", "--format", "json")
+        #expect(named.status == 2)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(named.out.utf8)) as? [String: Any])
+        let codes = (object["diagnostics"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+        #expect(codes == ["MC2026"] && object["file_count"] as? Int == 2)
+        #expect(try masscast("validate", outside).status == 0)  // no config found: names are not checked
+    }
+
     @Test("each command has help with examples")
     func help() throws {
         for command in ["validate", "graph", "schema"] {

@@ -91,6 +91,8 @@ public enum DiagnosticCode: String, Sendable, Codable, Hashable, CaseIterable {
     case legacyGroupID = "MC2024"
     /// Two pipelines validated together share a `name` (a broadcast's identity).
     case duplicatePipelineName = "MC2025"
+    /// `account:` names an account the project config (`masscast.yaml`) does not define.
+    case undefinedAccount = "MC2026"
 
     // MC3xxx: expressions
     /// An expression that does not parse.

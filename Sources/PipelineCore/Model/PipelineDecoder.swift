@@ -108,6 +108,12 @@ public enum PipelineDecoder {
                                                          isCondition: false, allowSecrets: true))
         checker.check(node, as: FormatSpec.accountField, path: "account", expressions: true)
         bag.append(contentsOf: checker.diagnostics.diagnostics)
+        // `${{ secrets.A }}-x` passes the expression checks; the secret must still be exactly one reference.
+        if let misuse = SecretReference.misuse(node["app_secret"], path: "account.app_secret",
+                                               reported: checker.diagnostics.diagnostics)
+        {
+            bag.append(misuse)
+        }
         if case .string(let s)? = node.typed { return .named(Located(s, at: node.location)) }
         func text(_ key: String) -> String? {
             if case .string(let s)? = node[key]?.typed { return s }

@@ -1,0 +1,522 @@
+// Pass 1: the audience file read as a stream, validated, de-duplicated, spooled.
+
+import Crypto
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a `mass/send` audience (`touser_file`, optionally with `touser_column`) as a
+/// stream and plans its batches.
+///
+/// The rules:
+/// - One OpenID a line, or in CSV mode the named column of each row after the header row.
+/// - Blank lines (empty or only spaces and tabs) are skipped, as are CSV rows whose cell is
+///   empty. Spaces and tabs around an OpenID, a trailing `\r` (CRLF files) and a UTF-8 BOM
+///   at the start of the file are ignored. There are no comments: a `#` line is a
+///   malformed OpenID.
+/// - OpenIDs are 6 to 64 characters of `A-Z a-z 0-9 _ -`. Every malformed OpenID, line of
+///   invalid UTF-8, line longer than 4,096 bytes and unreadable CSV row is collected;
+///   if there is any, the scan fails listing the first 20 and counting all. Nothing is
+///   sent from a file with errors.
+/// - Duplicates are removed exactly (a set of 128-bit SHA-256 prefixes), keeping the
+///   first occurrence, in file order.
+/// - CSV: RFC 4180 with `,` as separator; the first non-blank row is the header and must
+///   have the named column (exact match after trimming spaces and tabs); quoted cells may
+///   hold commas and `""`, but not line breaks; every row must have as many cells as the
+///   header. Line numbers are physical lines of the file.
+///
+/// Memory stays bounded whatever the file's size: 64 KiB read and write buffers, one line
+/// of at most 4,096 bytes, and 16 bytes (plus the set's overhead) per unique OpenID — about
+/// 32 MiB for a million. The unique OpenIDs go to a spool file; pass 2
+/// (``AudienceScan/batches()``) reads them back one batch at a time.
+public enum AudienceScanner {
+    /// The longest line accepted, in bytes, without its line break (`\n` or `\r\n`).
+    public static let maxLineBytes = 4096
+
+    static let readChunkBytes = 64 * 1024
+    static let progressIntervalBytes: Int64 = 1 << 20
+
+    /// Pass 1: reads, validates and de-duplicates the audience, writes the unique OpenIDs to
+    /// a spool file and plans the batches.
+    ///
+    /// - Parameters:
+    ///   - source: The file, and the CSV column if it is a CSV.
+    ///   - maxBatchSize: The largest batch (WeChat's limit, 10,000, unless testing); see
+    ///     ``BatchPlan/sizes(count:maxBatchSize:)``.
+    ///   - spoolDirectory: Where to create the spool file; `nil` for `TMPDIR` or `/tmp`.
+    ///   - progress: Called about once per MiB read and once at the end.
+    /// - Returns: The counts, the batch plan and the spool; call
+    ///   ``AudienceScan/removeSpool()`` when done with the batches.
+    /// - Throws: ``AudienceError``: the file is missing or unreadable, has problem lines,
+    ///   lacks the CSV column, or has fewer than 2 unique OpenIDs. No spool is left behind.
+    public static func scan(
+        _ source: AudienceSource,
+        maxBatchSize: Int = BatchPlan.wechatMaxBatchSize,
+        spoolDirectory: String? = nil,
+        progress: (@Sendable (AudienceProgress) -> Void)? = nil
+    ) throws(AudienceError) -> AudienceScan {
+        let file = source.path
+        let fd = source.path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR {
+                throw AudienceError(
+                    file: file, code: .notFound, message: "audience file not found",
+                    hint: "check the path given in touser_file"
+                )
+            }
+            throw AudienceError(file: file, code: .unreadable, message: "cannot open the audience file: \(POSIX.message(code))")
+        }
+        defer { close(fd) }
+
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            throw AudienceError(file: file, code: .unreadable, message: "cannot read the audience file: \(POSIX.message(code))")
+        }
+        if POSIX.isDirectory(info.st_mode) {
+            throw AudienceError(
+                file: file, code: .unreadable, message: "the audience file is a folder",
+                hint: "touser_file takes a file of one OpenID a line (or a CSV with touser_column)"
+            )
+        }
+        let totalBytes: Int64 = POSIX.isRegular(info.st_mode) ? Int64(info.st_size) : 0
+
+        let spool = try SpoolWriter(directory: spoolDirectory, audienceFile: file)
+        var succeeded = false
+        defer { if !succeeded { spool.discard() } }
+
+        var processor = LineProcessor(source: source, spool: spool)
+        if source.csvColumn == nil, totalBytes > 0 {
+            // Typical lines are a 28-character OpenID and a newline: reserving for that
+            // avoids the set's regrowth (and its brief doubling of memory) on big files.
+            processor.reserve(Int(totalBytes / 29))
+        }
+
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: readChunkBytes, alignment: 16)
+        defer { chunk.deallocate() }
+        let base = chunk.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        // A line split across chunks; at most maxLineBytes plus a BOM and a `\r`.
+        let carryLimit = maxLineBytes + 4
+        var carry: [UInt8] = []
+        carry.reserveCapacity(carryLimit + 1)
+        var carryOverlong = false
+        var fileHasher = SHA256()
+        var bytesRead: Int64 = 0
+        var lastReported: Int64 = 0
+
+        while true {
+            let count = POSIX.read(fd, base, readChunkBytes)
+            if count < 0 {
+                throw AudienceError(
+                    file: file, line: processor.lineNumber + 1, code: .unreadable,
+                    message: "cannot read the audience file: \(POSIX.message(Int32(-count)))"
+                )
+            }
+            if count == 0 { break }
+            fileHasher.update(bufferPointer: UnsafeRawBufferPointer(start: base, count: count))
+            bytesRead += Int64(count)
+
+            var start = 0
+            while start < count {
+                let remaining = count - start
+                if let found = memchr(base + start, Int32(Bytes.newline), remaining) {
+                    let end = UnsafeMutableRawPointer(found) - UnsafeMutableRawPointer(base)
+                    let piece = UnsafeBufferPointer(start: base + start, count: end - start)
+                    if carryOverlong {
+                        try processor.overlongLine()
+                        carryOverlong = false
+                    } else if carry.isEmpty {
+                        try processor.line(piece)
+                    } else if carry.count + piece.count > carryLimit {
+                        carry.removeAll(keepingCapacity: true)
+                        try processor.overlongLine()
+                    } else {
+                        carry.append(contentsOf: piece)
+                        try carry.withUnsafeBufferPointer { (line) throws(AudienceError) in try processor.line(line) }
+                        carry.removeAll(keepingCapacity: true)
+                    }
+                    start = end + 1
+                } else {
+                    if !carryOverlong {
+                        if carry.count + remaining > carryLimit {
+                            carry.removeAll(keepingCapacity: true)
+                            carryOverlong = true
+                        } else {
+                            carry.append(contentsOf: UnsafeBufferPointer(start: base + start, count: remaining))
+                        }
+                    }
+                    start = count
+                }
+            }
+
+            if let progress, bytesRead - lastReported >= progressIntervalBytes {
+                lastReported = bytesRead
+                progress(AudienceProgress(bytesRead: bytesRead, totalBytes: totalBytes, linesRead: processor.lineNumber))
+            }
+        }
+        // The last line, without a trailing newline.
+        if carryOverlong {
+            try processor.overlongLine()
+        } else if !carry.isEmpty {
+            try carry.withUnsafeBufferPointer { (line) throws(AudienceError) in try processor.line(line) }
+        }
+        if let progress, bytesRead != lastReported || bytesRead == 0 {
+            progress(AudienceProgress(bytesRead: bytesRead, totalBytes: totalBytes, linesRead: processor.lineNumber))
+        }
+
+        try processor.finish()
+        try spool.finish(audienceFile: file)
+
+        let unique = processor.uniqueCount
+        let scan = AudienceScan(
+            source: source,
+            uniqueCount: unique,
+            duplicateCount: processor.duplicateCount,
+            skippedBlankLines: processor.blankCount,
+            linesRead: processor.lineNumber,
+            sourceDigest: Bytes.hex(fileHasher.finalize()),
+            batchSizes: BatchPlan.sizes(count: unique, maxBatchSize: maxBatchSize),
+            maxBatchSize: Swift.max(3, maxBatchSize),
+            spoolPath: spool.path,
+            spoolBytes: spool.bytesWritten
+        )
+        succeeded = true
+        return scan
+    }
+}
+
+/// The first 16 bytes of an OpenID's SHA-256: the de-duplication key. Equal OpenIDs have
+/// equal keys; two different OpenIDs share one with probability about 2⁻¹²⁸ per pair.
+struct OpenIDDigest: Hashable {
+    var high: UInt64
+    var low: UInt64
+
+    @inline(__always)
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var hasher = SHA256()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+        let digest = hasher.finalize()
+        (high, low) = digest.withUnsafeBytes { raw in
+            (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        }
+    }
+
+    // The words are uniformly distributed already: one is enough for the hash table.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(high)
+    }
+}
+
+/// A problem on one line, collected during the scan.
+struct LineProblem {
+    var line: Int
+    var column: Int?
+    var code: AudienceError.Code
+    /// e.g. `malformed OpenID "abc"`
+    var summary: String
+    /// e.g. `3 characters; at least 6`
+    var reason: String?
+}
+
+/// The per-line logic of pass 1.
+struct LineProcessor {
+    let file: String
+    let csvColumn: String?
+    let spool: SpoolWriter
+
+    private(set) var lineNumber = 0
+    private(set) var uniqueCount = 0
+    private(set) var duplicateCount = 0
+    private(set) var blankCount = 0
+    private var seen = Set<OpenIDDigest>()
+    private var problems: [LineProblem] = []
+    private var problemCount = 0
+
+    // CSV state
+    private var headerRead = false
+    private var columnIndex = 0
+    private var headerCellCount = 0
+    private var cell: [UInt8] = []
+
+    static let openIDRule = "OpenIDs are 6–64 characters of A-Z a-z 0-9 _ -"
+
+    init(source: AudienceSource, spool: SpoolWriter) {
+        file = source.path
+        csvColumn = source.csvColumn.map { trimmedString($0) }
+        self.spool = spool
+        cell.reserveCapacity(AudienceScanner.maxLineBytes)
+    }
+
+    mutating func reserve(_ count: Int) {
+        seen.reserveCapacity(Swift.min(count, 1 << 26))
+    }
+
+    // MARK: Lines
+
+    /// A line longer than the limit, whose bytes were not kept.
+    mutating func overlongLine() throws(AudienceError) {
+        lineNumber += 1
+        try record(LineProblem(
+            line: lineNumber, column: nil, code: .lineTooLong,
+            summary: "line longer than \(AudienceScanner.maxLineBytes) bytes", reason: nil
+        ))
+    }
+
+    /// One physical line, without its `\n`.
+    mutating func line(_ raw: UnsafeBufferPointer<UInt8>) throws(AudienceError) {
+        lineNumber += 1
+        var start = 0
+        var end = raw.count
+        if lineNumber == 1, end >= 3, raw[0] == 0xEF, raw[1] == 0xBB, raw[2] == 0xBF { start = 3 }
+        if end > start, raw[end - 1] == Bytes.carriageReturn { end -= 1 }
+        let body = UnsafeBufferPointer(rebasing: raw[start..<end])
+        if body.count > AudienceScanner.maxLineBytes {
+            try overlongCounted()
+            return
+        }
+        if csvColumn == nil {
+            plainLine(body)
+        } else {
+            try csvLine(body)
+        }
+    }
+
+    private mutating func overlongCounted() throws(AudienceError) {
+        try record(LineProblem(
+            line: lineNumber, column: nil, code: .lineTooLong,
+            summary: "line longer than \(AudienceScanner.maxLineBytes) bytes", reason: nil
+        ))
+    }
+
+    private mutating func plainLine(_ body: UnsafeBufferPointer<UInt8>) {
+        let range = Bytes.trimmed(body)
+        if range.isEmpty {
+            blankCount += 1
+            return
+        }
+        let openID = UnsafeBufferPointer(rebasing: body[range])
+        if let problem = check(openID, in: body, at: range.lowerBound) {
+            try? record(problem)  // never throws in plain mode
+            return
+        }
+        accept(openID)
+    }
+
+    private mutating func csvLine(_ body: UnsafeBufferPointer<UInt8>) throws(AudienceError) {
+        if Bytes.hasNonASCII(body), let offset = Bytes.firstInvalidUTF8(body) {
+            try record(invalidUTF8(body, offset))
+            return
+        }
+        if Bytes.trimmed(body).isEmpty {
+            blankCount += 1
+            return
+        }
+        if !headerRead {
+            try readHeader(body)
+            return
+        }
+        var cellStart = 0
+        switch CSVRow.parse(body, wanted: columnIndex, into: &cell, cellStart: &cellStart) {
+        case .failure(let offset, let message):
+            try record(LineProblem(
+                line: lineNumber, column: Bytes.column(in: body, byteOffset: offset), code: .csvSyntax,
+                summary: message, reason: nil
+            ))
+            return
+        case .cells(let count):
+            if count != headerCellCount {
+                try record(LineProblem(
+                    line: lineNumber, column: nil, code: .csvSyntax,
+                    summary: "row has \(count) \(count == 1 ? "cell" : "cells"), the header has \(headerCellCount)",
+                    reason: nil
+                ))
+                return
+            }
+        }
+        let cellBytes = cell  // a local, so that the closure may change self
+        try cellBytes.withUnsafeBufferPointer { (value) throws(AudienceError) in
+            let range = Bytes.trimmed(value)
+            if range.isEmpty {
+                blankCount += 1
+                return
+            }
+            let openID = UnsafeBufferPointer(rebasing: value[range])
+            if var problem = check(openID, in: openID, at: 0) {
+                // Columns are about the line: shift from the cell's start.
+                let startColumn = Bytes.column(in: body, byteOffset: cellStart)
+                problem.column = startColumn + (problem.column ?? 1) - 1
+                try record(problem)
+                return
+            }
+            accept(openID)
+        }
+    }
+
+    private mutating func readHeader(_ body: UnsafeBufferPointer<UInt8>) throws(AudienceError) {
+        let column = csvColumn ?? ""
+        var names: [String] = []
+        var offset = 0
+        switch CSVRow.cells(body, into: &names, failureOffset: &offset) {
+        case .failure(let at, let message):
+            throw AudienceError(
+                file: file, line: lineNumber, column: Bytes.column(in: body, byteOffset: at), code: .csvSyntax,
+                message: "in the CSV header: " + message
+            )
+        case .cells:
+            break
+        }
+        guard let index = names.firstIndex(of: column) else {
+            let shown = names.prefix(20).map { "\"\($0)\"" }.joined(separator: ", ")
+            let more = names.count > 20 ? " and \(names.count - 20) more" : ""
+            var hint = "touser_column must name a cell of the CSV's first row exactly (case-sensitive; spaces around are ignored)"
+            if let close = names.first(where: { $0.lowercased() == column.lowercased() }) {
+                hint = "did you mean \"\(close)\"? " + hint
+            }
+            throw AudienceError(
+                file: file, line: lineNumber, code: .missingColumn,
+                message: "the CSV header has no column \"\(column)\"; columns found: \(shown)\(more)",
+                hint: hint
+            )
+        }
+        columnIndex = index
+        headerCellCount = names.count
+        headerRead = true
+    }
+
+    // MARK: OpenIDs
+
+    /// Checks one OpenID (already trimmed); `line` is the whole line and `offset` where the
+    /// OpenID starts in it, for columns.
+    @inline(__always)
+    private func check(
+        _ openID: UnsafeBufferPointer<UInt8>, in line: UnsafeBufferPointer<UInt8>, at offset: Int
+    ) -> LineProblem? {
+        var firstBad = -1
+        var index = 0
+        let count = openID.count
+        while index < count {
+            if !Bytes.isOpenIDByte(openID[index]) {
+                firstBad = index
+                break
+            }
+            index += 1
+        }
+        if firstBad < 0, count >= 6, count <= 64 { return nil }
+        return malformed(openID, in: line, at: offset, firstBad: firstBad)
+    }
+
+    private func malformed(
+        _ openID: UnsafeBufferPointer<UInt8>, in line: UnsafeBufferPointer<UInt8>, at offset: Int, firstBad: Int
+    ) -> LineProblem {
+        if Bytes.hasNonASCII(line), let bad = Bytes.firstInvalidUTF8(line) {
+            return invalidUTF8(line, bad)
+        }
+        let summary = "malformed OpenID " + Bytes.quoted(openID)
+        if firstBad >= 0 {
+            let character = Bytes.describeCharacter(in: openID, at: firstBad)
+            return LineProblem(
+                line: lineNumber, column: Bytes.column(in: line, byteOffset: offset + firstBad), code: .malformedOpenID,
+                summary: summary, reason: "\(character) is not allowed"
+            )
+        }
+        let length = openID.count
+        return LineProblem(
+            line: lineNumber, column: Bytes.column(in: line, byteOffset: offset), code: .malformedOpenID,
+            summary: summary,
+            reason: length < 6 ? "\(length) \(length == 1 ? "character" : "characters"); at least 6" : "\(length) characters; at most 64"
+        )
+    }
+
+    private func invalidUTF8(_ line: UnsafeBufferPointer<UInt8>, _ offset: Int) -> LineProblem {
+        LineProblem(
+            line: lineNumber, column: Bytes.column(in: line, byteOffset: offset), code: .invalidUTF8,
+            summary: "invalid UTF-8", reason: "byte 0x" + Bytes.hex([line[offset]]).uppercased()
+        )
+    }
+
+    @inline(__always)
+    private mutating func accept(_ openID: UnsafeBufferPointer<UInt8>) {
+        // Once the file has failed nothing will be sent: only keep collecting problems.
+        guard problemCount == 0 else { return }
+        if seen.insert(OpenIDDigest(openID)).inserted {
+            uniqueCount += 1
+            spool.appendLine(openID)
+        } else {
+            duplicateCount += 1
+        }
+    }
+
+    // MARK: Problems
+
+    /// Collects a problem; before the CSV header is read, any problem ends the scan.
+    private mutating func record(_ problem: LineProblem) throws(AudienceError) {
+        problemCount += 1
+        if problems.count < AudienceError.maxDetails { problems.append(problem) }
+        if csvColumn != nil, !headerRead {
+            throw error(hint: "the first row of a CSV must be its header")
+        }
+    }
+
+    private func detail(_ problem: LineProblem) -> String {
+        var text = "\(file):\(problem.line)"
+        if let column = problem.column { text += ":\(column)" }
+        text += ": " + problem.summary
+        if let reason = problem.reason { text += " (\(reason))" }
+        return text
+    }
+
+    private func error(hint: String) -> AudienceError {
+        let first = problems[0]
+        var message = first.summary
+        switch first.code {
+        case .malformedOpenID: message += ": " + Self.openIDRule
+        case .invalidUTF8, .lineTooLong, .csvSyntax: if let reason = first.reason { message += " (\(reason))" }
+        default: break
+        }
+        return AudienceError(
+            file: file, line: first.line, column: first.column, code: first.code, message: message,
+            hint: hint, details: problems.map(detail), problemCount: problemCount
+        )
+    }
+
+    /// Throws the collected problems, or when there are fewer than 2 unique OpenIDs.
+    func finish() throws(AudienceError) {
+        if problemCount > 0 {
+            throw error(hint: "fix or remove the listed lines; nothing is sent from a file with errors")
+        }
+        if let column = csvColumn, !headerRead {
+            throw AudienceError(
+                file: file, code: .empty, message: "the file has no OpenIDs",
+                hint: "a CSV audience needs a header row naming the column \"\(column)\", then one row per OpenID"
+            )
+        }
+        if uniqueCount == 0 {
+            throw AudienceError(
+                file: file, code: .empty, message: "the file has no OpenIDs",
+                hint: csvColumn == nil ? "write one OpenID a line" : "the column \"\(csvColumn!)\" is empty in every row"
+            )
+        }
+        if uniqueCount == 1 {
+            let note = duplicateCount > 0 ? " (after removing \(duplicateCount) \(duplicateCount == 1 ? "duplicate" : "duplicates"))" : ""
+            throw AudienceError(
+                file: file, code: .tooFew,
+                message: "an audience of 1 cannot be sent with mass/send; WeChat needs at least 2 OpenIDs" + note,
+                hint: "add OpenIDs, or send to the one follower with mass/preview"
+            )
+        }
+    }
+}
+
+/// Spaces and tabs trimmed from both ends.
+func trimmedString(_ text: String) -> String {
+    var scalars = Substring(text).unicodeScalars[...]
+    while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
+    while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
+    return String(scalars)
+}

@@ -1,0 +1,168 @@
+/// The project config `masscast.yaml`: the accounts pipelines name, where run state is
+/// kept, and the callback settings. Read by `ProjectConfigDecoder` from a located tree.
+///
+/// Secrets are never held here: every secret field is the text of an expression over
+/// `env.` or `secrets.` (`${{ env.BRAND_MAIN_APP_SECRET }}`), evaluated when a run needs it.
+public struct ProjectConfig: Sendable {
+    /// The config file, as diagnostics name it.
+    public var file: String
+    /// `version`: 1.
+    public var version: Int
+    /// The accounts by name. Every entry with a valid name is here, even when its fields
+    /// had errors (they were reported at the config): the name is still defined.
+    public var accounts: [String: ConfigAccount]
+    /// The account names in the order the file lists them.
+    public var accountOrder: [String]
+    /// Where `accounts:` was written (its key), or the document start when it is absent.
+    public var accountsLocation: SourceLocation
+    /// `state:`, when present.
+    public var state: StateSettings?
+    /// `callback:`, when present.
+    public var callback: CallbackSettings?
+
+    /// Creates a config; `accountOrder` defaults to the names sorted.
+    public init(
+        file: String, version: Int = 1, accounts: [String: ConfigAccount] = [:], accountOrder: [String]? = nil,
+        accountsLocation: SourceLocation? = nil, state: StateSettings? = nil, callback: CallbackSettings? = nil
+    ) {
+        self.file = file
+        self.version = version
+        self.accounts = accounts
+        self.accountOrder = accountOrder ?? accounts.keys.sorted()
+        self.accountsLocation = accountsLocation ?? SourceLocation(file: file, line: 1, column: 1)
+        self.state = state
+        self.callback = callback
+    }
+
+    /// The accounts in file order.
+    public var orderedAccounts: [ConfigAccount] { accountOrder.compactMap { accounts[$0] } }
+
+    /// The account called `name`, if the config defines it.
+    public func account(_ name: String) -> ConfigAccount? { accounts[name] }
+
+    /// `state.path` resolved against the config file's folder (an absolute path stays as it is);
+    /// `nil` when the config names no state file.
+    public var resolvedStatePath: String? {
+        guard let path = state?.path else { return nil }
+        if path.hasPrefix("/") { return path }
+        guard let slash = file.lastIndex(of: "/") else { return path }
+        return String(file[...slash]) + path
+    }
+
+    /// The config file's name without its folders (`masscast.yaml`), for messages.
+    public var fileName: String {
+        file.lastIndex(of: "/").map { String(file[file.index(after: $0)...]) } ?? file
+    }
+}
+
+/// One account under `accounts:`.
+public struct ConfigAccount: Sendable {
+    /// The name pipelines use (`account: brand-main`).
+    public var name: String
+    /// The AppID, `wx` and 16 hexadecimal digits.
+    public var appID: String
+    /// The expression the secret comes from, exactly as written (`${{ env.BRAND_MAIN_APP_SECRET }}`
+    /// or `${{ secrets.BRAND_MAIN }}`); empty when what was written was refused (a literal is
+    /// never kept).
+    public var appSecret: String
+    /// `service` or `subscription`.
+    public var kind: AccountKind
+    /// The API base URL; `nil` means `https://api.weixin.qq.com`.
+    public var apiBase: String?
+    /// The original id `gh_…`, which routes MASSSENDJOBFINISH pushes to the account.
+    public var originalID: String?
+    /// `stable` (the default: `stable_token`) or `classic` (`/token`); `nil` when not written.
+    public var tokenMode: String?
+    /// Rate limits masscast keeps to for this account.
+    public var pacing: AccountPacing
+    /// Where the account's name was written.
+    public var location: SourceLocation
+    /// Where `app_secret`'s value was written (for errors such as an unset variable).
+    public var appSecretLocation: SourceLocation
+
+    /// Creates an account.
+    public init(
+        name: String, appID: String, appSecret: String, kind: AccountKind = .service, apiBase: String? = nil,
+        originalID: String? = nil, tokenMode: String? = nil, pacing: AccountPacing = AccountPacing(),
+        location: SourceLocation, appSecretLocation: SourceLocation? = nil
+    ) {
+        self.name = name
+        self.appID = appID
+        self.appSecret = appSecret
+        self.kind = kind
+        self.apiBase = apiBase
+        self.originalID = originalID
+        self.tokenMode = tokenMode
+        self.pacing = pacing
+        self.location = location
+        self.appSecretLocation = appSecretLocation ?? location
+    }
+
+    /// The token mode with its default applied: `stable` unless `classic` was written.
+    public var effectiveTokenMode: String { tokenMode ?? "stable" }
+}
+
+/// `pacing:` of an account: the limits masscast keeps to. The defaults are WeChat's.
+public struct AccountPacing: Sendable, Hashable {
+    /// Mass-message API calls per minute (WeChat answers 45011 past it). Default 60.
+    public var massCallsPerMinute: Int = 60
+    /// Mass sends per day (45009 past it). Default 100.
+    public var sendsPerDay: Int = 100
+    /// How long a `clientmsgid` must rest before it is repeated (45066 sooner). Default 1m.
+    public var clientMsgIDRetryWindow: Duration = .seconds(60)
+
+    /// The defaults.
+    public init() {}
+
+    /// Pacing with the given limits.
+    public init(massCallsPerMinute: Int = 60, sendsPerDay: Int = 100, clientMsgIDRetryWindow: Duration = .seconds(60)) {
+        self.massCallsPerMinute = massCallsPerMinute
+        self.sendsPerDay = sendsPerDay
+        self.clientMsgIDRetryWindow = clientMsgIDRetryWindow
+    }
+}
+
+/// `state:`: where run state is kept; exactly one of `path` and `url`.
+public struct StateSettings: Sendable {
+    /// A SQLite file, relative to the config file (see `ProjectConfig.resolvedStatePath`).
+    public var path: String?
+    /// A `postgres://` URL without a password, or an expression over `env.`/`secrets.` that
+    /// gives one (then this is the expression's text).
+    public var url: String?
+    /// Where `state:` was written.
+    public var location: SourceLocation?
+
+    /// Creates state settings.
+    public init(path: String? = nil, url: String? = nil, location: SourceLocation? = nil) {
+        self.path = path
+        self.url = url
+        self.location = location
+    }
+}
+
+/// `callback:`: how pushes from WeChat are verified and decrypted. Each secret is the text of
+/// an expression over `env.` or `secrets.`, never the value.
+public struct CallbackSettings: Sendable {
+    /// The token pushes are signed with.
+    public var token: String?
+    /// The EncodingAESKey (safe and compatible modes).
+    public var aesKey: String?
+    /// The previous EncodingAESKey, tried when the current one does not decrypt (key rotation).
+    public var previousAESKey: String?
+    /// The AppID the decrypted messages must carry.
+    public var appID: String?
+    /// Where `callback:` was written.
+    public var location: SourceLocation?
+
+    /// Creates callback settings.
+    public init(
+        token: String? = nil, aesKey: String? = nil, previousAESKey: String? = nil, appID: String? = nil,
+        location: SourceLocation? = nil
+    ) {
+        self.token = token
+        self.aesKey = aesKey
+        self.previousAESKey = previousAESKey
+        self.appID = appID
+        self.location = location
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+/// What `beginRun` decided.
+public enum BeginRunResult: Sendable, Hashable {
+    /// A new run was created with this generation.
+    case started(RunRecord)
+    /// The broadcast's current generation already completed in `runID`; nothing to do
+    /// (unless the caller asks for the next generation).
+    case alreadyCompleted(runID: String, completedAt: Date?)
+    /// Another run of the same broadcast is in progress and its owner is alive.
+    case busy(runID: String, owner: String)
+}
+
+/// The result of taking over a run for `resume`.
+public enum ClaimResult: Sendable, Hashable {
+    case claimed(RunRecord)
+    case notFound
+    /// The run already ended (succeeded or failed).
+    case finished(RunStatus)
+    /// Another process holds it and is alive.
+    case held(owner: String)
+}
+
+/// Durable state of runs, the send journal, the push inbox and the shared token cache.
+///
+/// Every method is a transaction: after it returns, the change survives `kill -9`.
+/// Implementations: `SQLiteStateStore` (StateSQLite). A conformance suite tests them alike.
+public protocol StateStore: Sendable {
+    // MARK: Broadcasts and runs
+
+    /// The broadcast's record, or `nil` if it never ran.
+    func broadcast(_ identity: BroadcastIdentity) async throws -> BroadcastRecord?
+
+    /// Starts a run of `identity` in one transaction: creates the broadcast at generation 1
+    /// if new; if its current generation is completed, returns `.alreadyCompleted` unless
+    /// `nextGeneration` (then the generation is incremented); if another run of it is
+    /// `running` and `isOwnerAlive(owner)` says its owner lives, returns `.busy`.
+    /// `template` supplies everything but `generation` (which the store sets).
+    func beginRun(
+        _ template: RunRecord, nextGeneration: Bool, isOwnerAlive: @Sendable (String) -> Bool
+    ) async throws -> BeginRunResult
+
+    /// Takes over a `running` or `stopped` run for `owner`, when its previous owner is gone.
+    func claimRun(_ runID: String, owner: String, now: Date, isOwnerAlive: @Sendable (String) -> Bool) async throws
+        -> ClaimResult
+
+    /// Sets a run's status and message (and `endedAt` for succeeded/failed/stopped); when
+    /// `succeeded`, marks its generation of the broadcast completed.
+    func finishRun(_ runID: String, status: RunStatus, message: String?, at: Date) async throws
+
+    /// Refreshes the owner's heartbeat.
+    func heartbeat(_ runID: String, owner: String, at: Date) async throws
+
+    func run(_ runID: String) async throws -> RunRecord?
+    /// Newest first.
+    func runs(limit: Int) async throws -> [RunRecord]
+
+    // MARK: Steps and attempts
+
+    /// Inserts or replaces the step's record.
+    func saveStep(_ step: StepRecord) async throws
+    /// In pipeline order of first save.
+    func steps(runID: String) async throws -> [StepRecord]
+    func appendAttempt(_ attempt: AttemptRecord) async throws
+    /// In the order they were appended.
+    func attempts(runID: String) async throws -> [AttemptRecord]
+
+    // MARK: Journal
+
+    /// Writes the entry (insert, or replace the one with the same app_id and key).
+    func journal(_ entry: JournalEntry) async throws
+    func journalEntry(appID: String, key: String) async throws -> JournalEntry?
+    func journalEntries(runID: String) async throws -> [JournalEntry]
+    /// Entries of `appID` in state `sent` whose `updatedAt` is at or after `since`, counted
+    /// (one per accepted mass send call): the account's sends today as masscast knows them.
+    func acceptedSends(appID: String, since: Date) async throws -> Int
+
+    // MARK: Inbox
+
+    /// Stores the push unless (originalID, msgID) is already there; `true` if it was new.
+    @discardableResult
+    func storeInboxEvent(_ event: InboxEvent) async throws -> Bool
+    func inboxEvents(originalID: String, msgIDs: [Int64]) async throws -> [InboxEvent]
+
+    // MARK: Token cache (shared by the processes using the same store)
+
+    func loadToken(appID: String) async throws -> StoredToken?
+    func storeToken(_ token: StoredToken, appID: String) async throws
+    /// Forgets the token only if it is still the stored one (another process may have
+    /// stored a newer one meanwhile).
+    func invalidateToken(_ value: String, appID: String) async throws
+}

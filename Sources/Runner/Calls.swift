@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+import PipelineCore
+import RunState
+import WeChatMP
+
+/// What a call with retries came to.
+enum CallOutcome<T: Sendable>: Sendable {
+    case ok(T)
+    /// Failed; nothing was sent (or the call is harmless to have made).
+    case failed(WeChatError)
+    /// The request may have arrived and no answer came (after the retries allowed).
+    case unknown(WeChatError)
+    /// 45065: sent earlier under the same clientmsgid; its msg_id.
+    case duplicate(Int64)
+    /// Stopped (Ctrl-C) before an attempt could be made.
+    case stopped
+    /// An errcode that means "already done" after an earlier attempt may have arrived
+    /// (40059 for a delete repeated after a lost answer).
+    case alreadyDone(WeChatError)
+}
+
+/// How to make one logical call.
+struct CallSpec: Sendable {
+    var step: Step
+    var batch: Int = 0
+    var endpoint: String
+    /// Counted against the per-minute limit of `message/mass/*` calls.
+    var isMass: Bool
+    /// `false` for previews: once a request may have arrived it is never repeated.
+    var repeatAfterMaybeReceived = true
+    /// For sends: when the key was last used before this process (journal), for 45066.
+    var keyLastUsed: Date?
+    /// Errcodes that mean the call's work is done when an earlier attempt may have arrived.
+    var doneAfterMaybeReceived: Set<Int> = []
+}
+
+extension RunExecutor {
+    func client(for step: Step) -> WeChatClient {
+        WeChatClient(
+            configuration: .init(baseURL: account.apiBase, timeout: step.timeout), tokens: tokens, transport: transport)
+    }
+
+    /// Makes the call, retrying per the step's policy and the errcode classes; records
+    /// every attempt.
+    func call<T: Sendable>(
+        _ spec: CallSpec, _ body: @escaping @Sendable () async throws(WeChatError) -> T
+    ) async -> CallOutcome<T> {
+        let policy = spec.step.retry
+        let backoff = Backoff(policy)
+        let started = options.now()
+        let deadline = policy.deadline.map { started.addingTimeInterval($0.seconds) }
+        var attempt = 1
+        var maybeReceived = false
+        var previousStart = spec.keyLastUsed
+        var rateWindowRepeats = 0
+        let stepID = spec.step.id.value
+        while true {
+            if stopSignal.isStopped {
+                return .stopped
+            }
+            if spec.isMass {
+                guard await pacer.acquire() else { return .stopped }
+            }
+            let t0 = options.now()
+            let lastUse = previousStart
+            previousStart = t0
+            do {
+                let value = try await body()
+                await record(spec, attempt: attempt, start: t0, result: "ok")
+                return .ok(value)
+            } catch {
+                if error.delivery == .maybeReceived { maybeReceived = true }
+                let errcode = error.errcode
+                var delay: Duration?
+                var countsAsAttempt = true
+                var verdict: CallOutcome<T>?
+
+                switch error.errorClass {
+                case .duplicate:
+                    if let earlier = error.earlierMsgID {
+                        verdict = .duplicate(earlier)
+                    } else {
+                        verdict = .failed(error)
+                    }
+                case .rateLimit where errcode == 45066:
+                    // The same clientmsgid less than a window ago: wait it out; not an attempt.
+                    rateWindowRepeats += 1
+                    if rateWindowRepeats > 3 {
+                        verdict = maybeReceived ? .unknown(error) : .failed(error)
+                    } else {
+                        let window = account.pacing.clientMsgIDRetryWindow.seconds
+                        let until = (lastUse ?? t0).addingTimeInterval(window + 1)
+                        let wait = max(1, until.timeIntervalSince(options.now()))
+                        delay = .milliseconds(Int64(wait * 1000))
+                        countsAsAttempt = false
+                    }
+                case .token:
+                    verdict = .failed(error)
+                default:
+                    let retryable =
+                        (error.errorClass == .transient && policy.classes.contains("transient"))
+                        || (error.errorClass == .rateLimit && policy.classes.contains("rate_limit"))
+                        || (errcode.map { policy.errcodes.contains($0) } ?? false)
+                    if error.delivery == .maybeReceived && !spec.repeatAfterMaybeReceived {
+                        verdict = .unknown(error)
+                    } else if maybeReceived, let code = errcode, spec.doneAfterMaybeReceived.contains(code) {
+                        verdict = .alreadyDone(error)
+                    } else if !retryable || attempt >= policy.maxAttempts {
+                        verdict = Self.finalVerdict(error, maybeReceived: maybeReceived)
+                    } else if errcode == 45011 {
+                        delay = Self.untilNextMinute(options.now())
+                    } else {
+                        delay = backoff.delay(after: attempt)
+                    }
+                }
+                if verdict == nil, let d = delay, let deadline, options.now().addingTimeInterval(d.seconds) > deadline {
+                    verdict = Self.finalVerdict(error, maybeReceived: maybeReceived)
+                    await record(spec, attempt: attempt, start: t0, error: error, note: " (retry deadline reached)")
+                    return verdict!
+                }
+                await record(spec, attempt: attempt, start: t0, error: error, retryDelay: verdict == nil ? delay : nil)
+                if let verdict { return verdict }
+                let wait = delay ?? .zero
+                logger.warning(
+                    "\(stepID): attempt \(attempt)\(spec.batch > 0 ? " (batch \(spec.batch))" : "") failed: \(error); \(countsAsAttempt ? "retrying" : "repeating") in \(Self.format(wait))",
+                    metadata: attemptMetadata(spec, attempt: attempt, error: error, event: "attempt.failed"))
+                if !(await stopSignal.sleep(wait)) {
+                    return maybeReceived ? .unknown(error) : .stopped
+                }
+                if countsAsAttempt { attempt += 1 }
+            }
+        }
+    }
+
+    static func finalVerdict<T>(_ error: WeChatError, maybeReceived: Bool) -> CallOutcome<T> {
+        // An answer from WeChat (an errcode) means it processed this request; an earlier
+        // attempt that may have arrived would have made this one a 45065.
+        if maybeReceived, error.errcode == nil { return .unknown(error) }
+        return .failed(error)
+    }
+
+    static func untilNextMinute(_ now: Date) -> Duration {
+        let t = now.timeIntervalSince1970
+        let next = (t / 60).rounded(.down) * 60 + 60
+        return .milliseconds(Int64((next - t) * 1000) + Int64.random(in: 50...500))
+    }
+
+    static func format(_ d: Duration) -> String {
+        let s = d.seconds
+        if s < 1 { return "\(Int(s * 1000))ms" }
+        if s < 60 { return String(format: "%.1fs", s) }
+        return String(format: "%.0fm%02.0fs", (s / 60).rounded(.down), s.truncatingRemainder(dividingBy: 60))
+    }
+
+    func attemptMetadata(_ spec: CallSpec, attempt: Int, error: WeChatError?, event: String) -> Logger.Metadata {
+        var m: Logger.Metadata = [
+            "event": .string(event), "step.id": .string(spec.step.id.value), "uses": .string(spec.step.uses.value),
+            "attempt": .stringConvertible(attempt), "endpoint": .string(spec.endpoint),
+        ]
+        if spec.batch > 0 || spec.step.uses.value == "mass/send" { m["batch"] = .stringConvertible(spec.batch) }
+        if let error {
+            if let code = error.errcode { m["errcode"] = .stringConvertible(code) }
+            if case .http(let status) = error.kind { m["http.status"] = .stringConvertible(status) }
+            m["error.class"] = .string(error.errorClass.rawValue)
+            m["delivery"] = .string(error.delivery.rawValue)
+        }
+        return m
+    }
+
+    func record(
+        _ spec: CallSpec, attempt: Int, start: Date, result: String = "error", error: WeChatError? = nil,
+        retryDelay: Duration? = nil, note: String = ""
+    ) async {
+        guard let run else { return }
+        var httpStatus: Int? = result == "ok" ? 200 : nil
+        if let error, case .http(let status) = error.kind { httpStatus = status }
+        if error?.errcode != nil { httpStatus = 200 }
+        let r = AttemptRecord(
+            runID: run.id, stepID: spec.step.id.value, batch: spec.batch, number: attempt, endpoint: spec.endpoint,
+            startedAt: start, endedAt: options.now(),
+            result: error.map { $0.delivery == .maybeReceived && $0.errcode == nil ? "unknown" : "error" } ?? result,
+            httpStatus: httpStatus, errcode: error?.errcode, errorClass: error?.errorClass.rawValue,
+            message: error.map { String(describing: $0) + note }, retryDelayMS: retryDelay?.milliseconds)
+        try? await store.appendAttempt(r)
+        if result == "ok" {
+            var m = attemptMetadata(spec, attempt: attempt, error: nil, event: "attempt.ok")
+            m["duration_ms"] = .stringConvertible(Int(options.now().timeIntervalSince(start) * 1000))
+            m["http.status"] = .stringConvertible(200)
+            logger.debug("\(spec.step.id.value): \(spec.endpoint) ok", metadata: m)
+        }
+    }
+
+    /// Crash test hook (`MASSCAST_CRASH_AT`): SIGKILL this process at a named point.
+    func crashPoint(_ name: String) {
+        if options.crashPoint == name {
+            kill(getpid(), SIGKILL)
+        }
+    }
+}

@@ -1,0 +1,403 @@
+import Foundation
+import Logging
+import PipelineCore
+import RunState
+import WeChatMP
+
+/// What one step came to.
+enum StepResult: Sendable {
+    /// The step finished: `success` or `failure`, with its errcode and outputs.
+    case finished(outcome: String, errcode: Int?, outputs: [String: Value], message: String?)
+    /// The run must stop here and be resumed later (outcome unknown, confirmation needed,
+    /// Ctrl-C); the step stays unfinished.
+    case stopped(String)
+
+    static func failure(_ message: String, errcode: Int? = nil) -> StepResult {
+        .finished(outcome: "failure", errcode: errcode, outputs: [:], message: message)
+    }
+
+    static func success(_ outputs: [String: Value], message: String? = nil) -> StepResult {
+        .finished(outcome: "success", errcode: nil, outputs: outputs, message: message)
+    }
+}
+
+/// Executes a pipeline against WeChat (or the sandbox): schedules its steps, evaluates
+/// conditions, retries, journals sends, and records everything in the state store.
+///
+/// One executor runs one run: `start()` a new one, or `resume(runID:)` one that stopped.
+public actor RunExecutor {
+    let pipeline: Pipeline
+    /// The directory of the pipeline file: `file`, `content_file` and `touser_file` are
+    /// relative to it.
+    let baseDirectory: String
+    let pipelineFile: String
+    let pipelineDigest: String
+    let account: AccountSettings
+    let store: any StateStore
+    let transport: any WeChatTransport
+    let tokens: TokenProvider
+    let options: RunOptions
+    let pacer: Pacer
+    public nonisolated let stopSignal = StopSignal()
+    var logger: Logger
+
+    var run: RunRecord?
+    var inputs: [String: Value]
+    var states: [String: StepState] = [:]
+
+    /// Creates an executor.
+    /// - Parameters:
+    ///   - pipeline: a pipeline without errors.
+    ///   - pipelineFile: its path; `pipelineDigest` the SHA-256 of its bytes.
+    ///   - transport: the HTTP transport (one per process).
+    public init(
+        pipeline: Pipeline, pipelineFile: String, pipelineDigest: String, account: AccountSettings,
+        store: any StateStore, transport: any WeChatTransport, logger: Logger, options: RunOptions
+    ) {
+        self.pipeline = pipeline
+        self.pipelineFile = pipelineFile
+        self.baseDirectory = (pipelineFile as NSString).deletingLastPathComponent
+        self.pipelineDigest = pipelineDigest
+        self.account = account
+        self.store = store
+        self.transport = transport
+        self.options = options
+        self.inputs = options.inputs
+        self.pacer = Pacer(limit: account.pacing.massCallsPerMinute, now: options.now)
+        self.tokens = TokenProvider(
+            credentials: .init(appID: account.appID, secret: account.secret.value), mode: account.tokenMode,
+            baseURL: account.apiBase, transport: transport, cache: StoreTokenCache(store: store), now: options.now)
+        var logger = logger
+        logger[metadataKey: "pipeline"] = .string(pipeline.name.value)
+        self.logger = logger
+    }
+
+    /// Ctrl-C: calls in flight finish (or are journaled as unknown), nothing new starts,
+    /// the run stops resumable.
+    public nonisolated func stop() { stopSignal.stop() }
+
+    var identity: BroadcastIdentity {
+        BroadcastIdentity(
+            appID: account.appID, apiBase: account.apiBase, name: pipeline.name.value,
+            inputsJSON: Idempotency.canonicalInputs(inputs))
+    }
+
+    // MARK: Start and resume
+
+    /// Starts a new run (or reports that the broadcast already completed).
+    public func start() async -> RunResult {
+        let now = options.now()
+        if options.enforceSchedule, let refusal = scheduleRefusal(at: now) {
+            logger.warning("\(refusal)", metadata: ["event": "run.not_run"])
+            return .notRun(message: refusal)
+        }
+        let template = RunRecord(
+            id: Self.newRunID(now: now), identity: identity, generation: 0, pipelineFile: pipelineFile,
+            pipelineDigest: pipelineDigest, inputsJSON: Idempotency.canonicalInputs(inputs), accountName: account.name,
+            sandbox: options.sandbox, status: .running, createdAt: now, updatedAt: now, owner: options.owner,
+            heartbeatAt: now)
+        let begun: BeginRunResult
+        do {
+            begun = try await store.beginRun(template, nextGeneration: options.rerun, isOwnerAlive: RunOptions.isOwnerAlive)
+        } catch {
+            return .invalid(message: "state store: \(error)")
+        }
+        switch begun {
+        case .alreadyCompleted(let runID, let at):
+            logger.notice(
+                "broadcast \(pipeline.name.value) already completed in run \(runID); nothing to do (--rerun sends it again as a new generation)",
+                metadata: ["event": "run.already_completed", "run.id": .string(runID)])
+            return .alreadyCompleted(runID: runID, completedAt: at)
+        case .busy(let runID, let owner):
+            logger.error(
+                "broadcast \(pipeline.name.value) is being run by \(owner) (run \(runID)); not starting a second runner",
+                metadata: ["event": "run.busy", "run.id": .string(runID)])
+            return .busy(runID: runID, owner: owner)
+        case .started(let record):
+            run = record
+            logger[metadataKey: "run.id"] = .string(record.id)
+            logger.info(
+                "run \(record.id) started: \(pipeline.name.value), generation \(record.generation), \(account.name) (\(account.appID))\(options.sandbox ? ", sandbox" : "")",
+                metadata: ["event": "run.started", "generation": .stringConvertible(record.generation)])
+            return await execute(finished: [:])
+        }
+    }
+
+    /// Continues a run that stopped (or whose runner died): finished steps keep their
+    /// results, the others run; sends are recognised by the journal and never repeated.
+    public func resume(runID: String) async -> RunResult {
+        let claim: ClaimResult
+        do {
+            claim = try await store.claimRun(
+                runID, owner: options.owner, now: options.now(), isOwnerAlive: RunOptions.isOwnerAlive)
+        } catch {
+            return .invalid(message: "state store: \(error)")
+        }
+        switch claim {
+        case .notFound:
+            return .invalid(message: "no run \(runID) in the state store (masscast runs list shows the runs)")
+        case .finished(let status):
+            return .invalid(message: "run \(runID) already \(status.rawValue); nothing to resume (start a new run instead)")
+        case .held(let owner):
+            return .busy(runID: runID, owner: owner)
+        case .claimed(let record):
+            run = record
+            logger[metadataKey: "run.id"] = .string(record.id)
+            if record.pipelineDigest != pipelineDigest {
+                logger.warning(
+                    "the pipeline file changed since run \(record.id) started; sends already made are checked against the journal",
+                    metadata: ["event": "run.pipeline_changed"])
+            }
+            var finished: [String: StepRecord] = [:]
+            do {
+                for step in try await store.steps(runID: runID) where step.state == .finished {
+                    finished[step.stepID] = step
+                }
+            } catch {
+                return .invalid(message: "state store: \(error)")
+            }
+            logger.info(
+                "run \(record.id) resumed: \(finished.count) of \(pipeline.steps.count) steps already finished",
+                metadata: ["event": "run.resumed"])
+            return await execute(finished: finished)
+        }
+    }
+
+    static func newRunID(now: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
+        let suffix = String((0..<6).map { _ in alphabet.randomElement()! })
+        return "r\(f.string(from: now))-\(suffix)"
+    }
+
+    func scheduleRefusal(at now: Date) -> String? {
+        guard let schedule = pipeline.schedule else { return nil }
+        let t = now.timeIntervalSince1970
+        if let nb = schedule.notBeforeEpoch, t < nb, let text = schedule.notBefore?.value {
+            return "not run: the schedule window opens at \(text) (schedule.not_before)"
+        }
+        if let na = schedule.notAfterEpoch, t > na, let text = schedule.notAfter?.value {
+            return "not run: the schedule window closed at \(text) (schedule.not_after)"
+        }
+        return nil
+    }
+
+    // MARK: Scheduling
+
+    func execute(finished: [String: StepRecord]) async -> RunResult {
+        guard let run else { return .invalid(message: "no run") }
+        let steps = pipeline.steps
+        let graph = StepGraph(pipeline)
+        let ancestors = Self.ancestors(graph.dependencies)
+        var done = Set<Int>()
+        for (i, step) in steps.enumerated() {
+            if let record = finished[step.id.value] {
+                var outputs: [String: Value] = [:]
+                if let json = record.outputsJSON, case .object(let o)? = try? Value.parseJSON(json) { outputs = o }
+                states[step.id.value] = StepState(
+                    outputs: outputs, outcome: record.outcome, conclusion: record.conclusion, errcode: record.errcode)
+                done.insert(i)
+            }
+        }
+        let heartbeat = Task { [store, options, stopSignal] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: options.heartbeatInterval)
+                if Task.isCancelled { break }
+                try? await store.heartbeat(run.id, owner: options.owner, at: options.now())
+                _ = stopSignal
+            }
+        }
+        defer { heartbeat.cancel() }
+
+        var stopMessage: String?
+        await withTaskGroup(of: (Int, StepResult).self) { group in
+            var running = Set<Int>()
+            while true {
+                if stopMessage == nil && stopSignal.isStopped { stopMessage = "stopped by the user (Ctrl-C)" }
+                if stopMessage == nil {
+                    var progressed = true
+                    while progressed {
+                        progressed = false
+                        for i in steps.indices where !done.contains(i) && !running.contains(i) {
+                            guard running.count < max(1, options.concurrency) else { break }
+                            guard graph.dependencies[i].isSubset(of: done) else { continue }
+                            let decision = decide(i, ancestors: ancestors[i])
+                            switch decision {
+                            case .run(let context):
+                                running.insert(i)
+                                let step = steps[i]
+                                await markStarted(step)
+                                group.addTask { [self] in (i, await self.perform(step, context: context)) }
+                            case .skip(let outcome, let message):
+                                await finish(steps[i], .finished(outcome: outcome, errcode: nil, outputs: [:], message: message))
+                                done.insert(i)
+                                progressed = true
+                            }
+                        }
+                    }
+                }
+                guard let (i, result) = await group.next() else { break }
+                running.remove(i)
+                if case .stopped(let message) = result {
+                    stopMessage = stopMessage ?? message
+                    await markStoppedStep(steps[i], message: message)
+                } else {
+                    await finish(steps[i], result)
+                    done.insert(i)
+                }
+            }
+        }
+
+        let now = options.now()
+        if let stopMessage, done.count < steps.count {
+            logger.warning(
+                "run \(run.id) stopped: \(stopMessage). Resume with: masscast resume \(run.id)",
+                metadata: ["event": "run.stopped"])
+            try? await store.finishRun(run.id, status: .stopped, message: stopMessage, at: now)
+            return .stopped(runID: run.id, message: stopMessage)
+        }
+        let failedSteps = steps.filter { states[$0.id.value]?.conclusion == "failure" }.map(\.id.value)
+        if !failedSteps.isEmpty {
+            let message = "step\(failedSteps.count == 1 ? "" : "s") \(failedSteps.joined(separator: ", ")) failed"
+            logger.error("run \(run.id) failed: \(message)", metadata: ["event": "run.finished", "status": "failed"])
+            try? await store.finishRun(run.id, status: .failed, message: message, at: now)
+            return .failed(runID: run.id, message: message)
+        }
+        logger.info("run \(run.id) succeeded", metadata: ["event": "run.finished", "status": "succeeded"])
+        try? await store.finishRun(run.id, status: .succeeded, message: nil, at: now)
+        return .succeeded(runID: run.id)
+    }
+
+    enum Decision {
+        case run(EvaluationContext)
+        case skip(outcome: String, message: String)
+    }
+
+    /// Evaluates a ready step's `if` as the format says ("Outcomes and conditions").
+    func decide(_ index: Int, ancestors: Set<Int>) -> Decision {
+        let step = pipeline.steps[index]
+        var anyFailed = false
+        var anyFailedOrCancelled = false
+        for a in ancestors {
+            let conclusion = states[pipeline.steps[a].id.value]?.conclusion
+            if conclusion == "failure" { anyFailed = true; anyFailedOrCancelled = true }
+            if conclusion == "cancelled" { anyFailedOrCancelled = true }
+        }
+        let success = !anyFailedOrCancelled
+        var context = evaluationContext()
+        context.statusSuccess = success
+        context.statusFailure = anyFailed
+        let skippedOutcome = success ? "skipped" : "cancelled"
+        guard let condition = step.condition else {
+            return success ? .run(context) : .skip(outcome: "cancelled", message: "a step it waits for failed")
+        }
+        var value: Bool
+        if let constant = condition.constant {
+            value = constant
+        } else if let expression = condition.expression {
+            do {
+                let result = try expression.evaluate(in: context)
+                guard case .bool(let b) = result else {
+                    return .skip(outcome: skippedOutcome, message: "`if` gave \(result.typeName), not a boolean")
+                }
+                value = b
+            } catch {
+                return .skip(outcome: skippedOutcome, message: "`if` could not be evaluated: \(error.message)")
+            }
+        } else {
+            value = false
+        }
+        if !condition.usesStatusFunction { value = success && value }
+        if value { return .run(context) }
+        return .skip(
+            outcome: skippedOutcome,
+            message: success ? "`if` is false: \(condition.source)" : "a step it waits for failed")
+    }
+
+    func evaluationContext() -> EvaluationContext {
+        EvaluationContext(
+            inputs: inputs, env: options.env, secrets: [:], steps: states, pipelineName: pipeline.name.value,
+            runID: run?.id ?? "")
+    }
+
+    static func ancestors(_ deps: [Set<Int>]) -> [Set<Int>] {
+        var result: [Set<Int>] = Array(repeating: [], count: deps.count)
+        for i in deps.indices {
+            var seen = Set<Int>()
+            var stack = Array(deps[i])
+            while let d = stack.popLast() {
+                if seen.insert(d).inserted { stack.append(contentsOf: deps[d]) }
+            }
+            result[i] = seen
+        }
+        return result
+    }
+
+    // MARK: Recording
+
+    func markStarted(_ step: Step) async {
+        guard let run else { return }
+        let record = StepRecord(
+            runID: run.id, stepID: step.id.value, uses: step.uses.value, state: .running, startedAt: options.now())
+        try? await store.saveStep(record)
+        logger.info(
+            "\(step.id.value): started (\(step.uses.value))",
+            metadata: ["event": "step.started", "step.id": .string(step.id.value), "uses": .string(step.uses.value)])
+    }
+
+    func markStoppedStep(_ step: Step, message: String) async {
+        guard let run else { return }
+        var record = StepRecord(runID: run.id, stepID: step.id.value, uses: step.uses.value, state: .pending)
+        record.message = message
+        if let old = try? await store.steps(runID: run.id).first(where: { $0.stepID == step.id.value }) {
+            record.startedAt = old.startedAt
+        }
+        try? await store.saveStep(record)
+        logger.warning(
+            "\(step.id.value): stopped: \(message)",
+            metadata: ["event": "step.stopped", "step.id": .string(step.id.value), "uses": .string(step.uses.value)])
+    }
+
+    func finish(_ step: Step, _ result: StepResult) async {
+        guard let run, case .finished(let outcome, let errcode, let outputs, let message) = result else { return }
+        let conclusion = (outcome == "failure" && step.continueOnError) ? "success" : outcome
+        states[step.id.value] = StepState(outputs: outputs, outcome: outcome, conclusion: conclusion, errcode: errcode)
+        let now = options.now()
+        var startedAt: Date? = nil
+        if let old = try? await store.steps(runID: run.id).first(where: { $0.stepID == step.id.value }) {
+            startedAt = old.startedAt
+        }
+        let record = StepRecord(
+            runID: run.id, stepID: step.id.value, uses: step.uses.value, state: .finished, outcome: outcome,
+            conclusion: conclusion, errcode: errcode, outputsJSON: Value.object(outputs).jsonText, message: message,
+            startedAt: startedAt ?? now, endedAt: now)
+        try? await store.saveStep(record)
+        var metadata: Logger.Metadata = [
+            "event": "step.finished", "step.id": .string(step.id.value), "uses": .string(step.uses.value),
+            "outcome": .string(outcome), "conclusion": .string(conclusion),
+        ]
+        if let startedAt { metadata["duration_ms"] = .stringConvertible(Int(now.timeIntervalSince(startedAt) * 1000)) }
+        if let errcode { metadata["errcode"] = .stringConvertible(errcode) }
+        let summary = Self.outputSummary(outputs)
+        switch outcome {
+        case "success":
+            logger.info("\(step.id.value): success\(summary.isEmpty ? "" : " (\(summary))")", metadata: metadata)
+        case "failure":
+            let suffix = step.continueOnError ? " (continue_on_error: the run goes on)" : ""
+            logger.error("\(step.id.value): failed: \(message ?? "")\(suffix)", metadata: metadata)
+        default:
+            logger.info("\(step.id.value): \(outcome): \(message ?? "")", metadata: metadata)
+        }
+    }
+
+    static func outputSummary(_ outputs: [String: Value]) -> String {
+        outputs.keys.sorted().compactMap { key -> String? in
+            guard let v = outputs[key], v != .null else { return nil }
+            if case .list(let items) = v, items.count > 5 { return "\(key)=[\(items.count) items]" }
+            return "\(key)=\(v.templateText)"
+        }.joined(separator: " ")
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import Logging
+import PipelineCore
+import RunState
+import WeChatMP
+
+extension RunExecutor {
+    /// `mass/wait`: ends on the MASSSENDJOBFINISH push (from the callback inbox the listener
+    /// fills), or on a terminal `msg_status` from polling plus a short grace period for the
+    /// push; bounded by its own `timeout`, and not retried when that expires.
+    func massWait(_ step: Step, _ with: [String: Value]) async -> StepResult {
+        var ids: [Int64] = []
+        if let one = with["msg_id"] {
+            guard let id = one.messageID else { return .failure("with.msg_id must be a message id") }
+            ids = [id]
+        } else if case .list(let list)? = with["msg_ids"] {
+            for v in list {
+                guard let id = v.messageID else { return .failure("with.msg_ids holds \(v.templateText), not a message id") }
+                if !ids.contains(id) { ids.append(id) }
+            }
+        }
+        guard !ids.isEmpty else { return .failure("with needs msg_id or msg_ids") }
+        let timeout = with["timeout"]?.stringValue.flatMap(DurationText.parse) ?? .seconds(6 * 3600)
+        let pollInterval = with["poll_interval"]?.stringValue.flatMap(DurationText.parse) ?? .seconds(30)
+        let source = with["source"]?.stringValue ?? "auto"
+        let originalID = account.originalID
+        if source == "callback" && originalID == nil {
+            return .failure(
+                "source: callback needs the account's original_id (gh_…) in masscast.yaml to find its pushes; use source: auto or poll")
+        }
+        let useInbox = source != "poll" && originalID != nil
+        let usePolling = source != "callback"
+
+        let started = options.now()
+        let deadline = started.addingTimeInterval(timeout.seconds)
+        var pushes: [Int64: InboxEvent] = [:]
+        var statuses: [Int64: MassStatus] = [:]
+        var terminalAt: [Int64: Date] = [:]
+        var nextPoll = started.addingTimeInterval(options.firstPollDelay.seconds)
+        var pollDelay = options.firstPollDelay
+        var lastProgress = Date.distantPast
+        let client = client(for: step)
+        let stepID = step.id.value
+
+        while true {
+            let now = options.now()
+            if useInbox, let originalID {
+                if let events = try? await store.inboxEvents(originalID: originalID, msgIDs: ids) {
+                    for e in events where pushes[e.msgID] == nil {
+                        pushes[e.msgID] = e
+                        logger.info(
+                            "\(stepID): MASSSENDJOBFINISH for msg_id \(e.msgID): \(e.status)",
+                            metadata: ["event": "wait.push", "step.id": .string(stepID), "msg_id": .stringConvertible(e.msgID)])
+                    }
+                }
+            }
+            if ids.allSatisfy({ pushes[$0] != nil }) { break }
+            if usePolling && now >= nextPoll {
+                for id in ids where pushes[id] == nil && terminalAt[id] == nil {
+                    var spec = CallSpec(step: step, endpoint: "message/mass/get", isMass: true)
+                    spec.step.retry.maxAttempts = 1
+                    let outcome = await call(spec) { () async throws(WeChatError) -> GetResponse in
+                        try await client.get(msgID: id)
+                    }
+                    switch outcome {
+                    case .ok(let r):
+                        statuses[id] = r.msgStatus
+                        if Self.isTerminal(r.msgStatus) { terminalAt[id] = options.now() }
+                    case .failed(let e), .unknown(let e), .alreadyDone(let e):
+                        if e.errorClass == .permanent {
+                            return failure(e)
+                        }
+                        logger.warning("\(stepID): polling msg_id \(id) failed: \(e); polling again later")
+                    case .duplicate: break
+                    case .stopped: return .stopped("stopped by the user (Ctrl-C)")
+                    }
+                }
+                pollDelay = min(pollInterval, pollDelay * 2)
+                nextPoll = options.now().addingTimeInterval(pollDelay.seconds)
+            }
+            let ended = ids.allSatisfy { id in
+                if pushes[id] != nil { return true }
+                guard let t = terminalAt[id] else { return false }
+                return source == "poll" || !useInbox || options.now().timeIntervalSince(t) >= options.waitGrace.seconds
+            }
+            if ended { break }
+            if options.now() >= deadline {
+                let state = ids.map { "\($0): \(pushes[$0]?.status ?? statuses[$0]?.rawValue ?? "no status yet")" }
+                return .failure(
+                    "timed out after \(Self.format(timeout)) waiting for the job\(ids.count == 1 ? "" : "s") to finish (\(state.joined(separator: ", "))); a wait is not retried")
+            }
+            if options.now().timeIntervalSince(lastProgress) >= 1 {
+                lastProgress = options.now()
+                let waited = Int(options.now().timeIntervalSince(started))
+                let state = ids.map { pushes[$0]?.status ?? statuses[$0]?.rawValue ?? "waiting" }.joined(separator: ", ")
+                options.progress?("[\(stepID)] waiting \(waited)s · \(state)")
+            }
+            var sleep = useInbox ? options.inboxCheckInterval.seconds : 0.5
+            sleep = min(sleep, max(0.01, deadline.timeIntervalSince(options.now())))
+            if usePolling { sleep = min(sleep, max(0.01, nextPoll.timeIntervalSince(options.now()))) }
+            if !(await stopSignal.sleep(.milliseconds(Int64(sleep * 1000)))) {
+                return .stopped("stopped by the user (Ctrl-C) while waiting")
+            }
+        }
+        return .success(Self.waitOutputs(ids: ids, pushes: pushes, statuses: statuses))
+    }
+
+    static func isTerminal(_ status: MassStatus) -> Bool {
+        switch status {
+        case .sendSuccess, .sendFail, .delete: true
+        default: false
+        }
+    }
+
+    /// Outputs: the push's counts summed (null unless every job pushed), the worst status.
+    static func waitOutputs(ids: [Int64], pushes: [Int64: InboxEvent], statuses: [Int64: MassStatus]) -> [String: Value] {
+        func rank(_ status: String) -> Int {
+            if status.hasPrefix("err") { return 3 }
+            if status == "send fail" { return 2 }
+            if status == "deleted" { return 1 }
+            return 0
+        }
+        func statusText(_ id: Int64) -> String {
+            if let p = pushes[id] { return p.status }
+            switch statuses[id] {
+            case .sendSuccess?: return "send success"
+            case .sendFail?: return "send fail"
+            case .delete?: return "deleted"
+            default: return statuses[id]?.rawValue ?? "unknown"
+            }
+        }
+        func msgStatusText(_ id: Int64) -> String {
+            if let s = statuses[id] { return s.rawValue }
+            guard let p = pushes[id] else { return "UNKNOWN" }
+            return p.status == "send success" ? "SEND_SUCCESS" : "SEND_FAIL"
+        }
+        let worstStatus = ids.map(statusText).max { rank($0) < rank($1) } ?? "unknown"
+        let msgStatusRank = ["SEND_SUCCESS": 0, "DELETE": 1, "SENDING": 2, "SEND_FAIL": 3]
+        let worstMsgStatus = ids.map(msgStatusText).max { (msgStatusRank[$0] ?? 4) < (msgStatusRank[$1] ?? 4) } ?? "UNKNOWN"
+        let allPushed = ids.allSatisfy { pushes[$0] != nil }
+        func sum(_ key: KeyPath<InboxEvent, Int?>) -> Value {
+            guard allPushed else { return .null }
+            var total = 0
+            for id in ids {
+                guard let v = pushes[id]?[keyPath: key] else { return .null }
+                total += v
+            }
+            return .integer(total)
+        }
+        var check: Value = .null
+        if allPushed {
+            let states = ids.compactMap { pushes[$0]?.copyrightCheckState }
+            if let m = states.max() { check = .integer(m) }
+        }
+        var articles: [Value] = []
+        for id in ids {
+            if let json = pushes[id]?.articlesJSON, case .list(let items)? = try? Value.parseJSON(json) {
+                articles.append(contentsOf: items)
+            }
+        }
+        return [
+            "status": .string(worstStatus), "msg_status": .string(worstMsgStatus),
+            "total_count": sum(\.totalCount), "filter_count": sum(\.filterCount), "sent_count": sum(\.sentCount),
+            "error_count": sum(\.errorCount), "copyright_check_state": check,
+            "articles": allPushed ? .list(articles) : .null,
+        ]
+    }
+}

@@ -1,0 +1,326 @@
+import Audience
+import Foundation
+import Logging
+import PipelineCore
+import RunState
+import WeChatMP
+
+/// What one send batch came to.
+enum BatchResult {
+    case sent(msgID: Int64, msgDataID: Int64?)
+    case failed(StepResult)
+}
+
+extension RunExecutor {
+    // MARK: mass/sendall
+
+    func sendAll(_ step: Step, _ with: [String: Value]) async -> StepResult {
+        var body: [String: Value]
+        let request: SendAllRequest
+        do {
+            body = try payloadWithFiles(with)
+            body["clientmsgid"] = nil
+            request = try decodeRequest(SendAllRequest.self, body)
+            try request.validate()
+        } catch let e as StepInputError {
+            return .failure(e.description)
+        } catch {
+            return .failure("\(error)")
+        }
+        if let refusal = await quotaRefusal(batches: [0], step: step) { return refusal }
+        let client = client(for: step)
+        let result = await sendBatch(
+            step, batch: 0, endpoint: "message/mass/sendall", contentJSON: Value.object(body).jsonText, recipients: 0
+        ) { key async throws(WeChatError) -> SendResponse in
+            var r = request
+            r.clientMsgID = key
+            return try await client.sendAll(r)
+        }
+        switch result {
+        case .sent(let msgID, let msgDataID):
+            return .success([
+                "msg_id": .integer(Int(msgID)), "msg_data_id": msgDataID.map { .integer(Int($0)) } ?? .null,
+            ])
+        case .failed(let r):
+            return r
+        }
+    }
+
+    // MARK: mass/send
+
+    func sendToList(_ step: Step, _ with: [String: Value]) async -> StepResult {
+        var payload: [String: Value]
+        do {
+            payload = try payloadWithFiles(with)
+        } catch {
+            return .failure(error.description)
+        }
+        for key in ["touser", "touser_file", "touser_column", "clientmsgid"] { payload[key] = nil }
+        // The payload without audience, decoded once to check it before anything is sent.
+        let template: SendRequest
+        do {
+            var probe = payload
+            probe["touser"] = .list([.string("probe-openid-1"), .string("probe-openid-2")])
+            template = try decodeRequest(SendRequest.self, probe)
+            try template.payload.validate()
+        } catch let e as StepInputError {
+            return .failure(e.description)
+        } catch {
+            return .failure("\(error)")
+        }
+
+        // The audience: inline, or a file read as a stream.
+        if case .list(let items)? = with["touser"] {
+            var ids: [String] = []
+            var seen = Set<String>()
+            for item in items {
+                guard let s = item.stringValue else { return .failure("with.touser holds \(item.typeName), not an OpenID") }
+                if seen.insert(s).inserted { ids.append(s) }
+            }
+            guard ids.count >= 2 else {
+                return .failure("with.touser has \(ids.count) distinct OpenID\(ids.count == 1 ? "" : "s"); mass/send needs at least 2")
+            }
+            var batches: [AudienceBatch] = []
+            var start = 0
+            for (i, size) in BatchPlan.sizes(count: ids.count).enumerated() {
+                batches.append(AudienceBatch(index: i, openIDs: Array(ids[start..<start + size])))
+                start += size
+            }
+            var iterator = batches.makeIterator()
+            return await sendBatches(step, payload: payload, template: template,
+                                     sizes: batches.map(\.openIDs.count)) { iterator.next() }
+        }
+        guard let file = with["touser_file"]?.stringValue else {
+            return .failure("with needs touser or touser_file")
+        }
+        let source = AudienceSource(path: resolvePath(file), csvColumn: with["touser_column"]?.stringValue)
+        let stepID = step.id.value
+        let progress = options.progress
+        let scanned: Result<AudienceScan, AudienceError> = await Task.detached {
+            do throws(AudienceError) {
+                return .success(try AudienceScanner.scan(source, progress: { p in
+                    progress?("[\(stepID)] reading \(file): \(p.linesRead) lines, \(p.bytesRead * 100 / max(1, p.totalBytes))%")
+                }))
+            } catch {
+                return .failure(error)
+            }
+        }.value
+        let scan: AudienceScan
+        switch scanned {
+        case .success(let s): scan = s
+        case .failure(let e): return .failure(e.description)
+        }
+        defer { scan.removeSpool() }
+        logger.info(
+            "\(stepID): \(file): \(scan.uniqueCount) OpenIDs (\(scan.duplicateCount) duplicates removed, \(scan.skippedBlankLines) blank lines), \(scan.batchSizes.count) batch\(scan.batchSizes.count == 1 ? "" : "es")",
+            metadata: ["event": "audience.read", "step.id": .string(stepID), "recipients": .stringConvertible(scan.uniqueCount)])
+        let batches: AudienceBatches
+        do { batches = try scan.batches() } catch { return .failure(error.description) }
+        return await sendBatches(step, payload: payload, template: template, sizes: scan.batchSizes) {
+            () throws(AudienceError) -> AudienceBatch? in try batches.next()
+        }
+    }
+
+    func sendBatches(
+        _ step: Step, payload: [String: Value], template: SendRequest, sizes: [Int],
+        next: () throws(AudienceError) -> AudienceBatch?
+    ) async -> StepResult {
+        if let refusal = await quotaRefusal(batches: Array(sizes.indices), step: step) { return refusal }
+        let client = client(for: step)
+        var msgIDs: [Value] = []
+        let total = sizes.count
+        let audience = sizes.reduce(0, +)
+        var sentRecipients = 0
+        while true {
+            let nextBatch: AudienceBatch?
+            do { nextBatch = try next() } catch { return .failure(error.description) }
+            guard let batch = nextBatch else { break }
+            if stopSignal.isStopped { return .stopped("stopped by the user (Ctrl-C)") }
+            if options.enforceSchedule, let refusal = scheduleRefusal(at: options.now()) {
+                return .failure("\(refusal); \(batch.index) of \(total) batches were sent")
+            }
+            let openIDs = batch.openIDs
+            var bodyObject = payload
+            bodyObject["touser"] = .list(openIDs.map(Value.string))
+            let contentJSON = Value.object(bodyObject).jsonText
+            var prepared = template
+            prepared.toUser = openIDs
+            let request = prepared
+            let result = await sendBatch(
+                step, batch: batch.index, endpoint: "message/mass/send", contentJSON: contentJSON, recipients: openIDs.count
+            ) { key async throws(WeChatError) -> SendResponse in
+                var r = request
+                r.clientMsgID = key
+                return try await client.send(r)
+            }
+            switch result {
+            case .sent(let msgID, _):
+                msgIDs.append(.integer(Int(msgID)))
+                sentRecipients += openIDs.count
+                options.progress?("[\(step.id.value)] batch \(batch.index + 1)/\(total) · \(sentRecipients)/\(audience) OpenIDs")
+                if total > 1 {
+                    logger.info(
+                        "\(step.id.value): batch \(batch.index + 1)/\(total) sent (\(openIDs.count) OpenIDs, msg_id \(msgID))",
+                        metadata: [
+                            "event": "batch.sent", "step.id": .string(step.id.value),
+                            "batch": .stringConvertible(batch.index), "msg_id": .stringConvertible(msgID),
+                        ])
+                }
+            case .failed(let r):
+                if case .finished(let o, let code, _, let message) = r {
+                    let note = msgIDs.isEmpty ? "" : "; \(msgIDs.count) of \(total) batches were sent"
+                    return .finished(
+                        outcome: o, errcode: code,
+                        outputs: ["msg_ids": .list(msgIDs), "batches": .integer(total), "recipients": .integer(sentRecipients)],
+                        message: (message ?? "") + note)
+                }
+                return r
+            }
+        }
+        return .success(["msg_ids": .list(msgIDs), "batches": .integer(total), "recipients": .integer(audience)])
+    }
+
+    // MARK: Quota
+
+    /// Refuses before the first batch when the batches still to send exceed what the
+    /// account has left today (as far as this store knows).
+    func quotaRefusal(batches: [Int], step: Step) async -> StepResult? {
+        guard let run else { return .failure("no run") }
+        var pending = 0
+        for batch in batches {
+            let key = Idempotency.clientMsgID(
+                appID: account.appID, name: pipeline.name.value, inputs: inputs, step: step.id.value, batch: batch,
+                generation: run.generation)
+            let entry = try? await store.journalEntry(appID: account.appID, key: key)
+            if entry?.state != .sent { pending += 1 }
+        }
+        guard pending > 0 else { return nil }
+        let now = options.now()
+        let since = account.pacing.startOfDay(containing: now)
+        let used = (try? await store.acceptedSends(appID: account.appID, since: since)) ?? 0
+        let left = account.pacing.sendsPerDay - used
+        if pending > left {
+            return .failure(
+                "refusing to start: \(pending) send\(pending == 1 ? "" : "s") needed but \(account.name) has \(max(0, left)) of its \(account.pacing.sendsPerDay) mass sends left today (\(used) made by masscast since \(Self.isoFormat(since))); nothing was sent. Split the audience over several days or raise pacing.sends_per_day if WeChat allows more.",
+                errcode: nil)
+        }
+        return nil
+    }
+
+    static func isoFormat(_ d: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
+        return f.string(from: d)
+    }
+
+    // MARK: One send
+
+    /// One irreversible call under its clientmsgid: journal the intent, call, journal the
+    /// result. A batch the journal shows as sent is adopted without a call.
+    func sendBatch(
+        _ step: Step, batch: Int, endpoint: String, contentJSON: String, recipients: Int,
+        _ send: @escaping @Sendable (String) async throws(WeChatError) -> SendResponse
+    ) async -> BatchResult {
+        guard let run else { return .failed(.failure("no run")) }
+        let key = Idempotency.clientMsgID(
+            appID: account.appID, name: pipeline.name.value, inputs: inputs, step: step.id.value, batch: batch,
+            generation: run.generation)
+        let digest = Idempotency.digest(contentJSON)
+        let now = options.now()
+        var meta: Logger.Metadata = [
+            "step.id": .string(step.id.value), "uses": .string(step.uses.value), "clientmsgid": .string(key),
+            "batch": .stringConvertible(batch),
+        ]
+        let existing: JournalEntry?
+        do {
+            existing = try await store.journalEntry(appID: account.appID, key: key)
+        } catch {
+            return .failed(.stopped("the journal cannot be read (\(error)); not sending without it"))
+        }
+        if let existing {
+            switch existing.state {
+            case .sent:
+                guard existing.contentDigest == digest else {
+                    return .failed(.failure(
+                        "batch \(batch) was already sent under \(key) (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")) with different content: the pipeline was edited after it was sent. Use --rerun for a new broadcast."))
+                }
+                meta["event"] = "send.adopted"
+                logger.notice(
+                    "\(step.id.value): batch \(batch) was already sent (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")); not sending again",
+                    metadata: meta)
+                if let id = existing.msgID { return .sent(msgID: id, msgDataID: existing.msgDataID) }
+                return .failed(.failure("journal entry \(key) is sent but has no msg_id"))
+            case .intent, .unknown:
+                guard existing.contentDigest == digest else {
+                    return .failed(.failure(
+                        "an earlier send of batch \(batch) under \(key) (run \(existing.runID)) has an unknown outcome and different content: the pipeline was edited since. Check the account's sent messages; use --rerun for a new broadcast."))
+                }
+                let age = now.timeIntervalSince(existing.firstAttemptAt)
+                if age > options.unknownOutcomeLimit && !options.confirmResend {
+                    return .failed(.stopped(
+                        "batch \(batch) of \(step.id.value) has an unknown outcome since \(Self.isoFormat(existing.firstAttemptAt)) (over 23 hours: WeChat may have forgotten its clientmsgid, so repeating could send twice). Check the account's sent messages, then `masscast resume \(run.id) --confirm-resend` to send it again."))
+                }
+                meta["event"] = "send.reconcile"
+                logger.notice(
+                    "\(step.id.value): batch \(batch) has an unknown outcome from run \(existing.runID); repeating it with the same clientmsgid",
+                    metadata: meta)
+            case .refused:
+                break
+            }
+        }
+        let resumable = existing.map { $0.state == .intent || $0.state == .unknown } ?? false
+        var entry = JournalEntry(
+            appID: account.appID, key: key, runID: run.id, stepID: step.id.value, batch: batch, endpoint: endpoint,
+            contentDigest: digest, recipients: recipients, state: .intent,
+            firstAttemptAt: resumable ? existing!.firstAttemptAt : now, lastAttemptAt: now, updatedAt: now)
+        do {
+            try await store.journal(entry)
+        } catch {
+            return .failed(.stopped("the journal cannot be written (\(error)); not sending without it"))
+        }
+        crashPoint("send.before_call")
+        var spec = CallSpec(step: step, batch: batch, endpoint: endpoint, isMass: true)
+        spec.keyLastUsed = resumable ? existing!.lastAttemptAt : nil
+        let outcome = await call(spec) { () async throws(WeChatError) -> SendResponse in
+            try await send(key)
+        }
+        entry.updatedAt = options.now()
+        entry.lastAttemptAt = entry.updatedAt
+        switch outcome {
+        case .ok(let response):
+            crashPoint("send.after_response")
+            entry.state = .sent
+            entry.msgID = response.msgID
+            entry.msgDataID = response.msgDataID
+            try? await store.journal(entry)
+            crashPoint("send.after_journal")
+            meta["event"] = "send.accepted"
+            meta["msg_id"] = .stringConvertible(response.msgID)
+            logger.info("\(step.id.value): sent, msg_id \(response.msgID)", metadata: meta)
+            return .sent(msgID: response.msgID, msgDataID: response.msgDataID)
+        case .duplicate(let msgID):
+            entry.state = .sent
+            entry.msgID = msgID
+            try? await store.journal(entry)
+            meta["event"] = "send.adopted"
+            meta["msg_id"] = .stringConvertible(msgID)
+            meta["errcode"] = .stringConvertible(45065)
+            logger.notice(
+                "\(step.id.value): WeChat already has this send (45065, clientmsgid exists); adopting msg_id \(msgID)",
+                metadata: meta)
+            return .sent(msgID: msgID, msgDataID: nil)
+        case .failed(let e), .alreadyDone(let e):
+            entry.state = .refused
+            entry.errcode = e.errcode
+            try? await store.journal(entry)
+            return .failed(failure(e))
+        case .unknown(let e):
+            entry.state = .unknown
+            try? await store.journal(entry)
+            return .failed(.stopped(
+                "outcome unknown for batch \(batch) of \(step.id.value) (\(e)); `masscast resume \(run.id)` repeats it with the same clientmsgid, so it cannot be sent twice"))
+        case .stopped:
+            return .failed(.stopped("stopped by the user (Ctrl-C)"))
+        }
+    }
+}

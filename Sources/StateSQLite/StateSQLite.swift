@@ -1,0 +1,570 @@
+import Foundation
+import GRDB
+import RunState
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `StateStore` in one SQLite file (WAL mode), shared safely by several masscast
+/// processes on the same machine.
+///
+/// The file is created with mode 0600 (it holds the token cache) in a directory created 0700.
+/// Every method is one transaction, committed with `synchronous = FULL`: once it returns,
+/// the change survives `kill -9` and a power cut. Writers wait up to 10 s for one another.
+/// See `docs/state.md` for the schema and how to inspect the file.
+public final class SQLiteStateStore: StateStore, Sendable {
+    /// Where masscast keeps its state unless `--state` says otherwise (relative to the
+    /// working directory).
+    public static let defaultPath = ".masscast/state.sqlite"
+
+    /// The newest schema version this code knows (`PRAGMA user_version` of a current file).
+    public static let schemaVersion = Schema.version
+
+    /// The database file, as given to `init(path:)`.
+    public let path: String
+
+    private let pool: DatabasePool
+
+    /// Opens the state file at `path`, creating it (0600) and its directory (0700) if missing,
+    /// and brings its schema up to date.
+    ///
+    /// - Throws: `StateStoreError` when the file cannot be created or opened, is not a
+    ///   masscast state database, or was written by a newer masscast (`.newerSchema`).
+    public init(path: String) throws {
+        self.path = path
+        guard !path.isEmpty else {
+            throw StateStoreError(
+                kind: .invalidPath, path: path, problem: "cannot open state file: the path is empty",
+                hint: "pass --state PATH, or leave it out to use \(Self.defaultPath)")
+        }
+        try Self.prepareFile(path)
+
+        var configuration = Configuration()
+        configuration.label = "masscast.state"
+        configuration.journalMode = .wal
+        configuration.busyMode = .timeout(10)
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            // Deleted rows (an invalidated token) are overwritten, not left in free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB sets NORMAL for WAL, which may lose the last commits on a power cut; the
+            // journal must not (a send recorded as intent must stay recorded).
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        } catch {
+            throw StateStoreError.wrap(error, action: "cannot open", path: path)
+        }
+        try Self.migrate(pool, path: path)
+        Self.alignSidecarModes(path)
+    }
+
+    /// A store in a new private temporary directory, for rehearsals (`run --sandbox`) that
+    /// must never block or complete the real broadcast. The files stay until the system
+    /// clears its temporary directory.
+    public static func temporary() throws -> SQLiteStateStore {
+        let base = FileManager.default.temporaryDirectory.path
+        let directory = (base as NSString).appendingPathComponent("masscast-state-\(UUID().uuidString.lowercased())")
+        let path = (directory as NSString).appendingPathComponent("state.sqlite")
+        try makeDirectories(directory, path: path)
+        return try SQLiteStateStore(path: path)
+    }
+
+    /// Closes the database connections (later calls throw). Closing is optional: the
+    /// connections also close when the store is released.
+    public func close() throws {
+        do { try pool.close() } catch { throw StateStoreError.wrap(error, action: "cannot close", path: path) }
+    }
+
+    // MARK: - Broadcasts and runs
+
+    public func broadcast(_ identity: BroadcastIdentity) async throws -> BroadcastRecord? {
+        try await read("cannot read a broadcast from") { db in
+            try Self.broadcastRow(db, identity).map { try BroadcastRecord(row: $0) }
+        }
+    }
+
+    /// Starts a run of `template.identity` (see `StateStore.beginRun`).
+    ///
+    /// With `nextGeneration`, a completed broadcast moves to the next generation; a broadcast
+    /// whose current generation has not completed keeps it, so that the unfinished sends of
+    /// that generation are still recognised by their keys (`--rerun` never re-sends what an
+    /// interrupted run already sent). A `running` run whose owner is gone does not block.
+    public func beginRun(
+        _ template: RunRecord, nextGeneration: Bool, isOwnerAlive: @Sendable (String) -> Bool
+    ) async throws -> BeginRunResult {
+        try await write("cannot start a run in") { db in
+            let identity = template.identity
+            let now = Millis.encode(Date())
+            if try Self.broadcastRow(db, identity) == nil {
+                try db.execute(
+                    sql: """
+                        INSERT INTO broadcasts (app_id, api_base, name, inputs_json, generation, created_at)
+                        VALUES (?, ?, ?, ?, 1, ?)
+                        """,
+                    arguments: [identity.appID, identity.apiBase, identity.name, identity.inputsJSON, now])
+            }
+            guard let row = try Self.broadcastRow(db, identity) else {
+                throw StateStoreError(kind: .other, path: self.path, problem: "cannot create the broadcast")
+            }
+            let broadcastID: Int64 = try row.value("id")
+            var broadcast = try BroadcastRecord(row: row)
+
+            let running = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, owner FROM runs WHERE broadcast_id = ? AND status = 'running'
+                    ORDER BY created_at DESC, rowid DESC
+                    """,
+                arguments: [broadcastID])
+            for run in running {
+                if let owner: String = try run.optional("owner"), isOwnerAlive(owner) {
+                    return .busy(runID: try run.value("id"), owner: owner)
+                }
+            }
+
+            if let completedRunID = broadcast.completedRunID {
+                guard nextGeneration else {
+                    return .alreadyCompleted(runID: completedRunID, completedAt: broadcast.completedAt)
+                }
+                broadcast.generation += 1
+                try db.execute(
+                    sql: "UPDATE broadcasts SET generation = ?, completed_run_id = NULL, completed_at = NULL WHERE id = ?",
+                    arguments: [broadcast.generation, broadcastID])
+            }
+
+            var run = template.normalized
+            run.generation = broadcast.generation
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [run.id]) == true {
+                throw StateStoreError(
+                    kind: .other, path: self.path,
+                    problem: "cannot start run \(run.id) in state file \(self.path): a run with this id already exists",
+                    hint: "use `masscast resume \(run.id)` to continue it")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (id, broadcast_id, generation, pipeline_file, pipeline_digest, inputs_json,
+                        account_name, sandbox, status, message, created_at, updated_at, ended_at, owner, heartbeat_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    run.id, broadcastID, run.generation, run.pipelineFile, run.pipelineDigest, run.inputsJSON,
+                    run.accountName, run.sandbox, run.status.rawValue, run.message, Millis.encode(run.createdAt),
+                    Millis.encode(run.updatedAt), Millis.encode(run.endedAt), run.owner, Millis.encode(run.heartbeatAt),
+                ])
+            return .started(run)
+        }
+    }
+
+    /// Takes over a `running` or `stopped` run (see `StateStore.claimRun`). The same owner may
+    /// claim its own run again. A claimed run is `running` again: its `endedAt` and `message`
+    /// are cleared, `owner`, `heartbeatAt` and `updatedAt` set.
+    public func claimRun(
+        _ runID: String, owner: String, now: Date, isOwnerAlive: @Sendable (String) -> Bool
+    ) async throws -> ClaimResult {
+        try await write("cannot claim run \(runID) in") { db in
+            guard var run = try Self.runRow(db, runID) else { return .notFound }
+            switch run.status {
+            case .succeeded, .failed:
+                return .finished(run.status)
+            case .running, .stopped:
+                if let previous = run.owner, previous != owner, isOwnerAlive(previous) {
+                    return .held(owner: previous)
+                }
+            }
+            let at = Millis.normalize(now)
+            run.status = .running
+            run.owner = owner
+            run.heartbeatAt = at
+            run.updatedAt = at
+            run.endedAt = nil
+            run.message = nil
+            try db.execute(
+                sql: """
+                    UPDATE runs SET status = 'running', owner = ?, heartbeat_at = ?, updated_at = ?,
+                        ended_at = NULL, message = NULL
+                    WHERE id = ?
+                    """,
+                arguments: [owner, Millis.encode(at), Millis.encode(at), runID])
+            return .claimed(run)
+        }
+    }
+
+    /// Sets the run's status and message (see `StateStore.finishRun`). When `succeeded` and
+    /// the run's generation is still the broadcast's current one, the generation is marked
+    /// completed by this run (unless another run completed it first).
+    ///
+    /// - Throws: `StateStoreError` of kind `.notFound` if there is no such run.
+    public func finishRun(_ runID: String, status: RunStatus, message: String?, at: Date) async throws {
+        try await write("cannot finish run \(runID) in") { db in
+            let ms = Millis.encode(at)
+            let ends = status != .running
+            try db.execute(
+                sql: """
+                    UPDATE runs SET status = ?, message = ?, updated_at = ?,
+                        ended_at = CASE WHEN ? THEN ? ELSE ended_at END
+                    WHERE id = ?
+                    """,
+                arguments: [status.rawValue, message, ms, ends, ms, runID])
+            guard db.changesCount > 0 else { throw self.runNotFound(runID, action: "cannot finish") }
+            if status == .succeeded {
+                try db.execute(
+                    sql: """
+                        UPDATE broadcasts SET completed_run_id = ?, completed_at = ?
+                        WHERE completed_run_id IS NULL
+                          AND (id, generation) = (SELECT broadcast_id, generation FROM runs WHERE id = ?)
+                        """,
+                    arguments: [runID, ms, runID])
+            }
+        }
+    }
+
+    /// Refreshes the heartbeat of `runID` held by `owner`.
+    ///
+    /// - Throws: `StateStoreError` of kind `.notFound` if there is no such run, `.notOwner` if
+    ///   another runner has taken it over (the caller must stop working on it).
+    public func heartbeat(_ runID: String, owner: String, at: Date) async throws {
+        try await write("cannot record a heartbeat of run \(runID) in") { db in
+            try db.execute(
+                sql: "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND owner IS ?",
+                arguments: [Millis.encode(at), runID, owner])
+            guard db.changesCount == 0 else { return }
+            guard let run = try Self.runRow(db, runID) else {
+                throw self.runNotFound(runID, action: "cannot record a heartbeat of")
+            }
+            throw StateStoreError(
+                kind: .notOwner, path: self.path,
+                problem: "run \(runID) in state file \(self.path) is now owned by \(run.owner ?? "nobody"), not \(owner)",
+                hint: "another masscast process took it over; this one must stop working on it")
+        }
+    }
+
+    public func run(_ runID: String) async throws -> RunRecord? {
+        try await read("cannot read run \(runID) from") { db in try Self.runRow(db, runID) }
+    }
+
+    /// The newest `limit` runs (by `createdAt`), newest first.
+    public func runs(limit: Int) async throws -> [RunRecord] {
+        guard limit > 0 else { return [] }
+        return try await read("cannot list runs in") { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(Columns.run) FROM \(Columns.runFrom) ORDER BY runs.created_at DESC, runs.rowid DESC LIMIT ?",
+                arguments: [limit]
+            ).map { try RunRecord(row: $0) }
+        }
+    }
+
+    // MARK: - Steps and attempts
+
+    /// Inserts the step, or replaces the record with the same run and step id while keeping
+    /// its place in the order of first save.
+    public func saveStep(_ step: StepRecord) async throws {
+        try await write("cannot save step \(step.stepID) in") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO steps (run_id, step_id, uses, state, outcome, conclusion, errcode, outputs_json,
+                        message, started_at, ended_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (run_id, step_id) DO UPDATE SET
+                        uses = excluded.uses, state = excluded.state, outcome = excluded.outcome,
+                        conclusion = excluded.conclusion, errcode = excluded.errcode,
+                        outputs_json = excluded.outputs_json, message = excluded.message,
+                        started_at = excluded.started_at, ended_at = excluded.ended_at
+                    """,
+                arguments: [
+                    step.runID, step.stepID, step.uses, step.state.rawValue, step.outcome, step.conclusion,
+                    step.errcode, step.outputsJSON, step.message, Millis.encode(step.startedAt),
+                    Millis.encode(step.endedAt),
+                ])
+        }
+    }
+
+    public func steps(runID: String) async throws -> [StepRecord] {
+        try await read("cannot read the steps of run \(runID) from") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE run_id = ? ORDER BY seq", arguments: [runID])
+                .map { try StepRecord(row: $0) }
+        }
+    }
+
+    public func appendAttempt(_ attempt: AttemptRecord) async throws {
+        try await write("cannot record an attempt of step \(attempt.stepID) in") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO attempts (run_id, step_id, batch, number, endpoint, started_at, ended_at, result,
+                        http_status, errcode, error_class, message, retry_delay_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    attempt.runID, attempt.stepID, attempt.batch, attempt.number, attempt.endpoint,
+                    Millis.encode(attempt.startedAt), Millis.encode(attempt.endedAt), attempt.result,
+                    attempt.httpStatus, attempt.errcode, attempt.errorClass, attempt.message, attempt.retryDelayMS,
+                ])
+        }
+    }
+
+    public func attempts(runID: String) async throws -> [AttemptRecord] {
+        try await read("cannot read the attempts of run \(runID) from") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM attempts WHERE run_id = ? ORDER BY id", arguments: [runID])
+                .map { try AttemptRecord(row: $0) }
+        }
+    }
+
+    // MARK: - Journal
+
+    public func journal(_ entry: JournalEntry) async throws {
+        try await write("cannot write journal entry \(entry.key) in") { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO journal (app_id, key, run_id, step_id, batch, endpoint, content_digest,
+                        recipients, state, msg_id, msg_data_id, errcode, first_attempt_at, last_attempt_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    entry.appID, entry.key, entry.runID, entry.stepID, entry.batch, entry.endpoint,
+                    entry.contentDigest, entry.recipients, entry.state.rawValue, entry.msgID, entry.msgDataID,
+                    entry.errcode, Millis.encode(entry.firstAttemptAt), Millis.encode(entry.lastAttemptAt),
+                    Millis.encode(entry.updatedAt),
+                ])
+        }
+    }
+
+    public func journalEntry(appID: String, key: String) async throws -> JournalEntry? {
+        try await read("cannot read journal entry \(key) from") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM journal WHERE app_id = ? AND key = ?", arguments: [appID, key])
+                .map { try JournalEntry(row: $0) }
+        }
+    }
+
+    /// The run's entries, by first attempt, then batch, then key.
+    public func journalEntries(runID: String) async throws -> [JournalEntry] {
+        try await read("cannot read the journal of run \(runID) from") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM journal WHERE run_id = ? ORDER BY first_attempt_at, batch, key",
+                arguments: [runID]
+            ).map { try JournalEntry(row: $0) }
+        }
+    }
+
+    /// Entries of `appID` in state `sent` updated at or after `since` (to the millisecond).
+    public func acceptedSends(appID: String, since: Date) async throws -> Int {
+        try await read("cannot count the sends of \(appID) in") { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM journal WHERE app_id = ? AND state = 'sent' AND updated_at >= ?",
+                arguments: [appID, Millis.encode(since)]) ?? 0
+        }
+    }
+
+    // MARK: - Inbox
+
+    @discardableResult
+    public func storeInboxEvent(_ event: InboxEvent) async throws -> Bool {
+        try await write("cannot store push \(event.msgID) in") { db in
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO inbox (original_id, msg_id, status, total_count, filter_count, sent_count,
+                        error_count, copyright_check_state, articles_json, created_at, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    event.originalID, event.msgID, event.status, event.totalCount, event.filterCount,
+                    event.sentCount, event.errorCount, event.copyrightCheckState, event.articlesJSON,
+                    Millis.encode(event.createdAt), Millis.encode(event.receivedAt),
+                ])
+            return db.changesCount > 0
+        }
+    }
+
+    /// The stored pushes of `originalID` among `msgIDs`, in the order of `msgIDs` (each once).
+    public func inboxEvents(originalID: String, msgIDs: [Int64]) async throws -> [InboxEvent] {
+        var seen = Set<Int64>()
+        let wanted = msgIDs.filter { seen.insert($0).inserted }
+        guard !wanted.isEmpty else { return [] }
+        let found = try await read("cannot read pushes from") { db in
+            var found: [Int64: InboxEvent] = [:]
+            var start = 0
+            while start < wanted.count {
+                let chunk = Array(wanted[start..<min(start + 500, wanted.count)])
+                start += chunk.count
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                var arguments: StatementArguments = [originalID]
+                arguments += StatementArguments(chunk)
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT * FROM inbox WHERE original_id = ? AND msg_id IN (\(marks))", arguments: arguments)
+                {
+                    let event = try InboxEvent(row: row)
+                    found[event.msgID] = event
+                }
+            }
+            return found
+        }
+        return wanted.compactMap { found[$0] }
+    }
+
+    // MARK: - Token cache
+
+    public func loadToken(appID: String) async throws -> StoredToken? {
+        try await read("cannot read the cached token of \(appID) from") { db in
+            try Row.fetchOne(db, sql: "SELECT value, expires_at FROM tokens WHERE app_id = ?", arguments: [appID])
+                .map { StoredToken(value: try $0.value("value"), expiresAt: try $0.date("expires_at")) }
+        }
+    }
+
+    public func storeToken(_ token: StoredToken, appID: String) async throws {
+        try await write("cannot cache the token of \(appID) in") { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO tokens (app_id, value, expires_at, stored_at) VALUES (?, ?, ?, ?)",
+                arguments: [appID, token.value, Millis.encode(token.expiresAt), Millis.encode(Date())])
+        }
+    }
+
+    /// Deletes the cached token of `appID` only if its value is still `value` (one statement:
+    /// a newer token stored by another process meanwhile is kept).
+    public func invalidateToken(_ value: String, appID: String) async throws {
+        try await write("cannot forget the token of \(appID) in") { db in
+            try db.execute(sql: "DELETE FROM tokens WHERE app_id = ? AND value = ?", arguments: [appID, value])
+        }
+    }
+
+    // MARK: - Internals
+
+    /// Runs raw SQL on the writer connection: for tests that simulate other versions of
+    /// masscast or damage. Not public.
+    func executeForTesting(_ sql: String) throws {
+        try pool.writeWithoutTransaction { db in try db.execute(sql: sql) }
+    }
+
+    private func read<T: Sendable>(_ action: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch { throw StateStoreError.wrap(error, action: action, path: path) }
+    }
+
+    private func write<T: Sendable>(_ action: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(body) } catch { throw StateStoreError.wrap(error, action: action, path: path) }
+    }
+
+    private func runNotFound(_ runID: String, action: String) -> StateStoreError {
+        StateStoreError(
+            kind: .notFound, path: path, problem: "\(action) run \(runID): state file \(path) has no such run",
+            hint: "`masscast runs list --state \(path)` shows the runs it has")
+    }
+
+    private static func broadcastRow(_ db: Database, _ identity: BroadcastIdentity) throws -> Row? {
+        try Row.fetchOne(
+            db,
+            sql: """
+                SELECT * FROM broadcasts WHERE app_id = ? AND api_base = ? AND name = ? AND inputs_json = ?
+                """,
+            arguments: [identity.appID, identity.apiBase, identity.name, identity.inputsJSON])
+    }
+
+    private static func runRow(_ db: Database, _ runID: String) throws -> RunRecord? {
+        try Row.fetchOne(db, sql: "SELECT \(Columns.run) FROM \(Columns.runFrom) WHERE runs.id = ?", arguments: [runID])
+            .map { try RunRecord(row: $0) }
+    }
+
+    // MARK: Opening
+
+    /// Creates the directory (0700) and the file (0600) if missing, before SQLite sees them,
+    /// and checks that an existing file can be opened for writing.
+    private static func prepareFile(_ path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try makeDirectories(directory, path: path)
+        }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw StateStoreError.posix(errno, action: "cannot open", target: "state file \(path)", path: path)
+        }
+        closeDescriptor(fd)
+    }
+
+    /// `mkdir -p` with mode 0700 for every directory it creates.
+    private static func makeDirectories(_ directory: String, path: String) throws {
+        if mkdir(directory, 0o700) == 0 { return }
+        let code = errno
+        switch code {
+        case EEXIST:
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
+                throw StateStoreError.posix(
+                    ENOTDIR, action: "cannot create the directory of", target: "state file \(path) (\(directory))",
+                    path: path)
+            }
+        case ENOENT:
+            let parent = (directory as NSString).deletingLastPathComponent
+            guard !parent.isEmpty, parent != directory else {
+                throw StateStoreError.posix(
+                    code, action: "cannot create the directory of", target: "state file \(path) (\(directory))",
+                    path: path)
+            }
+            try makeDirectories(parent, path: path)
+            if mkdir(directory, 0o700) != 0, errno != EEXIST {
+                throw StateStoreError.posix(
+                    errno, action: "cannot create the directory of", target: "state file \(path) (\(directory))",
+                    path: path)
+            }
+        default:
+            throw StateStoreError.posix(
+                code, action: "cannot create the directory of", target: "state file \(path) (\(directory))", path: path)
+        }
+    }
+
+    /// Applies the migrations, refusing a file from a newer masscast. Two processes opening a
+    /// new file at once may race on the first migration: the loser sees it applied and retries.
+    private static func migrate(_ pool: DatabasePool, path: String) throws {
+        let migrator = Schema.migrator
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let (userVersion, unknown) = try pool.read { db in
+                    (
+                        try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+                        try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+                    )
+                }
+                if userVersion > Schema.version || !unknown.isEmpty {
+                    let found = unknown.isEmpty ? "schema version \(userVersion)" : "migrations \(unknown.joined(separator: ", "))"
+                    throw StateStoreError(
+                        kind: .newerSchema, path: path,
+                        problem: "cannot use state file \(path): it was written by a newer masscast (\(found); this version knows schema version \(Schema.version))",
+                        hint: "upgrade masscast, or \(StateStoreError.stateFlagHint)")
+                }
+                try migrator.migrate(pool)
+                return
+            } catch let error as DatabaseError
+                where attempt < 3 && (error.resultCode == .SQLITE_ERROR || error.resultCode == .SQLITE_CONSTRAINT)
+            {
+                continue
+            } catch {
+                throw StateStoreError.wrap(error, action: "cannot prepare", path: path)
+            }
+        }
+    }
+
+    /// SQLite gives the -wal and -shm files the database file's mode; make sure of it, so
+    /// that the token cache is never more readable in them than in the file.
+    private static func alignSidecarModes(_ path: String) {
+        var fileStat = stat()
+        guard stat(path, &fileStat) == 0 else { return }
+        let mode = fileStat.st_mode & 0o777
+        for suffix in ["-wal", "-shm"] {
+            var sidecar = stat()
+            let sidecarPath = path + suffix
+            guard stat(sidecarPath, &sidecar) == 0, sidecar.st_mode & 0o777 & ~mode != 0 else { continue }
+            _ = chmod(sidecarPath, mode_t(mode))
+        }
+    }
+}
+
+/// `close(2)`, out of the class whose `close()` would shadow it.
+private func closeDescriptor(_ fd: Int32) {
+    _ = close(fd)
+}

@@ -1,0 +1,145 @@
+import Foundation
+import GRDB
+
+/// An error of the SQLite state store: what went wrong, with which file, and what to do.
+///
+/// The description is one line meant for a person, such as
+/// `cannot open state file .masscast/state.sqlite: permission denied; check the file's owner
+/// and mode, or pass --state PATH`. It never contains a token or any other stored value.
+public struct StateStoreError: Error, CustomStringConvertible, Sendable, Hashable {
+    /// What kind of problem it is, for callers that react differently (exit codes, retries).
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// The file or its directory cannot be read, written or created by this user.
+        case permissionDenied
+        /// The path names a directory, or something else that cannot hold the database.
+        case invalidPath
+        /// The file is not an SQLite database, or it is damaged.
+        case notADatabase
+        /// The file was written by a newer masscast: its schema is unknown to this version.
+        case newerSchema
+        /// Another process kept the database locked longer than the busy timeout.
+        case busy
+        /// The disk (or a quota) is full.
+        case diskFull
+        /// The operating system reported an input/output error.
+        case io
+        /// The run (or other record) the call names is not in the store.
+        case notFound
+        /// The run is owned by another runner now (it was taken over).
+        case notOwner
+        /// A stored record cannot be read back (wrong type, unexpected value).
+        case unreadableRecord
+        /// Anything else the database refused (the message says what).
+        case other
+    }
+
+    /// What kind of problem it is.
+    public var kind: Kind
+    /// The state file concerned, as given to `SQLiteStateStore(path:)`.
+    public var path: String
+    /// What failed and why, such as `cannot open state file X: permission denied`.
+    public var problem: String
+    /// How to fix it, if there is something to say (`pass --state PATH`).
+    public var hint: String?
+
+    /// Creates an error; `problem` says what failed and why, `hint` what to do.
+    public init(kind: Kind, path: String, problem: String, hint: String? = nil) {
+        self.kind = kind
+        self.path = path
+        self.problem = problem
+        self.hint = hint
+    }
+
+    /// `problem; hint` on one line.
+    public var description: String {
+        if let hint, !hint.isEmpty { return "\(problem); \(hint)" }
+        return problem
+    }
+}
+
+extension StateStoreError {
+    static let stateFlagHint = "pass --state PATH to use another state file"
+
+    /// Turns whatever a database access threw into a `StateStoreError` (a `CancellationError`
+    /// and an existing `StateStoreError` pass through). `action` reads like
+    /// `cannot save step in` and is followed by `state file <path>`.
+    static func wrap(_ error: any Error, action: String, path: String) -> any Error {
+        if error is StateStoreError || error is CancellationError { return error }
+        let subject = "\(action) state file \(path)"
+        guard let dbError = error as? DatabaseError else {
+            // RowDecodingError and others describe the row's values: never include them.
+            return StateStoreError(
+                kind: .unreadableRecord, path: path,
+                problem: "\(subject): a stored record cannot be read (\(String(describing: type(of: error))))",
+                hint: "the file may have been edited by hand or by another program; \(stateFlagHint)")
+        }
+        // The SQLite message names tables and columns, never the statement's arguments.
+        let sqliteMessage = dbError.message ?? "SQLite error \(dbError.extendedResultCode.rawValue)"
+        switch dbError.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return StateStoreError(
+                kind: .busy, path: path,
+                problem: "\(subject): the database stayed locked by another process for more than 10 s (\(sqliteMessage))",
+                hint: "retry; if it persists, look for a stuck masscast process using the same file, or \(stateFlagHint)")
+        case .SQLITE_PERM, .SQLITE_AUTH:
+            return StateStoreError(
+                kind: .permissionDenied, path: path, problem: "\(subject): permission denied (\(sqliteMessage))",
+                hint: "check the owner and mode of the file and its directory, or \(stateFlagHint)")
+        case .SQLITE_READONLY:
+            return StateStoreError(
+                kind: .permissionDenied, path: path, problem: "\(subject): the database is read-only (\(sqliteMessage))",
+                hint: "masscast needs to write the file, its directory and the -wal and -shm files next to it; check their owner and mode, or \(stateFlagHint)")
+        case .SQLITE_CANTOPEN:
+            if dbError.extendedResultCode == .SQLITE_CANTOPEN_ISDIR {
+                return StateStoreError(
+                    kind: .invalidPath, path: path, problem: "\(subject): it is a directory",
+                    hint: "give the path of a file, or \(stateFlagHint)")
+            }
+            return StateStoreError(
+                kind: .permissionDenied, path: path, problem: "\(subject): unable to open the database file (\(sqliteMessage))",
+                hint: "check that the directory exists and that you may write in it (SQLite also creates -wal and -shm files there), or \(stateFlagHint)")
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return StateStoreError(
+                kind: .notADatabase, path: path,
+                problem: "\(subject): the file is not a masscast state database or is damaged (\(sqliteMessage))",
+                hint: "move it aside (masscast then forgets the runs it recorded) or \(stateFlagHint)")
+        case .SQLITE_FULL:
+            return StateStoreError(
+                kind: .diskFull, path: path, problem: "\(subject): the disk is full (\(sqliteMessage))",
+                hint: "free some space and retry, or \(stateFlagHint)")
+        case .SQLITE_IOERR:
+            return StateStoreError(
+                kind: .io, path: path, problem: "\(subject): input/output error (\(sqliteMessage))",
+                hint: "check the disk and the file system (a network file system cannot hold a WAL database), or \(stateFlagHint)")
+        case .SQLITE_MISUSE:
+            // After `close()` SQLite's own message is meaningless ("out of memory").
+            return StateStoreError(
+                kind: .other, path: path, problem: "\(subject): the store is closed",
+                hint: "this is a bug in masscast (the store was used after close()); please report it")
+        default:
+            return StateStoreError(kind: .other, path: path, problem: "\(subject): \(sqliteMessage)")
+        }
+    }
+
+    /// An `errno` from a system call on the state file or its directory.
+    static func posix(_ code: Int32, action: String, target: String, path: String) -> StateStoreError {
+        let reason = String(cString: strerror(code)).lowercased()
+        switch code {
+        case EACCES, EPERM, EROFS:
+            return StateStoreError(
+                kind: .permissionDenied, path: path, problem: "\(action) \(target): \(reason)",
+                hint: "check the owner and mode of the file and its directory, or \(stateFlagHint)")
+        case EISDIR, ENOTDIR:
+            return StateStoreError(
+                kind: .invalidPath, path: path, problem: "\(action) \(target): \(reason)",
+                hint: "give the path of a file whose parent is a directory, or \(stateFlagHint)")
+        case ENOSPC, EDQUOT:
+            return StateStoreError(
+                kind: .diskFull, path: path, problem: "\(action) \(target): \(reason)",
+                hint: "free some space and retry, or \(stateFlagHint)")
+        default:
+            return StateStoreError(
+                kind: .io, path: path, problem: "\(action) \(target): \(reason)", hint: stateFlagHint)
+        }
+    }
+}

@@ -1,0 +1,318 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PipelineCore
+import PipelineYAML
+import RunLog
+import RunState
+import Runner
+import StateSQLite
+import WeChatMP
+import WeChatSandbox
+
+/// Options shared by `run` and `resume`.
+struct RunCommonOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The state file (SQLite).", discussion: "Default: state.path of masscast.yaml, else .masscast/state.sqlite; with --sandbox a temporary file.", valueName: "path"))
+    var state: String?
+
+    @Option(help: ArgumentHelp("The project config.", discussion: "Default: masscast.yaml found from the pipeline's folder upward.", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("A dotenv file of secrets (NAME=value lines) for ${{ secrets.NAME }}.", valueName: "file"))
+    var secrets: String?
+
+    @Option(help: "Log format: text (readable, with live progress on a terminal) or json (JSON lines). Default: text on a terminal, json otherwise.")
+    var logFormat: LogFormat?
+
+    @Flag(help: "Log every call attempt, not only failures.")
+    var verbose = false
+
+    @Option(help: ArgumentHelp("Write a JSON run report to this file.", valueName: "file"))
+    var report: String?
+
+    @Option(help: "Steps run at once on parallel branches.")
+    var concurrency: Int = 4
+}
+
+extension LogFormat: ExpressibleByArgument {}
+
+/// Errors the run commands report before anything runs (exit 2).
+struct SetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+enum RunSetup {
+    /// Loads a pipeline or prints its diagnostics and fails.
+    static func loadPipeline(_ path: String) throws -> Pipeline {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SetupError("no pipeline file \(path)")
+        }
+        let loaded = PipelineLoader().load(path: path)
+        let cache = SourceCache()
+        let renderer = DiagnosticRenderer(color: isTerminal(2)) { cache.line($0, $1) }
+        if loaded.hasErrors || loaded.pipeline == nil {
+            writeStderr(renderer.text(loaded.diagnostics, files: 1))
+            throw Exit.invalid
+        }
+        let warnings = loaded.diagnostics.filter { $0.severity != .error }
+        if !warnings.isEmpty { writeStderr(renderer.text(warnings, files: 1)) }
+        return loaded.pipeline!
+    }
+
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return (path as NSString).standardizingPath }
+        return ((FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path) as NSString)
+            .standardizingPath
+    }
+
+    static func digest(ofFile path: String) -> String {
+        Idempotency.digest(FileManager.default.contents(atPath: path) ?? Data())
+    }
+
+    /// The project config given or found, or `nil`; its errors fail the command.
+    static func loadConfig(explicit: String?, near pipelineFile: String) throws -> ProjectConfig? {
+        let path: String
+        if let explicit {
+            guard FileManager.default.fileExists(atPath: explicit) else { throw SetupError("no config file \(explicit)") }
+            path = explicit
+        } else if let found = ProjectConfigLoader.discover(startingAt: (pipelineFile as NSString).deletingLastPathComponent) {
+            path = found
+        } else {
+            return nil
+        }
+        let loaded = ProjectConfigLoader().load(path: path)
+        if loaded.diagnostics.contains(where: { $0.severity == .error }) || loaded.config == nil {
+            let cache = SourceCache()
+            let renderer = DiagnosticRenderer(color: isTerminal(2)) { cache.line($0, $1) }
+            writeStderr(renderer.text(loaded.diagnostics, files: 1))
+            throw Exit.invalid
+        }
+        return loaded.config
+    }
+
+    /// `secrets.NAME`: `MASSCAST_SECRET_NAME` from the environment, then the dotenv file.
+    static func loadSecrets(file: String?) throws -> [String: String] {
+        var secrets: [String: String] = [:]
+        for (k, v) in ProcessInfo.processInfo.environment where k.hasPrefix("MASSCAST_SECRET_") {
+            secrets[String(k.dropFirst("MASSCAST_SECRET_".count))] = v
+        }
+        guard let file else { return secrets }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw SetupError("cannot read the secrets file \(file)")
+        }
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") { line = String(line.dropFirst(7)) }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw SetupError("\(file):\(n + 1): expected NAME=value")
+            }
+            let name = line[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q {
+                value = String(value.dropFirst().dropLast())
+            }
+            secrets[name] = value
+        }
+        return secrets
+    }
+
+    /// Evaluates `${{ env.X }}` / `${{ secrets.X }}`; says which variable is missing.
+    static func resolveSecret(_ expressionText: String, what: String, secrets: [String: String]) throws -> String {
+        let env = ProcessInfo.processInfo.environment
+        let parsed = Template.parse(expressionText)
+        guard let template = parsed.template else { throw SetupError("\(what): cannot parse \(expressionText)") }
+        let value = try? template.evaluate(in: EvaluationContext(env: env, secrets: secrets))
+        guard case .string(let s)? = value, !s.isEmpty else {
+            var source = expressionText
+            if let r = expressionText.range(of: "env.") {
+                let name = expressionText[r.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                source = "the environment variable \(name)"
+            } else if let r = expressionText.range(of: "secrets.") {
+                let name = expressionText[r.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                source = "the secret \(name) (environment variable MASSCAST_SECRET_\(name) or --secrets FILE)"
+            }
+            throw SetupError("\(what): \(source) is not set")
+        }
+        return s
+    }
+
+    /// Typed inputs from `--input name=value`, defaults applied; unknown and missing
+    /// required inputs are errors.
+    static func inputs(_ given: [String], pipeline: Pipeline) throws -> [String: Value] {
+        var values: [String: Value] = [:]
+        let declared = Dictionary(pipeline.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for item in given {
+            guard let eq = item.firstIndex(of: "=") else { throw SetupError("--input \(item): expected name=value") }
+            let name = String(item[..<eq])
+            let text = String(item[item.index(after: eq)...])
+            guard let decl = declared[name] else {
+                let names = pipeline.inputs.map(\.name).joined(separator: ", ")
+                throw SetupError("--input \(name): the pipeline declares no input \(name) (inputs: \(names.isEmpty ? "none" : names))")
+            }
+            switch decl.type {
+            case .string: values[name] = .string(text)
+            case .integer:
+                guard let i = Int(text) else { throw SetupError("--input \(name)=\(text): expected an integer") }
+                values[name] = .integer(i)
+            case .boolean:
+                guard text == "true" || text == "false" else { throw SetupError("--input \(name)=\(text): expected true or false") }
+                values[name] = .bool(text == "true")
+            case .list:
+                if text.hasPrefix("["), let v = try? Value.parseJSON(text), case .list = v {
+                    values[name] = v
+                } else {
+                    values[name] = .list(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
+                }
+            }
+        }
+        for decl in pipeline.inputs where values[decl.name] == nil {
+            if let d = decl.defaultValue {
+                values[decl.name] = d
+            } else if decl.required {
+                throw SetupError("input \(decl.name) is required: pass --input \(decl.name)=…")
+            } else {
+                values[decl.name] = .null
+            }
+        }
+        return values
+    }
+
+    /// The account from masscast.yaml or the pipeline's inline mapping.
+    static func account(for pipeline: Pipeline, config: ProjectConfig?, secrets: [String: String]) throws -> AccountSettings {
+        switch pipeline.account {
+        case .named(let located):
+            let name = located.value
+            guard let config else {
+                throw SetupError(
+                    "account \(name): no masscast.yaml defines it (looked from \((pipeline.file as NSString).deletingLastPathComponent) upward); pass --config FILE, or --sandbox to rehearse")
+            }
+            guard let a = config.account(name) else {
+                let names = config.orderedAccounts.map(\.name).joined(separator: ", ")
+                throw SetupError("account \(name) is not defined in \(config.file) (defined: \(names))")
+            }
+            let secret = try resolveSecret(a.appSecret, what: "account \(name) app_secret", secrets: secrets)
+            var pacing = Pacing()
+            pacing.massCallsPerMinute = a.pacing.massCallsPerMinute
+            pacing.sendsPerDay = a.pacing.sendsPerDay
+            pacing.clientMsgIDRetryWindow = a.pacing.clientMsgIDRetryWindow
+            return AccountSettings(
+                name: name, appID: a.appID, secret: secret, apiBase: a.apiBase ?? "https://api.weixin.qq.com",
+                kind: a.kind, originalID: a.originalID, tokenMode: a.effectiveTokenMode == "classic" ? .classic : .stable,
+                pacing: pacing)
+        case .inline(let inline):
+            let secret = try resolveSecret(inline.appSecret, what: "account app_secret", secrets: secrets)
+            return AccountSettings(
+                name: "inline", appID: inline.appID, secret: secret, apiBase: inline.apiBase ?? "https://api.weixin.qq.com",
+                kind: inline.kind, originalID: inline.originalID)
+        }
+    }
+
+    /// The account as the sandbox's fixture defines it (by name, or by the inline app_id).
+    static func sandboxAccount(for pipeline: Pipeline, fixture: SandboxFixture, baseURL: String) throws -> AccountSettings {
+        let match: SandboxFixture.Account?
+        switch pipeline.account {
+        case .named(let located):
+            match = fixture.accounts.first { $0.name == located.value }
+        case .inline(let inline): match = fixture.accounts.first { $0.appID == inline.appID }
+        }
+        guard let a = match else {
+            let names = fixture.accounts.map(\.name).joined(separator: ", ")
+            throw SetupError("the sandbox has no such account (its accounts: \(names)); name one of them, or pass --fixture with yours")
+        }
+        var pacing = Pacing()
+        if let m = fixture.quotas.massCallsPerMinute, fixture.limitsEnabled { pacing.massCallsPerMinute = m } else if !fixture.limitsEnabled { pacing.massCallsPerMinute = 1_000_000 }
+        if let s = fixture.quotas.sendsPerDay, fixture.limitsEnabled { pacing.sendsPerDay = s } else if !fixture.limitsEnabled { pacing.sendsPerDay = 1_000_000 }
+        pacing.clientMsgIDRetryWindow = fixture.windows.clientMsgIDRetryWindow
+        return AccountSettings(
+            name: a.name, appID: a.appID, secret: a.secret, apiBase: baseURL,
+            kind: a.kind.rawValue == "subscription" ? .subscription : .service, originalID: a.originalID, pacing: pacing)
+    }
+
+    static func loadFixture(_ path: String?) throws -> SandboxFixture {
+        guard let path else { return SandboxFixture.default }
+        guard let data = FileManager.default.contents(atPath: path) else { throw SetupError("cannot read the fixture \(path)") }
+        do {
+            return try SandboxFixture.load(yaml: String(decoding: data, as: UTF8.self), file: path)
+        } catch {
+            throw SetupError("\(error)")
+        }
+    }
+
+    static func openStore(explicit: String?, config: ProjectConfig?, temporary: Bool) throws -> SQLiteStateStore {
+        do {
+            if let explicit { return try SQLiteStateStore(path: explicit) }
+            if temporary { return try SQLiteStateStore.temporary() }
+            if let path = config?.resolvedStatePath { return try SQLiteStateStore(path: path) }
+            return try SQLiteStateStore(path: SQLiteStateStore.defaultPath)
+        } catch {
+            throw SetupError("\(error)")
+        }
+    }
+
+    static func logger(format: LogFormat?, verbose: Bool, scrub: [String]) -> (Logger, LogSink, ProgressLine?) {
+        let sink = LogSink.standardError
+        let chosen = format ?? LogFormat.default(isTerminal: sink.isTerminal)
+        let scrubber = Scrubber(secrets: scrub)
+        let logger = LogFormat.makeLogger(
+            label: "masscast", format: chosen, sink: sink, scrubber: scrubber, level: verbose ? .debug : .info)
+        let progress = chosen == .text && sink.isTerminal ? ProgressLine(sink: sink, scrubber: scrubber) : nil
+        return (logger, sink, progress)
+    }
+
+    /// Ctrl-C stops the run gracefully; a second Ctrl-C exits at once.
+    static func installInterruptHandler(_ stop: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let count = Counter()
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            if count.increment() > 1 {
+                writeStderr("\ninterrupted again: exiting now; the journal says what may have been sent (masscast runs list)\n")
+                exit(130)
+            }
+            writeStderr("\nstopping: calls in flight finish, nothing new starts (Ctrl-C again to exit at once)\n")
+            stop()
+        }
+        source.resume()
+        let term = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        term.setEventHandler { stop() }
+        term.resume()
+        termSource = term
+        return source
+    }
+
+    nonisolated(unsafe) static var termSource: (any DispatchSourceSignal)?
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var n = 0
+        func increment() -> Int { lock.withLock { n += 1; return n } }
+    }
+
+    /// Writes the JSON report of a run.
+    static func writeReport(_ path: String, runID: String, store: any StateStore) async {
+        do {
+            guard let run = try await store.run(runID) else { return }
+            let report = RunReport(
+                run: run, steps: try await store.steps(runID: runID), attempts: try await store.attempts(runID: runID),
+                journal: try await store.journalEntries(runID: runID))
+            try report.jsonData().write(to: URL(fileURLWithPath: path))
+        } catch {
+            writeStderr("masscast: cannot write the report \(path): \(error)\n")
+        }
+    }
+
+    static func finish(_ result: RunResult, progress: ProgressLine?) throws {
+        progress?.finish()
+        switch result {
+        case .invalid(let message):
+            writeStderr("masscast: \(message)\n")
+        case .notRun(let message):
+            writeStderr("masscast: \(message)\n")
+        default: break
+        }
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import RunState
+import StateSQLite
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `kill -9` in the middle of a stream of writes: every write whose call returned is in the
+/// file afterwards.
+///
+/// The writer is this test binary run again as a child with only `crashChildWriter`
+/// selected (through an environment variable that the normal run does not set). It prints
+/// `ACK n` after each `journal` call returns; the parent kills it with SIGKILL while it is
+/// still writing, reopens the file and looks for every acknowledged entry.
+@Suite("Crash durability")
+struct CrashDurabilityTests {
+    static let childVariable = "MASSCAST_STATE_CRASH_CHILD_PATH"
+
+    @Test(
+        "child: writes journal entries until killed",
+        .enabled(if: ProcessInfo.processInfo.environment[childVariable] != nil))
+    func crashChildWriter() async throws {
+        let path = try #require(ProcessInfo.processInfo.environment[Self.childVariable])
+        let store = try SQLiteStateStore(path: path)
+        let deadline = Date().addingTimeInterval(60)
+        var index = 0
+        while Date() < deadline {
+            try await store.journal(journalEntry("crash-\(index)", state: .sent, updatedAt: Int64(index)))
+            try await store.storeToken(StoredToken(value: "t\(index)", expiresAt: at(Int64(index))), appID: "wx-crash")
+            let line = "ACK \(index)\n"
+            _ = line.withCString { write(STDOUT_FILENO, $0, strlen($0)) }
+            index += 1
+        }
+    }
+
+    #if os(Linux)
+    @Test("every acknowledged write survives SIGKILL of the writing process")
+    func acknowledgedWritesSurviveSIGKILL() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("state.sqlite")
+        // Create the file first, so the child only writes.
+        try SQLiteStateStore(path: path).close()
+
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: executable)
+        child.arguments = ["--testing-library", "swift-testing", "--filter", "crashChildWriter"]
+        var environment = ProcessInfo.processInfo.environment
+        environment[Self.childVariable] = path
+        child.environment = environment
+        let output = Pipe()
+        child.standardOutput = output
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        let pid = child.processIdentifier
+        // Never wait forever: the child is killed after 60 s whatever happens.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { _ = kill(pid, SIGKILL) }
+
+        let (acknowledged, killed) = await withCheckedContinuation { (continuation: CheckedContinuation<(Set<Int>, Bool), Never>) in
+            Thread.detachNewThread {
+                var buffer = Data()
+                var acknowledged = Set<Int>()
+                var killed = false
+                while true {
+                    let chunk = output.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    buffer.append(chunk)
+                    while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                        let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                        buffer.removeSubrange(buffer.startIndex...newline)
+                        if line.hasPrefix("ACK "), let number = Int(line.dropFirst(4)) { acknowledged.insert(number) }
+                    }
+                    if !killed && acknowledged.count >= 150 {
+                        killed = kill(pid, SIGKILL) == 0
+                    }
+                }
+                continuation.resume(returning: (acknowledged, killed))
+            }
+        }
+        child.waitUntilExit()
+        #expect(killed, "the child never reached 150 writes (acknowledged \(acknowledged.count))")
+        #expect(child.terminationReason == .uncaughtSignal && child.terminationStatus == SIGKILL)
+
+        let store = try SQLiteStateStore(path: path)
+        var missing: [Int] = []
+        for index in acknowledged.sorted() {
+            if try await store.journalEntry(appID: "wx0000000000000001", key: "crash-\(index)") == nil {
+                missing.append(index)
+            }
+        }
+        #expect(missing.isEmpty, "acknowledged but lost after kill -9: \(missing)")
+        let stored = try await store.acceptedSends(appID: "wx0000000000000001", since: at(0))
+        #expect(stored >= acknowledged.count)
+        let last = try #require(acknowledged.max())
+        let token = try #require(try await store.loadToken(appID: "wx-crash"))
+        #expect(token.expiresAt >= at(Int64(last)))
+        try store.close()
+    }
+    #endif
+}

@@ -1,0 +1,229 @@
+import Foundation
+import RunState
+import Testing
+
+@testable import StateSQLite
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What is particular to the SQLite file: permissions, persistence, sharing, errors.
+@Suite("SQLiteStateStore")
+struct SQLiteStateStoreTests {
+    @Test("the default path is .masscast/state.sqlite")
+    func defaultPath() {
+        #expect(SQLiteStateStore.defaultPath == ".masscast/state.sqlite")
+    }
+
+    @Test("the file is created 0600 (and -wal, -shm too) in a directory created 0700")
+    func fileModes() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("deep/er/state.sqlite")
+        let store = try SQLiteStateStore(path: path)
+        #expect(store.path == path)
+        try await store.storeToken(StoredToken(value: "secret-token", expiresAt: at(1)), appID: "wx1")
+        #expect(mode(of: path) == 0o600)
+        #expect(mode(of: scratch.file("deep")) == 0o700)
+        #expect(mode(of: scratch.file("deep/er")) == 0o700)
+        #expect(mode(of: path + "-wal") == 0o600)
+        for sidecar in [path + "-wal", path + "-shm"] {
+            if let sidecarMode = mode(of: sidecar) { #expect(sidecarMode == 0o600, "\(sidecar)") }
+        }
+        try store.close()
+    }
+
+    @Test("everything written survives closing and reopening the file")
+    func persistenceAcrossReopen() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("state.sqlite")
+        let step = StepRecord(runID: "run-1", stepID: "send", uses: "mass/sendall", state: .finished, outcome: "success")
+        let attempt = AttemptRecord(runID: "run-1", stepID: "send", number: 1, endpoint: "message/mass/sendall", startedAt: at(3), result: "ok")
+        let entry = journalEntry("mc1-k", state: .sent, updatedAt: 4)
+        let token = StoredToken(value: "T0KEN", expiresAt: at(7_200_000))
+        do {
+            let store = try SQLiteStateStore(path: path)
+            _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
+            try await store.saveStep(step)
+            try await store.appendAttempt(attempt)
+            try await store.journal(entry)
+            try await store.storeInboxEvent(inboxEvent(77))
+            try await store.storeToken(token, appID: "wx1")
+            try await store.finishRun("run-1", status: .succeeded, message: nil, at: at(10))
+            try store.close()
+        }
+        let reopened = try SQLiteStateStore(path: path)
+        #expect(try await reopened.run("run-1")?.status == .succeeded)
+        #expect(try await reopened.broadcast(identity())?.completedRunID == "run-1")
+        #expect(try await reopened.steps(runID: "run-1") == [step])
+        #expect(try await reopened.attempts(runID: "run-1") == [attempt])
+        #expect(try await reopened.journalEntry(appID: entry.appID, key: "mc1-k") == entry)
+        #expect(try await reopened.inboxEvents(originalID: "gh_0123456789ab", msgIDs: [77]) == [inboxEvent(77)])
+        #expect(try await reopened.loadToken(appID: "wx1") == token)
+        #expect(try await reopened.storeInboxEvent(inboxEvent(77)) == false)
+        let again = try await reopened.beginRun(runTemplate("run-2"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
+        #expect(again == .alreadyCompleted(runID: "run-1", completedAt: at(10)))
+        try reopened.close()
+    }
+
+    @Test("two stores on the same file write concurrently without losing a write")
+    func twoInstancesConcurrently() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("shared.sqlite")
+        let first = try SQLiteStateStore(path: path)
+        let second = try SQLiteStateStore(path: path)
+        let perStore = 200
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (name, store) in [("a", first), ("b", second)] {
+                for index in 0..<perStore {
+                    group.addTask {
+                        try await store.journal(journalEntry("\(name)-\(index)", state: .sent, updatedAt: Int64(index)))
+                        try await store.storeToken(StoredToken(value: "tok-\(name)-\(index)", expiresAt: at(1)), appID: "wx-\(name)-\(index)")
+                        try await store.storeToken(StoredToken(value: "shared-\(name)-\(index)", expiresAt: at(2)), appID: "wx-shared")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await first.acceptedSends(appID: "wx0000000000000001", since: at(0)) == 2 * perStore)
+        for name in ["a", "b"] {
+            for index in [0, 57, perStore - 1] {
+                #expect(try await second.loadToken(appID: "wx-\(name)-\(index)")?.value == "tok-\(name)-\(index)")
+                #expect(try await first.journalEntry(appID: "wx0000000000000001", key: "\(name)-\(index)") != nil)
+            }
+        }
+        #expect(try await first.loadToken(appID: "wx-shared")?.value.hasPrefix("shared-") == true)
+        try first.close()
+        try second.close()
+    }
+
+    @Test("several stores opening a new file at once all migrate it")
+    func concurrentFirstOpen() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("fresh.sqlite")
+        let stores = try await withThrowingTaskGroup(of: SQLiteStateStore.self) { group in
+            for _ in 0..<4 { group.addTask { try SQLiteStateStore(path: path) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for (index, store) in stores.enumerated() {
+            try await store.storeToken(StoredToken(value: "v\(index)", expiresAt: at(0)), appID: "wx\(index)")
+        }
+        #expect(try await stores[0].loadToken(appID: "wx3")?.value == "v3")
+        for store in stores { try store.close() }
+    }
+
+    @Test(
+        "a file written by a newer masscast is refused with a clear error",
+        arguments: ["PRAGMA user_version = 2", "INSERT INTO grdb_migrations (identifier) VALUES ('v2')"])
+    func newerSchemaRefused(sql: String) async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("state.sqlite")
+        let store = try SQLiteStateStore(path: path)
+        try store.executeForTesting(sql)
+        try store.close()
+        let error = try #require(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
+        #expect(error.kind == .newerSchema)
+        #expect(error.description.contains(path))
+        #expect(error.description.contains("newer masscast"))
+        #expect(error.description.contains("--state"))
+    }
+
+    @Test("a file that is not a database is refused, naming the file and the way out")
+    func notADatabase() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("state.sqlite")
+        try Data(String(repeating: "this is a text file, not SQLite\n", count: 200).utf8).write(to: URL(fileURLWithPath: path))
+        let error = try #require(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
+        #expect(error.kind == .notADatabase)
+        #expect(error.description.contains("cannot open state file \(path)"))
+        #expect(error.description.contains("--state PATH"))
+    }
+
+    @Test("a directory at the path is refused")
+    func directoryAtPath() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let error = try #require(throws: StateStoreError.self) { try SQLiteStateStore(path: scratch.path) }
+        #expect(error.kind == .invalidPath)
+        #expect(error.description.contains(scratch.path))
+    }
+
+    @Test("a directory without write permission gives a permission error", .enabled(if: geteuid() != 0))
+    func permissionDenied() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        #expect(chmod(scratch.path, 0o500) == 0)
+        let path = scratch.file("sub/state.sqlite")
+        let error = try #require(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
+        #expect(error.kind == .permissionDenied)
+        #expect(error.description.contains("permission denied"))
+        #expect(error.description.contains(path))
+    }
+
+    @Test("errors never show the token, and GRDB errors come out as StateStoreError")
+    func errorsHideTokens() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let store = try SQLiteStateStore(path: scratch.file("state.sqlite"))
+        try store.close()
+        let token = StoredToken(value: "VERY-SECRET-ACCESS-TOKEN", expiresAt: at(1))
+        #expect(!String(describing: token).contains(token.value))
+        do {
+            try await store.storeToken(token, appID: "wx1")
+            Issue.record("a closed store accepted a write")
+        } catch let error as StateStoreError {
+            #expect(!error.description.contains("VERY-SECRET"))
+            #expect(error.description.contains(store.path))
+            #expect(error.description.contains("closed"))
+        } catch {
+            Issue.record("unexpected error type \(type(of: error))")
+        }
+        do {
+            try await store.invalidateToken(token.value, appID: "wx1")
+        } catch {
+            #expect(!String(describing: error).contains("VERY-SECRET"))
+        }
+    }
+
+    @Test("finishing or heartbeating an unknown run says which run and which file")
+    func unknownRunErrors() async throws {
+        try await withSQLiteStore { store, _ in
+            let error = try await #require(throws: StateStoreError.self) {
+                try await store.finishRun("run-x", status: .succeeded, message: nil, at: at(0))
+            }
+            #expect(error.kind == .notFound)
+            #expect(error.description.contains("run-x") && error.description.contains(store.path))
+            _ = try await store.beginRun(runTemplate("r", owner: "alive:1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
+            let notOwner = try await #require(throws: StateStoreError.self) {
+                try await store.heartbeat("r", owner: "alive:2", at: at(1))
+            }
+            #expect(notOwner.kind == .notOwner)
+            #expect(notOwner.description.contains("alive:1"))
+        }
+    }
+
+    @Test("temporary() makes a fresh private store each time")
+    func temporaryStores() async throws {
+        let first = try SQLiteStateStore.temporary()
+        let second = try SQLiteStateStore.temporary()
+        defer {
+            for store in [first, second] {
+                try? store.close()
+                try? FileManager.default.removeItem(atPath: (store.path as NSString).deletingLastPathComponent)
+            }
+        }
+        #expect(first.path != second.path)
+        #expect(mode(of: first.path) == 0o600)
+        #expect(mode(of: (first.path as NSString).deletingLastPathComponent) == 0o700)
+        _ = try await first.beginRun(runTemplate("r"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
+        #expect(try await second.run("r") == nil)
+    }
+}
