@@ -147,8 +147,9 @@ let package = Package(
         .testTarget(
             name: "RunnerTests",
             dependencies: [
-                "Runner", "RunState", "StateSQLite", "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
+                "Runner", "RunState", "StateSQLite", "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunLog",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

@@ -87,11 +87,11 @@ public enum AudienceScanner {
         }
         let totalBytes: Int64 = POSIX.isRegular(info.st_mode) ? Int64(info.st_size) : 0
 
-        let spool = try SpoolWriter(directory: spoolDirectory, audienceFile: file)
+        var processor = LineProcessor(
+            source: source, spool: try SpoolWriter(directory: spoolDirectory, audienceFile: file)
+        )
         var succeeded = false
-        defer { if !succeeded { spool.discard() } }
-
-        var processor = LineProcessor(source: source, spool: spool)
+        defer { if !succeeded { processor.spool.discard() } }
         if source.csvColumn == nil, totalBytes > 0 {
             // Typical lines are a 28-character OpenID and a newline: reserving for that
             // avoids the set's regrowth (and its brief doubling of memory) on big files.
@@ -171,7 +171,7 @@ public enum AudienceScanner {
         }
 
         try processor.finish()
-        try spool.finish(audienceFile: file)
+        try processor.spool.finish(audienceFile: file)
 
         let unique = processor.uniqueCount
         let scan = AudienceScan(
@@ -183,8 +183,8 @@ public enum AudienceScanner {
             sourceDigest: Bytes.hex(fileHasher.finalize()),
             batchSizes: BatchPlan.sizes(count: unique, maxBatchSize: maxBatchSize),
             maxBatchSize: Swift.max(3, maxBatchSize),
-            spoolPath: spool.path,
-            spoolBytes: spool.bytesWritten
+            spoolPath: processor.spool.path,
+            spoolBytes: processor.spool.bytesWritten
         )
         succeeded = true
         return scan
@@ -225,10 +225,10 @@ struct LineProblem {
 }
 
 /// The per-line logic of pass 1.
-struct LineProcessor {
+struct LineProcessor: ~Copyable {
     let file: String
     let csvColumn: String?
-    let spool: SpoolWriter
+    var spool: SpoolWriter
 
     private(set) var lineNumber = 0
     private(set) var uniqueCount = 0
@@ -246,7 +246,7 @@ struct LineProcessor {
 
     static let openIDRule = "OpenIDs are 6–64 characters of A-Z a-z 0-9 _ -"
 
-    init(source: AudienceSource, spool: SpoolWriter) {
+    init(source: AudienceSource, spool: consuming SpoolWriter) {
         file = source.path
         csvColumn = source.csvColumn.map { trimmedString($0) }
         self.spool = spool
@@ -347,8 +347,8 @@ struct LineProcessor {
                 return
             }
             let openID = UnsafeBufferPointer(rebasing: value[range])
-            if var problem = check(openID, in: openID, at: 0) {
-                // Columns are about the line: shift from the cell's start.
+            if var problem = check(openID, in: value, at: range.lowerBound) {
+                // The column is counted in the cell: shift it by the cell's start in the line.
                 let startColumn = Bytes.column(in: body, byteOffset: cellStart)
                 problem.column = startColumn + (problem.column ?? 1) - 1
                 try record(problem)
@@ -471,6 +471,12 @@ struct LineProcessor {
         return text
     }
 
+    private func details() -> [String] {
+        var lines: [String] = []
+        for problem in problems { lines.append(detail(problem)) }
+        return lines
+    }
+
     private func error(hint: String) -> AudienceError {
         let first = problems[0]
         var message = first.summary
@@ -481,7 +487,7 @@ struct LineProcessor {
         }
         return AudienceError(
             file: file, line: first.line, column: first.column, code: first.code, message: message,
-            hint: hint, details: problems.map(detail), problemCount: problemCount
+            hint: hint, details: details(), problemCount: problemCount
         )
     }
 

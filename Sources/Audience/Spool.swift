@@ -11,11 +11,15 @@ import Darwin
 #endif
 
 /// Buffered appends to a new temp file (mode 0600, made by `mkstemp`).
-final class SpoolWriter {
+///
+/// A non-copyable struct rather than a class: its state is changed once per OpenID, and
+/// struct accesses need no run-time exclusivity checks. Its `deinit` closes the file;
+/// `discard()` also deletes it.
+struct SpoolWriter: ~Copyable {
     let path: String
     private var fd: Int32
     private let buffer: UnsafeMutablePointer<UInt8>
-    private let capacity = 64 * 1024
+    private static let capacity = 64 * 1024
     private var used = 0
     private(set) var bytesWritten: Int64 = 0
     /// The first write error (an errno); later appends are dropped.
@@ -35,10 +39,10 @@ final class SpoolWriter {
             )
         }
         fd = descriptor
-        // mkstemp creates the file with mode 0600; make sure whatever the umask or platform.
+        // mkstemp creates the file with mode 0600; make sure whatever the platform.
         _ = fchmod(descriptor, 0o600)
         path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        buffer = .allocate(capacity: capacity)
+        buffer = .allocate(capacity: Self.capacity)
     }
 
     deinit {
@@ -55,10 +59,10 @@ final class SpoolWriter {
 
     /// Appends the bytes and a newline.
     @inline(__always)
-    func appendLine(_ bytes: UnsafeBufferPointer<UInt8>) {
+    mutating func appendLine(_ bytes: UnsafeBufferPointer<UInt8>) {
         let needed = bytes.count + 1
-        if used + needed > capacity { flush() }
-        if needed > capacity {  // cannot happen for OpenIDs (at most 64 bytes); kept for safety
+        if used + needed > Self.capacity { flush() }
+        if needed > Self.capacity {  // cannot happen for OpenIDs (at most 64 bytes); kept for safety
             write(bytes.baseAddress!, bytes.count)
             var newline = Bytes.newline
             write(&newline, 1)
@@ -69,19 +73,19 @@ final class SpoolWriter {
         used += needed
     }
 
-    private func write(_ pointer: UnsafeRawPointer, _ count: Int) {
+    private mutating func write(_ pointer: UnsafeRawPointer, _ count: Int) {
         guard failure == 0 else { return }
         let code = POSIX.writeAll(fd, pointer, count)
         if code != 0 { failure = code } else { bytesWritten += Int64(count) }
     }
 
-    private func flush() {
+    private mutating func flush() {
         if used > 0 { write(buffer, used) }
         used = 0
     }
 
     /// Flushes and closes the file; throws the first write error.
-    func finish(audienceFile: String) throws(AudienceError) {
+    mutating func finish(audienceFile: String) throws(AudienceError) {
         flush()
         if fd >= 0 {
             if close(fd) != 0, failure == 0 { failure = errno }
@@ -97,7 +101,7 @@ final class SpoolWriter {
     }
 
     /// Closes and deletes the file (after a failed scan).
-    func discard() {
+    mutating func discard() {
         if fd >= 0 {
             close(fd)
             fd = -1

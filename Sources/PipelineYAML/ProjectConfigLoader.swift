@@ -52,7 +52,7 @@ public struct ProjectConfigLoader: Sendable {
                 return candidate
             }
             // `.git` is a folder in a clone and a file in a worktree or submodule.
-            if dir == "/" || fm.fileExists(atPath: (dir == "/" ? "" : dir) + "/.git") { return nil }
+            if dir == "/" || fm.fileExists(atPath: dir + "/.git") { return nil }
             dir = parent(dir)
         }
     }

@@ -3,13 +3,19 @@ import Foundation
 /// A JSON value, for embedding stored JSON (a run's inputs, a step's outputs) in a report as
 /// JSON rather than as a string.
 public enum JSONValue: Sendable, Hashable, Codable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
     /// An integer that fits in 64 bits (msg_id values do).
     case int(Int64)
+    /// Any other number.
     case double(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object (written with sorted keys).
     case object([String: JSONValue])
 
     /// Parses JSON text (any value, not only objects).
@@ -24,6 +30,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return (try? JSONValue(parsing: text)) ?? .string(text)
     }
 
+    /// Decodes any JSON value (booleans before numbers, integers before doubles).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -43,6 +50,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
+    /// Encodes the value as the JSON it holds.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {

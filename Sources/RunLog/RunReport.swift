@@ -9,9 +9,13 @@ import RunState
 /// key is always present). The run's inputs and the steps' outputs, stored as JSON text, are
 /// embedded as JSON values (objects, not strings).
 public struct RunReport: Sendable, Hashable, Codable {
+    /// The run.
     public var run: Run
+    /// Its steps, in pipeline order, each with its attempts.
     public var steps: [Step]
+    /// The journal's sends.
     public var sends: [Send]
+    /// Counts.
     public var summary: Summary
 
     /// Builds a report.
@@ -153,6 +157,7 @@ public struct RunReport: Sendable, Hashable, Codable {
             case durationMS = "duration_ms"
         }
 
+        /// Encodes every key, absent values as `null`.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(id, forKey: .id)
@@ -220,6 +225,7 @@ public struct RunReport: Sendable, Hashable, Codable {
             case durationMS = "duration_ms"
         }
 
+        /// Encodes every key, absent values as `null`.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(id, forKey: .id)
@@ -281,6 +287,7 @@ public struct RunReport: Sendable, Hashable, Codable {
             case retryDelayMS = "retry_delay_ms"
         }
 
+        /// Encodes every key, absent values as `null`.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(batch, forKey: .batch)
@@ -338,6 +345,7 @@ public struct RunReport: Sendable, Hashable, Codable {
             case lastAttemptAt = "last_attempt_at"
         }
 
+        /// Encodes every key, absent values as `null`.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(step, forKey: .step)

@@ -121,7 +121,9 @@ public enum RunTimeline {
                     guard let value = outputs[key] else { continue }
                     switch value {
                     case .null, .array, .object: continue
-                    default: extras.append(key + "=" + TextWidth.truncated(sanitizeLine(value.displayText), 40))
+                    default:
+                        let text = TextWidth.truncated(sanitizeLine(value.displayText), 40)
+                        extras.append(key + "=" + (text.contains(" ") || text.isEmpty ? JSONText.string(text) : text))
                     }
                 }
             }

@@ -24,8 +24,11 @@ public struct TextLogHandler: LogHandler {
     public let sink: LogSink
     /// Secrets to redact.
     public var scrubber: Scrubber
+    /// The minimum level logged.
     public var logLevel: Logger.Level
+    /// Handler-level metadata, written with every line (per-call metadata wins on a clash).
     public var metadata: Logger.Metadata
+    /// Contextual metadata, between the handler's and the call's.
     public var metadataProvider: Logger.MetadataProvider?
     /// `true` to colour the level with ANSI escapes.
     public var colors: Bool
@@ -67,11 +70,13 @@ public struct TextLogHandler: LogHandler {
         self.now = now
     }
 
+    /// One handler-level metadata value.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Writes one line for `event` to the sink.
     public func log(event: LogEvent) {
         let merged = LogMetadata.merge(
             handler: metadata, provider: metadataProvider, call: event.metadata, error: event.error)

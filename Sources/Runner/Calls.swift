@@ -123,7 +123,7 @@ extension RunExecutor {
                 if let verdict { return verdict }
                 let wait = delay ?? .zero
                 logger.warning(
-                    "\(stepID): attempt \(attempt)\(spec.batch > 0 ? " (batch \(spec.batch))" : "") failed: \(error); \(countsAsAttempt ? "retrying" : "repeating") in \(Self.format(wait))",
+                    "attempt \(attempt)\(spec.batch > 0 ? " (batch \(spec.batch))" : "") failed: \(error); \(countsAsAttempt ? "retrying" : "repeating") in \(Self.format(wait))",
                     metadata: attemptMetadata(spec, attempt: attempt, error: error, event: "attempt.failed"))
                 if !(await stopSignal.sleep(wait)) {
                     return maybeReceived ? .unknown(error) : .stopped
@@ -187,7 +187,7 @@ extension RunExecutor {
             var m = attemptMetadata(spec, attempt: attempt, error: nil, event: "attempt.ok")
             m["duration_ms"] = .stringConvertible(Int(options.now().timeIntervalSince(start) * 1000))
             m["http.status"] = .stringConvertible(200)
-            logger.debug("\(spec.step.id.value): \(spec.endpoint) ok", metadata: m)
+            logger.debug("\(spec.endpoint) ok", metadata: m)
         }
     }
 

@@ -203,11 +203,21 @@ public actor RunExecutor {
             }
         }
         let heartbeat = Task { [store, options, stopSignal] in
+            var failures = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: options.heartbeatInterval)
                 if Task.isCancelled { break }
-                try? await store.heartbeat(run.id, owner: options.owner, at: options.now())
-                _ = stopSignal
+                do {
+                    try await store.heartbeat(run.id, owner: options.owner, at: options.now())
+                    failures = 0
+                } catch {
+                    // Another process took the run over, or the store is gone: start nothing new.
+                    failures += 1
+                    if failures >= 3 {
+                        stopSignal.stop()
+                        break
+                    }
+                }
             }
         }
         defer { heartbeat.cancel() }
@@ -314,7 +324,7 @@ public actor RunExecutor {
         if value { return .run(context) }
         return .skip(
             outcome: skippedOutcome,
-            message: success ? "`if` is false: \(condition.source)" : "a step it waits for failed")
+            message: success ? "`if` is false: \(condition.source.trimmingCharacters(in: .whitespaces))" : "a step it waits for failed")
     }
 
     func evaluationContext() -> EvaluationContext {
@@ -344,7 +354,7 @@ public actor RunExecutor {
             runID: run.id, stepID: step.id.value, uses: step.uses.value, state: .running, startedAt: options.now())
         try? await store.saveStep(record)
         logger.info(
-            "\(step.id.value): started (\(step.uses.value))",
+            "started (\(step.uses.value))",
             metadata: ["event": "step.started", "step.id": .string(step.id.value), "uses": .string(step.uses.value)])
     }
 
@@ -357,7 +367,7 @@ public actor RunExecutor {
         }
         try? await store.saveStep(record)
         logger.warning(
-            "\(step.id.value): stopped: \(message)",
+            "stopped: \(message)",
             metadata: ["event": "step.stopped", "step.id": .string(step.id.value), "uses": .string(step.uses.value)])
     }
 
@@ -384,12 +394,12 @@ public actor RunExecutor {
         let summary = Self.outputSummary(outputs)
         switch outcome {
         case "success":
-            logger.info("\(step.id.value): success\(summary.isEmpty ? "" : " (\(summary))")", metadata: metadata)
+            logger.info("success\(summary.isEmpty ? "" : " (\(summary))")", metadata: metadata)
         case "failure":
             let suffix = step.continueOnError ? " (continue_on_error: the run goes on)" : ""
-            logger.error("\(step.id.value): failed: \(message ?? "")\(suffix)", metadata: metadata)
+            logger.error("failed: \(message ?? "")\(suffix)", metadata: metadata)
         default:
-            logger.info("\(step.id.value): \(outcome): \(message ?? "")", metadata: metadata)
+            logger.info("\(outcome): \(message ?? "")", metadata: metadata)
         }
     }
 

@@ -49,7 +49,7 @@ extension RunExecutor {
                     for e in events where pushes[e.msgID] == nil {
                         pushes[e.msgID] = e
                         logger.info(
-                            "\(stepID): MASSSENDJOBFINISH for msg_id \(e.msgID): \(e.status)",
+                            "MASSSENDJOBFINISH for msg_id \(e.msgID): \(e.status)",
                             metadata: ["event": "wait.push", "step.id": .string(stepID), "msg_id": .stringConvertible(e.msgID)])
                     }
                 }
@@ -70,7 +70,7 @@ extension RunExecutor {
                         if e.errorClass == .permanent {
                             return failure(e)
                         }
-                        logger.warning("\(stepID): polling msg_id \(id) failed: \(e); polling again later")
+                        logger.warning("polling msg_id \(id) failed: \(e); polling again later", metadata: ["event": "wait.poll_failed", "step.id": .string(stepID)])
                     case .duplicate: break
                     case .stopped: return .stopped("stopped by the user (Ctrl-C)")
                     }

@@ -112,7 +112,7 @@ extension RunExecutor {
         }
         defer { scan.removeSpool() }
         logger.info(
-            "\(stepID): \(file): \(scan.uniqueCount) OpenIDs (\(scan.duplicateCount) duplicates removed, \(scan.skippedBlankLines) blank lines), \(scan.batchSizes.count) batch\(scan.batchSizes.count == 1 ? "" : "es")",
+            "\(file): \(scan.uniqueCount) OpenIDs (\(scan.duplicateCount) duplicates removed, \(scan.skippedBlankLines) blank lines), \(scan.batchSizes.count) batch\(scan.batchSizes.count == 1 ? "" : "es")",
             metadata: ["event": "audience.read", "step.id": .string(stepID), "recipients": .stringConvertible(scan.uniqueCount)])
         let batches: AudienceBatches
         do { batches = try scan.batches() } catch { return .failure(error.description) }
@@ -160,7 +160,7 @@ extension RunExecutor {
                 options.progress?("[\(step.id.value)] batch \(batch.index + 1)/\(total) · \(sentRecipients)/\(audience) OpenIDs")
                 if total > 1 {
                     logger.info(
-                        "\(step.id.value): batch \(batch.index + 1)/\(total) sent (\(openIDs.count) OpenIDs, msg_id \(msgID))",
+                        "batch \(batch.index + 1)/\(total) sent (\(openIDs.count) OpenIDs, msg_id \(msgID))",
                         metadata: [
                             "event": "batch.sent", "step.id": .string(step.id.value),
                             "batch": .stringConvertible(batch.index), "msg_id": .stringConvertible(msgID),
@@ -245,8 +245,9 @@ extension RunExecutor {
                         "batch \(batch) was already sent under \(key) (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")) with different content: the pipeline was edited after it was sent. Use --rerun for a new broadcast."))
                 }
                 meta["event"] = "send.adopted"
+                if let id = existing.msgID { meta["msg_id"] = .stringConvertible(id) }
                 logger.notice(
-                    "\(step.id.value): batch \(batch) was already sent (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")); not sending again",
+                    "batch \(batch) was already sent (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")); not sending again",
                     metadata: meta)
                 if let id = existing.msgID { return .sent(msgID: id, msgDataID: existing.msgDataID) }
                 return .failed(.failure("journal entry \(key) is sent but has no msg_id"))
@@ -262,7 +263,7 @@ extension RunExecutor {
                 }
                 meta["event"] = "send.reconcile"
                 logger.notice(
-                    "\(step.id.value): batch \(batch) has an unknown outcome from run \(existing.runID); repeating it with the same clientmsgid",
+                    "batch \(batch) has an unknown outcome from run \(existing.runID); repeating it with the same clientmsgid",
                     metadata: meta)
             case .refused:
                 break
@@ -296,7 +297,7 @@ extension RunExecutor {
             crashPoint("send.after_journal")
             meta["event"] = "send.accepted"
             meta["msg_id"] = .stringConvertible(response.msgID)
-            logger.info("\(step.id.value): sent, msg_id \(response.msgID)", metadata: meta)
+            logger.info("sent, msg_id \(response.msgID)", metadata: meta)
             return .sent(msgID: response.msgID, msgDataID: response.msgDataID)
         case .duplicate(let msgID):
             entry.state = .sent
@@ -306,7 +307,7 @@ extension RunExecutor {
             meta["msg_id"] = .stringConvertible(msgID)
             meta["errcode"] = .stringConvertible(45065)
             logger.notice(
-                "\(step.id.value): WeChat already has this send (45065, clientmsgid exists); adopting msg_id \(msgID)",
+                "WeChat already has this send (45065, clientmsgid exists); adopting msg_id \(msgID)",
                 metadata: meta)
             return .sent(msgID: msgID, msgDataID: nil)
         case .failed(let e), .alreadyDone(let e):

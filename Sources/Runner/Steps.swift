@@ -220,7 +220,7 @@ extension RunExecutor {
             switch outcome {
             case .ok: continue
             case .alreadyDone:
-                logger.notice("\(step.id.value): an earlier attempt may have deleted it; WeChat says 40059 (already deleted)")
+                logger.notice("an earlier attempt may have deleted it; WeChat says 40059 (already deleted)", metadata: ["event": "delete.already_done", "step.id": .string(step.id.value)])
                 continue
             case .failed(let e), .unknown(let e): return failure(e)
             case .duplicate: return .failure("unexpected 45065 on delete")

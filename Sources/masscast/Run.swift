@@ -77,8 +77,12 @@ struct RunCommand: AsyncParsableCommand {
         if let report = common.report, let id = result.runID {
             await RunSetup.writeReport(report, runID: id, store: started.store)
         }
-        if sandbox, common.state == nil, let runID = result.runID {
-            writeStderr("masscast: sandbox run \(runID) kept in a temporary state store (pass --state FILE to keep it)\n")
+        if sandbox, common.state == nil {
+            // A rehearsal's state is thrown away, so it never blocks the real send.
+            try? FileManager.default.removeItem(atPath: (started.store.path as NSString).deletingLastPathComponent)
+            if let runID = result.runID {
+                writeStderr("masscast: sandbox rehearsal \(runID) done; its state was temporary (pass --state FILE to keep it)\n")
+            }
         }
         await started.sandbox?.stop()
         try RunSetup.finish(result, progress: started.progress)

@@ -84,7 +84,7 @@ enum RunSetup {
         let loaded = ProjectConfigLoader().load(path: path)
         if loaded.diagnostics.contains(where: { $0.severity == .error }) || loaded.config == nil {
             let cache = SourceCache()
-            let renderer = DiagnosticRenderer(color: isTerminal(2)) { cache.line($0, $1) }
+            let renderer = DiagnosticRenderer(color: isTerminal(2)) { cache.line($0, $1).map(ConfigSpec.maskingURLPasswords) }
             writeStderr(renderer.text(loaded.diagnostics, files: 1))
             throw Exit.invalid
         }
@@ -138,45 +138,13 @@ enum RunSetup {
         return s
     }
 
-    /// Typed inputs from `--input name=value`, defaults applied; unknown and missing
-    /// required inputs are errors.
+    /// Typed inputs from `--input name=value`, defaults applied.
     static func inputs(_ given: [String], pipeline: Pipeline) throws -> [String: Value] {
-        var values: [String: Value] = [:]
-        let declared = Dictionary(pipeline.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for item in given {
-            guard let eq = item.firstIndex(of: "=") else { throw SetupError("--input \(item): expected name=value") }
-            let name = String(item[..<eq])
-            let text = String(item[item.index(after: eq)...])
-            guard let decl = declared[name] else {
-                let names = pipeline.inputs.map(\.name).joined(separator: ", ")
-                throw SetupError("--input \(name): the pipeline declares no input \(name) (inputs: \(names.isEmpty ? "none" : names))")
-            }
-            switch decl.type {
-            case .string: values[name] = .string(text)
-            case .integer:
-                guard let i = Int(text) else { throw SetupError("--input \(name)=\(text): expected an integer") }
-                values[name] = .integer(i)
-            case .boolean:
-                guard text == "true" || text == "false" else { throw SetupError("--input \(name)=\(text): expected true or false") }
-                values[name] = .bool(text == "true")
-            case .list:
-                if text.hasPrefix("["), let v = try? Value.parseJSON(text), case .list = v {
-                    values[name] = v
-                } else {
-                    values[name] = .list(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
-                }
-            }
+        do {
+            return try Inputs.resolve(given, pipeline: pipeline)
+        } catch {
+            throw SetupError(error.description)
         }
-        for decl in pipeline.inputs where values[decl.name] == nil {
-            if let d = decl.defaultValue {
-                values[decl.name] = d
-            } else if decl.required {
-                throw SetupError("input \(decl.name) is required: pass --input \(decl.name)=…")
-            } else {
-                values[decl.name] = .null
-            }
-        }
-        return values
     }
 
     /// The account from masscast.yaml or the pipeline's inline mapping.

@@ -12,11 +12,12 @@ struct Validate: ParsableCommand {
             All problems of every file are reported, not only the first. A broadcast's name
             must be unique among the files checked together (MC2025).
 
-            A pipeline's `account: NAME` must be an account of the project config: the file
-            given with --config, or else the masscast.yaml found from the pipeline's folder
-            upward, up to the repository root (the folder holding .git). The config is checked
-            too and its problems reported like a pipeline's. Without a config, account names
-            are not checked. A file named masscast.yaml among the PATHs is checked as a config.
+            A pipeline's `account: NAME` must be an account of the project config: the
+            file given with --config, or else the masscast.yaml found from the pipeline's
+            folder upward, up to the repository root (the folder holding .git). The
+            config is checked too, its problems reported like a pipeline's. Without a
+            config, account names are not checked. A file named masscast.yaml among the
+            PATHs is checked as a config.
 
             Exit status: 0 when no file has an error (warnings allowed), 2 when any has.
 

@@ -70,16 +70,18 @@ struct CSVAudienceTests {
             B,#o4WmZ0bbbbbbbb
             "C, c",short
             D,o4WmZ0dddddddd
+            E,  "  o4WmZ0e+eeeeeee"
             """#
         let path = try folder.write("members.csv", text)
         let error = try #require(scanError(AudienceSource(path: path, csvColumn: "openid")))
         #expect(error.code == .malformedOpenID)
         #expect(error.line == 4)
         #expect(error.column == 3)
-        #expect(error.problemCount == 2)
+        #expect(error.problemCount == 3)
         #expect(error.details == [
             "\(path):4:3: malformed OpenID \"#o4WmZ0bbbbbbbb\" ('#' is not allowed)",
             "\(path):5:8: malformed OpenID \"short\" (5 characters; at least 6)",
+            "\(path):7:15: malformed OpenID \"o4WmZ0e+eeeeeee\" ('+' is not allowed)",
         ])
     }
 

@@ -218,6 +218,7 @@ enum Fixture {
             lines.contains(
                 "✓ send        mass/sendall  success  2.1s   msg_data_id=2247483647  msg_id=1000000001"))
         #expect(lines.contains { $0.hasPrefix("✗ get-status  mass/get      failure") && $0.contains("errcode=40001") })
+        #expect(lines.contains(#"✓ wait        mass/wait     success  4.5s   sent_count=1000  status="send success""#))
         #expect(lines.contains { $0.hasPrefix("– delete      mass/delete   skipped") })
         #expect(
             lines.contains("    attempt 1  07:00:01.810  +0.31s  error  errcode -1 transient (system busy)  retry in 1.0s"))

@@ -153,7 +153,8 @@ public enum ProjectConfigDecoder {
             } else if ConfigSpec.urlHasPassword(s) {
                 var d = Diagnostic.error(
                     .literalSecret, "state.url holds a password; it must not be written in the file", at: n.location,
-                    hint: "put the URL in an environment variable and write ${{ env.DATABASE_URL }}; rotate the password if this file was ever committed")
+                    hint: "put the URL in an environment variable and write ${{ env.DATABASE_URL }}; "
+                        + "rotate the password if this file was ever committed")
                 d.redactsSource = true
                 bag.append(d)
             } else if !(s.hasPrefix("postgres://") || s.hasPrefix("postgresql://")) {
@@ -182,7 +183,11 @@ public enum ProjectConfigDecoder {
         callback.aesKey = secret("aes_key")
         callback.previousAESKey = secret("previous_aes_key")
         if let n = node["app_id"], !n.hasExpression, case .string(let s)? = n.typed, StringRule.nonEmpty.matches(s) {
-            if ConfigSpec.isAppID(s) { callback.appID = s } else { bag.append(badAppID(s, at: n.location, path: "callback.app_id")) }
+            if ConfigSpec.isAppID(s) {
+                callback.appID = s
+            } else {
+                bag.append(badAppID(s, at: n.location, path: "callback.app_id"))
+            }
         }
         if let previous = node.entry("previous_aes_key"), node["aes_key"] == nil {
             bag.error(.missingKey, "callback.previous_aes_key is set but callback.aes_key is not", at: previous.keyLocation,
