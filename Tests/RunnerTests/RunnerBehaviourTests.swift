@@ -327,6 +327,10 @@ struct RunnerBehaviourTests {
                     uses: mass/speed
                     needs: [broken]
                     if: success()
+                  - id: nothing-failed-here
+                    uses: mass/speed
+                    needs: [send]
+                    if: failure()
                 """)
             let result = try await rig.run(path, account: "brand-news") { $0.concurrency = 1 }
             #expect(result.exitCode == 1)

@@ -481,6 +481,9 @@ struct RunCommandTests {
                 try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: reportFile))) as? [String: Any])
             #expect((report["run"] as? [String: Any])?["id"] as? String == runID)
             #expect(!r.events("attempt.ok").isEmpty, "--verbose logs every attempt\n\(r)")
+            // Both faults fired: a 503 (logged with its URL, if anything logged URLs) and a
+            // revoked token (40001, then a new token).
+            #expect(try await ws.faults().map { $0["fired"] as? Int } == [1, 1])
             for format in ["text", "json", "mermaid"] {
                 let shown = try await ws.masscast(["runs", "show", runID, "--state", ws.statePath, "--format", format])
                 #expect(shown.exited(0), "\(shown)")

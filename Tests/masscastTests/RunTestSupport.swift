@@ -322,6 +322,14 @@ final class RunWorkspace: @unchecked Sendable {
         return try JSONDecoder().decode(Answer.self, from: response.body).sends
     }
 
+    /// The sandbox's fault rules with how often each fired (`GET /sandbox/faults`).
+    func faults() async throws -> [[String: Any]] {
+        let response = try await AsyncHTTPTransport().send(
+            TransportRequest(method: .get, url: sandbox.baseURL + "/sandbox/faults", timeout: .seconds(10)))
+        let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        return object?["faults"] as? [[String: Any]] ?? []
+    }
+
     /// Adds a file's text (a `--report` file) to what is scanned for secrets.
     func recordFile(_ path: String) {
         transcript.add(path, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
