@@ -105,6 +105,14 @@ final class MasscastProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// A test that stops early (a failed `#require`) leaves no runner behind.
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     var pid: Int32 { process.processIdentifier }
 
     /// What it wrote to stderr so far.
