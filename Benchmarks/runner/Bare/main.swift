@@ -69,6 +69,8 @@ func stringField(_ answer: ByteBuffer, _ key: String) -> String? {
     return String(rest[..<end])
 }
 
+func fixed(_ x: Double) -> String { String(format: "%.2f", x) }
+
 func milliseconds(_ d: Duration) -> Double {
     let (s, atto) = d.components
     return Double(s) * 1000 + Double(atto) / 1e15
@@ -103,7 +105,7 @@ do {
     case "get":
         guard args.count == 7, let count = Int(args[6]) else { throw Failure(description: "get needs MSG_ID COUNT") }
         let url = "\(base)/cgi-bin/message/mass/get?access_token=\(token)"
-        let body = ByteBuffer(string: "{\"msg_id\":\(args[5])}")
+        let body = ByteBuffer(string: "{\"msg_id\":\"\(args[5])\"}")
         for _ in 0..<count {
             let answer = try await post(client, url, body)
             guard answer.readableBytes > 0, stringField(answer, "msg_status") != nil else {
@@ -132,11 +134,12 @@ do {
         }
     }
     let t2 = clock.now
-    print(String(
-        format: "bare %@: %d calls ok, %d request bytes; token %.2f ms, calls %.2f ms (%.1f µs a call), total %.2f ms",
-        mode, calls, bytesSent, milliseconds(t1 - t0), milliseconds(t2 - t1),
-        milliseconds(t2 - t1) * 1000 / Double(max(1, calls)), milliseconds(t2 - t0)))
-    try? await client.shutdown()
+    let callsMS = milliseconds(t2 - t1)
+print(
+    "bare \(mode): \(calls) calls ok, \(bytesSent) request bytes; token \(fixed(milliseconds(t1 - t0))) ms, "
+        + "calls \(fixed(callsMS)) ms (\(fixed(callsMS * 1000 / Double(max(1, calls)))) µs a call), "
+        + "total \(fixed(milliseconds(t2 - t0))) ms")
+try? await client.shutdown()
 } catch {
     FileHandle.standardError.write(Data("runner-bench-bare: \(error) (after \(calls) calls)\n".utf8))
     try? await client.shutdown()
