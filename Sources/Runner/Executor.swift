@@ -311,11 +311,11 @@ public actor RunExecutor {
             do {
                 let result = try expression.evaluate(in: context)
                 guard case .bool(let b) = result else {
-                    return .skip(outcome: skippedOutcome, message: "`if` gave \(result.typeName), not a boolean")
+                    return .skip(outcome: "failure", message: "`if` gave \(result.typeName), not a boolean")
                 }
                 value = b
             } catch {
-                return .skip(outcome: skippedOutcome, message: "`if` could not be evaluated: \(error.message)")
+                return .skip(outcome: "failure", message: "`if` could not be evaluated: \(error.message)")
             }
         } else {
             value = false

@@ -39,6 +39,7 @@ extension RunExecutor {
         var nextPoll = started.addingTimeInterval(options.firstPollDelay.seconds)
         var pollDelay = options.firstPollDelay
         var lastProgress = Date.distantPast
+        var lastLoggedMinute = 0
         let client = client(for: step)
         let stepID = step.id.value
 
@@ -94,6 +95,13 @@ extension RunExecutor {
                 let waited = Int(options.now().timeIntervalSince(started))
                 let state = ids.map { pushes[$0]?.status ?? statuses[$0]?.rawValue ?? "waiting" }.joined(separator: ", ")
                 options.progress?("[\(stepID)] waiting \(waited)s · \(state)")
+                // Without a live progress line (JSON logs, not a terminal): a line a minute.
+                if options.progress == nil, waited > 0, waited / 60 > lastLoggedMinute {
+                    lastLoggedMinute = waited / 60
+                    logger.info(
+                        "still waiting after \(waited / 60)m: \(state)",
+                        metadata: ["event": "wait.progress", "step.id": .string(stepID), "uses": .string(step.uses.value)])
+                }
             }
             var sleep = useInbox ? options.inboxCheckInterval.seconds : 0.5
             sleep = min(sleep, max(0.01, deadline.timeIntervalSince(options.now())))
