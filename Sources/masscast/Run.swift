@@ -116,15 +116,10 @@ struct RunCommand: AsyncParsableCommand {
         let store = try RunSetup.openStore(explicit: common.state, config: config, temporary: sandbox)
         let (logger, _, progress) = RunSetup.logger(
             format: common.logFormat, verbose: common.verbose, scrub: [account.secret.value] + Array(secrets.values))
-        var options = RunOptions()
-        options.inputs = inputs
-        options.env = ProcessInfo.processInfo.environment
+        var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
         options.rerun = rerun
-        options.concurrency = common.concurrency
         options.sandbox = sandbox
         options.enforceSchedule = !sandbox || enforceSchedule
-        options.crashPoint = ProcessInfo.processInfo.environment["MASSCAST_CRASH_AT"]
-        if let progress { options.progress = { progress.update($0) } }
         let executor = RunExecutor(
             pipeline: pipeline, pipelineFile: file, pipelineDigest: RunSetup.digest(ofFile: file), account: account,
             store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)
@@ -195,13 +190,8 @@ struct Resume: AsyncParsableCommand {
         let secrets = (try? RunSetup.loadSecrets(file: common.secrets)) ?? [:]
         let (logger, _, progress) = RunSetup.logger(
             format: common.logFormat, verbose: common.verbose, scrub: [account.secret.value] + Array(secrets.values))
-        var options = RunOptions()
-        options.inputs = inputs
-        options.env = ProcessInfo.processInfo.environment
+        var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
         options.confirmResend = confirmResend
-        options.concurrency = common.concurrency
-        options.crashPoint = ProcessInfo.processInfo.environment["MASSCAST_CRASH_AT"]
-        if let progress { options.progress = { progress.update($0) } }
         let executor = RunExecutor(
             pipeline: pipeline, pipelineFile: record.pipelineFile, pipelineDigest: RunSetup.digest(ofFile: record.pipelineFile),
             account: account, store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)

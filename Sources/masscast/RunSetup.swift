@@ -259,6 +259,17 @@ enum RunSetup {
         func increment() -> Int { lock.withLock { n += 1; return n } }
     }
 
+    /// The options `run` and `resume` share.
+    static func options(inputs: [String: Value], common: RunCommonOptions, progress: ProgressLine?) -> RunOptions {
+        var options = RunOptions()
+        options.inputs = inputs
+        options.env = ProcessInfo.processInfo.environment
+        options.concurrency = common.concurrency
+        options.crashPoint = ProcessInfo.processInfo.environment["MASSCAST_CRASH_AT"]
+        if let progress { options.progress = { progress.update($0) } }
+        return options
+    }
+
     /// Writes the JSON report of a run.
     static func writeReport(_ path: String, runID: String, store: any StateStore) async {
         do {
