@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "PipelineCore", swiftSettings: strict),
@@ -88,11 +89,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The HTTP endpoint that receives WeChat pushes into the state store (`masscast listen`).
+        .target(
+            name: "CallbackServer",
+            dependencies: [
+                "WeChatMP", "RunState",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "masscast",
             dependencies: [
                 "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
-                "RunState", "StateSQLite", "Audience", "RunLog", "Runner",
+                "RunState", "StateSQLite", "Audience", "RunLog", "Runner", "CallbackServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -159,9 +173,21 @@ let package = Package(
             name: "RunnerTests",
             dependencies: [
                 "Runner", "RunState", "StateSQLite", "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunLog",
+                "CallbackServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CallbackServerTests",
+            dependencies: [
+                "CallbackServer", "WeChatMP", "RunState", "StateSQLite", "WeChatSandbox",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
     ]

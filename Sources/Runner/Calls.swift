@@ -90,7 +90,8 @@ extension RunExecutor {
                         verdict = maybeReceived ? .unknown(error) : .failed(error)
                     } else {
                         let window = account.pacing.clientMsgIDRetryWindow.seconds
-                        let until = (lastUse ?? t0).addingTimeInterval(window + 1)
+                        // The accepted use may have reached WeChat a little after we sent it.
+                        let until = (lastUse ?? t0).addingTimeInterval(window + 2)
                         let wait = max(1, until.timeIntervalSince(options.now()))
                         delay = .milliseconds(Int64(wait * 1000))
                         countsAsAttempt = false

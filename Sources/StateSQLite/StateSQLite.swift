@@ -14,9 +14,11 @@ import Darwin
 /// processes on the same machine.
 ///
 /// The file is created with mode 0600 (it holds the token cache) in a directory created 0700.
-/// Every method is one transaction, committed with `synchronous = FULL`: once it returns,
-/// the change survives `kill -9` and a power cut. Writers wait up to 10 s for one another.
-/// See `docs/state.md` for the schema and how to inspect the file.
+/// Every method is one transaction: once it returns, the change survives `kill -9`. Journal
+/// writes are committed with `synchronous = FULL` and so also survive a power cut (with
+/// every commit before them); the other writes use `synchronous = NORMAL`, which WAL makes
+/// safe against a killed process. Writers wait up to 10 s for one another.
+/// See `docs/state.md` ("Durability") for the reasoning, the schema and how to inspect the file.
 public final class SQLiteStateStore: StateStore, Sendable {
     /// Where masscast keeps its state unless `--state` says otherwise (relative to the
     /// working directory).
@@ -54,10 +56,11 @@ public final class SQLiteStateStore: StateStore, Sendable {
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
+            // GRDB sets `synchronous = NORMAL` for WAL: a commit survives a killed process
+            // (it is in the WAL file, which SQLite recovers on the next open) but not
+            // necessarily a power cut. Journal writes switch to FULL for their commit
+            // (`journal(_:)`), which also makes every earlier commit durable.
             pool = try DatabasePool(path: path, configuration: configuration)
-            // GRDB sets NORMAL for WAL, which may lose the last commits on a power cut; the
-            // journal must not (a send recorded as intent must stay recorded).
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw StateStoreError.wrap(error, action: "cannot open", path: path)
         }
@@ -266,23 +269,33 @@ public final class SQLiteStateStore: StateStore, Sendable {
     /// Inserts the step, or replaces the record with the same run and step id while keeping
     /// its place in the order of first save.
     public func saveStep(_ step: StepRecord) async throws {
+        try await write("cannot save step \(step.stepID) in") { db in try Self.upsertStep(db, step) }
+    }
+
+    private static func upsertStep(_ db: Database, _ step: StepRecord) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO steps (run_id, step_id, uses, state, outcome, conclusion, errcode, outputs_json,
+                    message, started_at, ended_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (run_id, step_id) DO UPDATE SET
+                    uses = excluded.uses, state = excluded.state, outcome = excluded.outcome,
+                    conclusion = excluded.conclusion, errcode = excluded.errcode,
+                    outputs_json = excluded.outputs_json, message = excluded.message,
+                    started_at = excluded.started_at, ended_at = excluded.ended_at
+                """,
+            arguments: [
+                step.runID, step.stepID, step.uses, step.state.rawValue, step.outcome, step.conclusion,
+                step.errcode, step.outputsJSON, step.message, Millis.encode(step.startedAt),
+                Millis.encode(step.endedAt),
+            ])
+    }
+
+    /// Appends `attempts`, then saves the step as `saveStep(_:)` does, in one transaction.
+    public func saveStep(_ step: StepRecord, appending attempts: [AttemptRecord]) async throws {
         try await write("cannot save step \(step.stepID) in") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO steps (run_id, step_id, uses, state, outcome, conclusion, errcode, outputs_json,
-                        message, started_at, ended_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (run_id, step_id) DO UPDATE SET
-                        uses = excluded.uses, state = excluded.state, outcome = excluded.outcome,
-                        conclusion = excluded.conclusion, errcode = excluded.errcode,
-                        outputs_json = excluded.outputs_json, message = excluded.message,
-                        started_at = excluded.started_at, ended_at = excluded.ended_at
-                    """,
-                arguments: [
-                    step.runID, step.stepID, step.uses, step.state.rawValue, step.outcome, step.conclusion,
-                    step.errcode, step.outputsJSON, step.message, Millis.encode(step.startedAt),
-                    Millis.encode(step.endedAt),
-                ])
+            for attempt in attempts { try Self.insertAttempt(db, attempt) }
+            try Self.upsertStep(db, step)
         }
     }
 
@@ -294,19 +307,21 @@ public final class SQLiteStateStore: StateStore, Sendable {
     }
 
     public func appendAttempt(_ attempt: AttemptRecord) async throws {
-        try await write("cannot record an attempt of step \(attempt.stepID) in") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO attempts (run_id, step_id, batch, number, endpoint, started_at, ended_at, result,
-                        http_status, errcode, error_class, message, retry_delay_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    attempt.runID, attempt.stepID, attempt.batch, attempt.number, attempt.endpoint,
-                    Millis.encode(attempt.startedAt), Millis.encode(attempt.endedAt), attempt.result,
-                    attempt.httpStatus, attempt.errcode, attempt.errorClass, attempt.message, attempt.retryDelayMS,
-                ])
-        }
+        try await write("cannot record an attempt of step \(attempt.stepID) in") { db in try Self.insertAttempt(db, attempt) }
+    }
+
+    private static func insertAttempt(_ db: Database, _ attempt: AttemptRecord) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO attempts (run_id, step_id, batch, number, endpoint, started_at, ended_at, result,
+                    http_status, errcode, error_class, message, retry_delay_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                attempt.runID, attempt.stepID, attempt.batch, attempt.number, attempt.endpoint,
+                Millis.encode(attempt.startedAt), Millis.encode(attempt.endedAt), attempt.result,
+                attempt.httpStatus, attempt.errcode, attempt.errorClass, attempt.message, attempt.retryDelayMS,
+            ])
     }
 
     public func attempts(runID: String) async throws -> [AttemptRecord] {
@@ -318,8 +333,10 @@ public final class SQLiteStateStore: StateStore, Sendable {
 
     // MARK: - Journal
 
+    /// Writes the entry in a transaction committed with `synchronous = FULL`: when it returns,
+    /// the entry (and every earlier commit) is on disk, so an intent survives a power cut too.
     public func journal(_ entry: JournalEntry) async throws {
-        try await write("cannot write journal entry \(entry.key) in") { db in
+        try await durableWrite("cannot write journal entry \(entry.key) in") { db in
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO journal (app_id, key, run_id, step_id, batch, endpoint, content_digest,
@@ -446,6 +463,22 @@ public final class SQLiteStateStore: StateStore, Sendable {
 
     private func write<T: Sendable>(_ action: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.write(body) } catch { throw StateStoreError.wrap(error, action: action, path: path) }
+    }
+
+    /// `write`, committed with `synchronous = FULL` (the connection goes back to NORMAL after).
+    private func durableWrite(_ action: String, _ body: @Sendable (Database) throws -> Void) async throws {
+        do {
+            try await pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                try db.inTransaction {
+                    try body(db)
+                    return .commit
+                }
+            }
+        } catch {
+            throw StateStoreError.wrap(error, action: action, path: path)
+        }
     }
 
     private func runNotFound(_ runID: String, action: String) -> StateStoreError {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CallbackServer
 import Foundation
 import Logging
 import PipelineCore
@@ -69,7 +70,6 @@ struct RunCommand: AsyncParsableCommand {
             writeStderr("masscast: \(e)\n")
             throw Exit.invalid
         }
-        defer { Task { await started.sandbox?.stop() } }
         let executor = started.executor
         let interrupt = RunSetup.installInterruptHandler { executor.stop() }
         let result = await executor.start()
@@ -77,14 +77,16 @@ struct RunCommand: AsyncParsableCommand {
         if let report = common.report, let id = result.runID {
             await RunSetup.writeReport(report, runID: id, store: started.store)
         }
+        await started.sandbox?.stop()
+        await started.listener?.stop()
         if sandbox, common.state == nil {
             // A rehearsal's state is thrown away, so it never blocks the real send.
+            try? started.store.close()
             try? FileManager.default.removeItem(atPath: (started.store.path as NSString).deletingLastPathComponent)
             if let runID = result.runID {
                 writeStderr("masscast: sandbox rehearsal \(runID) done; its state was temporary (pass --state FILE to keep it)\n")
             }
         }
-        await started.sandbox?.stop()
         try RunSetup.finish(result, progress: started.progress)
     }
 
@@ -92,6 +94,7 @@ struct RunCommand: AsyncParsableCommand {
         var executor: RunExecutor
         var store: SQLiteStateStore
         var sandbox: RunningSandbox?
+        var listener: RunningListener?
         var progress: ProgressLine?
     }
 
@@ -100,7 +103,10 @@ struct RunCommand: AsyncParsableCommand {
         let inputs = try RunSetup.inputs(self.inputs, pipeline: pipeline)
         let config = try RunSetup.loadConfig(explicit: common.config, near: file)
         var running: RunningSandbox?
+        var listener: RunningListener?
         let account: AccountSettings
+        let store = try RunSetup.openStore(explicit: common.state, config: config, temporary: sandbox)
+        var scrub = Array(secrets.values)
         if sandbox {
             let fixture = try RunSetup.loadFixture(self.fixture)
             let engine = SandboxEngine(fixture: fixture, pushSender: HTTPPushSender())
@@ -110,12 +116,29 @@ struct RunCommand: AsyncParsableCommand {
                 throw SetupError("the sandbox did not start: \(error)")
             }
             account = try RunSetup.sandboxAccount(for: pipeline, fixture: fixture, baseURL: running!.baseURL)
+            // The sandbox pushes MASSSENDJOBFINISH (signed, AES-encrypted in safe mode) to an
+            // in-process listener that stores it in this run's inbox, as in production.
+            if let fixtureAccount = fixture.accounts.first(where: { $0.appID == account.appID }),
+                let callback = fixtureAccount.callback
+            {
+                scrub += [callback.token] + (callback.encodingAESKey.map { [$0] } ?? [])
+                let listenerAccount = ListenerAccount(
+                    name: fixtureAccount.name, appID: fixtureAccount.appID, originalID: fixtureAccount.originalID,
+                    token: callback.token, aesKey: callback.mode == .plain ? nil : callback.encodingAESKey)
+                do {
+                    listener = try await RunningListener.start(
+                        configuration: ListenerConfiguration(accounts: [listenerAccount]), store: store)
+                } catch {
+                    await running?.stop()
+                    throw SetupError("the in-process listener did not start: \(error)")
+                }
+                _ = await engine.setCallback(account: fixtureAccount.name, url: listener!.callbackURL(account: fixtureAccount.name))
+            }
         } else {
             account = try RunSetup.account(for: pipeline, config: config, secrets: secrets)
         }
-        let store = try RunSetup.openStore(explicit: common.state, config: config, temporary: sandbox)
         let (logger, _, progress) = RunSetup.logger(
-            format: common.logFormat, verbose: common.verbose, scrub: [account.secret.value] + Array(secrets.values))
+            format: common.logFormat, verbose: common.verbose, scrub: [account.secret.value] + scrub)
         var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
         options.rerun = rerun
         options.sandbox = sandbox
@@ -123,7 +146,7 @@ struct RunCommand: AsyncParsableCommand {
         let executor = RunExecutor(
             pipeline: pipeline, pipelineFile: file, pipelineDigest: RunSetup.digest(ofFile: file), account: account,
             store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)
-        return Prepared(executor: executor, store: store, sandbox: running, progress: progress)
+        return Prepared(executor: executor, store: store, sandbox: running, listener: listener, progress: progress)
     }
 }
 

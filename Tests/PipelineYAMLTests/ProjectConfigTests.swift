@@ -131,6 +131,24 @@ struct ProjectConfigTests {
         ErrorCase(name: "previous aes key without a current one", text: "version: 1\ncallback:\n  previous_aes_key: ${{ env.OLD }}",
                   expected: ["MC2003 3:3"]),
         ErrorCase(name: "bad callback app_id", text: "version: 1\ncallback: { app_id: wx1 }", expected: ["MC2022 2:21"]),
+        ErrorCase(name: "literal account callback token", text: account("    callback:\n      token: abc123"),
+                  expected: ["MC2019 8:14"]),
+        ErrorCase(name: "literal account callback aes_key, flow style",
+                  text: account("    callback: { token: \"${{ env.T }}\", aes_key: lTjyF/U3G2ZnGR7yZn47jiJFJylXlCsD2LjTOzO07Z4 }"),
+                  expected: ["MC2019 7:49"]),
+        ErrorCase(name: "account callback secret with text around it", text: account("    callback:\n      token: ${{ env.T }}x"),
+                  expected: ["MC2019 8:14"]),
+        ErrorCase(name: "account callback without a token", text: account("    callback:\n      aes_key: ${{ env.K }}"),
+                  expected: ["MC2003 8:7"]),
+        ErrorCase(name: "account callback previous key without a current one",
+                  text: account("    callback:\n      token: ${{ env.T }}\n      previous_aes_key: ${{ env.OLD }}"),
+                  expected: ["MC2003 9:7"]),
+        ErrorCase(name: "account callback with an app_id (the account's applies)",
+                  text: account("    callback:\n      token: ${{ env.T }}\n      app_id: wx8a3f2c71d905be46"),
+                  expected: ["MC2001 9:7"]),
+        ErrorCase(name: "account callback not a mapping", text: account("    callback: abc"), expected: ["MC2002 7:15"]),
+        ErrorCase(name: "account callback as an expression", text: account("    callback: ${{ env.T }}"),
+                  expected: ["MC2022 7:15"]),
         ErrorCase(name: "pacing zero", text: account("    pacing: { mass_calls_per_minute: 0 }"), expected: ["MC2008 7:38"]),
         ErrorCase(name: "pacing negative", text: account("    pacing:\n      sends_per_day: -1"), expected: ["MC2008 8:22"]),
         ErrorCase(name: "pacing not an integer", text: account("    pacing: { sends_per_day: lots }"), expected: ["MC2002 7:30"]),
@@ -168,6 +186,65 @@ struct ProjectConfigTests {
         ErrorCase(name: "anchors refused", text: "version: 1\naccounts:\n  a: &x { app_id: wx8a3f2c71d905be46, app_secret: \"${{ env.A }}\", kind: service }\n  b: *x",
                   expected: ["MC1003 3:6", "MC1003 4:6"]),
     ]
+
+    @Test("an account's own callback: decoded as expressions, and it takes the place of the project-wide one")
+    func accountCallback() throws {
+        let text = """
+            version: 1
+            accounts:
+              brand-main:
+                app_id: wx8a3f2c71d905be46
+                app_secret: ${{ env.A }}
+                kind: service
+                original_id: gh_5d1c0e8f7a93
+                callback:
+                  token: ${{ env.MAIN_TOKEN }}
+                  aes_key: ${{ secrets.MAIN_AES }}
+                  previous_aes_key: ${{ env.MAIN_AES_OLD }}
+              brand-news:
+                app_id: wx3e6b9d2f4a8c1705
+                app_secret: ${{ env.B }}
+                kind: subscription
+                original_id: gh_2b7e4f9a0c61
+              brand-extra:
+                app_id: wx0123456789abcdef
+                app_secret: ${{ env.C }}
+                kind: service
+            callback: { token: "${{ env.SHARED_TOKEN }}", app_id: wx3e6b9d2f4a8c1705 }
+            """
+        let (config, diagnostics) = loadConfig(text)
+        #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+        let c = try #require(config)
+        let main = try #require(c.account("brand-main"))
+        #expect(main.callback?.token == "${{ env.MAIN_TOKEN }}")
+        #expect(main.callback?.aesKey == "${{ secrets.MAIN_AES }}")
+        #expect(main.callback?.previousAESKey == "${{ env.MAIN_AES_OLD }}")
+        #expect(main.callback?.appID == nil)
+        #expect(c.callbackSettings(for: main)?.token == "${{ env.MAIN_TOKEN }}")
+        // The project-wide callback names brand-news's AppID: it serves brand-news only.
+        let news = try #require(c.account("brand-news"))
+        #expect(news.callback == nil)
+        #expect(c.callbackSettings(for: news)?.token == "${{ env.SHARED_TOKEN }}")
+        #expect(c.callbackSettings(for: try #require(c.account("brand-extra"))) == nil)
+        // Without an app_id, the project-wide callback serves every account without its own.
+        let shared = try #require(loadConfig(account() + "\ncallback: { token: \"${{ env.T }}\" }").config)
+        #expect(shared.callbackSettings(for: try #require(shared.account("brand-main")))?.token == "${{ env.T }}")
+        let none = try #require(loadConfig(account()).config)
+        #expect(none.callbackSettings(for: try #require(none.account("brand-main"))) == nil)
+    }
+
+    @Test("a literal account callback secret is never quoted")
+    func accountCallbackSecretNotQuoted() throws {
+        let literal = "lTjyF/U3G2ZnGR7yZn47jiJFJylXlCsD2LjTOzO07Z4"
+        let (config, diagnostics) = loadConfig(account("    callback:\n      token: ${{ env.T }}\n      aes_key: \(literal)"))
+        let d = try #require(diagnostics.first)
+        #expect(diagnostics.count == 1)
+        #expect(d.code == .literalSecret && d.redactsSource)
+        #expect(d.message.contains("accounts.brand-main.callback.aes_key"))
+        #expect(!d.message.contains(literal) && !(d.hint ?? "").contains(literal))
+        let main = try #require(config?.account("brand-main"))
+        #expect(main.callback?.token == "${{ env.T }}" && main.callback?.aesKey == nil)
+    }
 
     @Test("each error has its code at its line and column, and nothing else is reported", arguments: errorCases)
     func errors(_ c: ErrorCase) {

@@ -24,6 +24,8 @@ public enum ConfigSpec {
         Field("api_base", .string(.url), doc: "API base URL (default https://api.weixin.qq.com)"),
         Field("token_mode", .enumeration(tokenModes), doc: "stable (default) or classic"),
         Field("pacing", .object(pacing), doc: "Rate limits masscast keeps to for the account"),
+        Field("callback", .object(accountCallback),
+              doc: "The account's own push token and EncodingAESKeys (instead of the project-wide callback)"),
     ])
 
     /// `state`.
@@ -32,6 +34,15 @@ public enum ConfigSpec {
         Field("url", .string(.nonEmpty), expression: true,
               doc: "A postgres:// URL without a password, or ${{ env.NAME }} / ${{ secrets.NAME }}"),
     ], constraints: [.exactlyOne(["path", "url"])])
+
+    /// `accounts.<name>.callback`: the account's own callback secrets (its AppID is the account's).
+    public static let accountCallback = ObjectSpec([
+        Field("token", .string(.secretReference), required: true, expression: true,
+              doc: "The push token; ${{ env.NAME }} or ${{ secrets.NAME }}"),
+        Field("aes_key", .string(.secretReference), expression: true, doc: "The EncodingAESKey; an expression"),
+        Field("previous_aes_key", .string(.secretReference), expression: true,
+              doc: "The EncodingAESKey before the last rotation; an expression"),
+    ])
 
     /// `callback`.
     public static let callback = ObjectSpec([

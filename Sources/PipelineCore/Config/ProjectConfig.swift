@@ -37,6 +37,15 @@ public struct ProjectConfig: Sendable {
     /// The accounts in file order.
     public var orderedAccounts: [ConfigAccount] { accountOrder.compactMap { accounts[$0] } }
 
+    /// The callback settings that apply to `account`: its own `callback:`, else the
+    /// project-wide one (when that names no `app_id`, or names the account's), else `nil`.
+    public func callbackSettings(for account: ConfigAccount) -> CallbackSettings? {
+        if let own = account.callback { return own }
+        guard let shared = callback, shared.token != nil else { return nil }
+        if let appID = shared.appID, appID != account.appID { return nil }
+        return shared
+    }
+
     /// The account called `name`, if the config defines it.
     public func account(_ name: String) -> ConfigAccount? { accounts[name] }
 
@@ -79,12 +88,15 @@ public struct ConfigAccount: Sendable {
     public var location: SourceLocation
     /// Where `app_secret`'s value was written (for errors such as an unset variable).
     public var appSecretLocation: SourceLocation
+    /// `callback:` of the account: its own push token and keys (expressions), which take the
+    /// place of the project-wide `callback:` for this account; `nil` when not written.
+    public var callback: CallbackSettings?
 
     /// Creates an account.
     public init(
         name: String, appID: String, appSecret: String, kind: AccountKind = .service, apiBase: String? = nil,
         originalID: String? = nil, tokenMode: String? = nil, pacing: AccountPacing = AccountPacing(),
-        location: SourceLocation, appSecretLocation: SourceLocation? = nil
+        location: SourceLocation, appSecretLocation: SourceLocation? = nil, callback: CallbackSettings? = nil
     ) {
         self.name = name
         self.appID = appID
@@ -96,6 +108,7 @@ public struct ConfigAccount: Sendable {
         self.pacing = pacing
         self.location = location
         self.appSecretLocation = appSecretLocation ?? location
+        self.callback = callback
     }
 
     /// The token mode with its default applied: `stable` unless `classic` was written.
@@ -142,6 +155,10 @@ public struct StateSettings: Sendable {
 
 /// `callback:`: how pushes from WeChat are verified and decrypted. Each secret is the text of
 /// an expression over `env.` or `secrets.`, never the value.
+///
+/// Written at the top level it serves every account without its own `callback:`; when its
+/// `app_id` is set, only the account with that AppID. Written under an account it serves
+/// that account (its `appID` is then `nil`: the account's AppID applies).
 public struct CallbackSettings: Sendable {
     /// The token pushes are signed with.
     public var token: String?

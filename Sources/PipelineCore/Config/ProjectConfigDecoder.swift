@@ -116,6 +116,11 @@ public enum ProjectConfigDecoder {
                 }
             }
 
+            var callback: CallbackSettings?
+            if let node = value["callback"], node.entries != nil {
+                callback = decodeCallbackSecrets(node, path: "\(path).callback", reported: reported, bag: &bag)
+            }
+
             guard validName, accounts[e.key] == nil else { continue }
             let secretNode = value["app_secret"]
             var secret = ""
@@ -125,7 +130,7 @@ public enum ProjectConfigDecoder {
                 kind: text("kind").flatMap(AccountKind.init(rawValue:)) ?? .service,
                 apiBase: text("api_base"), originalID: text("original_id"),
                 tokenMode: text("token_mode").flatMap { ConfigSpec.tokenModes.contains($0) ? $0 : nil },
-                pacing: pacing, location: e.keyLocation, appSecretLocation: secretNode?.location)
+                pacing: pacing, location: e.keyLocation, appSecretLocation: secretNode?.location, callback: callback)
             order.append(e.key)
         }
         return (accounts, order)
@@ -173,15 +178,7 @@ public enum ProjectConfigDecoder {
         let reported = checker.diagnostics.diagnostics
         bag.append(contentsOf: reported)
         guard node.entries != nil else { return nil }
-        func secret(_ key: String) -> String? {
-            if let d = SecretReference.misuse(node[key], path: "callback.\(key)", reported: reported) { bag.append(d) }
-            guard let n = node[key], case .scalar(let s, _) = n.content, SecretReference.isReference(s) else { return nil }
-            return s
-        }
-        var callback = CallbackSettings(location: node.location)
-        callback.token = secret("token")
-        callback.aesKey = secret("aes_key")
-        callback.previousAESKey = secret("previous_aes_key")
+        var callback = decodeCallbackSecrets(node, path: "callback", reported: reported, bag: &bag)
         if let n = node["app_id"], !n.hasExpression, case .string(let s)? = n.typed, StringRule.nonEmpty.matches(s) {
             if ConfigSpec.isAppID(s) {
                 callback.appID = s
@@ -189,8 +186,26 @@ public enum ProjectConfigDecoder {
                 bag.append(badAppID(s, at: n.location, path: "callback.app_id"))
             }
         }
+        return callback
+    }
+
+    /// `token`, `aes_key` and `previous_aes_key` of a `callback:` mapping at `path` (the
+    /// project-wide one, or an account's): each kept only when it is exactly one reference;
+    /// MC2019 for one that is not, MC2003 for `previous_aes_key` without `aes_key`.
+    static func decodeCallbackSecrets(
+        _ node: SourceNode, path: String, reported: [Diagnostic], bag: inout DiagnosticBag
+    ) -> CallbackSettings {
+        func secret(_ key: String) -> String? {
+            if let d = SecretReference.misuse(node[key], path: "\(path).\(key)", reported: reported) { bag.append(d) }
+            guard let n = node[key], case .scalar(let s, _) = n.content, SecretReference.isReference(s) else { return nil }
+            return s
+        }
+        var callback = CallbackSettings(location: node.location)
+        callback.token = secret("token")
+        callback.aesKey = secret("aes_key")
+        callback.previousAESKey = secret("previous_aes_key")
         if let previous = node.entry("previous_aes_key"), node["aes_key"] == nil {
-            bag.error(.missingKey, "callback.previous_aes_key is set but callback.aes_key is not", at: previous.keyLocation,
+            bag.error(.missingKey, "\(path).previous_aes_key is set but \(path).aes_key is not", at: previous.keyLocation,
                       hint: "the previous key is only tried after the current one: add aes_key")
         }
         return callback

@@ -1,0 +1,198 @@
+import WeChatMP
+
+/// One Official Account the listener receives pushes for: its identity and its callback secrets.
+///
+/// `description`, `debugDescription` and the reflection mirror (used by `dump` and string
+/// interpolation) show the name, the AppID, the original id and the mode, never the token
+/// or a key.
+public struct ListenerAccount: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
+    /// The account's name: the last segment of its callback path (`/wechat/callback/brand-main`)
+    /// and the name in logs. Letters, digits, `-` and `_`.
+    public var name: String
+    /// The AppID (`wx…`); an encrypted push must end with it.
+    public var appID: String
+    /// The original id (`gh_…`): the `ToUserName` of every push to the account, and the key
+    /// the state store's inbox routes pushes by.
+    public var originalID: String
+    /// The callback token (服务器配置 → Token).
+    public var token: String
+    /// The current EncodingAESKey (43 characters) in safe and compatible modes; `nil` in plain mode.
+    public var aesKey: String?
+    /// The EncodingAESKey before the last rotation, tried when the current one does not fit.
+    public var previousAESKey: String?
+
+    /// Creates an account.
+    /// - Parameters:
+    ///   - name: the account's name (its callback path segment).
+    ///   - appID: the AppID.
+    ///   - originalID: the original id `gh_…`.
+    ///   - token: the callback token.
+    ///   - aesKey: the current EncodingAESKey, or `nil` in plain mode.
+    ///   - previousAESKey: the EncodingAESKey before the last rotation, if any.
+    public init(
+        name: String, appID: String, originalID: String, token: String, aesKey: String? = nil,
+        previousAESKey: String? = nil
+    ) {
+        self.name = name
+        self.appID = appID
+        self.originalID = originalID
+        self.token = token
+        self.aesKey = aesKey
+        self.previousAESKey = previousAESKey
+    }
+
+    /// Whether the account expects encrypted pushes (an EncodingAESKey is configured): then
+    /// a push without `encrypt_type=aes` and `msg_signature` is refused.
+    public var isEncrypted: Bool { aesKey != nil }
+
+    /// `plain`, `aes` or `aes+previous`: which secrets are configured, without them.
+    public var mode: String {
+        guard aesKey != nil else { return "plain" }
+        return previousAESKey == nil ? "aes" : "aes+previous"
+    }
+
+    /// The credentials `CallbackCrypto` checks against.
+    var credentials: CallbackCredentials {
+        CallbackCredentials(token: token, encodingAESKey: aesKey, previousEncodingAESKey: previousAESKey, appID: appID)
+    }
+
+    /// The secrets of the account, for a log scrubber.
+    public var secrets: [String] { [token, aesKey, previousAESKey].compactMap { $0 } }
+
+    /// A summary without secrets.
+    public var description: String {
+        "ListenerAccount(name: \(name), appID: \(appID), originalID: \(originalID), mode: \(mode), token: [redacted])"
+    }
+
+    /// The same summary as ``description``.
+    public var debugDescription: String { description }
+
+    /// A mirror without secrets, so `dump` shows no token or key.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: ["name": name, "appID": appID, "originalID": originalID, "mode": mode],
+            displayStyle: .struct)
+    }
+}
+
+/// What the listener serves and how strictly.
+public struct ListenerConfiguration: Sendable, CustomStringConvertible {
+    /// The accounts, each reachable at `path/<name>` and, routed by `ToUserName`, at `path`.
+    public var accounts: [ListenerAccount]
+    /// How far a push's `timestamp` may be from the listener's clock, either way; a
+    /// (timestamp, nonce) pair is remembered this long. Default 5 minutes.
+    public var timestampWindow: Duration
+    /// The largest request body read; a larger one gets 413. Default 64 KiB.
+    public var maxBodyBytes: Int
+    /// The callback path. Default `/wechat/callback`.
+    public var path: String
+    /// How long the body of a request may take to arrive. Default 10 s.
+    public var bodyTimeout: Duration
+    /// How long storing a push may take before the listener answers 503 (WeChat then
+    /// retries). Default 3 s, inside WeChat's 5-second budget.
+    public var storeTimeout: Duration
+    /// The most (account, timestamp, nonce) entries the replay guard holds. Default 100,000.
+    public var replayCapacity: Int
+
+    /// Creates a configuration.
+    public init(
+        accounts: [ListenerAccount], timestampWindow: Duration = .seconds(300), maxBodyBytes: Int = 64 * 1024,
+        path: String = "/wechat/callback", bodyTimeout: Duration = .seconds(10), storeTimeout: Duration = .seconds(3),
+        replayCapacity: Int = 100_000
+    ) {
+        self.accounts = accounts
+        self.timestampWindow = timestampWindow
+        self.maxBodyBytes = maxBodyBytes
+        self.path = path
+        self.bodyTimeout = bodyTimeout
+        self.storeTimeout = storeTimeout
+        self.replayCapacity = replayCapacity
+    }
+
+    /// `path` without a trailing `/`, starting with `/`.
+    public var normalizedPath: String {
+        var p = path
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        if !p.hasPrefix("/") { p = "/" + p }
+        return p
+    }
+
+    /// A summary without secrets.
+    public var description: String {
+        "ListenerConfiguration(path: \(normalizedPath), accounts: \(accounts.map(\.description)), "
+            + "timestampWindow: \(timestampWindow), maxBodyBytes: \(maxBodyBytes))"
+    }
+
+    /// Checks the configuration: at least one account; names usable as a path segment and
+    /// unique; original ids and AppIDs well formed; original ids unique; tokens non-empty;
+    /// EncodingAESKeys of 43 base64 characters; positive limits.
+    /// - Throws: ``ListenerConfigurationError`` naming the first problem (never a secret).
+    public func validate() throws(ListenerConfigurationError) {
+        guard !accounts.isEmpty else { throw ListenerConfigurationError("no account to listen for") }
+        guard timestampWindow > .zero else { throw ListenerConfigurationError("the timestamp window must be positive") }
+        guard maxBodyBytes >= 1024 else { throw ListenerConfigurationError("the body limit must be at least 1024 bytes") }
+        guard replayCapacity >= 1 else { throw ListenerConfigurationError("the replay capacity must be at least 1") }
+        guard bodyTimeout > .zero, storeTimeout > .zero else {
+            throw ListenerConfigurationError("the body and store timeouts must be positive")
+        }
+        let p = normalizedPath
+        guard p != "/", p.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "/-_.".contains($0)) }),
+            !p.contains("//")
+        else {
+            throw ListenerConfigurationError("the callback path '\(p)' must be a path such as /wechat/callback")
+        }
+        var names: Set<String> = []
+        var originals: [String: String] = [:]
+        for account in accounts {
+            let name = account.name
+            guard !name.isEmpty, name.count <= 63,
+                name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+            else {
+                throw ListenerConfigurationError(
+                    "account name '\(name.prefix(64))' must be 1 to 63 letters, digits, '-' or '_' (it is a URL path segment)")
+            }
+            guard names.insert(name).inserted else { throw ListenerConfigurationError("account \(name) is listed twice") }
+            guard Self.isOriginalID(account.originalID) else {
+                throw ListenerConfigurationError(
+                    "account \(name): '\(account.originalID.prefix(40))' is not an original id (gh_ and 6 to 32 letters or digits)")
+            }
+            if let other = originals[account.originalID] {
+                throw ListenerConfigurationError(
+                    "accounts \(other) and \(name) have the same original id \(account.originalID); pushes could not be routed")
+            }
+            originals[account.originalID] = name
+            guard !account.token.isEmpty else { throw ListenerConfigurationError("account \(name): the callback token is empty") }
+            if account.aesKey != nil && account.appID.isEmpty {
+                throw ListenerConfigurationError("account \(name): an EncodingAESKey needs the AppID (encrypted pushes end with it)")
+            }
+            do {
+                _ = try CallbackCrypto(credentials: account.credentials)
+            } catch {
+                throw ListenerConfigurationError("account \(name): \(error.message)")
+            }
+        }
+    }
+
+    /// `gh_` and 6 to 32 letters or digits.
+    static func isOriginalID(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard u.count >= 9, u.count <= 35, s.hasPrefix("gh_") else { return false }
+        return u[3...].allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) }
+    }
+}
+
+/// A listener configuration that cannot be served. The message names the account and the
+/// field, never a secret.
+public struct ListenerConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What is wrong, as a sentence.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ message: String) { self.message = message }
+
+    /// The message.
+    public var description: String { message }
+}

@@ -1,0 +1,252 @@
+import CallbackServer
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import RunState
+import Testing
+import WeChatMP
+
+/// A listener on a free loopback port over a temporary store.
+final class LiveListener: @unchecked Sendable {
+    let temp: TempStore
+    let logs: LogCapture
+    let running: RunningListener
+    let http = AsyncHTTPTransport()
+
+    private init(temp: TempStore, running: RunningListener, logs: LogCapture) {
+        self.temp = temp
+        self.running = running
+        self.logs = logs
+    }
+
+    static func start(_ configuration: ListenerConfiguration = Accounts.configuration()) async throws -> LiveListener {
+        let temp = try TempStore()
+        let logs = LogCapture()
+        let running = try await RunningListener.start(configuration: configuration, store: temp.store, logger: logs.logger)
+        return LiveListener(temp: temp, running: running, logs: logs)
+    }
+
+    /// Runs `body` with a started listener and always stops it.
+    static func with<T>(
+        _ configuration: ListenerConfiguration = Accounts.configuration(), _ body: (LiveListener) async throws -> T
+    ) async throws -> T {
+        let live = try await start(configuration)
+        do {
+            let value = try await body(live)
+            await live.running.stop()
+            return value
+        } catch {
+            await live.running.stop()
+            throw error
+        }
+    }
+
+    func post(_ request: (query: [String: String], body: [UInt8]), account: String? = nil) async throws -> Answer {
+        let query = request.query.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
+            .joined(separator: "&")
+        let response = try await http.send(TransportRequest(
+            method: .post, url: running.callbackURL(account: account) + "?" + query,
+            headers: [("Content-Type", "text/xml")], body: Data(request.body), timeout: .seconds(10)))
+        return Answer(response.status, String(decoding: response.body, as: UTF8.self))
+    }
+
+    func get(_ path: String) async throws -> Answer {
+        let response = try await http.send(
+            TransportRequest(method: .get, url: running.baseURL + path, timeout: .seconds(10)))
+        return Answer(response.status, String(decoding: response.body, as: UTF8.self))
+    }
+}
+
+/// An HTTP status and body.
+struct Answer: Equatable, CustomStringConvertible {
+    var status: Int
+    var body: String
+    init(_ status: Int, _ body: String) {
+        self.status = status
+        self.body = body
+    }
+    var description: String { "\(status) \(body.prefix(200))" }
+}
+
+@Suite("The listener over HTTP", .serialized)
+struct LiveListenerTests {
+    @Test("plain and AES pushes over HTTP are stored once; retries answered success; /metrics counts them")
+    func pushesOverHTTP() async throws {
+        try await LiveListener.with { live in
+            let plain = Push.finish(Accounts.news, msgID: 1000001001)
+            let aes = Push.finish(Accounts.main, msgID: 1000001002)
+            for attempt in 0..<3 {
+                let p = attempt == 0 ? plain : plain.retried(after: Int64(attempt))
+                let a = attempt == 0 ? aes : aes.retried(after: Int64(attempt))
+                #expect(try await live.post(p.plain()) == Answer(200, "success"))
+                #expect(try await live.post(try a.encrypted(), account: "brand-main") == Answer(200, "success"))
+            }
+            #expect(try await live.temp.events(Accounts.news, [1000001001]).count == 1)
+            #expect(try await live.temp.events(Accounts.main, [1000001002]).count == 1)
+
+            // Refusals over HTTP, with their statuses.
+            #expect(try await live.post(plain.plain(token: "forged")).status == 403)
+            #expect(try await live.post(plain.plain()).status == 403)  // replay of the first try
+            #expect(try await live.post(Push(account: Accounts.news, xml: "<xml><a></b></xml>").plain()).status == 400)
+
+            let answer = try await live.get("/metrics")
+            let metrics = answer.body
+            #expect(answer.status == 200)
+            #expect(metricValue(metrics, "masscast_listener_pushes_received_total") == 9)
+            #expect(metricValue(metrics, "masscast_listener_pushes_stored_total") == 2)
+            #expect(metricValue(metrics, "masscast_listener_pushes_duplicate_total") == 4)
+            #expect(metricValue(metrics, #"masscast_listener_pushes_rejected_total{reason="bad_signature"}"#) == 1)
+            #expect(metricValue(metrics, #"masscast_listener_pushes_rejected_total{reason="replay"}"#) == 1)
+            #expect(metricValue(metrics, #"masscast_listener_pushes_rejected_total{reason="malformed_xml"}"#) == 1)
+            #expect(metricValue(metrics, #"masscast_listener_pushes_rejected_total{reason="stale_timestamp"}"#) == 0)
+            #expect(metricValue(metrics, "masscast_listener_store_latency_seconds_count") == 6)
+            #expect(metrics.contains("# TYPE masscast_listener_store_latency_seconds histogram"))
+            #expect(metrics.contains("# TYPE masscast_listener_pushes_received_total counter"))
+            for secret in Accounts.secrets { #expect(!metrics.contains(secret)) }
+            #expect(live.logs.leaks().isEmpty, "\(live.logs.leaks())")
+        }
+    }
+
+    @Test("GET URL verification over HTTP answers echostr as text/plain")
+    func urlVerificationOverHTTP() async throws {
+        try await LiveListener.with { live in
+            let timestamp = String(Int64(Date().timeIntervalSince1970))
+            let signature = CallbackCrypto.sign(token: Accounts.main.token, timestamp: timestamp, nonce: "42")
+            let query = "signature=\(signature)&timestamp=\(timestamp)&nonce=42&echostr=5837397520665436492"
+            let named = "/wechat/callback/brand-main?" + query
+            let bare = "/wechat/callback?" + query
+            let other = "/wechat/callback/brand-news?" + query
+            let wrongNonce = "/wechat/callback/brand-main?" + query.replacingOccurrences(of: "nonce=42", with: "nonce=43")
+            let answers = [try await live.get(named), try await live.get(bare), try await live.get(other),
+                           try await live.get(wrongNonce)]
+            #expect(answers[0] == Answer(200, "5837397520665436492"))
+            #expect(answers[1] == Answer(200, "5837397520665436492"))
+            #expect(answers[2].status == 403 && answers[3].status == 403)
+        }
+    }
+
+    @Test("/healthz reports the accounts and a reachable store; 503 when the store is gone")
+    func healthz() async throws {
+        try await LiveListener.with { live in
+            let health = try await live.get("/healthz")
+            #expect(health.status == 200)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(health.body.utf8)) as? [String: Any])
+            #expect(json["status"] as? String == "ok" && json["accounts"] as? Int == 2 && json["store"] as? String == "reachable")
+            try live.temp.store.close()
+            let down = try await live.get("/healthz")
+            #expect(down.status == 503 && down.body.contains("unreachable"))
+        }
+    }
+
+    @Test("a body over the limit gets 413 over HTTP and is not read; nothing stored")
+    func oversizedOverHTTP() async throws {
+        try await LiveListener.with(Accounts.configuration(maxBodyBytes: 4096)) { live in
+            let padding = String(repeating: "x", count: 8192)
+            let push = Push(account: Accounts.news, xml: Push.finish(Accounts.news, msgID: 1000001101).xml
+                .replacingOccurrences(of: "</xml>", with: "<Pad>\(padding)</Pad></xml>"))
+            #expect(try await live.post(push.plain()) == Answer(413, "too_large"))
+            #expect(try await live.temp.isEmpty([1000001101]))
+            let metrics = try await live.get("/metrics").body
+            #expect(metricValue(metrics, #"masscast_listener_pushes_rejected_total{reason="too_large"}"#) == 1)
+        }
+    }
+
+    @Test("Hummingbird live test: other methods get 405, unknown paths 404, content types")
+    func methodsOverHTTP() async throws {
+        let temp = try TempStore()
+        let handler = try CallbackHandler(configuration: Accounts.configuration(), store: temp.store, logger: LogCapture().logger)
+        let app = ListenerServer.application(handler: handler, port: 0)
+        try await app.test(.live) { client in
+            for method in [HTTPRequest.Method.put, .delete, .patch] {
+                try await client.execute(uri: "/wechat/callback/brand-main", method: method) { response in
+                    #expect(response.status == .methodNotAllowed)
+                    #expect(String(buffer: response.body) == "method_not_allowed")
+                }
+            }
+            try await client.execute(uri: "/elsewhere", method: .post) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            }
+            let push = Push.finish(Accounts.news, msgID: 1000001201).plain()
+            let query = push.query.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+            try await client.execute(
+                uri: "/wechat/callback?\(query)", method: .post, body: ByteBuffer(bytes: push.body)
+            ) { response in
+                #expect(response.status == .ok && String(buffer: response.body) == "success")
+                #expect(response.headers[.contentType] == "text/plain; charset=utf-8")
+            }
+        }
+        #expect(try await temp.events(Accounts.news, [1000001201]).count == 1)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A raw TCP exchange on loopback: sends `request`, then reads until the server closes or
+/// `readTimeout` seconds pass. Blocking; run it off the concurrency pool.
+func rawExchange(port: Int, request: [UInt8], readTimeout: Int) -> String {
+    #if canImport(Glibc)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+    let fd = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { return "" }
+    var timeout = timeval(tv_sec: readTimeout, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    var received: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        received.append(contentsOf: buffer[0..<n])
+        if String(decoding: received, as: UTF8.self).contains("\r\n\r\n") && received.count > 12 { break }
+    }
+    return String(decoding: received, as: UTF8.self)
+}
+
+@Suite("Bounded waits over HTTP", .serialized)
+struct BoundedWaitTests {
+    @Test("a body that stops arriving is answered 400 after the body timeout; nothing stored", .timeLimit(.minutes(1)))
+    func slowBody() async throws {
+        let configuration = ListenerConfiguration(
+            accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(300))
+        let temp = try TempStore()
+        let logs = LogCapture()
+        let listener = try await RunningListener.start(configuration: configuration, store: temp.store, logger: logs.logger)
+        let push = Push.finish(Accounts.news, msgID: 1000001301).plain()
+        let query = push.query.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+        // Promise the whole body, send a tenth of it, then wait.
+        let head = "POST /wechat/callback?\(query) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n"
+            + "Content-Length: \(push.body.count)\r\n\r\n"
+        let request = Array(head.utf8) + push.body.prefix(push.body.count / 10)
+        let port = listener.port
+        let started = ContinuousClock.now
+        let answer = await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: rawExchange(port: port, request: request, readTimeout: 10)) }
+        }
+        let elapsed = ContinuousClock.now - started
+        await listener.stop()
+        #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer.prefix(200))")
+        #expect(elapsed < .seconds(5))
+        #expect(try await temp.isEmpty([1000001301]))
+        #expect(logs.lines.contains { $0.contains("push.rejected") && $0.contains("bad_request") })
+    }
+}

@@ -1,0 +1,55 @@
+import CallbackServer
+import Foundation
+import PipelineCore
+import RunState
+import Runner
+import Testing
+import WeChatSandbox
+
+@Suite("runs woken by pushes", .serialized)
+struct RunnerPushTests {
+    @Test("the sandbox pushes to a live listener and a waiting run completes from the push alone (polling off)",
+          arguments: ["brand-main", "brand-news"])
+    func waitEndsOnPush(account name: String) async throws {
+        try await Rig.with { rig in
+            let fixtureAccount = try #require(rig.fixture.accounts.first { $0.name == name })
+            let callback = try #require(fixtureAccount.callback)
+            let listener = try await RunningListener.start(
+                configuration: ListenerConfiguration(accounts: [
+                    ListenerAccount(
+                        name: name, appID: fixtureAccount.appID, originalID: fixtureAccount.originalID,
+                        token: callback.token, aesKey: callback.mode == .plain ? nil : callback.encodingAESKey)
+                ]),
+                store: rig.store)
+            _ = await rig.sandbox.engine.setCallback(account: name, url: listener.callbackURL(account: name))
+            let path = try rig.write("push-\(name).yaml", """
+                version: 1
+                name: push-\(name)
+                account: \(name)
+                steps:
+                  - id: send
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: false, tag_id: 100 }
+                      msgtype: text
+                      text: { content: "pushed" }
+                  - id: finish
+                    uses: mass/wait
+                    with:
+                      msg_id: ${{ steps.send.outputs.msg_id }}
+                      source: callback
+                      timeout: 1m
+                """)
+            let result = try await rig.run(path, account: name)
+            await listener.stop()
+            #expect(result.exitCode == 0, "\(result)")
+            let out = rig.outputs(try await rig.steps(result)["finish"])
+            #expect(out["status"] == .string("send success"))
+            if case .integer(let sent)? = out["sent_count"] { #expect(sent > 0) } else { Issue.record("no counts: \(out)") }
+            let gets = try await rig.store.attempts(runID: try #require(result.runID)).filter { $0.endpoint == "message/mass/get" }
+            #expect(gets.isEmpty, "the wait did not poll")
+            let pushes = await rig.sandbox.engine.pushRecords()
+            #expect(!pushes.isEmpty)
+        }
+    }
+}
