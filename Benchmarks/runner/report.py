@@ -100,7 +100,7 @@ def part_get(out, lines):
                  f"{'met' if mm / bm <= 1.3 else 'not met'}); per-round ratios {min(ratios):.2f}–{max(ratios):.2f} "
                  f"(median {median(ratios):.2f}).")
     lines.append(f"- Per call, whole process: masscast {mm * 1000 / steps:.0f} µs, bare {bm * 1000 / steps:.0f} µs.")
-    lines.append(f"- Inside the processes: masscast's run (first step started to run finished, from its state) "
+    lines.append(f"- Inside the processes: masscast's run (created to finished, from its state) "
                  f"{mim:.0f} ms against the bare loop's {bim:.1f} ms of calls: "
                  f"**{(mim - bim) * 1000 / steps:.0f} µs of executor overhead per step**.")
     lines.append(f"- Fixed costs outside the calls: masscast {mm - mim:.0f} ms (process start, pipeline and config, "

@@ -23,7 +23,7 @@ import Darwin
 ///   invalid UTF-8, line longer than 4,096 bytes and unreadable CSV row is collected;
 ///   if there is any, the scan fails listing the first 20 and counting all. Nothing is
 ///   sent from a file with errors.
-/// - Duplicates are removed exactly (a set of 128-bit SHA-256 prefixes), keeping the
+/// - Duplicates are removed exactly (a set of 128-bit keyed hashes), keeping the
 ///   first occurrence, in file order.
 /// - CSV: RFC 4180 with `,` as separator; the first non-blank row is the header and must
 ///   have the named column (exact match after trimming spaces and tabs); quoted cells may
@@ -191,20 +191,26 @@ public enum AudienceScanner {
     }
 }
 
-/// The first 16 bytes of an OpenID's SHA-256: the de-duplication key. Equal OpenIDs have
-/// equal keys; two different OpenIDs share one with probability about 2⁻¹²⁸ per pair.
+/// The de-duplication key of an OpenID: 128 bits, two SipHash-1-3 values (Swift's `Hasher`,
+/// keyed at random in each process) of its bytes, one after a 0 byte and one after a 1 byte.
+/// Equal OpenIDs have equal keys; two different OpenIDs share one with probability about
+/// 2⁻¹²⁸ per pair, and as the key is secret no file can be made to collide on purpose. (A
+/// SHA-256 per OpenID, as before, cost about a third of the time of scanning a million.)
 struct OpenIDDigest: Hashable {
     var high: UInt64
     var low: UInt64
 
     @inline(__always)
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        var hasher = SHA256()
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-        let digest = hasher.finalize()
-        (high, low) = digest.withUnsafeBytes { raw in
-            (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-        }
+        let raw = UnsafeRawBufferPointer(bytes)
+        var first = Hasher()
+        first.combine(UInt8(0))
+        first.combine(bytes: raw)
+        var second = Hasher()
+        second.combine(UInt8(1))
+        second.combine(bytes: raw)
+        high = UInt64(UInt(bitPattern: first.finalize()))
+        low = UInt64(UInt(bitPattern: second.finalize()))
     }
 
     // The words are uniformly distributed already: one is enough for the hash table.

@@ -59,6 +59,15 @@ public protocol StateStore: Sendable {
 
     /// Inserts or replaces the step's record.
     func saveStep(_ step: StepRecord) async throws
+    /// Appends `attempts` (in order), then inserts or replaces the step's record, in one
+    /// transaction: how a step's last attempt and its end are recorded together.
+    func saveStep(_ step: StepRecord, appending attempts: [AttemptRecord]) async throws
+    /// Like `saveStep(_:appending:)`, without waiting for the commit: the write is queued
+    /// behind the writes already made and is committed before any write made later returns.
+    /// For records a crash may lose: a step's start, or the end of a step that makes no
+    /// irreversible call (resume runs an unfinished step again; sends are in the journal,
+    /// whose writes are awaited). Errors are ignored.
+    func queueStepSave(_ step: StepRecord, appending attempts: [AttemptRecord]) async
     /// In pipeline order of first save.
     func steps(runID: String) async throws -> [StepRecord]
     func appendAttempt(_ attempt: AttemptRecord) async throws
@@ -89,4 +98,18 @@ public protocol StateStore: Sendable {
     /// Forgets the token only if it is still the stored one (another process may have
     /// stored a newer one meanwhile).
     func invalidateToken(_ value: String, appID: String) async throws
+}
+
+extension StateStore {
+    /// The attempts, then the step, each in its own transaction (a store that can do better
+    /// writes them in one).
+    public func saveStep(_ step: StepRecord, appending attempts: [AttemptRecord]) async throws {
+        for attempt in attempts { try await appendAttempt(attempt) }
+        try await saveStep(step)
+    }
+
+    /// Saves at once (a store that has a write queue only queues the write).
+    public func queueStepSave(_ step: StepRecord, appending attempts: [AttemptRecord]) async {
+        try? await saveStep(step, appending: attempts)
+    }
 }

@@ -183,13 +183,29 @@ extension RunExecutor {
             result: error.map { $0.delivery == .maybeReceived && $0.errcode == nil ? "unknown" : "error" } ?? result,
             httpStatus: httpStatus, errcode: error?.errcode, errorClass: error?.errorClass.rawValue,
             message: error.map { String(describing: $0) + note }, retryDelayMS: retryDelay?.milliseconds)
-        try? await store.appendAttempt(r)
-        if result == "ok" {
+        let stepID = spec.step.id.value
+        if result == "ok" && !Self.journaledKinds.contains(spec.step.uses.value) {
+            // Written with the step's end (or before its next attempt), in one transaction.
+            if let earlier = pendingAttempts.updateValue(r, forKey: stepID) { try? await store.appendAttempt(earlier) }
+        } else {
+            for earlier in takePendingAttempts(stepID) { try? await store.appendAttempt(earlier) }
+            try? await store.appendAttempt(r)
+        }
+        if result == "ok" && logger.logLevel <= .debug {
             var m = attemptMetadata(spec, attempt: attempt, error: nil, event: "attempt.ok")
             m["duration_ms"] = .stringConvertible(Int(options.now().timeIntervalSince(start) * 1000))
             m["http.status"] = .stringConvertible(200)
             logger.debug("\(spec.endpoint) ok", metadata: m)
         }
+    }
+
+    /// Steps whose calls are journaled (sends, previews): their attempts are written at once,
+    /// each in its own transaction, as before the journal's result.
+    static let journaledKinds: Set<String> = ["mass/send", "mass/sendall", "mass/preview"]
+
+    /// The step's successful attempt not written yet (at most one), taken out.
+    func takePendingAttempts(_ stepID: String) -> [AttemptRecord] {
+        pendingAttempts.removeValue(forKey: stepID).map { [$0] } ?? []
     }
 
     /// Crash test hook (`MASSCAST_CRASH_AT`): SIGKILL this process at a named point.

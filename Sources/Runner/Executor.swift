@@ -44,6 +44,12 @@ public actor RunExecutor {
     var run: RunRecord?
     var inputs: [String: Value]
     var states: [String: StepState] = [:]
+    /// When each step started (in this process, or as recorded before a resume): kept here so
+    /// that finishing a step does not read every step of the run back from the store.
+    var startedTimes: [String: Date] = [:]
+    /// The last successful attempt of each running step whose call is not journaled, written
+    /// with the step's next record (its end, usually) in one transaction; see `record`.
+    var pendingAttempts: [String: AttemptRecord] = [:]
 
     /// Creates an executor.
     /// - Parameters:
@@ -150,8 +156,9 @@ public actor RunExecutor {
             }
             var finished: [String: StepRecord] = [:]
             do {
-                for step in try await store.steps(runID: runID) where step.state == .finished {
-                    finished[step.stepID] = step
+                for step in try await store.steps(runID: runID) {
+                    if let startedAt = step.startedAt { startedTimes[step.stepID] = startedAt }
+                    if step.state == .finished { finished[step.stepID] = step }
                 }
             } catch {
                 return .invalid(message: "state store: \(error)")
@@ -333,7 +340,50 @@ public actor RunExecutor {
             runID: run?.id ?? "")
     }
 
+    /// Every step each step waits for, directly or not. Computed once per step in a
+    /// topological order, as bit sets (a step without `needs` waits for every earlier step,
+    /// so a search per step would be cubic in the number of steps).
     static func ancestors(_ deps: [Set<Int>]) -> [Set<Int>] {
+        let n = deps.count
+        var waiting = deps.map(\.count)
+        var dependents = [[Int]](repeating: [], count: n)
+        for (i, ds) in deps.enumerated() { for d in ds { dependents[d].append(i) } }
+        var order: [Int] = []
+        order.reserveCapacity(n)
+        var ready = (0..<n).filter { waiting[$0] == 0 }
+        while let i = ready.popLast() {
+            order.append(i)
+            for j in dependents[i] {
+                waiting[j] -= 1
+                if waiting[j] == 0 { ready.append(j) }
+            }
+        }
+        // A cycle (not in a pipeline without errors): search from each step instead.
+        guard order.count == n else { return searchAncestors(deps) }
+        let words = (n + 63) / 64
+        var bits = [[UInt64]](repeating: [], count: n)
+        for i in order {
+            var b = [UInt64](repeating: 0, count: words)
+            for d in deps[i] {
+                b[d >> 6] |= 1 << UInt64(d & 63)
+                for w in 0..<words { b[w] |= bits[d][w] }
+            }
+            bits[i] = b
+        }
+        return bits.map { b in
+            var set = Set<Int>()
+            for (w, word) in b.enumerated() {
+                var rest = word
+                while rest != 0 {
+                    set.insert(w * 64 + rest.trailingZeroBitCount)
+                    rest &= rest - 1
+                }
+            }
+            return set
+        }
+    }
+
+    static func searchAncestors(_ deps: [Set<Int>]) -> [Set<Int>] {
         var result: [Set<Int>] = Array(repeating: [], count: deps.count)
         for i in deps.indices {
             var seen = Set<Int>()
@@ -352,7 +402,10 @@ public actor RunExecutor {
         guard let run else { return }
         let record = StepRecord(
             runID: run.id, stepID: step.id.value, uses: step.uses.value, state: .running, startedAt: options.now())
-        try? await store.saveStep(record)
+        startedTimes[step.id.value] = record.startedAt
+        // Not awaited: committed before the step's next record (a crash may lose it, and
+        // resume runs an unfinished step again anyway).
+        await store.queueStepSave(record, appending: [])
         logger.info(
             "started (\(step.uses.value))",
             metadata: ["event": "step.started", "step.id": .string(step.id.value), "uses": .string(step.uses.value)])
@@ -362,10 +415,8 @@ public actor RunExecutor {
         guard let run else { return }
         var record = StepRecord(runID: run.id, stepID: step.id.value, uses: step.uses.value, state: .pending)
         record.message = message
-        if let old = try? await store.steps(runID: run.id).first(where: { $0.stepID == step.id.value }) {
-            record.startedAt = old.startedAt
-        }
-        try? await store.saveStep(record)
+        record.startedAt = startedTimes[step.id.value]
+        try? await store.saveStep(record, appending: takePendingAttempts(step.id.value))
         logger.warning(
             "stopped: \(message)",
             metadata: ["event": "step.stopped", "step.id": .string(step.id.value), "uses": .string(step.uses.value)])
@@ -376,15 +427,20 @@ public actor RunExecutor {
         let conclusion = (outcome == "failure" && step.continueOnError) ? "success" : outcome
         states[step.id.value] = StepState(outputs: outputs, outcome: outcome, conclusion: conclusion, errcode: errcode)
         let now = options.now()
-        var startedAt: Date? = nil
-        if let old = try? await store.steps(runID: run.id).first(where: { $0.stepID == step.id.value }) {
-            startedAt = old.startedAt
-        }
+        let startedAt = startedTimes[step.id.value]
         let record = StepRecord(
             runID: run.id, stepID: step.id.value, uses: step.uses.value, state: .finished, outcome: outcome,
             conclusion: conclusion, errcode: errcode, outputsJSON: Value.object(outputs).jsonText, message: message,
             startedAt: startedAt ?? now, endedAt: now)
-        try? await store.saveStep(record)
+        if Self.irreversibleKinds.contains(step.uses.value) {
+            try? await store.saveStep(record, appending: takePendingAttempts(step.id.value))
+        } else {
+            // Not awaited: committed in order, before any later awaited write (a journal
+            // intent, the run's end). A crash just after may lose it; resume then runs the
+            // step again, as it would after a crash during its call, which for these
+            // kinds (uploads, reads, waits) is harmless.
+            await store.queueStepSave(record, appending: takePendingAttempts(step.id.value))
+        }
         var metadata: Logger.Metadata = [
             "event": "step.finished", "step.id": .string(step.id.value), "uses": .string(step.uses.value),
             "outcome": .string(outcome), "conclusion": .string(conclusion),
@@ -402,6 +458,10 @@ public actor RunExecutor {
             logger.info("\(outcome): \(message ?? "")", metadata: metadata)
         }
     }
+
+    /// Step kinds whose end is recorded before the run goes on: sends and previews, and
+    /// deletes (run again, a delete that went through would fail with 40059).
+    static let irreversibleKinds: Set<String> = journaledKinds.union(["mass/delete"])
 
     static func outputSummary(_ outputs: [String: Value]) -> String {
         outputs.keys.sorted().compactMap { key -> String? in

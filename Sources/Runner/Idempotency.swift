@@ -22,6 +22,31 @@ public enum Idempotency {
         Value.object(inputs).jsonText
     }
 
+    /// The content digest of one `mass/send` batch, for the journal: SHA-256 hex over a
+    /// version line, the canonical JSON of the payload (everything but `touser` and
+    /// `clientmsgid`), then each OpenID of the batch in order, each line ended by `\n`.
+    /// OpenIDs have no line breaks, so a different payload, a different OpenID, one more or
+    /// less, or another order all give another digest. Streamed: a batch of 10,000 OpenIDs
+    /// is hashed without building its JSON.
+    public static func batchDigest(payloadJSON: String, openIDs: [String]) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Data("masscast mass/send batch v1\n".utf8))
+        hasher.update(data: Data(payloadJSON.utf8))
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(64 * 1024)
+        buffer.append(0x0A)
+        for id in openIDs {
+            buffer.append(contentsOf: id.utf8)
+            buffer.append(0x0A)
+            if buffer.count >= 60 * 1024 {
+                buffer.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        buffer.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hex(hasher.finalize())
+    }
+
     /// SHA-256 hex of `data`.
     public static func digest(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
 

@@ -30,7 +30,8 @@ extension RunExecutor {
         if let refusal = await quotaRefusal(batches: [0], step: step) { return refusal }
         let client = client(for: step)
         let result = await sendBatch(
-            step, batch: 0, endpoint: "message/mass/sendall", contentJSON: Value.object(body).jsonText, recipients: 0
+            step, batch: 0, endpoint: "message/mass/sendall",
+            contentDigest: Idempotency.digest(Value.object(body).jsonText), recipients: 0
         ) { key async throws(WeChatError) -> SendResponse in
             var r = request
             r.clientMsgID = key
@@ -131,6 +132,8 @@ extension RunExecutor {
         let total = sizes.count
         let audience = sizes.reduce(0, +)
         var sentRecipients = 0
+        // The payload's canonical JSON, once: each batch's digest adds its OpenIDs to it.
+        let payloadJSON = Value.object(payload).jsonText
         while true {
             let nextBatch: AudienceBatch?
             do { nextBatch = try next() } catch { return .failure(error.description) }
@@ -140,14 +143,12 @@ extension RunExecutor {
                 return .failure("\(refusal); \(batch.index) of \(total) batches were sent")
             }
             let openIDs = batch.openIDs
-            var bodyObject = payload
-            bodyObject["touser"] = .list(openIDs.map(Value.string))
-            let contentJSON = Value.object(bodyObject).jsonText
+            let digest = Idempotency.batchDigest(payloadJSON: payloadJSON, openIDs: openIDs)
             var prepared = template
             prepared.toUser = openIDs
             let request = prepared
             let result = await sendBatch(
-                step, batch: batch.index, endpoint: "message/mass/send", contentJSON: contentJSON, recipients: openIDs.count
+                step, batch: batch.index, endpoint: "message/mass/send", contentDigest: digest, recipients: openIDs.count
             ) { key async throws(WeChatError) -> SendResponse in
                 var r = request
                 r.clientMsgID = key
@@ -218,14 +219,13 @@ extension RunExecutor {
     /// One irreversible call under its clientmsgid: journal the intent, call, journal the
     /// result. A batch the journal shows as sent is adopted without a call.
     func sendBatch(
-        _ step: Step, batch: Int, endpoint: String, contentJSON: String, recipients: Int,
+        _ step: Step, batch: Int, endpoint: String, contentDigest digest: String, recipients: Int,
         _ send: @escaping @Sendable (String) async throws(WeChatError) -> SendResponse
     ) async -> BatchResult {
         guard let run else { return .failed(.failure("no run")) }
         let key = Idempotency.clientMsgID(
             appID: account.appID, name: pipeline.name.value, inputs: inputs, step: step.id.value, batch: batch,
             generation: run.generation)
-        let digest = Idempotency.digest(contentJSON)
         let now = options.now()
         var meta: Logger.Metadata = [
             "step.id": .string(step.id.value), "uses": .string(step.uses.value), "clientmsgid": .string(key),

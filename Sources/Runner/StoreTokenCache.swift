@@ -5,21 +5,43 @@ import WeChatMP
 /// WeChatMP's token cache kept in the state store, so the masscast processes of one machine
 /// share one token instead of invalidating each other's (a classic `/token` call replaces
 /// the previous token; a shared cache means only one process fetches).
-public struct StoreTokenCache: TokenCache {
+///
+/// The token read from the store is kept in memory and used for up to `rereadInterval`
+/// without reading the store again (a run makes one call per step; reading the store for
+/// each was most of a fast step's cost). Storing or invalidating a token always goes to the
+/// store, and an invalidation also forgets the memory copy, so a token error still makes
+/// the next load read the token another process may have stored.
+public final class StoreTokenCache: TokenCache, @unchecked Sendable {
     let store: any StateStore
+    /// How long a token read from the store is used before the store is read again.
+    public let rereadInterval: Duration
+    private let lock = NSLock()
+    private var memory: [String: (token: CachedToken, readAt: ContinuousClock.Instant)] = [:]
 
-    public init(store: any StateStore) { self.store = store }
+    public init(store: any StateStore, rereadInterval: Duration = .seconds(1)) {
+        self.store = store
+        self.rereadInterval = rereadInterval
+    }
 
     public func load(appID: String) async -> CachedToken? {
-        guard let t = try? await store.loadToken(appID: appID) else { return nil }
-        return CachedToken(value: t.value, expiresAt: t.expiresAt)
+        let now = ContinuousClock.now
+        if let kept = lock.withLock({ memory[appID] }), now - kept.readAt < rereadInterval { return kept.token }
+        guard let t = try? await store.loadToken(appID: appID) else {
+            lock.withLock { memory[appID] = nil }
+            return nil
+        }
+        let token = CachedToken(value: t.value, expiresAt: t.expiresAt)
+        lock.withLock { memory[appID] = (token, now) }
+        return token
     }
 
     public func store(_ token: CachedToken, appID: String) async {
+        lock.withLock { memory[appID] = nil }
         try? await store.storeToken(StoredToken(value: token.value, expiresAt: token.expiresAt), appID: appID)
     }
 
     public func invalidate(_ token: String, appID: String) async {
+        lock.withLock { memory[appID] = nil }
         try? await store.invalidateToken(token, appID: appID)
     }
 }

@@ -14,10 +14,10 @@ import Darwin
 /// processes on the same machine.
 ///
 /// The file is created with mode 0600 (it holds the token cache) in a directory created 0700.
-/// Every method is one transaction: once it returns, the change survives `kill -9`. Journal
-/// writes are committed with `synchronous = FULL` and so also survive a power cut (with
-/// every commit before them); the other writes use `synchronous = NORMAL`, which WAL makes
-/// safe against a killed process. Writers wait up to 10 s for one another.
+/// Every method is one transaction: once it returns, the change survives `kill -9`. A send's
+/// journal intent is committed with `synchronous = FULL` and so also survives a power cut
+/// (with every commit before it); the other writes use `synchronous = NORMAL`, which WAL
+/// makes safe against a killed process. Writers wait up to 10 s for one another.
 /// See `docs/state.md` ("Durability") for the reasoning, the schema and how to inspect the file.
 public final class SQLiteStateStore: StateStore, Sendable {
     /// Where masscast keeps its state unless `--state` says otherwise (relative to the
@@ -58,7 +58,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
         do {
             // GRDB sets `synchronous = NORMAL` for WAL: a commit survives a killed process
             // (it is in the WAL file, which SQLite recovers on the next open) but not
-            // necessarily a power cut. Journal writes switch to FULL for their commit
+            // necessarily a power cut. A journal intent switches to FULL for its commit
             // (`journal(_:)`), which also makes every earlier commit durable.
             pool = try DatabasePool(path: path, configuration: configuration)
         } catch {
@@ -272,8 +272,10 @@ public final class SQLiteStateStore: StateStore, Sendable {
         try await write("cannot save step \(step.stepID) in") { db in try Self.upsertStep(db, step) }
     }
 
+    /// (A cached statement: a run saves a step or two per step, and compiling the SQL each
+    /// time cost more than executing it.)
     private static func upsertStep(_ db: Database, _ step: StepRecord) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO steps (run_id, step_id, uses, state, outcome, conclusion, errcode, outputs_json,
                     message, started_at, ended_at)
@@ -283,12 +285,12 @@ public final class SQLiteStateStore: StateStore, Sendable {
                     conclusion = excluded.conclusion, errcode = excluded.errcode,
                     outputs_json = excluded.outputs_json, message = excluded.message,
                     started_at = excluded.started_at, ended_at = excluded.ended_at
-                """,
-            arguments: [
-                step.runID, step.stepID, step.uses, step.state.rawValue, step.outcome, step.conclusion,
-                step.errcode, step.outputsJSON, step.message, Millis.encode(step.startedAt),
-                Millis.encode(step.endedAt),
-            ])
+                """
+        ).execute(arguments: [
+            step.runID, step.stepID, step.uses, step.state.rawValue, step.outcome, step.conclusion,
+            step.errcode, step.outputsJSON, step.message, Millis.encode(step.startedAt),
+            Millis.encode(step.endedAt),
+        ])
     }
 
     /// Appends `attempts`, then saves the step as `saveStep(_:)` does, in one transaction.
@@ -297,6 +299,17 @@ public final class SQLiteStateStore: StateStore, Sendable {
             for attempt in attempts { try Self.insertAttempt(db, attempt) }
             try Self.upsertStep(db, step)
         }
+    }
+
+    /// Queues the save on the writer (one transaction, like `saveStep(_:appending:)`) and
+    /// returns at once. The writer runs writes in order, so any write made after this
+    /// returns commits after it. An error (the file became unwritable) is ignored, as a
+    /// failed save of a step record always was.
+    public func queueStepSave(_ step: StepRecord, appending attempts: [AttemptRecord]) async {
+        pool.asyncWrite({ db in
+            for attempt in attempts { try Self.insertAttempt(db, attempt) }
+            try Self.upsertStep(db, step)
+        }, completion: { _, _ in })
     }
 
     public func steps(runID: String) async throws -> [StepRecord] {
@@ -311,17 +324,17 @@ public final class SQLiteStateStore: StateStore, Sendable {
     }
 
     private static func insertAttempt(_ db: Database, _ attempt: AttemptRecord) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO attempts (run_id, step_id, batch, number, endpoint, started_at, ended_at, result,
                     http_status, errcode, error_class, message, retry_delay_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                attempt.runID, attempt.stepID, attempt.batch, attempt.number, attempt.endpoint,
-                Millis.encode(attempt.startedAt), Millis.encode(attempt.endedAt), attempt.result,
-                attempt.httpStatus, attempt.errcode, attempt.errorClass, attempt.message, attempt.retryDelayMS,
-            ])
+                """
+        ).execute(arguments: [
+            attempt.runID, attempt.stepID, attempt.batch, attempt.number, attempt.endpoint,
+            Millis.encode(attempt.startedAt), Millis.encode(attempt.endedAt), attempt.result,
+            attempt.httpStatus, attempt.errcode, attempt.errorClass, attempt.message, attempt.retryDelayMS,
+        ])
     }
 
     public func attempts(runID: String) async throws -> [AttemptRecord] {
@@ -333,10 +346,15 @@ public final class SQLiteStateStore: StateStore, Sendable {
 
     // MARK: - Journal
 
-    /// Writes the entry in a transaction committed with `synchronous = FULL`: when it returns,
-    /// the entry (and every earlier commit) is on disk, so an intent survives a power cut too.
+    /// Writes the entry. An `intent` is committed with `synchronous = FULL`: when this
+    /// returns, it (and every earlier commit) is on disk, so an intent survives a power cut
+    /// too. The other states are committed like every other write (they survive `kill -9`);
+    /// if a power cut loses one, the durable intent is still there, and the send counts as
+    /// an unknown outcome, which is repeated under the same clientmsgid (or, after 23 hours,
+    /// only with `--confirm-resend`): never sent twice.
     public func journal(_ entry: JournalEntry) async throws {
-        try await durableWrite("cannot write journal entry \(entry.key) in") { db in
+        let action = "cannot write journal entry \(entry.key) in"
+        let body: @Sendable (Database) throws -> Void = { db in
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO journal (app_id, key, run_id, step_id, batch, endpoint, content_digest,
@@ -349,6 +367,11 @@ public final class SQLiteStateStore: StateStore, Sendable {
                     entry.errcode, Millis.encode(entry.firstAttemptAt), Millis.encode(entry.lastAttemptAt),
                     Millis.encode(entry.updatedAt),
                 ])
+        }
+        if entry.state == .intent {
+            try await durableWrite(action, body)
+        } else {
+            try await write(action, body)
         }
     }
 

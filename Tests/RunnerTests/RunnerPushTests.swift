@@ -3,6 +3,7 @@ import Foundation
 import PipelineCore
 import RunState
 import Runner
+import StateSQLite
 import Testing
 import WeChatSandbox
 
@@ -20,7 +21,8 @@ struct RunnerPushTests {
                         name: name, appID: fixtureAccount.appID, originalID: fixtureAccount.originalID,
                         token: callback.token, aesKey: callback.mode == .plain ? nil : callback.encodingAESKey)
                 ]),
-                store: rig.store)
+                // Its own connection to the state file, as a `masscast listen` process would have.
+                store: try SQLiteStateStore(path: rig.store.path))
             _ = await rig.sandbox.engine.setCallback(account: name, url: listener.callbackURL(account: name))
             let path = try rig.write("push-\(name).yaml", """
                 version: 1

@@ -42,7 +42,14 @@ public struct WeChatClient: Sendable {
             throw WeChatError(kind: .invalidRequest("mass/send takes 2 to 10,000 OpenIDs, not \(request.toUser.count)"),
                               endpoint: "message/mass/send", errorClass: .permanent, delivery: .notSent)
         }
-        return try await post("message/mass/send", request)
+        let data: Data
+        do {
+            data = try request.encodedBody()
+        } catch {
+            throw WeChatError(kind: .invalidRequest("could not encode the request"), endpoint: "message/mass/send",
+                              errorClass: .permanent, delivery: .notSent)
+        }
+        return try await call("message/mass/send", query: [], body: data, contentType: "application/json; charset=utf-8")
     }
 
     /// `message/mass/preview`: send to one person.
