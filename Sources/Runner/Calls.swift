@@ -54,7 +54,6 @@ extension RunExecutor {
         var maybeReceived = false
         var previousStart = spec.keyLastUsed
         var rateWindowRepeats = 0
-        let stepID = spec.step.id.value
         while true {
             if stopSignal.isStopped {
                 return .stopped
