@@ -11,7 +11,8 @@
  *   POST TARGET HTTP/1.1 / Host / Content-Type: text/xml / Content-Length / BODY.
  *
  * Prints one JSON line: requests, ok, bad, first_bad, seconds, per_second, latency
- * percentiles (ms), client_cpu_seconds. Exit 0 only if every answer was `200 success`.
+ * percentiles (ms), client_cpu_seconds, and the rate in each tenth of the answers
+ * (tenths_per_second, in order). Exit 0 only if every answer was `200 success`.
  *
  * Build: cc -O2 -o load load.c
  * Usage: load PORT FILE [CONNECTIONS]
@@ -70,6 +71,8 @@ static long next_request;
 static long answered, ok, bad;
 static char first_bad[256];
 static double *latencies;
+static double *finished;     /* when each answer arrived, seconds since the clock started */
+static double clock_start;
 static int epoll_fd;
 
 static void load_file(const char *path) {
@@ -185,7 +188,9 @@ static void read_some(connection *c) {
         size_t used = complete_answer(c, &status, &body, &body_length);
         if (!used) continue;
         if (c->current < 0) { fprintf(stderr, "load: an answer nobody asked for\n"); exit(2); }
-        latencies[answered++] = now_seconds() - c->started;
+        double now = now_seconds();
+        finished[answered] = now - clock_start;
+        latencies[answered++] = now - c->started;
         if (status == 200 && body_length == 7 && memcmp(body, "success", 7) == 0) {
             ok++;
         } else {
@@ -206,6 +211,7 @@ int main(int argc, char **argv) {
     load_file(argv[2]);
     if (count < connections) { fprintf(stderr, "load: fewer requests than connections\n"); return 2; }
     latencies = calloc((size_t)count, sizeof(double));
+    finished = calloc((size_t)count, sizeof(double));
 
     epoll_fd = epoll_create1(0);
     if (epoll_fd < 0) die("epoll_create1");
@@ -228,6 +234,7 @@ int main(int argc, char **argv) {
     struct rusage usage_before, usage_after;
     getrusage(RUSAGE_SELF, &usage_before);
     double started = now_seconds();
+    clock_start = started;
     for (int i = 0; i < connections; i++) start_next(&cs[i]);
     struct epoll_event events[64];
     while (answered < count) {
@@ -256,7 +263,14 @@ int main(int argc, char **argv) {
         putchar((unsigned char)*p < 0x20 ? '?' : *p);
     }
     printf("\", \"seconds\": %.6f, \"per_second\": %.1f, \"latency_ms\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"max\": %.3f}, "
-           "\"client_cpu_seconds\": %.3f}\n",
+           "\"client_cpu_seconds\": %.3f, \"tenths_per_second\": [",
            seconds, count / seconds, PCT(0.5), PCT(0.9), PCT(0.99), latencies[answered - 1] * 1000, cpu);
+    /* The rate in each tenth of the answers, in order: shows a warm-up or a slowdown. */
+    for (int tenth = 0; tenth < 10; tenth++) {
+        long first = count * tenth / 10, last = count * (tenth + 1) / 10 - 1;
+        double from = first > 0 ? finished[first - 1] : 0, to = finished[last];
+        printf("%s%.1f", tenth ? ", " : "", to > from ? (last - first + 1) / (to - from) : 0.0);
+    }
+    printf("]}\n");
     return bad ? 1 : 0;
 }

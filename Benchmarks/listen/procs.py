@@ -18,7 +18,7 @@ import sys
 def snapshot():
     table = {}
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
+        if not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:
             with open("/proc/%s/stat" % pid) as handle:

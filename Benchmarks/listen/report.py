@@ -113,13 +113,18 @@ def one_round(directory):
 def whole(out):
     rounds = sorted((round_data(d) for d in glob.glob(os.path.join(out, "round-*")) if os.path.exists(os.path.join(d, "check.txt"))),
                     key=lambda r: r["round"])
-    if not rounds:
-        sys.exit("report.py: no finished round in %s" % out)
     env = read_text(os.path.join(out, "env.txt"))
-    med = lambda key: statistics.median(r[key] for r in rounds)
-    count = rounds[0]["count"]
     print("## masscast listen against wechatpy: results\n")
     print("```\n%s```\n" % env)
+    count = int(re.search(r"COUNT=(\d+)", env).group(1))
+    if rounds:
+        rounds_table(rounds, env)
+    extras(out, count)
+
+
+def rounds_table(rounds, env):
+    med = lambda key: statistics.median(r[key] for r in rounds)
+    count = rounds[0]["count"]
     print("%d rounds of %s pushes each (mean body %s bytes); masscast with %s connections.\n" % (
         len(rounds), fmt(count), fmt(rounds[0]["mean_body"]), re.search(r"CONNECTIONS=(\d+)", env).group(1)))
     print("| round | first | masscast pushes/s | wechatpy msgs/s | ratio | masscast CPU µs/push | wechatpy CPU µs/msg "
@@ -166,6 +171,27 @@ def whole(out):
     named = ["round %d %s: %s" % (n, what.replace("others during ", ""), who) for n, (what, who) in others if who.strip() != "none"]
     if named:
         print("- Other processes seen using ≥ 0.02 cores: %s." % "; ".join(named))
+
+
+def extras(out, count):
+    sweeps = []
+    for directory in glob.glob(os.path.join(out, "sweep-*")):
+        if not os.path.exists(os.path.join(directory, "check.txt")):
+            continue
+        load = read_json(os.path.join(directory, "load.json"))
+        mcpu = read_pairs(os.path.join(directory, "masscast-cpu.txt"))
+        server = mcpu["server_cpu_ticks"] / mcpu["clk_tck"]
+        busy = (os.cpu_count() or 1) * mcpu["machine_busy_ticks"] / mcpu["machine_total_ticks"]
+        sweeps.append((load["connections"], load, 1e6 * server / load["requests"], server / load["seconds"],
+                       max(0.0, busy - server / load["seconds"] - load["client_cpu_seconds"] / load["seconds"])))
+    if sweeps:
+        print("\n**The listener alone by connection count** (`SWEEP`; %s pushes, one fresh listener each, no wechatpy):\n" % fmt(count))
+        print("| connections | pushes/s | p50 / p99 (ms) | CPU per push | cores used | others (cores) |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for connections, load, cpu_us, cores, others in sorted(sweeps, key=lambda item: item[0]):
+            print("| %d | %s | %.2f / %.2f | %s µs | %.2f | %.2f |" % (
+                connections, fmt(load["per_second"]), load["latency_ms"]["p50"], load["latency_ms"]["p99"], fmt(cpu_us),
+                cores, others))
     profile = os.path.join(out, "profile", "profile.md")
     if os.path.exists(profile):
         load = read_json(os.path.join(out, "profile", "load.json"))

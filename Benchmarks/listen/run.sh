@@ -7,9 +7,10 @@
 # Settings (environment): COUNT (20000 pushes a round), ROUNDS (5), CONNECTIONS (16),
 # SEED (1; round r uses SEED+r-1), WINDOW (5m, the listener's --timestamp-window),
 # QUIET_WAIT (1800: seconds to wait for other benchmarks and builds to finish before each
-# round), PROFILE (0; 1: one more listener run under `perf record -g`), PROFILE_COUNT
-# (COUNT), KEEP (0; 1 keeps every round's request file and log), MASSCAST (a prebuilt
-# binary: skip the build).
+# round), SWEEP (empty; e.g. "1 4 16 64": the listener alone at those connection counts,
+# after the rounds), PROFILE (0; 1: one more listener run under `perf record -g`),
+# PROFILE_COUNT (COUNT), KEEP (0; 1 keeps every round's request file and log), MASSCAST (a
+# prebuilt binary: skip the build).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -22,6 +23,7 @@ SEED=${SEED:-1}
 WINDOW=${WINDOW:-5m}
 QUIET_WAIT=${QUIET_WAIT:-1800}
 PROFILE=${PROFILE:-0}
+SWEEP=${SWEEP:-}
 PROFILE_COUNT=${PROFILE_COUNT:-$COUNT}
 KEEP=${KEEP:-0}
 
@@ -171,7 +173,7 @@ run_wechatpy() { # dir
     echo "python: $("$PY" --version 2>&1), wechatpy $("$PY" -c 'import wechatpy; print(wechatpy.__version__)'), cryptography $("$PY" -c 'import cryptography; from cryptography.hazmat.backends.openssl.backend import backend; print(cryptography.__version__, "(" + backend.openssl_version_text() + ")")'), xmltodict $("$PY" -c 'from importlib.metadata import version; print(version("xmltodict"))')"
     echo "masscast links: $(ldd "$MASSCAST" | grep -o 'libsqlite3[^ ]*' | head -1) ($(dpkg-query -W -f='libsqlite3-0 ${Version}' libsqlite3-0 2>/dev/null || echo 'version unknown'))"
     echo "packages: $("$PY" -c 'import json; pins = {p["identity"]: p["state"].get("version", "?") for p in json.load(open("Package.resolved"))["pins"]}; print(", ".join("%s %s" % (n, pins.get(n, "?")) for n in ["swift-nio", "hummingbird", "swift-crypto", "grdb.swift"]))')"
-    echo "settings: COUNT=$COUNT ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS SEED=$SEED WINDOW=$WINDOW"
+    echo "settings: COUNT=$COUNT ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS SEED=$SEED WINDOW=$WINDOW${SWEEP:+ SWEEP=\"$SWEEP\"}"
     echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT/env.txt"
 
@@ -196,7 +198,19 @@ for round in $(seq "$ROUNDS"); do
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/env.txt"
 
-# 5. Optionally one more listener run under perf (not counted in the rounds).
+# 5. Optionally, the listener alone at other connection counts (SWEEP="1 4 16 64"): one
+# fresh listener and COUNT fresh pushes per count, checked like the rounds; no wechatpy.
+for connections in $SWEEP; do
+    dir=$OUT/sweep-$connections
+    mkdir -p "$dir"
+    wait_quiet "$dir/notes.txt"
+    say "sweep: $connections connections"
+    "$PY" "$HERE/gen_pushes.py" --count "$COUNT" --seed $((SEED + 100 + connections)) --out "$dir/requests.txt" 2>"$dir/gen.json"
+    CONNECTIONS=$connections run_masscast "$dir" "$COUNT"
+    [ "$KEEP" = 1 ] || rm -f "$dir/requests.txt" "$dir/listen.log"
+done
+
+# 6. Optionally one more listener run under perf (not counted in the rounds).
 if [ "$PROFILE" = 1 ]; then
     dir=$OUT/profile
     mkdir -p "$dir"
@@ -218,5 +232,5 @@ if [ "$PROFILE" = 1 ]; then
     [ "$KEEP" = 1 ] || rm -f "$dir/requests.txt" "$dir/perf-script.txt"
 fi
 
-# 6. The report.
+# 7. The report.
 "$PY" "$HERE/report.py" "$OUT" | tee "$OUT/results.md"
