@@ -179,6 +179,7 @@ struct Resume: AsyncParsableCommand {
         let pipeline: Pipeline
         let account: AccountSettings
         let inputs: [String: Value]
+        let secrets: [String: String]
         do {
             let explicitStore = common.state
             store = try RunSetup.openStore(explicit: explicitStore, config: nil, temporary: false)
@@ -190,7 +191,7 @@ struct Resume: AsyncParsableCommand {
                 throw SetupError("run \(runID) ran against an in-process sandbox, which is gone; start a new run instead")
             }
             pipeline = try RunSetup.loadPipeline(r.pipelineFile)
-            let secrets = try RunSetup.loadSecrets(file: common.secrets)
+            secrets = try RunSetup.loadSecrets(file: common.secrets)
             let config = try RunSetup.loadConfig(explicit: common.config, near: r.pipelineFile)
             account = try RunSetup.account(for: pipeline, config: config, secrets: secrets)
             guard case .object(let values) = try Value.parseJSON(r.inputsJSON) else {
@@ -210,7 +211,6 @@ struct Resume: AsyncParsableCommand {
             writeStderr("masscast: \(error)\n")
             throw Exit.invalid
         }
-        let secrets = (try? RunSetup.loadSecrets(file: common.secrets)) ?? [:]
         let (logger, _, progress) = RunSetup.logger(
             format: common.logFormat, verbose: common.verbose, scrub: [account.secret.value] + Array(secrets.values))
         var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
