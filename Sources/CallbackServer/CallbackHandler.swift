@@ -317,7 +317,7 @@ public struct CallbackHandler: Sendable {
             } catch {
                 throw Refusal(.badRequest, error.message, account: name)
             }
-            inbox = InboxMapping.event(from: push, element: message, receivedAt: now)
+            inbox = InboxMapping.event(from: push, element: message, receivedAt: now, api: account.api)
         }
 
         // Accepted once per (account, timestamp, nonce).

@@ -13,11 +13,14 @@ public enum InboxMapping {
     /// - Returns: the record: original id from `ToUserName`, `MsgID`, the `Status` text
     ///   (`send success`, `send fail`, `err(N)`), the four counts, `CheckState`, and the
     ///   article URLs as a JSON array of `{"article_idx", "article_url"}`.
-    public static func event(from push: MassSendJobFinish, element: StrictXMLElement?, receivedAt: Date) -> InboxEvent {
+    ///   - api: the API identity of the account (`ListenerAccount.api`).
+    public static func event(
+        from push: MassSendJobFinish, element: StrictXMLElement?, receivedAt: Date, api: String
+    ) -> InboxEvent {
         let hasCopyright = element.map { $0.child("CopyrightCheckResult") != nil } ?? true
         let hasArticles = element.map { $0.child("ArticleUrlResult") != nil || $0.child("ArticleURLResult") != nil } ?? true
         return InboxEvent(
-            originalID: push.toUserName, msgID: push.msgID, status: push.status.wechatText,
+            api: api, originalID: push.toUserName, msgID: push.msgID, status: push.status.wechatText,
             totalCount: push.totalCount, filterCount: push.filterCount, sentCount: push.sentCount,
             errorCount: push.errorCount,
             copyrightCheckState: hasCopyright ? push.copyrightCheckResult.checkState.rawValue : nil,

@@ -22,6 +22,10 @@ public struct ListenerAccount: Sendable, Hashable, CustomStringConvertible, Cust
     public var aesKey: String?
     /// The EncodingAESKey before the last rotation, tried when the current one does not fit.
     public var previousAESKey: String?
+    /// The API identity the account's pushes are stored under (`RunState.APIIdentity`): its
+    /// api_base (default WeChat's), or the sandbox instance that pushes to an in-process
+    /// listener. A `mass/wait` reads only the pushes of the API its sends went to.
+    public var api: String
 
     /// Creates an account.
     /// - Parameters:
@@ -33,8 +37,9 @@ public struct ListenerAccount: Sendable, Hashable, CustomStringConvertible, Cust
     ///   - previousAESKey: the EncodingAESKey before the last rotation, if any.
     public init(
         name: String, appID: String, originalID: String, token: String, aesKey: String? = nil,
-        previousAESKey: String? = nil
+        previousAESKey: String? = nil, api: String = "https://api.weixin.qq.com"
     ) {
+        self.api = api.hasSuffix("/") ? String(api.dropLast()) : api
         self.name = name
         self.appID = appID
         self.originalID = originalID

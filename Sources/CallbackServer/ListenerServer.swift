@@ -109,7 +109,7 @@ public enum ListenerServer {
     static func storeIsReachable(_ store: any StateStore) async -> Bool {
         do {
             _ = try await Bounded.run("the health check", timeout: .seconds(2)) {
-                try await store.inboxEvents(originalID: "", msgIDs: [0])
+                try await store.inboxEvents(api: "", originalID: "", msgIDs: [0])
             }
             return true
         } catch {

@@ -30,9 +30,9 @@ public struct RunReport: Sendable, Hashable, Codable {
     ///   - scrubber: secrets to redact from every string (messages, inputs, outputs).
     public init(
         run: RunRecord, steps: [StepRecord], attempts: [AttemptRecord], journal: [JournalEntry],
-        scrubber: Scrubber = Scrubber()
+        scrubber: Scrubber = Scrubber(), ownerAlive: Bool = true
     ) {
-        self.run = Run(run, scrubber: scrubber)
+        self.run = Run(run, scrubber: scrubber, ownerAlive: ownerAlive)
         var byStep: [String: [AttemptRecord]] = [:]
         for attempt in attempts where attempt.runID == run.id { byStep[attempt.stepID, default: []].append(attempt) }
         self.steps = steps.map { step in
@@ -112,9 +112,14 @@ public struct RunReport: Sendable, Hashable, Codable {
         /// The account's name (`brand-main`).
         public var account: String
         public var appID: String
+        /// The API identity: the api_base of a real account, `sandbox:<fixture digest>` for a
+        /// rehearsal (`api_base` in JSON, as before).
         public var apiBase: String
         public var generation: Int
         public var status: RunStatus
+        /// `running`, but its runner is gone (its process died, or it missed three
+        /// heartbeats): `masscast run` or `resume` continues it.
+        public var interrupted: Bool
         public var message: String?
         public var sandbox: Bool
         public var createdAt: Date
@@ -126,14 +131,15 @@ public struct RunReport: Sendable, Hashable, Codable {
         public var inputs: JSONValue?
 
         /// The run's object, as in a report and in `runs list --format json`.
-        public init(_ record: RunRecord, scrubber: Scrubber = Scrubber()) {
+        public init(_ record: RunRecord, scrubber: Scrubber = Scrubber(), ownerAlive: Bool = true) {
+            interrupted = record.status == .running && !ownerAlive
             id = record.id
             pipeline = record.identity.name
             pipelineFile = record.pipelineFile
             pipelineDigest = record.pipelineDigest
             account = record.accountName
             appID = record.identity.appID
-            apiBase = record.identity.apiBase
+            apiBase = record.identity.api
             generation = record.generation
             status = record.status
             message = scrubber.scrub(record.message)
@@ -146,7 +152,7 @@ public struct RunReport: Sendable, Hashable, Codable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case id, pipeline, account, generation, status, message, sandbox, inputs
+            case id, pipeline, account, generation, status, message, sandbox, inputs, interrupted
             case pipelineFile = "pipeline_file"
             case pipelineDigest = "pipeline_digest"
             case appID = "app_id"
@@ -169,6 +175,7 @@ public struct RunReport: Sendable, Hashable, Codable {
             try c.encode(apiBase, forKey: .apiBase)
             try c.encode(generation, forKey: .generation)
             try c.encode(status, forKey: .status)
+            try c.encode(interrupted, forKey: .interrupted)
             try c.encode(message, forKey: .message)
             try c.encode(sandbox, forKey: .sandbox)
             try c.encode(createdAt, forKey: .createdAt)
@@ -322,8 +329,12 @@ public struct RunReport: Sendable, Hashable, Codable {
         public var errcode: Int?
         public var firstAttemptAt: Date
         public var lastAttemptAt: Date
+        /// WeChat answered 45065 for a key this store had never journaled: another state
+        /// store sent it; its content could not be compared.
+        public var adoptedUnrecorded: Bool
 
         init(_ entry: JournalEntry, scrubber: Scrubber) {
+            adoptedUnrecorded = entry.adoptedUnrecorded
             step = entry.stepID
             batch = entry.batch
             clientmsgid = scrubber.scrub(entry.key)
@@ -339,6 +350,7 @@ public struct RunReport: Sendable, Hashable, Codable {
 
         enum CodingKeys: String, CodingKey {
             case step, batch, clientmsgid, endpoint, state, recipients, errcode
+            case adoptedUnrecorded = "adopted_unrecorded"
             case msgID = "msg_id"
             case msgDataID = "msg_data_id"
             case firstAttemptAt = "first_attempt_at"
@@ -357,6 +369,7 @@ public struct RunReport: Sendable, Hashable, Codable {
             try c.encode(msgDataID, forKey: .msgDataID)
             try c.encode(recipients, forKey: .recipients)
             try c.encode(errcode, forKey: .errcode)
+            try c.encode(adoptedUnrecorded, forKey: .adoptedUnrecorded)
             try c.encode(firstAttemptAt, forKey: .firstAttemptAt)
             try c.encode(lastAttemptAt, forKey: .lastAttemptAt)
         }

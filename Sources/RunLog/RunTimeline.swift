@@ -14,7 +14,11 @@ public enum RunTimeline {
     /// - Parameters:
     ///   - runs: the runs.
     ///   - timeZone: the zone of the STARTED column (UTC by default; the header names it).
-    public static func renderRunList(_ runs: [RunRecord], timeZone: TimeZone = RunTimeline.utc) -> String {
+    ///   - liveness: whether each run's owner still holds it; a `running` run whose owner is
+    ///     gone shows as `interrupted`.
+    public static func renderRunList(
+        _ runs: [RunRecord], timeZone: TimeZone = RunTimeline.utc, liveness: OwnerLiveness? = nil
+    ) -> String {
         if runs.isEmpty { return "No runs.\n" }
         let zone = TimeText.zoneLabel(runs[0].createdAt, timeZone)
         let header = ["ID", "PIPELINE", "ACCOUNT", "GEN", "STATUS", "STARTED (\(zone))", "DURATION"]
@@ -24,7 +28,7 @@ public enum RunTimeline {
                 run.identity.name,
                 run.accountName + (run.sandbox ? " (sandbox)" : ""),
                 String(run.generation),
-                run.status.rawValue,
+                run.status.display(ownerAlive: run.owner.map { liveness?($0, run.heartbeatAt) ?? true } ?? true),
                 TimeText.dateTime(run.createdAt, timeZone: timeZone, millis: false, zone: false),
                 RunReport.durationMS(run.createdAt, run.endedAt).map { NumberText.duration(ms: $0) } ?? "-",
             ].map { sanitizeLine($0) }
@@ -34,8 +38,14 @@ public enum RunTimeline {
 
     /// `runs list --format json`: an array of run objects (the `run` object of ``RunReport``),
     /// pretty-printed with sorted keys.
-    public static func renderRunListJSON(_ runs: [RunRecord], scrubber: Scrubber = Scrubber()) throws -> Data {
-        try RunReport.makeEncoder().encode(runs.map { RunReport.Run($0, scrubber: scrubber) })
+    public static func renderRunListJSON(
+        _ runs: [RunRecord], scrubber: Scrubber = Scrubber(), liveness: OwnerLiveness? = nil
+    ) throws -> Data {
+        try RunReport.makeEncoder().encode(runs.map { run in
+            RunReport.Run(
+                run, scrubber: scrubber,
+                ownerAlive: run.owner.map { liveness?($0, run.heartbeatAt) ?? true } ?? true)
+        })
     }
 
     /// `runs show --format json`: the run's ``RunReport``.
@@ -92,7 +102,7 @@ public enum RunTimeline {
         field(
             "Account",
             "\(r.account)  \(r.appID)  generation \(r.generation)" + (r.sandbox ? "  sandbox \(r.apiBase)" : ""))
-        field("Status", r.status.rawValue)
+        field("Status", r.interrupted ? "interrupted (its runner is gone; `masscast run` or `resume` continues it)" : r.status.rawValue)
         if let message = r.message, !message.isEmpty { field("Message", message) }
         field("Started", TimeText.dateTime(r.createdAt, timeZone: timeZone))
         if let ended = r.endedAt { field("Ended", TimeText.dateTime(ended, timeZone: timeZone)) }
@@ -182,6 +192,7 @@ public enum RunTimeline {
         if let id = s.msgDataID { parts.append("msg_data_id \(id)") }
         if let errcode = s.errcode, errcode != 0 { parts.append("errcode \(errcode)") }
         if s.recipients > 0 { parts.append("\(NumberText.grouped(Int64(s.recipients))) recipients") }
+        if s.adoptedUnrecorded { parts.append("ADOPTED from another state store (45065; content not compared)") }
         return parts.joined(separator: "  ")
     }
 

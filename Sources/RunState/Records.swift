@@ -3,20 +3,64 @@ import Foundation
 // The records masscast keeps about broadcasts, runs, steps, attempts, sends, pushes and
 // tokens. Plain values: every `StateStore` stores and returns exactly these.
 
-/// A broadcast's identity: (account app_id, api_base, name, inputs with defaults applied).
-/// Runs of the same identity share generations; the generation goes into every clientmsgid.
+/// A broadcast's identity: (project, API identity, account app_id, name, inputs with
+/// defaults applied). Runs of the same identity share generations; the generation goes into
+/// every clientmsgid.
 public struct BroadcastIdentity: Sendable, Hashable, Codable {
+    /// The `project:` id of masscast.yaml; empty for a pipeline with no project (an inline
+    /// account without masscast.yaml, or a config written before project ids existed).
+    public var project: String
     public var appID: String
-    public var apiBase: String
+    /// The API identity the calls go to (`APIIdentity`): the api_base of a real account, or
+    /// `sandbox:` + the fixture's digest for a rehearsal.
+    public var api: String
     public var name: String
     /// Canonical JSON of every declared input, defaults applied (sorted keys, no spaces).
     public var inputsJSON: String
 
-    public init(appID: String, apiBase: String, name: String, inputsJSON: String) {
+    public init(project: String = "", appID: String, api: String, name: String, inputsJSON: String) {
+        self.project = project
         self.appID = appID
-        self.apiBase = apiBase
+        self.api = api
         self.name = name
         self.inputsJSON = inputsJSON
+    }
+}
+
+/// Where calls go, as the state store keys what it knows: the journal, the inbox, the token
+/// cache, the daily send counts and broadcasts are all per API identity, so that a rehearsal
+/// against the sandbox can never satisfy, block or count against a real send.
+public enum APIIdentity {
+    /// A sandbox rehearsal's identity: `sandbox:` + the SHA-256 (hex) of its fixture. Stable
+    /// across sandbox instances, so a rehearsal run again with `--state` is the same broadcast.
+    public static func sandbox(fixtureDigest: String) -> String { "sandbox:" + fixtureDigest }
+
+    /// One running sandbox instance of a rehearsal (`sandbox:<digest>/<instance>`): what its
+    /// pushes and tokens are keyed by, since every sandbox numbers msg_ids from 1000000001.
+    public static func sandboxInstance(fixtureDigest: String, instance: String) -> String {
+        sandbox(fixtureDigest: fixtureDigest) + "/" + instance
+    }
+
+    /// Whether `api` is a rehearsal's identity.
+    public static func isSandbox(_ api: String) -> Bool { api.hasPrefix("sandbox:") }
+}
+
+/// Whether the runner that owns a run is still working on it.
+public enum RunLiveness {
+    /// A heartbeat older than this many intervals means the owner is gone, whatever host
+    /// wrote it (a CI container that was killed never comes back).
+    public static let missedHeartbeats = 3
+
+    /// `true` when `owner` (`host:pid`) still holds its run: its heartbeat is recent (within
+    /// three intervals of `now`) and, when it runs on this host, its process exists.
+    public static func isAlive(
+        owner: String, heartbeatAt: Date?, now: Date, heartbeatInterval: TimeInterval,
+        processAlive: (String) -> Bool
+    ) -> Bool {
+        if let heartbeatAt, now.timeIntervalSince(heartbeatAt) > heartbeatInterval * Double(missedHeartbeats) {
+            return false
+        }
+        return processAlive(owner)
     }
 }
 
@@ -25,13 +69,20 @@ public struct BroadcastRecord: Sendable, Hashable, Codable {
     public var identity: BroadcastIdentity
     /// The current generation (1 for a broadcast never re-run).
     public var generation: Int
+    /// The clientmsgid format of the current generation (1: `mc1-`, 2: `mc2-` with the
+    /// project id); a generation keeps the format it started with.
+    public var keyFormat: Int
     /// The run that completed the current generation, if one did.
     public var completedRunID: String?
     public var completedAt: Date?
 
-    public init(identity: BroadcastIdentity, generation: Int, completedRunID: String? = nil, completedAt: Date? = nil) {
+    public init(
+        identity: BroadcastIdentity, generation: Int, keyFormat: Int = 1, completedRunID: String? = nil,
+        completedAt: Date? = nil
+    ) {
         self.identity = identity
         self.generation = generation
+        self.keyFormat = keyFormat
         self.completedRunID = completedRunID
         self.completedAt = completedAt
     }
@@ -48,6 +99,11 @@ public enum RunStatus: String, Sendable, Hashable, Codable, CaseIterable {
     /// Stopped before the end (Ctrl-C, an outcome that is unknown, a confirmation needed);
     /// `masscast resume` continues it.
     case stopped
+
+    /// How a person reads it: a `running` run whose owner is gone is `interrupted`.
+    public func display(ownerAlive: Bool) -> String {
+        self == .running && !ownerAlive ? "interrupted" : rawValue
+    }
 }
 
 /// One execution of a pipeline (resumed runs keep their id).
@@ -55,6 +111,8 @@ public struct RunRecord: Sendable, Hashable, Codable {
     public var id: String
     public var identity: BroadcastIdentity
     public var generation: Int
+    /// The clientmsgid format of its generation (`BroadcastRecord.keyFormat`).
+    public var keyFormat: Int
     /// The pipeline file as given on the command line (absolute path).
     public var pipelineFile: String
     /// SHA-256 (hex) of the pipeline file's bytes when the run started.
@@ -77,13 +135,15 @@ public struct RunRecord: Sendable, Hashable, Codable {
     public var heartbeatAt: Date?
 
     public init(
-        id: String, identity: BroadcastIdentity, generation: Int, pipelineFile: String, pipelineDigest: String,
-        inputsJSON: String, accountName: String, sandbox: Bool, status: RunStatus, message: String? = nil,
-        createdAt: Date, updatedAt: Date, endedAt: Date? = nil, owner: String? = nil, heartbeatAt: Date? = nil
+        id: String, identity: BroadcastIdentity, generation: Int, keyFormat: Int = 1, pipelineFile: String,
+        pipelineDigest: String, inputsJSON: String, accountName: String, sandbox: Bool, status: RunStatus,
+        message: String? = nil, createdAt: Date, updatedAt: Date, endedAt: Date? = nil, owner: String? = nil,
+        heartbeatAt: Date? = nil
     ) {
         self.id = id
         self.identity = identity
         self.generation = generation
+        self.keyFormat = keyFormat
         self.pipelineFile = pipelineFile
         self.pipelineDigest = pipelineDigest
         self.inputsJSON = inputsJSON
@@ -198,15 +258,28 @@ public struct JournalEntry: Sendable, Hashable, Codable {
         case unknown
     }
 
+    /// The API identity the call went to (`APIIdentity`); part of the entry's key.
+    public var api: String
     public var appID: String
-    /// The clientmsgid (`mc1-…`); for a preview, `preview:<run>:<step>`.
+    /// The clientmsgid (`mc1-…`, `mc2-…`); for a preview, `preview:<run>:<step>`.
     public var key: String
     public var runID: String
     public var stepID: String
     public var batch: Int
     public var endpoint: String
-    /// SHA-256 (hex) of the request body without its clientmsgid: what was sent under the key.
+    /// What was sent under the key: `v2:` + the source digest (docs/runner.md, "Content
+    /// digests"); entries written before digests were versioned hold a bare SHA-256 (hex) of
+    /// the request body without its clientmsgid.
     public var contentDigest: String
+    /// Field by field, what the digest covered (a JSON object of path → value or short
+    /// digest), so that an edit can be named; `nil` in entries written before.
+    public var contentFields: String?
+    /// For a rehearsal, the sandbox instance the call went to (`APIIdentity.sandboxInstance`):
+    /// an unknown outcome of a sandbox that is gone is never repeated. `nil` for real accounts.
+    public var instance: String?
+    /// WeChat answered 45065 to the first attempt of a send this store had never journaled:
+    /// another state store (or tool) sent under the same key; its content could not be compared.
+    public var adoptedUnrecorded: Bool
     /// Recipients in this call (OpenIDs for mass/send; 0 for a tag send).
     public var recipients: Int
     public var state: State
@@ -220,10 +293,15 @@ public struct JournalEntry: Sendable, Hashable, Codable {
     public var updatedAt: Date
 
     public init(
-        appID: String, key: String, runID: String, stepID: String, batch: Int, endpoint: String, contentDigest: String,
-        recipients: Int, state: State, msgID: Int64? = nil, msgDataID: Int64? = nil, errcode: Int? = nil,
+        api: String, appID: String, key: String, runID: String, stepID: String, batch: Int, endpoint: String,
+        contentDigest: String, contentFields: String? = nil, instance: String? = nil, recipients: Int, state: State,
+        msgID: Int64? = nil, msgDataID: Int64? = nil, errcode: Int? = nil, adoptedUnrecorded: Bool = false,
         firstAttemptAt: Date, lastAttemptAt: Date, updatedAt: Date
     ) {
+        self.api = api
+        self.contentFields = contentFields
+        self.instance = instance
+        self.adoptedUnrecorded = adoptedUnrecorded
         self.appID = appID
         self.key = key
         self.runID = runID
@@ -244,6 +322,10 @@ public struct JournalEntry: Sendable, Hashable, Codable {
 
 /// A MASSSENDJOBFINISH push as the listener stored it (deduplicated by account and MsgID).
 public struct InboxEvent: Sendable, Hashable, Codable {
+    /// The API identity of the account the push is for: the api_base of a real account, or
+    /// the sandbox instance (`APIIdentity.sandboxInstance`) that pushed it. A wait reads only
+    /// the pushes of the API its sends went to.
+    public var api: String
     /// The account's original id (`gh_…`, the push's ToUserName).
     public var originalID: String
     public var msgID: Int64
@@ -262,10 +344,11 @@ public struct InboxEvent: Sendable, Hashable, Codable {
     public var receivedAt: Date
 
     public init(
-        originalID: String, msgID: Int64, status: String, totalCount: Int? = nil, filterCount: Int? = nil,
+        api: String, originalID: String, msgID: Int64, status: String, totalCount: Int? = nil, filterCount: Int? = nil,
         sentCount: Int? = nil, errorCount: Int? = nil, copyrightCheckState: Int? = nil, articlesJSON: String? = nil,
         createdAt: Date, receivedAt: Date
     ) {
+        self.api = api
         self.originalID = originalID
         self.msgID = msgID
         self.status = status

@@ -9,17 +9,29 @@ public enum BeginRunResult: Sendable, Hashable {
     case alreadyCompleted(runID: String, completedAt: Date?)
     /// Another run of the same broadcast is in progress and its owner is alive.
     case busy(runID: String, owner: String)
+    /// The current generation has a run that stopped, failed, or whose owner is gone: the
+    /// caller continues it (`claimRun`) instead of starting over.
+    case unfinished(RunRecord)
+    /// `nextGeneration` was asked while sends of the current generation have an unknown
+    /// outcome (journal `intent` or `unknown`): starting over could send them twice.
+    case rerunRefused(generation: Int, unknownSends: [JournalEntry])
 }
 
 /// The result of taking over a run for `resume`.
 public enum ClaimResult: Sendable, Hashable {
     case claimed(RunRecord)
     case notFound
-    /// The run already ended (succeeded or failed).
+    /// The run succeeded: nothing to continue.
     case finished(RunStatus)
     /// Another process holds it and is alive.
     case held(owner: String)
+    /// The run belongs to an earlier generation of its broadcast (completed, or abandoned
+    /// by `--rerun`): it is never continued.
+    case superseded(currentGeneration: Int)
 }
+
+/// Whether a run's owner still holds it: `(owner "host:pid", its last heartbeat)`.
+public typealias OwnerLiveness = @Sendable (_ owner: String, _ heartbeatAt: Date?) -> Bool
 
 /// Durable state of runs, the send journal, the push inbox and the shared token cache.
 ///
@@ -31,17 +43,26 @@ public protocol StateStore: Sendable {
     /// The broadcast's record, or `nil` if it never ran.
     func broadcast(_ identity: BroadcastIdentity) async throws -> BroadcastRecord?
 
-    /// Starts a run of `identity` in one transaction: creates the broadcast at generation 1
-    /// if new; if its current generation is completed, returns `.alreadyCompleted` unless
-    /// `nextGeneration` (then the generation is incremented); if another run of it is
-    /// `running` and `isOwnerAlive(owner)` says its owner lives, returns `.busy`.
-    /// `template` supplies everything but `generation` (which the store sets).
+    /// Starts a run of `identity` in one transaction:
+    /// - creates the broadcast at generation 1 if new (a broadcast recorded before project ids
+    ///   existed, with the same identity but no project, is taken over: it gets the project
+    ///   and keeps its generation and key format);
+    /// - if another run of it is `running` and `isOwnerAlive` says its owner lives: `.busy`;
+    /// - with `nextGeneration`: `.rerunRefused` while a send of the current generation has an
+    ///   unknown outcome, else the next generation starts (the current one, completed or
+    ///   not, is abandoned) with `template.keyFormat`;
+    /// - without: `.alreadyCompleted` when the current generation completed; `.unfinished`
+    ///   with the newest run of the current generation that stopped, failed or lost its owner;
+    ///   otherwise a new run.
+    /// `template` supplies everything but `generation` and `keyFormat` of an existing
+    /// generation (which the store sets).
     func beginRun(
-        _ template: RunRecord, nextGeneration: Bool, isOwnerAlive: @Sendable (String) -> Bool
+        _ template: RunRecord, nextGeneration: Bool, isOwnerAlive: OwnerLiveness
     ) async throws -> BeginRunResult
 
-    /// Takes over a `running` or `stopped` run for `owner`, when its previous owner is gone.
-    func claimRun(_ runID: String, owner: String, now: Date, isOwnerAlive: @Sendable (String) -> Bool) async throws
+    /// Takes over a `running`, `stopped` or `failed` run of the broadcast's current generation
+    /// for `owner`, when its previous owner is gone.
+    func claimRun(_ runID: String, owner: String, now: Date, isOwnerAlive: OwnerLiveness) async throws
         -> ClaimResult
 
     /// Sets a run's status and message (and `endedAt` for succeeded/failed/stopped); when
@@ -76,28 +97,29 @@ public protocol StateStore: Sendable {
 
     // MARK: Journal
 
-    /// Writes the entry (insert, or replace the one with the same app_id and key).
+    /// Writes the entry (insert, or replace the one with the same api, app_id and key).
     func journal(_ entry: JournalEntry) async throws
-    func journalEntry(appID: String, key: String) async throws -> JournalEntry?
+    func journalEntry(api: String, appID: String, key: String) async throws -> JournalEntry?
     func journalEntries(runID: String) async throws -> [JournalEntry]
-    /// Entries of `appID` in state `sent` whose `updatedAt` is at or after `since`, counted
-    /// (one per accepted mass send call): the account's sends today as masscast knows them.
-    func acceptedSends(appID: String, since: Date) async throws -> Int
+    /// Entries of `appID` at `api` in state `sent` whose `updatedAt` is at or after `since`,
+    /// counted (one per accepted mass send call): the account's sends today as masscast
+    /// knows them.
+    func acceptedSends(api: String, appID: String, since: Date) async throws -> Int
 
     // MARK: Inbox
 
-    /// Stores the push unless (originalID, msgID) is already there; `true` if it was new.
+    /// Stores the push unless (api, originalID, msgID) is already there; `true` if it was new.
     @discardableResult
     func storeInboxEvent(_ event: InboxEvent) async throws -> Bool
-    func inboxEvents(originalID: String, msgIDs: [Int64]) async throws -> [InboxEvent]
+    func inboxEvents(api: String, originalID: String, msgIDs: [Int64]) async throws -> [InboxEvent]
 
-    // MARK: Token cache (shared by the processes using the same store)
+    // MARK: Token cache (shared by the processes using the same store), per API identity
 
-    func loadToken(appID: String) async throws -> StoredToken?
-    func storeToken(_ token: StoredToken, appID: String) async throws
+    func loadToken(api: String, appID: String) async throws -> StoredToken?
+    func storeToken(_ token: StoredToken, api: String, appID: String) async throws
     /// Forgets the token only if it is still the stored one (another process may have
     /// stored a newer one meanwhile).
-    func invalidateToken(_ value: String, appID: String) async throws
+    func invalidateToken(_ value: String, api: String, appID: String) async throws
 }
 
 extension StateStore {

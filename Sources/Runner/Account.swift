@@ -1,5 +1,6 @@
 import Foundation
 import PipelineCore
+import RunState
 import WeChatMP
 
 /// How fast masscast may call an account, and the windows WeChat applies to it.
@@ -37,6 +38,14 @@ public struct AccountSettings: Sendable, CustomStringConvertible {
     /// The app secret; printed nowhere.
     public var secret: Secret
     public var apiBase: String
+    /// The API identity the state store keys this account's journal, quota counts and
+    /// broadcasts by (`APIIdentity`): `apiBase` for a real account, `sandbox:<fixture digest>`
+    /// for a rehearsal.
+    public var api: String
+    /// The identity of the server instance calls go to, which keys pushes and tokens: `api`
+    /// for a real account, `sandbox:<fixture digest>/<instance>` for a rehearsal (every
+    /// sandbox numbers msg_ids from 1000000001, so two instances must never share pushes).
+    public var endpoint: String
     public var kind: AccountKind
     /// `gh_…`: routes MASSSENDJOBFINISH pushes to this account.
     public var originalID: String?
@@ -52,10 +61,19 @@ public struct AccountSettings: Sendable, CustomStringConvertible {
         self.appID = appID
         self.secret = Secret(secret)
         self.apiBase = apiBase.hasSuffix("/") ? String(apiBase.dropLast()) : apiBase
+        self.api = self.apiBase
+        self.endpoint = self.apiBase
         self.kind = kind
         self.originalID = originalID
         self.tokenMode = tokenMode
         self.pacing = pacing
+    }
+
+    /// Marks the account as a rehearsal's: its API identity is the fixture's digest and its
+    /// endpoint the running sandbox instance.
+    public mutating func rehearse(fixtureDigest: String, instance: String) {
+        api = APIIdentity.sandbox(fixtureDigest: fixtureDigest)
+        endpoint = APIIdentity.sandboxInstance(fixtureDigest: fixtureDigest, instance: instance)
     }
 
     public var description: String { "account \(name) (\(appID) at \(apiBase), secret [redacted])" }

@@ -50,6 +50,8 @@ public actor RunExecutor {
     /// The last successful attempt of each running step whose call is not journaled, written
     /// with the step's next record (its end, usually) in one transaction; see `record`.
     var pendingAttempts: [String: AttemptRecord] = [:]
+    /// Source digests of steps computed so far (`SourceDigest.swift`).
+    var sourceDigests: [String: String] = [:]
 
     /// Creates an executor.
     /// - Parameters:
@@ -72,7 +74,7 @@ public actor RunExecutor {
         self.pacer = Pacer(limit: account.pacing.massCallsPerMinute, now: options.now)
         self.tokens = TokenProvider(
             credentials: .init(appID: account.appID, secret: account.secret.value), mode: account.tokenMode,
-            baseURL: account.apiBase, transport: transport, cache: StoreTokenCache(store: store), now: options.now)
+            baseURL: account.apiBase, transport: transport, cache: StoreTokenCache(store: store, api: account.endpoint), now: options.now)
         var logger = logger
         logger[metadataKey: "pipeline"] = .string(pipeline.name.value)
         self.logger = logger
@@ -84,8 +86,15 @@ public actor RunExecutor {
 
     var identity: BroadcastIdentity {
         BroadcastIdentity(
-            appID: account.appID, apiBase: account.apiBase, name: pipeline.name.value,
+            project: options.project, appID: account.appID, api: account.api, name: pipeline.name.value,
             inputsJSON: Idempotency.canonicalInputs(inputs))
+    }
+
+    /// The clientmsgid of a send of this run (the run's generation and key format).
+    func clientMsgID(step: Step, batch: Int, run: RunRecord) -> String {
+        Idempotency.clientMsgID(
+            format: run.keyFormat, project: run.identity.project, appID: account.appID, name: pipeline.name.value,
+            inputs: inputs, step: step.id.value, batch: batch, generation: run.generation)
     }
 
     // MARK: Start and resume
@@ -98,22 +107,37 @@ public actor RunExecutor {
             return .notRun(message: refusal)
         }
         let template = RunRecord(
-            id: Self.newRunID(now: now), identity: identity, generation: 0, pipelineFile: pipelineFile,
+            id: Self.newRunID(now: now), identity: identity, generation: 0,
+            keyFormat: Idempotency.keyFormat(project: options.project), pipelineFile: pipelineFile,
             pipelineDigest: pipelineDigest, inputsJSON: Idempotency.canonicalInputs(inputs), accountName: account.name,
             sandbox: options.sandbox, status: .running, createdAt: now, updatedAt: now, owner: options.owner,
             heartbeatAt: now)
         let begun: BeginRunResult
         do {
-            begun = try await store.beginRun(template, nextGeneration: options.rerun, isOwnerAlive: RunOptions.isOwnerAlive)
+            begun = try await store.beginRun(template, nextGeneration: options.rerun, isOwnerAlive: options.ownerLiveness())
         } catch {
             return .invalid(message: "state store: \(error)")
         }
         switch begun {
         case .alreadyCompleted(let runID, let at):
+            let again = await sendSummary(ofRun: runID)
             logger.notice(
-                "broadcast \(pipeline.name.value) already completed in run \(runID); nothing to do (--rerun sends it again as a new generation)",
+                "broadcast \(pipeline.name.value) already completed in run \(runID); nothing to do (--rerun would send it AGAIN as a new generation\(again.isEmpty ? "" : ": " + again))",
                 metadata: ["event": "run.already_completed", "run.id": .string(runID)])
             return .alreadyCompleted(runID: runID, completedAt: at)
+        case .rerunRefused(let generation, let unknown):
+            let list = unknown.prefix(5).map { "\($0.stepID) batch \($0.batch + 1) (\($0.key), run \($0.runID))" }
+                .joined(separator: ", ")
+            let message =
+                "--rerun refused: \(unknown.count) send\(unknown.count == 1 ? "" : "s") of generation \(generation) \(unknown.count == 1 ? "has" : "have") an unknown outcome (\(list)\(unknown.count > 5 ? ", …" : "")); a new generation could send \(unknown.count == 1 ? "it" : "them") twice. Run the broadcast again without --rerun (or `masscast resume RUN_ID`) to settle \(unknown.count == 1 ? "it" : "them") with the same clientmsgid first."
+            logger.error("\(message)", metadata: ["event": "run.rerun_refused"])
+            return .invalid(message: message)
+        case .unfinished(let record):
+            let place = await unfinishedPlace(record)
+            logger.notice(
+                "continuing \(record.id) (\(place)) instead of starting over: steps that succeeded keep their results",
+                metadata: ["event": "run.continuing", "run.id": .string(record.id)])
+            return await resume(runID: record.id)
         case .busy(let runID, let owner):
             logger.error(
                 "broadcast \(pipeline.name.value) is being run by \(owner) (run \(runID)); not starting a second runner",
@@ -135,7 +159,7 @@ public actor RunExecutor {
         let claim: ClaimResult
         do {
             claim = try await store.claimRun(
-                runID, owner: options.owner, now: options.now(), isOwnerAlive: RunOptions.isOwnerAlive)
+                runID, owner: options.owner, now: options.now(), isOwnerAlive: options.ownerLiveness())
         } catch {
             return .invalid(message: "state store: \(error)")
         }
@@ -143,7 +167,10 @@ public actor RunExecutor {
         case .notFound:
             return .invalid(message: "no run \(runID) in the state store (masscast runs list shows the runs)")
         case .finished(let status):
-            return .invalid(message: "run \(runID) already \(status.rawValue); nothing to resume (start a new run instead)")
+            return .invalid(message: "run \(runID) already \(status.rawValue); nothing to resume")
+        case .superseded(let current):
+            return .invalid(
+                message: "run \(runID) belongs to an earlier generation of its broadcast, which is now at generation \(current) (completed, or abandoned by --rerun); it is never continued. `masscast run` the pipeline for the current generation")
         case .held(let owner):
             return .busy(runID: runID, owner: owner)
         case .claimed(let record):
@@ -158,16 +185,73 @@ public actor RunExecutor {
             do {
                 for step in try await store.steps(runID: runID) {
                     if let startedAt = step.startedAt { startedTimes[step.stepID] = startedAt }
-                    if step.state == .finished { finished[step.stepID] = step }
+                    if keepsResult(step) { finished[step.stepID] = step }
                 }
             } catch {
                 return .invalid(message: "state store: \(error)")
             }
             logger.info(
-                "run \(record.id) resumed: \(finished.count) of \(pipeline.steps.count) steps already finished",
+                "run \(record.id) resumed: \(finished.count) of \(pipeline.steps.count) steps keep their results; the others run",
                 metadata: ["event": "run.resumed"])
             return await execute(finished: finished)
         }
+    }
+
+    /// The convergence rule: a step of a continued run keeps its result only if it succeeded
+    /// (outcome `success`) and, for temporary media, its media is still within WeChat's 3-day
+    /// lifetime. Steps that failed, were skipped or cancelled, or never finished run again;
+    /// sends among them are recognised by the journal, uploads give the same source digest.
+    func keepsResult(_ step: StepRecord) -> Bool {
+        guard step.state == .finished, step.outcome == "success" else { return false }
+        guard Self.temporaryMediaKinds.contains(step.uses) else { return true }
+        var uploadedAt = step.endedAt
+        if let json = step.outputsJSON, case .object(let o)? = try? Value.parseJSON(json),
+            let seconds = o["created_at"]?.intValue, seconds > 0
+        {
+            uploadedAt = Date(timeIntervalSince1970: TimeInterval(seconds))
+        }
+        guard let uploadedAt else { return false }
+        if options.now().timeIntervalSince(uploadedAt) > options.mediaLifetime {
+            logger.notice(
+                "step \(step.stepID) runs again: its media, uploaded \(Self.isoFormat(uploadedAt)), has passed WeChat's 3-day lifetime",
+                metadata: ["event": "step.media_expired", "step.id": .string(step.stepID)])
+            return false
+        }
+        return true
+    }
+
+    /// Kinds whose media WeChat keeps for 3 days only.
+    static let temporaryMediaKinds: Set<String> = ["media/upload", "media/uploadnews", "media/uploadvideo"]
+
+    /// Where an unfinished run stands, for "continuing r… (stopped at finish)".
+    func unfinishedPlace(_ record: RunRecord) async -> String {
+        let steps = (try? await store.steps(runID: record.id)) ?? []
+        let byID = Dictionary(steps.map { ($0.stepID, $0) }, uniquingKeysWith: { _, b in b })
+        let at = pipeline.steps.first { s in
+            guard let r = byID[s.id.value] else { return true }
+            return !(r.state == .finished && (r.outcome == "success" || r.outcome == "skipped"))
+        }?.id.value
+        let state: String
+        switch record.status {
+        case .running: state = "interrupted: its runner \(record.owner ?? "") is gone"
+        case .stopped: state = "stopped"
+        case .failed: state = "failed"
+        case .succeeded: state = "succeeded"
+        }
+        return at.map { "\(state) at \($0)" } ?? state
+    }
+
+    /// What a completed run sent, for hints that say what `--rerun` would send again.
+    func sendSummary(ofRun runID: String) async -> String {
+        guard let entries = try? await store.journalEntries(runID: runID) else { return "" }
+        let sends = entries.filter { $0.state == .sent && !$0.key.hasPrefix("preview:") }
+        guard !sends.isEmpty else { return "" }
+        let openIDs = sends.reduce(0) { $0 + $1.recipients }
+        let tagSends = sends.filter { $0.recipients == 0 }.count
+        var parts: [String] = []
+        if openIDs > 0 { parts.append("\(openIDs) OpenIDs") }
+        if tagSends > 0 { parts.append("\(tagSends) send\(tagSends == 1 ? "" : "s") to a tag or to all followers") }
+        return "\(sends.count) send\(sends.count == 1 ? "" : "s"), \(parts.joined(separator: " and "))"
     }
 
     static func newRunID(now: Date) -> String {

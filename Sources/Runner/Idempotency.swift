@@ -4,18 +4,37 @@ import PipelineCore
 
 /// The clientmsgid recipe of the format ("Idempotency and identity").
 public enum Idempotency {
-    /// `"mc1-"` + lowercase hex of the first 24 bytes of SHA-256 over the canonical JSON of
-    /// `{"account","batch","generation","inputs","name","step"}`: 52 bytes.
+    /// The clientmsgid of one send.
+    ///
+    /// - Format 1 (`mc1-`): lowercase hex of the first 24 bytes of SHA-256 over the canonical
+    ///   JSON of `{"account","batch","generation","inputs","name","step"}`: 52 bytes. Used by
+    ///   projects without a `project:` id, and by generations that started under it.
+    /// - Format 2 (`mc2-`): the same with `"project"` (masscast.yaml's `project:` id) in the
+    ///   document, so that two repositories sharing an account never share keys.
     public static func clientMsgID(
-        appID: String, name: String, inputs: [String: Value], step: String, batch: Int, generation: Int
+        format: Int = 1, project: String = "", appID: String, name: String, inputs: [String: Value], step: String,
+        batch: Int, generation: Int
     ) -> String {
-        let document: Value = .object([
+        var document: [String: Value] = [
             "account": .string(appID), "batch": .integer(batch), "generation": .integer(generation),
             "inputs": .object(inputs), "name": .string(name), "step": .string(step),
-        ])
-        let digest = SHA256.hash(data: Data(document.jsonText.utf8))
-        return "mc1-" + hex(digest.prefix(24))
+        ]
+        let prefix: String
+        if format >= 2 {
+            document["project"] = .string(project)
+            prefix = "mc2-"
+        } else {
+            prefix = "mc1-"
+        }
+        let digest = SHA256.hash(data: Data(Value.object(document).jsonText.utf8))
+        return prefix + hex(digest.prefix(24))
     }
+
+    /// The key format a new generation uses: 2 with a project id, else 1.
+    public static func keyFormat(project: String) -> Int { project.isEmpty ? 1 : 2 }
+
+    /// The prefix of versioned content digests in the journal (`v2:` + hex).
+    public static let contentDigestPrefix = "v2:"
 
     /// Canonical JSON of the inputs (sorted keys, no spaces): part of a broadcast's identity.
     public static func canonicalInputs(_ inputs: [String: Value]) -> String {
@@ -28,9 +47,12 @@ public enum Idempotency {
     /// OpenIDs have no line breaks, so a different payload, a different OpenID, one more or
     /// less, or another order all give another digest. Streamed: a batch of 10,000 OpenIDs
     /// is hashed without building its JSON.
-    public static func batchDigest(payloadJSON: String, openIDs: [String]) -> String {
+    ///
+    /// Version 2 (the journal's `v2:` digests) hashes the payload as the source digest sees it
+    /// (docs/runner.md, "Content digests"); version 1 the request's own payload.
+    public static func batchDigest(payloadJSON: String, openIDs: [String], version: Int = 1) -> String {
         var hasher = SHA256()
-        hasher.update(data: Data("masscast mass/send batch v1\n".utf8))
+        hasher.update(data: Data("masscast mass/send batch v\(version)\n".utf8))
         hasher.update(data: Data(payloadJSON.utf8))
         var buffer: [UInt8] = []
         buffer.reserveCapacity(64 * 1024)

@@ -46,7 +46,7 @@ extension RunExecutor {
         while true {
             let now = options.now()
             if useInbox, let originalID {
-                if let events = try? await store.inboxEvents(originalID: originalID, msgIDs: ids) {
+                if let events = try? await store.inboxEvents(api: account.endpoint, originalID: originalID, msgIDs: ids) {
                     for e in events where pushes[e.msgID] == nil {
                         pushes[e.msgID] = e
                         logger.info(

@@ -1,5 +1,6 @@
 import Foundation
 import PipelineCore
+import RunState
 
 /// How a run behaves; the command line fills it.
 public struct RunOptions: Sendable {
@@ -7,8 +8,15 @@ public struct RunOptions: Sendable {
     public var inputs: [String: Value] = [:]
     /// The `env.` context.
     public var env: [String: String] = [:]
-    /// `--rerun`: start the next generation of a completed broadcast (new clientmsgids).
+    /// `--rerun`: abandon the broadcast's current generation and start the next one (new
+    /// clientmsgids: every send is made again). Refused while a send's outcome is unknown.
     public var rerun = false
+    /// masscast.yaml's `project:` id (empty without one): part of the broadcast's identity
+    /// and of `mc2-` clientmsgids.
+    public var project = ""
+    /// Temporary media (media/upload, uploadnews, uploadvideo) older than this is uploaded
+    /// again when a run is continued: WeChat keeps it 3 days; the margin leaves time to send.
+    public var mediaLifetime: TimeInterval = 3 * 86_400 - 3_600
     /// `--confirm-resend`: repeat a send whose outcome has been unknown for over 23 hours,
     /// or a preview whose outcome is unknown.
     public var confirmResend = false
@@ -44,8 +52,21 @@ public struct RunOptions: Sendable {
         "\(ProcessInfo.processInfo.hostName):\(getpid())"
     }
 
-    /// Whether the owner `host:pid` is a live process (on another host: assumed alive).
-    public static func isOwnerAlive(_ owner: String) -> Bool {
+    /// Whether the owner of a run still holds it: its heartbeat is recent (three intervals,
+    /// whatever host wrote it) and, on this host, its process exists.
+    public func ownerLiveness() -> OwnerLiveness {
+        let now = self.now
+        let interval = heartbeatInterval.seconds
+        return { owner, heartbeatAt in
+            RunLiveness.isAlive(
+                owner: owner, heartbeatAt: heartbeatAt, now: now(), heartbeatInterval: interval,
+                processAlive: RunOptions.isProcessAlive)
+        }
+    }
+
+    /// Whether the owner `host:pid` is a live process (on another host: assumed alive; the
+    /// heartbeat decides there).
+    public static func isProcessAlive(_ owner: String) -> Bool {
         guard let colon = owner.lastIndex(of: ":"), let pid = Int32(owner[owner.index(after: colon)...]) else {
             return false
         }

@@ -29,9 +29,9 @@ extension RunExecutor {
         }
         if let refusal = await quotaRefusal(batches: [0], step: step) { return refusal }
         let client = client(for: step)
+        let content = sendAllContent(step, legacyBody: body)
         let result = await sendBatch(
-            step, batch: 0, endpoint: "message/mass/sendall",
-            contentDigest: Idempotency.digest(Value.object(body).jsonText), recipients: 0
+            step, batch: 0, endpoint: "message/mass/sendall", content: content, recipients: 0
         ) { key async throws(WeChatError) -> SendResponse in
             var r = request
             r.clientMsgID = key
@@ -134,6 +134,8 @@ extension RunExecutor {
         var sentRecipients = 0
         // The payload's canonical JSON, once: each batch's digest adds its OpenIDs to it.
         let payloadJSON = Value.object(payload).jsonText
+        let payloadView = sendPayloadView(step)
+        let payloadViewJSON = Value.object(payloadView).jsonText
         while true {
             let nextBatch: AudienceBatch?
             do { nextBatch = try next() } catch { return .failure(error.description) }
@@ -143,12 +145,14 @@ extension RunExecutor {
                 return .failure("\(refusal); \(batch.index) of \(total) batches were sent")
             }
             let openIDs = batch.openIDs
-            let digest = Idempotency.batchDigest(payloadJSON: payloadJSON, openIDs: openIDs)
+            let content = Self.batchContent(
+                payloadView: payloadView, payloadViewJSON: payloadViewJSON, legacyPayloadJSON: payloadJSON,
+                openIDs: openIDs)
             var prepared = template
             prepared.toUser = openIDs
             let request = prepared
             let result = await sendBatch(
-                step, batch: batch.index, endpoint: "message/mass/send", contentDigest: digest, recipients: openIDs.count
+                step, batch: batch.index, endpoint: "message/mass/send", content: content, recipients: openIDs.count
             ) { key async throws(WeChatError) -> SendResponse in
                 var r = request
                 r.clientMsgID = key
@@ -189,16 +193,14 @@ extension RunExecutor {
         guard let run else { return .failure("no run") }
         var pending = 0
         for batch in batches {
-            let key = Idempotency.clientMsgID(
-                appID: account.appID, name: pipeline.name.value, inputs: inputs, step: step.id.value, batch: batch,
-                generation: run.generation)
-            let entry = try? await store.journalEntry(appID: account.appID, key: key)
+            let key = clientMsgID(step: step, batch: batch, run: run)
+            let entry = try? await store.journalEntry(api: account.api, appID: account.appID, key: key)
             if entry?.state != .sent { pending += 1 }
         }
         guard pending > 0 else { return nil }
         let now = options.now()
         let since = account.pacing.startOfDay(containing: now)
-        let used = (try? await store.acceptedSends(appID: account.appID, since: since)) ?? 0
+        let used = (try? await store.acceptedSends(api: account.api, appID: account.appID, since: since)) ?? 0
         let left = account.pacing.sendsPerDay - used
         if pending > left {
             return .failure(
@@ -219,13 +221,11 @@ extension RunExecutor {
     /// One irreversible call under its clientmsgid: journal the intent, call, journal the
     /// result. A batch the journal shows as sent is adopted without a call.
     func sendBatch(
-        _ step: Step, batch: Int, endpoint: String, contentDigest digest: String, recipients: Int,
+        _ step: Step, batch: Int, endpoint: String, content: SendContent, recipients: Int,
         _ send: @escaping @Sendable (String) async throws(WeChatError) -> SendResponse
     ) async -> BatchResult {
         guard let run else { return .failed(.failure("no run")) }
-        let key = Idempotency.clientMsgID(
-            appID: account.appID, name: pipeline.name.value, inputs: inputs, step: step.id.value, batch: batch,
-            generation: run.generation)
+        let key = clientMsgID(step: step, batch: batch, run: run)
         let now = options.now()
         var meta: Logger.Metadata = [
             "step.id": .string(step.id.value), "uses": .string(step.uses.value), "clientmsgid": .string(key),
@@ -233,46 +233,60 @@ extension RunExecutor {
         ]
         let existing: JournalEntry?
         do {
-            existing = try await store.journalEntry(appID: account.appID, key: key)
+            existing = try await store.journalEntry(api: account.api, appID: account.appID, key: key)
         } catch {
             return .failed(.stopped("the journal cannot be read (\(error)); not sending without it"))
         }
+        let rehearsal = APIIdentity.isSandbox(account.api)
+        let label = "\(step.id.value)\(step.uses.value == "mass/send" ? " batch \(batch + 1)" : "")"
         if let existing {
+            let sameContent =
+                existing.contentDigest.hasPrefix(Idempotency.contentDigestPrefix)
+                ? existing.contentDigest == content.digest : existing.contentDigest == content.legacy()
+            let edit = Self.describeEdit(old: existing.contentFields, new: content.fields)
+            let what = edit.isEmpty ? "its content differs from what was journaled" : "changed: \(edit)"
             switch existing.state {
             case .sent:
-                guard existing.contentDigest == digest else {
+                guard sameContent else {
                     return .failed(.failure(
-                        "batch \(batch) was already sent under \(key) (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")) with different content: the pipeline was edited after it was sent. Use --rerun for a new broadcast."))
+                        "\(label) was already sent under \(key) (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")), and the pipeline was edited since: \(what). Nothing was sent now. To finish this broadcast as it was sent, restore what changed (git checkout) and run it again: nothing is sent twice. To send the edited version as a new broadcast, --rerun starts the next generation and SENDS AGAIN, to the whole audience of every send step."))
                 }
                 meta["event"] = "send.adopted"
                 if let id = existing.msgID { meta["msg_id"] = .stringConvertible(id) }
                 logger.notice(
-                    "batch \(batch) was already sent (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")); not sending again",
+                    "\(label) was already sent (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")); not sending again",
                     metadata: meta)
                 if let id = existing.msgID { return .sent(msgID: id, msgDataID: existing.msgDataID) }
                 return .failed(.failure("journal entry \(key) is sent but has no msg_id"))
             case .intent, .unknown:
-                guard existing.contentDigest == digest else {
+                if rehearsal, let instance = existing.instance, instance != account.endpoint {
                     return .failed(.failure(
-                        "an earlier send of batch \(batch) under \(key) (run \(existing.runID)) has an unknown outcome and different content: the pipeline was edited since. Check the account's sent messages; use --rerun for a new broadcast."))
+                        "\(label) has an unknown outcome from an earlier rehearsal (run \(existing.runID)), whose in-process sandbox is gone; a rehearsal never repeats it. Start a fresh rehearsal: without --state, or with --rerun."))
+                }
+                guard sameContent else {
+                    return .failed(.failure(
+                        "an earlier send of \(label) under \(key) (run \(existing.runID)) has an unknown outcome, and the pipeline was edited since: \(what). Nothing was sent now. Restore what changed (git checkout) and run it again, so that it is settled with the same clientmsgid (WeChat answers 45065 if it went out); --rerun is refused until it is settled."))
                 }
                 let age = now.timeIntervalSince(existing.firstAttemptAt)
                 if age > options.unknownOutcomeLimit && !options.confirmResend {
                     return .failed(.stopped(
-                        "batch \(batch) of \(step.id.value) has an unknown outcome since \(Self.isoFormat(existing.firstAttemptAt)) (over 23 hours: WeChat may have forgotten its clientmsgid, so repeating could send twice). Check the account's sent messages, then `masscast resume \(run.id) --confirm-resend` to send it again."))
+                        "\(label) has an unknown outcome since \(Self.isoFormat(existing.firstAttemptAt)) (over 23 hours: WeChat may have forgotten its clientmsgid, so repeating could send twice). Check the account's sent messages, then `masscast resume \(run.id) --confirm-resend` to send it again."))
                 }
                 meta["event"] = "send.reconcile"
                 logger.notice(
-                    "batch \(batch) has an unknown outcome from run \(existing.runID); repeating it with the same clientmsgid",
+                    "\(label) has an unknown outcome from run \(existing.runID); repeating it with the same clientmsgid",
                     metadata: meta)
             case .refused:
                 break
             }
         }
         let resumable = existing.map { $0.state == .intent || $0.state == .unknown } ?? false
+        // Whether this store ever recorded a send under this key that may have gone out.
+        let recorded = existing.map { $0.state != .refused } ?? false
         var entry = JournalEntry(
-            appID: account.appID, key: key, runID: run.id, stepID: step.id.value, batch: batch, endpoint: endpoint,
-            contentDigest: digest, recipients: recipients, state: .intent,
+            api: account.api, appID: account.appID, key: key, runID: run.id, stepID: step.id.value, batch: batch,
+            endpoint: endpoint, contentDigest: content.digest, contentFields: content.fields,
+            instance: rehearsal ? account.endpoint : nil, recipients: recipients, state: .intent,
             firstAttemptAt: resumable ? existing!.firstAttemptAt : now, lastAttemptAt: now, updatedAt: now)
         do {
             try await store.journal(entry)
@@ -282,8 +296,10 @@ extension RunExecutor {
         crashPoint("send.before_call")
         var spec = CallSpec(step: step, batch: batch, endpoint: endpoint, isMass: true)
         spec.keyLastUsed = resumable ? existing!.lastAttemptAt : nil
+        let attempts = AttemptCounter()
         let outcome = await call(spec) { () async throws(WeChatError) -> SendResponse in
-            try await send(key)
+            attempts.increment()
+            return try await send(key)
         }
         entry.updatedAt = options.now()
         entry.lastAttemptAt = entry.updatedAt
@@ -300,15 +316,27 @@ extension RunExecutor {
             logger.info("sent, msg_id \(response.msgID)", metadata: meta)
             return .sent(msgID: response.msgID, msgDataID: response.msgDataID)
         case .duplicate(let msgID):
+            // 45065 to the first attempt of a key this store never recorded as possibly sent:
+            // another state store (or tool) made this send. Lost state must converge, so it is
+            // adopted; but its content could not be compared, and that is said loudly.
+            let unrecorded = !recorded && attempts.value == 1
             entry.state = .sent
             entry.msgID = msgID
+            entry.adoptedUnrecorded = unrecorded
             try? await store.journal(entry)
-            meta["event"] = "send.adopted"
             meta["msg_id"] = .stringConvertible(msgID)
             meta["errcode"] = .stringConvertible(45065)
-            logger.notice(
-                "WeChat already has this send (45065, clientmsgid exists); adopting msg_id \(msgID)",
-                metadata: meta)
+            if unrecorded {
+                meta["event"] = "send.adopted_unrecorded"
+                logger.warning(
+                    "WeChat already has a send with this key from another state store; its content cannot be compared. Adopting msg_id \(msgID) (45065); check the account's sent messages if this broadcast was not sent from another machine",
+                    metadata: meta)
+            } else {
+                meta["event"] = "send.adopted"
+                logger.notice(
+                    "WeChat already has this send (45065, clientmsgid exists); adopting msg_id \(msgID)",
+                    metadata: meta)
+            }
             return .sent(msgID: msgID, msgDataID: nil)
         case .failed(let e), .alreadyDone(let e):
             entry.state = .refused
@@ -319,9 +347,17 @@ extension RunExecutor {
             entry.state = .unknown
             try? await store.journal(entry)
             return .failed(.stopped(
-                "outcome unknown for batch \(batch) of \(step.id.value) (\(e)); `masscast resume \(run.id)` repeats it with the same clientmsgid, so it cannot be sent twice"))
+                "outcome unknown for \(label) (\(e)); `masscast resume \(run.id)` repeats it with the same clientmsgid, so it cannot be sent twice"))
         case .stopped:
             return .failed(.stopped("stopped by the user (Ctrl-C)"))
         }
     }
+}
+
+/// Counts the attempts a call makes (from its body, which runs once per attempt).
+final class AttemptCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func increment() { lock.withLock { n += 1 } }
+    var value: Int { lock.withLock { n } }
 }

@@ -267,7 +267,7 @@ extension RunExecutor {
         let key = "preview:\(run.id):\(step.id.value)"
         let digest = Idempotency.digest(Value.object(with).jsonText)
         let now = options.now()
-        if let existing = try? await store.journalEntry(appID: account.appID, key: key) {
+        if let existing = try? await store.journalEntry(api: account.api, appID: account.appID, key: key) {
             switch existing.state {
             case .sent:
                 return .success(["msg_id": existing.msgID.map { .integer(Int($0)) } ?? .null],
@@ -281,7 +281,7 @@ extension RunExecutor {
             }
         }
         var entry = JournalEntry(
-            appID: account.appID, key: key, runID: run.id, stepID: step.id.value, batch: 0,
+            api: account.api, appID: account.appID, key: key, runID: run.id, stepID: step.id.value, batch: 0,
             endpoint: "message/mass/preview", contentDigest: digest, recipients: 1, state: .intent,
             firstAttemptAt: now, lastAttemptAt: now, updatedAt: now)
         try? await store.journal(entry)

@@ -13,20 +13,24 @@ import WeChatMP
 /// the next load read the token another process may have stored.
 public final class StoreTokenCache: TokenCache, @unchecked Sendable {
     let store: any StateStore
+    /// The API identity tokens are kept under (`AccountSettings.endpoint`): a token of one
+    /// sandbox instance, or of the real API, is never offered to another.
+    let api: String
     /// How long a token read from the store is used before the store is read again.
     public let rereadInterval: Duration
     private let lock = NSLock()
     private var memory: [String: (token: CachedToken, readAt: ContinuousClock.Instant)] = [:]
 
-    public init(store: any StateStore, rereadInterval: Duration = .seconds(1)) {
+    public init(store: any StateStore, api: String, rereadInterval: Duration = .seconds(1)) {
         self.store = store
+        self.api = api
         self.rereadInterval = rereadInterval
     }
 
     public func load(appID: String) async -> CachedToken? {
         let now = ContinuousClock.now
         if let kept = lock.withLock({ memory[appID] }), now - kept.readAt < rereadInterval { return kept.token }
-        guard let t = try? await store.loadToken(appID: appID) else {
+        guard let t = try? await store.loadToken(api: api, appID: appID) else {
             lock.withLock { memory[appID] = nil }
             return nil
         }
@@ -37,11 +41,11 @@ public final class StoreTokenCache: TokenCache, @unchecked Sendable {
 
     public func store(_ token: CachedToken, appID: String) async {
         lock.withLock { memory[appID] = nil }
-        try? await store.storeToken(StoredToken(value: token.value, expiresAt: token.expiresAt), appID: appID)
+        try? await store.storeToken(StoredToken(value: token.value, expiresAt: token.expiresAt), api: api, appID: appID)
     }
 
     public func invalidate(_ token: String, appID: String) async {
         lock.withLock { memory[appID] = nil }
-        try? await store.invalidateToken(token, appID: appID)
+        try? await store.invalidateToken(token, api: api, appID: appID)
     }
 }

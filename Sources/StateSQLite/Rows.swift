@@ -38,8 +38,9 @@ enum Columns {
     static let run = """
         runs.id, runs.generation, runs.pipeline_file, runs.pipeline_digest, runs.inputs_json,
         runs.account_name, runs.sandbox, runs.status, runs.message, runs.created_at, runs.updated_at,
-        runs.ended_at, runs.owner, runs.heartbeat_at,
-        broadcasts.app_id, broadcasts.api_base, broadcasts.name, broadcasts.inputs_json AS identity_inputs_json
+        runs.ended_at, runs.owner, runs.heartbeat_at, runs.key_format,
+        broadcasts.project, broadcasts.app_id, broadcasts.api, broadcasts.name,
+        broadcasts.inputs_json AS identity_inputs_json
         """
     static let runFrom = "runs JOIN broadcasts ON broadcasts.id = runs.broadcast_id"
 }
@@ -48,9 +49,10 @@ extension BroadcastRecord {
     init(row: Row) throws {
         self.init(
             identity: BroadcastIdentity(
-                appID: try row.value("app_id"), apiBase: try row.value("api_base"), name: try row.value("name"),
-                inputsJSON: try row.value("inputs_json")),
+                project: try row.value("project"), appID: try row.value("app_id"), api: try row.value("api"),
+                name: try row.value("name"), inputsJSON: try row.value("inputs_json")),
             generation: try row.int("generation"),
+            keyFormat: try row.int("key_format"),
             completedRunID: try row.optional("completed_run_id"),
             completedAt: try row.optionalDate("completed_at"))
     }
@@ -62,9 +64,10 @@ extension RunRecord {
         self.init(
             id: try row.value("id"),
             identity: BroadcastIdentity(
-                appID: try row.value("app_id"), apiBase: try row.value("api_base"), name: try row.value("name"),
-                inputsJSON: try row.value("identity_inputs_json")),
+                project: try row.value("project"), appID: try row.value("app_id"), api: try row.value("api"),
+                name: try row.value("name"), inputsJSON: try row.value("identity_inputs_json")),
             generation: try row.int("generation"),
+            keyFormat: try row.int("key_format"),
             pipelineFile: try row.value("pipeline_file"),
             pipelineDigest: try row.value("pipeline_digest"),
             inputsJSON: try row.value("inputs_json"),
@@ -129,6 +132,7 @@ extension AttemptRecord {
 extension JournalEntry {
     init(row: Row) throws {
         self.init(
+            api: try row.value("api"),
             appID: try row.value("app_id"),
             key: try row.value("key"),
             runID: try row.value("run_id"),
@@ -136,11 +140,14 @@ extension JournalEntry {
             batch: try row.int("batch"),
             endpoint: try row.value("endpoint"),
             contentDigest: try row.value("content_digest"),
+            contentFields: try row.optional("content_fields"),
+            instance: try row.optional("instance"),
             recipients: try row.int("recipients"),
             state: try row.enumValue("state", as: JournalEntry.State.self),
             msgID: try row.optional("msg_id"),
             msgDataID: try row.optional("msg_data_id"),
             errcode: try row.optionalInt("errcode"),
+            adoptedUnrecorded: try row.value("adopted_unrecorded", as: Bool.self),
             firstAttemptAt: try row.date("first_attempt_at"),
             lastAttemptAt: try row.date("last_attempt_at"),
             updatedAt: try row.date("updated_at"))
@@ -150,6 +157,7 @@ extension JournalEntry {
 extension InboxEvent {
     init(row: Row) throws {
         self.init(
+            api: try row.value("api"),
             originalID: try row.value("original_id"),
             msgID: try row.value("msg_id"),
             status: try row.value("status"),

@@ -10,7 +10,7 @@ import GRDB
 /// Dates are INTEGER milliseconds since 1970-01-01 UTC (`datetime(x / 1000, 'unixepoch')`).
 enum Schema {
     /// The `user_version` the newest known migration leaves.
-    static let version = 1
+    static let version = 2
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -18,8 +18,110 @@ enum Schema {
             try db.execute(sql: v1)
             try db.execute(sql: "PRAGMA user_version = 1")
         }
+        // GRDB runs a migration with foreign keys off and checks them after it
+        // (`foreignKeyChecks: .deferred`), which the table rebuilds below need.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: v2)
+            try db.execute(sql: "PRAGMA user_version = 2")
+        }
         return migrator
     }
+
+    /// Version 2: everything keyed by the API identity (a rehearsal's sandbox never shares
+    /// keys with the real API); broadcasts carry the project id and the clientmsgid format of
+    /// their generation; journal entries carry what the digest covered, the sandbox instance
+    /// and whether a 45065 adopted a send this store never journaled.
+    ///
+    /// Rows written before keep working: broadcasts get no project and key format 1 (their
+    /// `mc1-` keys stay valid for the runs in flight), journal entries take the API of their
+    /// run's broadcast, pushes get an empty API (read by any wait, as before), and the token
+    /// cache is emptied (tokens are fetched again).
+    static let v2 = """
+        CREATE TABLE broadcasts_v2 (
+            id               INTEGER PRIMARY KEY AUTOINCREMENT,
+            project          TEXT    NOT NULL DEFAULT '',
+            app_id           TEXT    NOT NULL,
+            api              TEXT    NOT NULL,
+            name             TEXT    NOT NULL,
+            inputs_json      TEXT    NOT NULL,
+            generation       INTEGER NOT NULL DEFAULT 1 CHECK (generation >= 1),
+            key_format       INTEGER NOT NULL DEFAULT 1 CHECK (key_format IN (1, 2)),
+            completed_run_id TEXT,
+            completed_at     INTEGER,
+            created_at       INTEGER NOT NULL,
+            UNIQUE (project, api, app_id, name, inputs_json)
+        );
+        INSERT INTO broadcasts_v2 (id, project, app_id, api, name, inputs_json, generation, key_format,
+                                   completed_run_id, completed_at, created_at)
+            SELECT id, '', app_id, api_base, name, inputs_json, generation, 1, completed_run_id, completed_at, created_at
+            FROM broadcasts;
+        DROP TABLE broadcasts;
+        ALTER TABLE broadcasts_v2 RENAME TO broadcasts;
+
+        ALTER TABLE runs ADD COLUMN key_format INTEGER NOT NULL DEFAULT 1;
+
+        CREATE TABLE journal_v2 (
+            api                TEXT    NOT NULL,
+            app_id             TEXT    NOT NULL,
+            key                TEXT    NOT NULL,
+            run_id             TEXT    NOT NULL,
+            step_id            TEXT    NOT NULL,
+            batch              INTEGER NOT NULL,
+            endpoint           TEXT    NOT NULL,
+            content_digest     TEXT    NOT NULL,
+            content_fields     TEXT,
+            instance           TEXT,
+            recipients         INTEGER NOT NULL,
+            state              TEXT    NOT NULL CHECK (state IN ('intent', 'sent', 'refused', 'unknown')),
+            msg_id             INTEGER,
+            msg_data_id        INTEGER,
+            errcode            INTEGER,
+            adopted_unrecorded INTEGER NOT NULL DEFAULT 0,
+            first_attempt_at   INTEGER NOT NULL,
+            last_attempt_at    INTEGER NOT NULL,
+            updated_at         INTEGER NOT NULL,
+            PRIMARY KEY (api, app_id, key)
+        );
+        INSERT INTO journal_v2 (api, app_id, key, run_id, step_id, batch, endpoint, content_digest, recipients,
+                                state, msg_id, msg_data_id, errcode, first_attempt_at, last_attempt_at, updated_at)
+            SELECT coalesce((SELECT b.api FROM runs r JOIN broadcasts b ON b.id = r.broadcast_id WHERE r.id = j.run_id), ''),
+                   j.app_id, j.key, j.run_id, j.step_id, j.batch, j.endpoint, j.content_digest, j.recipients,
+                   j.state, j.msg_id, j.msg_data_id, j.errcode, j.first_attempt_at, j.last_attempt_at, j.updated_at
+            FROM journal j;
+        DROP TABLE journal;
+        ALTER TABLE journal_v2 RENAME TO journal;
+        CREATE INDEX journal_by_run ON journal (run_id);
+        CREATE INDEX journal_by_state ON journal (api, app_id, state, updated_at);
+
+        CREATE TABLE inbox_v2 (
+            api                   TEXT    NOT NULL,
+            original_id           TEXT    NOT NULL,
+            msg_id                INTEGER NOT NULL,
+            status                TEXT    NOT NULL,
+            total_count           INTEGER,
+            filter_count          INTEGER,
+            sent_count            INTEGER,
+            error_count           INTEGER,
+            copyright_check_state INTEGER,
+            articles_json         TEXT,
+            created_at            INTEGER NOT NULL,
+            received_at           INTEGER NOT NULL,
+            PRIMARY KEY (api, original_id, msg_id)
+        );
+        INSERT INTO inbox_v2 SELECT '', * FROM inbox;
+        DROP TABLE inbox;
+        ALTER TABLE inbox_v2 RENAME TO inbox;
+
+        DROP TABLE tokens;
+        CREATE TABLE tokens (
+            api        TEXT    NOT NULL,
+            app_id     TEXT    NOT NULL,
+            value      TEXT    NOT NULL,
+            expires_at INTEGER NOT NULL,
+            stored_at  INTEGER NOT NULL,
+            PRIMARY KEY (api, app_id)
+        );
+        """
 
     static let v1 = """
         CREATE TABLE broadcasts (

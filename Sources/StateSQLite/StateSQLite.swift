@@ -94,24 +94,32 @@ public final class SQLiteStateStore: StateStore, Sendable {
     }
 
     /// Starts a run of `template.identity` (see `StateStore.beginRun`).
-    ///
-    /// With `nextGeneration`, a completed broadcast moves to the next generation; a broadcast
-    /// whose current generation has not completed keeps it, so that the unfinished sends of
-    /// that generation are still recognised by their keys (`--rerun` never re-sends what an
-    /// interrupted run already sent). A `running` run whose owner is gone does not block.
     public func beginRun(
-        _ template: RunRecord, nextGeneration: Bool, isOwnerAlive: @Sendable (String) -> Bool
+        _ template: RunRecord, nextGeneration: Bool, isOwnerAlive: OwnerLiveness
     ) async throws -> BeginRunResult {
         try await write("cannot start a run in") { db in
             let identity = template.identity
             let now = Millis.encode(Date())
             if try Self.broadcastRow(db, identity) == nil {
-                try db.execute(
-                    sql: """
-                        INSERT INTO broadcasts (app_id, api_base, name, inputs_json, generation, created_at)
-                        VALUES (?, ?, ?, ?, 1, ?)
-                        """,
-                    arguments: [identity.appID, identity.apiBase, identity.name, identity.inputsJSON, now])
+                // A broadcast recorded before its project had an id: the same broadcast. It
+                // takes the project and keeps its generation and key format.
+                var legacy = identity
+                legacy.project = ""
+                if !identity.project.isEmpty, let old = try Self.broadcastRow(db, legacy) {
+                    try db.execute(
+                        sql: "UPDATE broadcasts SET project = ? WHERE id = ?",
+                        arguments: [identity.project, try old.value("id", as: Int64.self)])
+                } else {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO broadcasts (project, app_id, api, name, inputs_json, generation, key_format, created_at)
+                            VALUES (?, ?, ?, ?, ?, 1, ?, ?)
+                            """,
+                        arguments: [
+                            identity.project, identity.appID, identity.api, identity.name, identity.inputsJSON,
+                            template.keyFormat, now,
+                        ])
+                }
             }
             guard let row = try Self.broadcastRow(db, identity) else {
                 throw StateStoreError(kind: .other, path: self.path, problem: "cannot create the broadcast")
@@ -119,31 +127,67 @@ public final class SQLiteStateStore: StateStore, Sendable {
             let broadcastID: Int64 = try row.value("id")
             var broadcast = try BroadcastRecord(row: row)
 
-            let running = try Row.fetchAll(
+            let live = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, owner FROM runs WHERE broadcast_id = ? AND status = 'running'
-                    ORDER BY created_at DESC, rowid DESC
+                    SELECT \(Columns.run) FROM \(Columns.runFrom)
+                    WHERE runs.broadcast_id = ? AND runs.status = 'running'
+                    ORDER BY runs.created_at DESC, runs.rowid DESC
                     """,
-                arguments: [broadcastID])
-            for run in running {
-                if let owner: String = try run.optional("owner"), isOwnerAlive(owner) {
-                    return .busy(runID: try run.value("id"), owner: owner)
+                arguments: [broadcastID]
+            ).map { try RunRecord(row: $0) }
+            for run in live {
+                if let owner = run.owner, isOwnerAlive(owner, run.heartbeatAt) {
+                    return .busy(runID: run.id, owner: owner)
                 }
             }
 
-            if let completedRunID = broadcast.completedRunID {
-                guard nextGeneration else {
-                    return .alreadyCompleted(runID: completedRunID, completedAt: broadcast.completedAt)
+            let generationHasRuns =
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM runs WHERE broadcast_id = ? AND generation = ? LIMIT 1",
+                    arguments: [broadcastID, broadcast.generation]) == true
+            if nextGeneration && generationHasRuns {
+                let unknown = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT journal.* FROM journal JOIN runs ON runs.id = journal.run_id
+                        WHERE runs.broadcast_id = ? AND runs.generation = ? AND journal.state IN ('intent', 'unknown')
+                          AND journal.key NOT LIKE 'preview:%'
+                        ORDER BY journal.first_attempt_at, journal.batch
+                        """,
+                    arguments: [broadcastID, broadcast.generation]
+                ).map { try JournalEntry(row: $0) }
+                if !unknown.isEmpty {
+                    return .rerunRefused(generation: broadcast.generation, unknownSends: unknown)
                 }
                 broadcast.generation += 1
+                broadcast.keyFormat = template.keyFormat
                 try db.execute(
-                    sql: "UPDATE broadcasts SET generation = ?, completed_run_id = NULL, completed_at = NULL WHERE id = ?",
-                    arguments: [broadcast.generation, broadcastID])
+                    sql: """
+                        UPDATE broadcasts SET generation = ?, key_format = ?, completed_run_id = NULL, completed_at = NULL
+                        WHERE id = ?
+                        """,
+                    arguments: [broadcast.generation, broadcast.keyFormat, broadcastID])
+            } else if nextGeneration {
+                // Nothing ran in the current generation yet: it is the new one.
+            } else if let completedRunID = broadcast.completedRunID {
+                return .alreadyCompleted(runID: completedRunID, completedAt: broadcast.completedAt)
+            } else if let unfinished = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT \(Columns.run) FROM \(Columns.runFrom)
+                    WHERE runs.broadcast_id = ? AND runs.generation = ? AND runs.status IN ('running', 'stopped', 'failed')
+                    ORDER BY runs.created_at DESC, runs.rowid DESC LIMIT 1
+                    """,
+                arguments: [broadcastID, broadcast.generation])
+            {
+                return .unfinished(try RunRecord(row: unfinished))
             }
 
             var run = template.normalized
             run.generation = broadcast.generation
+            run.keyFormat = broadcast.keyFormat
+            run.identity.project = identity.project
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [run.id]) == true {
                 throw StateStoreError(
                     kind: .other, path: self.path,
@@ -152,32 +196,40 @@ public final class SQLiteStateStore: StateStore, Sendable {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO runs (id, broadcast_id, generation, pipeline_file, pipeline_digest, inputs_json,
+                    INSERT INTO runs (id, broadcast_id, generation, key_format, pipeline_file, pipeline_digest, inputs_json,
                         account_name, sandbox, status, message, created_at, updated_at, ended_at, owner, heartbeat_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    run.id, broadcastID, run.generation, run.pipelineFile, run.pipelineDigest, run.inputsJSON,
-                    run.accountName, run.sandbox, run.status.rawValue, run.message, Millis.encode(run.createdAt),
-                    Millis.encode(run.updatedAt), Millis.encode(run.endedAt), run.owner, Millis.encode(run.heartbeatAt),
+                    run.id, broadcastID, run.generation, run.keyFormat, run.pipelineFile, run.pipelineDigest,
+                    run.inputsJSON, run.accountName, run.sandbox, run.status.rawValue, run.message,
+                    Millis.encode(run.createdAt), Millis.encode(run.updatedAt), Millis.encode(run.endedAt), run.owner,
+                    Millis.encode(run.heartbeatAt),
                 ])
             return .started(run)
         }
     }
 
-    /// Takes over a `running` or `stopped` run (see `StateStore.claimRun`). The same owner may
-    /// claim its own run again. A claimed run is `running` again: its `endedAt` and `message`
-    /// are cleared, `owner`, `heartbeatAt` and `updatedAt` set.
+    /// Takes over a `running`, `stopped` or `failed` run (see `StateStore.claimRun`). The
+    /// same owner may claim its own run again. A claimed run is `running` again: its `endedAt`
+    /// and `message` are cleared, `owner`, `heartbeatAt` and `updatedAt` set.
     public func claimRun(
-        _ runID: String, owner: String, now: Date, isOwnerAlive: @Sendable (String) -> Bool
+        _ runID: String, owner: String, now: Date, isOwnerAlive: OwnerLiveness
     ) async throws -> ClaimResult {
         try await write("cannot claim run \(runID) in") { db in
             guard var run = try Self.runRow(db, runID) else { return .notFound }
+            let current = try Int.fetchOne(
+                db, sql: "SELECT broadcasts.generation FROM \(Columns.runFrom) WHERE runs.id = ?", arguments: [runID])
             switch run.status {
-            case .succeeded, .failed:
+            case .succeeded:
                 return .finished(run.status)
-            case .running, .stopped:
-                if let previous = run.owner, previous != owner, isOwnerAlive(previous) {
+            case .running, .stopped, .failed:
+                if let current, current != run.generation { return .superseded(currentGeneration: current) }
+                // A failed run's runner is done with it; a running or stopped one may still
+                // hold it (a stopped run's process may be waiting at a confirmation).
+                if run.status != .failed, let previous = run.owner, previous != owner,
+                    isOwnerAlive(previous, run.heartbeatAt)
+                {
                     return .held(owner: previous)
                 }
             }
@@ -357,14 +409,16 @@ public final class SQLiteStateStore: StateStore, Sendable {
         let body: @Sendable (Database) throws -> Void = { db in
             try db.execute(
                 sql: """
-                    INSERT OR REPLACE INTO journal (app_id, key, run_id, step_id, batch, endpoint, content_digest,
-                        recipients, state, msg_id, msg_data_id, errcode, first_attempt_at, last_attempt_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT OR REPLACE INTO journal (api, app_id, key, run_id, step_id, batch, endpoint, content_digest,
+                        content_fields, instance, recipients, state, msg_id, msg_data_id, errcode, adopted_unrecorded,
+                        first_attempt_at, last_attempt_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    entry.appID, entry.key, entry.runID, entry.stepID, entry.batch, entry.endpoint,
-                    entry.contentDigest, entry.recipients, entry.state.rawValue, entry.msgID, entry.msgDataID,
-                    entry.errcode, Millis.encode(entry.firstAttemptAt), Millis.encode(entry.lastAttemptAt),
+                    entry.api, entry.appID, entry.key, entry.runID, entry.stepID, entry.batch, entry.endpoint,
+                    entry.contentDigest, entry.contentFields, entry.instance, entry.recipients, entry.state.rawValue,
+                    entry.msgID, entry.msgDataID, entry.errcode, entry.adoptedUnrecorded,
+                    Millis.encode(entry.firstAttemptAt), Millis.encode(entry.lastAttemptAt),
                     Millis.encode(entry.updatedAt),
                 ])
         }
@@ -375,9 +429,10 @@ public final class SQLiteStateStore: StateStore, Sendable {
         }
     }
 
-    public func journalEntry(appID: String, key: String) async throws -> JournalEntry? {
+    public func journalEntry(api: String, appID: String, key: String) async throws -> JournalEntry? {
         try await read("cannot read journal entry \(key) from") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM journal WHERE app_id = ? AND key = ?", arguments: [appID, key])
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM journal WHERE api = ? AND app_id = ? AND key = ?", arguments: [api, appID, key])
                 .map { try JournalEntry(row: $0) }
         }
     }
@@ -392,12 +447,13 @@ public final class SQLiteStateStore: StateStore, Sendable {
         }
     }
 
-    /// Entries of `appID` in state `sent` updated at or after `since` (to the millisecond).
-    public func acceptedSends(appID: String, since: Date) async throws -> Int {
+    /// Entries of `appID` at `api` in state `sent` updated at or after `since` (to the millisecond).
+    public func acceptedSends(api: String, appID: String, since: Date) async throws -> Int {
         try await read("cannot count the sends of \(appID) in") { db in
             try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM journal WHERE app_id = ? AND state = 'sent' AND updated_at >= ?",
-                arguments: [appID, Millis.encode(since)]) ?? 0
+                db,
+                sql: "SELECT COUNT(*) FROM journal WHERE api = ? AND app_id = ? AND state = 'sent' AND updated_at >= ?",
+                arguments: [api, appID, Millis.encode(since)]) ?? 0
         }
     }
 
@@ -408,12 +464,12 @@ public final class SQLiteStateStore: StateStore, Sendable {
         try await write("cannot store push \(event.msgID) in") { db in
             try db.execute(
                 sql: """
-                    INSERT OR IGNORE INTO inbox (original_id, msg_id, status, total_count, filter_count, sent_count,
+                    INSERT OR IGNORE INTO inbox (api, original_id, msg_id, status, total_count, filter_count, sent_count,
                         error_count, copyright_check_state, articles_json, created_at, received_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    event.originalID, event.msgID, event.status, event.totalCount, event.filterCount,
+                    event.api, event.originalID, event.msgID, event.status, event.totalCount, event.filterCount,
                     event.sentCount, event.errorCount, event.copyrightCheckState, event.articlesJSON,
                     Millis.encode(event.createdAt), Millis.encode(event.receivedAt),
                 ])
@@ -421,8 +477,10 @@ public final class SQLiteStateStore: StateStore, Sendable {
         }
     }
 
-    /// The stored pushes of `originalID` among `msgIDs`, in the order of `msgIDs` (each once).
-    public func inboxEvents(originalID: String, msgIDs: [Int64]) async throws -> [InboxEvent] {
+    /// The stored pushes of `originalID` at `api` among `msgIDs`, in the order of `msgIDs`
+    /// (each once). Pushes stored before pushes had an API identity (schema version 1) match
+    /// any `api`.
+    public func inboxEvents(api: String, originalID: String, msgIDs: [Int64]) async throws -> [InboxEvent] {
         var seen = Set<Int64>()
         let wanted = msgIDs.filter { seen.insert($0).inserted }
         guard !wanted.isEmpty else { return [] }
@@ -433,13 +491,18 @@ public final class SQLiteStateStore: StateStore, Sendable {
                 let chunk = Array(wanted[start..<min(start + 500, wanted.count)])
                 start += chunk.count
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-                var arguments: StatementArguments = [originalID]
+                var arguments: StatementArguments = [api, originalID]
                 arguments += StatementArguments(chunk)
                 for row in try Row.fetchAll(
-                    db, sql: "SELECT * FROM inbox WHERE original_id = ? AND msg_id IN (\(marks))", arguments: arguments)
+                    db,
+                    sql: """
+                        SELECT * FROM inbox WHERE api IN (?, '') AND original_id = ? AND msg_id IN (\(marks))
+                        ORDER BY api DESC
+                        """,
+                    arguments: arguments)
                 {
                     let event = try InboxEvent(row: row)
-                    found[event.msgID] = event
+                    if found[event.msgID] == nil { found[event.msgID] = event }
                 }
             }
             return found
@@ -449,30 +512,41 @@ public final class SQLiteStateStore: StateStore, Sendable {
 
     // MARK: - Token cache
 
-    public func loadToken(appID: String) async throws -> StoredToken? {
+    public func loadToken(api: String, appID: String) async throws -> StoredToken? {
         try await read("cannot read the cached token of \(appID) from") { db in
-            try Row.fetchOne(db, sql: "SELECT value, expires_at FROM tokens WHERE app_id = ?", arguments: [appID])
+            try Row.fetchOne(
+                db, sql: "SELECT value, expires_at FROM tokens WHERE api = ? AND app_id = ?", arguments: [api, appID])
                 .map { StoredToken(value: try $0.value("value"), expiresAt: try $0.date("expires_at")) }
         }
     }
 
-    public func storeToken(_ token: StoredToken, appID: String) async throws {
+    public func storeToken(_ token: StoredToken, api: String, appID: String) async throws {
         try await write("cannot cache the token of \(appID) in") { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO tokens (app_id, value, expires_at, stored_at) VALUES (?, ?, ?, ?)",
-                arguments: [appID, token.value, Millis.encode(token.expiresAt), Millis.encode(Date())])
+                sql: "INSERT OR REPLACE INTO tokens (api, app_id, value, expires_at, stored_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [api, appID, token.value, Millis.encode(token.expiresAt), Millis.encode(Date())])
         }
     }
 
     /// Deletes the cached token of `appID` only if its value is still `value` (one statement:
     /// a newer token stored by another process meanwhile is kept).
-    public func invalidateToken(_ value: String, appID: String) async throws {
+    public func invalidateToken(_ value: String, api: String, appID: String) async throws {
         try await write("cannot forget the token of \(appID) in") { db in
-            try db.execute(sql: "DELETE FROM tokens WHERE app_id = ? AND value = ?", arguments: [appID, value])
+            try db.execute(
+                sql: "DELETE FROM tokens WHERE api = ? AND app_id = ? AND value = ?", arguments: [api, appID, value])
         }
     }
 
     // MARK: - Internals
+
+    /// Creates a state file as masscast 0.1 wrote it (schema version 1) and runs `sql` in
+    /// it: for the upgrade tests. Not public.
+    static func createVersion1ForTesting(at path: String, sql: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: "v1")
+        try queue.write { db in try db.execute(sql: sql) }
+        try queue.close()
+    }
 
     /// Runs raw SQL on the writer connection: for tests that simulate other versions of
     /// masscast or damage. Not public.
@@ -514,9 +588,9 @@ public final class SQLiteStateStore: StateStore, Sendable {
         try Row.fetchOne(
             db,
             sql: """
-                SELECT * FROM broadcasts WHERE app_id = ? AND api_base = ? AND name = ? AND inputs_json = ?
+                SELECT * FROM broadcasts WHERE project = ? AND api = ? AND app_id = ? AND name = ? AND inputs_json = ?
                 """,
-            arguments: [identity.appID, identity.apiBase, identity.name, identity.inputsJSON])
+            arguments: [identity.project, identity.api, identity.appID, identity.name, identity.inputsJSON])
     }
 
     private static func runRow(_ db: Database, _ runID: String) throws -> RunRecord? {

@@ -168,7 +168,7 @@ struct Listen: AsyncParsableCommand {
                 }
                 accounts.append(ListenerAccount(
                     name: account.name, appID: account.appID, originalID: originalID, token: token, aesKey: aesKey,
-                    previousAESKey: previous))
+                    previousAESKey: previous, api: account.apiBase ?? ConfigAccount.defaultAPIBase))
             }
             if accounts.isEmpty {
                 throw SetupError(

@@ -14,7 +14,10 @@ struct Masscast: AsyncParsableCommand {
             editors use.
             """,
         version: "0.1.0",
-        subcommands: [Validate.self, Graph.self, RunCommand.self, Resume.self, Runs.self, Schema.self, Sandbox.self, Listen.self]
+        subcommands: [
+            Init.self, Validate.self, Graph.self, RunCommand.self, Resume.self, Runs.self, Schema.self, Sandbox.self,
+            Listen.self,
+        ]
     )
 }
 

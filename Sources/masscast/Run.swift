@@ -15,23 +15,20 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Execute a pipeline: uploads, sends, waits, checks, with retries and a durable journal.",
         discussion: """
-            Every send carries a deterministic clientmsgid (account, name, inputs, step,
-            batch, generation) and is journaled before and after the call, so a retry, a
-            resumed run or a second run of the same broadcast never sends twice. A broadcast
-            the state store shows as completed is not run again (exit 0) unless --rerun.
+            Every send carries a deterministic clientmsgid (project, account, name, inputs, step, batch, generation) and is journaled before and after the call, so a retry, a resumed run or a second run of the same broadcast never sends twice. A broadcast the state store shows as completed is not run again (exit 0) unless --rerun.
 
-            --sandbox runs against the built-in WeChat sandbox, in this process, with its
-            default fixture (or --fixture), a temporary state store (unless --state), and the
-            schedule window not enforced (a rehearsal happens before the window).
+            Running the same broadcast again converges it: when its current generation has a run that stopped, failed or lost its runner (a CI retry after Ctrl-C, a killed job), that run is continued. Steps that succeeded keep their results (temporary media older than WeChat's 3 days is uploaded again); the others run again, and sends are recognised by the journal.
 
-            Exit status: 0 success or nothing to do; 1 the run failed; 2 invalid input;
-            3 stopped and resumable (Ctrl-C, an outcome that is unknown): `masscast resume RUN_ID`;
-            4 not run: outside the schedule window.
+            --rerun sends the broadcast AGAIN, to its whole audience, as a new generation. It is refused while a send's outcome is unknown.
+
+            --sandbox runs against the built-in WeChat sandbox, in this process, with its default fixture (or --fixture), a temporary state store (unless --state), and the schedule window not enforced (a rehearsal happens before the window). A rehearsal's journal, pushes and quota are kept apart from the real API's, even in the same state file.
+
+            Exit status: 0 success or nothing to do; 1 the run failed; 2 invalid input; 3 stopped and resumable (Ctrl-C, an outcome that is unknown): run it again, or `masscast resume RUN_ID`; 4 not run: outside the schedule window.
 
             Examples:
               masscast run pipelines/video-to-tag.yaml --sandbox
               masscast run pipelines/text-to-tag.yaml --input tag_id=101 --report run.json
-              masscast run pipelines/text-to-tag.yaml --rerun      # send again: a new generation
+              masscast run pipelines/text-to-tag.yaml --rerun      # SENDS AGAIN: a new generation
             """
     )
 
@@ -47,7 +44,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --sandbox: the fixture YAML (default: the built-in one).", valueName: "file"))
     var fixture: String?
 
-    @Flag(help: "Start the next generation of a broadcast the store shows as completed (it is sent again).")
+    @Flag(help: "Send the broadcast AGAIN, to its whole audience: abandon its current generation (completed or not) and start the next one with new clientmsgids. Refused while a send's outcome is unknown.")
     var rerun = false
 
     @Flag(help: "Refuse to run outside the schedule window even with --sandbox.")
@@ -102,38 +99,16 @@ struct RunCommand: AsyncParsableCommand {
         let secrets = try RunSetup.loadSecrets(file: common.secrets)
         let inputs = try RunSetup.inputs(self.inputs, pipeline: pipeline)
         let config = try RunSetup.loadConfig(explicit: common.config, near: file)
-        var running: RunningSandbox?
-        var listener: RunningListener?
-        let account: AccountSettings
         let store = try RunSetup.openStore(explicit: common.state, config: config, temporary: sandbox)
+        var rehearsal: RunSetup.Rehearsal?
+        let account: AccountSettings
         var scrub = Array(secrets.values)
         if sandbox {
-            let fixture = try RunSetup.loadFixture(self.fixture)
-            let engine = SandboxEngine(fixture: fixture, pushSender: HTTPPushSender())
-            do {
-                running = try await RunningSandbox.start(engine: engine)
-            } catch {
-                throw SetupError("the sandbox did not start: \(error)")
-            }
-            account = try RunSetup.sandboxAccount(for: pipeline, fixture: fixture, baseURL: running!.baseURL)
-            // The sandbox pushes MASSSENDJOBFINISH (signed, AES-encrypted in safe mode) to an
-            // in-process listener that stores it in this run's inbox, as in production.
-            if let fixtureAccount = fixture.accounts.first(where: { $0.appID == account.appID }),
-                let callback = fixtureAccount.callback
-            {
-                scrub += [callback.token] + (callback.encodingAESKey.map { [$0] } ?? [])
-                let listenerAccount = ListenerAccount(
-                    name: fixtureAccount.name, appID: fixtureAccount.appID, originalID: fixtureAccount.originalID,
-                    token: callback.token, aesKey: callback.mode == .plain ? nil : callback.encodingAESKey)
-                do {
-                    listener = try await RunningListener.start(
-                        configuration: ListenerConfiguration(accounts: [listenerAccount]), store: store)
-                } catch {
-                    await running?.stop()
-                    throw SetupError("the in-process listener did not start: \(error)")
-                }
-                _ = await engine.setCallback(account: fixtureAccount.name, url: listener!.callbackURL(account: fixtureAccount.name))
-            }
+            let started = try await RunSetup.startRehearsal(
+                fixturePath: fixture, pipeline: pipeline, store: store, secrets: secrets)
+            rehearsal = started
+            account = started.account
+            scrub += started.scrub
         } else {
             account = try RunSetup.account(for: pipeline, config: config, secrets: secrets)
         }
@@ -142,11 +117,14 @@ struct RunCommand: AsyncParsableCommand {
         var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
         options.rerun = rerun
         options.sandbox = sandbox
+        options.project = config?.project ?? ""
         options.enforceSchedule = !sandbox || enforceSchedule
         let executor = RunExecutor(
             pipeline: pipeline, pipelineFile: file, pipelineDigest: RunSetup.digest(ofFile: file), account: account,
             store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)
-        return Prepared(executor: executor, store: store, sandbox: running, listener: listener, progress: progress)
+        return Prepared(
+            executor: executor, store: store, sandbox: rehearsal?.sandbox, listener: rehearsal?.listener,
+            progress: progress)
     }
 }
 
@@ -171,6 +149,9 @@ struct Resume: AsyncParsableCommand {
     @Flag(help: "Repeat a send (or preview) whose outcome has been unknown too long to repeat safely.")
     var confirmResend = false
 
+    @Option(help: ArgumentHelp("For a rehearsal's run: the fixture it used (default: the built-in one).", valueName: "file"))
+    var fixture: String?
+
     @OptionGroup var common: RunCommonOptions
 
     func run() async throws {
@@ -180,27 +161,44 @@ struct Resume: AsyncParsableCommand {
         let account: AccountSettings
         let inputs: [String: Value]
         let secrets: [String: String]
+        var rehearsal: RunSetup.Rehearsal?
+        var project = ""
         do {
-            let explicitStore = common.state
-            store = try RunSetup.openStore(explicit: explicitStore, config: nil, temporary: false)
+            let config = try RunSetup.loadConfigFromWorkingDirectory(explicit: common.config)
+            store = try RunSetup.openStore(explicit: common.state, config: config, temporary: false, mustExist: true)
             guard let r = try await store.run(runID) else {
                 throw SetupError("no run \(runID) in \(store.path) (masscast runs list shows the runs; pass --state for another store)")
             }
             record = r
-            if r.sandbox {
-                throw SetupError("run \(runID) ran against an in-process sandbox, which is gone; start a new run instead")
-            }
             pipeline = try RunSetup.loadPipeline(r.pipelineFile)
             secrets = try RunSetup.loadSecrets(file: common.secrets)
-            let config = try RunSetup.loadConfig(explicit: common.config, near: r.pipelineFile)
-            account = try RunSetup.account(for: pipeline, config: config, secrets: secrets)
+            let pipelineConfig = try RunSetup.loadConfig(explicit: common.config, near: r.pipelineFile)
+            project = pipelineConfig?.project ?? ""
+            if r.sandbox {
+                guard APIIdentity.isSandbox(r.identity.api) else {
+                    throw SetupError(
+                        "run \(runID) rehearsed against a sandbox that is gone (it was recorded before rehearsals could be resumed); start a new rehearsal instead")
+                }
+                let started = try await RunSetup.startRehearsal(
+                    fixturePath: fixture, pipeline: pipeline, store: store, secrets: secrets)
+                rehearsal = started
+                account = started.account
+                if account.api != r.identity.api {
+                    await started.sandbox.stop()
+                    await started.listener?.stop()
+                    throw SetupError(
+                        "run \(runID) rehearsed against another fixture (\(r.identity.api.prefix(20))…); pass --fixture FILE with the fixture it used")
+                }
+            } else {
+                account = try RunSetup.account(for: pipeline, config: pipelineConfig, secrets: secrets)
+            }
             guard case .object(let values) = try Value.parseJSON(r.inputsJSON) else {
                 throw SetupError("run \(runID) has unreadable inputs")
             }
             inputs = values
-            if account.appID != r.identity.appID || account.apiBase != r.identity.apiBase {
+            if account.appID != r.identity.appID || account.api != r.identity.api {
                 throw SetupError(
-                    "run \(runID) was made for \(r.identity.appID) at \(r.identity.apiBase), but the account now resolves to \(account.appID) at \(account.apiBase)")
+                    "run \(runID) was made for \(r.identity.appID) at \(r.identity.api), but the account now resolves to \(account.appID) at \(account.api)")
             }
         } catch let e as SetupError {
             writeStderr("masscast: \(e)\n")
@@ -212,9 +210,12 @@ struct Resume: AsyncParsableCommand {
             throw Exit.invalid
         }
         let (logger, _, progress) = RunSetup.logger(
-            format: common.logFormat, verbose: common.verbose, scrub: [account.secret.value] + Array(secrets.values))
+            format: common.logFormat, verbose: common.verbose,
+            scrub: [account.secret.value] + Array(secrets.values) + (rehearsal?.scrub ?? []))
         var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
         options.confirmResend = confirmResend
+        options.sandbox = record.sandbox
+        options.project = project
         let executor = RunExecutor(
             pipeline: pipeline, pipelineFile: record.pipelineFile, pipelineDigest: RunSetup.digest(ofFile: record.pipelineFile),
             account: account, store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)
@@ -224,6 +225,8 @@ struct Resume: AsyncParsableCommand {
         if let report = common.report {
             await RunSetup.writeReport(report, runID: runID, store: store)
         }
+        await rehearsal?.sandbox.stop()
+        await rehearsal?.listener?.stop()
         try RunSetup.finish(result, progress: progress)
     }
 }
@@ -240,8 +243,11 @@ struct Runs: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List runs, newest first.")
 
-        @Option(help: ArgumentHelp("The state file.", valueName: "path"))
+        @Option(help: ArgumentHelp("The state file (default: located as `run` does).", valueName: "path"))
         var state: String?
+
+        @Option(help: ArgumentHelp("The project config (default: masscast.yaml found from here upward).", valueName: "file"))
+        var config: String?
 
         @Option(help: "text or json.")
         var format: Format = .text
@@ -250,11 +256,14 @@ struct Runs: AsyncParsableCommand {
         var limit: Int = 20
 
         func run() async throws {
-            let store = try Runs.open(state)
+            let store = try Runs.open(state, config: config)
             let runs = try await store.runs(limit: limit)
+            let liveness = RunOptions().ownerLiveness()
             switch format {
-            case .json: writeStdout(String(decoding: try RunTimeline.renderRunListJSON(runs), as: UTF8.self) + "\n")
-            default: writeStdout(runs.isEmpty ? "no runs in \(store.path)\n" : RunTimeline.renderRunList(runs))
+            case .json:
+                writeStdout(String(decoding: try RunTimeline.renderRunListJSON(runs, liveness: liveness), as: UTF8.self) + "\n")
+            default:
+                writeStdout(runs.isEmpty ? "no runs in \(store.path)\n" : RunTimeline.renderRunList(runs, liveness: liveness))
             }
         }
     }
@@ -271,21 +280,25 @@ struct Runs: AsyncParsableCommand {
         @Argument(help: "The run id.")
         var runID: String
 
-        @Option(help: ArgumentHelp("The state file.", valueName: "path"))
+        @Option(help: ArgumentHelp("The state file (default: located as `run` does).", valueName: "path"))
         var state: String?
+
+        @Option(help: ArgumentHelp("The project config (default: masscast.yaml found from here upward).", valueName: "file"))
+        var config: String?
 
         @Option(help: "text, json (the run report) or mermaid (a Gantt chart).")
         var format: Format = .text
 
         func run() async throws {
-            let store = try Runs.open(state)
+            let store = try Runs.open(state, config: config)
             guard let run = try await store.run(runID) else {
                 writeStderr("masscast: no run \(runID) in \(store.path) (masscast runs list shows the runs)\n")
                 throw Exit.invalid
             }
+            let ownerAlive = run.owner.map { RunOptions().ownerLiveness()($0, run.heartbeatAt) } ?? true
             let report = RunReport(
                 run: run, steps: try await store.steps(runID: runID), attempts: try await store.attempts(runID: runID),
-                journal: try await store.journalEntries(runID: runID))
+                journal: try await store.journalEntries(runID: runID), ownerAlive: ownerAlive)
             switch format {
             case .text: writeStdout(RunTimeline.renderText(report))
             case .json: writeStdout(String(decoding: try report.jsonData(), as: UTF8.self) + "\n")
@@ -294,16 +307,14 @@ struct Runs: AsyncParsableCommand {
         }
     }
 
-    static func open(_ state: String?) throws -> SQLiteStateStore {
-        let path = state ?? SQLiteStateStore.defaultPath
-        if state == nil && !FileManager.default.fileExists(atPath: path) {
-            writeStderr("masscast: no state file at \(path) (pass --state PATH)\n")
-            throw Exit.invalid
-        }
+    /// The store, located as `run` locates it; a missing file is an error (never a new,
+    /// empty store that would answer "no runs").
+    static func open(_ state: String?, config: String?) throws -> SQLiteStateStore {
         do {
-            return try SQLiteStateStore(path: path)
-        } catch {
-            writeStderr("masscast: \(error)\n")
+            let projectConfig = try RunSetup.loadConfigFromWorkingDirectory(explicit: config)
+            return try RunSetup.openStore(explicit: state, config: projectConfig, temporary: false, mustExist: true)
+        } catch let e as SetupError {
+            writeStderr("masscast: \(e)\n")
             throw Exit.invalid
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CallbackServer
 import Foundation
 import Logging
 import PipelineCore
@@ -198,25 +199,118 @@ enum RunSetup {
             kind: a.kind.rawValue == "subscription" ? .subscription : .service, originalID: a.originalID, pacing: pacing)
     }
 
-    static func loadFixture(_ path: String?) throws -> SandboxFixture {
-        guard let path else { return SandboxFixture.default }
+    /// The fixture and its YAML text (whose digest is a rehearsal's API identity).
+    static func loadFixtureWithText(_ path: String?) throws -> (SandboxFixture, String) {
+        guard let path else { return (SandboxFixture.default, SandboxFixture.defaultYAML) }
         guard let data = FileManager.default.contents(atPath: path) else { throw SetupError("cannot read the fixture \(path)") }
+        let text = String(decoding: data, as: UTF8.self)
         do {
-            return try SandboxFixture.load(yaml: String(decoding: data, as: UTF8.self), file: path)
+            return (try SandboxFixture.load(yaml: text, file: path), text)
         } catch {
             throw SetupError("\(error)")
         }
     }
 
-    static func openStore(explicit: String?, config: ProjectConfig?, temporary: Bool) throws -> SQLiteStateStore {
+    /// The state file, located the same way by `run`, `resume`, `runs` and `listen`: `--state`,
+    /// else `state.path` of masscast.yaml (relative to it), else `.masscast/state.sqlite` in
+    /// the working directory. A PostgreSQL location (`state.url`, `MASSCAST_STATE_URL`, or a
+    /// `postgres://` `--state`) is refused, never silently replaced by a SQLite file.
+    static func statePath(explicit: String?, config: ProjectConfig?) throws -> String {
+        let postgresHint =
+            "The PostgreSQL state store is not available in this version; masscast will not write a SQLite file in its place, because two runners writing two journals could send twice. Use `state: { path: .masscast/state.sqlite }` in masscast.yaml (or --state FILE) on one machine for now."
+        if let explicit {
+            if explicit.hasPrefix("postgres://") || explicit.hasPrefix("postgresql://") {
+                throw SetupError("--state names a PostgreSQL URL. \(postgresHint)")
+            }
+            return explicit
+        }
+        if let url = ProcessInfo.processInfo.environment["MASSCAST_STATE_URL"], !url.isEmpty {
+            throw SetupError("MASSCAST_STATE_URL is set. \(postgresHint)")
+        }
+        if let config, let state = config.state, state.url != nil {
+            let at = state.location.map { ":\($0.line):\($0.column)" } ?? ""
+            throw SetupError("\(config.file)\(at): state.url names a PostgreSQL store. \(postgresHint)")
+        }
+        return config?.resolvedStatePath ?? SQLiteStateStore.defaultPath
+    }
+
+    /// Opens the state store (see `statePath`); `temporary` (a rehearsal without `--state`)
+    /// uses a fresh private file. With `mustExist`, a missing file is an error rather than a
+    /// new empty store (`resume`, `runs`).
+    static func openStore(
+        explicit: String?, config: ProjectConfig?, temporary: Bool, mustExist: Bool = false
+    ) throws -> SQLiteStateStore {
+        if temporary && explicit == nil {
+            do { return try SQLiteStateStore.temporary() } catch { throw SetupError("\(error)") }
+        }
+        let path = try statePath(explicit: explicit, config: config)
+        if mustExist && !FileManager.default.fileExists(atPath: path) {
+            throw SetupError(
+                "no state file at \(path)\(explicit == nil ? "" : " (--state)"): nothing has run with it. Pass --state PATH (or --config FILE) for the store the run used")
+        }
         do {
-            if let explicit { return try SQLiteStateStore(path: explicit) }
-            if temporary { return try SQLiteStateStore.temporary() }
-            if let path = config?.resolvedStatePath { return try SQLiteStateStore(path: path) }
-            return try SQLiteStateStore(path: SQLiteStateStore.defaultPath)
+            return try SQLiteStateStore(path: path)
         } catch {
             throw SetupError("\(error)")
         }
+    }
+
+    /// The project config for commands that have no pipeline yet (`resume`, `runs`, `listen`):
+    /// `--config`, else masscast.yaml found from the working directory upward.
+    static func loadConfigFromWorkingDirectory(explicit: String?) throws -> ProjectConfig? {
+        let near = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent("masscast.yaml")
+        return try loadConfig(explicit: explicit, near: near)
+    }
+
+    /// A rehearsal's sandbox: started in this process with the fixture (default or `path`),
+    /// the account taken from it and marked with the fixture's API identity and this instance,
+    /// and an in-process listener storing the sandbox's pushes in `store`.
+    struct Rehearsal {
+        var sandbox: RunningSandbox
+        var listener: RunningListener?
+        var account: AccountSettings
+        var scrub: [String]
+        /// SHA-256 of the fixture's YAML: its API identity is `sandbox:` + this.
+        var fixtureDigest: String
+    }
+
+    static func startRehearsal(
+        fixturePath: String?, pipeline: Pipeline, store: SQLiteStateStore, secrets: [String: String]
+    ) async throws -> Rehearsal {
+        let (fixture, fixtureText) = try loadFixtureWithText(fixturePath)
+        let fixtureDigest = Idempotency.digest(fixtureText)
+        let engine = SandboxEngine(fixture: fixture, pushSender: HTTPPushSender())
+        let running: RunningSandbox
+        do {
+            running = try await RunningSandbox.start(engine: engine)
+        } catch {
+            throw SetupError("the sandbox did not start: \(error)")
+        }
+        var account = try sandboxAccount(for: pipeline, fixture: fixture, baseURL: running.baseURL)
+        account.rehearse(fixtureDigest: fixtureDigest, instance: UUID().uuidString.lowercased())
+        var scrub: [String] = []
+        var listener: RunningListener?
+        // The sandbox pushes MASSSENDJOBFINISH (signed, AES-encrypted in safe mode) to an
+        // in-process listener that stores it in this run's inbox, as in production, under
+        // this sandbox instance's identity (another instance's pushes are never read).
+        if let fixtureAccount = fixture.accounts.first(where: { $0.appID == account.appID }),
+            let callback = fixtureAccount.callback
+        {
+            scrub += [callback.token] + (callback.encodingAESKey.map { [$0] } ?? [])
+            let listenerAccount = ListenerAccount(
+                name: fixtureAccount.name, appID: fixtureAccount.appID, originalID: fixtureAccount.originalID,
+                token: callback.token, aesKey: callback.mode == .plain ? nil : callback.encodingAESKey,
+                api: account.endpoint)
+            do {
+                listener = try await RunningListener.start(
+                    configuration: ListenerConfiguration(accounts: [listenerAccount]), store: store)
+            } catch {
+                await running.stop()
+                throw SetupError("the in-process listener did not start: \(error)")
+            }
+            _ = await engine.setCallback(account: fixtureAccount.name, url: listener!.callbackURL(account: fixtureAccount.name))
+        }
+        return Rehearsal(sandbox: running, listener: listener, account: account, scrub: scrub, fixtureDigest: fixtureDigest)
     }
 
     static func logger(format: LogFormat?, verbose: Bool, scrub: [String]) -> (Logger, LogSink, ProgressLine?) {

@@ -86,6 +86,8 @@ struct Validate: ParsableCommand {
                 pipelines.append(p)
                 if let config = configOfFile[i].flatMap(configs.config) {
                     diagnostics = (diagnostics + config.checkAccount(of: p)).sortedByLocation()
+                } else if configOfFile[i] == nil, let warning = ProjectConfig.noProjectWarning(for: p) {
+                    diagnostics = (diagnostics + [warning]).sortedByLocation()
                 }
             }
             all += diagnostics

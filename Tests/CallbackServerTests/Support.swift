@@ -161,7 +161,7 @@ final class TempStore: @unchecked Sendable {
 
     /// The stored pushes of `account` among `msgIDs`.
     func events(_ account: ListenerAccount, _ msgIDs: [Int64]) async throws -> [InboxEvent] {
-        try await store.inboxEvents(originalID: account.originalID, msgIDs: msgIDs)
+        try await store.inboxEvents(api: account.api, originalID: account.originalID, msgIDs: msgIDs)
     }
 
     /// Nothing stored for these ids under either account.

@@ -12,7 +12,7 @@ enum Fixture {
 
     static let run = RunRecord(
         id: "r-20261129-0700", identity: BroadcastIdentity(
-            appID: "wx0123456789abcdef", apiBase: "http://127.0.0.1:8080", name: "spring-sale",
+            appID: "wx0123456789abcdef", api: "http://127.0.0.1:8080", name: "spring-sale",
             inputsJSON: #"{"audience":"all","title":"Spring: 50% off #1"}"#),
         generation: 2, pipelineFile: "/srv/broadcasts/spring-sale.yaml", pipelineDigest: "abc123",
         inputsJSON: #"{"audience":"all","title":"Spring: 50% off #1"}"#, accountName: "brand-main", sandbox: true,
@@ -62,7 +62,7 @@ enum Fixture {
 
     static let journal: [JournalEntry] = [
         JournalEntry(
-            appID: run.identity.appID, key: "mc1-2a9f0c-g2-send-0", runID: run.id, stepID: "send", batch: 0,
+            api: run.identity.api, appID: run.identity.appID, key: "mc1-2a9f0c-g2-send-0", runID: run.id, stepID: "send", batch: 0,
             endpoint: "message/mass/sendall", contentDigest: "d1", recipients: 0, state: .sent, msgID: 1_000_000_001,
             msgDataID: 2_247_483_647, firstAttemptAt: at(810), lastAttemptAt: at(2120), updatedAt: at(2320))
     ]

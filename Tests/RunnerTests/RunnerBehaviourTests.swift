@@ -157,14 +157,14 @@ struct RunnerBehaviourTests {
                 step: "send", batch: 0, generation: 2)
             let now = Date()
             try await rig.store.journal(JournalEntry(
-                appID: rig.account().appID, key: key, runID: "earlier", stepID: "send", batch: 0,
+                api: rig.account().api, appID: rig.account().appID, key: key, runID: "earlier", stepID: "send", batch: 0,
                 endpoint: "message/mass/sendall", contentDigest: "0000", recipients: 0, state: .unknown,
                 firstAttemptAt: now, lastAttemptAt: now, updatedAt: now))
             let edited = try rig.write("edit.yaml", text("second copy", name: "edited"))
             let second = try await rig.run(edited) { $0.rerun = true }
             #expect(second.exitCode == 1, "\(second)")
             let steps = try await rig.steps(second)
-            #expect(steps["send"]?.message?.contains("different content") == true, "\(steps["send"]?.message ?? "")")
+            #expect(steps["send"]?.message?.contains("was edited since") == true, "\(steps["send"]?.message ?? "")")
             #expect(await rig.sends().count == 1)
         }
     }
@@ -183,7 +183,7 @@ struct RunnerBehaviourTests {
             ])
             let old = Date().addingTimeInterval(-24 * 3600)
             try await rig.store.journal(JournalEntry(
-                appID: rig.account().appID, key: key, runID: "earlier", stepID: "send", batch: 0,
+                api: rig.account().api, appID: rig.account().appID, key: key, runID: "earlier", stepID: "send", batch: 0,
                 endpoint: "message/mass/sendall", contentDigest: Idempotency.digest(body.jsonText), recipients: 0,
                 state: .unknown, firstAttemptAt: old, lastAttemptAt: old, updatedAt: old))
             let result = try await rig.run(path)
@@ -430,7 +430,7 @@ struct RunnerBehaviourTests {
             let id = try #require(msgID)
             try await Task.sleep(for: .milliseconds(300))
             try await rig.store.storeInboxEvent(InboxEvent(
-                originalID: "gh_5d1c0e8f7a93", msgID: id, status: "send success", totalCount: 150, filterCount: 148,
+                api: rig.account().endpoint, originalID: "gh_5d1c0e8f7a93", msgID: id, status: "send success", totalCount: 150, filterCount: 148,
                 sentCount: 147, errorCount: 1, copyrightCheckState: 1, createdAt: Date(), receivedAt: Date()))
             let result = await task.value
             #expect(result.exitCode == 0, "\(result)")

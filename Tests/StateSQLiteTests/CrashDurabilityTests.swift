@@ -30,7 +30,7 @@ struct CrashDurabilityTests {
         var index = 0
         while Date() < deadline {
             try await store.journal(journalEntry("crash-\(index)", state: .sent, updatedAt: Int64(index)))
-            try await store.storeToken(StoredToken(value: "t\(index)", expiresAt: at(Int64(index))), appID: "wx-crash")
+            try await store.storeToken(StoredToken(value: "t\(index)", expiresAt: at(Int64(index))), api: testAPI, appID: "wx-crash")
             let line = "ACK \(index)\n"
             _ = line.withCString { write(STDOUT_FILENO, $0, strlen($0)) }
             index += 1
@@ -89,15 +89,15 @@ struct CrashDurabilityTests {
         let store = try SQLiteStateStore(path: path)
         var missing: [Int] = []
         for index in acknowledged.sorted() {
-            if try await store.journalEntry(appID: "wx0000000000000001", key: "crash-\(index)") == nil {
+            if try await store.journalEntry(api: testAPI, appID: "wx0000000000000001", key: "crash-\(index)") == nil {
                 missing.append(index)
             }
         }
         #expect(missing.isEmpty, "acknowledged but lost after kill -9: \(missing)")
-        let stored = try await store.acceptedSends(appID: "wx0000000000000001", since: at(0))
+        let stored = try await store.acceptedSends(api: testAPI, appID: "wx0000000000000001", since: at(0))
         #expect(stored >= acknowledged.count)
         let last = try #require(acknowledged.max())
-        let token = try #require(try await store.loadToken(appID: "wx-crash"))
+        let token = try #require(try await store.loadToken(api: testAPI, appID: "wx-crash"))
         #expect(token.expiresAt >= at(Int64(last)))
         try store.close()
     }

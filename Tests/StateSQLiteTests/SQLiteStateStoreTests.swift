@@ -25,7 +25,7 @@ struct SQLiteStateStoreTests {
         let path = scratch.file("deep/er/state.sqlite")
         let store = try SQLiteStateStore(path: path)
         #expect(store.path == path)
-        try await store.storeToken(StoredToken(value: "secret-token", expiresAt: at(1)), appID: "wx1")
+        try await store.storeToken(StoredToken(value: "secret-token", expiresAt: at(1)), api: testAPI, appID: "wx1")
         #expect(mode(of: path) == 0o600)
         #expect(mode(of: scratch.file("deep")) == 0o700)
         #expect(mode(of: scratch.file("deep/er")) == 0o700)
@@ -52,7 +52,7 @@ struct SQLiteStateStoreTests {
             try await store.appendAttempt(attempt)
             try await store.journal(entry)
             try await store.storeInboxEvent(inboxEvent(77))
-            try await store.storeToken(token, appID: "wx1")
+            try await store.storeToken(token, api: testAPI, appID: "wx1")
             try await store.finishRun("run-1", status: .succeeded, message: nil, at: at(10))
             try store.close()
         }
@@ -61,9 +61,9 @@ struct SQLiteStateStoreTests {
         #expect(try await reopened.broadcast(identity())?.completedRunID == "run-1")
         #expect(try await reopened.steps(runID: "run-1") == [step])
         #expect(try await reopened.attempts(runID: "run-1") == [attempt])
-        #expect(try await reopened.journalEntry(appID: entry.appID, key: "mc1-k") == entry)
-        #expect(try await reopened.inboxEvents(originalID: "gh_0123456789ab", msgIDs: [77]) == [inboxEvent(77)])
-        #expect(try await reopened.loadToken(appID: "wx1") == token)
+        #expect(try await reopened.journalEntry(api: testAPI, appID: entry.appID, key: "mc1-k") == entry)
+        #expect(try await reopened.inboxEvents(api: testAPI, originalID: "gh_0123456789ab", msgIDs: [77]) == [inboxEvent(77)])
+        #expect(try await reopened.loadToken(api: testAPI, appID: "wx1") == token)
         #expect(try await reopened.storeInboxEvent(inboxEvent(77)) == false)
         let again = try await reopened.beginRun(runTemplate("run-2"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
         #expect(again == .alreadyCompleted(runID: "run-1", completedAt: at(10)))
@@ -83,21 +83,21 @@ struct SQLiteStateStoreTests {
                 for index in 0..<perStore {
                     group.addTask {
                         try await store.journal(journalEntry("\(name)-\(index)", state: .sent, updatedAt: Int64(index)))
-                        try await store.storeToken(StoredToken(value: "tok-\(name)-\(index)", expiresAt: at(1)), appID: "wx-\(name)-\(index)")
-                        try await store.storeToken(StoredToken(value: "shared-\(name)-\(index)", expiresAt: at(2)), appID: "wx-shared")
+                        try await store.storeToken(StoredToken(value: "tok-\(name)-\(index)", expiresAt: at(1)), api: testAPI, appID: "wx-\(name)-\(index)")
+                        try await store.storeToken(StoredToken(value: "shared-\(name)-\(index)", expiresAt: at(2)), api: testAPI, appID: "wx-shared")
                     }
                 }
             }
             try await group.waitForAll()
         }
-        #expect(try await first.acceptedSends(appID: "wx0000000000000001", since: at(0)) == 2 * perStore)
+        #expect(try await first.acceptedSends(api: testAPI, appID: "wx0000000000000001", since: at(0)) == 2 * perStore)
         for name in ["a", "b"] {
             for index in [0, 57, perStore - 1] {
-                #expect(try await second.loadToken(appID: "wx-\(name)-\(index)")?.value == "tok-\(name)-\(index)")
-                #expect(try await first.journalEntry(appID: "wx0000000000000001", key: "\(name)-\(index)") != nil)
+                #expect(try await second.loadToken(api: testAPI, appID: "wx-\(name)-\(index)")?.value == "tok-\(name)-\(index)")
+                #expect(try await first.journalEntry(api: testAPI, appID: "wx0000000000000001", key: "\(name)-\(index)") != nil)
             }
         }
-        #expect(try await first.loadToken(appID: "wx-shared")?.value.hasPrefix("shared-") == true)
+        #expect(try await first.loadToken(api: testAPI, appID: "wx-shared")?.value.hasPrefix("shared-") == true)
         try first.close()
         try second.close()
     }
@@ -112,15 +112,57 @@ struct SQLiteStateStoreTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         for (index, store) in stores.enumerated() {
-            try await store.storeToken(StoredToken(value: "v\(index)", expiresAt: at(0)), appID: "wx\(index)")
+            try await store.storeToken(StoredToken(value: "v\(index)", expiresAt: at(0)), api: testAPI, appID: "wx\(index)")
         }
-        #expect(try await stores[0].loadToken(appID: "wx3")?.value == "v3")
+        #expect(try await stores[0].loadToken(api: testAPI, appID: "wx3")?.value == "v3")
         for store in stores { try store.close() }
+    }
+
+    @Test("a version 1 file is upgraded in place: broadcasts, runs and the journal keep working")
+    func upgradeFromVersion1() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("state.sqlite")
+        try SQLiteStateStore.createVersion1ForTesting(
+            at: path,
+            sql: """
+                INSERT INTO broadcasts (id, app_id, api_base, name, inputs_json, generation, created_at)
+                    VALUES (1, 'wx0000000000000001', 'https://api.weixin.qq.com', 'spring-sale', '{"week":12}', 1, 0);
+                INSERT INTO runs (id, broadcast_id, generation, pipeline_file, pipeline_digest, inputs_json, account_name,
+                    sandbox, status, created_at, updated_at, owner, heartbeat_at)
+                    VALUES ('run-1', 1, 1, '/repo/p.yaml', 'ab', '{"week":12}', 'brand-main', 0, 'stopped', 0, 0, 'dead:1', 0);
+                INSERT INTO journal (app_id, key, run_id, step_id, batch, endpoint, content_digest, recipients, state,
+                    msg_id, first_attempt_at, last_attempt_at, updated_at)
+                    VALUES ('wx0000000000000001', 'mc1-old', 'run-1', 'send', 0, 'message/mass/sendall', 'cafe', 0, 'sent',
+                    1000000001, 0, 0, 0);
+                INSERT INTO inbox (original_id, msg_id, status, created_at, received_at)
+                    VALUES ('gh_0123456789ab', 1000000001, 'send success', 0, 0);
+                INSERT INTO tokens (app_id, value, expires_at, stored_at) VALUES ('wx0000000000000001', 'old-token', 9999999999999, 0);
+                """)
+        let store = try SQLiteStateStore(path: path)
+        defer { try? store.close() }
+        let broadcast = try #require(try await store.broadcast(identity()))
+        #expect(broadcast.generation == 1 && broadcast.keyFormat == 1 && broadcast.identity.project == "")
+        let entry = try #require(try await store.journalEntry(api: testAPI, appID: "wx0000000000000001", key: "mc1-old"))
+        #expect(entry.state == .sent && entry.msgID == 1_000_000_001 && entry.contentDigest == "cafe")
+        #expect(entry.contentFields == nil && !entry.adoptedUnrecorded)
+        #expect(try await store.acceptedSends(api: testAPI, appID: "wx0000000000000001", since: at(-1_750_000_000_000)) == 1)
+        // A push stored before pushes had an API identity is read by any wait, as before.
+        #expect(try await store.inboxEvents(api: testAPI, originalID: "gh_0123456789ab", msgIDs: [1_000_000_001]).count == 1)
+        // The token cache is emptied: tokens are fetched again.
+        #expect(try await store.loadToken(api: testAPI, appID: "wx0000000000000001") == nil)
+        // The stopped run of the upgraded broadcast is the one the next run continues.
+        let next = try await store.beginRun(runTemplate("run-2"), nextGeneration: false, isOwnerAlive: nobodyIsAlive)
+        guard case .unfinished(let run) = next else {
+            Issue.record("expected unfinished, got \(next)")
+            return
+        }
+        #expect(run.id == "run-1" && run.keyFormat == 1)
     }
 
     @Test(
         "a file written by a newer masscast is refused with a clear error",
-        arguments: ["PRAGMA user_version = 2", "INSERT INTO grdb_migrations (identifier) VALUES ('v2')"])
+        arguments: ["PRAGMA user_version = 3", "INSERT INTO grdb_migrations (identifier) VALUES ('v3')"])
     func newerSchemaRefused(sql: String) async throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
@@ -177,7 +219,7 @@ struct SQLiteStateStoreTests {
         let token = StoredToken(value: "VERY-SECRET-ACCESS-TOKEN", expiresAt: at(1))
         #expect(!String(describing: token).contains(token.value))
         do {
-            try await store.storeToken(token, appID: "wx1")
+            try await store.storeToken(token, api: testAPI, appID: "wx1")
             Issue.record("a closed store accepted a write")
         } catch let error as StateStoreError {
             #expect(!error.description.contains("VERY-SECRET"))
@@ -187,7 +229,7 @@ struct SQLiteStateStoreTests {
             Issue.record("unexpected error type \(type(of: error))")
         }
         do {
-            try await store.invalidateToken(token.value, appID: "wx1")
+            try await store.invalidateToken(token.value, api: testAPI, appID: "wx1")
         } catch {
             #expect(!String(describing: error).contains("VERY-SECRET"))
         }

@@ -48,27 +48,130 @@ struct StateStoreConformanceTests {
         }
     }
 
-    @Test("--rerun of an unfinished broadcast keeps its generation, so sent batches are recognised")
-    func rerunOfUnfinishedBroadcastKeepsGeneration() async throws {
+    @Test("--rerun is refused while a send of the generation has an unknown outcome; otherwise it abandons it")
+    func rerunOfUnfinishedBroadcast() async throws {
         try await withStore { store in
             _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
-            try await store.finishRun("run-1", status: .stopped, message: "interrupted", at: at(1_000))
-            let rerun = try await store.beginRun(runTemplate("run-2"), nextGeneration: true, isOwnerAlive: ownerIsAlive)
-            #expect(rerun.started?.generation == 1)
+            try await store.journal(journalEntry("mc1-unknown", runID: "run-1", state: .unknown))
+            try await store.finishRun("run-1", status: .stopped, message: "outcome unknown", at: at(1_000))
+            let refused = try await store.beginRun(runTemplate("run-2"), nextGeneration: true, isOwnerAlive: ownerIsAlive)
+            guard case .rerunRefused(let generation, let unknown) = refused else {
+                Issue.record("expected rerunRefused, got \(refused)")
+                return
+            }
+            #expect(generation == 1 && unknown.map(\.key) == ["mc1-unknown"])
+            #expect(try await store.run("run-2") == nil)
+            // Settled (sent): --rerun now abandons generation 1 and starts generation 2.
+            try await store.journal(journalEntry("mc1-unknown", runID: "run-1", state: .sent))
+            var template = runTemplate("run-3")
+            template.keyFormat = 2
+            let rerun = try await store.beginRun(template, nextGeneration: true, isOwnerAlive: ownerIsAlive)
+            #expect(rerun.started?.generation == 2 && rerun.started?.keyFormat == 2)
+            // The abandoned generation's run is never continued.
+            #expect(try await store.claimRun("run-1", owner: "alive:9", now: at(2_000), isOwnerAlive: ownerIsAlive)
+                == .superseded(currentGeneration: 2))
             let fresh = try await store.beginRun(
-                runTemplate("run-3", identity: identity(name: "other")), nextGeneration: true, isOwnerAlive: ownerIsAlive)
+                runTemplate("run-4", identity: identity(name: "other")), nextGeneration: true, isOwnerAlive: ownerIsAlive)
             #expect(fresh.started?.generation == 1)
         }
     }
 
-    @Test("a failed run does not complete the broadcast; the next run uses the same generation")
+    @Test("a failed or stopped run does not complete the broadcast; the next run continues it")
     func failedRunLeavesBroadcastOpen() async throws {
         try await withStore { store in
             _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             try await store.finishRun("run-1", status: .failed, message: "errcode 45028", at: at(1_000))
             let next = try await store.beginRun(runTemplate("run-2"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
-            #expect(next.started?.generation == 1)
+            guard case .unfinished(let run) = next else {
+                Issue.record("expected unfinished, got \(next)")
+                return
+            }
+            #expect(run.id == "run-1" && run.status == .failed && run.generation == 1)
+            #expect(try await store.run("run-2") == nil)
             #expect(try await store.broadcast(identity())?.completedRunID == nil)
+            let claimed = try await store.claimRun("run-1", owner: "alive:2", now: at(2_000), isOwnerAlive: ownerIsAlive)
+            guard case .claimed(let again) = claimed else {
+                Issue.record("expected claimed, got \(claimed)")
+                return
+            }
+            #expect(again.status == .running && again.owner == "alive:2")
+        }
+    }
+
+    @Test("a broadcast recorded without a project id is the same broadcast once the project has one")
+    func legacyBroadcastTakesProject() async throws {
+        try await withStore { store in
+            _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
+            try await store.finishRun("run-1", status: .succeeded, message: nil, at: at(1_000))
+            var withProject = identity()
+            withProject.project = "mc-abcdefghij0123456789"
+            var template = runTemplate("run-2", identity: withProject)
+            template.keyFormat = 2
+            let again = try await store.beginRun(template, nextGeneration: false, isOwnerAlive: ownerIsAlive)
+            #expect(again == .alreadyCompleted(runID: "run-1", completedAt: at(1_000)))
+            let record = try #require(try await store.broadcast(withProject))
+            #expect(record.generation == 1 && record.keyFormat == 1, "the generation keeps its key format")
+            #expect(try await store.broadcast(identity()) == nil)
+            // Another project with the same name and account: another broadcast.
+            var other = identity()
+            other.project = "mc-zzzzzzzzzz0123456789"
+            let fresh = try await store.beginRun(runTemplate("run-3", identity: other), nextGeneration: false, isOwnerAlive: ownerIsAlive)
+            #expect(fresh.started?.generation == 1)
+        }
+    }
+
+    @Test("journal, quota counts, pushes and tokens are kept per API identity")
+    func keyedByAPI() async throws {
+        try await withStore { store in
+            let sandboxAPI = APIIdentity.sandbox(fixtureDigest: "feedface")
+            var rehearsed = journalEntry("mc1-same", state: .sent)
+            rehearsed.api = sandboxAPI
+            try await store.journal(rehearsed)
+            #expect(try await store.journalEntry(api: testAPI, appID: rehearsed.appID, key: "mc1-same") == nil)
+            #expect(try await store.journalEntry(api: sandboxAPI, appID: rehearsed.appID, key: "mc1-same")?.state == .sent)
+            #expect(try await store.acceptedSends(api: testAPI, appID: rehearsed.appID, since: at(-1)) == 0)
+            #expect(try await store.acceptedSends(api: sandboxAPI, appID: rehearsed.appID, since: at(-1)) == 1)
+
+            let one = APIIdentity.sandboxInstance(fixtureDigest: "feedface", instance: "one")
+            let two = APIIdentity.sandboxInstance(fixtureDigest: "feedface", instance: "two")
+            var push = inboxEvent(1_000_000_001)
+            push.api = one
+            #expect(try await store.storeInboxEvent(push) == true)
+            push.api = two
+            push.totalCount = 7
+            #expect(try await store.storeInboxEvent(push) == true, "the same msg_id from another sandbox is another push")
+            #expect(try await store.inboxEvents(api: one, originalID: push.originalID, msgIDs: [1_000_000_001]).first?.totalCount == 100)
+            #expect(try await store.inboxEvents(api: two, originalID: push.originalID, msgIDs: [1_000_000_001]).first?.totalCount == 7)
+            #expect(try await store.inboxEvents(api: testAPI, originalID: push.originalID, msgIDs: [1_000_000_001]).isEmpty)
+
+            try await store.storeToken(StoredToken(value: "sandbox-token", expiresAt: at(7_200_000)), api: one, appID: "wx1")
+            #expect(try await store.loadToken(api: testAPI, appID: "wx1") == nil)
+            #expect(try await store.loadToken(api: one, appID: "wx1")?.value == "sandbox-token")
+        }
+    }
+
+    @Test("a running run whose heartbeat is three intervals old is continued, whatever host owned it")
+    func staleHeartbeatOnAnotherHost() async throws {
+        try await withStore { store in
+            _ = try await store.beginRun(
+                runTemplate("run-1", owner: "ci-container-7:42"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
+            let liveness: OwnerLiveness = { owner, heartbeatAt in
+                RunLiveness.isAlive(
+                    owner: owner, heartbeatAt: heartbeatAt, now: at(16_000), heartbeatInterval: 5,
+                    processAlive: { _ in true })  // another host: its process cannot be checked
+            }
+            let next = try await store.beginRun(runTemplate("run-2"), nextGeneration: false, isOwnerAlive: liveness)
+            guard case .unfinished(let run) = next else {
+                Issue.record("expected unfinished, got \(next)")
+                return
+            }
+            #expect(run.id == "run-1")
+            let recent: OwnerLiveness = { owner, heartbeatAt in
+                RunLiveness.isAlive(
+                    owner: owner, heartbeatAt: heartbeatAt, now: at(9_000), heartbeatInterval: 5, processAlive: { _ in true })
+            }
+            #expect(try await store.beginRun(runTemplate("run-3"), nextGeneration: false, isOwnerAlive: recent)
+                == .busy(runID: "run-1", owner: "ci-container-7:42"))
         }
     }
 
@@ -78,8 +181,12 @@ struct StateStoreConformanceTests {
             _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             try await store.finishRun("run-1", status: .succeeded, message: nil, at: at(1_000))
             var otherBase = identity()
-            otherBase.apiBase = "http://127.0.0.1:8085"
-            let others = [identity(inputs: #"{"week":13}"#), identity(appID: "wx0000000000000002"), otherBase]
+            otherBase.api = "http://127.0.0.1:8085"
+            var rehearsal = identity()
+            rehearsal.api = APIIdentity.sandbox(fixtureDigest: "feedface")
+            let others = [
+                identity(inputs: #"{"week":13}"#), identity(appID: "wx0000000000000002"), otherBase, rehearsal,
+            ]
             for (index, other) in others.enumerated() {
                 let result = try await store.beginRun(
                     runTemplate("other-\(index)", identity: other), nextGeneration: false, isOwnerAlive: ownerIsAlive)
@@ -99,15 +206,16 @@ struct StateStoreConformanceTests {
             #expect(busy == .busy(runID: "run-1", owner: "alive:1"))
             #expect(try await store.run("run-2") == nil)
 
-            // The same run's owner died (kill -9): a new run may start, in the same generation.
-            let started = try await store.beginRun(
-                runTemplate("run-3", owner: "alive:3"), nextGeneration: false, isOwnerAlive: { $0 == "alive:3" })
-            #expect(started.started?.generation == 1)
-            // A stopped run (owner alive or not) does not block either.
-            try await store.finishRun("run-3", status: .stopped, message: "Ctrl-C", at: at(5_000))
+            // The run's owner died (kill -9): the run is continued, not started over.
+            let continued = try await store.beginRun(
+                runTemplate("run-3", owner: "alive:3"), nextGeneration: false, isOwnerAlive: { o, _ in o == "alive:3" })
+            #expect(continued == .unfinished(try #require(try await store.run("run-1"))))
+            #expect(try await store.run("run-3") == nil)
+            // A stopped run does not block either: it is the one to continue.
+            try await store.finishRun("run-1", status: .stopped, message: "Ctrl-C", at: at(5_000))
             let afterStop = try await store.beginRun(
-                runTemplate("run-4", owner: "alive:4"), nextGeneration: false, isOwnerAlive: { $0 != "alive:1" })
-            #expect(afterStop.started != nil)
+                runTemplate("run-4", owner: "alive:4"), nextGeneration: false, isOwnerAlive: { o, _ in o != "alive:1" })
+            #expect(afterStop == .unfinished(try #require(try await store.run("run-1"))))
         }
     }
 
@@ -137,8 +245,6 @@ struct StateStoreConformanceTests {
     func lateSuccessOfOldGeneration() async throws {
         try await withStore { store in
             _ = try await store.beginRun(runTemplate("run-1", owner: "dead:1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
-            _ = try await store.beginRun(runTemplate("run-2"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
-            try await store.finishRun("run-2", status: .succeeded, message: nil, at: at(1_000))
             let rerun = try await store.beginRun(runTemplate("run-3"), nextGeneration: true, isOwnerAlive: ownerIsAlive)
             #expect(rerun.started?.generation == 2)
             try await store.finishRun("run-1", status: .succeeded, message: nil, at: at(2_000))
@@ -176,7 +282,13 @@ struct StateStoreConformanceTests {
             _ = try await store.beginRun(
                 runTemplate("bad", identity: identity(name: "b")), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             try await store.finishRun("bad", status: .failed, message: "x", at: at(1))
-            #expect(try await store.claimRun("bad", owner: "alive:9", now: at(2), isOwnerAlive: ownerIsAlive) == .finished(.failed))
+            // A failed run is continued like a stopped one (the convergence rule).
+            let failed = try await store.claimRun("bad", owner: "alive:9", now: at(2), isOwnerAlive: ownerIsAlive)
+            guard case .claimed(let failedRun) = failed else {
+                Issue.record("expected claimed, got \(failed)")
+                return
+            }
+            #expect(failedRun.status == .running && failedRun.owner == "alive:9")
 
             _ = try await store.beginRun(
                 runTemplate("held", identity: identity(name: "c"), owner: "alive:1"), nextGeneration: false,
@@ -282,7 +394,7 @@ struct StateStoreConformanceTests {
         try await withStore { store in
             let intent = journalEntry("mc1-aaa", batch: 0, state: .intent, updatedAt: 0)
             try await store.journal(intent)
-            #expect(try await store.journalEntry(appID: intent.appID, key: "mc1-aaa") == intent)
+            #expect(try await store.journalEntry(api: testAPI, appID: intent.appID, key: "mc1-aaa") == intent)
             var sent = intent
             sent.state = .sent
             sent.msgID = 1_000_000_001
@@ -290,9 +402,9 @@ struct StateStoreConformanceTests {
             sent.lastAttemptAt = at(700)
             sent.updatedAt = at(800)
             try await store.journal(sent)
-            #expect(try await store.journalEntry(appID: intent.appID, key: "mc1-aaa") == sent)
+            #expect(try await store.journalEntry(api: testAPI, appID: intent.appID, key: "mc1-aaa") == sent)
             // The same key under another account is another entry.
-            #expect(try await store.journalEntry(appID: "wx0000000000000002", key: "mc1-aaa") == nil)
+            #expect(try await store.journalEntry(api: testAPI, appID: "wx0000000000000002", key: "mc1-aaa") == nil)
 
             try await store.journal(journalEntry("mc1-ccc", batch: 2, updatedAt: 50))
             try await store.journal(journalEntry("mc1-bbb", batch: 1, updatedAt: 20))
@@ -312,11 +424,11 @@ struct StateStoreConformanceTests {
             try await store.journal(journalEntry("k5", state: .refused, updatedAt: 10))
             try await store.journal(journalEntry("k6", state: .unknown, updatedAt: 10))
             try await store.journal(journalEntry("k7", appID: "wx0000000000000002", state: .sent, updatedAt: 10))
-            #expect(try await store.acceptedSends(appID: "wx0000000000000001", since: at(0)) == 2)
-            #expect(try await store.acceptedSends(appID: "wx0000000000000001", since: at(-1)) == 3)
-            #expect(try await store.acceptedSends(appID: "wx0000000000000001", since: at(3_600_001)) == 0)
-            #expect(try await store.acceptedSends(appID: "wx0000000000000002", since: at(0)) == 1)
-            #expect(try await store.acceptedSends(appID: "wx-nobody", since: at(0)) == 0)
+            #expect(try await store.acceptedSends(api: testAPI, appID: "wx0000000000000001", since: at(0)) == 2)
+            #expect(try await store.acceptedSends(api: testAPI, appID: "wx0000000000000001", since: at(-1)) == 3)
+            #expect(try await store.acceptedSends(api: testAPI, appID: "wx0000000000000001", since: at(3_600_001)) == 0)
+            #expect(try await store.acceptedSends(api: testAPI, appID: "wx0000000000000002", since: at(0)) == 1)
+            #expect(try await store.acceptedSends(api: testAPI, appID: "wx-nobody", since: at(0)) == 0)
         }
     }
 
@@ -334,11 +446,11 @@ struct StateStoreConformanceTests {
             #expect(try await store.storeInboxEvent(inboxEvent(1_000_000_003, status: "err(30003)")) == true)
 
             let found = try await store.inboxEvents(
-                originalID: first.originalID, msgIDs: [1_000_000_003, 42, 1_000_000_001, 1_000_000_003])
+                api: testAPI, originalID: first.originalID, msgIDs: [1_000_000_003, 42, 1_000_000_001, 1_000_000_003])
             #expect(found.map(\.msgID) == [1_000_000_003, 1_000_000_001])
             #expect(found.last == first)
-            #expect(try await store.inboxEvents(originalID: first.originalID, msgIDs: []).isEmpty)
-            #expect(try await store.inboxEvents(originalID: "gh_other", msgIDs: [1_000_000_001]).first?.originalID == "gh_other")
+            #expect(try await store.inboxEvents(api: testAPI, originalID: first.originalID, msgIDs: []).isEmpty)
+            #expect(try await store.inboxEvents(api: testAPI, originalID: "gh_other", msgIDs: [1_000_000_001]).first?.originalID == "gh_other")
         }
     }
 
@@ -347,7 +459,7 @@ struct StateStoreConformanceTests {
         try await withStore { store in
             for id in Int64(1)...20 { try await store.storeInboxEvent(inboxEvent(id * 7)) }
             let ids = Array(Int64(1)...2_000)
-            #expect(try await store.inboxEvents(originalID: "gh_0123456789ab", msgIDs: ids).map(\.msgID) == (1...20).map { Int64($0) * 7 })
+            #expect(try await store.inboxEvents(api: testAPI, originalID: "gh_0123456789ab", msgIDs: ids).map(\.msgID) == (1...20).map { Int64($0) * 7 })
         }
     }
 
@@ -357,21 +469,21 @@ struct StateStoreConformanceTests {
     func tokenCompareAndSwap() async throws {
         try await withStore { store in
             let app = "wx0000000000000001"
-            #expect(try await store.loadToken(appID: app) == nil)
+            #expect(try await store.loadToken(api: testAPI, appID: app) == nil)
             let old = StoredToken(value: "OLD-TOKEN-value", expiresAt: at(7_200_000))
-            try await store.storeToken(old, appID: app)
-            #expect(try await store.loadToken(appID: app) == old)
+            try await store.storeToken(old, api: testAPI, appID: app)
+            #expect(try await store.loadToken(api: testAPI, appID: app) == old)
 
             // Another process refreshed meanwhile.
             let newer = StoredToken(value: "NEW-TOKEN-value", expiresAt: at(9_000_000))
-            try await store.storeToken(newer, appID: app)
-            try await store.invalidateToken("OLD-TOKEN-value", appID: app)
-            #expect(try await store.loadToken(appID: app) == newer)
+            try await store.storeToken(newer, api: testAPI, appID: app)
+            try await store.invalidateToken("OLD-TOKEN-value", api: testAPI, appID: app)
+            #expect(try await store.loadToken(api: testAPI, appID: app) == newer)
 
-            try await store.storeToken(StoredToken(value: "OTHER", expiresAt: at(1)), appID: "wx0000000000000002")
-            try await store.invalidateToken("NEW-TOKEN-value", appID: app)
-            #expect(try await store.loadToken(appID: app) == nil)
-            #expect(try await store.loadToken(appID: "wx0000000000000002")?.value == "OTHER")
+            try await store.storeToken(StoredToken(value: "OTHER", expiresAt: at(1)), api: testAPI, appID: "wx0000000000000002")
+            try await store.invalidateToken("NEW-TOKEN-value", api: testAPI, appID: app)
+            #expect(try await store.loadToken(api: testAPI, appID: app) == nil)
+            #expect(try await store.loadToken(api: testAPI, appID: "wx0000000000000002")?.value == "OTHER")
         }
     }
 

@@ -45,13 +45,13 @@ func withStore(_ body: (any StateStore) async throws -> Void) async throws {
 func at(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(1_750_000_000_000 + ms) / 1000) }
 
 /// Owners whose name starts with `alive` are alive.
-let ownerIsAlive: @Sendable (String) -> Bool = { $0.hasPrefix("alive") }
-let nobodyIsAlive: @Sendable (String) -> Bool = { _ in false }
+let ownerIsAlive: OwnerLiveness = { owner, _ in owner.hasPrefix("alive") }
+let nobodyIsAlive: OwnerLiveness = { _, _ in false }
 
 func identity(
     appID: String = "wx0000000000000001", name: String = "spring-sale", inputs: String = #"{"week":12}"#
 ) -> BroadcastIdentity {
-    BroadcastIdentity(appID: appID, apiBase: "https://api.weixin.qq.com", name: name, inputsJSON: inputs)
+    BroadcastIdentity(appID: appID, api: testAPI, name: name, inputsJSON: inputs)
 }
 
 func runTemplate(
@@ -69,7 +69,7 @@ func journalEntry(
     state: JournalEntry.State = .intent, updatedAt: Int64 = 0
 ) -> JournalEntry {
     JournalEntry(
-        appID: appID, key: key, runID: runID, stepID: "send", batch: batch, endpoint: "message/mass/send",
+        api: testAPI, appID: appID, key: key, runID: runID, stepID: "send", batch: batch, endpoint: "message/mass/send",
         contentDigest: String(repeating: "cd", count: 32), recipients: 10_000, state: state,
         msgID: state == .sent ? 1_000_000_001 : nil, msgDataID: state == .sent ? 2_247_483_647 : nil,
         errcode: state == .refused ? 45028 : nil, firstAttemptAt: at(updatedAt), lastAttemptAt: at(updatedAt),
@@ -78,7 +78,7 @@ func journalEntry(
 
 func inboxEvent(_ msgID: Int64, originalID: String = "gh_0123456789ab", status: String = "send success") -> InboxEvent {
     InboxEvent(
-        originalID: originalID, msgID: msgID, status: status, totalCount: 100, filterCount: 90, sentCount: 88,
+        api: testAPI, originalID: originalID, msgID: msgID, status: status, totalCount: 100, filterCount: 90, sentCount: 88,
         errorCount: 2, copyrightCheckState: 2, articlesJSON: #"[{"article_idx":1,"article_url":"https://mp.weixin.qq.com/s/x"}]"#,
         createdAt: at(5_000), receivedAt: at(5_250))
 }
@@ -96,3 +96,6 @@ extension BeginRunResult {
         return nil
     }
 }
+
+/// The API identity the tests' records use (WeChat's api_base).
+let testAPI = "https://api.weixin.qq.com"

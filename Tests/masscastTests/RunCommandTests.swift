@@ -498,7 +498,7 @@ struct RunCommandTests {
 
             let token = await sandbox.engine.accessToken(appID: RunTestEnv.appID)
             #expect(token != nil)
-            let cached = try await ws.store().loadToken(appID: RunTestEnv.appID)
+            let cached = try await ws.store().loadToken(api: ws.sandbox.baseURL, appID: RunTestEnv.appID)
             #expect(cached != nil, "the run caches its token in the state file")
             #expect(ws.transcript.all.count >= 10)
             await ws.expectNoSecrets()

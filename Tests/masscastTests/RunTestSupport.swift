@@ -349,7 +349,7 @@ final class RunWorkspace: @unchecked Sendable {
         var secrets = [RunTestEnv.secret] + more
         if let token = await sandbox.engine.accessToken(appID: RunTestEnv.appID) { secrets.append(token) }
         if FileManager.default.fileExists(atPath: statePath),
-            let cached = try? await store().loadToken(appID: RunTestEnv.appID)
+            let cached = try? await store().loadToken(api: sandbox.baseURL, appID: RunTestEnv.appID)
         {
             secrets.append(cached.value)
         }

@@ -56,10 +56,21 @@ public enum ConfigSpec {
     /// The whole file.
     public static let config = ObjectSpec([
         Field("version", .constant(1), required: true, doc: "Format version: 1"),
+        Field("project", .string(.nonEmpty),
+              doc: "The project's id (8 to 64 letters, digits, - and _), written once by masscast init and committed; part of every clientmsgid"),
         Field("accounts", .map(key: .accountName, value: .object(account)), doc: "Accounts by the name pipelines use"),
         Field("state", .object(state), doc: "Where run state is kept"),
         Field("callback", .object(callback), doc: "How WeChat pushes are verified and decrypted"),
     ])
+
+    /// A project id: 8 to 64 ASCII letters, digits, `-` and `_`.
+    public static func isProjectID(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard u.count >= 8, u.count <= 64 else { return false }
+        return u.allSatisfy {
+            ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
+        }
+    }
 
     /// An AppID: `wx` and 16 lowercase hexadecimal digits (`wx8a3f2c71d905be46`).
     public static func isAppID(_ s: String) -> Bool {

@@ -8,6 +8,9 @@ public struct ProjectConfig: Sendable {
     public var file: String
     /// `version`: 1.
     public var version: Int
+    /// `project:`: the id that keeps this repository's clientmsgids and broadcasts apart from
+    /// any other's (`masscast init` writes a random one); `nil` when absent or invalid.
+    public var project: String?
     /// The accounts by name. Every entry with a valid name is here, even when its fields
     /// had errors (they were reported at the config): the name is still defined.
     public var accounts: [String: ConfigAccount]
@@ -76,8 +79,11 @@ public struct ConfigAccount: Sendable {
     public var appSecret: String
     /// `service` or `subscription`.
     public var kind: AccountKind
-    /// The API base URL; `nil` means `https://api.weixin.qq.com`.
+    /// The API base URL; `nil` means `https://api.weixin.qq.com` (`defaultAPIBase`).
     public var apiBase: String?
+
+    /// WeChat's API base URL, used when an account names none.
+    public static let defaultAPIBase = "https://api.weixin.qq.com"
     /// The original id `gh_…`, which routes MASSSENDJOBFINISH pushes to the account.
     public var originalID: String?
     /// `stable` (the default: `stable_token`) or `classic` (`/token`); `nil` when not written.

@@ -44,6 +44,18 @@ public enum ProjectConfigDecoder {
             case "callback":
                 let callback = decodeCallback(e.value, bag: &bag)
                 if first { config.callback = callback }
+            case "project":
+                var checker = SpecChecker()
+                checker.check(e.value, as: field.type, path: e.key, expressions: false)
+                bag.append(contentsOf: checker.diagnostics.diagnostics)
+                if !e.value.hasExpression, case .string(let id)? = e.value.typed {
+                    if ConfigSpec.isProjectID(id) {
+                        if first { config.project = id }
+                    } else if !id.isEmpty {
+                        bag.error(.badValue, "'\(id.prefix(70))' is not a valid project id: 8 to 64 letters, digits, - and _",
+                                  at: e.value.location, hint: "`masscast init --print-project-id` prints a fresh one")
+                    }
+                }
             default:
                 var checker = SpecChecker()
                 checker.check(e.value, as: field.type, path: e.key, expressions: false)
@@ -54,6 +66,13 @@ public enum ProjectConfigDecoder {
         for field in ConfigSpec.config.fields where field.required && !seen.contains(field.name) {
             bag.error(.missingKey, "\(name) is missing the required key '\(field.name)'", at: root.location,
                       hint: field.name == "version" ? "start the file with `version: 1`" : nil)
+        }
+        if !seen.contains("project") {
+            bag.warning(
+                .noProjectID,
+                "\(name) has no project id: clientmsgids cannot tell this repository's broadcasts from another's that use the same account",
+                at: root.location,
+                hint: "run `masscast init` in this folder: it adds a random `project:` id (commit it, never change it)")
         }
         return (config, bag.diagnostics)
     }
@@ -241,5 +260,19 @@ extension ProjectConfig {
             .undefinedAccount, "account '\(name.value)' is not defined in \(fileName) (\(defined))", at: name.location,
             note: .init(accountOrder.isEmpty ? "\(file) is here" : "the accounts are defined here", at: accountsLocation),
             hint: suggestion.map { "did you mean '\($0)'?" } ?? "add '\(name.value)' under accounts: in \(file)")]
+    }
+}
+
+extension ProjectConfig {
+    /// The warning for a pipeline validated without any masscast.yaml whose account is
+    /// inline: it has no project id, so its clientmsgids use the `mc1-` form, which another
+    /// repository sending the same broadcast name to the same account would share.
+    public static func noProjectWarning(for pipeline: Pipeline) -> Diagnostic? {
+        guard case .inline(let account) = pipeline.account else { return nil }
+        return .warning(
+            .noProjectID,
+            "this pipeline has no project id (no masscast.yaml): its clientmsgids cannot tell it from a pipeline of another repository with the same name and account",
+            at: account.location,
+            hint: "run `masscast init` at the repository's root: it writes a masscast.yaml with a random project id (commit it)")
     }
 }

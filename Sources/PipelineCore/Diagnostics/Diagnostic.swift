@@ -93,6 +93,10 @@ public enum DiagnosticCode: String, Sendable, Codable, Hashable, CaseIterable {
     case duplicatePipelineName = "MC2025"
     /// `account:` names an account the project config (`masscast.yaml`) does not define.
     case undefinedAccount = "MC2026"
+    /// No project id: masscast.yaml without `project:`, or an inline account with no
+    /// masscast.yaml. Clientmsgids then cannot tell this repository's broadcasts from
+    /// another's that share the account (warning).
+    case noProjectID = "MC2030"
 
     // MC3xxx: expressions
     /// An expression that does not parse.

@@ -158,6 +158,10 @@ public actor SandboxEngine {
     /// Every accepted preview, oldest first.
     public func previewRecords() -> [SandboxPreviewRecord] { previews }
 
+    /// How many media (temporary media, uploadnews articles, uploadvideo results) the account
+    /// `appID` has had uploaded: what tests check to prove an upload was not repeated.
+    public func uploadedMediaCount(appID: String) -> Int { accounts[appID]?.media.count ?? 0 }
+
     /// The followers of an account, in fixture order.
     public func followers(appID: String) -> [String] {
         accounts[appID].map { account in account.config.followers } ?? []

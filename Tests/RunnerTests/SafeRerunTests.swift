@@ -1,0 +1,254 @@
+import Crypto
+import Foundation
+import PipelineCore
+import RunLog
+import RunState
+import Runner
+import StateSQLite
+import Testing
+import WeChatMP
+import WeChatSandbox
+
+/// A send whose check fails once (HTTP 503, not retried): the run fails after the send.
+func sendThenFlakyCheck(name: String, content: String = "winter menu", tag: Int = 101) -> String {
+    """
+    version: 1
+    name: \(name)
+    account: brand-main
+    steps:
+      - id: send
+        uses: mass/sendall
+        with:
+          filter: { is_to_all: false, tag_id: \(tag) }
+          msgtype: text
+          text: { content: "\(content)" }
+      - id: check
+        uses: mass/get
+        retry: { max_attempts: 1 }
+        with:
+          msg_id: ${{ steps.send.outputs.msg_id }}
+    """
+}
+
+/// Upload an image, send it, check: the send's digest must not depend on the media_id.
+func uploadThenSend(name: String, file: String) -> String {
+    """
+    version: 1
+    name: \(name)
+    account: brand-main
+    steps:
+      - id: up
+        uses: media/upload
+        with: { type: image, file: \(file) }
+      - id: send
+        uses: mass/sendall
+        with:
+          filter: { is_to_all: false, tag_id: 101 }
+          msgtype: image
+          images:
+            media_ids: ["${{ steps.up.outputs.media_id }}"]
+      - id: check
+        uses: mass/get
+        retry: { max_attempts: 1 }
+        with:
+          msg_id: ${{ steps.send.outputs.msg_id }}
+    """
+}
+
+@Suite("safe re-runs", .serialized)
+struct SafeRerunTests {
+    @Test("mc2 clientmsgids carry the project id; without one the mc1 recipe is unchanged")
+    func projectKeys() {
+        let inputs: [String: Value] = ["tag_id": .integer(100)]
+        let mc1 = Idempotency.clientMsgID(
+            appID: "wx8a3f2c71d905be46", name: "autumn", inputs: inputs, step: "send", batch: 0, generation: 1)
+        let canonical =
+            #"{"account":"wx8a3f2c71d905be46","batch":0,"generation":1,"inputs":{"tag_id":100},"name":"autumn","project":"mc-abcdefghij0123456789","step":"send"}"#
+        let hex = SHA256.hash(data: Data(canonical.utf8)).prefix(24).map { String(format: "%02x", $0) }.joined()
+        let mc2 = Idempotency.clientMsgID(
+            format: 2, project: "mc-abcdefghij0123456789", appID: "wx8a3f2c71d905be46", name: "autumn", inputs: inputs,
+            step: "send", batch: 0, generation: 1)
+        #expect(mc2 == "mc2-" + hex)
+        #expect(mc2.utf8.count == 52 && mc1.hasPrefix("mc1-"))
+        let otherProject = Idempotency.clientMsgID(
+            format: 2, project: "mc-zzzzzzzzzz0123456789", appID: "wx8a3f2c71d905be46", name: "autumn", inputs: inputs,
+            step: "send", batch: 0, generation: 1)
+        #expect(otherProject != mc2, "two repositories sharing an account never share keys")
+        #expect(Idempotency.keyFormat(project: "") == 1 && Idempotency.keyFormat(project: "mc-x") == 2)
+    }
+
+    @Test("a failed run is continued by the next run: the send is kept, the failed step runs again")
+    func failedRunContinued() async throws {
+        try await Rig.with { rig in
+            let path = try rig.write("flaky.yaml", sendThenFlakyCheck(name: "flaky"))
+            try await rig.addFaults("- { on: message/mass/get, http: 503, next: 1 }")
+            let first = try await rig.run(path)
+            guard case .failed(let runID, _) = first else {
+                Issue.record("expected a failed run, got \(first)")
+                return
+            }
+            #expect(await rig.sends().count == 1)
+            let second = try await rig.run(path)
+            #expect(second == .succeeded(runID: runID), "the failed run is continued, not started over: \(second)")
+            #expect(await rig.sends().count == 1, "the send is not repeated")
+            #expect(rig.logs.output.contains("\"event\":\"run.continuing\""))
+            #expect(rig.logs.output.contains("failed at check"), "the log says where the run stood")
+            // `resume` of a failed run follows the same rule (it no longer refuses failed runs).
+            let third = try await rig.run(path)
+            guard case .alreadyCompleted(let completedBy, _) = third else {
+                Issue.record("expected already completed, got \(third)")
+                return
+            }
+            #expect(completedBy == runID)
+        }
+    }
+
+    @Test("re-uploading the same file gives the same send digest: no 'edited' error, no second send")
+    func reuploadSameFile() async throws {
+        try await Rig.with { rig in
+            let image = rig.dir.appendingPathComponent("poster.jpg")
+            try FileManager.default.copyItem(at: Rig.root.appendingPathComponent("assets/winter-poster-1.jpg"), to: image)
+            let path = try rig.write("upload.yaml", uploadThenSend(name: "upload-digest", file: "poster.jpg"))
+            try await rig.addFaults("- { on: message/mass/get, http: 503, next: 1 }")
+            let first = try await rig.run(path)
+            #expect(first.exitCode == 1, "\(first)")
+            let uploadsBefore = await rig.sandbox.engine.uploadedMediaCount(appID: rig.account().appID)
+            // Four days later the media is past WeChat's 3-day lifetime: it is uploaded again
+            // (a new media_id), and the send is still recognised by its source digest.
+            let later = Date().addingTimeInterval(4 * 86_400)
+            let second = try await rig.run(path) { $0.now = { later } }
+            #expect(second.exitCode == 0, "\(second)\n\(rig.logs.output.suffix(3000))")
+            #expect(await rig.sandbox.engine.uploadedMediaCount(appID: rig.account().appID) == uploadsBefore + 1)
+            #expect(rig.logs.output.contains("\"event\":\"step.media_expired\""))
+            #expect(await rig.sends().count == 1, "the send is adopted from the journal, not repeated")
+            #expect(!rig.logs.output.contains("edited"))
+        }
+    }
+
+    @Test("an edit after the send is named: step, field, old → new, and what each way out does")
+    func editNamed() async throws {
+        try await Rig.with { rig in
+            let path = try rig.write("edit.yaml", sendThenFlakyCheck(name: "edit-named", tag: 101))
+            try await rig.addFaults("- { on: message/mass/get, http: 503, next: 1 }")
+            #expect(try await rig.run(path).exitCode == 1)
+            _ = try rig.write("edit.yaml", sendThenFlakyCheck(name: "edit-named", tag: 102))
+            let second = try await rig.run(path)
+            #expect(second.exitCode == 1, "\(second)")
+            let message = try await rig.steps(second)["send"]?.message ?? ""
+            #expect(message.contains("filter.tag_id 101 → 102"), "\(message)")
+            #expect(message.contains("--rerun") && message.contains("SENDS AGAIN"), "\(message)")
+            #expect(message.contains("restore"), "\(message)")
+            #expect(await rig.sends().count == 1)
+        }
+    }
+
+    @Test("--rerun is refused while a send's outcome is unknown; after it is settled it sends again")
+    func rerunRefusedWhileUnknown() async throws {
+        try await Rig.with { rig in
+            let path = try rig.write(
+                "unknown.yaml",
+                sendThenFlakyCheck(name: "rerun-unknown").replacingOccurrences(
+                    of: "      - id: check", with: "        retry: { max_attempts: 1 }\n      - id: check"))
+            try await rig.addFaults("- { on: message/mass/sendall, reset: after, next: 1 }")
+            let first = try await rig.run(path)
+            #expect(first.exitCode == 3, "an unknown outcome stops the run: \(first)")
+            #expect(await rig.sends().count == 1, "the reset came after the sandbox accepted it")
+
+            let refused = try await rig.run(path) { $0.rerun = true }
+            guard case .invalid(let message) = refused else {
+                Issue.record("expected a refusal, got \(refused)")
+                return
+            }
+            #expect(message.contains("--rerun refused") && message.contains("unknown outcome"), "\(message)")
+            #expect(await rig.sends().count == 1)
+
+            // Run again: the unknown send is settled with the same key (45065), the run finishes.
+            let settled = try await rig.run(path)
+            #expect(settled.exitCode == 0, "\(settled)\n\(rig.logs.output.suffix(2000))")
+            #expect(await rig.sends().count == 1)
+            // Now --rerun is a deliberate second send.
+            let again = try await rig.run(path) { $0.rerun = true }
+            #expect(again.exitCode == 0, "\(again)")
+            #expect(await rig.sends().count == 2)
+        }
+    }
+
+    @Test("45065 for a key this store never journaled is adopted with a warning, shown in the report")
+    func adoptedUnrecorded() async throws {
+        try await Rig.with { rig in
+            let path = try rig.write("lost.yaml", text("lost state", name: "lost-state"))
+            #expect(try await rig.run(path).exitCode == 0)
+            // A second machine, or a fresh disk: another state store, the same broadcast.
+            let other = try SQLiteStateStore(path: rig.dir.appendingPathComponent("other.sqlite").path)
+            let pipeline = try rig.load(path)
+            var options = RunOptions()
+            options.inputs = try Inputs.resolve([], pipeline: pipeline)
+            options.sandbox = true
+            options.enforceSchedule = false
+            let logs = LogSink.memory()
+            let executor = RunExecutor(
+                pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: rig.account(), store: other,
+                transport: AsyncHTTPTransport(),
+                logger: LogFormat.makeLogger(label: "t", format: .json, sink: logs, scrubber: Scrubber(), level: .debug),
+                options: options)
+            let result = await executor.start()
+            #expect(result.exitCode == 0, "the lost-state case converges: \(result)")
+            #expect(await rig.sends().count == 1, "never sent twice")
+            #expect(logs.output.contains("\"event\":\"send.adopted_unrecorded\""), "\(logs.output)")
+            #expect(logs.output.contains("from another state store"))
+            let runID = try #require(result.runID)
+            let entries = try await other.journalEntries(runID: runID)
+            #expect(entries.count == 1 && entries.first?.adoptedUnrecorded == true)
+            let record = try #require(try await other.run(runID))
+            let report = RunReport(run: record, steps: [], attempts: [], journal: entries)
+            #expect(report.sends.first?.adoptedUnrecorded == true)
+            #expect(RunTimeline.renderText(report).contains("ADOPTED from another state store"))
+            try other.close()
+        }
+    }
+
+    @Test("a rehearsal's journal never satisfies a real send on the same store")
+    func rehearsalJournalApart() async throws {
+        try await Rig.with { rig in
+            let path = try rig.write("apart.yaml", text("apart", name: "apart"))
+            let pipeline = try rig.load(path)
+            var rehearsal = rig.account()
+            rehearsal.rehearse(fixtureDigest: "feedface", instance: "one")
+            func executor(_ account: AccountSettings) throws -> RunExecutor {
+                var options = RunOptions()
+                options.inputs = try Inputs.resolve([], pipeline: pipeline)
+                options.sandbox = true
+                options.enforceSchedule = false
+                return RunExecutor(
+                    pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: account, store: rig.store,
+                    transport: AsyncHTTPTransport(),
+                    logger: LogFormat.makeLogger(label: "t", format: .json, sink: rig.logs, scrubber: Scrubber(), level: .debug),
+                    options: options)
+            }
+            #expect(try await executor(rehearsal).start().exitCode == 0)
+            #expect(await rig.sends().count == 1)
+            // The real account (another API identity) on the same store: its own broadcast,
+            // its own journal, its own quota count.
+            let real = try await executor(rig.account()).start()
+            #expect(real.exitCode == 0, "\(real)")
+            #expect(await rig.sends().count == 2, "the real run sent; it did not adopt the rehearsal's msg_id")
+            let since = Date().addingTimeInterval(-3600)
+            #expect(try await rig.store.acceptedSends(api: rig.account().api, appID: rig.account().appID, since: since) == 1)
+            #expect(try await rig.store.acceptedSends(api: rehearsal.api, appID: rehearsal.appID, since: since) == 1)
+        }
+    }
+
+    @Test("a runner whose heartbeat is three intervals old is gone, whatever host it ran on")
+    func heartbeatLiveness() {
+        let now = Date()
+        let alive = RunLiveness.isAlive(
+            owner: "ci-runner-7:123", heartbeatAt: now.addingTimeInterval(-10), now: now, heartbeatInterval: 5,
+            processAlive: { _ in true })
+        let gone = RunLiveness.isAlive(
+            owner: "ci-runner-7:123", heartbeatAt: now.addingTimeInterval(-16), now: now, heartbeatInterval: 5,
+            processAlive: { _ in true })
+        #expect(alive && !gone)
+        #expect(RunStatus.running.display(ownerAlive: false) == "interrupted")
+        #expect(RunStatus.running.display(ownerAlive: true) == "running")
+    }
+}
