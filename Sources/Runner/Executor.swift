@@ -198,11 +198,14 @@ public actor RunExecutor {
     }
 
     /// The convergence rule: a step of a continued run keeps its result only if it succeeded
-    /// (outcome `success`) and, for temporary media, its media is still within WeChat's 3-day
-    /// lifetime. Steps that failed, were skipped or cancelled, or never finished run again;
+    /// (outcome `success`), is not a send (sends are checked against the journal again) and,
+    /// for temporary media, its media is still within WeChat's 3-day lifetime. Steps that failed, were skipped or cancelled, or never finished run again;
     /// sends among them are recognised by the journal, uploads give the same source digest.
     func keepsResult(_ step: StepRecord) -> Bool {
         guard step.state == .finished, step.outcome == "success" else { return false }
+        // A send runs again: the journal adopts what was sent without a call, and an edit
+        // made since is refused, naming what changed, instead of passing unnoticed.
+        if Catalog.kind(step.uses)?.sends == true { return false }
         guard Self.temporaryMediaKinds.contains(step.uses) else { return true }
         var uploadedAt = step.endedAt
         if let json = step.outputsJSON, case .object(let o)? = try? Value.parseJSON(json),

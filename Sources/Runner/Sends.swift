@@ -296,10 +296,14 @@ extension RunExecutor {
         crashPoint("send.before_call")
         var spec = CallSpec(step: step, batch: batch, endpoint: endpoint, isMass: true)
         spec.keyLastUsed = resumable ? existing!.lastAttemptAt : nil
-        let attempts = AttemptCounter()
+        let attempts = SendAttempts()
         let outcome = await call(spec) { () async throws(WeChatError) -> SendResponse in
-            attempts.increment()
-            return try await send(key)
+            do throws(WeChatError) {
+                return try await send(key)
+            } catch {
+                attempts.failed(error)
+                throw error
+            }
         }
         entry.updatedAt = options.now()
         entry.lastAttemptAt = entry.updatedAt
@@ -316,10 +320,10 @@ extension RunExecutor {
             logger.info("sent, msg_id \(response.msgID)", metadata: meta)
             return .sent(msgID: response.msgID, msgDataID: response.msgDataID)
         case .duplicate(let msgID):
-            // 45065 to the first attempt of a key this store never recorded as possibly sent:
-            // another state store (or tool) made this send. Lost state must converge, so it is
+            // 45065 for a key this store never recorded as possibly sent, when no attempt of
+            // this call may have gone through: another state store (or tool) made this send. Lost state must converge, so it is
             // adopted; but its content could not be compared, and that is said loudly.
-            let unrecorded = !recorded && attempts.value == 1
+            let unrecorded = !recorded && !attempts.mayHaveSent
             entry.state = .sent
             entry.msgID = msgID
             entry.adoptedUnrecorded = unrecorded
@@ -354,10 +358,17 @@ extension RunExecutor {
     }
 }
 
-/// Counts the attempts a call makes (from its body, which runs once per attempt).
-final class AttemptCounter: @unchecked Sendable {
+/// What the failed attempts of one send call may have done: an attempt whose request may
+/// have arrived, or that WeChat answered with a transient error (-1, a 5xx) that it may have
+/// processed, may have sent; a clear refusal (45066, a permanent errcode) did not.
+final class SendAttempts: @unchecked Sendable {
     private let lock = NSLock()
-    private var n = 0
-    func increment() { lock.withLock { n += 1 } }
-    var value: Int { lock.withLock { n } }
+    private var sent = false
+
+    func failed(_ error: WeChatError) {
+        guard error.delivery == .maybeReceived || error.errorClass == .transient else { return }
+        lock.withLock { sent = true }
+    }
+
+    var mayHaveSent: Bool { lock.withLock { sent } }
 }

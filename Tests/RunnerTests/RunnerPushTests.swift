@@ -19,7 +19,8 @@ struct RunnerPushTests {
                 configuration: ListenerConfiguration(accounts: [
                     ListenerAccount(
                         name: name, appID: fixtureAccount.appID, originalID: fixtureAccount.originalID,
-                        token: callback.token, aesKey: callback.mode == .plain ? nil : callback.encodingAESKey)
+                        token: callback.token, aesKey: callback.mode == .plain ? nil : callback.encodingAESKey,
+                        api: rig.sandbox.baseURL)
                 ]),
                 // Its own connection to the state file, as a `masscast listen` process would have.
                 store: try SQLiteStateStore(path: rig.store.path))
