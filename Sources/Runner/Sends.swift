@@ -248,8 +248,9 @@ extension RunExecutor {
             switch existing.state {
             case .sent:
                 guard sameContent else {
+                    let sentSoFar = await sendSummary(ofRun: existing.runID)
                     return .failed(.failure(
-                        "\(label) was already sent under \(key) (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")), and the pipeline was edited since: \(what). Nothing was sent now. To finish this broadcast as it was sent, restore what changed (git checkout) and run it again: nothing is sent twice. To send the edited version as a new broadcast, --rerun starts the next generation and SENDS AGAIN, to the whole audience of every send step."))
+                        "\(label) was already sent under \(key) (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")), and the pipeline was edited since: \(what). Nothing was sent now. To finish this broadcast as it was sent, restore what changed (git checkout) and run it again: nothing is sent twice. To send the edited version as a new broadcast, --rerun starts the next generation and SENDS AGAIN, to the whole audience of every send step\(sentSoFar.isEmpty ? "" : " (this generation has made \(sentSoFar) so far)")."))
                 }
                 meta["event"] = "send.adopted"
                 if let id = existing.msgID { meta["msg_id"] = .stringConvertible(id) }

@@ -157,7 +157,9 @@ struct ProjectConfigs {
         let key = key(path)
         if !loaded.contains(where: { $0.key == key }) {
             let result = loader.load(path: path)
-            loaded.append((key, result.config, result.diagnostics))
+            let warning = result.diagnostics.contains { $0.code == .noProjectID || $0.severity == .error }
+                ? nil : result.config?.noProjectWarning
+            loaded.append((key, result.config, result.diagnostics + (warning.map { [$0] } ?? [])))
         }
         return key
     }

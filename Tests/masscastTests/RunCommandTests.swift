@@ -143,9 +143,10 @@ struct RunCommandTests {
             let resumed = try await ws.resume(runID)
             #expect(resumed.exited(0), "\(resumed)")
             let resumedLine = resumed.events("run.resumed").first?["msg"] as? String
-            #expect(resumedLine?.contains("1 of 2 steps already finished") == true, "\(resumed)")
+            #expect(resumedLine?.contains("0 of 2 steps keep their results") == true, "\(resumed)")
+            // The send step runs again and finds its send in the journal: adopted, no call.
             #expect(resumed.events("send.accepted").isEmpty && resumed.events("send.reconcile").isEmpty)
-            #expect(resumed.events("send.adopted").isEmpty)
+            #expect(resumed.events("send.adopted").count == 1)
 
             let sends = try await ws.sends()
             #expect(sends.count == 1, "\(sends)")
@@ -451,10 +452,16 @@ struct RunCommandTests {
             #expect(missing.exited(2), "\(missing)")
             #expect(missing.err.contains("no run r00000000-000000-nosuch"), "\(missing)")
 
+            // A state file that does not exist is an error, never a new empty store ("no runs").
             let emptyState = ws.dir.appendingPathComponent("empty/state.sqlite").path
             let none = try await ws.masscast(["runs", "list", "--state", emptyState])
-            #expect(none.exited(0) && none.out.hasPrefix("no runs"), "\(none)")
-            let noneJSON = try await ws.masscast(["runs", "list", "--state", emptyState, "--format", "json"])
+            #expect(none.exited(2) && none.err.contains("no state file at \(emptyState)"), "\(none)")
+            #expect(!FileManager.default.fileExists(atPath: emptyState))
+            // A store that exists but has no runs lists none.
+            let emptyStore = try SQLiteStateStore(path: ws.dir.appendingPathComponent("fresh/state.sqlite").path)
+            try emptyStore.close()
+            let noneJSON = try await ws.masscast(
+                ["runs", "list", "--state", ws.dir.appendingPathComponent("fresh/state.sqlite").path, "--format", "json"])
             #expect(noneJSON.exited(0), "\(noneJSON)")
             #expect((try? JSONSerialization.jsonObject(with: Data(noneJSON.out.utf8))) as? [Any] != nil, "\(noneJSON)")
             await ws.expectNoSecrets()

@@ -67,13 +67,7 @@ public enum ProjectConfigDecoder {
             bag.error(.missingKey, "\(name) is missing the required key '\(field.name)'", at: root.location,
                       hint: field.name == "version" ? "start the file with `version: 1`" : nil)
         }
-        if !seen.contains("project") {
-            bag.warning(
-                .noProjectID,
-                "\(name) has no project id: clientmsgids cannot tell this repository's broadcasts from another's that use the same account",
-                at: root.location,
-                hint: "run `masscast init` in this folder: it adds a random `project:` id (commit it, never change it)")
-        }
+
         return (config, bag.diagnostics)
     }
 
@@ -264,6 +258,17 @@ extension ProjectConfig {
 }
 
 extension ProjectConfig {
+    /// MC2030 for a config without a `project:` id (`validate` reports it with the config's
+    /// other diagnostics); `nil` when it has one.
+    public var noProjectWarning: Diagnostic? {
+        guard project == nil else { return nil }
+        return .warning(
+            .noProjectID,
+            "\(fileName) has no project id: clientmsgids cannot tell this repository's broadcasts from another's that use the same account",
+            at: SourceLocation(file: file, line: 1, column: 1),
+            hint: "run `masscast init` in this folder: it adds a random `project:` id (commit it, never change it)")
+    }
+
     /// The warning for a pipeline validated without any masscast.yaml whose account is
     /// inline: it has no project id, so its clientmsgids use the `mc1-` form, which another
     /// repository sending the same broadcast name to the same account would share.
