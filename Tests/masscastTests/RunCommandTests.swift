@@ -230,16 +230,7 @@ struct RunCommandTests {
             defer { ws.cleanUp() }
             let pipeline = try ws.write(
                 "pipelines/interrupted.yaml", sendAndWaitPipeline(name: "interrupted", extraSteps: Self.checkStep))
-            let process = try ws.start(["run", pipeline] + ws.common)
-            // Poll the log: the wait has begun.
-            let waiting = await process.waitUntil {
-                process.stderrSoFar.contains("\"event\":\"step.started\"")
-                    && process.stderrSoFar.contains("\"step.id\":\"finish\"")
-            }
-            #expect(waiting, "the run never reached mass/wait\n\(process.stderrSoFar)")
-            try await Task.sleep(for: .milliseconds(300))
-            process.signal(SIGINT)
-            let stopped = await ws.finish(process)
+            let stopped = try await ws.runInterruptedDuringWait(pipeline)
             #expect(stopped.exited(3), "\(stopped)")
             let runID = try #require(stopped.runID)
             #expect(stopped.err.contains("masscast resume \(runID)"), "\(stopped)")

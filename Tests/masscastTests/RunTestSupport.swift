@@ -293,6 +293,20 @@ final class RunWorkspace: @unchecked Sendable {
         try await masscast(["run", pipeline] + common + extra, env: env)
     }
 
+    /// Starts `masscast run PIPELINE`, waits until its `step` (a `mass/wait`) has started,
+    /// presses Ctrl-C (SIGINT) and waits for it to end.
+    func runInterruptedDuringWait(_ pipeline: String, step: String = "finish") async throws -> ProcessResult {
+        let process = try start(["run", pipeline] + common)
+        let waiting = await process.waitUntil {
+            process.stderrSoFar.contains("\"event\":\"step.started\"")
+                && process.stderrSoFar.contains("\"step.id\":\"\(step)\"")
+        }
+        #expect(waiting, "the run never reached \(step)\n\(process.stderrSoFar)")
+        try await Task.sleep(for: .milliseconds(300))
+        process.signal(SIGINT)
+        return await finish(process)
+    }
+
     /// `masscast resume RUN_ID` with the workspace's state and config.
     func resume(_ runID: String, _ extra: [String] = [], env: [String: String?] = [:]) async throws -> ProcessResult {
         try await masscast(["resume", runID] + common + extra, env: env)

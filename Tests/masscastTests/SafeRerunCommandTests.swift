@@ -47,15 +47,7 @@ struct SafeRerunCommandTests {
                 atPath: RunTestEnv.root.appendingPathComponent("assets/winter-poster-1.jpg").path,
                 toPath: ws.dir.appendingPathComponent("pipelines/poster.jpg").path)
 
-            let process = try ws.start(["run", pipeline] + ws.common)
-            let waiting = await process.waitUntil {
-                process.stderrSoFar.contains("\"event\":\"step.started\"")
-                    && process.stderrSoFar.contains("\"step.id\":\"finish\"")
-            }
-            #expect(waiting, "the run never reached mass/wait\n\(process.stderrSoFar)")
-            try await Task.sleep(for: .milliseconds(300))
-            process.signal(SIGINT)
-            let stopped = await ws.finish(process)
+            let stopped = try await ws.runInterruptedDuringWait(pipeline)
             #expect(stopped.exited(3), "\(stopped)")
             let runID = try #require(stopped.runID)
             #expect(await sandbox.engine.uploadedMediaCount(appID: RunTestEnv.appID) == 1)
