@@ -15,17 +15,17 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Execute a pipeline: uploads, sends, waits, checks, with retries and a durable journal.",
         discussion: """
-            Every send carries a deterministic clientmsgid (account, name, inputs, step,
-            batch, generation) and is journaled before and after the call, so a retry, a
-            resumed run or a second run of the same broadcast never sends twice. A broadcast
-            the state store shows as completed is not run again (exit 0) unless --rerun.
+            Every send carries a deterministic clientmsgid (account, name, inputs, step, batch, \
+            generation) and is journaled before and after the call, so a retry, a resumed run or a \
+            second run of the same broadcast never sends twice. A broadcast the state store shows as \
+            completed is not run again (exit 0) unless --rerun.
 
-            --sandbox runs against the built-in WeChat sandbox, in this process, with its
-            default fixture (or --fixture), a temporary state store (unless --state), and the
-            schedule window not enforced (a rehearsal happens before the window).
+            --sandbox runs against the built-in WeChat sandbox, in this process, with its default \
+            fixture (or --fixture), a temporary state store (unless --state), and the schedule \
+            window not enforced (a rehearsal happens before the window).
 
-            Exit status: 0 success or nothing to do; 1 the run failed; 2 invalid input;
-            3 stopped and resumable (Ctrl-C, an outcome that is unknown): `masscast resume RUN_ID`;
+            Exit status: 0 success or nothing to do; 1 the run failed; 2 invalid input; 3 stopped \
+            and resumable (Ctrl-C, SIGTERM, an outcome that is unknown): `masscast resume RUN_ID`; \
             4 not run: outside the schedule window.
 
             Examples:
@@ -61,17 +61,18 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Console.current = Console(logFormat: common.logFormat)
         let file = RunSetup.absolute(pipeline)
-        let pipeline = try RunSetup.loadPipeline(file)
+        let pipeline = try RunSetup.loadPipelineOrExit(file)
         let started: Prepared
         do {
             started = try await prepare(file: file, pipeline: pipeline)
         } catch let e as SetupError {
-            writeStderr("masscast: \(e)\n")
+            Console.current.error("\(e)")
             throw Exit.invalid
         }
         let executor = started.executor
-        let interrupt = RunSetup.installInterruptHandler { executor.stop() }
+        let interrupt = RunSetup.installInterruptHandler { executor.stop(reason: $0) }
         let result = await executor.start()
         interrupt.cancel()
         if let report = common.report, let id = result.runID {
@@ -84,7 +85,9 @@ struct RunCommand: AsyncParsableCommand {
             try? started.store.close()
             try? FileManager.default.removeItem(atPath: (started.store.path as NSString).deletingLastPathComponent)
             if let runID = result.runID {
-                writeStderr("masscast: sandbox rehearsal \(runID) done; its state was temporary (pass --state FILE to keep it)\n")
+                Console.current.final(
+                    "sandbox rehearsal \(runID) done; its state was temporary (pass --state FILE to keep it)",
+                    event: "run.rehearsal_done")
             }
         }
         try RunSetup.finish(result, progress: started.progress)
@@ -152,12 +155,12 @@ struct RunCommand: AsyncParsableCommand {
 
 struct Resume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Continue a run that stopped (Ctrl-C, an unknown outcome, a killed runner); never re-sends.",
+        abstract: "Continue a run that stopped (Ctrl-C, SIGTERM, an unknown outcome, a killed runner); never re-sends.",
         discussion: """
-            Finished steps keep their results; the others run. A send the journal shows as
-            sent is adopted, not repeated; a send whose outcome is unknown is repeated with
-            the same clientmsgid (WeChat answers 45065 if it went out), unless its first
-            attempt is over 23 hours old: then only with --confirm-resend.
+            Finished steps keep their results; the others run. A send the journal shows as sent is \
+            adopted, not repeated; a send whose outcome is unknown is repeated with the same \
+            clientmsgid (WeChat answers 45065 if it went out), unless its first attempt is over 23 \
+            hours old: then only with --confirm-resend.
 
             Examples:
               masscast resume r20261129-070001-k3x9qa
@@ -174,6 +177,7 @@ struct Resume: AsyncParsableCommand {
     @OptionGroup var common: RunCommonOptions
 
     func run() async throws {
+        Console.current = Console(logFormat: common.logFormat)
         let store: SQLiteStateStore
         let record: RunRecord
         let pipeline: Pipeline
@@ -203,12 +207,12 @@ struct Resume: AsyncParsableCommand {
                     "run \(runID) was made for \(r.identity.appID) at \(r.identity.apiBase), but the account now resolves to \(account.appID) at \(account.apiBase)")
             }
         } catch let e as SetupError {
-            writeStderr("masscast: \(e)\n")
+            Console.current.error("\(e)")
             throw Exit.invalid
         } catch let e as ExitCode {
             throw e
         } catch {
-            writeStderr("masscast: \(error)\n")
+            Console.current.error("\(error)")
             throw Exit.invalid
         }
         let (logger, _, progress) = RunSetup.logger(
@@ -218,7 +222,7 @@ struct Resume: AsyncParsableCommand {
         let executor = RunExecutor(
             pipeline: pipeline, pipelineFile: record.pipelineFile, pipelineDigest: RunSetup.digest(ofFile: record.pipelineFile),
             account: account, store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)
-        let interrupt = RunSetup.installInterruptHandler { executor.stop() }
+        let interrupt = RunSetup.installInterruptHandler { executor.stop(reason: $0) }
         let result = await executor.resume(runID: runID)
         interrupt.cancel()
         if let report = common.report {
