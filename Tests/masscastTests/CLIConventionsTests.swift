@@ -126,6 +126,12 @@ struct CLIConventionsTests {
                 #expect(!lines.isEmpty, "\(label): nothing on stderr")
                 #expect(lines.contains { $0["event"] as? String == event }, "\(label): \(r.err)")
             }
+            // resume too: an unknown run id.
+            let resume = try await ws.masscast(["resume", "r20000101-000000-nosuch"] + ws.common)
+            #expect(resume.exited(2), "\(resume)")
+            let resumeLines = Self.jsonLines(resume.err)
+            #expect(resumeLines.count == 1 && resumeLines.first?["event"] as? String == "setup.failed", "\(resume)")
+            #expect((resumeLines.first?["msg"] as? String)?.contains("no run r20000101-000000-nosuch") == true, "\(resume)")
             // The diagnostic keeps its place: file, line and column.
             let r = try await ws.masscast(["run", invalid, "--config", ws.configPath, "--log-format", "json"])
             let diagnostic = try #require(Self.jsonLines(r.err).first { $0["event"] as? String == "pipeline.invalid" })
