@@ -10,8 +10,18 @@ import Runner
 /// terminal) every line on stderr is one JSON object (`ts`, `level`, `msg`, `event`, …), and
 /// in text they are `masscast: …` lines that never land on the live progress line.
 final class Console: @unchecked Sendable {
-    /// The console of this process's `run`/`resume` (set first thing by the command).
-    nonisolated(unsafe) static var current = Console(logFormat: nil)
+    /// The console of this process's `run`/`resume`, once ``start(logFormat:)`` was called.
+    nonisolated(unsafe) private(set) static var active: Console?
+    private static let fallback = Console(logFormat: nil)
+
+    /// The active console, or one in the default format.
+    static var current: Console { active ?? fallback }
+
+    /// Called first thing by `run` and `resume`: their output follows `logFormat` from here on,
+    /// including an error that escapes the command (see `Masscast.main`).
+    static func start(logFormat: LogFormat?) {
+        active = Console(logFormat: logFormat)
+    }
 
     let format: LogFormat
     let sink: LogSink

@@ -39,6 +39,11 @@ struct Masscast: AsyncParsableCommand {
     /// ArgumentParser's `exit(withError:)`, except that a usage error (its exit code 64,
     /// `ExitCode.validationFailure`) prints the same message and exits 2.
     static func exitMappingUsageErrors(_ error: any Error) -> Never {
+        if let console = Console.active, !(error is ExitCode), exitCode(for: error) == .failure {
+            // run/resume: an unexpected error is reported in the run's log format (JSON lines).
+            console.final("\(error)", level: .error, event: "command.failed")
+            Foundation.exit(ExitCode.failure.rawValue)
+        }
         guard !(error is ExitCode), exitCode(for: error) == .validationFailure else { exit(withError: error) }
         let message = fullMessage(for: error)
         if !message.isEmpty { writeStderr(message + (message.hasSuffix("\n") ? "" : "\n")) }

@@ -61,7 +61,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        Console.current = Console(logFormat: common.logFormat)
+        Console.start(logFormat: common.logFormat)
         let file = RunSetup.absolute(pipeline)
         let pipeline = try RunSetup.loadPipelineOrExit(file)
         let started: Prepared
@@ -177,7 +177,7 @@ struct Resume: AsyncParsableCommand {
     @OptionGroup var common: RunCommonOptions
 
     func run() async throws {
-        Console.current = Console(logFormat: common.logFormat)
+        Console.start(logFormat: common.logFormat)
         let store: SQLiteStateStore
         let record: RunRecord
         let pipeline: Pipeline
