@@ -108,7 +108,7 @@ public enum StopReason: Sendable, Hashable {
         switch self {
         case .interrupt: "stopped by Ctrl-C (SIGINT)"
         case .terminate: "stopped by SIGTERM"
-        case .lostOwnership: "stopped: this process lost the run (its heartbeat failed; another process may have taken it over)"
+        case .lostOwnership: "stopped because this process lost the run (its heartbeat failed; another process may have taken it over)"
         }
     }
 }
