@@ -129,6 +129,22 @@ public final class LogSink: @unchecked Sendable {
         status = fitted
     }
 
+    /// Writes a last line: erases the status line (if shown) and forgets it, then writes
+    /// `line`, without redrawing the status after it (``write(line:)`` would). For the lines
+    /// that end a command, so they never land on a half-drawn status line.
+    public func writeFinal(line: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        var out = ""
+        if statusVisible { out += LogSink.eraseLine }
+        status = nil
+        statusVisible = false
+        out += line
+        out += "\n"
+        if case .memory = target { storedLines.append(line) }
+        emit(out)
+    }
+
     /// Erases the status line and forgets it.
     func clearStatus() {
         lock.lock()

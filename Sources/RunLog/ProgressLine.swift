@@ -77,6 +77,16 @@ public final class ProgressLine: @unchecked Sendable {
         if isLive { sink.clearStatus() }
     }
 
+    /// Erases the status line, then writes `line` (a command's last words) through the same
+    /// sink, so it never lands on a half-drawn status line and the status is not redrawn
+    /// after it. Not live: just writes the line.
+    public func finish(with line: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        lastDraw = nil
+        sink.writeFinal(line: line)
+    }
+
     /// Whether the caller should log a progress line now: always `false` when live (the
     /// status line shows progress); otherwise `true` on the first call and then at most once
     /// per ``logInterval``, or with `force` (the last batch, say).

@@ -48,7 +48,8 @@ public struct TextLogHandler: LogHandler {
     ///   - level: the minimum level logged.
     ///   - metadata: handler-level metadata.
     ///   - metadataProvider: contextual metadata (task-locals).
-    ///   - colors: colour the level; by default on when the sink is a terminal and `NO_COLOR` is not set.
+    ///   - colors: colour the level; by default on when the sink is a terminal and `NO_COLOR` is not set
+    ///     to a non-empty value (``TerminalColor``).
     ///   - timeZone: the time zone of the time column (the local one by default).
     ///   - hiddenKeys: metadata keys not written.
     ///   - now: the clock (tests pass a fixed one).
@@ -64,7 +65,7 @@ public struct TextLogHandler: LogHandler {
         self.logLevel = level
         self.metadata = metadata
         self.metadataProvider = metadataProvider
-        self.colors = colors ?? (sink.isTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
+        self.colors = colors ?? TerminalColor.enabled(isTerminal: sink.isTerminal)
         self.timeZone = timeZone
         self.hiddenKeys = hiddenKeys
         self.now = now

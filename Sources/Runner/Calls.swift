@@ -80,7 +80,8 @@ extension RunExecutor {
                     if let earlier = error.earlierMsgID {
                         verdict = .duplicate(earlier)
                     } else {
-                        verdict = .failed(error)
+                        // Sent earlier, but which job is unreadable: unknown, never "refused".
+                        verdict = error.delivery == .maybeReceived ? .unknown(error) : .failed(error)
                     }
                 case .rateLimit where errcode == 45066:
                     // The same clientmsgid less than a window ago: wait it out; not an attempt.

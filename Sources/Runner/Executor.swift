@@ -80,9 +80,9 @@ public actor RunExecutor {
         self.logger = logger
     }
 
-    /// Ctrl-C: calls in flight finish (or are journaled as unknown), nothing new starts,
-    /// the run stops resumable.
-    public nonisolated func stop() { stopSignal.stop() }
+    /// Ctrl-C or SIGTERM: calls in flight finish (or are journaled as unknown), nothing new
+    /// starts, the run stops resumable; its messages name the `reason`.
+    public nonisolated func stop(reason: StopReason = .interrupt) { stopSignal.stop(reason: reason) }
 
     var identity: BroadcastIdentity {
         BroadcastIdentity(
@@ -308,7 +308,7 @@ public actor RunExecutor {
                     // Another process took the run over, or the store is gone: start nothing new.
                     failures += 1
                     if failures >= 3 {
-                        stopSignal.stop()
+                        stopSignal.stop(reason: .lostOwnership)
                         break
                     }
                 }
@@ -320,7 +320,7 @@ public actor RunExecutor {
         await withTaskGroup(of: (Int, StepResult).self) { group in
             var running = Set<Int>()
             while true {
-                if stopMessage == nil && stopSignal.isStopped { stopMessage = "stopped by the user (Ctrl-C)" }
+                if stopMessage == nil && stopSignal.isStopped { stopMessage = stopSignal.message }
                 if stopMessage == nil {
                     var progressed = true
                     while progressed {
@@ -358,7 +358,7 @@ public actor RunExecutor {
         let now = options.now()
         if let stopMessage, done.count < steps.count {
             logger.warning(
-                "run \(run.id) stopped: \(stopMessage). Resume with: masscast resume \(run.id)",
+                "run \(run.id) stopped: \(stopMessage). Resume with: \(options.resumeCommand(run.id))",
                 metadata: ["event": "run.stopped"])
             try? await store.finishRun(run.id, status: .stopped, message: stopMessage, at: now)
             return .stopped(runID: run.id, message: stopMessage)

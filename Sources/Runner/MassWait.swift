@@ -73,7 +73,7 @@ extension RunExecutor {
                         }
                         logger.warning("polling msg_id \(id) failed: \(e); polling again later", metadata: ["event": "wait.poll_failed", "step.id": .string(stepID)])
                     case .duplicate: break
-                    case .stopped: return .stopped("stopped by the user (Ctrl-C)")
+                    case .stopped: return .stopped(stopSignal.message)
                     }
                 }
                 pollDelay = min(pollInterval, pollDelay * 2)
@@ -107,7 +107,7 @@ extension RunExecutor {
             sleep = min(sleep, max(0.01, deadline.timeIntervalSince(options.now())))
             if usePolling { sleep = min(sleep, max(0.01, nextPoll.timeIntervalSince(options.now()))) }
             if !(await stopSignal.sleep(.milliseconds(Int64(sleep * 1000)))) {
-                return .stopped("stopped by the user (Ctrl-C) while waiting")
+                return .stopped("\(stopSignal.message) while waiting")
             }
         }
         return .success(Self.waitOutputs(ids: ids, pushes: pushes, statuses: statuses))

@@ -40,6 +40,9 @@ public struct RunOptions: Sendable {
     /// Test hook (`MASSCAST_CRASH_AT`): kill this process with SIGKILL at a point of the
     /// send path: `send.before_call`, `send.after_response`, `send.after_journal`.
     public var crashPoint: String?
+    /// The options a `masscast resume` of this run needs besides the run id (`--state`,
+    /// `--config`, `--secrets` as given to this command), for the hints that print a command.
+    public var resumeArguments: [String] = []
     /// Live progress text for a terminal (`nil`: none).
     public var progress: (@Sendable (String) -> Void)?
     /// The clock.
@@ -112,16 +115,48 @@ public enum RunResult: Sendable, Equatable {
     }
 }
 
-/// A flag that interrupts waits (Ctrl-C): calls in flight finish, nothing new starts.
+/// Why a run was stopped from outside.
+public enum StopReason: Sendable, Hashable {
+    /// Ctrl-C: SIGINT.
+    case interrupt
+    /// SIGTERM (a service manager, `kill`, a CI job cancelled).
+    case terminate
+    /// This process lost the run (its heartbeat failed: another process took it over).
+    case lostOwnership
+
+    /// "stopped by Ctrl-C (SIGINT)", "stopped by SIGTERM", …
+    public var message: String {
+        switch self {
+        case .interrupt: "stopped by Ctrl-C (SIGINT)"
+        case .terminate: "stopped by SIGTERM"
+        case .lostOwnership: "stopped because this process lost the run (its heartbeat failed; another process may have taken it over)"
+        }
+    }
+}
+
+/// A flag that interrupts waits (Ctrl-C, SIGTERM): calls in flight finish, nothing new starts.
 public final class StopSignal: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
+    private var stopReason: StopReason?
 
     public init() {}
 
-    public func stop() { lock.withLock { stopped = true } }
+    /// Stops; the first reason given is kept.
+    public func stop(reason: StopReason = .interrupt) {
+        lock.withLock {
+            stopped = true
+            if stopReason == nil { stopReason = reason }
+        }
+    }
 
     public var isStopped: Bool { lock.withLock { stopped } }
+
+    /// Why it stopped (`nil` while not stopped).
+    public var reason: StopReason? { lock.withLock { stopReason } }
+
+    /// The message for steps and the run: "stopped by SIGTERM", "stopped by Ctrl-C (SIGINT)".
+    public var message: String { (reason ?? .interrupt).message }
 
     /// Sleeps `duration` in short slices; `false` if stopped meanwhile.
     public func sleep(_ duration: Duration) async -> Bool {
@@ -133,5 +168,22 @@ public final class StopSignal: @unchecked Sendable {
             left -= slice
         }
         return !isStopped
+    }
+}
+
+extension RunOptions {
+    /// `masscast resume RUN_ID` with the options this run was given (``resumeArguments``) and
+    /// `extra` (e.g. `--confirm-resend`), quoted for a POSIX shell where needed: a hint to
+    /// copy and paste.
+    public func resumeCommand(_ runID: String, _ extra: String...) -> String {
+        (["masscast", "resume", runID] + resumeArguments + extra).map(Self.shellQuoted).joined(separator: " ")
+    }
+
+    /// `word` as a POSIX shell reads it back: unchanged when it has only safe characters,
+    /// else in single quotes.
+    static func shellQuoted(_ word: String) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@%+,")
+        if !word.isEmpty && word.allSatisfy({ safe.contains($0) }) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

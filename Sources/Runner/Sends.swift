@@ -140,7 +140,7 @@ extension RunExecutor {
             let nextBatch: AudienceBatch?
             do { nextBatch = try next() } catch { return .failure(error.description) }
             guard let batch = nextBatch else { break }
-            if stopSignal.isStopped { return .stopped("stopped by the user (Ctrl-C)") }
+            if stopSignal.isStopped { return .stopped(stopSignal.message) }
             if options.enforceSchedule, let refusal = scheduleRefusal(at: options.now()) {
                 return .failure("\(refusal); \(batch.index) of \(total) batches were sent")
             }
@@ -271,7 +271,7 @@ extension RunExecutor {
                 let age = now.timeIntervalSince(existing.firstAttemptAt)
                 if age > options.unknownOutcomeLimit && !options.confirmResend {
                     return .failed(.stopped(
-                        "\(label) has an unknown outcome since \(Self.isoFormat(existing.firstAttemptAt)) (over 23 hours: WeChat may have forgotten its clientmsgid, so repeating could send twice). Check the account's sent messages, then `masscast resume \(run.id) --confirm-resend` to send it again."))
+                        "\(label) has an unknown outcome since \(Self.isoFormat(existing.firstAttemptAt)) (over 23 hours: WeChat may have forgotten its clientmsgid, so repeating could send twice). Check the account's sent messages, then `\(options.resumeCommand(run.id, "--confirm-resend"))` to send it again."))
                 }
                 meta["event"] = "send.reconcile"
                 logger.notice(
@@ -352,9 +352,9 @@ extension RunExecutor {
             entry.state = .unknown
             try? await store.journal(entry)
             return .failed(.stopped(
-                "outcome unknown for \(label) (\(e)); `masscast resume \(run.id)` repeats it with the same clientmsgid, so it cannot be sent twice"))
+                "outcome unknown for \(label) (\(e)); `\(options.resumeCommand(run.id))` repeats it with the same clientmsgid, so it cannot be sent twice"))
         case .stopped:
-            return .failed(.stopped("stopped by the user (Ctrl-C)"))
+            return .failed(.stopped(stopSignal.message))
         }
     }
 }

@@ -103,7 +103,7 @@ extension RunExecutor {
         case .failed(let e), .unknown(let e): return failure(e)
         case .duplicate(let id): return .failure("unexpected 45065 (msg_id \(id)) on a call without clientmsgid")
         case .alreadyDone(let e): return failure(e)
-        case .stopped: return .stopped("stopped by the user (Ctrl-C)")
+        case .stopped: return .stopped(stopSignal.message)
         }
     }
 
@@ -224,7 +224,7 @@ extension RunExecutor {
                 continue
             case .failed(let e), .unknown(let e): return failure(e)
             case .duplicate: return .failure("unexpected 45065 on delete")
-            case .stopped: return .stopped("stopped by the user (Ctrl-C)")
+            case .stopped: return .stopped(stopSignal.message)
             }
         }
         return .success(["deleted": .bool(true)])
@@ -241,7 +241,7 @@ extension RunExecutor {
             case .ok: break
             case .failed(let e), .unknown(let e): return failure(e)
             case .duplicate, .alreadyDone: return .failure("unexpected answer on speed/set")
-            case .stopped: return .stopped("stopped by the user (Ctrl-C)")
+            case .stopped: return .stopped(stopSignal.message)
             }
         }
         let get = await call(CallSpec(step: step, endpoint: "message/mass/speed/get", isMass: true)) {
@@ -275,7 +275,7 @@ extension RunExecutor {
             case .intent, .unknown:
                 if !options.confirmResend {
                     return .stopped(
-                        "the preview's outcome is unknown (the request may have reached WeChat); it is not repeated without `masscast resume \(run.id) --confirm-resend`")
+                        "the preview's outcome is unknown (the request may have reached WeChat); it is not repeated without `\(options.resumeCommand(run.id, "--confirm-resend"))`")
                 }
             case .refused: break
             }
@@ -307,9 +307,9 @@ extension RunExecutor {
             entry.state = .unknown
             try? await store.journal(entry)
             return .stopped(
-                "the preview's outcome is unknown (\(e)); it is not repeated without `masscast resume \(run.id) --confirm-resend`")
+                "the preview's outcome is unknown (\(e)); it is not repeated without `\(options.resumeCommand(run.id, "--confirm-resend"))`")
         case .duplicate, .alreadyDone: return .failure("unexpected answer on preview")
-        case .stopped: return .stopped("stopped by the user (Ctrl-C)")
+        case .stopped: return .stopped(stopSignal.message)
         }
     }
 

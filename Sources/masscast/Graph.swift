@@ -7,10 +7,10 @@ struct Graph: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw a pipeline's step graph as Mermaid or Graphviz DOT.",
         discussion: """
-            Edges show what each step waits for (needs, references in expressions, and file
-            order for steps without needs), with implied edges removed. An edge into a step
-            with `if` is labelled with the condition. Sends are drawn with a double border,
-            continue_on_error steps dashed.
+            Edges show what each step waits for (needs, references in expressions, and file order \
+            for steps without needs), with implied edges removed. An edge into a step with `if` is \
+            labelled with the condition. Sends are drawn with a double border, continue_on_error \
+            steps dashed.
 
             Examples:
               masscast graph pipelines/video-to-tag.yaml                 # Mermaid, for Markdown
@@ -30,7 +30,7 @@ struct Graph: ParsableCommand {
         let loaded = PipelineLoader().load(path: pipeline)
         guard let p = loaded.pipeline, !loaded.hasErrors else {
             let cache = SourceCache()
-            let renderer = DiagnosticRenderer(color: isTerminal(2)) { cache.line($0, $1) }
+            let renderer = DiagnosticRenderer(color: useColor(2)) { cache.line($0, $1) }
             writeStderr(renderer.text(loaded.diagnostics, files: 1))
             throw Exit.invalid
         }
@@ -42,9 +42,12 @@ struct Schema: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the JSON Schema (draft-07) of the pipeline format.",
         discussion: """
-            Editors use it for completion and checks: with yaml-language-server, put
+            Editors use it for completion and checks: with yaml-language-server, put this line at \
+            the top of a pipeline:
+
               # yaml-language-server: $schema=../schemas/pipeline.schema.json
-            at the top of a pipeline. The copy in schemas/pipeline.schema.json is this output.
+
+            The copy in schemas/pipeline.schema.json is this output.
             """
     )
 

@@ -11,25 +11,24 @@ struct Listen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Receive WeChat pushes (MASSSENDJOBFINISH) into the state store, where mass/wait reads them.",
         discussion: """
-            Serves GET/POST <path> and <path>/<account> (URL verification and pushes in plain,
-            compatible and safe mode), GET /healthz and GET /metrics (Prometheus). Every push
-            is checked (signature or msg_signature, timestamp window, no repeated timestamp and
-            nonce, AppID), MASSSENDJOBFINISH is stored before the answer `success`, and a
-            repeat is stored once. See docs/listen.md.
+            Serves GET/POST <path> and <path>/<account> (URL verification and pushes in plain, \
+            compatible and safe mode), GET /healthz and GET /metrics (Prometheus). Every push is \
+            checked (signature or msg_signature, timestamp window, no repeated timestamp and nonce, \
+            AppID), MASSSENDJOBFINISH is stored before the answer `success`, and a repeat is stored \
+            once. See docs/listen.md.
 
-            Accounts come from masscast.yaml (--config, or found from the current folder
-            upward): every account with an original_id and callback settings (its own
-            `callback:`, else the project-wide one). Or, for one account without a config:
-            --account-original-id and --app-id, with the token and keys in the environment
-            variables MASSCAST_CALLBACK_TOKEN, MASSCAST_CALLBACK_AES_KEY and
-            MASSCAST_CALLBACK_PREVIOUS_AES_KEY.
+            Accounts come from masscast.yaml (--config, or found from the current folder upward): \
+            every account with an original_id and callback settings (its own `callback:`, else the \
+            project-wide one). Or, for one account without a config: --account-original-id and \
+            --app-id, with the token and keys in the environment variables MASSCAST_CALLBACK_TOKEN, \
+            MASSCAST_CALLBACK_AES_KEY and MASSCAST_CALLBACK_PREVIOUS_AES_KEY.
 
             Examples:
               masscast listen                                   # accounts of masscast.yaml, 127.0.0.1:8081
               masscast listen --host 0.0.0.0 --port 8081 --log-format json
               MASSCAST_CALLBACK_TOKEN=… masscast listen --account-original-id gh_5d1c0e8f7a93 --app-id wx8a3f2c71d905be46
 
-            Put it behind a TLS reverse proxy and set the account's server URL (服务器配置) to
+            Put it behind a TLS reverse proxy and set the account's server URL (服务器配置) to \
             https://your.host/wechat/callback/<account>. Stop with Ctrl-C or SIGTERM (graceful).
             """
     )

@@ -9,16 +9,49 @@ struct Masscast: AsyncParsableCommand {
         commandName: "masscast",
         abstract: "Declarative runner for WeChat Official Account mass messages (群发).",
         discussion: """
-            Broadcasts are YAML pipelines kept in git. masscast validates them with exact
-            file:line:column errors, draws their step graph, and prints the JSON Schema that
-            editors use.
+            Broadcasts are YAML pipelines kept in git. masscast validates them with exact \
+            file:line:column errors, draws their step graph, and prints the JSON Schema that editors \
+            use.
             """,
-        version: "0.1.0",
+        version: Masscast.version,
         subcommands: [
             Init.self, Validate.self, Graph.self, RunCommand.self, Resume.self, Runs.self, Schema.self, Sandbox.self,
             Listen.self,
         ]
     )
+
+    /// What `masscast --version` prints (docs/architecture.md, "Commands", says the same).
+    static let version = "0.1.0"
+
+    /// Parses, runs, and maps every usage error (an unknown flag, a missing argument, a value
+    /// `validate()` refuses) to exit 2, as documented, instead of ArgumentParser's 64.
+    /// `--help` and `--version` still exit 0.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exitMappingUsageErrors(error)
+        }
+    }
+
+    /// ArgumentParser's `exit(withError:)`, except that a usage error (its exit code 64,
+    /// `ExitCode.validationFailure`) prints the same message and exits 2.
+    static func exitMappingUsageErrors(_ error: any Error) -> Never {
+        if let console = Console.active, !(error is ExitCode), exitCode(for: error) == .failure {
+            // run/resume: an unexpected error is reported in the run's log format (JSON lines).
+            console.final("\(error)", level: .error, event: "command.failed")
+            Foundation.exit(ExitCode.failure.rawValue)
+        }
+        guard !(error is ExitCode), exitCode(for: error) == .validationFailure else { exit(withError: error) }
+        let message = fullMessage(for: error)
+        if !message.isEmpty { writeStderr(message + (message.hasSuffix("\n") ? "" : "\n")) }
+        Foundation.exit(Exit.invalid.rawValue)
+    }
 }
 
 /// Exit codes of the format (pipeline-format.md, "Exit codes").

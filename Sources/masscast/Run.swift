@@ -15,15 +15,27 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Execute a pipeline: uploads, sends, waits, checks, with retries and a durable journal.",
         discussion: """
-            Every send carries a deterministic clientmsgid (project, account, name, inputs, step, batch, generation) and is journaled before and after the call, so a retry, a resumed run or a second run of the same broadcast never sends twice. A broadcast the state store shows as completed is not run again (exit 0) unless --rerun.
+            Every send carries a deterministic clientmsgid (project, account, name, inputs, step, batch, \
+            generation) and is journaled before and after the call, so a retry, a resumed run or a \
+            second run of the same broadcast never sends twice. A broadcast the state store shows as \
+            completed is not run again (exit 0) unless --rerun.
 
-            Running the same broadcast again converges it: when its current generation has a run that stopped, failed or lost its runner (a CI retry after Ctrl-C, a killed job), that run is continued. Steps that succeeded keep their results (temporary media older than WeChat's 3 days is uploaded again); the others run again, and sends are recognised by the journal.
+            Running the same broadcast again converges it: when its current generation has a run that \
+            stopped, failed or lost its runner (a CI retry after Ctrl-C, a killed job), that run is \
+            continued. Steps that succeeded keep their results (temporary media older than WeChat's 3 \
+            days is uploaded again); the others run again, and sends are recognised by the journal.
 
-            --rerun sends the broadcast AGAIN, to its whole audience, as a new generation. It is refused while a send's outcome is unknown.
+            --rerun sends the broadcast AGAIN, to its whole audience, as a new generation. It is refused \
+            while a send's outcome is unknown.
 
-            --sandbox runs against the built-in WeChat sandbox, in this process, with its default fixture (or --fixture), a temporary state store (unless --state), and the schedule window not enforced (a rehearsal happens before the window). A rehearsal's journal, pushes and quota are kept apart from the real API's, even in the same state file.
+            --sandbox runs against the built-in WeChat sandbox, in this process, with its default \
+            fixture (or --fixture), a temporary state store (unless --state), and the schedule window \
+            not enforced (a rehearsal happens before the window). A rehearsal's journal, pushes and \
+            quota are kept apart from the real API's, even in the same state file.
 
-            Exit status: 0 success or nothing to do; 1 the run failed; 2 invalid input; 3 stopped and resumable (Ctrl-C, an outcome that is unknown): run it again, or `masscast resume RUN_ID`; 4 not run: outside the schedule window.
+            Exit status: 0 success or nothing to do; 1 the run failed; 2 invalid input; 3 stopped and \
+            resumable (Ctrl-C, SIGTERM, an outcome that is unknown): run it again, or `masscast resume \
+            RUN_ID`; 4 not run: outside the schedule window.
 
             Examples:
               masscast run pipelines/video-to-tag.yaml --sandbox
@@ -58,17 +70,18 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Console.start(logFormat: common.logFormat)
         let file = RunSetup.absolute(pipeline)
-        let pipeline = try RunSetup.loadPipeline(file)
+        let pipeline = try RunSetup.loadPipelineOrExit(file)
         let started: Prepared
         do {
             started = try await prepare(file: file, pipeline: pipeline)
         } catch let e as SetupError {
-            writeStderr("masscast: \(e)\n")
+            Console.current.error("\(e)")
             throw Exit.invalid
         }
         let executor = started.executor
-        let interrupt = RunSetup.installInterruptHandler { executor.stop() }
+        let interrupt = RunSetup.installInterruptHandler { executor.stop(reason: $0) }
         let result = await executor.start()
         interrupt.cancel()
         if let report = common.report, let id = result.runID {
@@ -81,7 +94,9 @@ struct RunCommand: AsyncParsableCommand {
             try? started.store.close()
             try? FileManager.default.removeItem(atPath: (started.store.path as NSString).deletingLastPathComponent)
             if let runID = result.runID {
-                writeStderr("masscast: sandbox rehearsal \(runID) done; its state was temporary (pass --state FILE to keep it)\n")
+                Console.current.final(
+                    "sandbox rehearsal \(runID) done; its state was temporary (pass --state FILE to keep it)",
+                    event: "run.rehearsal_done")
             }
         }
         try RunSetup.finish(result, progress: started.progress)
@@ -130,12 +145,12 @@ struct RunCommand: AsyncParsableCommand {
 
 struct Resume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Continue a run that stopped (Ctrl-C, an unknown outcome, a killed runner); never re-sends.",
+        abstract: "Continue a run that stopped (Ctrl-C, SIGTERM, an unknown outcome, a killed runner); never re-sends.",
         discussion: """
-            Finished steps keep their results; the others run. A send the journal shows as
-            sent is adopted, not repeated; a send whose outcome is unknown is repeated with
-            the same clientmsgid (WeChat answers 45065 if it went out), unless its first
-            attempt is over 23 hours old: then only with --confirm-resend.
+            Finished steps keep their results; the others run. A send the journal shows as sent is \
+            adopted, not repeated; a send whose outcome is unknown is repeated with the same \
+            clientmsgid (WeChat answers 45065 if it went out), unless its first attempt is over 23 \
+            hours old: then only with --confirm-resend.
 
             Examples:
               masscast resume r20261129-070001-k3x9qa
@@ -155,6 +170,7 @@ struct Resume: AsyncParsableCommand {
     @OptionGroup var common: RunCommonOptions
 
     func run() async throws {
+        Console.start(logFormat: common.logFormat)
         let store: SQLiteStateStore
         let record: RunRecord
         let pipeline: Pipeline
@@ -201,12 +217,12 @@ struct Resume: AsyncParsableCommand {
                     "run \(runID) was made for \(r.identity.appID) at \(r.identity.api), but the account now resolves to \(account.appID) at \(account.api)")
             }
         } catch let e as SetupError {
-            writeStderr("masscast: \(e)\n")
+            Console.current.error("\(e)")
             throw Exit.invalid
         } catch let e as ExitCode {
             throw e
         } catch {
-            writeStderr("masscast: \(error)\n")
+            Console.current.error("\(error)")
             throw Exit.invalid
         }
         let (logger, _, progress) = RunSetup.logger(
@@ -219,7 +235,7 @@ struct Resume: AsyncParsableCommand {
         let executor = RunExecutor(
             pipeline: pipeline, pipelineFile: record.pipelineFile, pipelineDigest: RunSetup.digest(ofFile: record.pipelineFile),
             account: account, store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)
-        let interrupt = RunSetup.installInterruptHandler { executor.stop() }
+        let interrupt = RunSetup.installInterruptHandler { executor.stop(reason: $0) }
         let result = await executor.resume(runID: runID)
         interrupt.cancel()
         if let report = common.report {

@@ -47,17 +47,17 @@ enum RunSetup {
     /// Loads a pipeline or prints its diagnostics and fails.
     static func loadPipeline(_ path: String) throws -> Pipeline {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw SetupError("no pipeline file \(path)")
+            throw SetupError("no such pipeline file: \(path)")
         }
         let loaded = PipelineLoader().load(path: path)
         let cache = SourceCache()
-        let renderer = DiagnosticRenderer(color: isTerminal(2)) { cache.line($0, $1) }
+        let renderer = DiagnosticRenderer(color: useColor(2)) { cache.line($0, $1) }
         if loaded.hasErrors || loaded.pipeline == nil {
-            writeStderr(renderer.text(loaded.diagnostics, files: 1))
+            Console.current.diagnostics(loaded.diagnostics, renderer: renderer, event: "pipeline.invalid")
             throw Exit.invalid
         }
         let warnings = loaded.diagnostics.filter { $0.severity != .error }
-        if !warnings.isEmpty { writeStderr(renderer.text(warnings, files: 1)) }
+        if !warnings.isEmpty { Console.current.diagnostics(warnings, renderer: renderer, event: "pipeline.warning") }
         return loaded.pipeline!
     }
 
@@ -85,8 +85,8 @@ enum RunSetup {
         let loaded = ProjectConfigLoader().load(path: path)
         if loaded.diagnostics.contains(where: { $0.severity == .error }) || loaded.config == nil {
             let cache = SourceCache()
-            let renderer = DiagnosticRenderer(color: isTerminal(2)) { cache.line($0, $1).map(ConfigSpec.maskingURLPasswords) }
-            writeStderr(renderer.text(loaded.diagnostics, files: 1))
+            let renderer = DiagnosticRenderer(color: useColor(2)) { cache.line($0, $1).map(ConfigSpec.maskingURLPasswords) }
+            Console.current.diagnostics(loaded.diagnostics, renderer: renderer, event: "config.invalid")
             throw Exit.invalid
         }
         return loaded.config
@@ -320,26 +320,37 @@ enum RunSetup {
         let logger = LogFormat.makeLogger(
             label: "masscast", format: chosen, sink: sink, scrubber: scrubber, level: verbose ? .debug : .info)
         let progress = chosen == .text && sink.isTerminal ? ProgressLine(sink: sink, scrubber: scrubber) : nil
+        Console.current.attach(scrubber: scrubber, progress: progress)
         return (logger, sink, progress)
     }
 
-    /// Ctrl-C stops the run gracefully; a second Ctrl-C exits at once.
-    static func installInterruptHandler(_ stop: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+    /// Ctrl-C (SIGINT) or SIGTERM stops the run gracefully, with that reason; a second Ctrl-C
+    /// exits at once.
+    static func installInterruptHandler(_ stop: @escaping @Sendable (StopReason) -> Void) -> any DispatchSourceSignal {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let count = Counter()
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler {
             if count.increment() > 1 {
-                writeStderr("\ninterrupted again: exiting now; the journal says what may have been sent (masscast runs list)\n")
+                Console.current.final(
+                    "interrupted again (SIGINT): exiting now; the journal says what may have been sent (masscast runs list)",
+                    level: .warning, event: "run.interrupted")
                 exit(130)
             }
-            writeStderr("\nstopping: calls in flight finish, nothing new starts (Ctrl-C again to exit at once)\n")
-            stop()
+            Console.current.say(
+                "Ctrl-C (SIGINT): stopping; calls in flight finish, nothing new starts (Ctrl-C again to exit at once)",
+                level: .warning, event: "run.stopping", metadata: ["signal": "SIGINT"])
+            stop(.interrupt)
         }
         source.resume()
         let term = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
-        term.setEventHandler { stop() }
+        term.setEventHandler {
+            Console.current.say(
+                "SIGTERM: stopping; calls in flight finish, nothing new starts", level: .warning, event: "run.stopping",
+                metadata: ["signal": "SIGTERM"])
+            stop(.terminate)
+        }
         term.resume()
         termSource = term
         return source
@@ -361,6 +372,7 @@ enum RunSetup {
         options.concurrency = common.concurrency
         options.crashPoint = ProcessInfo.processInfo.environment["MASSCAST_CRASH_AT"]
         if let progress { options.progress = { progress.update($0) } }
+        options.resumeArguments = RunSetup.resumeArguments(common)
         return options
     }
 
@@ -373,19 +385,13 @@ enum RunSetup {
                 journal: try await store.journalEntries(runID: runID))
             try report.jsonData().write(to: URL(fileURLWithPath: path))
         } catch {
-            writeStderr("masscast: cannot write the report \(path): \(error)\n")
+            Console.current.error("cannot write the report \(path): \(error)", event: "report.failed")
         }
     }
 
     static func finish(_ result: RunResult, progress: ProgressLine?) throws {
+        RunSetup.sayLastWords(result)
         progress?.finish()
-        switch result {
-        case .invalid(let message):
-            writeStderr("masscast: \(message)\n")
-        case .notRun(let message):
-            writeStderr("masscast: \(message)\n")
-        default: break
-        }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 }

@@ -7,17 +7,16 @@ struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check pipelines and report every problem with its file:line:column.",
         discussion: """
-            Each PATH is a pipeline file or a folder, searched recursively for *.yaml and
-            *.yml (hidden folders skipped). With no PATH, the folder `pipelines` is checked.
-            All problems of every file are reported, not only the first. A broadcast's name
-            must be unique among the files checked together (MC2025).
+            Each PATH is a pipeline file or a folder, searched recursively for *.yaml and *.yml \
+            (hidden folders skipped). With no PATH, the folder `pipelines` is checked. All problems \
+            of every file are reported, not only the first. A broadcast's name must be unique among \
+            the files checked together (MC2025).
 
-            A pipeline's `account: NAME` must be an account of the project config: the
-            file given with --config, or else the masscast.yaml found from the pipeline's
-            folder upward, up to the repository root (the folder holding .git). The
-            config is checked too, its problems reported like a pipeline's. Without a
-            config, account names are not checked. A file named masscast.yaml among the
-            PATHs is checked as a config.
+            A pipeline's `account: NAME` must be an account of the project config: the file given \
+            with --config, or else the masscast.yaml found from the pipeline's folder upward, up to \
+            the repository root (the folder holding .git). The config is checked too, its problems \
+            reported like a pipeline's. Without a config, account names are not checked. A file \
+            named masscast.yaml among the PATHs is checked as a config.
 
             Exit status: 0 when no file has an error (warnings allowed), 2 when any has.
 
@@ -47,7 +46,7 @@ struct Validate: ParsableCommand {
     @Option(help: "Largest pipeline file accepted, in bytes.")
     var maxFileSize: Int = 1 << 20
 
-    @Flag(help: "Colour the text output (default: only on a terminal).")
+    @Flag(help: "Colour the text output (default: only on a terminal, and never when NO_COLOR is set).")
     var color = false
 
     @Flag(help: "Print nothing for valid files, even the summary line.")
@@ -101,7 +100,7 @@ struct Validate: ParsableCommand {
             }
         }
         let cache = SourceCache()
-        let renderer = DiagnosticRenderer(color: color || (format == .text && isTerminal(1))) {
+        let renderer = DiagnosticRenderer(color: color || (format == .text && useColor(1))) {
             // A URL's password (state.url) is masked in every snippet, as secret-named keys are.
             cache.line($0, $1).map(ConfigSpec.maskingURLPasswords)
         }

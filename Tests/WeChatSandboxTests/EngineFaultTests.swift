@@ -69,6 +69,26 @@ struct EngineFaultTests {
         #expect(await h.engine.sends().count == 1)
     }
 
+    @Test func bodyAfterProcessingAcceptsTheSendAndAnswersTheBodyAsIs() async throws {
+        let h = try harness(faults: #"  - { on: message/mass/sendall, body: '{"errcode":0,"msg_id":"abc"}', when: after, next: 1 }"#)
+        let token = await h.classicToken()
+        let reply = await h.sendAll(token, #"{\#(tagText),"clientmsgid":"odd-answer"}"#)
+        #expect(reply.response.status == 200)
+        #expect(reply.response.text == #"{"errcode":0,"msg_id":"abc"}"#)
+        #expect(await h.engine.sends().map(\.clientMsgID) == ["odd-answer"])
+        // Once only: the next call is answered normally.
+        h.clock.advance(by: .seconds(60))
+        #expect(await h.sendAll(token, #"{\#(tagText),"clientmsgid":"odd-answer"}"#).errcode == 45065)
+    }
+
+    @Test func bodyBeforeProcessingSendsNothing() async throws {
+        let h = try harness(faults: "  - { on: message/mass/sendall, body: 'not json', next: 1 }")
+        let token = await h.classicToken()
+        let reply = await h.sendAll(token, "{\(tagText)}")
+        #expect(reply.response.text == "not json")
+        #expect(await h.engine.sends().isEmpty)
+    }
+
     @Test func errcodeAfterProcessingTookEffect() async throws {
         let h = try harness(faults: "  - { on: message/mass/send, errcode: -1, when: after, next: 1 }")
         let token = await h.classicToken()

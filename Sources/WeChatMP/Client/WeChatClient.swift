@@ -176,18 +176,35 @@ public struct WeChatClient: Sendable {
         if status.errcode != 0 {
             var error = WeChatError(kind: .api(errcode: status.errcode, errmsg: redactor.scrub(status.errmsg)),
                                     endpoint: endpoint, errorClass: Errcodes.classify(status.errcode), delivery: .received)
-            if status.errcode == 45065, let earlier = try? WeChatJSON.decode(SendResponse.self, from: response.body) {
-                error.earlierMsgID = earlier.msgID
+            if status.errcode == 45065 {
+                if let earlier = try? WeChatJSON.decode(SendResponse.self, from: response.body) {
+                    error.earlierMsgID = earlier.msgID
+                } else if Self.sendEndpoints.contains(endpoint) {
+                    // "Already sent" without a readable msg_id is no refusal: the send happened,
+                    // and which job it is stays unknown.
+                    error.delivery = .maybeReceived
+                }
             }
             throw error
         }
         do {
             return try WeChatJSON.decode(Response.self, from: response.body)
         } catch {
-            throw WeChatError(kind: .invalidResponse("unexpected fields: \(redactor.scrub(String(describing: error).prefix(200).description))"),
+            let detail = redactor.scrub(String(describing: error).prefix(200).description)
+            if Self.sendEndpoints.contains(endpoint) {
+                // errcode 0 (or none) but no usable msg_id: WeChat did not refuse, so the send may
+                // have been accepted. Unknown, like a lost answer: repeated only with the same key.
+                throw WeChatError(kind: .invalidResponse("no usable msg_id in the answer: \(detail)"),
+                                  endpoint: endpoint, errorClass: .transient, delivery: .maybeReceived)
+            }
+            throw WeChatError(kind: .invalidResponse("unexpected fields: \(detail)"),
                               endpoint: endpoint, errorClass: .permanent, delivery: .received)
         }
     }
+
+    /// The calls that send messages (not idempotent): any answer to them that is not a clear
+    /// refusal (an errcode) is an unknown outcome (`maybeReceived`).
+    public static let sendEndpoints: Set<String> = ["message/mass/sendall", "message/mass/send", "message/mass/preview"]
 }
 
 /// A `multipart/form-data` body with one file field.

@@ -54,8 +54,11 @@ public struct WeChatError: Error, Sendable, Hashable, CustomStringConvertible {
         case .http(let status):
             text = "\(endpoint): HTTP \(status) from WeChat"
         case .transport(let failure):
-            text = "\(endpoint): \(failure.detail)"
-                + (failure.delivery == .maybeReceived ? "; the request may have been received" : "; nothing was sent")
+            switch failure.delivery {
+            case .notSent: text = "\(endpoint): \(failure.detail); nothing was sent"
+            case .maybeReceived: text = "\(endpoint): \(failure.detail); the request may have been received"
+            case .received: text = "\(endpoint): \(failure.detail)"
+            }
         case .invalidResponse(let detail):
             text = "\(endpoint): unreadable answer: \(detail)"
         case .tokenRefreshLimited(let detail):

@@ -56,7 +56,8 @@ public struct TransportFailure: Error, Sendable, Hashable, CustomStringConvertib
         case timeout
         /// The connection was closed or reset before a whole answer came.
         case connectionLost = "connection_lost"
-        /// The answer was larger than the limit.
+        /// The answer was larger than the limit. It was not read, so what it said is unknown:
+        /// the request may have been received and acted on (`maybeReceived`).
         case responseTooLarge = "response_too_large"
         /// Anything else (TLS, a malformed answer).
         case other
@@ -197,7 +198,7 @@ private final class CollectingDelegate: HTTPClientResponseDelegate, @unchecked S
         lock.unlock()
         if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
             return task.eventLoop.makeFailedFuture(TransportFailure(
-                reason: .responseTooLarge, delivery: .received,
+                reason: .responseTooLarge, delivery: .maybeReceived,
                 detail: "the answer announces \(length) bytes, over the limit of \(limit)"))
         }
         return task.eventLoop.makeSucceededVoidFuture()
@@ -208,7 +209,7 @@ private final class CollectingDelegate: HTTPClientResponseDelegate, @unchecked S
         defer { lock.unlock() }
         if buffer.count + part.readableBytes > limit {
             return task.eventLoop.makeFailedFuture(TransportFailure(
-                reason: .responseTooLarge, delivery: .received, detail: "the answer is over the limit of \(limit) bytes"))
+                reason: .responseTooLarge, delivery: .maybeReceived, detail: "the answer is over the limit of \(limit) bytes"))
         }
         buffer.append(contentsOf: part.readableBytesView)
         return task.eventLoop.makeSucceededVoidFuture()

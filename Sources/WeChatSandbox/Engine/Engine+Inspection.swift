@@ -116,6 +116,7 @@ extension SandboxEngine {
             case .errcode(let code): "errcode \(code)"
             case .httpStatus(let status): "http \(status)"
             case .reset: "reset"
+            case .body(let text): "body \(text.prefix(80))"
             case .revokeToken: "revoke_token"
             case .dropPush: "drop"
             case .delayPush(let delay): "delay \(delay.seconds)s"

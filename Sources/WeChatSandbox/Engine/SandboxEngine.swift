@@ -251,6 +251,8 @@ public actor SandboxEngine {
             return SandboxResponse(status: status, body: Data(html.utf8), contentType: "text/html")
         case .reset:
             return SandboxResponse(status: 502, body: Data(), contentType: "text/plain", dropConnection: drop)
+        case .body(let text):
+            return .json(text)
         case .revokeToken:
             if let token = request.query["access_token"], var record = tokens[token] {
                 record.invalidAfter = now

@@ -42,6 +42,10 @@ public struct SandboxFault: Sendable, Hashable {
         case httpStatus(Int)
         /// Close the connection without answering (``SandboxResponse/dropConnection``).
         case reset
+        /// Answer HTTP 200 with exactly this body (`{"errcode":0}` without a msg_id, a
+        /// `msg_id` of `"abc"`, text that is not JSON): an answer a client must not read as
+        /// a refusal.
+        case body(String)
         /// Revoke the access token the call presented (as another process fetching a new
         /// one would) and answer 40001. Every later call with it gets 40001 too.
         case revokeToken
@@ -87,8 +91,8 @@ public struct SandboxFault: Sendable, Hashable {
     public var action: Action?
     /// Latency added to the answer when it fires (endpoints only).
     public var latency: Duration?
-    /// Before or after processing (for ``Action/errcode(_:)``, ``Action/httpStatus(_:)`` and
-    /// ``Action/reset``).
+    /// Before or after processing (for ``Action/errcode(_:)``, ``Action/httpStatus(_:)``,
+    /// ``Action/reset`` and ``Action/body(_:)``).
     public var phase: Phase
     /// When it fires.
     public var trigger: Trigger

@@ -600,7 +600,7 @@ struct FixtureReader {
         return (rules, seed)
     }
 
-    static let faultKeys = ["on", "errcode", "http", "reset", "revoke_token", "latency", "when", "drop", "delay",
+    static let faultKeys = ["on", "errcode", "http", "reset", "body", "revoke_token", "latency", "when", "drop", "delay",
                             "duplicate", "fail", "err", "reprint", "rate", "next", "skip", "limit"]
 
     mutating func faultRule(_ node: SourceNode) -> SandboxFault? {
@@ -647,6 +647,7 @@ struct FixtureReader {
                     default: fail(value, "reset must be `before`, `after` or true, not '\(v)'")
                     }
                 }
+            case "body": if let v = string(value, "body") { actions.append((.body(v), value)) }
             case "revoke_token": if bool(value, "revoke_token") == true { actions.append((.revokeToken, value)) }
             case "latency": latency = duration(value, "latency")
             case "when":
@@ -674,19 +675,21 @@ struct FixtureReader {
         }
         let action = actions.first?.0
         if action == nil && latency == nil {
-            fail(node, "the fault rule does nothing: give an action (errcode, http, reset, revoke_token, drop, delay, duplicate, fail, err, reprint) or a latency")
+            fail(node, "the fault rule does nothing: give an action (errcode, http, reset, body, revoke_token, drop, delay, duplicate, fail, err, reprint) or a latency")
             return nil
         }
         if let (action, actionNode) = actions.first {
             let fits: Bool
             switch (target, action) {
-            case (.endpoint, .errcode), (.endpoint, .httpStatus), (.endpoint, .reset), (.endpoint, .revokeToken): fits = true
+            case (.endpoint, .errcode), (.endpoint, .httpStatus), (.endpoint, .reset), (.endpoint, .body),
+                (.endpoint, .revokeToken):
+                fits = true
             case (.push, .dropPush), (.push, .delayPush), (.push, .duplicatePush): fits = true
             case (.job, .failJob), (.job, .jobError), (.job, .reprint): fits = true
             default: fits = false
             }
             if !fits {
-                fail(actionNode, "this action does not apply to `on: \(on)` (endpoints take errcode, http, reset, revoke_token, latency; push takes drop, delay, duplicate; job takes fail, err, reprint)")
+                fail(actionNode, "this action does not apply to `on: \(on)` (endpoints take errcode, http, reset, body, revoke_token, latency; push takes drop, delay, duplicate; job takes fail, err, reprint)")
                 return nil
             }
         }
