@@ -55,15 +55,28 @@ public final class SQLiteStateStore: StateStore, Sendable {
             // Deleted rows (an invalidated token) are overwritten, not left in free pages.
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
-        do {
-            // GRDB sets `synchronous = NORMAL` for WAL: a commit survives a killed process
-            // (it is in the WAL file, which SQLite recovers on the next open) but not
-            // necessarily a power cut. A journal intent switches to FULL for its commit
-            // (`journal(_:)`), which also makes every earlier commit durable.
-            pool = try DatabasePool(path: path, configuration: configuration)
-        } catch {
-            throw StateStoreError.wrap(error, action: "cannot open", path: path)
+        // GRDB sets `synchronous = NORMAL` for WAL: a commit survives a killed process (it is
+        // in the WAL file, which SQLite recovers on the next open) but not necessarily a power
+        // cut. A journal intent switches to FULL for its commit (`journal(_:)`), which also
+        // makes every earlier commit durable.
+        //
+        // Switching a new file to WAL can answer SQLITE_BUSY at once (not after the busy
+        // timeout) when other processes open the same new file at that moment: try again.
+        var opened: DatabasePool?
+        for attempt in 1...5 {
+            do {
+                opened = try DatabasePool(path: path, configuration: configuration)
+                break
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 5 {
+                usleep(useconds_t(20_000 * attempt))
+            } catch {
+                throw StateStoreError.wrap(error, action: "cannot open", path: path)
+            }
         }
+        guard let opened else {
+            throw StateStoreError(kind: .busy, path: path, problem: "cannot open state file \(path): it stayed busy")
+        }
+        pool = opened
         try Self.migrate(pool, path: path)
         Self.alignSidecarModes(path)
     }
