@@ -24,6 +24,10 @@ struct RunCommand: AsyncParsableCommand {
             default fixture (or --fixture), a temporary state store (unless --state), and the
             schedule window not enforced (a rehearsal happens before the window).
 
+            A send to ALL followers (filter.is_to_all: true) cannot be undone: the run is
+            refused before it starts (exit 2) unless --confirm-to-all names the pipeline's
+            name. A --sandbox rehearsal runs without it, with a warning.
+
             Exit status: 0 success or nothing to do; 1 the run failed; 2 invalid input;
             3 stopped and resumable (Ctrl-C, an outcome that is unknown): `masscast resume RUN_ID`;
             4 not run: outside the schedule window.
@@ -32,6 +36,7 @@ struct RunCommand: AsyncParsableCommand {
               masscast run pipelines/video-to-tag.yaml --sandbox
               masscast run pipelines/text-to-tag.yaml --input tag_id=101 --report run.json
               masscast run pipelines/text-to-tag.yaml --rerun      # send again: a new generation
+              masscast run launch.yaml --confirm-to-all autumn-launch   # a send to ALL followers
             """
     )
 
@@ -52,6 +57,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(help: "Refuse to run outside the schedule window even with --sandbox.")
     var enforceSchedule = false
+
+    @Option(help: ArgumentHelp(
+        "Confirm the pipeline's sends to ALL followers (filter.is_to_all: true); NAME must be the pipeline's name.",
+        discussion: "Without it such a run is refused before it starts (exit 2); --sandbox rehearsals run without it, with a warning.",
+        valueName: "name"))
+    var confirmToAll: String?
 
     @OptionGroup var common: RunCommonOptions
 
@@ -115,7 +126,8 @@ struct RunCommand: AsyncParsableCommand {
             } catch {
                 throw SetupError("the sandbox did not start: \(error)")
             }
-            account = try RunSetup.sandboxAccount(for: pipeline, fixture: fixture, baseURL: running!.baseURL)
+            account = try RunSetup.sandboxAccount(
+                for: pipeline, fixture: fixture, baseURL: running!.baseURL, secrets: secrets, inputs: inputs)
             // The sandbox pushes MASSSENDJOBFINISH (signed, AES-encrypted in safe mode) to an
             // in-process listener that stores it in this run's inbox, as in production.
             if let fixtureAccount = fixture.accounts.first(where: { $0.appID == account.appID }),
@@ -135,13 +147,14 @@ struct RunCommand: AsyncParsableCommand {
                 _ = await engine.setCallback(account: fixtureAccount.name, url: listener!.callbackURL(account: fixtureAccount.name))
             }
         } else {
-            account = try RunSetup.account(for: pipeline, config: config, secrets: secrets)
+            account = try RunSetup.account(for: pipeline, config: config, secrets: secrets, inputs: inputs)
         }
         let (logger, _, progress) = RunSetup.logger(
             format: common.logFormat, verbose: common.verbose, scrub: [account.secret.value] + scrub)
         var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
         options.rerun = rerun
         options.sandbox = sandbox
+        options.confirmToAll = confirmToAll
         options.enforceSchedule = !sandbox || enforceSchedule
         let executor = RunExecutor(
             pipeline: pipeline, pipelineFile: file, pipelineDigest: RunSetup.digest(ofFile: file), account: account,
@@ -171,6 +184,10 @@ struct Resume: AsyncParsableCommand {
     @Flag(help: "Repeat a send (or preview) whose outcome has been unknown too long to repeat safely.")
     var confirmResend = false
 
+    @Option(help: ArgumentHelp(
+        "Confirm the run's unfinished sends to ALL followers; NAME must be the pipeline's name.", valueName: "name"))
+    var confirmToAll: String?
+
     @OptionGroup var common: RunCommonOptions
 
     func run() async throws {
@@ -193,11 +210,11 @@ struct Resume: AsyncParsableCommand {
             pipeline = try RunSetup.loadPipeline(r.pipelineFile)
             secrets = try RunSetup.loadSecrets(file: common.secrets)
             let config = try RunSetup.loadConfig(explicit: common.config, near: r.pipelineFile)
-            account = try RunSetup.account(for: pipeline, config: config, secrets: secrets)
             guard case .object(let values) = try Value.parseJSON(r.inputsJSON) else {
                 throw SetupError("run \(runID) has unreadable inputs")
             }
             inputs = values
+            account = try RunSetup.account(for: pipeline, config: config, secrets: secrets, inputs: inputs)
             if account.appID != r.identity.appID || account.apiBase != r.identity.apiBase {
                 throw SetupError(
                     "run \(runID) was made for \(r.identity.appID) at \(r.identity.apiBase), but the account now resolves to \(account.appID) at \(account.apiBase)")
@@ -215,6 +232,7 @@ struct Resume: AsyncParsableCommand {
             format: common.logFormat, verbose: common.verbose, scrub: [account.secret.value] + Array(secrets.values))
         var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
         options.confirmResend = confirmResend
+        options.confirmToAll = confirmToAll
         let executor = RunExecutor(
             pipeline: pipeline, pipelineFile: record.pipelineFile, pipelineDigest: RunSetup.digest(ofFile: record.pipelineFile),
             account: account, store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)
