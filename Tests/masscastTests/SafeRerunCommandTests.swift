@@ -51,6 +51,33 @@ struct SafeRerunCommandTests {
         }
     }
 
+    @Test("resume of a run killed before its send to all needs --confirm-to-all NAME too; with it, exactly one send")
+    func resumeNeedsConfirmation() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            let pipeline = try ws.write("pipelines/to-all.yaml", Self.toAll)
+            let crashed = try await ws.run(
+                pipeline, ["--confirm-to-all", "to-all-cli"], env: ["MASSCAST_CRASH_AT": "send.before_call"])
+            #expect(crashed.signalled && crashed.status == SIGKILL, "\(crashed)")
+            let runID = try #require(crashed.runID, "\(crashed)")
+            #expect(try await ws.sends().isEmpty)
+
+            let bare = try await ws.resume(runID)
+            #expect(bare.exited(2), "\(bare)")
+            #expect(bare.err.contains("--confirm-to-all to-all-cli") && bare.err.contains("not resumed"), "\(bare)")
+            let wrong = try await ws.resume(runID, ["--confirm-to-all", "other-broadcast"])
+            #expect(wrong.exited(2), "\(wrong)")
+            #expect(wrong.err.contains("'other-broadcast'") && wrong.err.contains("'to-all-cli'"), "\(wrong)")
+            #expect(try await ws.sends().isEmpty)
+
+            let resumed = try await ws.resume(runID, ["--confirm-to-all", "to-all-cli"])
+            #expect(resumed.exited(0), "\(resumed)")
+            #expect(try await ws.sends().count == 1)
+            await ws.expectNoSecrets()
+        }
+    }
+
     @Test("a --sandbox rehearsal of a send to all runs without the flag and warns")
     func rehearsal() async throws {
         try await withSandbox { sandbox in
