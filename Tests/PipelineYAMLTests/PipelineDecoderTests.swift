@@ -255,6 +255,18 @@ struct PipelineDecoderTests {
         #expect(hint.contains("service account may send to all followers 4 times a month"), "\(hint)")
         #expect(hint.contains("subscription account once a day"), "\(hint)")
         #expect(hint.contains("--confirm-to-all test-broadcast"), "\(hint)")
+        // An inline account's kind is known: the hint names its own limit.
+        let subscription = load(pipeline("""
+              - { id: s, uses: mass/sendall, with: { filter: { is_to_all: true }, msgtype: text, text: { content: hi } } }
+            """).replacingOccurrences(of: "account: brand-main", with: """
+            account:
+              app_id: wx0123456789abcdef
+              app_secret: ${{ env.WX_SECRET }}
+              kind: subscription
+            """))
+        let subscriptionHint = try #require(subscription.diagnostics.first { $0.code == .sendToAllFollowers }?.hint)
+        #expect(subscriptionHint.hasPrefix("a subscription account may make one mass send a day"), "\(subscriptionHint)")
+        #expect(!subscriptionHint.contains("service"), "\(subscriptionHint)")
         // A send to a tag is not warned about.
         #expect(codes(pipeline("""
               - id: s

@@ -3,13 +3,22 @@
 /// day), so `validate` warns about each one (MC2028) and `masscast run` needs the intent
 /// confirmed with `--confirm-to-all NAME`, NAME being the pipeline's `name`.
 public enum SendToAll {
-    /// The hint that names the account limits, from docs/reference/wechat-mass-api.md.
-    public static let limits =
-        "a service account may send to all followers 4 times a month, a subscription account once a day"
+    /// The account limits, from docs/reference/wechat-mass-api.md: the kind's own when it is
+    /// known here (an inline account), else both.
+    public static func limits(_ kind: AccountKind?) -> String {
+        switch kind {
+        case .service?: "a service account may send to all followers 4 times a month"
+        case .subscription?: "a subscription account may make one mass send a day"
+        case nil: "a service account may send to all followers 4 times a month, a subscription account once a day"
+        }
+    }
 
     /// MC2028 for every step that sends to all followers, at its `is_to_all` key.
-    public static func warnings(_ steps: [Step], pipelineName: String) -> [Diagnostic] {
-        steps.compactMap { step in
+    public static func warnings(_ steps: [Step], pipelineName: String, account: AccountReference) -> [Diagnostic] {
+        var kind: AccountKind?
+        if case .inline(let inline) = account { kind = inline.kind }
+        let limits = limits(kind)
+        return steps.compactMap { step in
             guard let location = step.toAllLocation else { return nil }
             let name = pipelineName.isEmpty ? "NAME" : pipelineName
             return .warning(
