@@ -3,6 +3,7 @@ import PipelineCore
 import RunState
 import Runner
 import Testing
+import WeChatMP
 import WeChatSandbox
 
 /// Issue 10 ("Safe re-runs"): a `mass/wait` whose outputs agree with the push and that can
@@ -23,12 +24,15 @@ struct RunnerSafeRerunTests {
             """
     }
 
-    /// Starts the run, waits for its send to reach the sandbox, lets `settle` pass, stores
+    /// Starts the run, waits for its send to reach the sandbox, lets `settle` pass (and, with
+    /// `afterGets`, until the sandbox has answered that many `message/mass/get` calls), stores
     /// the MASSSENDJOBFINISH push the listener would have stored, and returns the result.
     func runWithPush(
-        _ rig: Rig, _ path: String, settle: Duration = .milliseconds(300), status: String = "send success",
-        total: Int, sent: Int
+        _ rig: Rig, _ path: String, settle: Duration = .milliseconds(300), afterGets: Int? = nil,
+        status: String = "send success", total: Int, sent: Int
     ) async throws -> RunResult {
+        // A rule that changes nothing, so that GET /sandbox/faults counts the mass/get calls.
+        if afterGets != nil { try await rig.addFaults("- { on: message/mass/get, latency: 1ms }") }
         let executor = try rig.executor(path)
         let task = Task { await executor.start() }
         var msgID: Int64?
@@ -38,10 +42,28 @@ struct RunnerSafeRerunTests {
         }
         let id = try #require(msgID)
         try await Task.sleep(for: settle)
+        if let afterGets {
+            var seen = 0
+            for _ in 0..<800 {
+                seen = try await getCalls(rig)
+                if seen >= afterGets { break }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(seen >= afterGets, "the sandbox answered \(seen) mass/get calls before the push")
+        }
         try await rig.store.storeInboxEvent(InboxEvent(
             originalID: "gh_5d1c0e8f7a93", msgID: id, status: status, totalCount: total, filterCount: total,
             sentCount: sent, errorCount: total - sent, copyrightCheckState: nil, createdAt: Date(), receivedAt: Date()))
         return await task.value
+    }
+
+    /// How many `message/mass/get` calls the sandbox has answered (`GET /sandbox/faults`).
+    func getCalls(_ rig: Rig) async throws -> Int {
+        let response = try await AsyncHTTPTransport().send(
+            TransportRequest(method: .get, url: rig.sandbox.baseURL + "/sandbox/faults", timeout: .seconds(10)))
+        let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        let rules = object?["faults"] as? [[String: Any]] ?? []
+        return rules.first { $0["on"] as? String == "message/mass/get" }?["matched"] as? Int ?? 0
     }
 
     func logLines(_ rig: Rig, event: String) throws -> [[String: Any]] {
@@ -64,16 +86,17 @@ struct RunnerSafeRerunTests {
                     uses: mass/speed
                     if: ${{ steps.finish.outputs.msg_status != 'SEND_SUCCESS' }}
                 """))
-            // The job reviews for an hour, so every poll before the push answers SENDING.
-            let pushedAt = Date().addingTimeInterval(1.5)
-            let result = try await runWithPush(rig, path, settle: .milliseconds(1500), total: 150, sent: 147)
+            // The job reviews for an hour, so every poll before the push answers SENDING. The
+            // push is stored once the sandbox has answered the check step's mass/get and at
+            // least one poll of the wait.
+            let result = try await runWithPush(rig, path, afterGets: 2, total: 150, sent: 147)
             #expect(result.exitCode == 0, "\(result)")
             let steps = try await rig.steps(result)
             let runID = try #require(result.runID)
             let polls = try await rig.store.attempts(runID: runID).filter {
-                $0.stepID == "finish" && $0.endpoint == "message/mass/get" && $0.startedAt < pushedAt
+                $0.stepID == "finish" && $0.endpoint == "message/mass/get"
             }
-            #expect(!polls.isEmpty, "the wait polled before the push")
+            #expect(!polls.isEmpty, "the wait polled")
             let out = rig.outputs(steps["finish"])
             #expect(out["status"] == .string("send success"))
             #expect(out["msg_status"] == .string("SEND_SUCCESS"), "\(out)")
@@ -87,7 +110,7 @@ struct RunnerSafeRerunTests {
     func msgStatusFailFromPush(status: String) async throws {
         try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 1h") }) { rig in
             let path = try rig.write("fail.yaml", Self.waitPipeline("push-fail", "      timeout: 1m"))
-            let result = try await runWithPush(rig, path, settle: .milliseconds(1500), status: status, total: 150, sent: 0)
+            let result = try await runWithPush(rig, path, afterGets: 2, status: status, total: 150, sent: 0)
             let out = rig.outputs(try await rig.steps(result)["finish"])
             #expect(out["status"] == .string(status))
             #expect(out["msg_status"] == .string("SEND_FAIL"), "\(out)")
