@@ -280,7 +280,7 @@ struct PipelineDecoderTests {
         let wait = { (extra: String) in
             pipeline("  - { id: w, uses: mass/wait, with: { msg_id: 1000000001\(extra) } }")
         }
-        for ok in [", min_sent: 1", ", min_sent: 1000", ", min_sent: \"90%\"", ", min_sent: \"99.5%\"", ", min_sent: \"100%\"",
+        for ok in [", min_sent: 1", ", min_sent: 1000", ", min_sent: \"90%\"", ", min_sent: 90%", ", min_sent: \"99.5%\"", ", min_sent: \"100%\"",
                    ", min_sent: \"0.5%\"", ", source: callback, min_sent: 10", ", source: auto, min_sent: \"50%\""] {
             #expect(codes(wait(ok)).isEmpty, "\(ok)")
         }
