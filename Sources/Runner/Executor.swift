@@ -106,6 +106,7 @@ public actor RunExecutor {
             logger.warning("\(refusal)", metadata: ["event": "run.not_run"])
             return .notRun(message: refusal)
         }
+        if let refusal = toAllRefusal(finished: []) { return .invalid(message: refusal) }
         let template = RunRecord(
             id: Self.newRunID(now: now), identity: identity, generation: 0,
             keyFormat: Idempotency.keyFormat(project: options.project), pipelineFile: pipelineFile,
@@ -156,6 +157,7 @@ public actor RunExecutor {
     /// Continues a run that stopped (or whose runner died): finished steps keep their
     /// results, the others run; sends are recognised by the journal and never repeated.
     public func resume(runID: String) async -> RunResult {
+        if let refusal = await toAllRefusal(resuming: runID) { return .invalid(message: refusal) }
         let claim: ClaimResult
         do {
             claim = try await store.claimRun(

@@ -28,6 +28,16 @@ extension RunExecutor {
             return .failure(
                 "source: callback needs the account's original_id (gh_…) in masscast.yaml to find its pushes; use source: auto or poll")
         }
+        var minSent: DeliveryThreshold?
+        if let v = with["min_sent"] {
+            guard let t = DeliveryThreshold(v) else {
+                return .failure("with.min_sent must be a count ≥ 1 or a percentage like \"90%\", not \(v.templateText)")
+            }
+            if source == "poll" {
+                return .failure("min_sent cannot be checked with source: poll: only the MASSSENDJOBFINISH push carries the counts")
+            }
+            minSent = t
+        }
         let useInbox = source != "poll" && originalID != nil
         let usePolling = source != "callback"
 
@@ -110,7 +120,50 @@ extension RunExecutor {
                 return .stopped("\(stopSignal.message) while waiting")
             }
         }
-        return .success(Self.waitOutputs(ids: ids, pushes: pushes, statuses: statuses))
+        let outputs = Self.waitOutputs(ids: ids, pushes: pushes, statuses: statuses)
+        logLowDelivery(outputs, ids: ids, step: step)
+        if let minSent, let refusal = Self.minSentRefusal(minSent, outputs: outputs, ids: ids, pushes: pushes) {
+            // The outputs stay readable (an `always()` step may report the counts).
+            return .finished(outcome: "failure", errcode: nil, outputs: outputs, message: refusal)
+        }
+        return .success(outputs)
+    }
+
+    /// A wait that ends with nothing sent, or with fewer than half of the audience sent,
+    /// says so loudly (`event: wait.low_delivery`): a broadcast that reached nobody is a
+    /// failure the status `send success` does not show.
+    func logLowDelivery(_ outputs: [String: Value], ids: [Int64], step: Step) {
+        guard case .integer(let sent)? = outputs["sent_count"], case .integer(let total)? = outputs["total_count"],
+            sent == 0 || sent * 2 < total
+        else { return }
+        let which = ids.map(String.init).joined(separator: ", ")
+        logger.warning(
+            "\(sent) of \(total) followers were sent the message (msg_id \(which))",
+            metadata: [
+                "event": "wait.low_delivery", "step.id": .string(step.id.value), "uses": .string(step.uses.value),
+                "sent_count": .stringConvertible(sent), "total_count": .stringConvertible(total),
+            ])
+    }
+
+    /// Why the wait fails its `min_sent`, or `nil` when it is met.
+    static func minSentRefusal(
+        _ minSent: DeliveryThreshold, outputs: [String: Value], ids: [Int64], pushes: [Int64: InboxEvent]
+    ) -> String? {
+        guard case .integer(let sent)? = outputs["sent_count"], case .integer(let total)? = outputs["total_count"] else {
+            let missing = ids.filter { pushes[$0] == nil }.map(String.init).joined(separator: ", ")
+            let status = outputs["status"]?.stringValue ?? "unknown"
+            return "min_sent \(minSent) cannot be checked: counts unknown: no MASSSENDJOBFINISH push arrived for msg_id \(missing) (status \(status)); only the push carries the counts"
+        }
+        let needed = minSent.required(total: total)
+        guard sent < needed else { return nil }
+        var share = ""
+        if total > 0 { share = " (" + String(format: "%.1f", Double(sent) * 100 / Double(total)) + "%)" }
+        let threshold: String
+        switch minSent {
+        case .count: threshold = "\(needed)"
+        case .percent: threshold = "\(needed) (\(minSent) of \(total))"
+        }
+        return "\(sent) of \(total) followers were sent the message\(share); min_sent requires \(threshold)"
     }
 
     static func isTerminal(_ status: MassStatus) -> Bool {
@@ -138,9 +191,9 @@ extension RunExecutor {
             }
         }
         func msgStatusText(_ id: Int64) -> String {
-            if let s = statuses[id] { return s.rawValue }
-            guard let p = pushes[id] else { return "UNKNOWN" }
-            return p.status == "send success" ? "SEND_SUCCESS" : "SEND_FAIL"
+            // The push ends the job and decides: a poll before it may have said SENDING.
+            if let p = pushes[id] { return p.status == "send success" ? "SEND_SUCCESS" : "SEND_FAIL" }
+            return statuses[id]?.rawValue ?? "UNKNOWN"
         }
         let worstStatus = ids.map(statusText).max { rank($0) < rank($1) } ?? "unknown"
         let msgStatusRank = ["SEND_SUCCESS": 0, "DELETE": 1, "SENDING": 2, "SEND_FAIL": 3]

@@ -20,6 +20,10 @@ public struct RunOptions: Sendable {
     /// `--confirm-resend`: repeat a send whose outcome has been unknown for over 23 hours,
     /// or a preview whose outcome is unknown.
     public var confirmResend = false
+    /// `--confirm-to-all NAME`: the pipeline's `name`, confirming its sends to all followers
+    /// (`filter.is_to_all: true`). Without it (or with another name) such a run is refused
+    /// before it starts; a `sandbox` rehearsal without it runs with a warning.
+    public var confirmToAll: String?
     /// Steps run at once on parallel branches.
     public var concurrency = 4
     /// The run talks to a sandbox (recorded in the run).

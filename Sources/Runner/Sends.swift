@@ -27,11 +27,15 @@ extension RunExecutor {
         } catch {
             return .failure("\(error)")
         }
+        // The run refuses an unconfirmed send to all followers before it starts; this is the
+        // last line of defence, on the request itself: nothing is called or journaled.
+        if request.filter.isToAll, let refusal = toAllUnconfirmed(step) { return .failure(refusal) }
         if let refusal = await quotaRefusal(batches: [0], step: step) { return refusal }
         let client = client(for: step)
         let content = sendAllContent(step, legacyBody: body)
         let result = await sendBatch(
-            step, batch: 0, endpoint: "message/mass/sendall", content: content, recipients: 0
+            step, batch: 0, endpoint: "message/mass/sendall", content: content, recipients: 0,
+            audience: request.filter.isToAll ? "ALL followers" : request.filter.tagID.map { "tag \($0)" }
         ) { key async throws(WeChatError) -> SendResponse in
             var r = request
             r.clientMsgID = key
@@ -222,7 +226,7 @@ extension RunExecutor {
     /// result. A batch the journal shows as sent is adopted without a call.
     func sendBatch(
         _ step: Step, batch: Int, endpoint: String, content: SendContent, recipients: Int,
-        _ send: @escaping @Sendable (String) async throws(WeChatError) -> SendResponse
+        audience: String? = nil, _ send: @escaping @Sendable (String) async throws(WeChatError) -> SendResponse
     ) async -> BatchResult {
         guard let run else { return .failed(.failure("no run")) }
         let key = clientMsgID(step: step, batch: batch, run: run)
@@ -318,12 +322,13 @@ extension RunExecutor {
             crashPoint("send.after_journal")
             meta["event"] = "send.accepted"
             meta["msg_id"] = .stringConvertible(response.msgID)
-            logger.info("sent, msg_id \(response.msgID)", metadata: meta)
+            logger.info("sent\(audience.map { " to \($0)" } ?? ""), msg_id \(response.msgID)", metadata: meta)
             return .sent(msgID: response.msgID, msgDataID: response.msgDataID)
         case .duplicate(let msgID):
             // 45065 for a key this store never recorded as possibly sent, when no attempt of
-            // this call may have gone through: another state store (or tool) made this send. Lost state must converge, so it is
-            // adopted; but its content could not be compared, and that is said loudly.
+            // this call may have gone through: another state store (or tool) made this send.
+            // Lost state must converge, so it is adopted; but its content could not be
+            // compared, and that is said loudly.
             let unrecorded = !recorded && !attempts.mayHaveSent
             entry.state = .sent
             entry.msgID = msgID

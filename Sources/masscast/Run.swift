@@ -28,6 +28,10 @@ struct RunCommand: AsyncParsableCommand {
             --rerun sends the broadcast AGAIN, to its whole audience, as a new generation. It is refused \
             while a send's outcome is unknown.
 
+            A send to ALL followers (filter.is_to_all: true) cannot be undone: the run is refused before \
+            it starts (exit 2) unless --confirm-to-all names the pipeline's name. A --sandbox rehearsal \
+            runs without it, with a warning.
+
             --sandbox runs against the built-in WeChat sandbox, in this process, with its default \
             fixture (or --fixture), a temporary state store (unless --state), and the schedule window \
             not enforced (a rehearsal happens before the window). A rehearsal's journal, pushes and \
@@ -41,6 +45,7 @@ struct RunCommand: AsyncParsableCommand {
               masscast run pipelines/video-to-tag.yaml --sandbox
               masscast run pipelines/text-to-tag.yaml --input tag_id=101 --report run.json
               masscast run pipelines/text-to-tag.yaml --rerun      # SENDS AGAIN: a new generation
+              masscast run launch.yaml --confirm-to-all autumn-launch   # a send to ALL followers
             """
     )
 
@@ -61,6 +66,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(help: "Refuse to run outside the schedule window even with --sandbox.")
     var enforceSchedule = false
+
+    @Option(help: ArgumentHelp(
+        "Confirm the pipeline's sends to ALL followers (filter.is_to_all: true); NAME must be the pipeline's name.",
+        discussion: "Without it such a run is refused before it starts (exit 2); --sandbox rehearsals run without it, with a warning.",
+        valueName: "name"))
+    var confirmToAll: String?
 
     @OptionGroup var common: RunCommonOptions
 
@@ -120,12 +131,12 @@ struct RunCommand: AsyncParsableCommand {
         var scrub = Array(secrets.values)
         if sandbox {
             let started = try await RunSetup.startRehearsal(
-                fixturePath: fixture, pipeline: pipeline, store: store, secrets: secrets)
+                fixturePath: fixture, pipeline: pipeline, store: store, secrets: secrets, inputs: inputs)
             rehearsal = started
             account = started.account
             scrub += started.scrub
         } else {
-            account = try RunSetup.account(for: pipeline, config: config, secrets: secrets)
+            account = try RunSetup.account(for: pipeline, config: config, secrets: secrets, inputs: inputs)
         }
         let (logger, _, progress) = RunSetup.logger(
             format: common.logFormat, verbose: common.verbose, scrub: [account.secret.value] + scrub)
@@ -133,6 +144,7 @@ struct RunCommand: AsyncParsableCommand {
         options.rerun = rerun
         options.sandbox = sandbox
         options.project = config?.project ?? ""
+        options.confirmToAll = confirmToAll
         options.enforceSchedule = !sandbox || enforceSchedule
         let executor = RunExecutor(
             pipeline: pipeline, pipelineFile: file, pipelineDigest: RunSetup.digest(ofFile: file), account: account,
@@ -167,6 +179,10 @@ struct Resume: AsyncParsableCommand {
     @Option(help: ArgumentHelp("For a rehearsal's run: the fixture it used (default: the built-in one).", valueName: "file"))
     var fixture: String?
 
+    @Option(help: ArgumentHelp(
+        "Confirm the run's unfinished sends to ALL followers; NAME must be the pipeline's name.", valueName: "name"))
+    var confirmToAll: String?
+
     @OptionGroup var common: RunCommonOptions
 
     func run() async throws {
@@ -190,13 +206,17 @@ struct Resume: AsyncParsableCommand {
             secrets = try RunSetup.loadSecrets(file: common.secrets)
             let pipelineConfig = try RunSetup.loadConfig(explicit: common.config, near: r.pipelineFile)
             project = pipelineConfig?.project ?? ""
+            guard case .object(let values) = try Value.parseJSON(r.inputsJSON) else {
+                throw SetupError("run \(runID) has unreadable inputs")
+            }
+            inputs = values
             if r.sandbox {
                 guard APIIdentity.isSandbox(r.identity.api) else {
                     throw SetupError(
                         "run \(runID) rehearsed against a sandbox that is gone (it was recorded before rehearsals could be resumed); start a new rehearsal instead")
                 }
                 let started = try await RunSetup.startRehearsal(
-                    fixturePath: fixture, pipeline: pipeline, store: store, secrets: secrets)
+                    fixturePath: fixture, pipeline: pipeline, store: store, secrets: secrets, inputs: inputs)
                 rehearsal = started
                 account = started.account
                 if account.api != r.identity.api {
@@ -206,12 +226,8 @@ struct Resume: AsyncParsableCommand {
                         "run \(runID) rehearsed against another fixture (\(r.identity.api.prefix(20))…); pass --fixture FILE with the fixture it used")
                 }
             } else {
-                account = try RunSetup.account(for: pipeline, config: pipelineConfig, secrets: secrets)
+                account = try RunSetup.account(for: pipeline, config: pipelineConfig, secrets: secrets, inputs: inputs)
             }
-            guard case .object(let values) = try Value.parseJSON(r.inputsJSON) else {
-                throw SetupError("run \(runID) has unreadable inputs")
-            }
-            inputs = values
             if account.appID != r.identity.appID || account.api != r.identity.api {
                 throw SetupError(
                     "run \(runID) was made for \(r.identity.appID) at \(r.identity.api), but the account now resolves to \(account.appID) at \(account.api)")
@@ -232,6 +248,7 @@ struct Resume: AsyncParsableCommand {
         options.confirmResend = confirmResend
         options.sandbox = record.sandbox
         options.project = project
+        options.confirmToAll = confirmToAll
         let executor = RunExecutor(
             pipeline: pipeline, pipelineFile: record.pipelineFile, pipelineDigest: RunSetup.digest(ofFile: record.pipelineFile),
             account: account, store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)

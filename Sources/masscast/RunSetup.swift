@@ -139,6 +139,40 @@ enum RunSetup {
         return s
     }
 
+    /// An inline account's `app_id`: a literal, or an expression over `env.`, `secrets.` and
+    /// `inputs.` evaluated as `app_secret` is; a variable that is not set is an error naming it.
+    static func resolveAppID(_ text: String, inputs: [String: Value], secrets: [String: String]) throws -> String {
+        guard text.contains("${{") else { return text }
+        let env = ProcessInfo.processInfo.environment
+        let parsed = Template.parse(text)
+        guard let template = parsed.template else { throw SetupError("account app_id: cannot parse \(text)") }
+        // Every variable it names must be set: a missing one would otherwise evaluate to null
+        // or an empty string, and WeChat would answer 40013 for an AppID that is not one.
+        for (prefix, isSet) in [("env.", { env[$0] != nil }), ("secrets.", { secrets[$0] != nil }),
+                                ("inputs.", { inputs[$0] != nil })] as [(String, (String) -> Bool)] {
+            var rest = text[...]
+            while let r = rest.range(of: prefix) {
+                let before = rest[..<r.lowerBound].last
+                let name = String(rest[r.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" })
+                rest = rest[r.upperBound...]
+                guard before.map({ !($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") }) ?? true, !name.isEmpty,
+                    !isSet(name)
+                else { continue }
+                switch prefix {
+                case "env.": throw SetupError("account app_id: the environment variable \(name) is not set")
+                case "secrets.":
+                    throw SetupError("account app_id: the secret \(name) (environment variable MASSCAST_SECRET_\(name) or --secrets FILE) is not set")
+                default: throw SetupError("account app_id: the input \(name) has no value")
+                }
+            }
+        }
+        let value = try? template.evaluate(in: EvaluationContext(inputs: inputs, env: env, secrets: secrets))
+        guard case .string(let s)? = value, !s.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw SetupError("account app_id: \(text) does not give an AppID (a non-empty string)")
+        }
+        return s
+    }
+
     /// Typed inputs from `--input name=value`, defaults applied.
     static func inputs(_ given: [String], pipeline: Pipeline) throws -> [String: Value] {
         do {
@@ -149,7 +183,9 @@ enum RunSetup {
     }
 
     /// The account from masscast.yaml or the pipeline's inline mapping.
-    static func account(for pipeline: Pipeline, config: ProjectConfig?, secrets: [String: String]) throws -> AccountSettings {
+    static func account(
+        for pipeline: Pipeline, config: ProjectConfig?, secrets: [String: String], inputs: [String: Value] = [:]
+    ) throws -> AccountSettings {
         switch pipeline.account {
         case .named(let located):
             let name = located.value
@@ -171,20 +207,26 @@ enum RunSetup {
                 kind: a.kind, originalID: a.originalID, tokenMode: a.effectiveTokenMode == "classic" ? .classic : .stable,
                 pacing: pacing)
         case .inline(let inline):
+            let appID = try resolveAppID(inline.appID, inputs: inputs, secrets: secrets)
             let secret = try resolveSecret(inline.appSecret, what: "account app_secret", secrets: secrets)
             return AccountSettings(
-                name: "inline", appID: inline.appID, secret: secret, apiBase: inline.apiBase ?? "https://api.weixin.qq.com",
+                name: "inline", appID: appID, secret: secret, apiBase: inline.apiBase ?? "https://api.weixin.qq.com",
                 kind: inline.kind, originalID: inline.originalID)
         }
     }
 
     /// The account as the sandbox's fixture defines it (by name, or by the inline app_id).
-    static func sandboxAccount(for pipeline: Pipeline, fixture: SandboxFixture, baseURL: String) throws -> AccountSettings {
+    static func sandboxAccount(
+        for pipeline: Pipeline, fixture: SandboxFixture, baseURL: String, secrets: [String: String] = [:],
+        inputs: [String: Value] = [:]
+    ) throws -> AccountSettings {
         let match: SandboxFixture.Account?
         switch pipeline.account {
         case .named(let located):
             match = fixture.accounts.first { $0.name == located.value }
-        case .inline(let inline): match = fixture.accounts.first { $0.appID == inline.appID }
+        case .inline(let inline):
+            let appID = try resolveAppID(inline.appID, inputs: inputs, secrets: secrets)
+            match = fixture.accounts.first { $0.appID == appID }
         }
         guard let a = match else {
             let names = fixture.accounts.map(\.name).joined(separator: ", ")
@@ -275,7 +317,8 @@ enum RunSetup {
     }
 
     static func startRehearsal(
-        fixturePath: String?, pipeline: Pipeline, store: SQLiteStateStore, secrets: [String: String]
+        fixturePath: String?, pipeline: Pipeline, store: SQLiteStateStore, secrets: [String: String],
+        inputs: [String: Value]
     ) async throws -> Rehearsal {
         let (fixture, fixtureText) = try loadFixtureWithText(fixturePath)
         let fixtureDigest = Idempotency.digest(fixtureText)
@@ -286,7 +329,8 @@ enum RunSetup {
         } catch {
             throw SetupError("the sandbox did not start: \(error)")
         }
-        var account = try sandboxAccount(for: pipeline, fixture: fixture, baseURL: running.baseURL)
+        var account = try sandboxAccount(
+            for: pipeline, fixture: fixture, baseURL: running.baseURL, secrets: secrets, inputs: inputs)
         account.rehearse(fixtureDigest: fixtureDigest, instance: UUID().uuidString.lowercased())
         var scrub: [String] = []
         var listener: RunningListener?

@@ -117,7 +117,7 @@ struct PipelineDecoderTests {
                   filter: { is_to_all: true }
                   msgtype: mpnews
                   text: { content: hi }
-            """)) == ["MC2014", "MC2015"])
+            """)) == ["MC2028", "MC2014", "MC2015"])
         #expect(codes(pipeline("""
               - id: s
                 uses: mass/sendall
@@ -125,7 +125,7 @@ struct PipelineDecoderTests {
                   filter: { is_to_all: true }
                   msgtype: image
                   images: { media_ids: [a, b] }
-            """)).isEmpty)
+            """)) == ["MC2028"])
     }
 
     @Test("ranges: speed 0–4, 1–8 articles, 2–10,000 OpenIDs, article_idx ≥ 0")
@@ -170,7 +170,7 @@ struct PipelineDecoderTests {
                   msgtype: text
                   text:
                     content: token ${{ secrets.APP_SECRET }}
-            """)) == ["MC3009"])
+            """)) == ["MC2028", "MC3009"])
     }
 
     @Test("schedule windows need offsets and must not be inverted")
@@ -213,7 +213,7 @@ struct PipelineDecoderTests {
               - id: s
                 uses: mass/sendall
                 with: { clientmsgid: k1, filter: { is_to_all: true }, msgtype: text, text: { content: hi } }
-            """)) == ["MC2018"])
+            """)) == ["MC2018", "MC2028"])
     }
 
     @Test("message copy cut short by ' #' gets a warning")
@@ -227,8 +227,87 @@ struct PipelineDecoderTests {
                   text:
                     content: 新品上线 #话题#
             """))
-        let d = try #require(loaded.diagnostics.first)
+        // The send to all followers is warned about first (MC2028, earlier in the file).
+        #expect(loaded.diagnostics.map(\.code.rawValue) == ["MC2028", "MC1009"])
+        let d = try #require(loaded.diagnostics.last)
         #expect(d.severity == .warning && d.code == .truncatedByComment)
         #expect(!loaded.hasErrors)
+    }
+
+    @Test("a send to ALL followers is warned about at is_to_all, with the account limits and the flag to confirm it")
+    func sendToAllWarning() throws {
+        let loaded = load(pipeline("""
+              - id: launch
+                uses: mass/sendall
+                with:
+                  filter:
+                    is_to_all: true
+                  msgtype: text
+                  text: { content: hi }
+            """))
+        #expect(!loaded.hasErrors)
+        let d = try #require(loaded.diagnostics.first)
+        #expect(loaded.diagnostics.count == 1)
+        #expect(d.code == .sendToAllFollowers && d.code.rawValue == "MC2028" && d.severity == .warning)
+        #expect(d.location?.line == 10 && d.location?.column == 9, "\(String(describing: d.location))")
+        #expect(d.message.contains("'launch'") && d.message.contains("ALL followers") && d.message.contains("cannot be undone"))
+        let hint = try #require(d.hint)
+        #expect(hint.contains("service account may send to all followers 4 times a month"), "\(hint)")
+        #expect(hint.contains("subscription account once a day"), "\(hint)")
+        #expect(hint.contains("--confirm-to-all test-broadcast"), "\(hint)")
+        // An inline account's kind is known: the hint names its own limit.
+        let subscription = load(pipeline("""
+              - { id: s, uses: mass/sendall, with: { filter: { is_to_all: true }, msgtype: text, text: { content: hi } } }
+            """).replacingOccurrences(of: "account: brand-main", with: """
+            account:
+              app_id: wx0123456789abcdef
+              app_secret: ${{ env.WX_SECRET }}
+              kind: subscription
+            """))
+        let subscriptionHint = try #require(subscription.diagnostics.first { $0.code == .sendToAllFollowers }?.hint)
+        #expect(subscriptionHint.hasPrefix("a subscription account may make one mass send a day"), "\(subscriptionHint)")
+        #expect(!subscriptionHint.contains("service"), "\(subscriptionHint)")
+        // A send to a tag is not warned about.
+        #expect(codes(pipeline("""
+              - id: s
+                uses: mass/sendall
+                with: { filter: { is_to_all: false, tag_id: 100 }, msgtype: text, text: { content: hi } }
+            """)).isEmpty)
+    }
+
+    @Test("mass/wait min_sent: a count ≥ 1 or a percentage in (0, 100]; never with source: poll (MC2027 at the key)")
+    func minSent() throws {
+        let wait = { (extra: String) in
+            pipeline("  - { id: w, uses: mass/wait, with: { msg_id: 1000000001\(extra) } }")
+        }
+        for ok in [", min_sent: 1", ", min_sent: 1000", ", min_sent: \"90%\"", ", min_sent: 90%", ", min_sent: \"99.5%\"", ", min_sent: \"100%\"",
+                   ", min_sent: \"0.5%\"", ", source: callback, min_sent: 10", ", source: auto, min_sent: \"50%\""] {
+            #expect(codes(wait(ok)).isEmpty, "\(ok)")
+        }
+        #expect(codes(wait(", min_sent: 0")) == ["MC2008"])
+        #expect(codes(wait(", min_sent: \"0%\"")) == ["MC2022"])
+        #expect(codes(wait(", min_sent: \"101%\"")) == ["MC2022"])
+        #expect(codes(wait(", min_sent: \"90\"")) == ["MC2022"])
+        #expect(codes(wait(", min_sent: 0.9")) == ["MC2002"])
+        #expect(codes(wait(", min_sent: \"${{ inputs.x }}\"")) == ["MC2022"])
+        let loaded = load(wait(", source: poll, min_sent: 1000"))
+        let d = try #require(loaded.diagnostics.first)
+        #expect(loaded.diagnostics.count == 1)
+        #expect(d.code == .minSentWithoutCounts && d.code.rawValue == "MC2027" && d.severity == .error)
+        #expect(d.location?.line == 6 && d.location?.column == 73, "\(String(describing: d.location))")
+        #expect(d.message.contains("source: poll") && d.message.contains("push"))
+    }
+
+    @Test("percentages and thresholds: what min_sent requires of a total")
+    func thresholds() {
+        #expect(Percentage.parse("90%") == 90 && Percentage.parse("99.5%") == 99.5 && Percentage.parse("100%") == 100)
+        for bad in ["0%", "0.0%", "100.1%", "101%", "90", "%", "-5%", "05%", " 90%", "90 %", "9.%", ".5%"] {
+            #expect(Percentage.parse(bad) == nil, "\(bad)")
+        }
+        #expect(DeliveryThreshold(.string("90%"))?.required(total: 30_000) == 27_000)
+        #expect(DeliveryThreshold(.string("99.5%"))?.required(total: 150) == 150)
+        #expect(DeliveryThreshold(.string("1%"))?.required(total: 150) == 2)
+        #expect(DeliveryThreshold(.integer(1000))?.required(total: 150) == 1000)
+        #expect(DeliveryThreshold(.integer(0)) == nil && DeliveryThreshold(.string("x")) == nil)
     }
 }

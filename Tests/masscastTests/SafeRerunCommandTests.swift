@@ -208,7 +208,7 @@ struct SafeRerunCommandTests {
             let pipeline = try ws.write("pipelines/p.yaml", sendAndWaitPipeline(name: "project"))
             let before = try await ws.masscast(["validate", pipeline, "--config", ws.configPath])
             #expect(before.exited(0), "\(before)")
-            #expect(before.out.contains("MC2030"), "\(before)")
+            #expect(before.out.contains("MC2029"), "\(before)")
 
             let initialized = try await ws.masscast(["init"])
             #expect(initialized.exited(0), "\(initialized)")
@@ -223,7 +223,7 @@ struct SafeRerunCommandTests {
             #expect(twice.exited(0) && twice.out.contains("already has project id \(id)"), "\(twice)")
 
             let after = try await ws.masscast(["validate", pipeline, "--config", ws.configPath])
-            #expect(after.exited(0) && !after.out.contains("MC2030"), "\(after)")
+            #expect(after.exited(0) && !after.out.contains("MC2029"), "\(after)")
             // The keys are now mc2- keys that carry the project id.
             let run = try await ws.run(pipeline)
             #expect(run.exited(0), "\(run)")

@@ -258,7 +258,7 @@ extension ProjectConfig {
 }
 
 extension ProjectConfig {
-    /// MC2030 for a config without a `project:` id (`validate` reports it with the config's
+    /// MC2029 for a config without a `project:` id (`validate` reports it with the config's
     /// other diagnostics); `nil` when it has one.
     public var noProjectWarning: Diagnostic? {
         guard project == nil else { return nil }

@@ -93,10 +93,15 @@ public enum DiagnosticCode: String, Sendable, Codable, Hashable, CaseIterable {
     case duplicatePipelineName = "MC2025"
     /// `account:` names an account the project config (`masscast.yaml`) does not define.
     case undefinedAccount = "MC2026"
+    /// `mass/wait`'s `min_sent` with `source: poll`, which never has the counts to check it against.
+    case minSentWithoutCounts = "MC2027"
+    /// Warning: a `mass/sendall` to all followers (`filter.is_to_all: true`); it cannot be undone
+    /// and spends the account's scarce to-all quota, so `run` needs `--confirm-to-all NAME`.
+    case sendToAllFollowers = "MC2028"
     /// No project id: masscast.yaml without `project:`, or an inline account with no
     /// masscast.yaml. Clientmsgids then cannot tell this repository's broadcasts from
     /// another's that share the account (warning).
-    case noProjectID = "MC2030"
+    case noProjectID = "MC2029"
 
     // MC3xxx: expressions
     /// An expression that does not parse.

@@ -38,6 +38,7 @@ public enum PipelineDecoder {
             file: file, version: version, name: name, description: description, account: account,
             inputs: inputs, schedule: schedule, defaults: defaults, steps: steps)
         bag.append(contentsOf: StepGraph.check(pipeline))
+        bag.append(contentsOf: SendToAll.warnings(steps, pipelineName: name.value, account: account))
         return (pipeline, bag.diagnostics)
     }
 

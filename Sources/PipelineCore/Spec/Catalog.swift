@@ -220,7 +220,15 @@ public enum Catalog {
             Field("timeout", .duration, doc: "Bound on the whole wait (default 6h)"),
             Field("poll_interval", .duration, doc: "Between mass/get polls (default 30s)"),
             Field("source", .enumeration(["auto", "callback", "poll"]), doc: "Where the end comes from (default auto)"),
-        ], constraints: [.exactlyOne(["msg_id", "msg_ids"])]),
+            Field("min_sent", .either([.integer(min: 1), .string(.percentage)]),
+                  doc: "Fail the step unless at least this many followers were sent the message: a count (1000) or a share of total_count (\"90%\"); needs the push's counts"),
+        ], constraints: [
+            .exactlyOne(["msg_id", "msg_ids"]),
+            .excludedWhen(
+                key: "min_sent", field: "source", equals: "poll", code: .minSentWithoutCounts,
+                message: "min_sent cannot be checked with source: poll: only the MASSSENDJOBFINISH push carries the counts",
+                hint: "use source: auto or callback (the account needs its original_id), or remove min_sent"),
+        ]),
         outputs: [("status", .string), ("msg_status", .string), ("total_count", .integer), ("filter_count", .integer),
                   ("sent_count", .integer), ("error_count", .integer), ("copyright_check_state", .integer),
                   ("articles", .list(.any))],

@@ -107,6 +107,8 @@ public enum StringRule: String, Sendable, CaseIterable {
     case openID
     /// An http(s) URL.
     case url
+    /// A percentage above 0 and at most 100: `90%`, `99.5%` (`mass/wait`'s `min_sent`).
+    case percentage
 
     /// The pattern for JSON Schema (ECMA 262) and for the loader.
     public var pattern: String {
@@ -120,6 +122,7 @@ public enum StringRule: String, Sendable, CaseIterable {
         case .nonEmpty: "\\S"
         case .openID: "^[A-Za-z0-9_-]{6,64}$"
         case .url: "^https?://[^\\s/$.?#][^\\s]*$"
+        case .percentage: "^(100(\\.0+)?|[1-9][0-9]?(\\.[0-9]+)?|0\\.[0-9]*[1-9][0-9]*)%$"
         }
     }
 
@@ -135,6 +138,7 @@ public enum StringRule: String, Sendable, CaseIterable {
         case .nonEmpty: "not empty"
         case .openID: "an OpenID: 6 to 64 of A-Z a-z 0-9 _ -"
         case .url: "an http or https URL"
+        case .percentage: "a percentage above 0 and at most 100, like \"90%\""
         }
     }
 
@@ -170,6 +174,8 @@ public enum StringRule: String, Sendable, CaseIterable {
             return !s.contains { $0.isWhitespace }
         case .timestamp:
             return RFC3339.parse(s) != nil
+        case .percentage:
+            return Percentage.parse(s) != nil
         case .secretReference:
             var t = s.trimmingCharacters(in: .whitespaces)[...]
             guard t.hasPrefix("${{"), t.hasSuffix("}}") else { return false }
@@ -213,6 +219,9 @@ public enum Constraint: Sendable {
     case requiredWhen(field: String, equals: Bool, required: String)
     /// `msgtype` selects the payload key: the selected key must be present, the others absent.
     case payload(selector: String, keys: [String: String])
+    /// `key` must not be written when `field` is the literal string `equals` (`min_sent`
+    /// with `source: poll`); reported at `key` with `code`.
+    case excludedWhen(key: String, field: String, equals: String, code: DiagnosticCode, message: String, hint: String?)
 }
 
 /// A mapping with known keys, rules across them, and keys that get a specific message.

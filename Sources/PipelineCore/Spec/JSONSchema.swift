@@ -159,6 +159,11 @@ public enum PipelineSchema {
                         "then": ["required": [key], "not": ["anyOf": others.map { ["required": [$0]] }]] as [String: Any],
                     ])
                 }
+            case .excludedWhen(let key, let field, let value, _, _, _):
+                rules.append([
+                    "if": ["properties": [field: ["const": value]], "required": [field]] as [String: Any],
+                    "then": ["not": ["required": [key]]],
+                ])
             }
         }
         if !rules.isEmpty { s["allOf"] = rules }

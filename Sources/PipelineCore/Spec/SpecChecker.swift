@@ -261,6 +261,12 @@ public struct SpecChecker {
                                           at: e.keyLocation, hint: "remove '\(otherKey)' or change msgtype")
                     }
                 }
+            case .excludedWhen(let key, let field, let value, let code, let message, let hint):
+                if let e = present(key), case .string(let s)? = present(field)?.value.typed, s == value {
+                    diagnostics.error(code, message, at: e.keyLocation,
+                                      note: present(field).map { .init("\(field): \(value) is here", at: $0.keyLocation) },
+                                      hint: hint)
+                }
             }
         }
     }

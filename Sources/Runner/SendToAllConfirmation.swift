@@ -1,0 +1,55 @@
+import Foundation
+import Logging
+import PipelineCore
+import RunState
+
+/// Sends to all followers need intent: `--confirm-to-all NAME`, where NAME is the
+/// pipeline's `name`, so that a flag left in a CI script confirms only the broadcast it
+/// was written for. Without it, or with another name, the run is refused before it starts
+/// (exit 2: nothing runs, nothing is sent or journaled, no run is recorded); `resume`
+/// needs it as long as a send to all followers has not finished. A `--sandbox` rehearsal
+/// reaches nobody and runs without it, with a warning; a wrong NAME is refused there too.
+///
+/// The flag confirms intent only. Approvals that `masscast.yaml` may require later are a
+/// separate check that this flag cannot satisfy or bypass.
+extension RunExecutor {
+    /// The refusal for a run whose unfinished steps send to all followers without the
+    /// matching confirmation, or `nil` (after a warning in a rehearsal without it).
+    func toAllRefusal(finished: Set<String>, resuming: Bool = false) -> String? {
+        let pending = pipeline.steps.filter { $0.sendsToAllFollowers && !finished.contains($0.id.value) }
+        guard !pending.isEmpty else { return nil }
+        let name = pipeline.name.value
+        let steps = pending.map { "'\($0.id.value)'" }.joined(separator: ", ")
+        let what = "step \(steps) sends to ALL followers of \(account.name) (\(account.appID)), which cannot be undone"
+        let outcome = resuming ? "the run was not resumed" : "the run was not started"
+        let refusal: String
+        if let given = options.confirmToAll {
+            if given == name { return nil }
+            refusal = "--confirm-to-all names '\(given)', but this pipeline's name is '\(name)': \(what); \(outcome). Pass --confirm-to-all \(name)"
+        } else if options.sandbox {
+            logger.warning(
+                "rehearsing a send to ALL followers without --confirm-to-all (\(what) in production); the real run needs --confirm-to-all \(name)",
+                metadata: ["event": "run.to_all_rehearsal"])
+            return nil
+        } else {
+            refusal = "\(what); \(outcome), nothing was sent. Confirm it with --confirm-to-all \(name) (the pipeline's name)"
+        }
+        logger.error("\(refusal)", metadata: ["event": "run.to_all_refused"])
+        return refusal
+    }
+
+    /// `toAllRefusal` for a run being resumed: its finished steps are not run again.
+    func toAllRefusal(resuming runID: String) async -> String? {
+        guard pipeline.steps.contains(where: \.sendsToAllFollowers) else { return nil }
+        // An unknown run is reported by the claim that follows.
+        guard (try? await store.run(runID)) != nil, let steps = try? await store.steps(runID: runID) else { return nil }
+        return toAllRefusal(finished: Set(steps.filter { $0.state == .finished }.map(\.stepID)), resuming: true)
+    }
+
+    /// The step-level guard in `mass/sendall`: why a send to all followers is not confirmed.
+    func toAllUnconfirmed(_ step: Step) -> String? {
+        let name = pipeline.name.value
+        if options.confirmToAll == name || (options.confirmToAll == nil && options.sandbox) { return nil }
+        return "step '\(step.id.value)' sends to ALL followers and is not confirmed; nothing was sent. Run with --confirm-to-all \(name)"
+    }
+}
