@@ -49,7 +49,7 @@ public protocol StateStore: Sendable {
     ///   and keeps its generation and key format);
     /// - if another run of it is `running` and `isOwnerAlive` says its owner lives: `.busy`;
     /// - with `nextGeneration`: `.rerunRefused` while a send of the current generation has an
-    ///   unknown outcome, else the next generation starts (the current one, completed or
+    ///   unknown outcome (a rehearsal's, whose sandbox is gone, never blocks), else the next generation starts (the current one, completed or
     ///   not, is abandoned) with `template.keyFormat`;
     /// - without: `.alreadyCompleted` when the current generation completed; `.unfinished`
     ///   with the newest run of the current generation that stopped, failed or lost its owner;

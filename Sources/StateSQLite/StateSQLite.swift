@@ -165,7 +165,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                     sql: """
                         SELECT journal.* FROM journal JOIN runs ON runs.id = journal.run_id
                         WHERE runs.broadcast_id = ? AND runs.generation = ? AND journal.state IN ('intent', 'unknown')
-                          AND journal.key NOT LIKE 'preview:%'
+                          AND journal.key NOT LIKE 'preview:%' AND journal.api NOT LIKE 'sandbox:%'
                         ORDER BY journal.first_attempt_at, journal.batch
                         """,
                     arguments: [broadcastID, broadcast.generation]

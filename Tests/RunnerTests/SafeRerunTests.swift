@@ -103,6 +103,20 @@ struct SafeRerunTests {
         }
     }
 
+    @Test("resume of a failed run continues it (it used to be refused)")
+    func resumeFailedRun() async throws {
+        try await Rig.with { rig in
+            let path = try rig.write("resume-failed.yaml", sendThenFlakyCheck(name: "resume-failed"))
+            try await rig.addFaults("- { on: message/mass/get, http: 503, next: 1 }")
+            let first = try await rig.run(path)
+            let runID = try #require(first.runID)
+            #expect(first.exitCode == 1, "\(first)")
+            let resumed = try await rig.executor(path).resume(runID: runID)
+            #expect(resumed == .succeeded(runID: runID), "\(resumed)")
+            #expect(await rig.sends().count == 1)
+        }
+    }
+
     @Test("re-uploading the same file gives the same send digest: no 'edited' error, no second send")
     func reuploadSameFile() async throws {
         try await Rig.with { rig in

@@ -138,6 +138,12 @@ struct RunCommandTests {
             let runID = try #require(killed.runID, "\(killed)")
             #expect(runID == runningID)
             #expect(try await ws.sends().map(\.status) == ["SENDING"])
+            // Its runner is gone: `runs list` shows the run as interrupted, not running.
+            let listedText = try await ws.masscast(["runs", "list", "--state", ws.statePath])
+            #expect(listedText.exited(0) && listedText.out.contains("interrupted"), "\(listedText)")
+            let listedJSON = try await ws.runsList()
+            #expect(listedJSON.first?["status"] as? String == "running")
+            #expect(listedJSON.first?["interrupted"] as? Bool == true)
 
             clock.advance(by: .seconds(400))  // 4,000 s of sandbox time: review over, job done
             let resumed = try await ws.resume(runID)

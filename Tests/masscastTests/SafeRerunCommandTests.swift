@@ -94,6 +94,34 @@ struct SafeRerunCommandTests {
         }
     }
 
+    @Test("a rehearsal resumed with --state: a fresh sandbox; an unknown outcome of the old one is never repeated")
+    func rehearsalResumedUnknownNotRepeated() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            let pipeline = try ws.write("pipelines/p.yaml", sendAndWaitPipeline(name: "rehearsal-unknown"))
+            // The runner dies after the in-process sandbox accepted the send, before its answer
+            // was journaled: the journal holds an intent, and that sandbox is gone with it.
+            let crashed = try await ws.run(pipeline, ["--sandbox"], env: ["MASSCAST_CRASH_AT": "send.after_response"])
+            #expect(crashed.signalled && crashed.status == SIGKILL, "\(crashed)")
+            let runID = try #require(crashed.runID)
+            let resumed = try await ws.resume(runID)
+            #expect(resumed.exited(1), "\(resumed)")
+            let finished = resumed.events("step.finished", step: "send").first
+            let message = finished?["msg"] as? String ?? ""
+            #expect(message.contains("sandbox is gone") && message.contains("never repeats"), "\(resumed)")
+            #expect(resumed.events("send.accepted").isEmpty && resumed.events("send.reconcile").isEmpty, "\(resumed)")
+            // The same command again converges to the same answer, and nothing reached the real API.
+            let again = try await ws.run(pipeline, ["--sandbox"])
+            #expect(again.exited(1) && again.runID == runID, "\(again)")
+            // --rerun starts a fresh rehearsal generation (a rehearsal's unknown never blocks it).
+            let rerun = try await ws.run(pipeline, ["--sandbox", "--rerun"])
+            #expect(rerun.exited(0), "\(rerun)")
+            #expect(try await ws.sends().isEmpty)
+            await ws.expectNoSecrets()
+        }
+    }
+
     @Test("two rehearsals of different broadcasts sharing one state file each see only their own push")
     func rehearsalsSharingState() async throws {
         try await withSandbox { sandbox in
