@@ -10,7 +10,7 @@ import WeChatSandbox
 /// guard delivery (`min_sent`, the low-delivery warning), and sends to all followers that
 /// need `--confirm-to-all NAME`.
 @Suite("safe re-runs: mass/wait guards delivery, sends to all need intent", .serialized)
-struct RunnerSafeRerunTests {
+struct WaitAndToAllTests {
     /// A send to a tag, then a wait with `with` (indented for the wait's `with:`).
     static func waitPipeline(_ name: String, _ with: String, after: String = "") -> String {
         text(name, name: name) + """
