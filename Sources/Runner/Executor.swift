@@ -251,12 +251,15 @@ public actor RunExecutor {
         guard let entries = try? await store.journalEntries(runID: runID) else { return "" }
         let sends = entries.filter { $0.state == .sent && !$0.key.hasPrefix("preview:") }
         guard !sends.isEmpty else { return "" }
-        let openIDs = sends.reduce(0) { $0 + $1.recipients }
-        let tagSends = sends.filter { $0.recipients == 0 }.count
+        let batches = sends.filter { $0.recipients > 0 }
+        let openIDs = batches.reduce(0) { $0 + $1.recipients }
+        let tagSends = sends.count - batches.count
         var parts: [String] = []
-        if openIDs > 0 { parts.append("\(openIDs) OpenIDs") }
+        if !batches.isEmpty {
+            parts.append("\(openIDs) OpenIDs in \(batches.count) batch\(batches.count == 1 ? "" : "es")")
+        }
         if tagSends > 0 { parts.append("\(tagSends) send\(tagSends == 1 ? "" : "s") to a tag or to all followers") }
-        return "\(sends.count) send\(sends.count == 1 ? "" : "s"), \(parts.joined(separator: " and "))"
+        return parts.joined(separator: " and ")
     }
 
     static func newRunID(now: Date) -> String {
