@@ -106,7 +106,7 @@ public actor RunExecutor {
             logger.warning("\(refusal)", metadata: ["event": "run.not_run"])
             return .notRun(message: refusal)
         }
-        if let refusal = toAllRefusal(finished: []) { return .invalid(message: refusal) }
+        if let refusal = toAllRefusal(finished: await toAllAlreadySent()) { return .invalid(message: refusal) }
         let template = RunRecord(
             id: Self.newRunID(now: now), identity: identity, generation: 0,
             keyFormat: Idempotency.keyFormat(project: options.project), pipelineFile: pipelineFile,

@@ -46,6 +46,32 @@ extension RunExecutor {
         return toAllRefusal(finished: Set(steps.filter { $0.state == .finished }.map(\.stepID)), resuming: true)
     }
 
+    /// The sends to all followers that need no confirmation before a run starts: none when
+    /// `--rerun` starts a new generation; all when the broadcast's generation completed
+    /// (nothing will run: the run says "already completed"); otherwise those the journal
+    /// shows as sent in the current generation (continuing the run adopts them, no call).
+    func toAllAlreadySent() async -> Set<String> {
+        let steps = pipeline.steps.filter(\.sendsToAllFollowers)
+        guard !steps.isEmpty, !options.rerun, let broadcast = try? await store.broadcast(identity) else { return [] }
+        if broadcast.completedRunID != nil { return Set(steps.map(\.id.value)) }
+        var sent = Set<String>()
+        for step in steps where await journalShowsSent(
+            step, batch: 0, generation: broadcast.generation, keyFormat: broadcast.keyFormat)
+        {
+            sent.insert(step.id.value)
+        }
+        return sent
+    }
+
+    /// Whether the journal shows batch `batch` of `step` as sent under the key of
+    /// `generation` (whose clientmsgid format is `keyFormat`).
+    func journalShowsSent(_ step: Step, batch: Int, generation: Int, keyFormat: Int) async -> Bool {
+        let key = Idempotency.clientMsgID(
+            format: keyFormat, project: options.project, appID: account.appID, name: pipeline.name.value,
+            inputs: inputs, step: step.id.value, batch: batch, generation: generation)
+        return (try? await store.journalEntry(api: account.api, appID: account.appID, key: key))?.state == .sent
+    }
+
     /// The step-level guard in `mass/sendall`: why a send to all followers is not confirmed.
     func toAllUnconfirmed(_ step: Step) -> String? {
         let name = pipeline.name.value

@@ -29,7 +29,12 @@ extension RunExecutor {
         }
         // The run refuses an unconfirmed send to all followers before it starts; this is the
         // last line of defence, on the request itself: nothing is called or journaled.
-        if request.filter.isToAll, let refusal = toAllUnconfirmed(step) { return .failure(refusal) }
+        // A send the journal shows as sent is only adopted (no call): it needs no confirmation.
+        if request.filter.isToAll, let refusal = toAllUnconfirmed(step), let run,
+            !(await journalShowsSent(step, batch: 0, generation: run.generation, keyFormat: run.keyFormat))
+        {
+            return .failure(refusal)
+        }
         if let refusal = await quotaRefusal(batches: [0], step: step) { return refusal }
         let client = client(for: step)
         let content = sendAllContent(step, legacyBody: body)

@@ -281,6 +281,45 @@ struct WaitAndToAllTests {
         }
     }
 
+    @Test("once the send to all went out, running the broadcast again needs no flag: it converges without a second send")
+    func toAllAlreadySentNeedsNoFlag() async throws {
+        try await Rig.with { rig in
+            // The send to all goes out, then a later step fails: the run is unfinished.
+            let path = try rig.write("all.yaml", Self.toAll + """
+
+                  - id: check
+                    uses: mass/get
+                    retry: { max_attempts: 1 }
+                    with:
+                      msg_id: ${{ steps.launch.outputs.msg_id }}
+                """)
+            try await rig.addFaults("- { on: message/mass/get, http: 503, next: 1 }")
+            let first = try await rig.run(path) {
+                $0.sandbox = false
+                $0.confirmToAll = "autumn-launch"
+            }
+            #expect(first.exitCode == 1, "\(first)")
+            #expect(try await rig.inspectedSends().count == 1)
+            // The same command without the flag (a CI retry): the send is adopted, not refused.
+            let again = try await rig.run(path) { $0.sandbox = false }
+            #expect(again.exitCode == 0, "\(again)")
+            #expect(again.runID == first.runID)
+            // Completed: running it again says so (exit 0), with or without the flag.
+            let completed = try await rig.run(path) { $0.sandbox = false }
+            guard case .alreadyCompleted = completed else {
+                Issue.record("expected already completed, got \(completed)")
+                return
+            }
+            // --rerun is a new send to all: it needs the flag again.
+            let rerun = try await rig.run(path) {
+                $0.sandbox = false
+                $0.rerun = true
+            }
+            #expect(rerun.exitCode == 2, "\(rerun)")
+            #expect(try await rig.inspectedSends().count == 1)
+        }
+    }
+
     @Test("resume needs --confirm-to-all while the send to all has not been made; with it, one send")
     func toAllResume() async throws {
         try await Rig.with { rig in
