@@ -1,4 +1,5 @@
 import ArgumentParser
+import FileChecks
 import Foundation
 import PipelineCore
 import PipelineYAML
@@ -46,6 +47,11 @@ struct Validate: ParsableCommand {
     @Option(help: "Largest pipeline file accepted, in bytes.")
     var maxFileSize: Int = 1 << 20
 
+    @Flag(help: ArgumentHelp(
+        "Read audience files whole and report each one's recipient count.",
+        discussion: "Without it, the first 1,000 lines of each touser_file are checked."))
+    var deep = false
+
     @Flag(help: "Colour the text output (default: only on a terminal, and never when NO_COLOR is set).")
     var color = false
 
@@ -74,8 +80,14 @@ struct Validate: ParsableCommand {
         let configOfFile = files.map { file in config.map(configs.key) ?? configs.discover(for: file) }
 
         let loader = PipelineLoader(reader: YAMLReader(maxBytes: maxFileSize))
+        let checker = PipelineFileChecker(deep: deep)
         let results = ParallelMap.run(files.count, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount) { i in
-            loader.load(path: files[i])
+            var loaded = loader.load(path: files[i])
+            // The files the pipeline will read (media, content files, audiences).
+            if let p = loaded.pipeline {
+                loaded.diagnostics = (loaded.diagnostics + checker.check(p)).sortedByLocation()
+            }
+            return loaded
         }
         all += configs.diagnostics
         var pipelines: [Pipeline] = []
