@@ -31,7 +31,7 @@ struct Graph: ParsableCommand {
         guard let p = loaded.pipeline, !loaded.hasErrors else {
             let cache = SourceCache()
             let renderer = DiagnosticRenderer(color: useColor(2)) { cache.line($0, $1) }
-            writeStderr(renderer.text(loaded.diagnostics, files: 1))
+            writeStderr(renderer.text(loaded.diagnostics, pipelines: 1, configs: []))
             throw Exit.invalid
         }
         writeStdout(StepGraph(p).render(format))

@@ -119,7 +119,9 @@ struct Validate: ParsableCommand {
         let failed = all.contains { $0.severity == .error }
         switch format {
         case .text:
-            if !(quiet && all.isEmpty) { writeStdout(renderer.text(all, files: files.count + configs.count)) }
+            if !(quiet && all.isEmpty) {
+                writeStdout(renderer.text(all, pipelines: files.count, configs: configs.names))
+            }
         case .json:
             writeStdout(renderer.json(all, files: files.count + configs.count))
         case .github:
@@ -137,7 +139,7 @@ struct Validate: ParsableCommand {
 struct ProjectConfigs {
     let loader: ProjectConfigLoader
     /// Loaded configs by absolute path, in the order they were added.
-    private var loaded: [(key: String, config: ProjectConfig?, diagnostics: [Diagnostic])] = []
+    private var loaded: [(key: String, name: String, config: ProjectConfig?, diagnostics: [Diagnostic])] = []
     private var discovered: [String: String?] = [:]
     private let cwd = FileManager.default.currentDirectoryPath
 
@@ -147,6 +149,10 @@ struct ProjectConfigs {
 
     /// How many config files were checked.
     var count: Int { loaded.count }
+
+    /// The config files checked, named as first given or found (relative to the current
+    /// folder when inside it), in the order they were added.
+    var names: [String] { loaded.map(\.name) }
 
     /// Every config's diagnostics, config by config.
     var diagnostics: [Diagnostic] { loaded.flatMap(\.diagnostics) }
@@ -170,7 +176,7 @@ struct ProjectConfigs {
             let result = loader.load(path: path)
             let warning = result.diagnostics.contains { $0.code == .noProjectID || $0.severity == .error }
                 ? nil : result.config?.noProjectWarning
-            loaded.append((key, result.config, result.diagnostics + (warning.map { [$0] } ?? [])))
+            loaded.append((key, path, result.config, result.diagnostics + (warning.map { [$0] } ?? [])))
         }
         return key
     }
