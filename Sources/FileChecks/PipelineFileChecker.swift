@@ -158,8 +158,9 @@ public struct PipelineFileChecker: Sendable {
     ) -> [Diagnostic] {
         let accepted = MediaFormat.accepted(by: limit)
         let names = accepted.map(\.rawValue).joined(separator: " or ")
+        let a = { (name: String) in (name.hasPrefix("MP") || name.hasPrefix("A") ? "an " : "a ") + name }
         if size == 0 {
-            return [.error(.mediaFormat, "\(display) is empty; \(what) takes a \(names) file", at: location)]
+            return [.error(.mediaFormat, "\(display) is empty; \(what) takes \(a(names)) file", at: location)]
         }
         if size > limit.maxBytes {
             return [.error(.fileTooBig, "\(display) is \(Self.size(size)); \(what) takes at most \(Self.size(limit.maxBytes))",
@@ -168,8 +169,8 @@ public struct PipelineFileChecker: Sendable {
         let head = Self.readPrefix(path, count: MediaFormat.sniffBytes)
         let found = MediaFormat.sniff(head)
         if found.map({ !accepted.contains($0) }) ?? true {
-            let what2 = found.map { "those of a \($0.rawValue) file" } ?? "of no format masscast recognises"
-            return [.error(.mediaFormat, "\(display) is not a \(names) file: its first bytes are \(what2)", at: location,
+            let what2 = found.map { "those of \(a($0.rawValue)) file" } ?? "of no format masscast recognises"
+            return [.error(.mediaFormat, "\(display) is not \(a(names)) file: its first bytes are \(what2)", at: location,
                            hint: "\(what) takes \(names); the name's extension does not change what a file holds")]
         }
         let ext = MediaLimit.fileExtension(of: path)
