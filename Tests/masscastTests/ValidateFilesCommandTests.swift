@@ -295,3 +295,55 @@ struct ValidateFilesCommandTests {
         #expect((try #require(only(r.items, code: "MC2030"), "\(r.out)")["summary"] as? String)?.contains("content_file '../files/gone.txt' does not exist") == true)
     }
 }
+
+/// `masscast graph DIR`: every pipeline of a folder in one picture.
+@Suite("graph of a folder")
+struct GraphFolderCommandTests {
+    let cli = CLITests()
+
+    @Test("graph pipelines/ draws one subgraph per pipeline, and graphviz accepts the DOT")
+    func folderDOT() throws {
+        let mermaid = try cli.masscast("graph", "pipelines/")
+        #expect(mermaid.status == 0, "\(mermaid.err)")
+        #expect(mermaid.out.contains("  subgraph p0[\"always-cleanup (pipelines/always-cleanup.yaml)\"]"))
+        #expect(mermaid.out.contains("text → vip-openids.txt"))
+        let r = try cli.masscast("graph", "pipelines", "--format", "dot")
+        #expect(r.status == 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: CLITests.root.appendingPathComponent("pipelines").path)
+            .filter { $0.hasSuffix(".yaml") }
+        #expect(r.out.components(separatedBy: "subgraph cluster_p").count - 1 == files.count)
+        let dot = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+            .map { "\($0)/dot" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let dot else {
+            if ProcessInfo.processInfo.environment["MASSCAST_REQUIRE_TOOLS"] == "1" {
+                Issue.record("graphviz `dot` is required (MASSCAST_REQUIRE_TOOLS=1) but not on PATH")
+            }
+            return
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: dot)
+        p.arguments = ["-Tsvg"]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = errors
+        try p.run()
+        input.fileHandleForWriting.write(Data(r.out.utf8))
+        try input.fileHandleForWriting.close()
+        let svg = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(err)")
+        #expect(svg.contains("<svg") && svg.contains("Legend"))
+    }
+
+    @Test("graph of a folder with an invalid pipeline draws nothing and exits 2")
+    func folderInvalid() throws {
+        let path = try cli.temp("bad.yaml", CLITests.bad)
+        let folder = (path as NSString).deletingLastPathComponent
+        let r = try cli.masscast("graph", folder)
+        #expect(r.status == 2)
+        #expect(r.out.isEmpty)
+        #expect(r.err.contains("MC2001"))
+    }
+}
