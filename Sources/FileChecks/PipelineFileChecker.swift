@@ -171,7 +171,9 @@ public struct PipelineFileChecker: Sendable {
         if found.map({ !accepted.contains($0) }) ?? true {
             let what2 = found.map { "those of \(a($0.rawValue)) file" } ?? "of no format masscast recognises"
             return [.error(.mediaFormat, "\(display) is not \(a(names)) file: its first bytes are \(what2)", at: location,
-                           hint: "\(what) takes \(names); the name's extension does not change what a file holds")]
+                           hint: limit.allowedExtensions.contains(MediaLimit.fileExtension(of: path))
+                               ? "\(what) takes \(names); the name's extension does not change what a file holds"
+                               : "\(what) takes \(names)")]
         }
         let ext = MediaLimit.fileExtension(of: path)
         if !limit.allowedExtensions.contains(ext) {
