@@ -441,10 +441,12 @@ struct LineProcessor: ~Copyable {
             break
         }
         guard let index = names.firstIndex(of: column) else {
-            // A header's names are shown (cut at 24 characters when masking: the first row
-            // of a file that has no header is data).
+            // A header's names are shown. When masking, a name that could be data (the first
+            // row of a file without a header: longer than 24 characters or with a digit, as
+            // OpenIDs have) is cut to its first 3 characters.
             let shown = names.prefix(20).map { name in
-                "\"" + (masksOpenIDs && name.count > 24 ? String(name.prefix(12)) + "…" : name) + "\""
+                let couldBeData = name.count > 24 || name.contains(where: \.isNumber)
+                return "\"" + (masksOpenIDs && couldBeData ? String(name.prefix(3)) + "…" : name) + "\""
             }.joined(separator: ", ")
             let more = names.count > 20 ? " and \(names.count - 20) more" : ""
             var hint = "touser_column must name a cell of the CSV's first row exactly (case-sensitive; spaces around are ignored)"

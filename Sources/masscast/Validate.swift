@@ -19,6 +19,13 @@ struct Validate: ParsableCommand {
             reported like a pipeline's. Without a config, account names are not checked. A file \
             named masscast.yaml among the PATHs is checked as a config.
 
+            The files a pipeline will read are checked too (MC2030–MC2036): file, content_file and \
+            touser_file must be regular files inside the repository (a FIFO or a device is refused \
+            unopened), media must match their type by their first bytes and size, a CSV audience \
+            must have its touser_column, and the first 1,000 lines of an audience must hold \
+            well-formed OpenIDs (--deep: the whole file, with its recipient count as a note). A \
+            path written as an expression is not checked.
+
             Exit status: 0 when no file has an error (warnings allowed), 2 when any has.
 
             Examples:
@@ -26,6 +33,7 @@ struct Validate: ParsableCommand {
               masscast validate broadcast.yaml --format json
               masscast validate pipelines --format github     # annotations in GitHub Actions
               masscast validate pipelines --config deploy/masscast.yaml
+              masscast validate pipelines --deep                # read audience files whole
             """
     )
 

@@ -68,6 +68,20 @@ struct AudienceCheckTests {
         }
     }
 
+    @Test("a file without a header read as a CSV: its first row is not quoted in full")
+    func noHeader() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let path = try folder.write("ids.txt", "o4WmZ0aaaaaaaa1234567890abcd\no4WmZ0bbbbbbbb\n")
+        do {
+            _ = try AudienceScanner.check(AudienceSource(path: path, csvColumn: "openid"))
+            Issue.record("a file without the column passed")
+        } catch {
+            #expect(error.code == .missingColumn)
+            #expect(error.message == "the CSV header has no column \"openid\"; columns found: \"o4W…\"")
+        }
+    }
+
     @Test("a FIFO is refused without waiting for a writer")
     func fifo() throws {
         let folder = try TempFolder()
