@@ -188,7 +188,7 @@ struct GraphGoldenTests {
                 legend_send [label="send: double border (cannot be undone)", peripheries=2, style="bold"];
                 legend_continue [label="continue_on_error: dashed border", style="dashed"];
                 legend_from [label="earlier step"];
-                legend_to [label="step with if", style="rounded"];
+                legend_to [label="step with if: rounded corners", style="rounded"];
                 legend_from -> legend_to [style=dotted, label="dotted edge: a condition reads an earlier step that is not a direct predecessor"];
               }
             }

@@ -114,12 +114,15 @@ extension StepGraph {
         var send = false
         var continueOnError = false
         var dottedEdge = false
+        /// A step with `if` (DOT draws it with rounded corners; Mermaid only labels its edge).
+        var condition = false
         var isEmpty: Bool { !send && !continueOnError && !dottedEdge }
 
         init(_ graphs: [StepGraph]) {
             for g in graphs {
                 send = send || g.pipeline.steps.contains { $0.kind?.sends == true }
                 continueOnError = continueOnError || g.pipeline.steps.contains(where: \.continueOnError)
+                condition = condition || g.pipeline.steps.contains { $0.condition != nil }
                 let (edges, unlabelled) = g.drawnEdges()
                 dottedEdge = dottedEdge || edges.contains(where: \.dotted) || !unlabelled.isEmpty
             }
@@ -269,14 +272,17 @@ extension StepGraph {
             }
         }
         let legend = LegendNeeds(graphs)
-        if !legend.isEmpty {
+        if !legend.isEmpty || legend.condition {
             lines.append("  subgraph cluster_legend {")
             lines.append("    label=\"Legend\"; style=dashed; fontname=\"Helvetica\";")
             if legend.send { lines.append("    legend_send [label=\(esc(legendSend)), peripheries=2, style=\"bold\"];") }
             if legend.continueOnError { lines.append("    legend_continue [label=\(esc(legendContinue)), style=\"dashed\"];") }
+            if legend.condition && !legend.dottedEdge {
+                lines.append("    legend_if [label=\"step with if: rounded corners\", style=\"rounded\"];")
+            }
             if legend.dottedEdge {
                 lines.append("    legend_from [label=\"earlier step\"];")
-                lines.append("    legend_to [label=\"step with if\", style=\"rounded\"];")
+                lines.append("    legend_to [label=\"step with if: rounded corners\", style=\"rounded\"];")
                 lines.append("    legend_from -> legend_to [style=dotted, label=\(esc(legendDotted))];")
             }
             lines.append("  }")
