@@ -74,6 +74,13 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        // `validate`'s checks of the files a pipeline names (media, content files, audiences)
+        // and the repository root their paths must stay inside.
+        .target(
+            name: "FileChecks",
+            dependencies: ["PipelineCore", "Audience", "WeChatMP"],
+            swiftSettings: strict
+        ),
         // Log handlers (JSON lines, text with progress), run reports, run timelines.
         .target(
             name: "RunLog",
@@ -106,7 +113,7 @@ let package = Package(
             name: "masscast",
             dependencies: [
                 "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
-                "RunState", "StateSQLite", "Audience", "RunLog", "Runner", "CallbackServer",
+                "RunState", "StateSQLite", "Audience", "RunLog", "Runner", "CallbackServer", "FileChecks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -164,6 +171,8 @@ let package = Package(
         ),
         .testTarget(name: "StateSQLiteTests", dependencies: ["RunState", "StateSQLite"], swiftSettings: strict),
         .testTarget(name: "AudienceTests", dependencies: ["Audience"], swiftSettings: strict),
+        .testTarget(name: "FileChecksTests", dependencies: ["FileChecks", "PipelineCore", "PipelineYAML"],
+                    swiftSettings: strict),
         .testTarget(
             name: "RunLogTests",
             dependencies: ["RunLog", "RunState", .product(name: "Logging", package: "swift-log")],

@@ -98,6 +98,37 @@ public enum AudienceScanner {
             processor.reserve(Int(totalBytes / 29))
         }
 
+        let digest = try readLines(fd: fd, totalBytes: totalBytes, file: file, into: &processor,
+                                   maxLines: nil, progress: progress).digest
+
+        try processor.finish()
+        try processor.spool.finish(audienceFile: file)
+
+        let unique = processor.uniqueCount
+        let scan = AudienceScan(
+            source: source,
+            uniqueCount: unique,
+            duplicateCount: processor.duplicateCount,
+            skippedBlankLines: processor.blankCount,
+            linesRead: processor.lineNumber,
+            sourceDigest: digest,
+            batchSizes: BatchPlan.sizes(count: unique, maxBatchSize: maxBatchSize),
+            maxBatchSize: Swift.max(3, maxBatchSize),
+            spoolPath: processor.spool.path,
+            spoolBytes: processor.spool.bytesWritten
+        )
+        succeeded = true
+        return scan
+    }
+
+    /// Reads the open file `fd` line by line into `processor`, stopping after `maxLines`
+    /// physical lines when given. Returns the SHA-256 of the bytes read and whether the
+    /// whole file was read.
+    private static func readLines(
+        fd: Int32, totalBytes: Int64, file: String, into processor: inout LineProcessor, maxLines: Int?,
+        progress: (@Sendable (AudienceProgress) -> Void)?
+    ) throws(AudienceError) -> (digest: String, complete: Bool) {
+        var complete = true
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: readChunkBytes, alignment: 16)
         defer { chunk.deallocate() }
         let base = chunk.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -110,7 +141,7 @@ public enum AudienceScanner {
         var bytesRead: Int64 = 0
         var lastReported: Int64 = 0
 
-        while true {
+        reading: while true {
             let count = POSIX.read(fd, base, readChunkBytes)
             if count < 0 {
                 throw AudienceError(
@@ -142,6 +173,7 @@ public enum AudienceScanner {
                         carry.removeAll(keepingCapacity: true)
                     }
                     start = end + 1
+                    if let maxLines, processor.lineNumber >= maxLines { complete = false; break reading }
                 } else {
                     if !carryOverlong {
                         if carry.count + remaining > carryLimit {
@@ -161,7 +193,9 @@ public enum AudienceScanner {
             }
         }
         // The last line, without a trailing newline.
-        if carryOverlong {
+        if !complete {
+            // Stopped at maxLines: the rest is not read.
+        } else if carryOverlong {
             try processor.overlongLine()
         } else if !carry.isEmpty {
             try carry.withUnsafeBufferPointer { (line) throws(AudienceError) in try processor.line(line) }
@@ -170,24 +204,49 @@ public enum AudienceScanner {
             progress(AudienceProgress(bytesRead: bytesRead, totalBytes: totalBytes, linesRead: processor.lineNumber))
         }
 
-        try processor.finish()
-        try processor.spool.finish(audienceFile: file)
+        return (Bytes.hex(fileHasher.finalize()), complete)
+    }
 
-        let unique = processor.uniqueCount
-        let scan = AudienceScan(
-            source: source,
-            uniqueCount: unique,
-            duplicateCount: processor.duplicateCount,
-            skippedBlankLines: processor.blankCount,
-            linesRead: processor.lineNumber,
-            sourceDigest: Bytes.hex(fileHasher.finalize()),
-            batchSizes: BatchPlan.sizes(count: unique, maxBatchSize: maxBatchSize),
-            maxBatchSize: Swift.max(3, maxBatchSize),
-            spoolPath: processor.spool.path,
-            spoolBytes: processor.spool.bytesWritten
-        )
-        succeeded = true
-        return scan
+    /// Checks an audience file without keeping anything: the same rules as
+    /// ``scan(_:maxBatchSize:spoolDirectory:progress:)`` (the CSV header and its column,
+    /// well-formed OpenIDs, UTF-8, line length, CSV rows), over the first `maxLines`
+    /// physical lines or, when `maxLines` is `nil`, the whole file, which then must hold at
+    /// least 2 unique OpenIDs. Used by `masscast validate` before anything is sent.
+    ///
+    /// Unlike `scan`, messages never quote an OpenID in full: a malformed one is shown as
+    /// its first characters and `…` (an audience file could hold anything), and the file
+    /// must be a regular file; a FIFO or a device is refused without blocking on it.
+    ///
+    /// - Throws: ``AudienceError``, as `scan` does (with `.unreadable` for a file that is
+    ///   not a regular file); never `.spool`.
+    public static func check(_ source: AudienceSource, maxLines: Int? = nil) throws(AudienceError) -> AudienceCheck {
+        let file = source.path
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        let fd = source.path.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR {
+                throw AudienceError(file: file, code: .notFound, message: "audience file not found",
+                                    hint: "check the path given in touser_file")
+            }
+            throw AudienceError(file: file, code: .unreadable, message: "cannot open the audience file: \(POSIX.message(code))")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            throw AudienceError(file: file, code: .unreadable, message: "cannot read the audience file: \(POSIX.message(code))")
+        }
+        guard POSIX.isRegular(info.st_mode) else {
+            throw AudienceError(file: file, code: .unreadable, message: "the audience file is not a regular file",
+                                hint: "touser_file takes a file of one OpenID a line (or a CSV with touser_column)")
+        }
+        var processor = LineProcessor(source: source, spool: SpoolWriter(discarding: ()), masksOpenIDs: true)
+        let read = try readLines(fd: fd, totalBytes: Int64(info.st_size), file: file, into: &processor,
+                                 maxLines: maxLines, progress: nil)
+        try processor.finish(countsChecked: read.complete)
+        return AudienceCheck(uniqueCount: processor.uniqueCount, duplicateCount: processor.duplicateCount,
+                             linesRead: processor.lineNumber, complete: read.complete)
     }
 }
 
@@ -252,7 +311,11 @@ struct LineProcessor: ~Copyable {
 
     static let openIDRule = "OpenIDs are 6–64 characters of A-Z a-z 0-9 _ -"
 
-    init(source: AudienceSource, spool: consuming SpoolWriter) {
+    /// Show only the first characters of a malformed OpenID (``AudienceScanner/check(_:maxLines:)``).
+    let masksOpenIDs: Bool
+
+    init(source: AudienceSource, spool: consuming SpoolWriter, masksOpenIDs: Bool = false) {
+        self.masksOpenIDs = masksOpenIDs
         file = source.path
         csvColumn = source.csvColumn.map { trimmedString($0) }
         self.spool = spool
@@ -378,7 +441,13 @@ struct LineProcessor: ~Copyable {
             break
         }
         guard let index = names.firstIndex(of: column) else {
-            let shown = names.prefix(20).map { "\"\($0)\"" }.joined(separator: ", ")
+            // A header's names are shown. When masking, a name that could be data (the first
+            // row of a file without a header: longer than 24 characters or with a digit, as
+            // OpenIDs have) is cut to its first 3 characters.
+            let shown = names.prefix(20).map { name in
+                let couldBeData = name.count > 24 || name.contains(where: \.isNumber)
+                return "\"" + (masksOpenIDs && couldBeData ? String(name.prefix(3)) + "…" : name) + "\""
+            }.joined(separator: ", ")
             let more = names.count > 20 ? " and \(names.count - 20) more" : ""
             var hint = "touser_column must name a cell of the CSV's first row exactly (case-sensitive; spaces around are ignored)"
             if let close = names.first(where: { $0.lowercased() == column.lowercased() }) {
@@ -423,7 +492,7 @@ struct LineProcessor: ~Copyable {
         if Bytes.hasNonASCII(line), let bad = Bytes.firstInvalidUTF8(line) {
             return invalidUTF8(line, bad)
         }
-        let summary = "malformed OpenID " + Bytes.quoted(openID)
+        let summary = "malformed OpenID " + (masksOpenIDs ? Bytes.masked(openID) : Bytes.quoted(openID))
         if firstBad >= 0 {
             let character = Bytes.describeCharacter(in: openID, at: firstBad)
             return LineProblem(
@@ -497,11 +566,13 @@ struct LineProcessor: ~Copyable {
         )
     }
 
-    /// Throws the collected problems, or when there are fewer than 2 unique OpenIDs.
-    func finish() throws(AudienceError) {
+    /// Throws the collected problems, or (when `countsChecked`) when there are fewer than
+    /// 2 unique OpenIDs.
+    func finish(countsChecked: Bool = true) throws(AudienceError) {
         if problemCount > 0 {
             throw error(hint: "fix or remove the listed lines; nothing is sent from a file with errors")
         }
+        if !countsChecked { return }
         if let column = csvColumn, !headerRead {
             throw AudienceError(
                 file: file, code: .empty, message: "the file has no OpenIDs",

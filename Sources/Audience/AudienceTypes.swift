@@ -105,3 +105,23 @@ public struct AudienceScan: Sendable {
         _ = spoolPath.withCString { unlink($0) }
     }
 }
+
+/// What ``AudienceScanner/check(_:maxLines:)`` found: counts over the lines it read.
+public struct AudienceCheck: Sendable, Hashable {
+    /// OpenIDs after removing duplicates, among the lines read: the number of recipients
+    /// when ``complete``.
+    public var uniqueCount: Int
+    /// Valid OpenIDs dropped because they occurred earlier in the lines read.
+    public var duplicateCount: Int
+    /// Physical lines read (with a CSV's header).
+    public var linesRead: Int
+    /// Whether the whole file was read (`false` when the check stopped at its line limit).
+    public var complete: Bool
+
+    public init(uniqueCount: Int, duplicateCount: Int, linesRead: Int, complete: Bool) {
+        self.uniqueCount = uniqueCount
+        self.duplicateCount = duplicateCount
+        self.linesRead = linesRead
+        self.complete = complete
+    }
+}

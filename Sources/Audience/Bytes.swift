@@ -124,6 +124,24 @@ enum Bytes {
         return result + "\""
     }
 
+    /// A masked fragment of `bytes` for messages that must not quote a file's content:
+    /// the first characters (at most 3, and fewer than half of them) and `…`, e.g. `"oA…"`.
+    static func masked(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let shown = Swift.min(3, (text.count - 1) / 2)
+        var fragment = "\""
+        for character in text.prefix(Swift.max(0, shown)) {
+            for scalar in character.unicodeScalars {
+                switch scalar {
+                case "\"": fragment += "\\\""
+                case "\\": fragment += "\\\\"
+                default: fragment.unicodeScalars.append(scalar.value < 0x20 || scalar.value == 0x7F ? "?" : scalar)
+                }
+            }
+        }
+        return fragment + "…\""
+    }
+
     /// The character (Unicode scalar) at `byteOffset`, for messages, e.g. `'#'`.
     static func describeCharacter(in bytes: UnsafeBufferPointer<UInt8>, at byteOffset: Int) -> String {
         let rest = UnsafeBufferPointer(rebasing: bytes[byteOffset...])

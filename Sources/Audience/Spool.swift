@@ -24,6 +24,16 @@ struct SpoolWriter: ~Copyable {
     private(set) var bytesWritten: Int64 = 0
     /// The first write error (an errno); later appends are dropped.
     private var failure: Int32 = 0
+    /// Keeps nothing: a spool for a check that only counts (``AudienceScanner/check(_:maxLines:)``).
+    private let discards: Bool
+
+    /// A spool that writes nothing and creates no file.
+    init(discarding: Void) {
+        path = ""
+        fd = -1
+        buffer = .allocate(capacity: 1)
+        discards = true
+    }
 
     init(directory: String?, audienceFile: String) throws(AudienceError) {
         let folder = directory ?? SpoolWriter.temporaryDirectory()
@@ -43,6 +53,7 @@ struct SpoolWriter: ~Copyable {
         _ = fchmod(descriptor, 0o600)
         path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         buffer = .allocate(capacity: Self.capacity)
+        discards = false
     }
 
     deinit {
@@ -60,6 +71,7 @@ struct SpoolWriter: ~Copyable {
     /// Appends the bytes and a newline.
     @inline(__always)
     mutating func appendLine(_ bytes: UnsafeBufferPointer<UInt8>) {
+        if discards { return }
         let needed = bytes.count + 1
         if used + needed > Self.capacity { flush() }
         if needed > Self.capacity {  // cannot happen for OpenIDs (at most 64 bytes); kept for safety
@@ -86,6 +98,7 @@ struct SpoolWriter: ~Copyable {
 
     /// Flushes and closes the file; throws the first write error.
     mutating func finish(audienceFile: String) throws(AudienceError) {
+        if discards { return }
         flush()
         if fd >= 0 {
             if close(fd) != 0, failure == 0 { failure = errno }
@@ -102,6 +115,7 @@ struct SpoolWriter: ~Copyable {
 
     /// Closes and deletes the file (after a failed scan).
     mutating func discard() {
+        if discards { return }
         if fd >= 0 {
             close(fd)
             fd = -1

@@ -392,13 +392,34 @@ private struct Composer {
                           hint: "add the closing quote; inside single quotes a quote is written ''")
         }
         if problem.contains("mapping values are not allowed") {
-            hint = "a value that contains ': ' must be quoted"
+            hint = colonFollowsValue(atByte: Int(parser.problem_mark.index))
+                ? "a value that contains ': ' must be quoted"
+                : "check the indentation: this line is indented more than the line above it, so YAML reads it "
+                    + "as the rest of that line's value; align it with the keys it belongs with"
         } else if problem.contains("found character that cannot start any token"), problem.contains("\t") || mark.column == 1 {
             hint = "YAML indentation uses spaces, not tabs"
         } else if problem.contains("did not find expected ',' or '}'") || problem.contains("did not find expected ',' or ']'") {
             hint = "quote expressions inside flow collections: { a: \"${{ x }}\" }"
         }
         return .error(.yamlSyntax, "YAML syntax error: \(problem)", at: mark, note: note, hint: hint)
+    }
+
+    /// Whether the `:` at byte `index` (where libyaml refused a mapping value) comes after
+    /// a key and the start of its value on the same line (`title: Sale: 50% off`): then the
+    /// value holds ': ' and needs quotes. Otherwise the line holds a key that is indented
+    /// more than the line above, which YAML read as the continuation of that line's value.
+    private func colonFollowsValue(atByte index: Int) -> Bool {
+        guard index > 0, index <= bytes.count else { return true }
+        var start = index
+        while start > 0, bytes[start - 1] != 0x0A { start -= 1 }
+        var i = start
+        while i + 1 < index {
+            if bytes[i] == UInt8(ascii: ":"), bytes[i + 1] == UInt8(ascii: " ") || bytes[i + 1] == UInt8(ascii: "\t") {
+                return true
+            }
+            i += 1
+        }
+        return false
     }
 
     private func location(_ mark: yaml_mark_t) -> SourceLocation {

@@ -9,32 +9,57 @@ struct Graph: ParsableCommand {
         discussion: """
             Edges show what each step waits for (needs, references in expressions, and file order \
             for steps without needs), with implied edges removed. An edge into a step with `if` is \
-            labelled with the condition. Sends are drawn with a double border, continue_on_error \
-            steps dashed.
+            labelled with the condition. Sends are drawn with a double border and say who gets \
+            what (`mpnews → tag 100`, `text → ALL FOLLOWERS`, `image → vip-openids.txt`); \
+            continue_on_error steps are dashed. A legend explains the shapes used.
+
+            Given a folder, every pipeline under it (*.yaml, *.yml, recursively; masscast.yaml \
+            excepted) is drawn in one picture, one subgraph each.
 
             Examples:
               masscast graph pipelines/video-to-tag.yaml                 # Mermaid, for Markdown
               masscast graph pipelines/video-to-tag.yaml --format dot | dot -Tsvg > graph.svg
+              masscast graph pipelines/ --format dot | dot -Tsvg > all.svg
 
             An invalid pipeline is not drawn: its errors are printed and the exit status is 2.
             """
     )
 
-    @Argument(help: "The pipeline file.")
+    @Argument(help: "The pipeline file, or a folder of pipelines.")
     var pipeline: String
 
     @Option(help: "mermaid or dot.")
     var format: GraphFormat = .mermaid
 
     func run() throws {
-        let loaded = PipelineLoader().load(path: pipeline)
-        guard let p = loaded.pipeline, !loaded.hasErrors else {
-            let cache = SourceCache()
-            let renderer = DiagnosticRenderer(color: useColor(2)) { cache.line($0, $1) }
-            writeStderr(renderer.text(loaded.diagnostics, files: 1))
+        let (found, missing) = PipelineFiles.discover([pipeline])
+        if !missing.isEmpty {
+            writeStderr("masscast: no such file or folder: '\(pipeline)'\n")
             throw Exit.invalid
         }
-        writeStdout(StepGraph(p).render(format))
+        let files = found.filter { ($0 as NSString).lastPathComponent != ProjectConfigLoader.fileName }
+        if files.isEmpty {
+            writeStderr("masscast: no *.yaml or *.yml pipelines under \(pipeline)\n")
+            throw Exit.invalid
+        }
+        var graphs: [StepGraph] = []
+        var problems: [Diagnostic] = []
+        let loader = PipelineLoader()
+        for file in files {
+            let loaded = loader.load(path: file)
+            if let p = loaded.pipeline, !loaded.hasErrors {
+                graphs.append(StepGraph(p))
+            } else {
+                problems += loaded.diagnostics
+            }
+        }
+        guard graphs.count == files.count else {
+            let cache = SourceCache()
+            let renderer = DiagnosticRenderer(color: useColor(2)) { cache.line($0, $1) }
+            writeStderr(renderer.text(problems, pipelines: files.count, configs: []))
+            throw Exit.invalid
+        }
+        writeStdout(StepGraph.render(graphs, format: format))
     }
 }
 

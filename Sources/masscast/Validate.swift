@@ -1,4 +1,5 @@
 import ArgumentParser
+import FileChecks
 import Foundation
 import PipelineCore
 import PipelineYAML
@@ -18,6 +19,13 @@ struct Validate: ParsableCommand {
             reported like a pipeline's. Without a config, account names are not checked. A file \
             named masscast.yaml among the PATHs is checked as a config.
 
+            The files a pipeline will read are checked too (MC2030–MC2036): file, content_file and \
+            touser_file must be regular files inside the repository (a FIFO or a device is refused \
+            unopened), media must match their type by their first bytes and size, a CSV audience \
+            must have its touser_column, and the first 1,000 lines of an audience must hold \
+            well-formed OpenIDs (--deep: the whole file, with its recipient count as a note). A \
+            path written as an expression is not checked.
+
             Exit status: 0 when no file has an error (warnings allowed), 2 when any has.
 
             Examples:
@@ -25,6 +33,7 @@ struct Validate: ParsableCommand {
               masscast validate broadcast.yaml --format json
               masscast validate pipelines --format github     # annotations in GitHub Actions
               masscast validate pipelines --config deploy/masscast.yaml
+              masscast validate pipelines --deep                # read audience files whole
             """
     )
 
@@ -45,6 +54,11 @@ struct Validate: ParsableCommand {
 
     @Option(help: "Largest pipeline file accepted, in bytes.")
     var maxFileSize: Int = 1 << 20
+
+    @Flag(help: ArgumentHelp(
+        "Read audience files whole and report each one's recipient count.",
+        discussion: "Without it, the first 1,000 lines of each touser_file are checked."))
+    var deep = false
 
     @Flag(help: "Colour the text output (default: only on a terminal, and never when NO_COLOR is set).")
     var color = false
@@ -74,8 +88,14 @@ struct Validate: ParsableCommand {
         let configOfFile = files.map { file in config.map(configs.key) ?? configs.discover(for: file) }
 
         let loader = PipelineLoader(reader: YAMLReader(maxBytes: maxFileSize))
+        let checker = PipelineFileChecker(deep: deep)
         let results = ParallelMap.run(files.count, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount) { i in
-            loader.load(path: files[i])
+            var loaded = loader.load(path: files[i])
+            // The files the pipeline will read (media, content files, audiences).
+            if let p = loaded.pipeline {
+                loaded.diagnostics = (loaded.diagnostics + checker.check(p)).sortedByLocation()
+            }
+            return loaded
         }
         all += configs.diagnostics
         var pipelines: [Pipeline] = []
@@ -107,7 +127,9 @@ struct Validate: ParsableCommand {
         let failed = all.contains { $0.severity == .error }
         switch format {
         case .text:
-            if !(quiet && all.isEmpty) { writeStdout(renderer.text(all, files: files.count + configs.count)) }
+            if !(quiet && all.isEmpty) {
+                writeStdout(renderer.text(all, pipelines: files.count, configs: configs.names))
+            }
         case .json:
             writeStdout(renderer.json(all, files: files.count + configs.count))
         case .github:
@@ -125,7 +147,7 @@ struct Validate: ParsableCommand {
 struct ProjectConfigs {
     let loader: ProjectConfigLoader
     /// Loaded configs by absolute path, in the order they were added.
-    private var loaded: [(key: String, config: ProjectConfig?, diagnostics: [Diagnostic])] = []
+    private var loaded: [(key: String, name: String, config: ProjectConfig?, diagnostics: [Diagnostic])] = []
     private var discovered: [String: String?] = [:]
     private let cwd = FileManager.default.currentDirectoryPath
 
@@ -135,6 +157,10 @@ struct ProjectConfigs {
 
     /// How many config files were checked.
     var count: Int { loaded.count }
+
+    /// The config files checked, named as first given or found (relative to the current
+    /// folder when inside it), in the order they were added.
+    var names: [String] { loaded.map(\.name) }
 
     /// Every config's diagnostics, config by config.
     var diagnostics: [Diagnostic] { loaded.flatMap(\.diagnostics) }
@@ -158,7 +184,7 @@ struct ProjectConfigs {
             let result = loader.load(path: path)
             let warning = result.diagnostics.contains { $0.code == .noProjectID || $0.severity == .error }
                 ? nil : result.config?.noProjectWarning
-            loaded.append((key, result.config, result.diagnostics + (warning.map { [$0] } ?? [])))
+            loaded.append((key, path, result.config, result.diagnostics + (warning.map { [$0] } ?? [])))
         }
         return key
     }

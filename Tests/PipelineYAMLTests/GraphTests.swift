@@ -97,7 +97,7 @@ struct GraphTests {
         let text = try graph(Self.conditional).render(.mermaid)
         let lines = text.split(separator: "\n").map(String.init)
         #expect(lines.first == "flowchart TD")
-        #expect(lines.contains("  s0[[\"send<br/>mass/sendall\"]]"))
+        #expect(lines.contains("  s0[[\"send<br/>mass/sendall<br/>mpnews → ALL FOLLOWERS\"]]"))
         #expect(lines.contains("  s1[\"preview<br/>mass/preview\"]"))
         #expect(lines.contains("  s0 -->|\"if: steps.send.errcode == 48008\"| s1"))
         #expect(lines.contains("  s1 -->|\"if: always()\"| s2"))
@@ -109,7 +109,7 @@ struct GraphTests {
     func dot() throws {
         let text = try graph(Self.conditional).render(.dot)
         #expect(text.hasPrefix("digraph \"test-broadcast\" {"))
-        #expect(text.contains("s0 [label=\"send\\nmass/sendall\", peripheries=2, style=\"bold,dashed\"];"))
+        #expect(text.contains("s0 [label=\"send\\nmass/sendall\\nmpnews → ALL FOLLOWERS\", peripheries=2, style=\"bold,dashed\"];"))
         #expect(text.contains("s0 -> s1 [label=\"if: steps.send.errcode == 48008\"];"))
         #expect(text.contains("s1 -> s2 [label=\"if: always()\"];"))
     }
@@ -129,6 +129,107 @@ struct GraphTests {
             let svg = result.out.replacingOccurrences(of: "&#45;", with: "-")
             for step in p.steps { #expect(svg.contains(step.id.value), "\(step.id.value) missing in SVG") }
         }
+    }
+}
+
+@Suite("Graph pictures say who gets what")
+struct GraphGoldenTests {
+    func example() throws -> StepGraph {
+        let loaded = PipelineLoader().load(path: Repo.pipelines.appendingPathComponent("mpnews-with-preview-fallback.yaml").path)
+        return StepGraph(try #require(loaded.pipeline))
+    }
+
+    @Test("Mermaid of the mpnews example: audience and msgtype on the send, a legend of the shapes used")
+    func mermaidGolden() throws {
+        let expected = #"""
+            flowchart TD
+              s0["thumb<br/>media/upload"]
+              s1["news<br/>media/uploadnews"]
+              s2[["send<br/>mass/sendall<br/>mpnews → tag ${{ inputs.tag_id }}"]]
+              s3["preview-instead<br/>mass/preview"]
+              s4["finish<br/>mass/wait"]
+              s0 --> s1
+              s1 --> s2
+              s2 -->|"if: steps.send.errcode == 48008"| s3
+              s3 --> s4
+              s2 -.->|"if: steps.send.outcome == 'success'"| s4
+              subgraph legend["Legend"]
+                direction LR
+                legend_send[["send: double border (cannot be undone)"]]
+                legend_continue["continue_on_error: dashed border"]
+                legend_from["earlier step"] -.->|"dotted edge: a condition reads an earlier step that is not a direct predecessor"| legend_to["step with if"]
+              end
+              classDef continueOnError stroke-dasharray: 5 5
+              class s2 continueOnError
+              class legend_continue continueOnError
+            """#
+        #expect(try example().render(.mermaid) == expected + "\n")
+    }
+
+    @Test("DOT of the mpnews example: audience and msgtype on the send, a legend of the shapes used")
+    func dotGolden() throws {
+        let expected = #"""
+            digraph "mpnews-with-preview-fallback" {
+              rankdir=TB;
+              node [shape=box, fontname="Helvetica"];
+              edge [fontname="Helvetica", fontsize=10];
+              s0 [label="thumb\nmedia/upload"];
+              s1 [label="news\nmedia/uploadnews"];
+              s2 [label="send\nmass/sendall\nmpnews → tag ${{ inputs.tag_id }}", peripheries=2, style="bold,dashed"];
+              s3 [label="preview-instead\nmass/preview", style="rounded"];
+              s4 [label="finish\nmass/wait", style="rounded"];
+              s0 -> s1;
+              s1 -> s2;
+              s2 -> s3 [label="if: steps.send.errcode == 48008"];
+              s3 -> s4;
+              s2 -> s4 [label="if: steps.send.outcome == 'success'", style=dotted];
+              subgraph cluster_legend {
+                label="Legend"; style=dashed; fontname="Helvetica";
+                legend_send [label="send: double border (cannot be undone)", peripheries=2, style="bold"];
+                legend_continue [label="continue_on_error: dashed border", style="dashed"];
+                legend_from [label="earlier step"];
+                legend_to [label="step with if: rounded corners", style="rounded"];
+                legend_from -> legend_to [style=dotted, label="dotted edge: a condition reads an earlier step that is not a direct predecessor"];
+              }
+            }
+            """#
+        #expect(try example().render(.dot) == expected + "\n")
+    }
+
+    @Test("who gets what: tag, all followers, the OpenID file's name, an inline list")
+    func audiences() throws {
+        func who(_ with: String, uses: String = "mass/sendall") throws -> String? {
+            let loaded = load(pipeline("  - { id: s, uses: \(uses), with: \(with) }"))
+            return StepGraph.whoGetsWhat(try #require(loaded.pipeline?.steps.first))
+        }
+        #expect(try who("{ filter: { is_to_all: false, tag_id: 100 }, msgtype: text, text: { content: hi } }") == "text → tag 100")
+        #expect(try who("{ filter: { is_to_all: true }, msgtype: mpnews, mpnews: { media_id: m } }") == "mpnews → ALL FOLLOWERS")
+        #expect(try who("{ touser_file: ../audiences/vip.txt, msgtype: text, text: { content: hi } }", uses: "mass/send")
+            == "text → vip.txt")
+        #expect(try who("{ touser: [oAAAAAAAAAA1, oAAAAAAAAAA2], msgtype: text, text: { content: hi } }", uses: "mass/send")
+            == "text → 2 OpenIDs")
+        #expect(try who("{ type: image, file: a.jpg }", uses: "media/upload") == nil)
+    }
+
+    @Test("a pipeline without sends, dotted edges or continue_on_error has no legend")
+    func noLegend() throws {
+        let loaded = load(pipeline("  - { id: a, uses: mass/speed }\n  - { id: b, uses: mass/speed }"))
+        let g = StepGraph(try #require(loaded.pipeline))
+        #expect(g.render(.mermaid) == "flowchart TD\n  s0[\"a<br/>mass/speed\"]\n  s1[\"b<br/>mass/speed\"]\n  s0 --> s1\n")
+        #expect(!g.render(.dot).contains("Legend"))
+    }
+
+    @Test("several pipelines: one subgraph each, node ids kept apart, one legend")
+    func several() throws {
+        let graphs = try Repo.files(in: Repo.pipelines).map { url in
+            StepGraph(try #require(PipelineLoader().load(path: url.path).pipeline))
+        }
+        let mermaid = StepGraph.render(graphs, format: .mermaid)
+        #expect(mermaid.components(separatedBy: "\n  subgraph p").count - 1 == graphs.count)
+        #expect(mermaid.components(separatedBy: "subgraph legend").count == 2)
+        let dot = StepGraph.render(graphs, format: .dot)
+        #expect(dot.hasPrefix("digraph \"masscast\" {"))
+        #expect(dot.components(separatedBy: "subgraph cluster_p").count - 1 == graphs.count)
     }
 }
 

@@ -22,6 +22,20 @@ struct YAMLReaderTests {
         #expect(node.typed == expected)
     }
 
+    @Test("': ' in a plain value gets the quoting hint; an over-indented key gets an indentation hint", arguments: [
+        ("title: Sale: 50% off\n", true),
+        ("- title: Sale: 50% off\n", true),
+        ("a: b\n  c: d\n", false),
+        ("steps:\n  - id: x\n    with:\n      msgtype: text\n       text: y\n", false),
+    ])
+    func colonHint(text: String, quoting: Bool) throws {
+        let d = try #require(reader.read(text: text, file: "t.yaml").diagnostics.first)
+        #expect(d.code == .yamlSyntax)
+        let hint = try #require(d.hint)
+        #expect(hint.contains("must be quoted") == quoting, "\(hint)")
+        #expect(hint.contains("indentation") == !quoting, "\(hint)")
+    }
+
     @Test("columns count characters, not bytes")
     func columnsInCharacters() throws {
         let tree = try #require(root("标题: 群发视频\nkey: [你好, x]\n"))

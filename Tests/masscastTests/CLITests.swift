@@ -61,7 +61,7 @@ struct CLITests {
     func validateExamples() throws {
         let r = try masscast("validate", "pipelines")
         #expect(r.status == 0, "\(r.out)")
-        #expect(r.out.hasSuffix("files valid\n"))
+        #expect(r.out.hasSuffix("10 pipelines valid (and masscast.yaml)\n"))
     }
 
     @Test("validate reports file:line:col, the source line and a caret, and exits 2")
@@ -73,7 +73,7 @@ struct CLITests {
         #expect(lines[0] == "\(path):11:7: error: unknown key 'retires' in with [MC2001]")
         #expect(lines[1] == "  11 |       retires: 3")
         #expect(lines[2] == "     |       ^")
-        #expect(r.out.contains("1 file checked: 1 error, 0 warnings"))
+        #expect(r.out.hasSuffix("\n1 pipeline checked: 1 error, 0 warnings\n"))
     }
 
     @Test("validate --format json is shaped like terraform validate -json")
@@ -199,7 +199,7 @@ struct CLITests {
         #expect(r.out.contains("\(config):3:88: error: unknown key 'colour' in accounts.brand-main [MC2001]"), "\(r.out)")
         #expect(r.out.contains("\(pipeline):3:10: error: account 'brand-mian' is not defined in masscast.yaml (defined: brand-main) [MC2026]"))
         #expect(r.out.contains("hint: did you mean 'brand-main'?"))
-        #expect(r.out.hasSuffix("2 files checked: 2 errors, 0 warnings\n"))
+        #expect(r.out.hasSuffix("\n1 pipeline checked (and \(config)): 2 errors, 0 warnings\n"))
         // --config names the config for a pipeline outside any repository: here this repository's.
         let outside = try temp("p.yaml", Self.bad.replacingOccurrences(of: "brand-main", with: "brand-newz")
             .replacingOccurrences(of: "\n      retires: 3", with: ""))

@@ -102,6 +102,26 @@ public enum DiagnosticCode: String, Sendable, Codable, Hashable, CaseIterable {
     /// masscast.yaml. Clientmsgids then cannot tell this repository's broadcasts from
     /// another's that share the account (warning).
     case noProjectID = "MC2029"
+    /// A file the pipeline names (`file`, `content_file`, `touser_file`) does not exist, is
+    /// not a regular file (a folder, a FIFO, a device: refused without being opened) or
+    /// cannot be read.
+    case fileNotReadable = "MC2030"
+    /// A file the pipeline names resolves, after symbolic links, outside the repository root.
+    case pathOutsideRepository = "MC2031"
+    /// A file's content is not what its field takes: media whose first bytes are not of
+    /// their type's formats or with an extension WeChat refuses, a `content_file` that is
+    /// not UTF-8.
+    case mediaFormat = "MC2032"
+    /// A file larger than its field takes (media by type, `content_file` 1 MiB).
+    case fileTooBig = "MC2033"
+    /// A CSV audience without the `touser_column` column (the header matched as the runner
+    /// matches it).
+    case audienceColumn = "MC2034"
+    /// An audience file the runner would refuse: malformed OpenIDs, invalid UTF-8, overlong
+    /// lines, bad CSV rows, or (read whole) fewer than 2 OpenIDs.
+    case audienceContent = "MC2035"
+    /// Note (with `validate --deep`): an audience file's recipient count after removing duplicates.
+    case audienceCount = "MC2036"
 
     // MC3xxx: expressions
     /// An expression that does not parse.

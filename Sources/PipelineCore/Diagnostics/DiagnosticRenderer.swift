@@ -56,6 +56,32 @@ public struct DiagnosticRenderer: Sendable {
         return out
     }
 
+    /// All diagnostics in the text format, followed by `validate`'s summary line, which
+    /// names what was checked: `3 pipelines valid (and masscast.yaml)`,
+    /// `1 pipeline checked: 2 errors, 0 warnings`, `masscast.yaml valid`.
+    ///
+    /// - Parameters:
+    ///   - pipelines: How many pipeline files were checked.
+    ///   - configs: The project config files checked, named as the user would write them.
+    public func text(_ diagnostics: [Diagnostic], pipelines: Int, configs: [String]) -> String {
+        diagnostics.map(text).joined() + Self.summary(diagnostics, pipelines: pipelines, configs: configs) + "\n"
+    }
+
+    /// The summary line (without its newline); see ``text(_:pipelines:configs:)``.
+    public static func summary(_ diagnostics: [Diagnostic], pipelines: Int, configs: [String]) -> String {
+        let errors = diagnostics.filter { $0.severity == .error }.count
+        let warnings = diagnostics.filter { $0.severity == .warning }.count
+        let configNames = configs.count > 3 ? "\(configs.count) project configs" : configs.joined(separator: ", ")
+        let counts = "\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"
+        let outcome = errors == 0 && warnings == 0 ? "valid" : "checked"
+        if pipelines == 0 && !configs.isEmpty {
+            return "\(configNames) \(outcome)" + (outcome == "valid" ? "" : ": " + counts)
+        }
+        let also = configs.isEmpty ? "" : " (and \(configNames))"
+        let subject = "\(pipelines) \(pipelines == 1 ? "pipeline" : "pipelines") \(outcome)\(also)"
+        return outcome == "valid" ? subject : subject + ": " + counts
+    }
+
     /// The line as shown in a snippet: cut at the diagnostic's column when the diagnostic
     /// says a secret starts there, and with the value of any secret-named key masked.
     private func sourceLine(_ loc: SourceLocation, redact: Bool) -> String? {

@@ -1,0 +1,115 @@
+// Where a pipeline's files may be: inside its repository. One resolver for `validate`
+// (and, later, the runner), so that both agree on what "inside" means.
+
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The repository root of a pipeline and the paths it names, resolved as the runner
+/// resolves them.
+///
+/// The root is the folder of the `masscast.yaml` found from the pipeline's folder upward
+/// (the search stops at the folder holding `.git`), else the git top level (the folder
+/// holding `.git`, a folder in a clone and a file in a worktree), else the pipeline's own
+/// folder. Roots and paths are compared after resolving symbolic links, so a link inside
+/// the repository that points outside it is outside.
+public enum RepositoryRoot {
+    /// The project config's file name, looked for from the pipeline's folder upward.
+    public static let configFileName = "masscast.yaml"
+
+    /// The root for the pipeline at `pipelineFile` (absolute, symbolic links resolved).
+    public static func find(forPipelineAt pipelineFile: String) -> String {
+        let start = absolute(folder(of: pipelineFile))
+        let fm = FileManager.default
+        var dir = start
+        while true {
+            let config = (dir == "/" ? "" : dir) + "/" + configFileName
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: config, isDirectory: &isDirectory), !isDirectory.boolValue {
+                return realPath(dir)
+            }
+            if fm.fileExists(atPath: (dir == "/" ? "" : dir) + "/.git") { return realPath(dir) }
+            if dir == "/" { break }
+            dir = parent(dir)
+        }
+        return realPath(start)
+    }
+
+    /// `path` as the runner resolves it: an absolute path as is, a relative one against
+    /// the folder of `pipelineFile` (`RunExecutor.resolvePath`).
+    public static func resolve(_ path: String, pipelineFile: String) -> String {
+        path.hasPrefix("/") ? path : (folder(of: pipelineFile) as NSString).appendingPathComponent(path)
+    }
+
+    /// Whether `path`, after resolving symbolic links, is `root` or inside it. `root`
+    /// must be a real path (as ``find(forPipelineAt:)`` returns).
+    public static func contains(root: String, path: String) -> Bool {
+        let real = realPath(path)
+        if root == "/" { return true }
+        return real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+    }
+
+    /// The absolute path of `path` with symbolic links resolved. For a path that does not
+    /// exist (yet), the real path of its deepest existing folder followed by the rest,
+    /// with `.` and `..` removed.
+    public static func realPath(_ path: String) -> String {
+        let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        if let resolved = systemRealPath(joined) { return resolved }
+        let full = absolute(path)
+        // Resolve the deepest existing ancestor; keep the rest as written.
+        var head = full
+        var tail: [String] = []
+        while head != "/" {
+            tail.insert((head as NSString).lastPathComponent, at: 0)
+            head = parent(head)
+            if let resolved = systemRealPath(head) {
+                return absolute((resolved == "/" ? "" : resolved) + "/" + tail.joined(separator: "/"))
+            }
+        }
+        return full
+    }
+
+    /// `path` relative to the current folder when it is inside it, else absolute; `.` and
+    /// `..` removed lexically. How `validate` names a file in its messages.
+    public static func displayPath(_ path: String) -> String {
+        let full = absolute(path)
+        let cwd = absolute(FileManager.default.currentDirectoryPath)
+        let prefix = cwd == "/" ? "/" : cwd + "/"
+        return full.hasPrefix(prefix) ? String(full.dropFirst(prefix.count)) : full
+    }
+
+    /// The folder of a file path (`.` for a bare name).
+    static func folder(of file: String) -> String {
+        let dir = (file as NSString).deletingLastPathComponent
+        return dir.isEmpty ? "." : dir
+    }
+
+    /// `path` as an absolute path without `.`, `..` or repeated slashes (lexically).
+    static func absolute(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var parts: [Substring] = []
+        for part in full.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func parent(_ dir: String) -> String {
+        guard let slash = dir.lastIndex(of: "/"), slash != dir.startIndex else { return "/" }
+        return String(dir[..<slash])
+    }
+
+    private static func systemRealPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}
