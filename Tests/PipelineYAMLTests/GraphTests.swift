@@ -100,8 +100,8 @@ struct GraphTests {
         #expect(lines.contains("  s0[[\"send<br/>mass/sendall<br/>mpnews → ALL FOLLOWERS\"]]"))
         #expect(lines.contains("  s1[\"preview<br/>mass/preview\"]"))
         #expect(lines.contains("  s0 -->|\"if: steps.send.errcode == 48008\"| s1"))
-        #expect(lines.contains("  s1 -->|\"if: always()\"| s2"))
-        #expect(lines.filter { $0.contains("-->") }.count == 2)
+        #expect(lines.contains("  s1 -.->|\"if: always()\"| s2"))  // order only: cleanup reads nothing of preview
+        #expect(lines.filter { $0.contains("-->") }.count == 1)
         #expect(lines.contains("  class s0 continueOnError"))
     }
 
@@ -111,7 +111,7 @@ struct GraphTests {
         #expect(text.hasPrefix("digraph \"test-broadcast\" {"))
         #expect(text.contains("s0 [label=\"send\\nmass/sendall\\nmpnews → ALL FOLLOWERS\", peripheries=2, style=\"bold,dashed\"];"))
         #expect(text.contains("s0 -> s1 [label=\"if: steps.send.errcode == 48008\"];"))
-        #expect(text.contains("s1 -> s2 [label=\"if: always()\"];"))
+        #expect(text.contains("s1 -> s2 [label=\"if: always()\", style=dotted];"))
     }
 
     @Test("DOT output renders with graphviz")
@@ -151,13 +151,14 @@ struct GraphGoldenTests {
               s0 --> s1
               s1 --> s2
               s2 -->|"if: steps.send.errcode == 48008"| s3
-              s3 --> s4
-              s2 -.->|"if: steps.send.outcome == 'success'"| s4
+              s3 -.-> s4
+              s2 ==>|"if: steps.send.outcome == 'success'"| s4
               subgraph legend["Legend"]
                 direction LR
                 legend_send[["send: double border (cannot be undone)"]]
                 legend_continue["continue_on_error: dashed border"]
-                legend_from["earlier step"] -.->|"dotted edge: a condition reads an earlier step that is not a direct predecessor"| legend_to["step with if"]
+                legend_before["earlier step"] -.->|"dotted edge: order only (file order, no value passed)"| legend_after["later step"]
+                legend_from["earlier step"] ==>|"thick edge: a step an if reads"| legend_to["step with if"]
               end
               classDef continueOnError stroke-dasharray: 5 5
               class s2 continueOnError
@@ -181,15 +182,18 @@ struct GraphGoldenTests {
               s0 -> s1;
               s1 -> s2;
               s2 -> s3 [label="if: steps.send.errcode == 48008"];
-              s3 -> s4;
-              s2 -> s4 [label="if: steps.send.outcome == 'success'", style=dotted];
+              s3 -> s4 [style=dotted];
+              s2 -> s4 [label="if: steps.send.outcome == 'success'", style=bold];
               subgraph cluster_legend {
                 label="Legend"; style=dashed; fontname="Helvetica";
                 legend_send [label="send: double border (cannot be undone)", peripheries=2, style="bold"];
                 legend_continue [label="continue_on_error: dashed border", style="dashed"];
+                legend_before [label="earlier step"];
+                legend_after [label="later step"];
+                legend_before -> legend_after [style=dotted, label="dotted edge: order only (file order, no value passed)"];
                 legend_from [label="earlier step"];
                 legend_to [label="step with if: rounded corners", style="rounded"];
-                legend_from -> legend_to [style=dotted, label="dotted edge: a condition reads an earlier step that is not a direct predecessor"];
+                legend_from -> legend_to [style=bold, label="thick edge: a step an if reads"];
               }
             }
             """#
@@ -213,10 +217,23 @@ struct GraphGoldenTests {
 
     @Test("a pipeline without sends, dotted edges or continue_on_error has no legend")
     func noLegend() throws {
-        let loaded = load(pipeline("  - { id: a, uses: mass/speed }\n  - { id: b, uses: mass/speed }"))
+        let loaded = load(pipeline("  - { id: a, uses: mass/speed }\n  - { id: b, uses: mass/speed, needs: [a] }"))
         let g = StepGraph(try #require(loaded.pipeline))
         #expect(g.render(.mermaid) == "flowchart TD\n  s0[\"a<br/>mass/speed\"]\n  s1[\"b<br/>mass/speed\"]\n  s0 --> s1\n")
         #expect(!g.render(.dot).contains("Legend"))
+    }
+
+    @Test("an edge that only keeps file order is dotted and the legend says so; one that passes a value is solid")
+    func orderOnlyEdges() throws {
+        let loaded = load(pipeline("""
+              - { id: a, uses: mass/speed }
+              - { id: b, uses: mass/speed }
+              - { id: c, uses: mass/get, with: { msg_id: "${{ steps.b.outputs.speed }}" } }
+            """))
+        let mermaid = StepGraph(try #require(loaded.pipeline)).render(.mermaid)
+        #expect(mermaid.contains("  s0 -.-> s1\n"), "\(mermaid)")
+        #expect(mermaid.contains("  s1 --> s2\n"), "\(mermaid)")
+        #expect(mermaid.contains("dotted edge: order only"), "\(mermaid)")
     }
 
     @Test("several pipelines: one subgraph each, node ids kept apart, one legend")
@@ -235,7 +252,7 @@ struct GraphGoldenTests {
 
 @Suite("Graph drawing of conditions")
 struct ConditionDrawingTests {
-    @Test("a condition that reads a step that is not a predecessor gets a dotted, labelled edge from it")
+    @Test("a condition that reads a step that is not a predecessor gets a thick, labelled edge from it")
     func dottedConditionEdge() throws {
         let loaded = load(pipeline(GraphTests.conditional + """
 
@@ -247,7 +264,7 @@ struct ConditionDrawingTests {
         #expect(!loaded.hasErrors, "\(loaded.diagnostics)")
         let text = StepGraph(try #require(loaded.pipeline)).render(.mermaid)
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines.contains("  s2 --> s3"))  // file order: cleanup before finish, unlabelled
-        #expect(lines.contains("  s0 -.->|\"if: steps.send.outcome == 'success'\"| s3"))
+        #expect(lines.contains("  s2 -.-> s3"))  // file order only: cleanup before finish, unlabelled
+        #expect(lines.contains("  s0 ==>|\"if: steps.send.outcome == 'success'\"| s3"))
     }
 }

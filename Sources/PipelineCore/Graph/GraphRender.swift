@@ -10,7 +10,8 @@ extension StepGraph {
     /// dependencies; an edge into a step with `if` carries the condition as its label;
     /// sends (irreversible) are drawn with a double border and say who gets what (the
     /// msgtype and the audience: `tag 100`, `ALL FOLLOWERS`, the OpenID file's name),
-    /// `continue_on_error` steps dashed. A legend explains the shapes the graph uses.
+    /// `continue_on_error` steps dashed, order-only edges dotted, the edges from steps an `if`
+    /// reads (when not direct predecessors) thick. A legend explains the shapes the graph uses.
     public func render(_ format: GraphFormat) -> String {
         Self.render([self], format: format)
     }
@@ -68,13 +69,22 @@ extension StepGraph {
         step.condition.map { "if: \($0.source.trimmingCharacters(in: .whitespaces))" }
     }
 
-    /// One drawn edge: solid for a dependency, dotted for a condition's reference to a step
-    /// that is not an immediate predecessor; labelled with the condition it gates.
+    /// How an edge is drawn.
+    enum EdgeStyle: Hashable {
+        /// A dependency that passes a value (`needs`, or an expression reading the step).
+        case solid
+        /// Order only: a step without `needs` waits for the steps listed before it.
+        case order
+        /// A condition reads a step that is not an immediate predecessor.
+        case conditionRead
+    }
+
+    /// One drawn edge, labelled with the condition it gates.
     struct DrawnEdge: Hashable {
         var from: Int
         var to: Int
         var label: String?
-        var dotted: Bool
+        var style: EdgeStyle
     }
 
     /// The edges to draw. A condition's label sits on the edge from a step it reads (a dotted
@@ -93,7 +103,7 @@ extension StepGraph {
                 if reads.isEmpty || reads.contains(e.from) { label = conditionLabel(pipeline.steps[e.to]) }
             }
             if label != nil { labelledTargets.insert(e.to) }
-            out.append(DrawnEdge(from: e.from, to: e.to, label: label, dotted: false))
+            out.append(DrawnEdge(from: e.from, to: e.to, label: label, style: e.reason == .order ? .order : .solid))
         }
         for (i, step) in pipeline.steps.enumerated() {
             guard let c = step.condition else { continue }
@@ -101,7 +111,7 @@ extension StepGraph {
                 guard let j = index[id], j != i, !reduced.contains(where: { $0.from == j && $0.to == i }) else { continue }
                 // The label is drawn once per condition; further dotted edges only show what it reads.
                 let label = labelledTargets.contains(i) ? nil : conditionLabel(step)
-                out.append(DrawnEdge(from: j, to: i, label: label, dotted: true))
+                out.append(DrawnEdge(from: j, to: i, label: label, style: .conditionRead))
                 labelledTargets.insert(i)
             }
         }
@@ -113,10 +123,11 @@ extension StepGraph {
     struct LegendNeeds {
         var send = false
         var continueOnError = false
-        var dottedEdge = false
+        var orderEdge = false
+        var conditionEdge = false
         /// A step with `if` (DOT draws it with rounded corners; Mermaid only labels its edge).
         var condition = false
-        var isEmpty: Bool { !send && !continueOnError && !dottedEdge }
+        var isEmpty: Bool { !send && !continueOnError && !orderEdge && !conditionEdge }
 
         init(_ graphs: [StepGraph]) {
             for g in graphs {
@@ -124,14 +135,16 @@ extension StepGraph {
                 continueOnError = continueOnError || g.pipeline.steps.contains(where: \.continueOnError)
                 condition = condition || g.pipeline.steps.contains { $0.condition != nil }
                 let (edges, unlabelled) = g.drawnEdges()
-                dottedEdge = dottedEdge || edges.contains(where: \.dotted) || !unlabelled.isEmpty
+                orderEdge = orderEdge || edges.contains { $0.style == .order }
+                conditionEdge = conditionEdge || edges.contains { $0.style == .conditionRead } || !unlabelled.isEmpty
             }
         }
     }
 
     static let legendSend = "send: double border (cannot be undone)"
     static let legendContinue = "continue_on_error: dashed border"
-    static let legendDotted = "dotted edge: a condition reads an earlier step that is not a direct predecessor"
+    static let legendOrder = "dotted edge: order only (file order, no value passed)"
+    static let legendCondition = "thick edge: a step an if reads"
 
     private static func mermaidEscape(_ s: String) -> String {
         var out = ""
@@ -159,7 +172,7 @@ extension StepGraph {
         }
         let (edges, unlabelled) = drawnEdges()
         for e in edges {
-            let arrow = e.dotted ? "-.->" : "-->"
+            let arrow = e.style == .order ? "-.->" : e.style == .conditionRead ? "==>" : "-->"
             if let label = e.label {
                 lines.append("\(indent)\(prefix)s\(e.from) \(arrow)|\"\(esc(label))\"| \(prefix)s\(e.to)")
             } else {
@@ -169,7 +182,7 @@ extension StepGraph {
         // A conditional step whose condition found no edge to sit on gets a label node.
         for i in unlabelled {
             if let c = conditionLabel(pipeline.steps[i]) {
-                lines.append("\(indent)\(prefix)s\(i)_if{{\"\(esc(c))\"}} -.-> \(prefix)s\(i)")
+                lines.append("\(indent)\(prefix)s\(i)_if{{\"\(esc(c))\"}} ==> \(prefix)s\(i)")
             }
         }
         let dashed = pipeline.steps.indices.filter { pipeline.steps[$0].continueOnError }.map { "\(prefix)s\($0)" }
@@ -201,8 +214,11 @@ extension StepGraph {
             if legend.continueOnError {
                 lines.append("    legend_continue[\"\(esc(legendContinue))\"]")
             }
-            if legend.dottedEdge {
-                lines.append("    legend_from[\"earlier step\"] -.->|\"\(esc(legendDotted))\"| legend_to[\"step with if\"]")
+            if legend.orderEdge {
+                lines.append("    legend_before[\"earlier step\"] -.->|\"\(esc(legendOrder))\"| legend_after[\"later step\"]")
+            }
+            if legend.conditionEdge {
+                lines.append("    legend_from[\"earlier step\"] ==>|\"\(esc(legendCondition))\"| legend_to[\"step with if\"]")
             }
             lines.append("  end")
         }
@@ -244,13 +260,14 @@ extension StepGraph {
         for e in edges {
             var attrs: [String] = []
             if let label = e.label { attrs.append("label=\(esc(label))") }
-            if e.dotted { attrs.append("style=dotted") }
+            if e.style == .order { attrs.append("style=dotted") }
+            if e.style == .conditionRead { attrs.append("style=bold") }
             lines.append("\(indent)\(prefix)s\(e.from) -> \(prefix)s\(e.to)" + (attrs.isEmpty ? ";" : " [\(attrs.joined(separator: ", "))];"))
         }
         for i in unlabelled {
             if let c = conditionLabel(pipeline.steps[i]) {
                 lines.append("\(indent)\(prefix)s\(i)_if [shape=plaintext, label=\(esc(c))];")
-                lines.append("\(indent)\(prefix)s\(i)_if -> \(prefix)s\(i) [style=dotted];")
+                lines.append("\(indent)\(prefix)s\(i)_if -> \(prefix)s\(i) [style=bold];")
             }
         }
         return lines
@@ -277,13 +294,18 @@ extension StepGraph {
             lines.append("    label=\"Legend\"; style=dashed; fontname=\"Helvetica\";")
             if legend.send { lines.append("    legend_send [label=\(esc(legendSend)), peripheries=2, style=\"bold\"];") }
             if legend.continueOnError { lines.append("    legend_continue [label=\(esc(legendContinue)), style=\"dashed\"];") }
-            if legend.condition && !legend.dottedEdge {
+            if legend.condition && !legend.conditionEdge {
                 lines.append("    legend_if [label=\"step with if: rounded corners\", style=\"rounded\"];")
             }
-            if legend.dottedEdge {
+            if legend.orderEdge {
+                lines.append("    legend_before [label=\"earlier step\"];")
+                lines.append("    legend_after [label=\"later step\"];")
+                lines.append("    legend_before -> legend_after [style=dotted, label=\(esc(legendOrder))];")
+            }
+            if legend.conditionEdge {
                 lines.append("    legend_from [label=\"earlier step\"];")
                 lines.append("    legend_to [label=\"step with if: rounded corners\", style=\"rounded\"];")
-                lines.append("    legend_from -> legend_to [style=dotted, label=\(esc(legendDotted))];")
+                lines.append("    legend_from -> legend_to [style=bold, label=\(esc(legendCondition))];")
             }
             lines.append("  }")
         }

@@ -22,7 +22,15 @@ public struct StepGraph: Sendable {
         var edges: [Edge] = []
         var deps = [Set<Int>](repeating: [], count: pipeline.steps.count)
         func add(_ from: Int, _ to: Int, _ reason: EdgeReason) {
-            guard from != to, !deps[to].contains(from) else { return }
+            guard from != to else { return }
+            if deps[to].contains(from) {
+                // A step that also reads an earlier one it waits for by file order: the edge
+                // passes a value, which is what a picture should show.
+                if reason != .order, let k = edges.firstIndex(where: { $0.from == from && $0.to == to && $0.reason == .order }) {
+                    edges[k].reason = reason
+                }
+                return
+            }
             deps[to].insert(from)
             edges.append(Edge(from: from, to: to, reason: reason))
         }
