@@ -159,6 +159,19 @@ public struct TextLogHandler: LogHandler {
         return out
     }
 
+    /// `text` wrapped at spaces to `width` columns, continuation lines indented by `indent`
+    /// (for the command's own `masscast: …` lines on a terminal). Newlines in `text` are kept.
+    public static func wrapped(_ text: String, width: Int, indent: Int) -> String {
+        guard width > indent + 10, TextWidth.columns(text) > width || text.contains("\n") else { return text }
+        var lines: [String] = []
+        for (n, paragraph) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let words = paragraph.split(separator: " ").map { (String($0), String($0)) }
+            lines += wrap(words, first: width - (n == 0 ? 0 : indent), rest: width - indent)
+        }
+        let pad = String(repeating: " ", count: indent)
+        return lines.enumerated().map { $0.offset == 0 ? $0.element : pad + $0.element }.joined(separator: "\n")
+    }
+
     /// Greedy word wrap: `first` columns on the first line, `rest` on the others; a plain word
     /// wider than a whole line is cut.
     static func wrap(_ words: [(text: String, rendered: String)], first: Int, rest: Int) -> [String] {

@@ -114,7 +114,7 @@ struct Listen: AsyncParsableCommand {
                     "listen.accounts": .array(configuration.accounts.map { .string($0.name) }),
                 ])
         }
-        try await app.runService()
+        try await runServer(port: port, what: "masscast listen") { try await app.runService() }
         logger.info("stopped", metadata: ["event": "listen.stopped"])
     }
 
