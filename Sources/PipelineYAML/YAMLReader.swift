@@ -106,7 +106,7 @@ public struct YAMLReader: Sendable {
     private func tooLarge(_ size: Int, file: String) -> Diagnostic {
         .error(.fileTooLarge, "the file is \(size) bytes, over the limit of \(maxBytes) bytes",
                at: SourceLocation(file: file, line: 1, column: 1),
-               hint: "a pipeline is a short declaration; move long text into a file (`content_file`) or raise the limit with --max-file-size")
+               hint: "a pipeline is a short declaration: put a long audience in a file (`touser_file`, one OpenID a line) and long text in one (`content_file`); `masscast validate --max-file-size BYTES` checks a larger file")
     }
 }
 

@@ -105,6 +105,9 @@ struct YAMLReaderTests {
         let d = try #require(small.read(text: String(repeating: "a: 1\n", count: 20), file: "t.yaml").diagnostics.first)
         #expect(d.code == .fileTooLarge)
         #expect(d.message.contains("100 bytes"))
+        // The hint names the way out: the audience in a file, or validate's flag.
+        #expect(d.hint?.contains("`touser_file`") == true, "\(d.hint ?? "")")
+        #expect(d.hint?.contains("--max-file-size") == true, "\(d.hint ?? "")")
     }
 
     @Test("one document per file; an empty file is an error")

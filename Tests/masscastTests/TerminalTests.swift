@@ -86,6 +86,12 @@ struct TerminalTests {
         }
     }
 
+    @Test("with MASSCAST_REQUIRE_TOOLS=1 (CI), tmux is there: the terminal tests are not skipped")
+    func tmuxIsAvailableWhenRequired() {
+        guard ProcessInfo.processInfo.environment["MASSCAST_REQUIRE_TOOLS"] == "1" else { return }
+        #expect(Self.tmux != nil, "MASSCAST_REQUIRE_TOOLS=1 but tmux is missing (bash .ci/run installs it)")
+    }
+
     /// The screen's lines before the end marker, trailing spaces removed.
     static func lines(_ screen: String) -> [String] {
         var out: [String] = []
