@@ -135,4 +135,39 @@ struct RunnerTerminalTests {
             #expect(!output.contains("event="))
         }
     }
+
+    @Test("during a retry's wait the progress line counts it down and names the errcode")
+    func progressDuringRetryWait() async throws {
+        try await Rig.with { rig in
+            let texts = TextBox()
+            try await rig.addFaults("- { on: message/mass/sendall, errcode: -1, next: 1 }")
+            let path = try rig.write("retry.yaml", """
+                version: 1
+                name: retry-progress
+                account: brand-main
+                steps:
+                  - id: send
+                    uses: mass/sendall
+                    retry: { max_attempts: 3, initial_delay: 2s, max_delay: 2s, jitter: none }
+                    with:
+                      filter: { is_to_all: false, tag_id: 100 }
+                      msgtype: text
+                      text: { content: "retry" }
+                """)
+            let result = try await rig.run(path) { $0.progress = { texts.append($0) } }
+            #expect(result.exitCode == 0, "\(result)")
+            let shown = texts.all
+            #expect(shown.contains("[send] retrying in 2 s (attempt 2, after errcode -1)"), "\(shown)")
+            #expect(shown.contains("[send] retrying in 1 s (attempt 2, after errcode -1)"), "\(shown)")
+            #expect(await rig.sends().count == 1)
+        }
+    }
+}
+
+/// Progress texts as they were shown.
+final class TextBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var texts: [String] = []
+    func append(_ text: String) { lock.withLock { texts.append(text) } }
+    var all: [String] { lock.withLock { texts } }
 }
