@@ -73,7 +73,12 @@ struct TerminalTests {
                 "new-session", "-d", "-x", "\(width)", "-y", "30", "-c", directory.path,
                 "env NO_COLOR=1 TERM=xterm sh -c '\(command); echo; echo __ended__ $?; sleep 60'",
             ])
-            defer { _ = try? tmux(["kill-server"]) }
+            defer {
+                _ = try? tmux(["kill-server"])
+                // tmux leaves its socket file behind.
+                let dir = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
+                try? FileManager.default.removeItem(atPath: "\(dir)/tmux-\(getuid())/\(socket)")
+            }
             let clock = ContinuousClock()
             let deadline = clock.now + timeout
             while clock.now < deadline {
