@@ -106,7 +106,7 @@ public struct YAMLReader: Sendable {
     private func tooLarge(_ size: Int, file: String) -> Diagnostic {
         .error(.fileTooLarge, "the file is \(size) bytes, over the limit of \(maxBytes) bytes",
                at: SourceLocation(file: file, line: 1, column: 1),
-               hint: "a pipeline is a short declaration; move long text into a file (`content_file`) or raise the limit with --max-file-size")
+               hint: "a pipeline is a short declaration: put a long audience in a file (`touser_file`, one OpenID a line) and long text in one (`content_file`); `masscast validate --max-file-size BYTES` checks a larger file")
     }
 }
 
@@ -157,6 +157,12 @@ private struct Composer {
     var diagnostics: [Diagnostic] = []
     /// Byte offset where each line starts (index 0 is line 1).
     var lineStarts: [Int] = []
+    /// Lines known to hold a `#` (or not): a flow list of thousands of scalars on one line
+    /// must not scan that line once per scalar.
+    var lineHasHash: [Int: Bool] = [:]
+    /// The last column looked up (line, column, byte index): scalars on one line come in
+    /// column order, so the next look-up continues from there instead of the line's start.
+    var lastColumn: (line: Int, column: Int, index: Int)?
 
     init(bytes: [UInt8], file: String, maxDepth: Int) {
         self.bytes = bytes
@@ -462,9 +468,9 @@ private struct Composer {
     }
 
     /// The byte index within the line of a 1-based character column.
-    private func byteIndex(in line: ArraySlice<UInt8>, column: Int) -> Int? {
-        var col = 1
-        var i = line.startIndex
+    private func byteIndex(in line: ArraySlice<UInt8>, column: Int, from start: (column: Int, index: Int)? = nil) -> Int? {
+        var col = start?.column ?? 1
+        var i = start?.index ?? line.startIndex
         while col < column {
             guard i < line.endIndex else { return nil }
             i += 1
@@ -476,9 +482,24 @@ private struct Composer {
 
     /// Whether ` #…` follows the position on its line (YAML made the rest a comment).
     private mutating func commentFollows(line: Int, column: Int) -> Bool {
-        guard let text = lineBytes(line), text.contains(UInt8(ascii: "#")),
-            let i = byteIndex(in: text, column: column)
-        else { return false }
+        guard let text = lineBytes(line) else { return false }
+        let hasHash: Bool
+        if let known = lineHasHash[line] {
+            hasHash = known
+        } else {
+            hasHash = text.contains(UInt8(ascii: "#"))
+            lineHasHash[line] = hasHash
+        }
+        guard hasHash else { return false }
+        let i: Int
+        if let last = lastColumn, last.line == line, last.column <= column {
+            guard let found = byteIndex(in: text, column: column, from: (last.column, last.index)) else { return false }
+            i = found
+        } else {
+            guard let found = byteIndex(in: text, column: column) else { return false }
+            i = found
+        }
+        lastColumn = (line, column, i)
         var j = i
         var sawSpace = false
         while j < text.endIndex, text[j] == 0x20 || text[j] == 0x09 { j += 1; sawSpace = true }

@@ -33,6 +33,7 @@ public final class ProgressLine: @unchecked Sendable {
     /// Guarded by `lock`.
     private var lastDraw: ContinuousClock.Instant?
     private var lastReport: ContinuousClock.Instant?
+    private var current: String?
 
     /// - Parameters:
     ///   - sink: the sink log lines also go through (standard error by default).
@@ -61,6 +62,7 @@ public final class ProgressLine: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let now = clock.now
+        current = clean
         if force || lastDraw.map({ $0.duration(to: now) >= minimumInterval }) ?? true {
             lastDraw = now
             sink.drawStatus(clean)
@@ -74,7 +76,21 @@ public final class ProgressLine: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         lastDraw = nil
+        current = nil
         if isLive { sink.clearStatus() }
+    }
+
+    /// A step finished: erases the status line if it is that step's (its text starts with
+    /// `[step]`), so a finished step's state never lingers while later steps run. Another
+    /// step's line is left as it is.
+    public func end(step: String) {
+        guard isLive else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        guard let current, current.hasPrefix("[\(scrubber.scrub(step))]") else { return }
+        self.current = nil
+        lastDraw = nil
+        sink.clearStatus()
     }
 
     /// Erases the status line, then writes `line` (a command's last words) through the same
@@ -84,6 +100,7 @@ public final class ProgressLine: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         lastDraw = nil
+        current = nil
         sink.writeFinal(line: line)
     }
 

@@ -254,6 +254,7 @@ public struct RunReport: Sendable, Hashable, Codable {
 
     /// One call attempt.
     public struct Attempt: Sendable, Hashable, Codable {
+        /// The batch, counted from 1 as the logs count it (the store keeps it from 0).
         public var batch: Int
         public var number: Int
         public var endpoint: String
@@ -270,7 +271,7 @@ public struct RunReport: Sendable, Hashable, Codable {
         public var retryDelayMS: Int?
 
         init(_ record: AttemptRecord, scrubber: Scrubber) {
-            batch = record.batch
+            batch = record.batch + 1
             number = record.number
             endpoint = record.endpoint
             result = record.result
@@ -317,6 +318,7 @@ public struct RunReport: Sendable, Hashable, Codable {
     /// One irreversible call (a send batch, a preview) from the journal.
     public struct Send: Sendable, Hashable, Codable {
         public var step: String
+        /// The batch, counted from 1 as the logs count it (the journal keeps it from 0).
         public var batch: Int
         /// The journal key (`mc1-…`; `preview:<run>:<step>` for a preview).
         public var clientmsgid: String
@@ -336,7 +338,7 @@ public struct RunReport: Sendable, Hashable, Codable {
         init(_ entry: JournalEntry, scrubber: Scrubber) {
             adoptedUnrecorded = entry.adoptedUnrecorded
             step = entry.stepID
-            batch = entry.batch
+            batch = entry.batch + 1
             clientmsgid = scrubber.scrub(entry.key)
             endpoint = entry.endpoint
             state = entry.state.rawValue

@@ -76,7 +76,7 @@ public enum RunTimeline {
     /// ✓ send  mass/sendall  success  2.1s  msg_id=1000000001
     ///     attempt 1  09:00:01.120  +0.31s  error  errcode -1 transient  retry in 1.0s
     ///     attempt 2  09:00:02.450  +0.20s  ok
-    ///     batch 0  clientmsgid mc1-…  sent  msg_id 1000000001
+    ///     batch 1  clientmsgid mc1-…  sent  msg_id 1000000001
     /// ```
     ///
     /// — its top-level scalar outputs, its message, its attempts (`+` is the attempt's
@@ -140,7 +140,7 @@ public enum RunTimeline {
             if !extras.isEmpty { line += "  " + extras.joined(separator: "  ") }
             lines.append(trimRight(line))
             if let message = step.message, !message.isEmpty { lines.append("    " + sanitizeLine(message)) }
-            let batched = step.attempts.contains { $0.batch != 0 }
+            let batched = step.attempts.contains { $0.batch > 1 }
             for attempt in step.attempts { lines.append("    " + attemptText(attempt, batched: batched, timeZone)) }
             for send in sendsByStep.removeValue(forKey: step.id) ?? [] { lines.append("    " + sendText(send)) }
         }
@@ -247,7 +247,7 @@ public enum RunTimeline {
             let sid = mermaidID(step.id)
             lines.append("    section " + mermaidText(step.id))
             if !step.attempts.isEmpty {
-                let batched = step.attempts.contains { $0.batch != 0 }
+                let batched = step.attempts.contains { $0.batch > 1 }
                 for attempt in step.attempts {
                     var name = (batched ? "batch \(attempt.batch) " : "") + "attempt \(attempt.number)"
                     if let errcode = attempt.errcode, attempt.result != "ok" { name += " errcode \(errcode)" }

@@ -124,14 +124,40 @@ extension RunExecutor {
                 if let verdict { return verdict }
                 let wait = delay ?? .zero
                 logger.warning(
-                    "attempt \(attempt)\(spec.batch > 0 ? " (batch \(spec.batch))" : "") failed: \(error); \(countsAsAttempt ? "retrying" : "repeating") in \(Self.format(wait))",
+                    "attempt \(attempt)\(spec.step.uses.value == "mass/send" ? " (batch \(spec.batch + 1))" : "") failed: \(error); \(countsAsAttempt ? "retrying" : "repeating") in \(Self.format(wait))",
                     metadata: attemptMetadata(spec, attempt: attempt, error: error, event: "attempt.failed"))
-                if !(await stopSignal.sleep(wait)) {
+                let stepID = spec.step.id.value
+                let why: @Sendable (Int) -> String
+                if errcode == 45011 {
+                    why = { "[\(stepID)] waiting \($0) s for the next minute (45011)" }
+                } else if !countsAsAttempt {
+                    why = { "[\(stepID)] waiting \($0) s: this clientmsgid was used less than a window ago (45066)" }
+                } else {
+                    let cause = errcode.map { "errcode \($0)" } ?? error.errorClass.rawValue
+                    let next = attempt + 1
+                    why = { "[\(stepID)] retrying in \($0) s (attempt \(next), after \(cause))" }
+                }
+                if !(await sleepShowingProgress(wait, why)) {
                     return maybeReceived ? .unknown(error) : .stopped
                 }
                 if countsAsAttempt { attempt += 1 }
             }
         }
+    }
+
+    /// Sleeps `wait` (ended early by a stop: `false`), showing `text(seconds left)` as the
+    /// live progress line once a second, so the line says what the run is waiting for.
+    func sleepShowingProgress(_ wait: Duration, _ text: @escaping @Sendable (Int) -> String) async -> Bool {
+        guard let progress = options.progress else { return await stopSignal.sleep(wait) }
+        var left = wait
+        while left > .zero {
+            let seconds = Int((Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18).rounded(.up))
+            progress(text(max(1, seconds)))
+            let chunk = min(left, .seconds(1))
+            if !(await stopSignal.sleep(chunk)) { return false }
+            left -= chunk
+        }
+        return true
     }
 
     static func finalVerdict<T>(_ error: WeChatError, maybeReceived: Bool) -> CallOutcome<T> {
@@ -159,7 +185,8 @@ extension RunExecutor {
             "event": .string(event), "step.id": .string(spec.step.id.value), "uses": .string(spec.step.uses.value),
             "attempt": .stringConvertible(attempt), "endpoint": .string(spec.endpoint),
         ]
-        if spec.batch > 0 || spec.step.uses.value == "mass/send" { m["batch"] = .stringConvertible(spec.batch) }
+        // Counted from 1, as the text says "batch 2/3" (the journal and attempts keep it from 0).
+        if spec.batch > 0 || spec.step.uses.value == "mass/send" { m["batch"] = .stringConvertible(spec.batch + 1) }
         if let error {
             if let code = error.errcode { m["errcode"] = .stringConvertible(code) }
             if case .http(let status) = error.kind { m["http.status"] = .stringConvertible(status) }

@@ -52,6 +52,9 @@ public actor RunExecutor {
     var pendingAttempts: [String: AttemptRecord] = [:]
     /// Source digests of steps computed so far (`SourceDigest.swift`).
     var sourceDigests: [String: String] = [:]
+    /// The followers each job was for (`TotalCount` of its MASSSENDJOBFINISH push), for the
+    /// run's summary.
+    var pushedTotals: [Int64: Int] = [:]
 
     /// Creates an executor.
     /// - Parameters:
@@ -371,10 +374,12 @@ public actor RunExecutor {
         let failedSteps = steps.filter { states[$0.id.value]?.conclusion == "failure" }.map(\.id.value)
         if !failedSteps.isEmpty {
             let message = "step\(failedSteps.count == 1 ? "" : "s") \(failedSteps.joined(separator: ", ")) failed"
+            await logSummary(runID: run.id)
             logger.error("run \(run.id) failed: \(message)", metadata: ["event": "run.finished", "status": "failed"])
             try? await store.finishRun(run.id, status: .failed, message: message, at: now)
             return .failed(runID: run.id, message: message)
         }
+        await logSummary(runID: run.id)
         logger.info("run \(run.id) succeeded", metadata: ["event": "run.finished", "status": "succeeded"])
         try? await store.finishRun(run.id, status: .succeeded, message: nil, at: now)
         return .succeeded(runID: run.id)
@@ -498,6 +503,7 @@ public actor RunExecutor {
         // Not awaited: committed before the step's next record (a crash may lose it, and
         // resume runs an unfinished step again anyway).
         await store.queueStepSave(record, appending: [])
+        options.progress?("[\(step.id.value)] \(step.uses.value) started")
         logger.info(
             "started (\(step.uses.value))",
             metadata: ["event": "step.started", "step.id": .string(step.id.value), "uses": .string(step.uses.value)])
@@ -509,6 +515,7 @@ public actor RunExecutor {
         record.message = message
         record.startedAt = startedTimes[step.id.value]
         try? await store.saveStep(record, appending: takePendingAttempts(step.id.value))
+        options.progressEnded?(step.id.value)
         logger.warning(
             "stopped: \(message)",
             metadata: ["event": "step.stopped", "step.id": .string(step.id.value), "uses": .string(step.uses.value)])
@@ -533,6 +540,7 @@ public actor RunExecutor {
             // kinds (uploads, reads, waits) is harmless.
             await store.queueStepSave(record, appending: takePendingAttempts(step.id.value))
         }
+        options.progressEnded?(step.id.value)
         var metadata: Logger.Metadata = [
             "event": "step.finished", "step.id": .string(step.id.value), "uses": .string(step.uses.value),
             "outcome": .string(outcome), "conclusion": .string(conclusion),

@@ -59,6 +59,7 @@ extension RunExecutor {
                 if let events = try? await store.inboxEvents(api: account.endpoint, originalID: originalID, msgIDs: ids) {
                     for e in events where pushes[e.msgID] == nil {
                         pushes[e.msgID] = e
+                        if let total = e.totalCount { pushedTotals[e.msgID] = total }
                         logger.info(
                             "MASSSENDJOBFINISH for msg_id \(e.msgID): \(e.status)",
                             metadata: ["event": "wait.push", "step.id": .string(stepID), "msg_id": .stringConvertible(e.msgID)])

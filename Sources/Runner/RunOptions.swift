@@ -47,8 +47,11 @@ public struct RunOptions: Sendable {
     /// The options a `masscast resume` of this run needs besides the run id (`--state`,
     /// `--config`, `--secrets` as given to this command), for the hints that print a command.
     public var resumeArguments: [String] = []
-    /// Live progress text for a terminal (`nil`: none).
+    /// Live progress text for a terminal (`nil`: none). Texts start with `[step id]`.
     public var progress: (@Sendable (String) -> Void)?
+    /// Called with a step's id when it finishes (or stops): its progress text, if still
+    /// shown, is taken away.
+    public var progressEnded: (@Sendable (String) -> Void)?
     /// The clock.
     public var now: @Sendable () -> Date = { Date() }
 

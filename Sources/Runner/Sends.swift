@@ -157,6 +157,8 @@ extension RunExecutor {
             let content = Self.batchContent(
                 payloadView: payloadView, payloadViewJSON: payloadViewJSON, legacyPayloadJSON: payloadJSON,
                 openIDs: openIDs)
+            options.progress?(
+                "[\(step.id.value)] sending batch \(batch.index + 1)/\(total) · \(ProgressText.grouped(sentRecipients))/\(ProgressText.grouped(audience)) OpenIDs sent")
             var prepared = template
             prepared.toUser = openIDs
             let request = prepared
@@ -171,13 +173,14 @@ extension RunExecutor {
             case .sent(let msgID, _):
                 msgIDs.append(.integer(Int(msgID)))
                 sentRecipients += openIDs.count
-                options.progress?("[\(step.id.value)] batch \(batch.index + 1)/\(total) · \(sentRecipients)/\(audience) OpenIDs")
+                options.progress?(
+                    "[\(step.id.value)] batch \(batch.index + 1)/\(total) sent · \(ProgressText.grouped(sentRecipients))/\(ProgressText.grouped(audience)) OpenIDs sent")
                 if total > 1 {
                     logger.info(
                         "batch \(batch.index + 1)/\(total) sent (\(openIDs.count) OpenIDs, msg_id \(msgID))",
                         metadata: [
                             "event": "batch.sent", "step.id": .string(step.id.value),
-                            "batch": .stringConvertible(batch.index), "msg_id": .stringConvertible(msgID),
+                            "batch": .stringConvertible(batch.index + 1), "msg_id": .stringConvertible(msgID),
                         ])
                 }
             case .failed(let r):
@@ -238,7 +241,7 @@ extension RunExecutor {
         let now = options.now()
         var meta: Logger.Metadata = [
             "step.id": .string(step.id.value), "uses": .string(step.uses.value), "clientmsgid": .string(key),
-            "batch": .stringConvertible(batch),
+            "batch": .stringConvertible(batch + 1),  // from 1 in logs; the journal keeps it from 0
         ]
         let existing: JournalEntry?
         do {
@@ -382,4 +385,18 @@ final class SendAttempts: @unchecked Sendable {
     }
 
     var mayHaveSent: Bool { lock.withLock { sent } }
+}
+
+/// Numbers as people read them in progress texts and summaries.
+enum ProgressText {
+    /// `20001` → `20,001`.
+    static func grouped(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (i, ch) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+            out.append(ch)
+        }
+        return (value < 0 ? "-" : "") + out
+    }
 }

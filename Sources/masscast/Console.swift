@@ -53,7 +53,7 @@ final class Console: @unchecked Sendable {
         case .json:
             logger().log(level: level, "\(message)", metadata: metadata.merging(["event": .string(event)]) { _, new in new })
         case .text:
-            sink.write(line: lock.withLock { scrubber }.scrub("masscast: " + message))
+            sink.write(line: fitted(lock.withLock { scrubber }.scrub("masscast: " + message)))
         }
     }
 
@@ -73,9 +73,16 @@ final class Console: @unchecked Sendable {
             let scrubber = self.scrubber
             let progress = self.progress
             lock.unlock()
-            let line = scrubber.scrub("masscast: " + message)
+            let line = fitted(scrubber.scrub("masscast: " + message))
             if let progress { progress.finish(with: line) } else { sink.writeFinal(line: line) }
         }
+    }
+
+    /// A text line wrapped to the terminal's width (continuation lines indented under the
+    /// message); as it is when stderr is not a terminal.
+    private func fitted(_ line: String) -> String {
+        guard sink.isTerminal else { return line }
+        return TextLogHandler.wrapped(line, width: sink.terminalWidth, indent: 10)
     }
 
     /// Erases the live progress line, if any.

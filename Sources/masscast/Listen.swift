@@ -70,7 +70,7 @@ struct Listen: AsyncParsableCommand {
     @Option(help: "Log format: text or json (JSON lines). Default: text on a terminal, json otherwise.")
     var logFormat: LogFormat?
 
-    @Flag(help: "Log at debug level.")
+    @Flag(help: "Log at debug level; text lines also show their metadata (event=, ids).")
     var verbose = false
 
     func validate() throws {
@@ -114,7 +114,7 @@ struct Listen: AsyncParsableCommand {
                     "listen.accounts": .array(configuration.accounts.map { .string($0.name) }),
                 ])
         }
-        try await app.runService()
+        try await runServer(port: port, what: "masscast listen") { try await app.runService() }
         logger.info("stopped", metadata: ["event": "listen.stopped"])
     }
 

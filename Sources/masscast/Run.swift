@@ -288,6 +288,13 @@ struct Runs: AsyncParsableCommand {
         @Option(help: "How many runs.")
         var limit: Int = 20
 
+        func validate() throws {
+            if format == .mermaid {
+                throw ValidationError(
+                    "--format mermaid: only `runs show` draws a timeline (masscast runs show RUN_ID --format mermaid); runs list prints text or json")
+            }
+        }
+
         func run() async throws {
             let store = try Runs.open(state, config: config)
             let runs = try await store.runs(limit: limit)

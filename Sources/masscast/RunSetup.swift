@@ -25,7 +25,7 @@ struct RunCommonOptions: ParsableArguments {
     @Option(help: "Log format: text (readable, with live progress on a terminal) or json (JSON lines). Default: text on a terminal, json otherwise.")
     var logFormat: LogFormat?
 
-    @Flag(help: "Log every call attempt, not only failures.")
+    @Flag(help: "Log every call attempt, not only failures; text lines also show their metadata (event=, ids).")
     var verbose = false
 
     @Option(help: ArgumentHelp("Write a JSON run report to this file.", valueName: "file"))
@@ -362,7 +362,8 @@ enum RunSetup {
         let chosen = format ?? LogFormat.default(isTerminal: sink.isTerminal)
         let scrubber = Scrubber(secrets: scrub)
         let logger = LogFormat.makeLogger(
-            label: "masscast", format: chosen, sink: sink, scrubber: scrubber, level: verbose ? .debug : .info)
+            label: "masscast", format: chosen, sink: sink, scrubber: scrubber, level: verbose ? .debug : .info,
+            showMetadata: verbose)
         let progress = chosen == .text && sink.isTerminal ? ProgressLine(sink: sink, scrubber: scrubber) : nil
         Console.current.attach(scrubber: scrubber, progress: progress)
         return (logger, sink, progress)
@@ -415,7 +416,10 @@ enum RunSetup {
         options.env = ProcessInfo.processInfo.environment
         options.concurrency = common.concurrency
         options.crashPoint = ProcessInfo.processInfo.environment["MASSCAST_CRASH_AT"]
-        if let progress { options.progress = { progress.update($0) } }
+        if let progress {
+            options.progress = { progress.update($0) }
+            options.progressEnded = { progress.end(step: $0) }
+        }
         options.resumeArguments = RunSetup.resumeArguments(common)
         return options
     }

@@ -50,6 +50,25 @@ struct Sandbox: AsyncParsableCommand {
         let app = SandboxServer.application(engine: engine, host: host, port: port) { bound in
             writeStderr("masscast sandbox: listening on http://\(host):\(bound) (Ctrl-C to stop)\n")
         }
-        try await app.runService()
+        try await runServer(port: port, what: "masscast sandbox") { try await app.runService() }
     }
+}
+
+/// Runs a server; a port already in use is said plainly ("port 8085 is in use (another
+/// masscast sandbox?); pass --port 0 for any free port", exit 1) instead of NIO's bind error.
+func runServer(port: Int, what: String, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        guard isAddressInUse(error) else { throw error }
+        writeStderr("masscast: port \(port) is in use (another \(what)?); pass --port 0 for any free port\n")
+        throw ExitCode(1)
+    }
+}
+
+/// Whether `error` is a bind failing with EADDRINUSE (NIO's `IOError` says "Address already in use").
+func isAddressInUse(_ error: any Error) -> Bool {
+    let text = String(describing: error)
+    return text.contains("Address already in use") || text.contains("errno: \(EADDRINUSE))")
+        || text.contains("(errno: \(EADDRINUSE)")
 }

@@ -223,14 +223,14 @@ enum Fixture {
         #expect(
             lines.contains("    attempt 1  07:00:01.810  +0.31s  error  errcode -1 transient (system busy)  retry in 1.0s"))
         #expect(lines.contains("    attempt 2  07:00:03.120  +0.20s  ok"))
-        #expect(lines.contains("    batch 0  clientmsgid mc1-2a9f0c-g2-send-0  sent  msg_id 1000000001  msg_data_id 2247483647"))
+        #expect(lines.contains("    batch 1  clientmsgid mc1-2a9f0c-g2-send-0  sent  msg_id 1000000001  msg_data_id 2247483647"))
         #expect(lines.contains("    invalid credential"))
         #expect(text.contains("5 steps: 3 succeeded, 1 failed, 1 skipped, 0 cancelled · 4 attempts · 1 send accepted"))
         // The send's attempts and journal come right after it, in order.
         let send = lines.firstIndex { $0.hasPrefix("✓ send") }!
         #expect(lines[send + 1].hasPrefix("    attempt 1"))
         #expect(lines[send + 2].hasPrefix("    attempt 2"))
-        #expect(lines[send + 3].hasPrefix("    batch 0"))
+        #expect(lines[send + 3].hasPrefix("    batch 1"))
     }
 
     @Test func symbols() {
@@ -271,11 +271,13 @@ enum Fixture {
                 startedAt: Fixture.at(0), endedAt: Fixture.at(100), result: "unknown"),
         ]
         let text = RunTimeline.renderText(run: Fixture.run, steps: steps, attempts: attempts, journal: [])
-        #expect(text.contains("    batch 0  attempt 1  07:00:01.000  +0.10s  unknown"))
-        #expect(text.contains("    batch 1  attempt 1  07:00:01.500  +0.10s  ok"))
+        // Batches are shown from 1, as the logs count them (the store keeps them from 0).
+        #expect(text.contains("    batch 1  attempt 1  07:00:01.000  +0.10s  unknown"))
+        #expect(text.contains("    batch 2  attempt 1  07:00:01.500  +0.10s  ok"))
+        #expect(!text.contains("batch 0"))
         let mermaid = RunTimeline.renderMermaid(run: Fixture.run, steps: steps, attempts: attempts)
-        #expect(mermaid.contains("    batch 0 attempt 1 :active, a_send_b0_1, "))
-        #expect(mermaid.contains("    batch 1 attempt 1 :done, a_send_b1_1, "))
+        #expect(mermaid.contains("    batch 1 attempt 1 :active, a_send_b1_1, "))
+        #expect(mermaid.contains("    batch 2 attempt 1 :done, a_send_b2_1, "))
     }
 
     @Test func mermaidGantt() throws {
