@@ -148,13 +148,13 @@ extension RunExecutor {
     /// Sleeps `wait` (ended early by a stop: `false`), showing `text(seconds left)` as the
     /// live progress line once a second, so the line says what the run is waiting for.
     func sleepShowingProgress(_ wait: Duration, _ text: @escaping @Sendable (Int) -> String) async -> Bool {
-        guard let progress = options.progress else { return await stopSignal.sleep(wait) }
+        guard let progress = options.progress else { return await stopSignal.sleep(wait, clock: options.clock) }
         var left = wait
         while left > .zero {
             let seconds = Int((Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18).rounded(.up))
             progress(text(max(1, seconds)))
             let chunk = min(left, .seconds(1))
-            if !(await stopSignal.sleep(chunk)) { return false }
+            if !(await stopSignal.sleep(chunk, clock: options.clock)) { return false }
             left -= chunk
         }
         return true

@@ -74,7 +74,7 @@ public actor RunExecutor {
         self.transport = transport
         self.options = options
         self.inputs = options.inputs
-        self.pacer = Pacer(limit: account.pacing.massCallsPerMinute, now: options.now)
+        self.pacer = Pacer(limit: account.pacing.massCallsPerMinute, now: options.now, clock: options.clock)
         self.tokens = TokenProvider(
             credentials: .init(appID: account.appID, secret: account.secret.value), mode: account.tokenMode,
             baseURL: account.apiBase, transport: transport, cache: StoreTokenCache(store: store, api: account.endpoint), now: options.now)
@@ -307,7 +307,7 @@ public actor RunExecutor {
         let heartbeat = Task { [store, options, stopSignal] in
             var failures = 0
             while !Task.isCancelled {
-                try? await Task.sleep(for: options.heartbeatInterval)
+                try? await options.clock.sleep(for: options.heartbeatInterval)
                 if Task.isCancelled { break }
                 do {
                     try await store.heartbeat(run.id, owner: options.owner, at: options.now())
