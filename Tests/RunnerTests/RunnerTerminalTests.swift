@@ -119,7 +119,7 @@ struct RunnerTerminalTests {
                 label: "test", format: .text, sink: terminal, scrubber: Scrubber(), level: .info, showMetadata: false)
             let executor = RunExecutor(
                 pipeline: pipeline, pipelineFile: path, pipelineDigest: "d", account: rig.account(), store: rig.store,
-                transport: AsyncHTTPTransport(), logger: logger, options: options)
+                transport: rig.transport, logger: logger, options: options)
             let result = await executor.start()
             #expect(result.exitCode == 0, "\(result)")
             let output = terminal.output

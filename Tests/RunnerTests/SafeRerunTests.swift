@@ -202,7 +202,7 @@ struct SafeRerunTests {
             let logs = LogSink.memory()
             let executor = RunExecutor(
                 pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: rig.account(), store: other,
-                transport: AsyncHTTPTransport(),
+                transport: rig.transport,
                 logger: LogFormat.makeLogger(label: "t", format: .json, sink: logs, scrubber: Scrubber(), level: .debug),
                 options: options)
             let result = await executor.start()
@@ -236,22 +236,22 @@ struct SafeRerunTests {
             real.apiBase = realAPI.baseURL
             real.api = realAPI.baseURL
             real.endpoint = realAPI.baseURL
-            func executor(_ account: AccountSettings) throws -> RunExecutor {
+            func executor(_ account: AccountSettings, _ transport: any WeChatTransport) throws -> RunExecutor {
                 var options = RunOptions()
                 options.inputs = try Inputs.resolve([], pipeline: pipeline)
                 options.sandbox = true
                 options.enforceSchedule = false
                 return RunExecutor(
                     pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: account, store: rig.store,
-                    transport: AsyncHTTPTransport(),
+                    transport: transport,
                     logger: LogFormat.makeLogger(label: "t", format: .json, sink: rig.logs, scrubber: Scrubber(), level: .debug),
                     options: options)
             }
-            #expect(try await executor(rehearsal).start().exitCode == 0)
+            #expect(try await executor(rehearsal, rig.transport).start().exitCode == 0)
             #expect(await rig.sends().count == 1)
             // The real account (another API identity) on the same store: its own broadcast,
             // its own journal, its own quota count.
-            let result = try await executor(real).start()
+            let result = try await executor(real, AsyncHTTPTransport()).start()
             #expect(result.exitCode == 0, "\(result)")
             #expect(await realAPI.engine.sends().count == 1, "the real API got its send; nothing was adopted")
             let since = Date().addingTimeInterval(-3600)
