@@ -74,7 +74,7 @@ struct RunnerStateTests {
                 """)
             let pipeline = try rig.load(path)
             func runOnce(_ store: SQLiteStateStore, _ transport: CountingTransport, rerun: Bool) async -> RunResult {
-                var options = RunOptions()
+                var options = rig.baseOptions()
                 options.sandbox = true
                 options.enforceSchedule = false
                 options.rerun = rerun

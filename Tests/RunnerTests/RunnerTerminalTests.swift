@@ -109,7 +109,7 @@ struct RunnerTerminalTests {
                     with: { msg_id: "${{ steps.send.outputs.msg_id }}" }
                 """)
             let pipeline = try rig.load(path)
-            var options = RunOptions()
+            var options = rig.baseOptions()
             options.sandbox = true
             options.enforceSchedule = false
             options.firstPollDelay = .milliseconds(1500)
@@ -138,7 +138,7 @@ struct RunnerTerminalTests {
 
     @Test("during a retry's wait the progress line counts it down and names the errcode")
     func progressDuringRetryWait() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             let texts = TextBox()
             try await rig.addFaults("- { on: message/mass/sendall, errcode: -1, next: 1 }")
             let path = try rig.write("retry.yaml", """

@@ -158,7 +158,7 @@ struct SafeRerunTests {
 
     @Test("--rerun is refused while a send's outcome is unknown; after it is settled it sends again")
     func rerunRefusedWhileUnknown() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             let path = try rig.write(
                 "unknown.yaml",
                 sendThenFlakyCheck(name: "rerun-unknown").replacingOccurrences(
@@ -189,13 +189,13 @@ struct SafeRerunTests {
 
     @Test("45065 for a key this store never journaled is adopted with a warning, shown in the report")
     func adoptedUnrecorded() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             let path = try rig.write("lost.yaml", text("lost state", name: "lost-state"))
             #expect(try await rig.run(path).exitCode == 0)
             // A second machine, or a fresh disk: another state store, the same broadcast.
             let other = try SQLiteStateStore(path: rig.dir.appendingPathComponent("other.sqlite").path)
             let pipeline = try rig.load(path)
-            var options = RunOptions()
+            var options = rig.baseOptions()
             options.inputs = try Inputs.resolve([], pipeline: pipeline)
             options.sandbox = true
             options.enforceSchedule = false
@@ -237,7 +237,7 @@ struct SafeRerunTests {
             real.api = realAPI.baseURL
             real.endpoint = realAPI.baseURL
             func executor(_ account: AccountSettings, _ transport: any WeChatTransport) throws -> RunExecutor {
-                var options = RunOptions()
+                var options = rig.baseOptions()
                 options.inputs = try Inputs.resolve([], pipeline: pipeline)
                 options.sandbox = true
                 options.enforceSchedule = false
