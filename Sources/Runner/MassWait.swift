@@ -134,7 +134,7 @@ extension RunExecutor {
         logLowDelivery(outputs, ids: ids, step: step)
         if let minSent, let refusal = Self.minSentRefusal(minSent, outputs: outputs, ids: ids, pushes: pushes) {
             // The outputs stay readable (an `always()` step may report the counts).
-            return .finished(outcome: "failure", errcode: nil, outputs: outputs, message: refusal)
+            return .finished(outcome: .failure, errcode: nil, outputs: outputs, message: refusal)
         }
         return .success(outputs)
     }
