@@ -169,7 +169,7 @@ extension RunExecutor {
             httpStatus: httpStatus, errcode: error?.errcode, errorClass: error?.errorClass.rawValue,
             message: error.map { String(describing: $0) + note }, retryDelayMS: retryDelay?.milliseconds)
         let stepID = spec.step.id.value
-        if result == "ok" && !Self.journaledKinds.contains(spec.step.uses.value) {
+        if result == "ok" && spec.step.kind?.irreversible == nil {
             // Written with the step's end (or before its next attempt), in one transaction.
             if let earlier = pendingAttempts.updateValue(r, forKey: stepID) { try? await store.appendAttempt(earlier) }
         } else {
@@ -183,10 +183,6 @@ extension RunExecutor {
             logger.debug("\(spec.endpoint) ok", metadata: m)
         }
     }
-
-    /// Steps whose calls are journaled (sends, previews): their attempts are written at once,
-    /// each in its own transaction, as before the journal's result.
-    static let journaledKinds: Set<String> = ["mass/send", "mass/sendall", "mass/preview"]
 
     /// The step's successful attempt not written yet (at most one), taken out.
     func takePendingAttempts(_ stepID: String) -> [AttemptRecord] {

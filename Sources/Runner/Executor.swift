@@ -263,7 +263,7 @@ public actor RunExecutor {
     /// What a completed run sent, for hints that say what `--rerun` would send again.
     func sendSummary(ofRun runID: String) async -> String {
         guard let entries = try? await store.journalEntries(runID: runID) else { return "" }
-        let sends = entries.filter { $0.state == .sent && !$0.key.hasPrefix("preview:") }
+        let sends = entries.filter { $0.state == .sent && JournaledCall.isSendKey($0.key) }
         guard !sends.isEmpty else { return "" }
         let batches = sends.filter { $0.recipients > 0 }
         let openIDs = batches.reduce(0) { $0 + $1.recipients }
@@ -543,7 +543,7 @@ public actor RunExecutor {
             runID: run.id, stepID: step.id.value, uses: step.uses.value, state: .finished, outcome: outcome.rawValue,
             conclusion: conclusion.rawValue, errcode: errcode, outputsJSON: Value.object(outputs).jsonText, message: message,
             startedAt: startedAt ?? now, endedAt: now)
-        if Self.irreversibleKinds.contains(step.uses.value) {
+        if step.kind?.irreversible != nil {
             try? await store.saveStep(record, appending: takePendingAttempts(step.id.value))
         } else {
             // Not awaited: committed in order, before any later awaited write (a journal
@@ -570,10 +570,6 @@ public actor RunExecutor {
             logger.info("\(outcome.rawValue): \(message ?? "")", metadata: metadata)
         }
     }
-
-    /// Step kinds whose end is recorded before the run goes on: sends and previews, and
-    /// deletes (run again, a delete that went through would fail with 40059).
-    static let irreversibleKinds: Set<String> = journaledKinds.union(["mass/delete"])
 
     static func outputSummary(_ outputs: [String: Value]) -> String {
         outputs.keys.sorted().compactMap { key -> String? in

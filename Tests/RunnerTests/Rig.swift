@@ -175,7 +175,7 @@ final class Rig: @unchecked Sendable {
     }
 
     func executor(
-        _ path: String, inputs: [String] = [], account: String = "brand-main",
+        _ path: String, inputs: [String] = [], account: String = "brand-main", store: (any StateStore)? = nil,
         configure: (inout RunOptions) -> Void = { _ in }
     ) throws -> RunExecutor {
         let pipeline = try load(path)
@@ -191,7 +191,7 @@ final class Rig: @unchecked Sendable {
             label: "test", format: .json, sink: logs, scrubber: Scrubber(), level: .debug)
         let digest = Idempotency.digest(FileManager.default.contents(atPath: path) ?? Data())
         return RunExecutor(
-            pipeline: pipeline, pipelineFile: path, pipelineDigest: digest, account: account, store: store,
+            pipeline: pipeline, pipelineFile: path, pipelineDigest: digest, account: account, store: store ?? self.store,
             transport: transport, logger: logger, options: options)
     }
 
