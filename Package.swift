@@ -124,23 +124,6 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .executableTarget(
-            name: "sandbox-bench-minimal",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
-            path: "Benchmarks/sandbox/MinimalRoute",
-            swiftSettings: strict
-        ),
-        // The floor of the runner benchmark (Benchmarks/runner/run.sh): the same calls from a
-        // bare AsyncHTTPClient loop.
-        .executableTarget(
-            name: "runner-bench-bare",
-            dependencies: [
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            path: "Benchmarks/runner/Bare",
-            swiftSettings: strict
-        ),
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: strict),
         .testTarget(
             name: "PipelineYAMLTests",
