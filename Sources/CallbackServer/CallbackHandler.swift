@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import RunState
-import WeChatMP
+import WeChatPush
 
 /// Checks, decrypts and stores WeChat pushes: the whole listener without HTTP.
 ///
