@@ -49,10 +49,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A server run in this process on a (free) loopback port and stopped gracefully: what
+        // the in-process sandbox and listener are built on.
+        .target(
+            name: "ServiceHost",
+            dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "WeChatSandbox",
             dependencies: [
-                "WeChatMP", "PipelineCore", "PipelineYAML",
+                "WeChatMP", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -100,7 +110,7 @@ let package = Package(
         .target(
             name: "CallbackServer",
             dependencies: [
-                "WeChatMP", "RunState",
+                "WeChatMP", "RunState", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
