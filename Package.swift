@@ -84,7 +84,7 @@ let package = Package(
         // Log handlers (JSON lines, text with progress), run reports, run timelines.
         .target(
             name: "RunLog",
-            dependencies: ["RunState", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PipelineCore", "RunState", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -175,7 +175,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(
             name: "RunLogTests",
-            dependencies: ["RunLog", "RunState", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PipelineCore", "RunLog", "RunState", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
