@@ -71,7 +71,7 @@ let package = Package(
         // OpenID files read as a stream, validated, de-duplicated and split into batches.
         .target(
             name: "Audience",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PipelineCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // `validate`'s checks of the files a pipeline names (media, content files, audiences)
