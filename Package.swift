@@ -86,7 +86,7 @@ let package = Package(
         // OpenID files read as a stream, validated, de-duplicated and split into batches.
         .target(
             name: "Audience",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PipelineCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // `validate`'s checks of the files a pipeline names (media, content files, audiences)
@@ -99,7 +99,7 @@ let package = Package(
         // Log handlers (JSON lines, text with progress), run reports, run timelines.
         .target(
             name: "RunLog",
-            dependencies: ["RunState", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PipelineCore", "RunState", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -173,7 +173,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(
             name: "RunLogTests",
-            dependencies: ["RunLog", "RunState", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PipelineCore", "RunLog", "RunState", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
