@@ -64,10 +64,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A server run in this process on a (free) loopback port and stopped gracefully: what
+        // the in-process sandbox and listener are built on.
+        .target(
+            name: "ServiceHost",
+            dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "WeChatSandbox",
             dependencies: [
-                "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML",
+                "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -86,7 +96,7 @@ let package = Package(
         // OpenID files read as a stream, validated, de-duplicated and split into batches.
         .target(
             name: "Audience",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PipelineCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // `validate`'s checks of the files a pipeline names (media, content files, audiences)
@@ -99,7 +109,7 @@ let package = Package(
         // Log handlers (JSON lines, text with progress), run reports, run timelines.
         .target(
             name: "RunLog",
-            dependencies: ["RunState", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PipelineCore", "RunState", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -115,7 +125,7 @@ let package = Package(
         .target(
             name: "CallbackServer",
             dependencies: [
-                "WeChatPush", "RunState",
+                "WeChatPush", "RunState", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -178,7 +188,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(
             name: "RunLogTests",
-            dependencies: ["RunLog", "RunState", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PipelineCore", "RunLog", "RunState", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
