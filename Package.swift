@@ -32,7 +32,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        .target(name: "PipelineCore", swiftSettings: strict),
+        // WeChat's documented limits, defined once (pure; read by PipelineCore and WeChatMP).
+        .target(name: "WeChatLimits", swiftSettings: strict),
+        .target(name: "PipelineCore", dependencies: ["WeChatLimits"], swiftSettings: strict),
         .target(
             name: "PipelineYAML",
             dependencies: ["PipelineCore", .product(name: "Yams", package: "Yams")],
@@ -41,6 +43,7 @@ let package = Package(
         .target(
             name: "WeChatMP",
             dependencies: [
+                "WeChatLimits",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -71,7 +74,7 @@ let package = Package(
         // OpenID files read as a stream, validated, de-duplicated and split into batches.
         .target(
             name: "Audience",
-            dependencies: ["PipelineCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PipelineCore", "WeChatLimits", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // `validate`'s checks of the files a pipeline names (media, content files, audiences)
@@ -136,7 +139,7 @@ let package = Package(
             path: "Benchmarks/runner/Bare",
             swiftSettings: strict
         ),
-        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: strict),
+        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "WeChatLimits"], swiftSettings: strict),
         .testTarget(
             name: "PipelineYAMLTests",
             dependencies: ["PipelineCore", "PipelineYAML"],
