@@ -60,7 +60,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            exclude: ["Resources"],  // default-fixture.yaml is embedded in DefaultFixture.swift (a test keeps them equal)
+            resources: [.embedInCode("Resources/default-fixture.yaml")],  // SandboxFixture.defaultYAML
             swiftSettings: strict
         ),
         // The records and the StateStore protocol (Foundation only), so that store
