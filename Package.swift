@@ -20,7 +20,6 @@ let package = Package(
         .library(name: "Runner", targets: ["Runner"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -35,9 +34,15 @@ let package = Package(
         // WeChat's documented limits, defined once (pure; read by PipelineCore and WeChatMP).
         .target(name: "WeChatLimits", swiftSettings: strict),
         .target(name: "PipelineCore", dependencies: ["WeChatLimits"], swiftSettings: strict),
+        // The system libyaml (the C parser PipelineYAML walks event by event).
+        .systemLibrary(
+            name: "CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
+        ),
         .target(
             name: "PipelineYAML",
-            dependencies: ["PipelineCore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PipelineCore", "CLibYAML"],
             swiftSettings: strict
         ),
         .target(
@@ -52,10 +57,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A server run in this process on a (free) loopback port and stopped gracefully: what
+        // the in-process sandbox and listener are built on.
+        .target(
+            name: "ServiceHost",
+            dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "WeChatSandbox",
             dependencies: [
-                "WeChatMP", "PipelineCore", "PipelineYAML",
+                "WeChatMP", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -103,7 +118,7 @@ let package = Package(
         .target(
             name: "CallbackServer",
             dependencies: [
-                "WeChatMP", "RunState",
+                "WeChatMP", "RunState", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,23 +135,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "sandbox-bench-minimal",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
-            path: "Benchmarks/sandbox/MinimalRoute",
-            swiftSettings: strict
-        ),
-        // The floor of the runner benchmark (Benchmarks/runner/run.sh): the same calls from a
-        // bare AsyncHTTPClient loop.
-        .executableTarget(
-            name: "runner-bench-bare",
-            dependencies: [
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            path: "Benchmarks/runner/Bare",
             swiftSettings: strict
         ),
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "WeChatLimits"], swiftSettings: strict),

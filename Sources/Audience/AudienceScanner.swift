@@ -221,7 +221,10 @@ public enum AudienceScanner {
     ///
     /// - Throws: ``AudienceError``, as `scan` does (with `.unreadable` for a file that is
     ///   not a regular file); never `.spool`.
-    public static func check(_ source: AudienceSource, maxLines: Int? = nil) throws(AudienceError) -> AudienceCheck {
+    public static func check(
+        _ source: AudienceSource, maxLines: Int? = nil,
+        progress: (@Sendable (AudienceProgress) -> Void)? = nil
+    ) throws(AudienceError) -> AudienceCheck {
         let file = source.path
         // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
         let fd = source.path.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
@@ -245,7 +248,7 @@ public enum AudienceScanner {
         }
         var processor = LineProcessor(source: source, spool: SpoolWriter(discarding: ()), masksOpenIDs: true)
         let read = try readLines(fd: fd, totalBytes: Int64(info.st_size), file: file, into: &processor,
-                                 maxLines: maxLines, progress: nil)
+                                 maxLines: maxLines, progress: progress)
         try processor.finish(countsChecked: read.complete)
         return AudienceCheck(uniqueCount: processor.uniqueCount, duplicateCount: processor.duplicateCount,
                              linesRead: processor.lineNumber, complete: read.complete)

@@ -3,6 +3,7 @@ import FileChecks
 import Foundation
 import PipelineCore
 import PipelineYAML
+import RunLog
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,7 +89,13 @@ struct Validate: ParsableCommand {
         let configOfFile = files.map { file in config.map(configs.key) ?? configs.discover(for: file) }
 
         let loader = PipelineLoader(reader: YAMLReader(maxBytes: maxFileSize))
-        let checker = PipelineFileChecker(deep: deep)
+        // --deep reads whole audience files: on a terminal, a status line says which and how far.
+        let status = ProgressLine()
+        var showProgress: (@Sendable (String) -> Void)?
+        if deep && status.isLive {
+            showProgress = { @Sendable text in status.update(text) }
+        }
+        let checker = PipelineFileChecker(deep: deep, progress: showProgress)
         let results = ParallelMap.run(files.count, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount) { i in
             var loaded = loader.load(path: files[i])
             // The files the pipeline will read (media, content files, audiences).
@@ -97,6 +104,7 @@ struct Validate: ParsableCommand {
             }
             return loaded
         }
+        status.finish()  // before any diagnostic is printed
         all += configs.diagnostics
         var pipelines: [Pipeline] = []
         for (i, loaded) in results.enumerated() {

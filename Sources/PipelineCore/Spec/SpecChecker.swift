@@ -143,7 +143,10 @@ public struct SpecChecker {
                                   at: node.location)
             } else if let hi, items.count > hi {
                 diagnostics.error(.listLength, "\(path) has \(items.count) items; at most \(hi) are allowed",
-                                  at: node.location)
+                                  at: node.location,
+                                  hint: path.hasSuffix(".touser")
+                                      ? "put a larger audience in a file (`touser_file`, one OpenID a line): it is sent in batches of \(hi)"
+                                      : nil)
             }
             for (i, item) in items.enumerated() {
                 pathStack.append(.index(i))
