@@ -32,7 +32,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        .target(name: "PipelineCore", swiftSettings: strict),
+        // WeChat's documented limits, defined once (pure; read by PipelineCore and WeChatMP).
+        .target(name: "WeChatLimits", swiftSettings: strict),
+        .target(name: "PipelineCore", dependencies: ["WeChatLimits"], swiftSettings: strict),
         // The system libyaml (the C parser PipelineYAML walks event by event).
         .systemLibrary(
             name: "CLibYAML",
@@ -58,6 +60,7 @@ let package = Package(
         .target(
             name: "WeChatMP",
             dependencies: [
+                "WeChatLimits",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -82,7 +85,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            exclude: ["Resources"],  // default-fixture.yaml is embedded in DefaultFixture.swift (a test keeps them equal)
+            resources: [.embedInCode("Resources/default-fixture.yaml")],  // SandboxFixture.defaultYAML
             swiftSettings: strict
         ),
         // The records and the StateStore protocol (Foundation only), so that store
@@ -96,7 +99,7 @@ let package = Package(
         // OpenID files read as a stream, validated, de-duplicated and split into batches.
         .target(
             name: "Audience",
-            dependencies: ["PipelineCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PipelineCore", "WeChatLimits", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // `validate`'s checks of the files a pipeline names (media, content files, audiences)
@@ -144,7 +147,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: strict),
+        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "WeChatLimits"], swiftSettings: strict),
         .testTarget(
             name: "PipelineYAMLTests",
             dependencies: ["PipelineCore", "PipelineYAML"],
