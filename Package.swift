@@ -41,6 +41,7 @@ let package = Package(
         .target(
             name: "WeChatMP",
             dependencies: [
+                "PipelineCore",  // Account's TokenMode
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -100,7 +101,7 @@ let package = Package(
         .target(
             name: "CallbackServer",
             dependencies: [
-                "WeChatMP", "RunState",
+                "WeChatMP", "RunState", "PipelineCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,10 +110,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The application layer: pipeline path + config + flags + environment → a ready RunSession
+        // (config discovery, secrets, account resolution, store, sandbox and listener wiring),
+        // shared by the command line and the tests.
+        .target(
+            name: "MasscastApp",
+            dependencies: [
+                "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunState", "StateSQLite", "RunLog",
+                "Runner", "CallbackServer", "FileChecks",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "masscast",
             dependencies: [
-                "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
+                "MasscastApp", "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
                 "RunState", "StateSQLite", "Audience", "RunLog", "Runner", "CallbackServer", "FileChecks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -146,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "WeChatMPTests",
             dependencies: [
-                "WeChatMP",
+                "WeChatMP", "PipelineCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -167,6 +182,11 @@ let package = Package(
         .testTarget(
             name: "masscastTests",
             dependencies: ["PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MasscastAppTests",
+            dependencies: ["MasscastApp", "PipelineCore", "PipelineYAML", "Runner", "RunState", "WeChatSandbox", "CallbackServer"],
             swiftSettings: strict
         ),
         .testTarget(name: "StateSQLiteTests", dependencies: ["RunState", "StateSQLite"], swiftSettings: strict),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MasscastApp
 import PipelineCore
 import PipelineYAML
 

@@ -1,14 +1,11 @@
 import ArgumentParser
-import CallbackServer
 import Foundation
-import Logging
+import MasscastApp
 import PipelineCore
 import RunLog
 import RunState
 import Runner
 import StateSQLite
-import WeChatMP
-import WeChatSandbox
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,76 +79,32 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         Console.start(logFormat: common.logFormat)
-        let file = RunSetup.absolute(pipeline)
-        let pipeline = try RunSetup.loadPipelineOrExit(file)
-        let started: Prepared
+        let console = Console.current
+        let environment = AppEnvironment.process
+        let request = RunRequest(
+            pipeline: pipeline, inputs: inputs, sandbox: sandbox, fixture: fixture, rerun: rerun,
+            enforceSchedule: enforceSchedule, confirmToAll: confirmToAll, settings: common.settings)
+        let (format, verbose) = (common.logFormat, common.verbose)
+        let progress = ProgressBox()
+        let session: RunSession
         do {
-            started = try await prepare(file: file, pipeline: pipeline)
-        } catch let e as SetupError {
-            Console.current.error("\(e)")
+            let loaded = try ProjectFiles.loadPipeline(pipeline, environment: environment)
+            console.warnings(loaded.warnings)
+            session = try await RunSession.prepare(request, pipeline: loaded, environment: environment) { scrub in
+                let (logging, line) = console.sessionLogging(format: format, verbose: verbose, scrub: scrub)
+                progress.line = line
+                return logging
+            }
+        } catch {
+            console.report(error)
             throw Exit.invalid
         }
-        let executor = started.executor
-        let interrupt = RunSetup.installInterruptHandler { executor.stop(reason: $0) }
-        let result = await executor.start()
-        interrupt.cancel()
-        if let report = common.report, let id = result.runID {
-            await RunSetup.writeReport(report, runID: id, store: started.store)
+        try await common.finish(session, progress: progress.line) { runID in
+            guard sandbox, common.state == nil else { return }
+            console.final(
+                "sandbox rehearsal \(runID) done; its state was temporary (pass --state FILE to keep it)",
+                event: "run.rehearsal_done")
         }
-        await started.sandbox?.stop()
-        await started.listener?.stop()
-        if sandbox, common.state == nil {
-            // A rehearsal's state is thrown away, so it never blocks the real send.
-            try? started.store.close()
-            try? FileManager.default.removeItem(atPath: (started.store.path as NSString).deletingLastPathComponent)
-            if let runID = result.runID {
-                Console.current.final(
-                    "sandbox rehearsal \(runID) done; its state was temporary (pass --state FILE to keep it)",
-                    event: "run.rehearsal_done")
-            }
-        }
-        try RunSetup.finish(result, progress: started.progress)
-    }
-
-    struct Prepared {
-        var executor: RunExecutor
-        var store: SQLiteStateStore
-        var sandbox: RunningSandbox?
-        var listener: RunningListener?
-        var progress: ProgressLine?
-    }
-
-    func prepare(file: String, pipeline: Pipeline) async throws -> Prepared {
-        let secrets = try RunSetup.loadSecrets(file: common.secrets)
-        let inputs = try RunSetup.inputs(self.inputs, pipeline: pipeline)
-        let config = try RunSetup.loadConfig(explicit: common.config, near: file)
-        let store = try RunSetup.openStore(explicit: common.state, config: config, temporary: sandbox)
-        var rehearsal: RunSetup.Rehearsal?
-        let account: AccountSettings
-        var scrub = Array(secrets.values)
-        if sandbox {
-            let started = try await RunSetup.startRehearsal(
-                fixturePath: fixture, pipeline: pipeline, store: store, secrets: secrets, inputs: inputs)
-            rehearsal = started
-            account = started.account
-            scrub += started.scrub
-        } else {
-            account = try RunSetup.account(for: pipeline, config: config, secrets: secrets, inputs: inputs)
-        }
-        let (logger, _, progress) = RunSetup.logger(
-            format: common.logFormat, verbose: common.verbose, scrub: [account.secret.value] + scrub)
-        var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
-        options.rerun = rerun
-        options.sandbox = sandbox
-        options.project = config?.project ?? ""
-        options.confirmToAll = confirmToAll
-        options.enforceSchedule = !sandbox || enforceSchedule
-        let executor = RunExecutor(
-            pipeline: pipeline, pipelineFile: file, pipelineDigest: RunSetup.digest(ofFile: file), account: account,
-            store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)
-        return Prepared(
-            executor: executor, store: store, sandbox: rehearsal?.sandbox, listener: rehearsal?.listener,
-            progress: progress)
     }
 }
 
@@ -187,80 +140,26 @@ struct Resume: AsyncParsableCommand {
 
     func run() async throws {
         Console.start(logFormat: common.logFormat)
-        let store: SQLiteStateStore
-        let record: RunRecord
-        let pipeline: Pipeline
-        let account: AccountSettings
-        let inputs: [String: Value]
-        let secrets: [String: String]
-        var rehearsal: RunSetup.Rehearsal?
-        var project = ""
+        let console = Console.current
+        let request = ResumeRequest(
+            runID: runID, confirmResend: confirmResend, fixture: fixture, confirmToAll: confirmToAll,
+            settings: common.settings)
+        let (format, verbose) = (common.logFormat, common.verbose)
+        let progress = ProgressBox()
+        let session: RunSession
         do {
-            let config = try RunSetup.loadConfigFromWorkingDirectory(explicit: common.config)
-            store = try RunSetup.openStore(explicit: common.state, config: config, temporary: false, mustExist: true)
-            guard let r = try await store.run(runID) else {
-                throw SetupError("no run \(runID) in \(store.path) (masscast runs list shows the runs; pass --state for another store)")
+            session = try await RunSession.prepare(
+                request, environment: .process, pipelineLoaded: { console.warnings($0.warnings) }
+            ) { scrub in
+                let (logging, line) = console.sessionLogging(format: format, verbose: verbose, scrub: scrub)
+                progress.line = line
+                return logging
             }
-            record = r
-            pipeline = try RunSetup.loadPipeline(r.pipelineFile)
-            secrets = try RunSetup.loadSecrets(file: common.secrets)
-            let pipelineConfig = try RunSetup.loadConfig(explicit: common.config, near: r.pipelineFile)
-            project = pipelineConfig?.project ?? ""
-            guard case .object(let values) = try Value.parseJSON(r.inputsJSON) else {
-                throw SetupError("run \(runID) has unreadable inputs")
-            }
-            inputs = values
-            if r.sandbox {
-                guard APIIdentity.isSandbox(r.identity.api) else {
-                    throw SetupError(
-                        "run \(runID) rehearsed against a sandbox that is gone (it was recorded before rehearsals could be resumed); start a new rehearsal instead")
-                }
-                let started = try await RunSetup.startRehearsal(
-                    fixturePath: fixture, pipeline: pipeline, store: store, secrets: secrets, inputs: inputs)
-                rehearsal = started
-                account = started.account
-                if account.api != r.identity.api {
-                    await started.sandbox.stop()
-                    await started.listener?.stop()
-                    throw SetupError(
-                        "run \(runID) rehearsed against another fixture (\(r.identity.api.prefix(20))…); pass --fixture FILE with the fixture it used")
-                }
-            } else {
-                account = try RunSetup.account(for: pipeline, config: pipelineConfig, secrets: secrets, inputs: inputs)
-            }
-            if account.appID != r.identity.appID || account.api != r.identity.api {
-                throw SetupError(
-                    "run \(runID) was made for \(r.identity.appID) at \(r.identity.api), but the account now resolves to \(account.appID) at \(account.api)")
-            }
-        } catch let e as SetupError {
-            Console.current.error("\(e)")
-            throw Exit.invalid
-        } catch let e as ExitCode {
-            throw e
         } catch {
-            Console.current.error("\(error)")
+            console.report(error)
             throw Exit.invalid
         }
-        let (logger, _, progress) = RunSetup.logger(
-            format: common.logFormat, verbose: common.verbose,
-            scrub: [account.secret.value] + Array(secrets.values) + (rehearsal?.scrub ?? []))
-        var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
-        options.confirmResend = confirmResend
-        options.sandbox = record.sandbox
-        options.project = project
-        options.confirmToAll = confirmToAll
-        let executor = RunExecutor(
-            pipeline: pipeline, pipelineFile: record.pipelineFile, pipelineDigest: RunSetup.digest(ofFile: record.pipelineFile),
-            account: account, store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)
-        let interrupt = RunSetup.installInterruptHandler { executor.stop(reason: $0) }
-        let result = await executor.resume(runID: runID)
-        interrupt.cancel()
-        if let report = common.report {
-            await RunSetup.writeReport(report, runID: runID, store: store)
-        }
-        await rehearsal?.sandbox.stop()
-        await rehearsal?.listener?.stop()
-        try RunSetup.finish(result, progress: progress)
+        try await common.finish(session, progress: progress.line) { _ in }
     }
 }
 
@@ -336,9 +235,9 @@ struct Runs: AsyncParsableCommand {
                 throw Exit.invalid
             }
             let ownerAlive = run.owner.map { RunOptions().ownerLiveness()($0, run.heartbeatAt) } ?? true
-            let report = RunReport(
-                run: run, steps: try await store.steps(runID: runID), attempts: try await store.attempts(runID: runID),
-                journal: try await store.journalEntries(runID: runID), ownerAlive: ownerAlive)
+            guard let report = try await RunReports.report(runID: runID, store: store, ownerAlive: ownerAlive) else {
+                throw Exit.invalid
+            }
             switch format {
             case .text: writeStdout(RunTimeline.renderText(report))
             case .json: writeStdout(String(decoding: try report.jsonData(), as: UTF8.self) + "\n")
@@ -351,11 +250,87 @@ struct Runs: AsyncParsableCommand {
     /// empty store that would answer "no runs").
     static func open(_ state: String?, config: String?) throws -> SQLiteStateStore {
         do {
-            let projectConfig = try RunSetup.loadConfigFromWorkingDirectory(explicit: config)
-            return try RunSetup.openStore(explicit: state, config: projectConfig, temporary: false, mustExist: true)
-        } catch let e as SetupError {
-            writeStderr("masscast: \(e)\n")
+            let projectConfig = try ProjectFiles.loadConfig(explicit: config, environment: .process)
+            return try StateLocation.open(explicit: state, config: projectConfig, mustExist: true, environment: .process)
+        } catch {
+            writeStderr("masscast: \(error)\n")
             throw Exit.invalid
         }
+    }
+}
+
+/// Options shared by `run` and `resume`.
+struct RunCommonOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The state file (SQLite).", discussion: "Default: state.path of masscast.yaml, else .masscast/state.sqlite; with --sandbox a temporary file.", valueName: "path"))
+    var state: String?
+
+    @Option(help: ArgumentHelp("The project config.", discussion: "Default: masscast.yaml found from the pipeline's folder upward.", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("A dotenv file of secrets (NAME=value lines) for ${{ secrets.NAME }}.", valueName: "file"))
+    var secrets: String?
+
+    @Option(help: "Log format: text (readable, with live progress on a terminal) or json (JSON lines). Default: text on a terminal, json otherwise.")
+    var logFormat: LogFormat?
+
+    @Flag(help: "Log every call attempt, not only failures; text lines also show their metadata (event=, ids).")
+    var verbose = false
+
+    @Option(help: ArgumentHelp("Write a JSON run report to this file.", valueName: "file"))
+    var report: String?
+
+    @Option(help: "Steps run at once on parallel branches.")
+    var concurrency: Int = 4
+
+    var settings: SessionSettings {
+        SessionSettings(state: state, config: config, secrets: secrets, concurrency: concurrency)
+    }
+
+    /// Runs the session under a ServiceGroup (Ctrl-C and SIGTERM stop it gracefully), writes
+    /// the report, closes the session and says the last words; a result other than success
+    /// exits with its code.
+    func finish(_ session: RunSession, progress: ProgressLine?, closing: (String) -> Void) async throws {
+        let console = Console.current
+        let result = await RunService.run(session) { signal in
+            switch signal {
+            case .interrupt:
+                console.say(
+                    "Ctrl-C (SIGINT): stopping; calls in flight finish, nothing new starts (Ctrl-C again to exit at once)",
+                    level: .warning, event: "run.stopping", metadata: ["signal": "SIGINT"])
+            case .interruptAgain:
+                console.final(
+                    "interrupted again (SIGINT): exiting now; the journal says what may have been sent (masscast runs list)",
+                    level: .warning, event: "run.interrupted")
+                Foundation.exit(130)
+            case .terminate:
+                console.say(
+                    "SIGTERM: stopping; calls in flight finish, nothing new starts", level: .warning, event: "run.stopping",
+                    metadata: ["signal": "SIGTERM"])
+            }
+        }
+        if let report, let id = result.runID {
+            do {
+                try await RunReports.write(runID: id, store: session.store, to: report)
+            } catch {
+                console.error("cannot write the report \(report): \(error)", event: "report.failed")
+            }
+        }
+        await session.close()
+        if let runID = result.runID { closing(runID) }
+        console.lastWords(result)
+        progress?.finish()
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}
+
+extension LogFormat: ExpressibleByArgument {}
+
+/// The progress line, once the session's logging made it.
+final class ProgressBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: ProgressLine?
+    var line: ProgressLine? {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }
