@@ -1,5 +1,6 @@
 import CallbackServer
 import Foundation
+import Logging
 import PipelineCore
 import StateSQLite
 
@@ -124,5 +125,24 @@ public struct ListenerSetup: Sendable {
         return ListenerSetup(
             configuration: configuration, store: store,
             scrubbed: accounts.flatMap(\.secrets) + secrets.scrubbed, notes: notes)
+    }
+}
+
+extension ListenerSetup {
+    /// The listener's handler, or why it cannot be made.
+    public func handler(logger: Logger) throws -> CallbackHandler {
+        try CallbackHandler(configuration: configuration, store: store, logger: logger)
+    }
+
+    /// Logs that the listener serves on `host:port`, for which accounts, into which store.
+    public func logStarted(host: String, port: Int, logger: Logger) {
+        let base = "http://\(host):\(port)\(configuration.normalizedPath)"
+        let accounts = configuration.accounts.map { "\($0.name) (\($0.originalID), \($0.mode))" }.joined(separator: ", ")
+        logger.info(
+            "listening on \(base)[/<account>] for \(accounts); state \(store.path)",
+            metadata: [
+                "event": "listen.started", "listen.url": .string(base), "listen.port": .stringConvertible(port),
+                "listen.accounts": .array(configuration.accounts.map { .string($0.name) }),
+            ])
     }
 }

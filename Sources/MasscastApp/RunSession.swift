@@ -344,3 +344,45 @@ public enum RunReports {
         try report.jsonData().write(to: URL(fileURLWithPath: path))
     }
 }
+
+/// `masscast runs`: the history in a state store, rendered.
+public enum RunHistory {
+    /// How a history is rendered.
+    public enum Format: String, Sendable, CaseIterable {
+        case text, json, mermaid
+    }
+
+    /// The store `runs` reads, located as `run` locates it; a missing file is an error
+    /// (never a new, empty store that would answer "no runs").
+    public static func open(state: String?, config: String?, environment: AppEnvironment) throws(SetupError)
+        -> SQLiteStateStore
+    {
+        let projectConfig = try ProjectFiles.loadConfig(explicit: config, environment: environment)
+        return try StateLocation.open(explicit: state, config: projectConfig, mustExist: true, environment: environment)
+    }
+
+    /// The newest `limit` runs, as text or JSON (`mermaid` is refused by the command).
+    public static func list(_ store: SQLiteStateStore, limit: Int, format: Format) async throws -> String {
+        let runs = try await store.runs(limit: limit)
+        let liveness = RunOptions().ownerLiveness()
+        if format == .json {
+            return String(decoding: try RunTimeline.renderRunListJSON(runs, liveness: liveness), as: UTF8.self) + "\n"
+        }
+        return runs.isEmpty ? "no runs in \(store.path)\n" : RunTimeline.renderRunList(runs, liveness: liveness)
+    }
+
+    /// One run's timeline (text), report (JSON) or Gantt chart (Mermaid); `nil` when the
+    /// store has no such run.
+    public static func show(_ runID: String, in store: SQLiteStateStore, format: Format) async throws -> String? {
+        guard let run = try await store.run(runID) else { return nil }
+        let ownerAlive = run.owner.map { RunOptions().ownerLiveness()($0, run.heartbeatAt) } ?? true
+        guard let report = try await RunReports.report(runID: runID, store: store, ownerAlive: ownerAlive) else {
+            return nil
+        }
+        switch format {
+        case .text: return RunTimeline.renderText(report)
+        case .json: return String(decoding: try report.jsonData(), as: UTF8.self) + "\n"
+        case .mermaid: return RunTimeline.renderMermaid(report)
+        }
+    }
+}

@@ -93,31 +93,22 @@ struct Listen: AsyncParsableCommand {
                     timestampWindow: DurationText.parse(timestampWindow) ?? .seconds(300), maxBodyBytes: maxBodyBytes,
                     path: path, accountOriginalID: accountOriginalID, appID: appID, accountName: accountName),
                 environment: .process)
-        } catch let e {
-            writeStderr("masscast: \(e)\n")
+        } catch {
+            writeStderr("masscast: \(error)\n")
             throw Exit.invalid
         }
         let (logger, _) = Console.current.runLogging(format: logFormat, verbose: verbose, scrub: setup.scrubbed)
         for note in setup.notes { logger.warning("\(note)", metadata: ["event": "listen.account_skipped"]) }
         let handler: CallbackHandler
         do {
-            handler = try CallbackHandler(configuration: setup.configuration, store: setup.store, logger: logger)
+            handler = try setup.handler(logger: logger)
         } catch {
             writeStderr("masscast: \(error)\n")
             throw Exit.invalid
         }
-        let configuration = setup.configuration
         let host = self.host
-        let statePath = setup.store.path
         let app = ListenerServer.application(handler: handler, host: host, port: port, logger: logger) { bound in
-            let base = "http://\(host):\(bound)\(configuration.normalizedPath)"
-            let accounts = configuration.accounts.map { "\($0.name) (\($0.originalID), \($0.mode))" }.joined(separator: ", ")
-            logger.info(
-                "listening on \(base)[/<account>] for \(accounts); state \(statePath)",
-                metadata: [
-                    "event": "listen.started", "listen.url": .string(base), "listen.port": .stringConvertible(bound),
-                    "listen.accounts": .array(configuration.accounts.map { .string($0.name) }),
-                ])
+            setup.logStarted(host: host, port: bound, logger: logger)
         }
         try await runServer(port: port, what: "masscast listen") { try await app.runService() }
         logger.info("stopped", metadata: ["event": "listen.stopped"])

@@ -79,31 +79,13 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         Console.start(logFormat: common.logFormat)
-        let console = Console.current
-        let environment = AppEnvironment.process
         let request = RunRequest(
             pipeline: pipeline, inputs: inputs, sandbox: sandbox, fixture: fixture, rerun: rerun,
             enforceSchedule: enforceSchedule, confirmToAll: confirmToAll, settings: common.settings)
-        let (format, verbose) = (common.logFormat, common.verbose)
-        let progress = ProgressBox()
-        let session: RunSession
-        do {
-            let loaded = try ProjectFiles.loadPipeline(pipeline, environment: environment)
-            console.warnings(loaded.warnings)
-            session = try await RunSession.prepare(request, pipeline: loaded, environment: environment) { scrub in
-                let (logging, line) = console.sessionLogging(format: format, verbose: verbose, scrub: scrub)
-                progress.line = line
-                return logging
-            }
-        } catch {
-            console.report(error)
-            throw Exit.invalid
-        }
-        try await common.finish(session, progress: progress.line) { runID in
-            guard sandbox, common.state == nil else { return }
-            console.final(
-                "sandbox rehearsal \(runID) done; its state was temporary (pass --state FILE to keep it)",
-                event: "run.rehearsal_done")
+        try await common.run { logging async throws(SetupError) in
+            let loaded = try ProjectFiles.loadPipeline(request.pipeline, environment: .process)
+            Console.current.warnings(loaded.warnings)
+            return try await RunSession.prepare(request, pipeline: loaded, environment: .process, logging: logging)
         }
     }
 }
@@ -140,26 +122,14 @@ struct Resume: AsyncParsableCommand {
 
     func run() async throws {
         Console.start(logFormat: common.logFormat)
-        let console = Console.current
         let request = ResumeRequest(
             runID: runID, confirmResend: confirmResend, fixture: fixture, confirmToAll: confirmToAll,
             settings: common.settings)
-        let (format, verbose) = (common.logFormat, common.verbose)
-        let progress = ProgressBox()
-        let session: RunSession
-        do {
-            session = try await RunSession.prepare(
-                request, environment: .process, pipelineLoaded: { console.warnings($0.warnings) }
-            ) { scrub in
-                let (logging, line) = console.sessionLogging(format: format, verbose: verbose, scrub: scrub)
-                progress.line = line
-                return logging
-            }
-        } catch {
-            console.report(error)
-            throw Exit.invalid
+        try await common.run { logging async throws(SetupError) in
+            try await RunSession.prepare(
+                request, environment: .process, pipelineLoaded: { Console.current.warnings($0.warnings) },
+                logging: logging)
         }
-        try await common.finish(session, progress: progress.line) { _ in }
     }
 }
 
@@ -170,7 +140,7 @@ struct Runs: AsyncParsableCommand {
         defaultSubcommand: List.self
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, mermaid }
+    typealias Format = RunHistory.Format
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List runs, newest first.")
@@ -195,15 +165,7 @@ struct Runs: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try Runs.open(state, config: config)
-            let runs = try await store.runs(limit: limit)
-            let liveness = RunOptions().ownerLiveness()
-            switch format {
-            case .json:
-                writeStdout(String(decoding: try RunTimeline.renderRunListJSON(runs, liveness: liveness), as: UTF8.self) + "\n")
-            default:
-                writeStdout(runs.isEmpty ? "no runs in \(store.path)\n" : RunTimeline.renderRunList(runs, liveness: liveness))
-            }
+            writeStdout(try await RunHistory.list(try Runs.open(state, config: config), limit: limit, format: format))
         }
     }
 
@@ -230,19 +192,11 @@ struct Runs: AsyncParsableCommand {
 
         func run() async throws {
             let store = try Runs.open(state, config: config)
-            guard let run = try await store.run(runID) else {
+            guard let text = try await RunHistory.show(runID, in: store, format: format) else {
                 writeStderr("masscast: no run \(runID) in \(store.path) (masscast runs list shows the runs)\n")
                 throw Exit.invalid
             }
-            let ownerAlive = run.owner.map { RunOptions().ownerLiveness()($0, run.heartbeatAt) } ?? true
-            guard let report = try await RunReports.report(runID: runID, store: store, ownerAlive: ownerAlive) else {
-                throw Exit.invalid
-            }
-            switch format {
-            case .text: writeStdout(RunTimeline.renderText(report))
-            case .json: writeStdout(String(decoding: try report.jsonData(), as: UTF8.self) + "\n")
-            case .mermaid: writeStdout(RunTimeline.renderMermaid(report))
-            }
+            writeStdout(text)
         }
     }
 
@@ -250,8 +204,7 @@ struct Runs: AsyncParsableCommand {
     /// empty store that would answer "no runs").
     static func open(_ state: String?, config: String?) throws -> SQLiteStateStore {
         do {
-            let projectConfig = try ProjectFiles.loadConfig(explicit: config, environment: .process)
-            return try StateLocation.open(explicit: state, config: projectConfig, mustExist: true, environment: .process)
+            return try RunHistory.open(state: state, config: config, environment: .process)
         } catch {
             writeStderr("masscast: \(error)\n")
             throw Exit.invalid
@@ -286,51 +239,19 @@ struct RunCommonOptions: ParsableArguments {
         SessionSettings(state: state, config: config, secrets: secrets, concurrency: concurrency)
     }
 
-    /// Runs the session under a ServiceGroup (Ctrl-C and SIGTERM stop it gracefully), writes
-    /// the report, closes the session and says the last words; a result other than success
-    /// exits with its code.
-    func finish(_ session: RunSession, progress: ProgressLine?, closing: (String) -> Void) async throws {
+    /// Prepares the session (a setup error exits 2), runs it until it ends or is stopped by
+    /// Ctrl-C or SIGTERM, and exits with the run's code.
+    func run(
+        _ prepare: (@escaping @Sendable ([String]) -> SessionLogging) async throws(SetupError) -> RunSession
+    ) async throws {
         let console = Console.current
-        let result = await RunService.run(session) { signal in
-            switch signal {
-            case .interrupt:
-                console.say(
-                    "Ctrl-C (SIGINT): stopping; calls in flight finish, nothing new starts (Ctrl-C again to exit at once)",
-                    level: .warning, event: "run.stopping", metadata: ["signal": "SIGINT"])
-            case .interruptAgain:
-                console.final(
-                    "interrupted again (SIGINT): exiting now; the journal says what may have been sent (masscast runs list)",
-                    level: .warning, event: "run.interrupted")
-                Foundation.exit(130)
-            case .terminate:
-                console.say(
-                    "SIGTERM: stopping; calls in flight finish, nothing new starts", level: .warning, event: "run.stopping",
-                    metadata: ["signal": "SIGTERM"])
-            }
+        guard let (session, progress) = await console.session(format: logFormat, verbose: verbose, prepare) else {
+            throw Exit.invalid
         }
-        if let report, let id = result.runID {
-            do {
-                try await RunReports.write(runID: id, store: session.store, to: report)
-            } catch {
-                console.error("cannot write the report \(report): \(error)", event: "report.failed")
-            }
-        }
-        await session.close()
-        if let runID = result.runID { closing(runID) }
-        console.lastWords(result)
-        progress?.finish()
-        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        let code = await console.run(session, progress: progress, report: report)
+        if code != 0 { throw ExitCode(code) }
     }
 }
 
 extension LogFormat: ExpressibleByArgument {}
-
-/// The progress line, once the session's logging made it.
-final class ProgressBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: ProgressLine?
-    var line: ProgressLine? {
-        get { lock.withLock { value } }
-        set { lock.withLock { value = newValue } }
-    }
-}
+extension RunHistory.Format: ExpressibleByArgument {}
