@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         .target(name: "PipelineCore", swiftSettings: strict),
@@ -124,6 +125,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Test support, used only by tests (like HummingbirdTesting): the built binary run as a
+        // child process (swift-subprocess) with a time limit, and run reports decoded.
+        .target(
+            name: "MasscastTesting",
+            dependencies: ["RunLog", .product(name: "Subprocess", package: "swift-subprocess")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "masscast",
             dependencies: [
@@ -181,7 +189,10 @@ let package = Package(
         ),
         .testTarget(
             name: "masscastTests",
-            dependencies: ["PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite"],
+            dependencies: [
+                "MasscastTesting", "PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite",
+                "RunLog",
+            ],
             swiftSettings: strict
         ),
         .testTarget(
