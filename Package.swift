@@ -20,7 +20,6 @@ let package = Package(
         .library(name: "Runner", targets: ["Runner"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -34,9 +33,15 @@ let package = Package(
     ],
     targets: [
         .target(name: "PipelineCore", swiftSettings: strict),
+        // The system libyaml (the C parser PipelineYAML walks event by event).
+        .systemLibrary(
+            name: "CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
+        ),
         .target(
             name: "PipelineYAML",
-            dependencies: ["PipelineCore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PipelineCore", "CLibYAML"],
             swiftSettings: strict
         ),
         .target(
@@ -51,10 +56,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A server run in this process on a (free) loopback port and stopped gracefully: what
+        // the in-process sandbox and listener are built on.
+        .target(
+            name: "ServiceHost",
+            dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "WeChatSandbox",
             dependencies: [
-                "WeChatMP", "PipelineCore", "PipelineYAML",
+                "WeChatMP", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -73,7 +88,7 @@ let package = Package(
         // OpenID files read as a stream, validated, de-duplicated and split into batches.
         .target(
             name: "Audience",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PipelineCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // `validate`'s checks of the files a pipeline names (media, content files, audiences)
@@ -86,7 +101,7 @@ let package = Package(
         // Log handlers (JSON lines, text with progress), run reports, run timelines.
         .target(
             name: "RunLog",
-            dependencies: ["RunState", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PipelineCore", "RunState", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -102,7 +117,7 @@ let package = Package(
         .target(
             name: "CallbackServer",
             dependencies: [
-                "WeChatMP", "RunState", "PipelineCore",
+                "WeChatMP", "RunState", "PipelineCore", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -140,23 +155,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "sandbox-bench-minimal",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
-            path: "Benchmarks/sandbox/MinimalRoute",
-            swiftSettings: strict
-        ),
-        // The floor of the runner benchmark (Benchmarks/runner/run.sh): the same calls from a
-        // bare AsyncHTTPClient loop.
-        .executableTarget(
-            name: "runner-bench-bare",
-            dependencies: [
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            path: "Benchmarks/runner/Bare",
             swiftSettings: strict
         ),
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: strict),
@@ -206,7 +204,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(
             name: "RunLogTests",
-            dependencies: ["RunLog", "RunState", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PipelineCore", "RunLog", "RunState", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

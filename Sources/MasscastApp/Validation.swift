@@ -47,7 +47,11 @@ public struct Validation: Sendable {
 
     /// Checks every file: pipelines (in parallel, in a stable order), the files they read,
     /// their accounts against their configs, and their names against each other.
-    public func run(workingDirectory: String = FileManager.default.currentDirectoryPath) -> Outcome {
+    /// - Parameter progress: told which audience file `--deep` reads and how far.
+    public func run(
+        workingDirectory: String = FileManager.default.currentDirectoryPath,
+        progress: (@Sendable (String) -> Void)? = nil
+    ) -> Outcome {
         let (found, missing) = PipelineFiles.discover(paths)
         var all: [Diagnostic] = missing.map {
             .error(.fileUnreadable, "no such file or folder: '\($0)'", at: nil, hint: "check the path")
@@ -61,7 +65,7 @@ public struct Validation: Sendable {
         let configOfFile = files.map { file in config.map(configs.key) ?? configs.discover(for: file) }
 
         let loader = PipelineLoader(reader: YAMLReader(maxBytes: maxFileSize))
-        let checker = PipelineFileChecker(deep: deep)
+        let checker = PipelineFileChecker(deep: deep, progress: progress)
         let results = ParallelMap.run(files.count, jobs: jobs) { i in
             var loaded = loader.load(path: files[i])
             // The files the pipeline will read (media, content files, audiences).

@@ -3,6 +3,7 @@ import Foundation
 import MasscastApp
 import PipelineCore
 import PipelineYAML
+import RunLog
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -74,10 +75,13 @@ struct Validate: ParsableCommand {
     }
 
     func run() throws {
+        // --deep reads whole audience files: on a terminal, a status line says which and how far.
+        let status = ProgressLine()
         let outcome = Validation(
             paths: paths, config: config, maxFileSize: maxFileSize, deep: deep, warningsAsErrors: warningsAsErrors,
             jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount
-        ).run()
+        ).run(progress: deep && status.isLive ? { @Sendable text in status.update(text) } : nil)
+        status.finish()  // before any diagnostic is printed
         let all = outcome.diagnostics
         let cache = SourceCache()
         let renderer = DiagnosticRenderer(color: color || (format == .text && useColor(1))) {

@@ -88,8 +88,7 @@ struct FixtureReader {
             return nil
         }
         for entry in entries where !allowed.contains(entry.key) {
-            let near = allowed.min { editDistance($0, entry.key) < editDistance($1, entry.key) }
-            let hint = near.map { editDistance($0, entry.key) <= 2 ? " (did you mean '\($0)'?)" : "" } ?? ""
+            let hint = Suggestion.closest(to: entry.key, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
             fail(at: entry.keyLocation,
                  "unknown key '\(entry.key)' in \(what)\(hint); expected one of: \(allowed.joined(separator: ", "))")
         }
@@ -714,22 +713,4 @@ struct FixtureReader {
         return SandboxFault(target: target, action: action, latency: latency, phase: phase ?? .before,
                             trigger: trigger, limit: limit)
     }
-}
-
-/// Levenshtein distance, for "did you mean" hints.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let x = Array(a.utf8)
-    let y = Array(b.utf8)
-    if x.isEmpty { return y.count }
-    if y.isEmpty { return x.count }
-    var previous = Array(0...y.count)
-    var current = [Int](repeating: 0, count: y.count + 1)
-    for i in 1...x.count {
-        current[0] = i
-        for j in 1...y.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-        }
-        swap(&previous, &current)
-    }
-    return previous[y.count]
 }
