@@ -14,13 +14,13 @@ let package = Package(
         .library(name: "PipelineCore", targets: ["PipelineCore"]),
         .library(name: "PipelineYAML", targets: ["PipelineYAML"]),
         .library(name: "WeChatMP", targets: ["WeChatMP"]),
+        .library(name: "WeChatPush", targets: ["WeChatPush"]),
         .library(name: "WeChatSandbox", targets: ["WeChatSandbox"]),
         .library(name: "RunState", targets: ["RunState"]),
         .library(name: "StateSQLite", targets: ["StateSQLite"]),
         .library(name: "Runner", targets: ["Runner"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -30,35 +30,65 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
     ],
     targets: [
-        .target(name: "PipelineCore", swiftSettings: strict),
+        // WeChat's documented limits, defined once (pure; read by PipelineCore and WeChatMP).
+        .target(name: "WeChatLimits", swiftSettings: strict),
+        .target(name: "PipelineCore", dependencies: ["WeChatLimits"], swiftSettings: strict),
+        // The system libyaml (the C parser PipelineYAML walks event by event).
+        .systemLibrary(
+            name: "CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
+        ),
         .target(
             name: "PipelineYAML",
-            dependencies: ["PipelineCore", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PipelineCore", "CLibYAML"],
             swiftSettings: strict
         ),
+        // The inbound push protocol: callback signatures and AES crypto, the strict XML reader,
+        // MASSSENDJOBFINISH and other events. No HTTP client: the listener links this alone.
+        .target(
+            name: "WeChatPush",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The outbound API client: typed requests and responses, errcodes, tokens, transport.
         .target(
             name: "WeChatMP",
             dependencies: [
+                "WeChatLimits",
+                "PipelineCore",  // Account's TokenMode
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // A server run in this process on a (free) loopback port and stopped gracefully: what
+        // the in-process sandbox and listener are built on.
+        .target(
+            name: "ServiceHost",
+            dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "WeChatSandbox",
             dependencies: [
-                "WeChatMP", "PipelineCore", "PipelineYAML",
+                "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            exclude: ["Resources"],  // default-fixture.yaml is embedded in DefaultFixture.swift (a test keeps them equal)
+            resources: [.embedInCode("Resources/default-fixture.yaml")],  // SandboxFixture.defaultYAML
             swiftSettings: strict
         ),
         // The records and the StateStore protocol (Foundation only), so that store
@@ -72,7 +102,7 @@ let package = Package(
         // OpenID files read as a stream, validated, de-duplicated and split into batches.
         .target(
             name: "Audience",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PipelineCore", "WeChatLimits", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // `validate`'s checks of the files a pipeline names (media, content files, audiences)
@@ -85,7 +115,7 @@ let package = Package(
         // Log handlers (JSON lines, text with progress), run reports, run timelines.
         .target(
             name: "RunLog",
-            dependencies: ["RunState", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PipelineCore", "RunState", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -101,7 +131,7 @@ let package = Package(
         .target(
             name: "CallbackServer",
             dependencies: [
-                "WeChatMP", "RunState",
+                "WeChatPush", "RunState", "PipelineCore", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,34 +140,38 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The application layer: pipeline path + config + flags + environment → a ready RunSession
+        // (config discovery, secrets, account resolution, store, sandbox and listener wiring),
+        // shared by the command line and the tests.
+        .target(
+            name: "MasscastApp",
+            dependencies: [
+                "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunState", "StateSQLite", "RunLog",
+                "Runner", "CallbackServer", "FileChecks",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Test support, used only by tests (like HummingbirdTesting): the built binary run as a
+        // child process (swift-subprocess) with a time limit, and run reports decoded.
+        .target(
+            name: "MasscastTesting",
+            dependencies: ["RunLog", .product(name: "Subprocess", package: "swift-subprocess")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "masscast",
             dependencies: [
-                "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
+                "MasscastApp", "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
                 "RunState", "StateSQLite", "Audience", "RunLog", "Runner", "CallbackServer", "FileChecks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
-        .executableTarget(
-            name: "sandbox-bench-minimal",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
-            path: "Benchmarks/sandbox/MinimalRoute",
-            swiftSettings: strict
-        ),
-        // The floor of the runner benchmark (Benchmarks/runner/run.sh): the same calls from a
-        // bare AsyncHTTPClient loop.
-        .executableTarget(
-            name: "runner-bench-bare",
-            dependencies: [
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            path: "Benchmarks/runner/Bare",
-            swiftSettings: strict
-        ),
-        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: strict),
+        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "WeChatLimits"], swiftSettings: strict),
         .testTarget(
             name: "PipelineYAMLTests",
             dependencies: ["PipelineCore", "PipelineYAML"],
@@ -147,18 +181,23 @@ let package = Package(
         .testTarget(
             name: "WeChatMPTests",
             dependencies: [
-                "WeChatMP",
+                "WeChatMP", "PipelineCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "WeChatPushTests",
+            dependencies: ["WeChatPush"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "WeChatSandboxTests",
             dependencies: [
-                "WeChatSandbox", "WeChatMP", "PipelineCore", "PipelineYAML",
+                "WeChatSandbox", "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -167,7 +206,15 @@ let package = Package(
         ),
         .testTarget(
             name: "masscastTests",
-            dependencies: ["PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite"],
+            dependencies: [
+                "MasscastTesting", "PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite",
+                "RunLog",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MasscastAppTests",
+            dependencies: ["MasscastApp", "PipelineCore", "PipelineYAML", "Runner", "RunState", "WeChatSandbox", "CallbackServer"],
             swiftSettings: strict
         ),
         .testTarget(name: "StateSQLiteTests", dependencies: ["RunState", "StateSQLite"], swiftSettings: strict),
@@ -176,7 +223,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(
             name: "RunLogTests",
-            dependencies: ["RunLog", "RunState", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PipelineCore", "RunLog", "RunState", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -193,7 +240,7 @@ let package = Package(
         .testTarget(
             name: "CallbackServerTests",
             dependencies: [
-                "CallbackServer", "WeChatMP", "RunState", "StateSQLite", "WeChatSandbox",
+                "CallbackServer", "WeChatPush", "WeChatMP", "RunState", "StateSQLite", "WeChatSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

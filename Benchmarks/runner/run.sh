@@ -38,16 +38,16 @@ fi
 command -v curl >/dev/null || die "curl is needed"
 command -v python3 >/dev/null || die "python3 is needed"
 
-# 2. Release builds in their own scratch path (the shared debug .build stays free). SwiftPM
-# builds only the last of several --product options: one invocation per product.
+# 2. Release builds in their own scratch paths (the shared debug .build stays free): masscast
+# from the root package, the bare client from the nested package Benchmarks/Package.swift.
 if [ -z "${MASSCAST:-}" ] || [ -z "${BARE:-}" ]; then
-    for product in masscast runner-bench-bare; do
-        say "building $product (release, .build-release)"
-        nice swift build -c release --scratch-path .build-release --product "$product" >&2
-    done
-    BIN=$(swift build -c release --scratch-path .build-release --show-bin-path)
-    MASSCAST=${MASSCAST:-$BIN/masscast}
-    BARE=${BARE:-$BIN/runner-bench-bare}
+    say "building masscast (release, .build-release)"
+    nice swift build -c release --scratch-path .build-release --product masscast >&2
+    say "building runner-bench-bare (release, Benchmarks package, .build-release/Benchmarks)"
+    nice swift build -c release --package-path Benchmarks --scratch-path .build-release/Benchmarks \
+        --product runner-bench-bare >&2
+    MASSCAST=${MASSCAST:-$(swift build -c release --scratch-path .build-release --show-bin-path)/masscast}
+    BARE=${BARE:-$(swift build -c release --package-path Benchmarks --scratch-path .build-release/Benchmarks --show-bin-path)/runner-bench-bare}
 fi
 [ -x "$MASSCAST" ] || die "no masscast binary at $MASSCAST"
 [ -x "$BARE" ] || die "no runner-bench-bare binary at $BARE"

@@ -36,17 +36,17 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v curl >/dev/null || die "curl is needed"
 
-# 2. Release build in its own scratch path. SwiftPM builds only the last of several
-# --product options, so one invocation per product. SwiftPM waits by itself when another
-# build holds the lock of .build-bench.
+# 2. Release builds in their own scratch paths: masscast from the root package, the minimal
+# route from the nested package Benchmarks/Package.swift. SwiftPM waits by itself when
+# another build holds the lock of a scratch path.
 if [ -z "${MASSCAST:-}" ] || [ -z "${MINIMAL:-}" ]; then
-    for product in masscast sandbox-bench-minimal; do
-        say "building $product (release, .build-bench)"
-        nice swift build -c release --scratch-path .build-bench --product "$product" >&2
-    done
-    BIN=$(swift build -c release --scratch-path .build-bench --show-bin-path)
-    MASSCAST=${MASSCAST:-$BIN/masscast}
-    MINIMAL=${MINIMAL:-$BIN/sandbox-bench-minimal}
+    say "building masscast (release, .build-bench)"
+    nice swift build -c release --scratch-path .build-bench --product masscast >&2
+    say "building sandbox-bench-minimal (release, Benchmarks package, .build-bench/Benchmarks)"
+    nice swift build -c release --package-path Benchmarks --scratch-path .build-bench/Benchmarks \
+        --product sandbox-bench-minimal >&2
+    MASSCAST=${MASSCAST:-$(swift build -c release --scratch-path .build-bench --show-bin-path)/masscast}
+    MINIMAL=${MINIMAL:-$(swift build -c release --package-path Benchmarks --scratch-path .build-bench/Benchmarks --show-bin-path)/sandbox-bench-minimal}
 fi
 [ -x "$MASSCAST" ] || die "no masscast binary at $MASSCAST"
 [ -x "$MINIMAL" ] || die "no sandbox-bench-minimal binary at $MINIMAL"

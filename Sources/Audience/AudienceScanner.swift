@@ -1,6 +1,8 @@
 // Pass 1: the audience file read as a stream, validated, de-duplicated, spooled.
 
 import Crypto
+import PipelineCore
+import WeChatLimits
 
 #if canImport(Glibc)
 import Glibc
@@ -56,7 +58,7 @@ public enum AudienceScanner {
     ///   lacks the CSV column, or has fewer than 2 unique OpenIDs. No spool is left behind.
     public static func scan(
         _ source: AudienceSource,
-        maxBatchSize: Int = BatchPlan.wechatMaxBatchSize,
+        maxBatchSize: Int = WeChatLimits.MassSend.maxOpenIDs,
         spoolDirectory: String? = nil,
         progress: (@Sendable (AudienceProgress) -> Void)? = nil
     ) throws(AudienceError) -> AudienceScan {
@@ -219,7 +221,10 @@ public enum AudienceScanner {
     ///
     /// - Throws: ``AudienceError``, as `scan` does (with `.unreadable` for a file that is
     ///   not a regular file); never `.spool`.
-    public static func check(_ source: AudienceSource, maxLines: Int? = nil) throws(AudienceError) -> AudienceCheck {
+    public static func check(
+        _ source: AudienceSource, maxLines: Int? = nil,
+        progress: (@Sendable (AudienceProgress) -> Void)? = nil
+    ) throws(AudienceError) -> AudienceCheck {
         let file = source.path
         // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
         let fd = source.path.withCString { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
@@ -243,7 +248,7 @@ public enum AudienceScanner {
         }
         var processor = LineProcessor(source: source, spool: SpoolWriter(discarding: ()), masksOpenIDs: true)
         let read = try readLines(fd: fd, totalBytes: Int64(info.st_size), file: file, into: &processor,
-                                 maxLines: maxLines, progress: nil)
+                                 maxLines: maxLines, progress: progress)
         try processor.finish(countsChecked: read.complete)
         return AudienceCheck(uniqueCount: processor.uniqueCount, duplicateCount: processor.duplicateCount,
                              linesRead: processor.lineNumber, complete: read.complete)
@@ -444,13 +449,17 @@ struct LineProcessor: ~Copyable {
             // A header's names are shown. When masking, a name that could be data (the first
             // row of a file without a header: longer than 24 characters or with a digit, as
             // OpenIDs have) is cut to its first 3 characters.
+            func couldBeData(_ name: String) -> Bool { name.count > 24 || name.contains(where: \.isNumber) }
             let shown = names.prefix(20).map { name in
-                let couldBeData = name.count > 24 || name.contains(where: \.isNumber)
-                return "\"" + (masksOpenIDs && couldBeData ? String(name.prefix(3)) + "…" : name) + "\""
+                "\"" + (masksOpenIDs && couldBeData(name) ? String(name.prefix(3)) + "…" : name) + "\""
             }.joined(separator: ", ")
             let more = names.count > 20 ? " and \(names.count - 20) more" : ""
             var hint = "touser_column must name a cell of the CSV's first row exactly (case-sensitive; spaces around are ignored)"
-            if let close = names.first(where: { $0.lowercased() == column.lowercased() }) {
+            // A name masked above is suggested only when it differs from the column in case alone.
+            let suggestible = names.filter {
+                !(masksOpenIDs && couldBeData($0)) || $0.lowercased() == column.lowercased()
+            }
+            if let close = Suggestion.closest(to: column, among: suggestible) {
                 hint = "did you mean \"\(close)\"? " + hint
             }
             throw AudienceError(

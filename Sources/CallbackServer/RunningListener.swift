@@ -2,30 +2,26 @@ import Foundation
 import Hummingbird
 import Logging
 import RunState
-import ServiceLifecycle
+import ServiceHost
 
 /// A listener running in this process (for `run --sandbox` and tests): started on a
 /// (free) loopback port, stopped gracefully.
 public final class RunningListener: Sendable {
     /// The handler serving the callback paths (its metrics and replay guard).
     public let handler: CallbackHandler
-    /// The address listened on.
-    public let host: String
-    /// The port bound (the free port chosen when started with port 0).
-    public let port: Int
-    private let group: ServiceGroup
-    private let task: Task<Void, any Error>
+    private let service: RunningService
 
-    private init(handler: CallbackHandler, host: String, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+    private init(handler: CallbackHandler, service: RunningService) {
         self.handler = handler
-        self.host = host
-        self.port = port
-        self.group = group
-        self.task = task
+        self.service = service
     }
 
+    /// The address listened on.
+    public var host: String { service.host }
+    /// The port bound (the free port chosen when started with port 0).
+    public var port: Int { service.port }
     /// `http://HOST:PORT`.
-    public var baseURL: String { "http://\(host):\(port)" }
+    public var baseURL: String { service.baseURL }
 
     /// The metrics the listener counts into.
     public var metrics: ListenerMetrics { handler.metrics }
@@ -46,51 +42,22 @@ public final class RunningListener: Sendable {
     ///   - logger: where each request's outcome is logged (default: a logger at `warning`).
     ///   - metrics: the metrics to count into (default: new ones).
     /// - Throws: ``ListenerConfigurationError`` for a configuration that cannot be served;
-    ///   ``ListenerStartError`` when the server does not start (the port is taken).
+    ///   ``ServiceStartError`` when the server does not start (the port is taken).
     public static func start(
-        configuration: ListenerConfiguration, store: any StateStore, host: String = "127.0.0.1", port: Int = 0,
+        configuration: ListenerConfiguration, store: any PushInbox, host: String = "127.0.0.1", port: Int = 0,
         logger: Logger? = nil, metrics: ListenerMetrics = ListenerMetrics()
     ) async throws -> RunningListener {
         var log = logger ?? Logger(label: "masscast.listen")
         if logger == nil { log.logLevel = .warning }
         let handler = try CallbackHandler(configuration: configuration, store: store, metrics: metrics, logger: log)
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = ListenerServer.application(handler: handler, host: host, port: port) { bound in
-            continuation.yield(bound)
-            continuation.finish()
+        let service = try await RunningService.start(name: "the listener", host: host, port: port) { onRunning in
+            ListenerServer.application(handler: handler, host: host, port: port, onRunning: onRunning)
         }
-        var lifecycle = Logger(label: "masscast.listen.lifecycle")
-        lifecycle.logLevel = .warning
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: lifecycle))
-        let task = Task {
-            defer { continuation.finish() }
-            try await group.run()
-        }
-        var bound: Int?
-        for await p in ports {
-            bound = p
-            break
-        }
-        guard let bound else {
-            task.cancel()
-            var reason = ""
-            do { try await task.value } catch { reason = ": \(error)" }
-            throw ListenerStartError(message: "the listener did not start on \(host):\(port)\(reason)")
-        }
-        return RunningListener(handler: handler, host: host, port: bound, group: group, task: task)
+        return RunningListener(handler: handler, service: service)
     }
 
     /// Stops the server gracefully (requests in progress finish) and waits for it.
     public func stop() async {
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
+        await service.stop()
     }
-}
-
-/// The listener could not start (e.g. the port is taken).
-public struct ListenerStartError: Error, Sendable, CustomStringConvertible {
-    /// What went wrong.
-    public var message: String
-    /// The message.
-    public var description: String { message }
 }

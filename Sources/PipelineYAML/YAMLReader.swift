@@ -1,14 +1,14 @@
-import CYaml
+import CLibYAML
 import Foundation
 import PipelineCore
 
 
 /// Reads YAML text into `PipelineCore.SourceNode`, the located tree every other stage reads.
 ///
-/// It walks libyaml's event stream (the parser Yams vendors and builds) instead of Yams'
-/// composed `SourceNode`, because the format needs what composition throws away: end positions
-/// (the ` #` comment warning), the alias's own position, and every duplicate key reported
-/// at its second occurrence rather than a throw at the first.
+/// It walks the event stream of the system libyaml (the `CLibYAML` system-library target)
+/// instead of a composed document, because the format needs what composition throws away: end
+/// positions (the ` #` comment warning), the alias's own position, and every duplicate key
+/// reported at its second occurrence rather than a throw at the first.
 public struct YAMLReader: Sendable {
     /// Files larger than this are refused before parsing (MC1004).
     public var maxBytes: Int

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PipelineCore
 
 /// A swift-log handler writing one JSON object per line:
 ///
@@ -74,12 +75,12 @@ public struct JSONLogHandler: LogHandler {
         out += "\",\"level\":\""
         out += level.rawValue
         out += "\",\"msg\":"
-        JSONText.appendString(scrubber.scrub(message), to: &out)
+        JSONText.appendQuoted(scrubber.scrub(message), to: &out)
         let clean = scrubber.scrub(metadata)
         for key in clean.keys.sorted() {
             out += ","
             let name = (key == "ts" || key == "level" || key == "msg") ? "meta." + key : key
-            JSONText.appendString(name, to: &out)
+            JSONText.appendQuoted(name, to: &out)
             out += ":"
             JSONLogHandler.appendValue(clean[key]!, to: &out)
         }
@@ -91,12 +92,12 @@ public struct JSONLogHandler: LogHandler {
     static func appendValue(_ value: Logger.MetadataValue, to out: inout String) {
         switch value {
         case .string(let s):
-            JSONText.appendString(s, to: &out)
+            JSONText.appendQuoted(s, to: &out)
         case .stringConvertible(let c):
             if let literal = LogMetadata.jsonLiteral(c) {
                 out += literal
             } else {
-                JSONText.appendString(c.description, to: &out)
+                JSONText.appendQuoted(c.description, to: &out)
             }
         case .array(let items):
             out += "["
@@ -109,7 +110,7 @@ public struct JSONLogHandler: LogHandler {
             out += "{"
             for (i, key) in dict.keys.sorted().enumerated() {
                 if i > 0 { out += "," }
-                JSONText.appendString(key, to: &out)
+                JSONText.appendQuoted(key, to: &out)
                 out += ":"
                 appendValue(dict[key]!, to: &out)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 
 // RunLog: where masscast's words go.
 //
@@ -258,50 +259,5 @@ enum TextWidth {
             used += w
         }
         return out + "…"
-    }
-}
-
-// MARK: - JSON text (internal)
-
-enum JSONText {
-    /// Appends `s` as a JSON string literal: quotes, backslashes and control characters
-    /// escaped, everything else (non-ASCII included) kept as UTF-8.
-    static func appendString(_ s: String, to out: inout String) {
-        out.append("\"")
-        var needsEscape = false
-        for u in s.utf8 where u < 0x20 || u == 0x22 || u == 0x5C || u == 0x7F {
-            needsEscape = true
-            break
-        }
-        if !needsEscape {
-            out.append(s)
-            out.append("\"")
-            return
-        }
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out.append("\\\"")
-            case "\\": out.append("\\\\")
-            case "\n": out.append("\\n")
-            case "\r": out.append("\\r")
-            case "\t": out.append("\\t")
-            case "\u{08}": out.append("\\b")
-            case "\u{0C}": out.append("\\f")
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out.append("\"")
-    }
-
-    static func string(_ s: String) -> String {
-        var out = ""
-        appendString(s, to: &out)
-        return out
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 import RunState
 
 /// A run as one JSON document (`masscast runs show RUN_ID --format json`, the report file):
@@ -128,7 +129,7 @@ public struct RunReport: Sendable, Hashable, Codable {
         /// `ended_at - created_at`, `null` while the run has not ended.
         public var durationMS: Int64?
         /// The inputs, as a JSON object.
-        public var inputs: JSONValue?
+        public var inputs: Value?
 
         /// The run's object, as in a report and in `runs list --format json`.
         public init(_ record: RunRecord, scrubber: Scrubber = Scrubber(), ownerAlive: Bool = true) {
@@ -148,7 +149,7 @@ public struct RunReport: Sendable, Hashable, Codable {
             updatedAt = TimeText.normalized(record.updatedAt)
             endedAt = record.endedAt.map(TimeText.normalized)
             durationMS = RunReport.durationMS(record.createdAt, record.endedAt)
-            inputs = JSONValue.embedding(record.inputsJSON).map { scrubber.scrub($0) }
+            inputs = Value.embedding(record.inputsJSON).map { scrubber.scrub($0) }
         }
 
         enum CodingKeys: String, CodingKey {
@@ -204,7 +205,7 @@ public struct RunReport: Sendable, Hashable, Codable {
         public var endedAt: Date?
         public var durationMS: Int64?
         /// The outputs, as a JSON object.
-        public var outputs: JSONValue?
+        public var outputs: Value?
         public var attempts: [Attempt]
 
         init(_ record: StepRecord, attempts: [AttemptRecord], scrubber: Scrubber) {
@@ -218,7 +219,7 @@ public struct RunReport: Sendable, Hashable, Codable {
             startedAt = record.startedAt.map(TimeText.normalized)
             endedAt = record.endedAt.map(TimeText.normalized)
             durationMS = RunReport.durationMS(record.startedAt, record.endedAt)
-            outputs = JSONValue.embedding(record.outputsJSON).map { scrubber.scrub($0) }
+            outputs = Value.embedding(record.outputsJSON).map { scrubber.scrub($0) }
             self.attempts = attempts.map { Attempt($0, scrubber: scrubber) }
         }
 

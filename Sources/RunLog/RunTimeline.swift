@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 import RunState
 
 /// Renderers for `masscast runs list` and `masscast runs show RUN_ID`: text tables and
@@ -130,10 +131,10 @@ public enum RunTimeline {
                 for key in outputs.keys.sorted() {
                     guard let value = outputs[key] else { continue }
                     switch value {
-                    case .null, .array, .object: continue
+                    case .null, .list, .object: continue
                     default:
                         let text = TextWidth.truncated(sanitizeLine(value.displayText), 40)
-                        extras.append(key + "=" + (text.contains(" ") || text.isEmpty ? JSONText.string(text) : text))
+                        extras.append(key + "=" + (text.contains(" ") || text.isEmpty ? JSONText.quoted(text) : text))
                     }
                 }
             }

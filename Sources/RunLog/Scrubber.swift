@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PipelineCore
 
 /// Replaces secrets (app secrets, access tokens, AES keys) with `[redacted]` wherever they
 /// appear: in log messages, metadata keys and values (nested arrays and dictionaries
@@ -130,14 +131,14 @@ public struct Scrubber: Sendable, Hashable {
     }
 
     /// A JSON value with every secret replaced in strings and object keys, recursively.
-    public func scrub(_ value: JSONValue) -> JSONValue {
+    public func scrub(_ value: Value) -> Value {
         if patterns.isEmpty { return value }
         switch value {
-        case .null, .bool, .int, .double: return value
+        case .null, .bool, .integer, .number: return value
         case .string(let s): return .string(scrub(s))
-        case .array(let items): return .array(items.map { scrub($0) })
+        case .list(let items): return .list(items.map { scrub($0) })
         case .object(let dict):
-            var out: [String: JSONValue] = [:]
+            var out: [String: Value] = [:]
             for (key, item) in dict { out[scrub(key)] = scrub(item) }
             return .object(out)
         }

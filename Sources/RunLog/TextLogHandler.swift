@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PipelineCore
 
 /// A swift-log handler writing readable lines for a terminal:
 ///
@@ -311,7 +312,7 @@ public struct TextLogHandler: LogHandler {
             $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 || $0.value == 0x7F
         }
         if !needs || (s.first == "[" || s.first == "{") && !s.contains(" ") { return s }
-        return JSONText.string(s)
+        return JSONText.quoted(s)
     }
 
     /// Shows control characters (other than newline and tab) as `\u{…}`, so that logged text

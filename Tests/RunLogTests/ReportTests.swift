@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 import RunState
 import Testing
 
@@ -159,7 +160,7 @@ enum Fixture {
             run: Fixture.run, steps: Fixture.steps, attempts: Fixture.attempts, journal: Fixture.journal)
         let decoded = try RunReport.decode(try report.jsonData())
         #expect(decoded == report)
-        #expect(decoded.steps[1].outputs?["msg_id"] == .int(1_000_000_001))
+        #expect(decoded.steps[1].outputs?["msg_id"] == .integer(1_000_000_001))
         #expect(decoded.run.inputs?["audience"] == .string("all"))
         // Keys are sorted in the output.
         let text = String(decoding: try report.jsonData(), as: UTF8.self)
@@ -384,11 +385,12 @@ enum Fixture {
     }
 
     @Test func jsonValue() throws {
-        let value = try JSONValue(parsing: #"{"a":[1,2.5,true,null,"x"],"b":{"c":9007199254740993}}"#)
-        #expect(value["a"] == .array([.int(1), .double(2.5), .bool(true), .null, .string("x")]))
-        #expect(value["b"]?["c"] == .int(9_007_199_254_740_993))
-        #expect(value.compactText == #"{"a":[1,2.5,true,null,"x"],"b":{"c":9007199254740993}}"#)
-        #expect(JSONValue.embedding(nil) == nil)
-        #expect(JSONValue.embedding("{") == .string("{"))
+        let value = try Value.parseJSON(#"{"a":[1,2.5,true,null,"x"],"b":{"c":9007199254740993}}"#)
+        #expect(value["a"] == .list([.integer(1), .number(2.5), .bool(true), .null, .string("x")]))
+        #expect(value["b"]?["c"] == .integer(9_007_199_254_740_993))
+        #expect(value.jsonText == #"{"a":[1,2.5,true,null,"x"],"b":{"c":9007199254740993}}"#)
+        #expect(Value.embedding(nil) == nil)
+        #expect(Value.embedding("{") == .string("{"))
+        #expect(Value.embedding(#"{"b":1.0}"#) == ["b": .number(1.0)])
     }
 }

@@ -1,24 +1,25 @@
 import Foundation
+import PipelineCore
 import Testing
 @testable import WeChatSandbox
 
 @Suite("Engine: request JSON")
 struct EngineJSONTests {
-    func parse(_ text: String) -> JSONValue? { JSONValue.parse(Data(text.utf8)) }
+    func parse(_ text: String) -> Value? { Value.parse(Data(text.utf8)) }
 
     @Test func valuesKeepTheirExactTypes() throws {
         let value = try #require(parse(#" {"a": 1, "b": -2.5, "c": true, "d": null, "e": "x", "f": [1, "1"], "g": 1e3, "big": 9223372036854775807} "#))
-        #expect(value["a"] == .int(1))
-        #expect(value["b"] == .double(-2.5))
+        #expect(value["a"] == .integer(1))
+        #expect(value["b"] == .number(-2.5))
         #expect(value["c"] == .bool(true))
         #expect(value["c"]?.lenientInt == nil)
         #expect(value["d"] == .null)
         #expect(value["e"] == .string("x"))
-        #expect(value["f"] == .array([.int(1), .string("1")]))
-        #expect(value["g"] == .double(1000))
-        #expect(value["big"] == .int(Int64.max))
+        #expect(value["f"] == .list([.integer(1), .string("1")]))
+        #expect(value["g"] == .number(1000))
+        #expect(value["big"] == .integer(Int.max))
         #expect(value["a"]?.lenientBool == true)
-        #expect(JSONValue.string("201053012").lenientInt == 201_053_012)
+        #expect(Value.string("201053012").lenientInt == 201_053_012)
     }
 
     @Test func stringsDecodeEscapesAndUTF8() {
@@ -33,13 +34,13 @@ struct EngineJSONTests {
     }
 
     @Test func invalidUTF8IsRefused() {
-        #expect(JSONValue.parse(Data([0x22, 0xFF, 0x22])) == nil)
+        #expect(Value.parse(Data([0x22, 0xFF, 0x22])) == nil)
     }
 
     @Test func canonicalTextSortsKeys() throws {
         let a = try #require(parse(#"{"b":1,"a":{"d":[1,2],"c":"x"}}"#))
         let b = try #require(parse(#"{"a":{"c":"x","d":[1,2]},"b":1}"#))
-        #expect(a.canonical == b.canonical)
-        #expect(a.canonical == #"{"a":{"c":"x","d":[1,2]},"b":1}"#)
+        #expect(a.jsonText == b.jsonText)
+        #expect(a.jsonText == #"{"a":{"c":"x","d":[1,2]},"b":1}"#)
     }
 }

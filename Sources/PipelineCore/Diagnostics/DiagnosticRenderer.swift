@@ -18,9 +18,14 @@ public struct DiagnosticRenderer: Sendable {
     public var sourceLines: SourceLines
     /// Colour the text format (only on a terminal).
     public var color: Bool
+    /// The widest a snippet's source line is shown, in terminal columns, gutter included: a
+    /// longer line (a 1 MB flow list on one line) is shown as the part around the caret,
+    /// with `…` where it was cut.
+    public var snippetWidth: Int
 
-    public init(color: Bool = false, sourceLines: @escaping SourceLines) {
+    public init(color: Bool = false, snippetWidth: Int = 120, sourceLines: @escaping SourceLines) {
         self.color = color
+        self.snippetWidth = snippetWidth
         self.sourceLines = sourceLines
     }
 
@@ -129,15 +134,49 @@ public struct DiagnosticRenderer: Sendable {
     }
 
     private func snippet(_ loc: SourceLocation, redact: Bool = false) -> String {
-        guard let line = sourceLine(loc, redact: redact) else { return "" }
+        guard let full = sourceLine(loc, redact: redact) else { return "" }
         let number = String(loc.line)
         let gutter = String(repeating: " ", count: max(4, number.count + 1) - number.count) + number + " | "
         let blank = String(repeating: " ", count: max(4, number.count + 1)) + " | "
+        let (line, caretIndex) = Self.window(full, caretAt: loc.column - 1,
+                                             width: max(20, snippetWidth - gutter.count))
         var caretPad = ""
-        for (i, c) in line.unicodeScalars.enumerated() where i < loc.column - 1 {
+        for (i, c) in line.unicodeScalars.enumerated() where i < caretIndex {
             caretPad += c == "\t" ? "\t" : String(repeating: " ", count: Self.displayWidth(c))
         }
         return gutter + line + "\n" + blank + caretPad + paint("^", severity: .error) + "\n"
+    }
+
+    /// The part of `line` that fits `width` columns around the scalar at `caret` (0-based),
+    /// with `…` where it was cut, and the caret's scalar index in that part. A line that fits
+    /// is returned whole.
+    static func window(_ line: String, caretAt caret: Int, width: Int) -> (String, Int) {
+        let scalars = Array(line.unicodeScalars)
+        let widths = scalars.map { $0 == "\t" ? 4 : displayWidth($0) }
+        guard widths.reduce(0, +) > width else { return (line, caret) }
+        let budget = width - 2  // room for an ellipsis at each end
+        let anchor = min(max(0, caret), scalars.count)
+        // Start about a third of the budget before the caret, then extend right.
+        var start = anchor
+        var used = 0
+        while start > 0, used + widths[start - 1] <= budget / 3 {
+            start -= 1
+            used += widths[start]
+        }
+        var end = anchor
+        while end < scalars.count, used + widths[end] <= budget {
+            used += widths[end]
+            end += 1
+        }
+        while start > 0, used + widths[start - 1] <= budget {  // the line ended early: use the room on the left
+            start -= 1
+            used += widths[start]
+        }
+        var out = String.UnicodeScalarView()
+        if start > 0 { out.append("…") }
+        out.append(contentsOf: scalars[start..<end])
+        if end < scalars.count { out.append("…") }
+        return (String(out), anchor - start + (start > 0 ? 1 : 0))
     }
 
     /// Terminal columns a character occupies (East Asian wide characters take two).

@@ -93,49 +93,10 @@ public struct ExpressionCheck: Sendable, Hashable {
 
 /// Finds near misses for did-you-mean hints.
 enum ExprSuggestions {
-    /// Levenshtein distance over Unicode scalars, or `nil` if it exceeds `limit`.
-    static func distance(_ a: String, _ b: String, limit: Int) -> Int? {
-        let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
-        guard abs(x.count - y.count) <= limit else { return nil }
-        if x.isEmpty { return y.count }
-        if y.isEmpty { return x.count }
-        var previous = Array(0...y.count)
-        var row = [Int](repeating: 0, count: y.count + 1)
-        for i in 1...x.count {
-            row[0] = i
-            var best = row[0]
-            for j in 1...y.count {
-                let cost = x[i - 1] == y[j - 1] ? 0 : 1
-                row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
-                best = min(best, row[j])
-            }
-            if best > limit { return nil }
-            swap(&previous, &row)
-        }
-        return previous[y.count] <= limit ? previous[y.count] : nil
-    }
-
-    /// The candidate closest to `name` within distance 2 (a case-only difference counts
-    /// as closest); ties go to the alphabetically first.
+    /// The candidate closest to `name` by ``Suggestion/closest(to:among:)``; candidates are
+    /// sorted first, so ties go to the alphabetically first whatever the order given.
     static func nearest(to name: String, in candidates: some Sequence<String>) -> String? {
-        var best: (name: String, distance: Int)?
-        for candidate in candidates where candidate != name {
-            let d: Int
-            if candidate.lowercased() == name.lowercased() {
-                d = 0
-            } else if let found = distance(name, candidate, limit: 2) {
-                d = found
-            } else {
-                continue
-            }
-            if let current = best,
-                d > current.distance || (d == current.distance && !Value.scalarLess(candidate, current.name))
-            {
-                continue
-            }
-            best = (candidate, d)
-        }
-        return best?.name
+        Suggestion.closest(to: name, among: candidates.sorted(by: Value.scalarLess))
     }
 
     /// `did you mean 'x'?`, or `nil`.

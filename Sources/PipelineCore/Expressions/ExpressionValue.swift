@@ -1,4 +1,11 @@
-/// A run-time value of an expression: an input, an output, a literal, a function result.
+/// A run-time value of an expression (an input, an output, a literal, a function result) and
+/// masscast's one JSON value: its cases are exactly JSON's, so stored inputs and outputs,
+/// reports and the sandbox's request bodies use it too.
+///
+/// - ``jsonText`` is the one canonical writer (clientmsgids and content digests hash it).
+/// - ``parseJSON(_:)`` is the exact reader: an integer written without fraction or exponent
+///   stays `.integer`, everything else JSON allows is `.number`; errors name a position.
+/// - `Codable` conformance lets any `Codable` type hold a value (see ``init(from:)``).
 public enum Value: Sendable, Hashable {
     /// No value: a missing input or output, an unset variable, a skipped step's output.
     case null
@@ -115,6 +122,12 @@ public enum Value: Sendable, Hashable {
         a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
     }
 
+    /// The member `key` of an object; `nil` for a missing key or a value that is not an object.
+    public subscript(key: String) -> Value? {
+        if case .object(let members) = self { return members[key] }
+        return nil
+    }
+
     /// Parses JSON text (RFC 8259; any value at the top level, not only objects).
     /// Numbers without fraction or exponent that fit in `Int` become `.integer`.
     /// Nesting deeper than 64 levels is refused.
@@ -145,6 +158,44 @@ extension Value: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expressib
         var members: [String: Value] = [:]
         for (key, value) in elements { members[key] = value }
         self = .object(members)
+    }
+}
+
+extension Value: Codable {
+    /// Decodes any JSON value: booleans before numbers, integers (that fit `Int`) before
+    /// other numbers. A decoder does not say how a number was written, so `1.0` may come back
+    /// as `.integer(1)`; read text with ``parseJSON(_:)`` where the difference matters.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? container.decode(Int.self) {
+            self = .integer(i)
+        } else if let d = try? container.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let items = try? container.decode([Value].self) {
+            self = .list(items)
+        } else {
+            self = .object(try container.decode([String: Value].self))
+        }
+    }
+
+    /// Encodes the value as the JSON it holds.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let b): try container.encode(b)
+        case .integer(let i): try container.encode(i)
+        case .number(let d): try container.encode(d)
+        case .string(let s): try container.encode(s)
+        case .list(let items): try container.encode(items)
+        case .object(let members): try container.encode(members)
+        }
     }
 }
 
@@ -320,12 +371,19 @@ struct JSONValueParser {
     }
 }
 
-/// JSON text helpers shared by the modules that write JSON by hand (expression values,
-/// the sandbox's answers).
+/// The one writer of JSON string literals: the canonical JSON of ``Value/jsonText`` (which
+/// clientmsgids and content digests hash), the JSON log lines, the sandbox's answers.
 public enum JSONText {
-    /// Appends `s` as a JSON string literal: quoted, with `"`, backslash and control characters escaped.
+    /// Appends `s` as a JSON string literal: quoted, with `"`, backslash and control characters
+    /// (below U+0020) escaped; everything else, non-ASCII and U+007F included, kept as it is.
+    /// These bytes are part of every clientmsgid: they must not change.
     public static func appendQuoted(_ s: String, to out: inout String) {
         out += "\""
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -345,5 +403,12 @@ public enum JSONText {
             }
         }
         out += "\""
+    }
+
+    /// `s` as a JSON string literal (see ``appendQuoted(_:to:)``).
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        appendQuoted(s, to: &out)
+        return out
     }
 }

@@ -143,7 +143,10 @@ public struct SpecChecker {
                                   at: node.location)
             } else if let hi, items.count > hi {
                 diagnostics.error(.listLength, "\(path) has \(items.count) items; at most \(hi) are allowed",
-                                  at: node.location)
+                                  at: node.location,
+                                  hint: path.hasSuffix(".touser")
+                                      ? "put a larger audience in a file (`touser_file`, one OpenID a line): it is sent in batches of \(hi)"
+                                      : nil)
             }
             for (i, item) in items.enumerated() {
                 pathStack.append(.index(i))
@@ -354,42 +357,5 @@ public struct SpecChecker {
         var out = String(mapped).split(separator: "-").joined(separator: "-")
         out = String(out.prefix(63))
         return StringRule.pipelineName.matches(out) ? out : nil
-    }
-}
-
-/// "Did you mean" suggestions.
-public enum Suggestion {
-    /// The candidate nearest to `word` by edit distance, if it is near enough to be a typo.
-    public static func closest(to word: String, among candidates: [String]) -> String? {
-        var best: (String, Int)?
-        for c in candidates {
-            let d = Suggestion.editDistance(word.lowercased(), c.lowercased())
-            if best == nil || d < best!.1 { best = (c, d) }
-        }
-        guard let (candidate, distance) = best else { return nil }
-        let limit = max(1, min(3, word.count / 3 + (word.count > 5 ? 1 : 0)))
-        return distance <= limit ? candidate : nil
-    }
-
-    /// Levenshtein distance over characters (transpositions count 1).
-    public static func editDistance(_ a: String, _ b: String) -> Int {
-        let x = Array(a), y = Array(b)
-        if x.isEmpty { return y.count }
-        if y.isEmpty { return x.count }
-        var prev2 = [Int](repeating: 0, count: y.count + 1)
-        var prev = Array(0...y.count)
-        var cur = [Int](repeating: 0, count: y.count + 1)
-        for i in 1...x.count {
-            cur[0] = i
-            for j in 1...y.count {
-                let cost = x[i - 1] == y[j - 1] ? 0 : 1
-                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-                if i > 1, j > 1, x[i - 1] == y[j - 2], x[i - 2] == y[j - 1] {
-                    cur[j] = min(cur[j], prev2[j - 2] + 1)
-                }
-            }
-            (prev2, prev, cur) = (prev, cur, prev2)
-        }
-        return prev[y.count]
     }
 }

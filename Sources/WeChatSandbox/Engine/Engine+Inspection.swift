@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 import WeChatMP
 
 extension SandboxEngine {
@@ -45,19 +46,19 @@ extension SandboxEngine {
             clearFaults()
             return encode(["removed": removed])
         case ("POST", "/callback"):
-            guard let body = JSONValue.parse(request.body), let account = body["account"]?.string ?? body["appid"]?.string,
-                  let url = body["url"]?.string else {
+            guard let body = Value.parse(request.body), let account = body["account"]?.stringValue ?? body["appid"]?.stringValue,
+                  let url = body["url"]?.stringValue else {
                 return adminError(400, #"expected {"account": NAME or AppID, "url": URL, "mode"?: plain|compatible|safe, "token"?: TOKEN}"#)
             }
             var mode: SandboxFixture.Callback.Mode?
-            if let text = body["mode"]?.string {
+            if let text = body["mode"]?.stringValue {
                 guard let parsed = SandboxFixture.Callback.Mode(rawValue: text) else {
                     return adminError(400, "mode must be plain, compatible or safe")
                 }
                 mode = parsed
             }
             guard findAccount(account) != nil else { return adminError(404, "no account named '\(account)'") }
-            guard setCallback(account: account, url: url, mode: mode, token: body["token"]?.string) else {
+            guard setCallback(account: account, url: url, mode: mode, token: body["token"]?.stringValue) else {
                 return adminError(400, "the account has no EncodingAESKey for that mode, or no callback token (give \"token\")")
             }
             return encode(["ok": true])

@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 import WeChatMP
 
 /// The audience of a mass send, as read from the request.
@@ -39,21 +40,21 @@ extension SandboxEngine {
             if !text.isEmpty { clientMsgID = text }
         }
         if toList, account.config.kind == .subscription || !account.config.verified { throw APIError(48001) }
-        guard let msgtype = body["msgtype"]?.string, Self.msgtypes.contains(msgtype) else { throw APIError(40008) }
+        guard let msgtype = body["msgtype"]?.stringValue, Self.msgtypes.contains(msgtype) else { throw APIError(40008) }
 
         let audience: Audience
         if toList {
-            guard let items = body["touser"]?.array else { throw APIError(40130) }
+            guard let items = body["touser"]?.listValue else { throw APIError(40130) }
             guard (MassLimits.minOpenIDs...MassLimits.maxOpenIDs).contains(items.count) else { throw APIError(40130) }
             var ids: [String] = []
             ids.reserveCapacity(items.count)
             for item in items {
-                guard let id = item.string, isWellFormedOpenID(id) else { throw APIError(40003) }
+                guard let id = item.stringValue, isWellFormedOpenID(id) else { throw APIError(40003) }
                 ids.append(id)
             }
             audience = .list(ids)
         } else {
-            guard let filter = body["filter"]?.object else { throw APIError(47001) }
+            guard let filter = body["filter"]?.objectValue else { throw APIError(47001) }
             var isToAll = false
             if let value = filter["is_to_all"], !value.isNull {
                 guard let flag = value.lenientBool else { throw APIError(47001) }
@@ -208,14 +209,14 @@ extension SandboxEngine {
         return (total, filtered)
     }
 
-    func digest(audience: Audience, msgtype: String, body: JSONValue, payload: MassPayload) -> String {
+    func digest(audience: Audience, msgtype: String, body: Value, payload: MassPayload) -> String {
         var text = msgtype + "|"
         switch audience {
         case .all: text += "all"
         case .tag(let id): text += "tag:\(id)"
         case .list(let ids): text += "list:" + ids.sorted().joined(separator: ",")
         }
-        text += "|" + (body[payload.payloadKey]?.canonical ?? body["image"]?.canonical ?? "")
+        text += "|" + (body[payload.payloadKey]?.jsonText ?? body["image"]?.jsonText ?? "")
         return String(stableHash(text), radix: 16) + String(stableHash(text, seed: 0x8422_2325_CBF2_9CE4), radix: 16)
     }
 
@@ -236,10 +237,10 @@ extension SandboxEngine {
     /// Reads the payload under the key `msgtype` names. The sends take `images` for images
     /// and accept the single `image{media_id}` of older docs as one image (noted in
     /// `legacy`); preview takes `image`.
-    func readPayload(_ body: JSONValue, msgtype: String, context: PayloadContext,
+    func readPayload(_ body: Value, msgtype: String, context: PayloadContext,
                      legacy: inout [String]) throws(APIError) -> MassPayload {
         func mediaID(_ key: String) throws(APIError) -> String {
-            guard let object = body[key]?.object else { throw APIError(47001) }
+            guard let object = body[key]?.objectValue else { throw APIError(47001) }
             guard let id = object["media_id"]?.lenientString, !id.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw APIError(40007)
             }
@@ -247,9 +248,9 @@ extension SandboxEngine {
         }
         switch msgtype {
         case "text":
-            guard let object = body["text"]?.object else { throw APIError(47001) }
+            guard let object = body["text"]?.objectValue else { throw APIError(47001) }
             guard let value = object["content"], !value.isNull else { throw APIError(44004) }
-            guard let content = value.string else { throw APIError(47001) }
+            guard let content = value.stringValue else { throw APIError(47001) }
             if content.isEmpty { throw APIError(44004) }
             if content.utf8.count > fixture.payload.textMaxBytes { throw APIError(45002) }
             return .text(content: content)
@@ -259,22 +260,22 @@ extension SandboxEngine {
             return .voice(mediaID: try mediaID("voice"))
         case "mpvideo":
             let id = try mediaID("mpvideo")
-            let object = body["mpvideo"]?.object ?? [:]
-            return .mpvideo(mediaID: id, title: object["title"]?.string, description: object["description"]?.string)
+            let object = body["mpvideo"]?.objectValue ?? [:]
+            return .mpvideo(mediaID: id, title: object["title"]?.stringValue, description: object["description"]?.stringValue)
         case "image":
             switch context {
             case .preview:
                 return .image(mediaID: try mediaID("image"))
             case .massSend:
                 if let images = body["images"] {
-                    guard let object = images.object, let list = object["media_ids"]?.array else { throw APIError(47001) }
+                    guard let object = images.objectValue, let list = object["media_ids"]?.listValue else { throw APIError(47001) }
                     var ids: [String] = []
                     for item in list {
                         guard let id = item.lenientString, !id.isEmpty else { throw APIError(40007) }
                         ids.append(id)
                     }
                     if ids.isEmpty { throw APIError(40007) }
-                    return .images(mediaIDs: ids, recommend: object["recommend"]?.string,
+                    return .images(mediaIDs: ids, recommend: object["recommend"]?.stringValue,
                                    needOpenComment: object["need_open_comment"]?.lenientInt.map { Int($0) },
                                    onlyFansCanComment: object["only_fans_can_comment"]?.lenientInt.map { Int($0) })
                 }
@@ -283,7 +284,7 @@ extension SandboxEngine {
                 return .images(mediaIDs: [id])
             }
         case "wxcard":
-            guard let object = body["wxcard"]?.object else { throw APIError(47001) }
+            guard let object = body["wxcard"]?.objectValue else { throw APIError(47001) }
             guard let id = object["card_id"]?.lenientString, !id.isEmpty else { throw APIError(40073) }
             return .wxcard(cardID: id)
         default:
@@ -323,11 +324,11 @@ extension SandboxEngine {
         }
         var toUser: String?
         if toWXName == nil {
-            guard let id = body["touser"]?.string, isWellFormedOpenID(id) else { throw APIError(40003) }
+            guard let id = body["touser"]?.stringValue, isWellFormedOpenID(id) else { throw APIError(40003) }
             guard account.followers.contains(id) else { throw APIError(43004) }
             toUser = id
         }
-        guard let msgtype = body["msgtype"]?.string, Self.msgtypes.contains(msgtype) else { throw APIError(40008) }
+        guard let msgtype = body["msgtype"]?.stringValue, Self.msgtypes.contains(msgtype) else { throw APIError(40008) }
         var legacy: [String] = []
         let payload = try readPayload(body, msgtype: msgtype, context: .preview, legacy: &legacy)
         if msgtype == "mpnews" && !account.config.verified { throw APIError(48008) }
@@ -365,7 +366,7 @@ extension SandboxEngine {
                 throw APIError(40059)
             }
             job = found
-        } else if let url = body["url"]?.string, !url.isEmpty {
+        } else if let url = body["url"]?.stringValue, !url.isEmpty {
             let wanted = url.split(separator: "#", maxSplits: 1).first.map(String.init) ?? url
             var match: (JobState, Int)?
             for msgID in jobOrder.reversed() {

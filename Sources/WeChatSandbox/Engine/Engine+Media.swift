@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 import WeChatMP
 
 /// One part of a `multipart/form-data` body.
@@ -138,18 +139,18 @@ extension SandboxEngine {
     /// 45002 too long), digest (45004); 10 a day (45009).
     func mediaUploadNews(_ account: AccountState, _ request: SandboxRequest, now: Date) throws(APIError) -> SandboxResponse {
         let body = try jsonBody(request)
-        guard let items = body["articles"]?.array else { throw APIError(44003) }
+        guard let items = body["articles"]?.listValue else { throw APIError(44003) }
         guard MassLimits.articlesPerNews.contains(items.count) else { throw APIError(items.isEmpty ? 44003 : 45008) }
         let limits = fixture.payload
         for item in items {
-            guard item.object != nil else { throw APIError(47001) }
-            guard let title = item["title"]?.string, !title.isEmpty else { throw APIError(47001) }
+            guard item.objectValue != nil else { throw APIError(47001) }
+            guard let title = item["title"]?.stringValue, !title.isEmpty else { throw APIError(47001) }
             if title.count > limits.titleMaxChars { throw APIError(45003) }
             guard let thumb = item["thumb_media_id"]?.lenientString, let media = account.media[thumb],
                   media.kind == .thumb || media.kind == .image, now < media.expiresAt else { throw APIError(40007) }
-            guard let content = item["content"]?.string, !content.isEmpty else { throw APIError(44004) }
+            guard let content = item["content"]?.stringValue, !content.isEmpty else { throw APIError(44004) }
             if content.count > limits.contentMaxChars { throw APIError(45002) }
-            if let digest = item["digest"]?.string, digest.count > limits.digestMaxChars { throw APIError(45004) }
+            if let digest = item["digest"]?.stringValue, digest.count > limits.digestMaxChars { throw APIError(45004) }
         }
         let day = QuotaPeriod.day(now)
         guard hasRoom(account, "uploadnews", bucket: day, limit: fixture.quotas.uploadNewsPerDay) else { throw APIError(45009) }

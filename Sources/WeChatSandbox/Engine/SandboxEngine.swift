@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 import WeChatMP
 
 /// The WeChat Official Account mass-send API, emulated: every `/cgi-bin/` endpoint of the
@@ -320,9 +321,9 @@ public actor SandboxEngine {
     }
 
     /// Parses a JSON object body: 44002 when empty, 47001 when not a JSON object.
-    func jsonBody(_ request: SandboxRequest) throws(APIError) -> JSONValue {
+    func jsonBody(_ request: SandboxRequest) throws(APIError) -> Value {
         if request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { throw APIError(44002) }
-        guard let value = JSONValue.parse(request.body), value.object != nil else { throw APIError(47001) }
+        guard let value = Value.parse(request.body), value.objectValue != nil else { throw APIError(47001) }
         return value
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import PipelineCore
 import PipelineYAML
 import WeChatMP
+import WeChatPush
 
 extension SandboxFixture {
     /// Reads a fixture from YAML text.
@@ -88,8 +89,7 @@ struct FixtureReader {
             return nil
         }
         for entry in entries where !allowed.contains(entry.key) {
-            let near = allowed.min { editDistance($0, entry.key) < editDistance($1, entry.key) }
-            let hint = near.map { editDistance($0, entry.key) <= 2 ? " (did you mean '\($0)'?)" : "" } ?? ""
+            let hint = Suggestion.closest(to: entry.key, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
             fail(at: entry.keyLocation,
                  "unknown key '\(entry.key)' in \(what)\(hint); expected one of: \(allowed.joined(separator: ", "))")
         }
@@ -341,7 +341,7 @@ struct FixtureReader {
         guard let entries = mapping(node, what, keys: Self.accountKeys) else { return nil }
         var appID: String?
         var secret: String?
-        var kind = SandboxFixture.Account.Kind.service
+        var kind = AccountKind.service
         var verified = true
         var originalID: String?
         var prefix: String?
@@ -365,7 +365,7 @@ struct FixtureReader {
                 }
             case "kind":
                 if let v = string(value, "kind") {
-                    if let k = SandboxFixture.Account.Kind(rawValue: v) { kind = k } else {
+                    if let k = AccountKind(rawValue: v) { kind = k } else {
                         fail(value, "kind must be `service` or `subscription`, not '\(v)'")
                     }
                 }
@@ -563,7 +563,7 @@ struct FixtureReader {
                             fail(entry.value, "media type must be one of \(SandboxMediaKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(v)'")
                         }
                     }
-                case "articles": articles = int(entry.value, "articles", in: 1...8) ?? 1
+                case "articles": articles = int(entry.value, "articles", in: MassLimits.articlesPerNews) ?? 1
                 case "age": age = duration(entry.value, "age") ?? .zero
                 default: break
                 }
@@ -661,7 +661,7 @@ struct FixtureReader {
             case "duplicate": if bool(value, "duplicate") == true { actions.append((.duplicatePush, value)) }
             case "fail": if bool(value, "fail") == true { actions.append((.failJob, value)) }
             case "err": if let v = int(value, "err", in: 1...99_999) { actions.append((.jobError(v), value)) }
-            case "reprint": if let v = int(value, "reprint", in: 1...8) { actions.append((.reprint(articleIdx: v), value)) }
+            case "reprint": if let v = int(value, "reprint", in: MassLimits.articlesPerNews) { actions.append((.reprint(articleIdx: v), value)) }
             case "rate": rate = double(value, "rate", in: 0...1)
             case "next": next = int(value, "next", in: 1...1_000_000)
             case "skip": skip = int(value, "skip", in: 0...1_000_000) ?? 0
@@ -714,22 +714,4 @@ struct FixtureReader {
         return SandboxFault(target: target, action: action, latency: latency, phase: phase ?? .before,
                             trigger: trigger, limit: limit)
     }
-}
-
-/// Levenshtein distance, for "did you mean" hints.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let x = Array(a.utf8)
-    let y = Array(b.utf8)
-    if x.isEmpty { return y.count }
-    if y.isEmpty { return x.count }
-    var previous = Array(0...y.count)
-    var current = [Int](repeating: 0, count: y.count + 1)
-    for i in 1...x.count {
-        current[0] = i
-        for j in 1...y.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-        }
-        swap(&previous, &current)
-    }
-    return previous[y.count]
 }

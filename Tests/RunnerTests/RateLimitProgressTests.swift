@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+@testable import Runner
+
+@Suite("The progress line during a per-minute rate limit")
+struct RateLimitProgressTests {
+    @Test("45011: the progress line counts down to the next minute and names the errcode; the send goes out once")
+    func waitsForTheNextMinute() async throws {
+        try await Rig.with { rig in
+            let texts = TextBox()
+            try await rig.addFaults("- { on: message/mass/sendall, errcode: 45011, next: 1 }")
+            let path = try rig.write("minute.yaml", """
+                version: 1
+                name: minute-quota
+                account: brand-main
+                steps:
+                  - id: send
+                    uses: mass/sendall
+                    retry: { max_attempts: 3 }
+                    with:
+                      filter: { is_to_all: false, tag_id: 100 }
+                      msgtype: text
+                      text: { content: "minute" }
+                """)
+            // The run's clock reads 58.5 s past a minute, so the next minute is 1.5 s away
+            // (plus WeChat's own jitter of up to 0.5 s) rather than up to 60 s.
+            let real = Date().timeIntervalSince1970
+            let target = (real / 60).rounded(.down) * 60 + 58.5
+            let offset = target - real
+            let result = try await rig.run(path) { options in
+                options.now = { Date().addingTimeInterval(offset) }
+                options.progress = { texts.append($0) }
+            }
+            #expect(result.exitCode == 0, "\(result)")
+            let shown = texts.all
+            #expect(shown.contains("[send] waiting 2 s for the next minute (45011)"), "\(shown)")
+            #expect(shown.contains("[send] waiting 1 s for the next minute (45011)"), "\(shown)")
+            #expect(!shown.contains { $0.contains("retrying in") }, "a 45011 wait is not a backoff: \(shown)")
+            #expect(await rig.sends().count == 1)
+        }
+    }
+}
