@@ -44,15 +44,16 @@ final class Rig: @unchecked Sendable {
     private let background: Task<Void, Never>?
 
     /// `edit` changes the default fixture's YAML text (shorter windows, quotas, faults).
+    /// - Parameter virtualStart: the wall time at which virtual time starts (now by default).
     static func start(
-        _ edit: (String) -> String = { $0 }, reach: Reach = .inProcess, time: Time = .wall
+        _ edit: (String) -> String = { $0 }, reach: Reach = .inProcess, time: Time = .wall, virtualStart: Date? = nil
     ) async throws -> Rig {
         var yaml = SandboxFixture.defaultYAML
         yaml = yaml.replacingOccurrences(of: "clientmsgid_retry_window: 1m", with: "clientmsgid_retry_window: 2s")
         yaml = yaml.replacingOccurrences(of: "review: 30s", with: "review: 10s")
         yaml = edit(yaml)
         let fixture = try SandboxFixture.load(yaml: yaml, file: "test-fixture.yaml")
-        let virtual = time == .virtual ? VirtualClock() : nil
+        let virtual = time == .virtual ? VirtualClock(start: virtualStart ?? Date()) : nil
         let engine = SandboxEngine(
             fixture: fixture, clock: virtual?.sandboxClock ?? WallClock(), pushSender: HTTPPushSender())
         let sandbox: Sandbox
@@ -99,10 +100,10 @@ final class Rig: @unchecked Sendable {
 
     /// Runs `body` with a fresh rig and always stops it.
     static func with<T>(
-        _ edit: (String) -> String = { $0 }, reach: Reach = .inProcess, time: Time = .wall,
+        _ edit: (String) -> String = { $0 }, reach: Reach = .inProcess, time: Time = .wall, virtualStart: Date? = nil,
         _ body: (Rig) async throws -> T
     ) async throws -> T {
-        let rig = try await start(edit, reach: reach, time: time)
+        let rig = try await start(edit, reach: reach, time: time, virtualStart: virtualStart)
         do {
             let value = try await body(rig)
             await rig.stop()

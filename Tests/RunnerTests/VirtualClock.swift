@@ -127,7 +127,7 @@ final class VirtualClock: Clock, @unchecked Sendable {
             while !Task.isCancelled {
                 await onStep()
                 if !(await advanceIfIdle()) {
-                    try? await Task.sleep(for: .microseconds(200))
+                    try? await Task.sleep(for: .milliseconds(1))
                 }
             }
         }
