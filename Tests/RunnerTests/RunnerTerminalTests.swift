@@ -87,7 +87,7 @@ struct RunnerTerminalTests {
 
     @Test("the progress line leaves with its step: a finished wait's state does not linger during later steps")
     func progressLeavesWithItsStep() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             let terminal = LogSink.memory(isTerminal: true, terminalWidth: 100)
             let progress = ProgressLine(sink: terminal, minimumInterval: .zero)
             let path = try rig.write("progress.yaml", """
