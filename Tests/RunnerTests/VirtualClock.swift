@@ -34,6 +34,11 @@ final class VirtualClock: Clock, @unchecked Sendable {
     private var nextID = 0
     /// Changes whenever a sleeper comes or goes: the driver advances only when it held still.
     private var generation = 0
+    /// Sleepers woken by the last step whose tasks have not slept again yet: until they have
+    /// (or a moment of real time has passed: a task that goes on without sleeping), time
+    /// stands still, so a woken task is never overtaken by a jump it did not ask for.
+    private var pendingWoken = 0
+    private var lastWake = ContinuousClock.now
     /// The wall time at offset zero.
     let start: Date
 
@@ -61,6 +66,7 @@ final class VirtualClock: Clock, @unchecked Sendable {
                     if deadline.offset <= current { return .some(nil) }
                     sleepers.append(Sleeper(id: id, deadline: deadline.offset, continuation: continuation))
                     generation += 1
+                    if pendingWoken > 0 { pendingWoken -= 1 }
                     return nil
                 }
                 switch resumeNow {
@@ -96,11 +102,14 @@ final class VirtualClock: Clock, @unchecked Sendable {
         let before = lock.withLock { generation }
         await Self.settle()
         let due = lock.withLock { () -> [Sleeper] in
+            if pendingWoken > 0 && ContinuousClock.now - lastWake < .milliseconds(50) { return [] }
             guard generation == before, let next = sleepers.map(\.deadline).min() else { return [] }
             current = max(current, next)
             let due = sleepers.filter { $0.deadline <= current }
             sleepers.removeAll { $0.deadline <= current }
             generation += 1
+            pendingWoken = due.count
+            lastWake = ContinuousClock.now
             return due
         }
         for s in due { s.continuation.resume() }
