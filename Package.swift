@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "WeChatMPTests",
             dependencies: [
-                "WeChatMP",
+                "WeChatMP", "PipelineCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
