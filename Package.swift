@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PipelineCore", targets: ["PipelineCore"]),
         .library(name: "PipelineYAML", targets: ["PipelineYAML"]),
         .library(name: "WeChatMP", targets: ["WeChatMP"]),
+        .library(name: "WeChatPush", targets: ["WeChatPush"]),
         .library(name: "WeChatSandbox", targets: ["WeChatSandbox"]),
         .library(name: "RunState", targets: ["RunState"]),
         .library(name: "StateSQLite", targets: ["StateSQLite"]),
@@ -45,13 +46,22 @@ let package = Package(
             dependencies: ["PipelineCore", "CLibYAML"],
             swiftSettings: strict
         ),
+        // The inbound push protocol: callback signatures and AES crypto, the strict XML reader,
+        // MASSSENDJOBFINISH and other events. No HTTP client: the listener links this alone.
+        .target(
+            name: "WeChatPush",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The outbound API client: typed requests and responses, errcodes, tokens, transport.
         .target(
             name: "WeChatMP",
             dependencies: [
                 "WeChatLimits",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -70,7 +80,7 @@ let package = Package(
         .target(
             name: "WeChatSandbox",
             dependencies: [
-                "WeChatMP", "PipelineCore", "PipelineYAML", "ServiceHost",
+                "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -118,7 +128,7 @@ let package = Package(
         .target(
             name: "CallbackServer",
             dependencies: [
-                "WeChatMP", "RunState", "ServiceHost",
+                "WeChatPush", "RunState", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -152,13 +162,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "WeChatPushTests",
+            dependencies: ["WeChatPush"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "WeChatSandboxTests",
             dependencies: [
-                "WeChatSandbox", "WeChatMP", "PipelineCore", "PipelineYAML",
+                "WeChatSandbox", "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -192,7 +207,7 @@ let package = Package(
         .testTarget(
             name: "CallbackServerTests",
             dependencies: [
-                "CallbackServer", "WeChatMP", "RunState", "StateSQLite", "WeChatSandbox",
+                "CallbackServer", "WeChatPush", "WeChatMP", "RunState", "StateSQLite", "WeChatSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,4 @@
-import WeChatMP
+import WeChatPush
 
 /// One Official Account the listener receives pushes for: its identity and its callback secrets.
 ///

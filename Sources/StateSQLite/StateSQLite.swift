@@ -106,7 +106,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
         }
     }
 
-    /// Starts a run of `template.identity` (see `StateStore.beginRun`).
+    /// Starts a run of `template.identity` (see `RunStore.beginRun`).
     public func beginRun(
         _ template: RunRecord, nextGeneration: Bool, isOwnerAlive: OwnerLiveness
     ) async throws -> BeginRunResult {
@@ -223,7 +223,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
         }
     }
 
-    /// Takes over a `running`, `stopped` or `failed` run (see `StateStore.claimRun`). The
+    /// Takes over a `running`, `stopped` or `failed` run (see `RunStore.claimRun`). The
     /// same owner may claim its own run again. A claimed run is `running` again: its `endedAt`
     /// and `message` are cleared, `owner`, `heartbeatAt` and `updatedAt` set.
     public func claimRun(
@@ -264,7 +264,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
         }
     }
 
-    /// Sets the run's status and message (see `StateStore.finishRun`). When `succeeded` and
+    /// Sets the run's status and message (see `RunStore.finishRun`). When `succeeded` and
     /// the run's generation is still the broadcast's current one, the generation is marked
     /// completed by this run (unless another run completed it first).
     ///

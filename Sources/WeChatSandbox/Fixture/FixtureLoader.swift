@@ -1,7 +1,7 @@
 import Foundation
 import PipelineCore
 import PipelineYAML
-import WeChatMP
+import WeChatPush
 
 extension SandboxFixture {
     /// Reads a fixture from YAML text.
