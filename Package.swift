@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "WeChatSandbox",
             dependencies: [
-                "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML", "ServiceHost",
+                "WeChatMP", "WeChatPush", "WeChatLimits", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
