@@ -341,7 +341,7 @@ struct FixtureReader {
         guard let entries = mapping(node, what, keys: Self.accountKeys) else { return nil }
         var appID: String?
         var secret: String?
-        var kind = SandboxFixture.Account.Kind.service
+        var kind = AccountKind.service
         var verified = true
         var originalID: String?
         var prefix: String?
@@ -365,7 +365,7 @@ struct FixtureReader {
                 }
             case "kind":
                 if let v = string(value, "kind") {
-                    if let k = SandboxFixture.Account.Kind(rawValue: v) { kind = k } else {
+                    if let k = AccountKind(rawValue: v) { kind = k } else {
                         fail(value, "kind must be `service` or `subscription`, not '\(v)'")
                     }
                 }
