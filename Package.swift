@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PipelineCore", targets: ["PipelineCore"]),
         .library(name: "PipelineYAML", targets: ["PipelineYAML"]),
         .library(name: "WeChatMP", targets: ["WeChatMP"]),
+        .library(name: "WeChatPush", targets: ["WeChatPush"]),
         .library(name: "WeChatSandbox", targets: ["WeChatSandbox"]),
         .library(name: "RunState", targets: ["RunState"]),
         .library(name: "StateSQLite", targets: ["StateSQLite"]),
@@ -32,7 +33,9 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
-        .target(name: "PipelineCore", swiftSettings: strict),
+        // WeChat's documented limits, defined once (pure; read by PipelineCore and WeChatMP).
+        .target(name: "WeChatLimits", swiftSettings: strict),
+        .target(name: "PipelineCore", dependencies: ["WeChatLimits"], swiftSettings: strict),
         // The system libyaml (the C parser PipelineYAML walks event by event).
         .systemLibrary(
             name: "CLibYAML",
@@ -44,13 +47,23 @@ let package = Package(
             dependencies: ["PipelineCore", "CLibYAML"],
             swiftSettings: strict
         ),
+        // The inbound push protocol: callback signatures and AES crypto, the strict XML reader,
+        // MASSSENDJOBFINISH and other events. No HTTP client: the listener links this alone.
+        .target(
+            name: "WeChatPush",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The outbound API client: typed requests and responses, errcodes, tokens, transport.
         .target(
             name: "WeChatMP",
             dependencies: [
+                "WeChatLimits",
                 "PipelineCore",  // Account's TokenMode
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -69,12 +82,12 @@ let package = Package(
         .target(
             name: "WeChatSandbox",
             dependencies: [
-                "WeChatMP", "PipelineCore", "PipelineYAML", "ServiceHost",
+                "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            exclude: ["Resources"],  // default-fixture.yaml is embedded in DefaultFixture.swift (a test keeps them equal)
+            resources: [.embedInCode("Resources/default-fixture.yaml")],  // SandboxFixture.defaultYAML
             swiftSettings: strict
         ),
         // The records and the StateStore protocol (Foundation only), so that store
@@ -88,7 +101,7 @@ let package = Package(
         // OpenID files read as a stream, validated, de-duplicated and split into batches.
         .target(
             name: "Audience",
-            dependencies: ["PipelineCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PipelineCore", "WeChatLimits", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // `validate`'s checks of the files a pipeline names (media, content files, audiences)
@@ -117,7 +130,7 @@ let package = Package(
         .target(
             name: "CallbackServer",
             dependencies: [
-                "WeChatMP", "RunState", "PipelineCore", "ServiceHost",
+                "WeChatPush", "RunState", "PipelineCore", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -157,7 +170,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: strict),
+        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "WeChatLimits"], swiftSettings: strict),
         .testTarget(
             name: "PipelineYAMLTests",
             dependencies: ["PipelineCore", "PipelineYAML"],
@@ -172,13 +185,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "WeChatPushTests",
+            dependencies: ["WeChatPush"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "WeChatSandboxTests",
             dependencies: [
-                "WeChatSandbox", "WeChatMP", "PipelineCore", "PipelineYAML",
+                "WeChatSandbox", "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -223,7 +241,7 @@ let package = Package(
         .testTarget(
             name: "CallbackServerTests",
             dependencies: [
-                "CallbackServer", "WeChatMP", "RunState", "StateSQLite", "WeChatSandbox",
+                "CallbackServer", "WeChatPush", "WeChatMP", "RunState", "StateSQLite", "WeChatSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import RunState
-import WeChatMP
+import WeChatPush
 
 /// Checks, decrypts and stores WeChat pushes: the whole listener without HTTP.
 ///
@@ -29,7 +29,7 @@ public struct CallbackHandler: Sendable {
     /// The configuration served.
     public let configuration: ListenerConfiguration
     /// Where pushes are stored.
-    public let store: any StateStore
+    public let store: any PushInbox
     /// The counters and the store-latency histogram.
     public let metrics: ListenerMetrics
     /// The (account, timestamp, nonce) memory.
@@ -54,7 +54,7 @@ public struct CallbackHandler: Sendable {
     ///   - logger: where each request's outcome is logged (one line per request).
     /// - Throws: ``ListenerConfigurationError`` for a configuration that cannot be served.
     public init(
-        configuration: ListenerConfiguration, store: any StateStore, metrics: ListenerMetrics = ListenerMetrics(),
+        configuration: ListenerConfiguration, store: any PushInbox, metrics: ListenerMetrics = ListenerMetrics(),
         logger: Logger = Logger(label: "masscast.listen")
     ) throws(ListenerConfigurationError) {
         try configuration.validate()

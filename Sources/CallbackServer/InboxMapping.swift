@@ -1,6 +1,6 @@
 import Foundation
 import RunState
-import WeChatMP
+import WeChatPush
 
 /// Turns a MASSSENDJOBFINISH push into the state store's inbox record.
 public enum InboxMapping {

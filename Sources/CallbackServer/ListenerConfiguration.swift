@@ -1,5 +1,5 @@
 import PipelineCore
-import WeChatMP
+import WeChatPush
 
 /// One Official Account the listener receives pushes for: the ``PipelineCore/Account`` (name,
 /// AppID, original id) and its callback secrets. The account's fields read through it

@@ -106,7 +106,7 @@ public enum ListenerServer {
             status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
-    static func storeIsReachable(_ store: any StateStore) async -> Bool {
+    static func storeIsReachable(_ store: any PushInbox) async -> Bool {
         do {
             _ = try await Bounded.run("the health check", timeout: .seconds(2)) {
                 try await store.inboxEvents(api: "", originalID: "", msgIDs: [0])

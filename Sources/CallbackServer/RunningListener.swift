@@ -44,7 +44,7 @@ public final class RunningListener: Sendable {
     /// - Throws: ``ListenerConfigurationError`` for a configuration that cannot be served;
     ///   ``ServiceStartError`` when the server does not start (the port is taken).
     public static func start(
-        configuration: ListenerConfiguration, store: any StateStore, host: String = "127.0.0.1", port: Int = 0,
+        configuration: ListenerConfiguration, store: any PushInbox, host: String = "127.0.0.1", port: Int = 0,
         logger: Logger? = nil, metrics: ListenerMetrics = ListenerMetrics()
     ) async throws -> RunningListener {
         var log = logger ?? Logger(label: "masscast.listen")

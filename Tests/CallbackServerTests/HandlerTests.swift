@@ -2,7 +2,7 @@ import CallbackServer
 import Foundation
 import RunState
 import Testing
-import WeChatMP
+import WeChatPush
 
 @Suite("CallbackHandler: verification, modes, storage")
 struct HandlerTests {

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import RunState
 import Testing
 import WeChatMP
+import WeChatPush
 
 /// A listener on a free loopback port over a temporary store.
 final class LiveListener: @unchecked Sendable {

@@ -4,7 +4,7 @@ import Logging
 import RunState
 import StateSQLite
 import Testing
-import WeChatMP
+import WeChatPush
 
 /// The accounts of the sandbox's default fixture, as the listener sees them.
 enum Accounts {

@@ -1,7 +1,7 @@
 import CallbackServer
 import Foundation
 import Testing
-import WeChatMP
+import WeChatPush
 
 /// Runs `Fixtures/wechatpy_push.py` (wechatpy 1.8.18) through python3 to encrypt pushes.
 ///

@@ -41,6 +41,24 @@ func withStore(_ body: (any StateStore) async throws -> Void) async throws {
     try await withSQLiteStore { store, _ in try await body(store) }
 }
 
+/// The conformance suites' entries for each part of a store, fresh and empty, seen only
+/// through that part's protocol (what its users see).
+func withRunStore(_ body: (any RunStore) async throws -> Void) async throws {
+    try await withStore { store in try await body(store) }
+}
+
+func withSendJournal(_ body: (any SendJournal) async throws -> Void) async throws {
+    try await withStore { store in try await body(store) }
+}
+
+func withPushInbox(_ body: (any PushInbox) async throws -> Void) async throws {
+    try await withStore { store in try await body(store) }
+}
+
+func withTokenCacheStore(_ body: (any TokenCacheStore) async throws -> Void) async throws {
+    try await withStore { store in try await body(store) }
+}
+
 /// Dates with whole milliseconds, built the way a store reads them back.
 func at(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(1_750_000_000_000 + ms) / 1000) }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeChatMP
+import WeChatPush
 @testable import WeChatSandbox
 
 @Suite("Engine: fault injection")

@@ -1,5 +1,6 @@
 import Foundation
 import WeChatMP
+import WeChatPush
 
 extension SandboxEngine {
     // MARK: Job progress (sandbox time)

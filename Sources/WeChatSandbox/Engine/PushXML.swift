@@ -1,5 +1,6 @@
 import Foundation
 import WeChatMP
+import WeChatPush
 
 /// Renders a MASSSENDJOBFINISH event as WeChat writes it (WeChatMP only parses it).
 enum PushXML {

@@ -1,5 +1,6 @@
 import Foundation
 import WeChatMP
+import WeChatPush
 
 // The engine's mutable state. These are classes confined to the `SandboxEngine` actor:
 // they never leave it (inspection copies them into the public records).

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import WeChatMP
+@testable import WeChatPush
 
 /// Keys and identities used across the callback tests. None is a real account's.
 enum CallbackTestKeys {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import WeChatMP
+@testable import WeChatPush
 
 /// Runs `Fixtures/interop/wechatpy_crypto.py` (wechatpy 1.8.18) through python3.
 ///

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import WeChatMP
+@testable import WeChatPush
 
 /// Reads `text` and returns the XMLError it must produce.
 private func xmlFailure(

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import WeChatMP
+@testable import WeChatPush
 
 /// MASSSENDJOBFINISH pushes used as fixtures.
 enum MassSendJobFinishFixtures {
