@@ -213,7 +213,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MasscastAppTests",
-            dependencies: ["MasscastApp", "PipelineCore", "PipelineYAML", "Runner", "RunState", "WeChatSandbox", "CallbackServer"],
+            dependencies: [
+                "MasscastApp", "PipelineCore", "PipelineYAML", "Runner", "RunState", "StateSQLite", "WeChatSandbox",
+                "CallbackServer", "RunLog", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "StateSQLiteTests", dependencies: ["RunState", "StateSQLite"], swiftSettings: strict),
