@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "WeChatSandboxTests",
             dependencies: [
-                "WeChatSandbox", "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML",
+                "WeChatSandbox", "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
