@@ -30,9 +30,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
-        .target(name: "PipelineCore", swiftSettings: strict),
+        // WeChat's documented limits, defined once (pure; read by PipelineCore and WeChatMP).
+        .target(name: "WeChatLimits", swiftSettings: strict),
+        .target(name: "PipelineCore", dependencies: ["WeChatLimits"], swiftSettings: strict),
         // The system libyaml (the C parser PipelineYAML walks event by event).
         .systemLibrary(
             name: "CLibYAML",
@@ -58,6 +61,8 @@ let package = Package(
         .target(
             name: "WeChatMP",
             dependencies: [
+                "WeChatLimits",
+                "PipelineCore",  // Account's TokenMode
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -82,7 +87,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            exclude: ["Resources"],  // default-fixture.yaml is embedded in DefaultFixture.swift (a test keeps them equal)
+            resources: [.embedInCode("Resources/default-fixture.yaml")],  // SandboxFixture.defaultYAML
             swiftSettings: strict
         ),
         // The records and the StateStore protocol (Foundation only), so that store
@@ -96,7 +101,7 @@ let package = Package(
         // OpenID files read as a stream, validated, de-duplicated and split into batches.
         .target(
             name: "Audience",
-            dependencies: ["PipelineCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PipelineCore", "WeChatLimits", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // `validate`'s checks of the files a pipeline names (media, content files, audiences)
@@ -125,7 +130,7 @@ let package = Package(
         .target(
             name: "CallbackServer",
             dependencies: [
-                "WeChatPush", "RunState", "ServiceHost",
+                "WeChatPush", "RunState", "PipelineCore", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,17 +139,38 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The application layer: pipeline path + config + flags + environment → a ready RunSession
+        // (config discovery, secrets, account resolution, store, sandbox and listener wiring),
+        // shared by the command line and the tests.
+        .target(
+            name: "MasscastApp",
+            dependencies: [
+                "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunState", "StateSQLite", "RunLog",
+                "Runner", "CallbackServer", "FileChecks",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Test support, used only by tests (like HummingbirdTesting): the built binary run as a
+        // child process (swift-subprocess) with a time limit, and run reports decoded.
+        .target(
+            name: "MasscastTesting",
+            dependencies: ["RunLog", .product(name: "Subprocess", package: "swift-subprocess")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "masscast",
             dependencies: [
-                "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
+                "MasscastApp", "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox",
                 "RunState", "StateSQLite", "Audience", "RunLog", "Runner", "CallbackServer", "FileChecks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore"], swiftSettings: strict),
+        .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "WeChatLimits"], swiftSettings: strict),
         .testTarget(
             name: "PipelineYAMLTests",
             dependencies: ["PipelineCore", "PipelineYAML"],
@@ -154,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "WeChatMPTests",
             dependencies: [
-                "WeChatMP",
+                "WeChatMP", "PipelineCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -179,7 +205,15 @@ let package = Package(
         ),
         .testTarget(
             name: "masscastTests",
-            dependencies: ["PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite"],
+            dependencies: [
+                "MasscastTesting", "PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite",
+                "RunLog",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MasscastAppTests",
+            dependencies: ["MasscastApp", "PipelineCore", "PipelineYAML", "Runner", "RunState", "WeChatSandbox", "CallbackServer"],
             swiftSettings: strict
         ),
         .testTarget(name: "StateSQLiteTests", dependencies: ["RunState", "StateSQLite"], swiftSettings: strict),

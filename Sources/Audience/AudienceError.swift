@@ -6,30 +6,57 @@
 /// ``column`` and ``message`` describe the first, ``details`` lists the first 20 and
 /// ``problemCount`` counts them all. Nothing is sent from a file with any such problem.
 public struct AudienceError: Error, Sendable, CustomStringConvertible {
-    /// What kind of problem this is.
-    public enum Code: String, Sendable, Hashable, CaseIterable {
+    /// What kind of problem this is. Codes are extensible: new ones may be added without
+    /// breaking callers, so a `switch` over them needs a `default`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: Hashable, Sendable {
+            case notFound, unreadable, invalidUTF8, lineTooLong, malformedOpenID, missingColumn, csvSyntax, tooFew, empty, spool
+        }
+
+        private var wrapped: Wrapped
+
+        private init(_ wrapped: Wrapped) {
+            self.wrapped = wrapped
+        }
+
         /// The file does not exist.
-        case notFound
+        public static var notFound: Self { Self(.notFound) }
         /// The file could not be opened or read (a folder, no permission, an I/O error).
-        case unreadable
+        public static var unreadable: Self { Self(.unreadable) }
         /// A line is not valid UTF-8.
-        case invalidUTF8
+        public static var invalidUTF8: Self { Self(.invalidUTF8) }
         /// A line is longer than 4,096 bytes.
-        case lineTooLong
+        public static var lineTooLong: Self { Self(.lineTooLong) }
         /// An OpenID is not 6 to 64 characters of `A-Z a-z 0-9 _ -`.
-        case malformedOpenID
+        public static var malformedOpenID: Self { Self(.malformedOpenID) }
         /// The CSV header has no column of the name given by `touser_column`.
-        case missingColumn
+        public static var missingColumn: Self { Self(.missingColumn) }
         /// A CSV row cannot be read (an unclosed quote, text after a closing quote, a
         /// different number of cells than the header).
-        case csvSyntax
+        public static var csvSyntax: Self { Self(.csvSyntax) }
         /// Only one OpenID remains after removing duplicates; `mass/send` needs 2.
-        case tooFew
+        public static var tooFew: Self { Self(.tooFew) }
         /// The file has no OpenIDs.
-        case empty
+        public static var empty: Self { Self(.empty) }
         /// The spool file (the unique OpenIDs between the two passes) could not be
         /// written or read back.
-        case spool
+        public static var spool: Self { Self(.spool) }
+
+        /// The code's name, e.g. `notFound`.
+        public var description: String {
+            switch wrapped {
+            case .notFound: "notFound"
+            case .unreadable: "unreadable"
+            case .invalidUTF8: "invalidUTF8"
+            case .lineTooLong: "lineTooLong"
+            case .malformedOpenID: "malformedOpenID"
+            case .missingColumn: "missingColumn"
+            case .csvSyntax: "csvSyntax"
+            case .tooFew: "tooFew"
+            case .empty: "empty"
+            case .spool: "spool"
+            }
+        }
     }
 
     /// The audience file's path, as given.

@@ -2,6 +2,7 @@
 
 import Crypto
 import PipelineCore
+import WeChatLimits
 
 #if canImport(Glibc)
 import Glibc
@@ -57,7 +58,7 @@ public enum AudienceScanner {
     ///   lacks the CSV column, or has fewer than 2 unique OpenIDs. No spool is left behind.
     public static func scan(
         _ source: AudienceSource,
-        maxBatchSize: Int = BatchPlan.wechatMaxBatchSize,
+        maxBatchSize: Int = WeChatLimits.MassSend.maxOpenIDs,
         spoolDirectory: String? = nil,
         progress: (@Sendable (AudienceProgress) -> Void)? = nil
     ) throws(AudienceError) -> AudienceScan {

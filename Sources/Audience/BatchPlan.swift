@@ -1,9 +1,8 @@
+import WeChatLimits
+
 /// How a `mass/send` audience is split into calls of `message/mass/send`, which takes 2 to
 /// 10,000 OpenIDs each.
 public enum BatchPlan {
-    /// WeChat's largest `touser` list for one `message/mass/send`.
-    public static let wechatMaxBatchSize = 10_000
-
     /// The sizes of the fewest batches of at most `maxBatchSize` that hold `count` OpenIDs,
     /// balanced: sizes differ by at most one, larger first, so none has fewer than 2.
     ///
@@ -11,7 +10,7 @@ public enum BatchPlan {
     /// `[6667, 6667, 6667]`. Returns `[]` when `count < 2` (an audience of 0 or 1 cannot be
     /// sent; the scanner reports that as an error). A `maxBatchSize` below 3 is taken as 3,
     /// the smallest that can split every count of at least 2 into batches of at least 2.
-    public static func sizes(count: Int, maxBatchSize: Int = wechatMaxBatchSize) -> [Int] {
+    public static func sizes(count: Int, maxBatchSize: Int = WeChatLimits.MassSend.maxOpenIDs) -> [Int] {
         guard count >= 2 else { return [] }
         let limit = Swift.max(3, maxBatchSize)
         let batchCount = (count + limit - 1) / limit

@@ -1,21 +1,21 @@
+import PipelineCore
 import WeChatPush
 
-/// One Official Account the listener receives pushes for: its identity and its callback secrets.
+/// One Official Account the listener receives pushes for: the ``PipelineCore/Account`` (name,
+/// AppID, original id) and its callback secrets. The account's fields read through it
+/// (`listenerAccount.appID`).
 ///
 /// `description`, `debugDescription` and the reflection mirror (used by `dump` and string
 /// interpolation) show the name, the AppID, the original id and the mode, never the token
 /// or a key.
+@dynamicMemberLookup
 public struct ListenerAccount: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {
-    /// The account's name: the last segment of its callback path (`/wechat/callback/brand-main`)
-    /// and the name in logs. Letters, digits, `-` and `_`.
-    public var name: String
-    /// The AppID (`wx…`); an encrypted push must end with it.
-    public var appID: String
-    /// The original id (`gh_…`): the `ToUserName` of every push to the account, and the key
-    /// the state store's inbox routes pushes by.
-    public var originalID: String
+    /// The account. Its name is the last segment of its callback path
+    /// (`/wechat/callback/brand-main`) and the name in logs (letters, digits, `-` and `_`); its
+    /// AppID is what an encrypted push must end with.
+    public var account: Account
     /// The callback token (服务器配置 → Token).
     public var token: String
     /// The current EncodingAESKey (43 characters) in safe and compatible modes; `nil` in plain mode.
@@ -35,17 +35,39 @@ public struct ListenerAccount: Sendable, Hashable, CustomStringConvertible, Cust
     ///   - token: the callback token.
     ///   - aesKey: the current EncodingAESKey, or `nil` in plain mode.
     ///   - previousAESKey: the EncodingAESKey before the last rotation, if any.
+    ///   - api: the API identity its pushes are stored under.
     public init(
         name: String, appID: String, originalID: String, token: String, aesKey: String? = nil,
-        previousAESKey: String? = nil, api: String = "https://api.weixin.qq.com"
+        previousAESKey: String? = nil, api: String = Account.defaultAPIBase
     ) {
+        self.init(
+            Account(name: name, appID: appID, originalID: originalID), token: token, aesKey: aesKey,
+            previousAESKey: previousAESKey, api: api)
+    }
+
+    /// The listener's view of `account` (which must have an original id) with its callback secrets.
+    public init(
+        _ account: Account, token: String, aesKey: String? = nil, previousAESKey: String? = nil,
+        api: String = Account.defaultAPIBase
+    ) {
+        self.account = account
         self.api = api.hasSuffix("/") ? String(api.dropLast()) : api
-        self.name = name
-        self.appID = appID
-        self.originalID = originalID
         self.token = token
         self.aesKey = aesKey
         self.previousAESKey = previousAESKey
+    }
+
+    /// The original id (`gh_…`): the `ToUserName` of every push to the account, and the key
+    /// the state store's inbox routes pushes by.
+    public var originalID: String {
+        get { account.originalID ?? "" }
+        set { account.originalID = newValue }
+    }
+
+    /// A field of the account (`name`, `appID`, …).
+    public subscript<T>(dynamicMember field: WritableKeyPath<Account, T>) -> T {
+        get { account[keyPath: field] }
+        set { account[keyPath: field] = newValue }
     }
 
     /// Whether the account expects encrypted pushes (an EncodingAESKey is configured): then
@@ -60,7 +82,7 @@ public struct ListenerAccount: Sendable, Hashable, CustomStringConvertible, Cust
 
     /// The credentials `CallbackCrypto` checks against.
     var credentials: CallbackCredentials {
-        CallbackCredentials(token: token, encodingAESKey: aesKey, previousEncodingAESKey: previousAESKey, appID: appID)
+        CallbackCredentials(token: token, encodingAESKey: aesKey, previousEncodingAESKey: previousAESKey, appID: account.appID)
     }
 
     /// The secrets of the account, for a log scrubber.
@@ -68,7 +90,7 @@ public struct ListenerAccount: Sendable, Hashable, CustomStringConvertible, Cust
 
     /// A summary without secrets.
     public var description: String {
-        "ListenerAccount(name: \(name), appID: \(appID), originalID: \(originalID), mode: \(mode), token: [redacted])"
+        "ListenerAccount(name: \(account.name), appID: \(account.appID), originalID: \(originalID), mode: \(mode), token: [redacted])"
     }
 
     /// The same summary as ``description``.
@@ -78,7 +100,7 @@ public struct ListenerAccount: Sendable, Hashable, CustomStringConvertible, Cust
     public var customMirror: Mirror {
         Mirror(
             self,
-            children: ["name": name, "appID": appID, "originalID": originalID, "mode": mode],
+            children: ["name": account.name, "appID": account.appID, "originalID": originalID, "mode": mode],
             displayStyle: .struct)
     }
 }

@@ -244,7 +244,7 @@ public struct PipelineFileChecker: Sendable {
                                at: file.location)]
             case .empty, .tooFew:
                 return [.error(.audienceContent, "\(display): \(error.message)", at: file.location, hint: error.hint)]
-            case .malformedOpenID, .invalidUTF8, .lineTooLong, .csvSyntax:
+            default:  // problems on lines: malformedOpenID, invalidUTF8, lineTooLong, csvSyntax
                 let count = error.problemCount
                 let scope = deep ? "" : " (in the first \(Self.grouped(Self.sampleLines)) lines)"
                 let first = error.details.first.map(named) ?? place + ": " + error.message

@@ -3,41 +3,17 @@ import PipelineCore
 import RunState
 import WeChatMP
 
-/// How fast masscast may call an account, and the windows WeChat applies to it.
-public struct Pacing: Sendable, Hashable {
-    /// `message/mass/*` calls in any 60 seconds (WeChat answers 45011 past 60 a minute).
-    public var massCallsPerMinute: Int = 60
-    /// Accepted mass sends per day (WeChat: 100 for a service account).
-    public var sendsPerDay: Int = 100
-    /// After a send, the same clientmsgid is refused with 45066 for this long.
-    public var clientMsgIDRetryWindow: Duration = .seconds(60)
-    /// The offset of the account's calendar day (WeChat counts days in UTC+8).
-    public var dayOffsetSeconds: Int = 8 * 3600
-
-    public init() {}
-
-    public init(massCallsPerMinute: Int, sendsPerDay: Int, clientMsgIDRetryWindow: Duration) {
-        self.massCallsPerMinute = massCallsPerMinute
-        self.sendsPerDay = sendsPerDay
-        self.clientMsgIDRetryWindow = clientMsgIDRetryWindow
-    }
-
-    /// The start of the calendar day (in the account's time zone) that contains `date`.
-    public func startOfDay(containing date: Date) -> Date {
-        let local = date.timeIntervalSince1970 + Double(dayOffsetSeconds)
-        let start = (local / 86_400).rounded(.down) * 86_400
-        return Date(timeIntervalSince1970: start - Double(dayOffsetSeconds))
-    }
-}
-
-/// The account a run talks to, resolved from the pipeline, masscast.yaml or the sandbox.
-public struct AccountSettings: Sendable, CustomStringConvertible {
-    /// The name the pipeline uses (`brand-main`), or `inline`.
-    public var name: String
-    public var appID: String
+/// The account a run talks to: the ``Account`` (from masscast.yaml, the pipeline's inline
+/// mapping or a sandbox fixture) with its secret resolved and the identities the state store
+/// keys it by. The account's fields read through it (`settings.appID`, `settings.pacing`).
+///
+/// `description`, `debugDescription` and the reflection mirror never show the secret.
+@dynamicMemberLookup
+public struct AccountSettings: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The account; its `name` is the one the pipeline uses (`brand-main`), or `inline`.
+    public var account: Account
     /// The app secret; printed nowhere.
     public var secret: Secret
-    public var apiBase: String
     /// The API identity the state store keys this account's journal, quota counts and
     /// broadcasts by (`APIIdentity`): `apiBase` for a real account, `sandbox:<fixture digest>`
     /// for a rehearsal.
@@ -46,27 +22,32 @@ public struct AccountSettings: Sendable, CustomStringConvertible {
     /// for a real account, `sandbox:<fixture digest>/<instance>` for a rehearsal (every
     /// sandbox numbers msg_ids from 1000000001, so two instances must never share pushes).
     public var endpoint: String
-    public var kind: AccountKind
-    /// `gh_…`: routes MASSSENDJOBFINISH pushes to this account.
-    public var originalID: String?
-    public var tokenMode: TokenMode
-    public var pacing: Pacing
 
+    /// The account with its secret; `api` and `endpoint` are its `apiBase`.
+    public init(_ account: Account, secret: String) {
+        self.account = account
+        self.secret = Secret(secret)
+        self.api = account.apiBase
+        self.endpoint = account.apiBase
+    }
+
+    /// An account built field by field (see ``Account``).
     public init(
-        name: String, appID: String, secret: String, apiBase: String = "https://api.weixin.qq.com",
+        name: String, appID: String, secret: String, apiBase: String = Account.defaultAPIBase,
         kind: AccountKind = .service, originalID: String? = nil, tokenMode: TokenMode = .stable,
         pacing: Pacing = Pacing()
     ) {
-        self.name = name
-        self.appID = appID
-        self.secret = Secret(secret)
-        self.apiBase = apiBase.hasSuffix("/") ? String(apiBase.dropLast()) : apiBase
-        self.api = self.apiBase
-        self.endpoint = self.apiBase
-        self.kind = kind
-        self.originalID = originalID
-        self.tokenMode = tokenMode
-        self.pacing = pacing
+        self.init(
+            Account(
+                name: name, appID: appID, kind: kind, apiBase: apiBase, originalID: originalID, tokenMode: tokenMode,
+                pacing: pacing),
+            secret: secret)
+    }
+
+    /// A field of the account (`name`, `appID`, `kind`, `apiBase`, `originalID`, `tokenMode`, `pacing`).
+    public subscript<T>(dynamicMember field: WritableKeyPath<Account, T>) -> T {
+        get { account[keyPath: field] }
+        set { account[keyPath: field] = newValue }
     }
 
     /// Marks the account as a rehearsal's: its API identity is the fixture's digest and its
@@ -76,5 +57,15 @@ public struct AccountSettings: Sendable, CustomStringConvertible {
         endpoint = APIIdentity.sandboxInstance(fixtureDigest: fixtureDigest, instance: instance)
     }
 
-    public var description: String { "account \(name) (\(appID) at \(apiBase), secret [redacted])" }
+    /// `account brand-main (wx… at https://…, secret [redacted])`.
+    public var description: String { "account \(account.name) (\(account.appID) at \(account.apiBase), secret [redacted])" }
+
+    /// The same as ``description``.
+    public var debugDescription: String { description }
+
+    /// A mirror without the secret, so `dump` shows none.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["account": account, "api": api, "endpoint": endpoint, "secret": "[redacted]"],
+               displayStyle: .struct)
+    }
 }

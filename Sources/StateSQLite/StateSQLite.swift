@@ -41,7 +41,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
         self.path = path
         guard !path.isEmpty else {
             throw StateStoreError(
-                kind: .invalidPath, path: path, problem: "cannot open state file: the path is empty",
+                code: .invalidPath, path: path, message: "cannot open state file: the path is empty",
                 hint: "pass --state PATH, or leave it out to use \(Self.defaultPath)")
         }
         try Self.prepareFile(path)
@@ -74,7 +74,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
             }
         }
         guard let opened else {
-            throw StateStoreError(kind: .busy, path: path, problem: "cannot open state file \(path): it stayed busy")
+            throw StateStoreError(code: .busy, path: path, message: "cannot open state file \(path): it stayed busy")
         }
         pool = opened
         try Self.migrate(pool, path: path)
@@ -135,7 +135,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                 }
             }
             guard let row = try Self.broadcastRow(db, identity) else {
-                throw StateStoreError(kind: .other, path: self.path, problem: "cannot create the broadcast")
+                throw StateStoreError(code: .other, path: self.path, message: "cannot create the broadcast")
             }
             let broadcastID: Int64 = try row.value("id")
             var broadcast = try BroadcastRecord(row: row)
@@ -203,8 +203,8 @@ public final class SQLiteStateStore: StateStore, Sendable {
             run.identity.project = identity.project
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [run.id]) == true {
                 throw StateStoreError(
-                    kind: .other, path: self.path,
-                    problem: "cannot start run \(run.id) in state file \(self.path): a run with this id already exists",
+                    code: .other, path: self.path,
+                    message: "cannot start run \(run.id) in state file \(self.path): a run with this id already exists",
                     hint: "use `masscast resume \(run.id)` to continue it")
             }
             try db.execute(
@@ -307,8 +307,8 @@ public final class SQLiteStateStore: StateStore, Sendable {
                 throw self.runNotFound(runID, action: "cannot record a heartbeat of")
             }
             throw StateStoreError(
-                kind: .notOwner, path: self.path,
-                problem: "run \(runID) in state file \(self.path) is now owned by \(run.owner ?? "nobody"), not \(owner)",
+                code: .notOwner, path: self.path,
+                message: "run \(runID) in state file \(self.path) is now owned by \(run.owner ?? "nobody"), not \(owner)",
                 hint: "another masscast process took it over; this one must stop working on it")
         }
     }
@@ -593,7 +593,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
 
     private func runNotFound(_ runID: String, action: String) -> StateStoreError {
         StateStoreError(
-            kind: .notFound, path: path, problem: "\(action) run \(runID): state file \(path) has no such run",
+            code: .notFound, path: path, message: "\(action) run \(runID): state file \(path) has no such run",
             hint: "`masscast runs list --state \(path)` shows the runs it has")
     }
 
@@ -676,8 +676,8 @@ public final class SQLiteStateStore: StateStore, Sendable {
                 if userVersion > Schema.version || !unknown.isEmpty {
                     let found = unknown.isEmpty ? "schema version \(userVersion)" : "migrations \(unknown.joined(separator: ", "))"
                     throw StateStoreError(
-                        kind: .newerSchema, path: path,
-                        problem: "cannot use state file \(path): it was written by a newer masscast (\(found); this version knows schema version \(Schema.version))",
+                        code: .newerSchema, path: path,
+                        message: "cannot use state file \(path): it was written by a newer masscast (\(found); this version knows schema version \(Schema.version))",
                         hint: "upgrade masscast, or \(StateStoreError.stateFlagHint)")
                 }
                 try migrator.migrate(pool)

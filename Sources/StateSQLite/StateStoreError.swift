@@ -8,52 +8,85 @@ import GRDB
 /// and mode, or pass --state PATH`. It never contains a token or any other stored value.
 public struct StateStoreError: Error, CustomStringConvertible, Sendable, Hashable {
     /// What kind of problem it is, for callers that react differently (exit codes, retries).
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
+    /// Codes are extensible: new ones may be added without breaking callers, so a `switch`
+    /// over them needs a `default`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: Hashable, Sendable {
+            case permissionDenied, invalidPath, notADatabase, newerSchema, busy, diskFull, io, notFound, notOwner, unreadableRecord, other
+        }
+
+        private var wrapped: Wrapped
+
+        private init(_ wrapped: Wrapped) {
+            self.wrapped = wrapped
+        }
+
         /// The file or its directory cannot be read, written or created by this user.
-        case permissionDenied
+        public static var permissionDenied: Self { Self(.permissionDenied) }
         /// The path names a directory, or something else that cannot hold the database.
-        case invalidPath
+        public static var invalidPath: Self { Self(.invalidPath) }
         /// The file is not an SQLite database, or it is damaged.
-        case notADatabase
+        public static var notADatabase: Self { Self(.notADatabase) }
         /// The file was written by a newer masscast: its schema is unknown to this version.
-        case newerSchema
+        public static var newerSchema: Self { Self(.newerSchema) }
         /// Another process kept the database locked longer than the busy timeout.
-        case busy
+        public static var busy: Self { Self(.busy) }
         /// The disk (or a quota) is full.
-        case diskFull
+        public static var diskFull: Self { Self(.diskFull) }
         /// The operating system reported an input/output error.
-        case io
+        public static var io: Self { Self(.io) }
         /// The run (or other record) the call names is not in the store.
-        case notFound
+        public static var notFound: Self { Self(.notFound) }
         /// The run is owned by another runner now (it was taken over).
-        case notOwner
+        public static var notOwner: Self { Self(.notOwner) }
         /// A stored record cannot be read back (wrong type, unexpected value).
-        case unreadableRecord
+        public static var unreadableRecord: Self { Self(.unreadableRecord) }
         /// Anything else the database refused (the message says what).
-        case other
+        public static var other: Self { Self(.other) }
+
+        /// The code's name, e.g. `permissionDenied`.
+        public var description: String {
+            switch wrapped {
+            case .permissionDenied: "permissionDenied"
+            case .invalidPath: "invalidPath"
+            case .notADatabase: "notADatabase"
+            case .newerSchema: "newerSchema"
+            case .busy: "busy"
+            case .diskFull: "diskFull"
+            case .io: "io"
+            case .notFound: "notFound"
+            case .notOwner: "notOwner"
+            case .unreadableRecord: "unreadableRecord"
+            case .other: "other"
+            }
+        }
     }
 
     /// What kind of problem it is.
-    public var kind: Kind
+    public var code: Code
     /// The state file concerned, as given to `SQLiteStateStore(path:)`.
     public var path: String
     /// What failed and why, such as `cannot open state file X: permission denied`.
-    public var problem: String
+    public var message: String
     /// How to fix it, if there is something to say (`pass --state PATH`).
     public var hint: String?
 
-    /// Creates an error; `problem` says what failed and why, `hint` what to do.
-    public init(kind: Kind, path: String, problem: String, hint: String? = nil) {
-        self.kind = kind
+    /// Creates an error; `message` says what failed and why, `hint` what to do.
+    ///
+    /// There is no `cause`: the database's own errors can describe a row's values (a cached
+    /// token among them), so only their kind and SQLite's message, which never holds a
+    /// statement's arguments, go into ``message``.
+    public init(code: Code, path: String, message: String, hint: String? = nil) {
+        self.code = code
         self.path = path
-        self.problem = problem
+        self.message = message
         self.hint = hint
     }
 
     /// `problem; hint` on one line.
     public var description: String {
-        if let hint, !hint.isEmpty { return "\(problem); \(hint)" }
-        return problem
+        if let hint, !hint.isEmpty { return "\(message); \(hint)" }
+        return message
     }
 }
 
@@ -69,8 +102,8 @@ extension StateStoreError {
         guard let dbError = error as? DatabaseError else {
             // RowDecodingError and others describe the row's values: never include them.
             return StateStoreError(
-                kind: .unreadableRecord, path: path,
-                problem: "\(subject): a stored record cannot be read (\(String(describing: type(of: error))))",
+                code: .unreadableRecord, path: path,
+                message: "\(subject): a stored record cannot be read (\(String(describing: type(of: error))))",
                 hint: "the file may have been edited by hand or by another program; \(stateFlagHint)")
         }
         // The SQLite message names tables and columns, never the statement's arguments.
@@ -78,46 +111,46 @@ extension StateStoreError {
         switch dbError.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             return StateStoreError(
-                kind: .busy, path: path,
-                problem: "\(subject): the database stayed locked by another process for more than 10 s (\(sqliteMessage))",
+                code: .busy, path: path,
+                message: "\(subject): the database stayed locked by another process for more than 10 s (\(sqliteMessage))",
                 hint: "retry; if it persists, look for a stuck masscast process using the same file, or \(stateFlagHint)")
         case .SQLITE_PERM, .SQLITE_AUTH:
             return StateStoreError(
-                kind: .permissionDenied, path: path, problem: "\(subject): permission denied (\(sqliteMessage))",
+                code: .permissionDenied, path: path, message: "\(subject): permission denied (\(sqliteMessage))",
                 hint: "check the owner and mode of the file and its directory, or \(stateFlagHint)")
         case .SQLITE_READONLY:
             return StateStoreError(
-                kind: .permissionDenied, path: path, problem: "\(subject): the database is read-only (\(sqliteMessage))",
+                code: .permissionDenied, path: path, message: "\(subject): the database is read-only (\(sqliteMessage))",
                 hint: "masscast needs to write the file, its directory and the -wal and -shm files next to it; check their owner and mode, or \(stateFlagHint)")
         case .SQLITE_CANTOPEN:
             if dbError.extendedResultCode == .SQLITE_CANTOPEN_ISDIR {
                 return StateStoreError(
-                    kind: .invalidPath, path: path, problem: "\(subject): it is a directory",
+                    code: .invalidPath, path: path, message: "\(subject): it is a directory",
                     hint: "give the path of a file, or \(stateFlagHint)")
             }
             return StateStoreError(
-                kind: .permissionDenied, path: path, problem: "\(subject): unable to open the database file (\(sqliteMessage))",
+                code: .permissionDenied, path: path, message: "\(subject): unable to open the database file (\(sqliteMessage))",
                 hint: "check that the directory exists and that you may write in it (SQLite also creates -wal and -shm files there), or \(stateFlagHint)")
         case .SQLITE_NOTADB, .SQLITE_CORRUPT:
             return StateStoreError(
-                kind: .notADatabase, path: path,
-                problem: "\(subject): the file is not a masscast state database or is damaged (\(sqliteMessage))",
+                code: .notADatabase, path: path,
+                message: "\(subject): the file is not a masscast state database or is damaged (\(sqliteMessage))",
                 hint: "move it aside (masscast then forgets the runs it recorded) or \(stateFlagHint)")
         case .SQLITE_FULL:
             return StateStoreError(
-                kind: .diskFull, path: path, problem: "\(subject): the disk is full (\(sqliteMessage))",
+                code: .diskFull, path: path, message: "\(subject): the disk is full (\(sqliteMessage))",
                 hint: "free some space and retry, or \(stateFlagHint)")
         case .SQLITE_IOERR:
             return StateStoreError(
-                kind: .io, path: path, problem: "\(subject): input/output error (\(sqliteMessage))",
+                code: .io, path: path, message: "\(subject): input/output error (\(sqliteMessage))",
                 hint: "check the disk and the file system (a network file system cannot hold a WAL database), or \(stateFlagHint)")
         case .SQLITE_MISUSE:
             // After `close()` SQLite's own message is meaningless ("out of memory").
             return StateStoreError(
-                kind: .other, path: path, problem: "\(subject): the store is closed",
+                code: .other, path: path, message: "\(subject): the store is closed",
                 hint: "this is a bug in masscast (the store was used after close()); please report it")
         default:
-            return StateStoreError(kind: .other, path: path, problem: "\(subject): \(sqliteMessage)")
+            return StateStoreError(code: .other, path: path, message: "\(subject): \(sqliteMessage)")
         }
     }
 
@@ -127,19 +160,19 @@ extension StateStoreError {
         switch code {
         case EACCES, EPERM, EROFS:
             return StateStoreError(
-                kind: .permissionDenied, path: path, problem: "\(action) \(target): \(reason)",
+                code: .permissionDenied, path: path, message: "\(action) \(target): \(reason)",
                 hint: "check the owner and mode of the file and its directory, or \(stateFlagHint)")
         case EISDIR, ENOTDIR:
             return StateStoreError(
-                kind: .invalidPath, path: path, problem: "\(action) \(target): \(reason)",
+                code: .invalidPath, path: path, message: "\(action) \(target): \(reason)",
                 hint: "give the path of a file whose parent is a directory, or \(stateFlagHint)")
         case ENOSPC, EDQUOT:
             return StateStoreError(
-                kind: .diskFull, path: path, problem: "\(action) \(target): \(reason)",
+                code: .diskFull, path: path, message: "\(action) \(target): \(reason)",
                 hint: "free some space and retry, or \(stateFlagHint)")
         default:
             return StateStoreError(
-                kind: .io, path: path, problem: "\(action) \(target): \(reason)", hint: stateFlagHint)
+                code: .io, path: path, message: "\(action) \(target): \(reason)", hint: stateFlagHint)
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MasscastApp
 import PipelineCore
 import PipelineYAML
 
@@ -32,34 +33,20 @@ struct Graph: ParsableCommand {
     var format: GraphFormat = .mermaid
 
     func run() throws {
-        let (found, missing) = PipelineFiles.discover([pipeline])
-        if !missing.isEmpty {
+        do {
+            writeStdout(StepGraph.render(try PipelineGraphs.load(pipeline), format: format))
+        } catch .missing {
             writeStderr("masscast: no such file or folder: '\(pipeline)'\n")
             throw Exit.invalid
-        }
-        let files = found.filter { ($0 as NSString).lastPathComponent != ProjectConfigLoader.fileName }
-        if files.isEmpty {
+        } catch .empty {
             writeStderr("masscast: no *.yaml or *.yml pipelines under \(pipeline)\n")
             throw Exit.invalid
-        }
-        var graphs: [StepGraph] = []
-        var problems: [Diagnostic] = []
-        let loader = PipelineLoader()
-        for file in files {
-            let loaded = loader.load(path: file)
-            if let p = loaded.pipeline, !loaded.hasErrors {
-                graphs.append(StepGraph(p))
-            } else {
-                problems += loaded.diagnostics
-            }
-        }
-        guard graphs.count == files.count else {
+        } catch .invalid(let problems, let files) {
             let cache = SourceCache()
             let renderer = DiagnosticRenderer(color: useColor(2)) { cache.line($0, $1) }
-            writeStderr(renderer.text(problems, pipelines: files.count, configs: []))
+            writeStderr(renderer.text(problems, pipelines: files, configs: []))
             throw Exit.invalid
         }
-        writeStdout(StepGraph.render(graphs, format: format))
     }
 }
 

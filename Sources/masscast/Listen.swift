@@ -3,9 +3,9 @@ import CallbackServer
 import Foundation
 import Hummingbird
 import Logging
+import MasscastApp
 import PipelineCore
 import RunLog
-import StateSQLite
 
 struct Listen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -85,106 +85,32 @@ struct Listen: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let prepared: (configuration: ListenerConfiguration, store: SQLiteStateStore, scrub: [String], notes: [String])
+        let setup: ListenerSetup
         do {
-            prepared = try prepare()
-        } catch let e as SetupError {
-            writeStderr("masscast: \(e)\n")
-            throw Exit.invalid
-        }
-        let (logger, _, _) = RunSetup.logger(format: logFormat, verbose: verbose, scrub: prepared.scrub)
-        for note in prepared.notes { logger.warning("\(note)", metadata: ["event": "listen.account_skipped"]) }
-        let handler: CallbackHandler
-        do {
-            handler = try CallbackHandler(configuration: prepared.configuration, store: prepared.store, logger: logger)
+            setup = try ListenerSetup.prepare(
+                ListenRequest(
+                    config: config, state: state, secrets: secrets,
+                    timestampWindow: DurationText.parse(timestampWindow) ?? .seconds(300), maxBodyBytes: maxBodyBytes,
+                    path: path, accountOriginalID: accountOriginalID, appID: appID, accountName: accountName),
+                environment: .process)
         } catch {
             writeStderr("masscast: \(error)\n")
             throw Exit.invalid
         }
-        let configuration = prepared.configuration
+        let (logger, _) = Console.current.runLogging(format: logFormat, verbose: verbose, scrub: setup.scrubbed)
+        for note in setup.notes { logger.warning("\(note)", metadata: ["event": "listen.account_skipped"]) }
+        let handler: CallbackHandler
+        do {
+            handler = try setup.handler(logger: logger)
+        } catch {
+            writeStderr("masscast: \(error)\n")
+            throw Exit.invalid
+        }
         let host = self.host
-        let statePath = prepared.store.path
         let app = ListenerServer.application(handler: handler, host: host, port: port, logger: logger) { bound in
-            let base = "http://\(host):\(bound)\(configuration.normalizedPath)"
-            let accounts = configuration.accounts.map { "\($0.name) (\($0.originalID), \($0.mode))" }.joined(separator: ", ")
-            logger.info(
-                "listening on \(base)[/<account>] for \(accounts); state \(statePath)",
-                metadata: [
-                    "event": "listen.started", "listen.url": .string(base), "listen.port": .stringConvertible(bound),
-                    "listen.accounts": .array(configuration.accounts.map { .string($0.name) }),
-                ])
+            setup.logStarted(host: host, port: bound, logger: logger)
         }
         try await runServer(port: port, what: "masscast listen") { try await app.runService() }
         logger.info("stopped", metadata: ["event": "listen.stopped"])
-    }
-
-    /// The accounts (with their secrets resolved), the store, the secrets to scrub, and
-    /// notes about accounts that cannot be served.
-    func prepare() throws -> (
-        configuration: ListenerConfiguration, store: SQLiteStateStore, scrub: [String], notes: [String]
-    ) {
-        let secretValues = try RunSetup.loadSecrets(file: secrets)
-        let near = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent("masscast.yaml")
-        let projectConfig = try RunSetup.loadConfig(explicit: config, near: near)
-        var accounts: [ListenerAccount] = []
-        var notes: [String] = []
-        if let originalID = accountOriginalID {
-            let env = ProcessInfo.processInfo.environment
-            func variable(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
-            guard let token = variable("MASSCAST_CALLBACK_TOKEN") else {
-                throw SetupError("--account-original-id needs the callback token in the environment variable MASSCAST_CALLBACK_TOKEN")
-            }
-            let aesKey = variable("MASSCAST_CALLBACK_AES_KEY")
-            let previous = variable("MASSCAST_CALLBACK_PREVIOUS_AES_KEY")
-            if aesKey != nil && appID == nil {
-                throw SetupError("MASSCAST_CALLBACK_AES_KEY is set: pass --app-id too (encrypted pushes end with the AppID)")
-            }
-            accounts.append(ListenerAccount(
-                name: accountName, appID: appID ?? "", originalID: originalID, token: token, aesKey: aesKey,
-                previousAESKey: previous))
-        } else {
-            guard let projectConfig else {
-                throw SetupError(
-                    "no masscast.yaml found from \(FileManager.default.currentDirectoryPath) upward: pass --config FILE, "
-                        + "or --account-original-id and --app-id with MASSCAST_CALLBACK_TOKEN in the environment")
-            }
-            for account in projectConfig.orderedAccounts {
-                guard let settings = projectConfig.callbackSettings(for: account), let tokenExpression = settings.token else {
-                    notes.append("account \(account.name) has no callback settings (its own callback: or the project-wide one); not served")
-                    continue
-                }
-                guard let originalID = account.originalID else {
-                    notes.append("account \(account.name) has no original_id, which routes its pushes; not served")
-                    continue
-                }
-                let what = "account \(account.name) callback"
-                let token = try RunSetup.resolveSecret(tokenExpression, what: "\(what).token", secrets: secretValues)
-                let aesKey = try settings.aesKey.map {
-                    try RunSetup.resolveSecret($0, what: "\(what).aes_key", secrets: secretValues)
-                }
-                let previous = try settings.previousAESKey.map {
-                    try RunSetup.resolveSecret($0, what: "\(what).previous_aes_key", secrets: secretValues)
-                }
-                accounts.append(ListenerAccount(
-                    name: account.name, appID: account.appID, originalID: originalID, token: token, aesKey: aesKey,
-                    previousAESKey: previous, api: account.apiBase ?? ConfigAccount.defaultAPIBase))
-            }
-            if accounts.isEmpty {
-                throw SetupError(
-                    "no account of \(projectConfig.file) can be served: each needs an original_id and callback settings "
-                        + "(\(notes.joined(separator: "; ")))")
-            }
-        }
-        let configuration = ListenerConfiguration(
-            accounts: accounts, timestampWindow: DurationText.parse(timestampWindow) ?? .seconds(300),
-            maxBodyBytes: maxBodyBytes, path: path)
-        do {
-            try configuration.validate()
-        } catch {
-            throw SetupError(error.message)
-        }
-        let store = try RunSetup.openStore(explicit: state, config: projectConfig, temporary: false)
-        let scrub = accounts.flatMap(\.secrets) + Array(secretValues.values)
-        return (configuration, store, scrub, notes)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MasscastApp
 import PipelineCore
 import PipelineYAML
 
@@ -58,8 +59,6 @@ struct Masscast: AsyncParsableCommand {
 enum Exit {
     static let invalid = ExitCode(2)
 }
-
-func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
 func writeStdout(_ s: String) {
     FileHandle.standardOutput.write(Data(s.utf8))

@@ -1,14 +1,11 @@
 import ArgumentParser
-import CallbackServer
 import Foundation
-import Logging
+import MasscastApp
 import PipelineCore
 import RunLog
 import RunState
 import Runner
 import StateSQLite
-import WeChatMP
-import WeChatSandbox
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,76 +79,14 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         Console.start(logFormat: common.logFormat)
-        let file = RunSetup.absolute(pipeline)
-        let pipeline = try RunSetup.loadPipelineOrExit(file)
-        let started: Prepared
-        do {
-            started = try await prepare(file: file, pipeline: pipeline)
-        } catch let e as SetupError {
-            Console.current.error("\(e)")
-            throw Exit.invalid
+        let request = RunRequest(
+            pipeline: pipeline, inputs: inputs, sandbox: sandbox, fixture: fixture, rerun: rerun,
+            enforceSchedule: enforceSchedule, confirmToAll: confirmToAll, settings: common.settings)
+        try await common.run { logging async throws(SetupError) in
+            let loaded = try ProjectFiles.loadPipeline(request.pipeline, environment: .process)
+            Console.current.warnings(loaded.warnings)
+            return try await RunSession.prepare(request, pipeline: loaded, environment: .process, logging: logging)
         }
-        let executor = started.executor
-        let interrupt = RunSetup.installInterruptHandler { executor.stop(reason: $0) }
-        let result = await executor.start()
-        interrupt.cancel()
-        if let report = common.report, let id = result.runID {
-            await RunSetup.writeReport(report, runID: id, store: started.store)
-        }
-        await started.sandbox?.stop()
-        await started.listener?.stop()
-        if sandbox, common.state == nil {
-            // A rehearsal's state is thrown away, so it never blocks the real send.
-            try? started.store.close()
-            try? FileManager.default.removeItem(atPath: (started.store.path as NSString).deletingLastPathComponent)
-            if let runID = result.runID {
-                Console.current.final(
-                    "sandbox rehearsal \(runID) done; its state was temporary (pass --state FILE to keep it)",
-                    event: "run.rehearsal_done")
-            }
-        }
-        try RunSetup.finish(result, progress: started.progress)
-    }
-
-    struct Prepared {
-        var executor: RunExecutor
-        var store: SQLiteStateStore
-        var sandbox: RunningSandbox?
-        var listener: RunningListener?
-        var progress: ProgressLine?
-    }
-
-    func prepare(file: String, pipeline: Pipeline) async throws -> Prepared {
-        let secrets = try RunSetup.loadSecrets(file: common.secrets)
-        let inputs = try RunSetup.inputs(self.inputs, pipeline: pipeline)
-        let config = try RunSetup.loadConfig(explicit: common.config, near: file)
-        let store = try RunSetup.openStore(explicit: common.state, config: config, temporary: sandbox)
-        var rehearsal: RunSetup.Rehearsal?
-        let account: AccountSettings
-        var scrub = Array(secrets.values)
-        if sandbox {
-            let started = try await RunSetup.startRehearsal(
-                fixturePath: fixture, pipeline: pipeline, store: store, secrets: secrets, inputs: inputs)
-            rehearsal = started
-            account = started.account
-            scrub += started.scrub
-        } else {
-            account = try RunSetup.account(for: pipeline, config: config, secrets: secrets, inputs: inputs)
-        }
-        let (logger, _, progress) = RunSetup.logger(
-            format: common.logFormat, verbose: common.verbose, scrub: [account.secret.value] + scrub)
-        var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
-        options.rerun = rerun
-        options.sandbox = sandbox
-        options.project = config?.project ?? ""
-        options.confirmToAll = confirmToAll
-        options.enforceSchedule = !sandbox || enforceSchedule
-        let executor = RunExecutor(
-            pipeline: pipeline, pipelineFile: file, pipelineDigest: RunSetup.digest(ofFile: file), account: account,
-            store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)
-        return Prepared(
-            executor: executor, store: store, sandbox: rehearsal?.sandbox, listener: rehearsal?.listener,
-            progress: progress)
     }
 }
 
@@ -187,80 +122,14 @@ struct Resume: AsyncParsableCommand {
 
     func run() async throws {
         Console.start(logFormat: common.logFormat)
-        let store: SQLiteStateStore
-        let record: RunRecord
-        let pipeline: Pipeline
-        let account: AccountSettings
-        let inputs: [String: Value]
-        let secrets: [String: String]
-        var rehearsal: RunSetup.Rehearsal?
-        var project = ""
-        do {
-            let config = try RunSetup.loadConfigFromWorkingDirectory(explicit: common.config)
-            store = try RunSetup.openStore(explicit: common.state, config: config, temporary: false, mustExist: true)
-            guard let r = try await store.run(runID) else {
-                throw SetupError("no run \(runID) in \(store.path) (masscast runs list shows the runs; pass --state for another store)")
-            }
-            record = r
-            pipeline = try RunSetup.loadPipeline(r.pipelineFile)
-            secrets = try RunSetup.loadSecrets(file: common.secrets)
-            let pipelineConfig = try RunSetup.loadConfig(explicit: common.config, near: r.pipelineFile)
-            project = pipelineConfig?.project ?? ""
-            guard case .object(let values) = try Value.parseJSON(r.inputsJSON) else {
-                throw SetupError("run \(runID) has unreadable inputs")
-            }
-            inputs = values
-            if r.sandbox {
-                guard APIIdentity.isSandbox(r.identity.api) else {
-                    throw SetupError(
-                        "run \(runID) rehearsed against a sandbox that is gone (it was recorded before rehearsals could be resumed); start a new rehearsal instead")
-                }
-                let started = try await RunSetup.startRehearsal(
-                    fixturePath: fixture, pipeline: pipeline, store: store, secrets: secrets, inputs: inputs)
-                rehearsal = started
-                account = started.account
-                if account.api != r.identity.api {
-                    await started.sandbox.stop()
-                    await started.listener?.stop()
-                    throw SetupError(
-                        "run \(runID) rehearsed against another fixture (\(r.identity.api.prefix(20))…); pass --fixture FILE with the fixture it used")
-                }
-            } else {
-                account = try RunSetup.account(for: pipeline, config: pipelineConfig, secrets: secrets, inputs: inputs)
-            }
-            if account.appID != r.identity.appID || account.api != r.identity.api {
-                throw SetupError(
-                    "run \(runID) was made for \(r.identity.appID) at \(r.identity.api), but the account now resolves to \(account.appID) at \(account.api)")
-            }
-        } catch let e as SetupError {
-            Console.current.error("\(e)")
-            throw Exit.invalid
-        } catch let e as ExitCode {
-            throw e
-        } catch {
-            Console.current.error("\(error)")
-            throw Exit.invalid
+        let request = ResumeRequest(
+            runID: runID, confirmResend: confirmResend, fixture: fixture, confirmToAll: confirmToAll,
+            settings: common.settings)
+        try await common.run { logging async throws(SetupError) in
+            try await RunSession.prepare(
+                request, environment: .process, pipelineLoaded: { Console.current.warnings($0.warnings) },
+                logging: logging)
         }
-        let (logger, _, progress) = RunSetup.logger(
-            format: common.logFormat, verbose: common.verbose,
-            scrub: [account.secret.value] + Array(secrets.values) + (rehearsal?.scrub ?? []))
-        var options = RunSetup.options(inputs: inputs, common: common, progress: progress)
-        options.confirmResend = confirmResend
-        options.sandbox = record.sandbox
-        options.project = project
-        options.confirmToAll = confirmToAll
-        let executor = RunExecutor(
-            pipeline: pipeline, pipelineFile: record.pipelineFile, pipelineDigest: RunSetup.digest(ofFile: record.pipelineFile),
-            account: account, store: store, transport: AsyncHTTPTransport(), logger: logger, options: options)
-        let interrupt = RunSetup.installInterruptHandler { executor.stop(reason: $0) }
-        let result = await executor.resume(runID: runID)
-        interrupt.cancel()
-        if let report = common.report {
-            await RunSetup.writeReport(report, runID: runID, store: store)
-        }
-        await rehearsal?.sandbox.stop()
-        await rehearsal?.listener?.stop()
-        try RunSetup.finish(result, progress: progress)
     }
 }
 
@@ -271,7 +140,7 @@ struct Runs: AsyncParsableCommand {
         defaultSubcommand: List.self
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, mermaid }
+    typealias Format = RunHistory.Format
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List runs, newest first.")
@@ -296,15 +165,7 @@ struct Runs: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try Runs.open(state, config: config)
-            let runs = try await store.runs(limit: limit)
-            let liveness = RunOptions().ownerLiveness()
-            switch format {
-            case .json:
-                writeStdout(String(decoding: try RunTimeline.renderRunListJSON(runs, liveness: liveness), as: UTF8.self) + "\n")
-            default:
-                writeStdout(runs.isEmpty ? "no runs in \(store.path)\n" : RunTimeline.renderRunList(runs, liveness: liveness))
-            }
+            writeStdout(try await RunHistory.list(try Runs.open(state, config: config), limit: limit, format: format))
         }
     }
 
@@ -331,19 +192,11 @@ struct Runs: AsyncParsableCommand {
 
         func run() async throws {
             let store = try Runs.open(state, config: config)
-            guard let run = try await store.run(runID) else {
+            guard let text = try await RunHistory.show(runID, in: store, format: format) else {
                 writeStderr("masscast: no run \(runID) in \(store.path) (masscast runs list shows the runs)\n")
                 throw Exit.invalid
             }
-            let ownerAlive = run.owner.map { RunOptions().ownerLiveness()($0, run.heartbeatAt) } ?? true
-            let report = RunReport(
-                run: run, steps: try await store.steps(runID: runID), attempts: try await store.attempts(runID: runID),
-                journal: try await store.journalEntries(runID: runID), ownerAlive: ownerAlive)
-            switch format {
-            case .text: writeStdout(RunTimeline.renderText(report))
-            case .json: writeStdout(String(decoding: try report.jsonData(), as: UTF8.self) + "\n")
-            case .mermaid: writeStdout(RunTimeline.renderMermaid(report))
-            }
+            writeStdout(text)
         }
     }
 
@@ -351,11 +204,54 @@ struct Runs: AsyncParsableCommand {
     /// empty store that would answer "no runs").
     static func open(_ state: String?, config: String?) throws -> SQLiteStateStore {
         do {
-            let projectConfig = try RunSetup.loadConfigFromWorkingDirectory(explicit: config)
-            return try RunSetup.openStore(explicit: state, config: projectConfig, temporary: false, mustExist: true)
-        } catch let e as SetupError {
-            writeStderr("masscast: \(e)\n")
+            return try RunHistory.open(state: state, config: config, environment: .process)
+        } catch {
+            writeStderr("masscast: \(error)\n")
             throw Exit.invalid
         }
     }
 }
+
+/// Options shared by `run` and `resume`.
+struct RunCommonOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The state file (SQLite).", discussion: "Default: state.path of masscast.yaml, else .masscast/state.sqlite; with --sandbox a temporary file.", valueName: "path"))
+    var state: String?
+
+    @Option(help: ArgumentHelp("The project config.", discussion: "Default: masscast.yaml found from the pipeline's folder upward.", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("A dotenv file of secrets (NAME=value lines) for ${{ secrets.NAME }}.", valueName: "file"))
+    var secrets: String?
+
+    @Option(help: "Log format: text (readable, with live progress on a terminal) or json (JSON lines). Default: text on a terminal, json otherwise.")
+    var logFormat: LogFormat?
+
+    @Flag(help: "Log every call attempt, not only failures; text lines also show their metadata (event=, ids).")
+    var verbose = false
+
+    @Option(help: ArgumentHelp("Write a JSON run report to this file.", valueName: "file"))
+    var report: String?
+
+    @Option(help: "Steps run at once on parallel branches.")
+    var concurrency: Int = 4
+
+    var settings: SessionSettings {
+        SessionSettings(state: state, config: config, secrets: secrets, concurrency: concurrency)
+    }
+
+    /// Prepares the session (a setup error exits 2), runs it until it ends or is stopped by
+    /// Ctrl-C or SIGTERM, and exits with the run's code.
+    func run(
+        _ prepare: (@escaping @Sendable ([String]) -> SessionLogging) async throws(SetupError) -> RunSession
+    ) async throws {
+        let console = Console.current
+        guard let (session, progress) = await console.session(format: logFormat, verbose: verbose, prepare) else {
+            throw Exit.invalid
+        }
+        let code = await console.run(session, progress: progress, report: report)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+extension LogFormat: ExpressibleByArgument {}
+extension RunHistory.Format: ExpressibleByArgument {}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import MasscastApp
 import WeChatSandbox
 
 struct Sandbox: AsyncParsableCommand {
@@ -31,19 +32,15 @@ struct Sandbox: AsyncParsableCommand {
     var fixture: String?
 
     func run() async throws {
+        if let fixture, FileManager.default.contents(atPath: fixture) == nil {
+            throw ValidationError("cannot read the fixture '\(fixture)'")
+        }
         let loaded: SandboxFixture
-        if let fixture {
-            guard let data = FileManager.default.contents(atPath: fixture) else {
-                throw ValidationError("cannot read the fixture '\(fixture)'")
-            }
-            do {
-                loaded = try SandboxFixture.load(yaml: String(decoding: data, as: UTF8.self), file: fixture)
-            } catch {
-                writeStderr("\(error)\n")
-                throw Exit.invalid
-            }
-        } else {
-            loaded = SandboxFixture.default
+        do {
+            loaded = try Rehearsal.loadFixture(fixture).fixture
+        } catch {
+            writeStderr("\(error)\n")
+            throw Exit.invalid
         }
         let engine = SandboxEngine(fixture: loaded, pushSender: HTTPPushSender())
         let host = self.host
@@ -66,9 +63,3 @@ func runServer(port: Int, what: String, _ body: () async throws -> Void) async t
     }
 }
 
-/// Whether `error` is a bind failing with EADDRINUSE (NIO's `IOError` says "Address already in use").
-func isAddressInUse(_ error: any Error) -> Bool {
-    let text = String(describing: error)
-    return text.contains("Address already in use") || text.contains("errno: \(EADDRINUSE))")
-        || text.contains("(errno: \(EADDRINUSE)")
-}

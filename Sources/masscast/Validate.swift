@@ -1,6 +1,6 @@
 import ArgumentParser
-import FileChecks
 import Foundation
+import MasscastApp
 import PipelineCore
 import PipelineYAML
 import RunLog
@@ -75,143 +75,32 @@ struct Validate: ParsableCommand {
     }
 
     func run() throws {
-        let targets = paths.isEmpty ? ["pipelines"] : paths
-        let (found, missing) = PipelineFiles.discover(targets)
-        var all: [Diagnostic] = missing.map {
-            .error(.fileUnreadable, "no such file or folder: '\($0)'", at: nil, hint: "check the path")
-        }
-        // A masscast.yaml among the files is a project config, not a pipeline.
-        let isConfig = { (path: String) in (path as NSString).lastPathComponent == ProjectConfigLoader.fileName }
-        let files = found.filter { !isConfig($0) }
-        var configs = ProjectConfigs(reader: YAMLReader(maxBytes: maxFileSize))
-        if let config { configs.add(config) }
-        for path in found where isConfig(path) { configs.add(path) }
-        let configOfFile = files.map { file in config.map(configs.key) ?? configs.discover(for: file) }
-
-        let loader = PipelineLoader(reader: YAMLReader(maxBytes: maxFileSize))
         // --deep reads whole audience files: on a terminal, a status line says which and how far.
         let status = ProgressLine()
-        var showProgress: (@Sendable (String) -> Void)?
-        if deep && status.isLive {
-            showProgress = { @Sendable text in status.update(text) }
-        }
-        let checker = PipelineFileChecker(deep: deep, progress: showProgress)
-        let results = ParallelMap.run(files.count, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount) { i in
-            var loaded = loader.load(path: files[i])
-            // The files the pipeline will read (media, content files, audiences).
-            if let p = loaded.pipeline {
-                loaded.diagnostics = (loaded.diagnostics + checker.check(p)).sortedByLocation()
-            }
-            return loaded
-        }
+        let outcome = Validation(
+            paths: paths, config: config, maxFileSize: maxFileSize, deep: deep, warningsAsErrors: warningsAsErrors,
+            jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        ).run(progress: deep && status.isLive ? { @Sendable text in status.update(text) } : nil)
         status.finish()  // before any diagnostic is printed
-        all += configs.diagnostics
-        var pipelines: [Pipeline] = []
-        for (i, loaded) in results.enumerated() {
-            var diagnostics = loaded.diagnostics
-            if let p = loaded.pipeline {
-                pipelines.append(p)
-                if let config = configOfFile[i].flatMap(configs.config) {
-                    diagnostics = (diagnostics + config.checkAccount(of: p)).sortedByLocation()
-                } else if configOfFile[i] == nil, let warning = ProjectConfig.noProjectWarning(for: p) {
-                    diagnostics = (diagnostics + [warning]).sortedByLocation()
-                }
-            }
-            all += diagnostics
-        }
-        all += PipelineSet.duplicateNames(pipelines)
-        if warningsAsErrors {
-            all = all.map { d in
-                var d = d
-                if d.severity == .warning { d.severity = .error }
-                return d
-            }
-        }
+        let all = outcome.diagnostics
         let cache = SourceCache()
         let renderer = DiagnosticRenderer(color: color || (format == .text && useColor(1))) {
             // A URL's password (state.url) is masked in every snippet, as secret-named keys are.
             cache.line($0, $1).map(ConfigSpec.maskingURLPasswords)
         }
-        let failed = all.contains { $0.severity == .error }
         switch format {
         case .text:
             if !(quiet && all.isEmpty) {
-                writeStdout(renderer.text(all, pipelines: files.count, configs: configs.names))
+                writeStdout(renderer.text(all, pipelines: outcome.pipelineFiles.count, configs: outcome.configNames))
             }
         case .json:
-            writeStdout(renderer.json(all, files: files.count + configs.count))
+            writeStdout(renderer.json(all, files: outcome.pipelineFiles.count + outcome.configNames.count))
         case .github:
             writeStdout(renderer.github(all))
         }
-        if found.isEmpty && missing.isEmpty {
-            writeStderr("masscast: no *.yaml or *.yml files under \(targets.joined(separator: ", "))\n")
+        if outcome.foundNothing {
+            writeStderr("masscast: no *.yaml or *.yml files under \((paths.isEmpty ? ["pipelines"] : paths).joined(separator: ", "))\n")
         }
-        if failed { throw Exit.invalid }
-    }
-}
-
-/// The project configs of one `validate`: each loaded once, in the order first needed, and
-/// found for a pipeline by walking up from its folder (one walk per folder).
-struct ProjectConfigs {
-    let loader: ProjectConfigLoader
-    /// Loaded configs by absolute path, in the order they were added.
-    private var loaded: [(key: String, name: String, config: ProjectConfig?, diagnostics: [Diagnostic])] = []
-    private var discovered: [String: String?] = [:]
-    private let cwd = FileManager.default.currentDirectoryPath
-
-    init(reader: YAMLReader) {
-        loader = ProjectConfigLoader(reader: reader)
-    }
-
-    /// How many config files were checked.
-    var count: Int { loaded.count }
-
-    /// The config files checked, named as first given or found (relative to the current
-    /// folder when inside it), in the order they were added.
-    var names: [String] { loaded.map(\.name) }
-
-    /// Every config's diagnostics, config by config.
-    var diagnostics: [Diagnostic] { loaded.flatMap(\.diagnostics) }
-
-    /// The identity of a config file: its absolute path, lexically normalised.
-    func key(_ path: String) -> String {
-        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: cwd, isDirectory: true)).standardizedFileURL.path
-    }
-
-    /// The loaded config with `key`, when it could be read into a mapping.
-    func config(_ key: String) -> ProjectConfig? {
-        loaded.first { $0.key == key }?.config
-    }
-
-    /// Loads the config at `path` (named as the user wrote it) unless it is loaded already;
-    /// returns its key.
-    @discardableResult
-    mutating func add(_ path: String) -> String {
-        let key = key(path)
-        if !loaded.contains(where: { $0.key == key }) {
-            let result = loader.load(path: path)
-            let warning = result.diagnostics.contains { $0.code == .noProjectID || $0.severity == .error }
-                ? nil : result.config?.noProjectWarning
-            loaded.append((key, path, result.config, result.diagnostics + (warning.map { [$0] } ?? [])))
-        }
-        return key
-    }
-
-    /// The config for the pipeline at `file`, discovered from its folder upward and loaded;
-    /// `nil` when there is none.
-    mutating func discover(for file: String) -> String? {
-        var folder = (file as NSString).deletingLastPathComponent
-        if folder.isEmpty { folder = "." }
-        let found: String?
-        if let known = discovered[folder] {
-            found = known
-        } else {
-            found = ProjectConfigLoader.discover(startingAt: folder)
-            discovered[folder] = found
-        }
-        guard let found else { return nil }
-        // Named relative to the current folder when it is inside it, as the user would write it.
-        let prefix = cwd.hasSuffix("/") ? cwd : cwd + "/"
-        return add(found.hasPrefix(prefix) ? String(found.dropFirst(prefix.count)) : found)
+        if outcome.failed { throw Exit.invalid }
     }
 }

@@ -360,3 +360,21 @@ struct AudienceScanTests {
         #expect(try allBatches(scan).flatMap(\.openIDs) == sampleIDs(3))
     }
 }
+
+@Suite("AudienceError: extensible codes")
+struct AudienceErrorCodeTests {
+    @Test func codesCompareAndNameThemselves() {
+        let codes: [AudienceError.Code] = [
+            .notFound, .unreadable, .invalidUTF8, .lineTooLong, .malformedOpenID, .missingColumn, .csvSyntax,
+            .tooFew, .empty, .spool,
+        ]
+        #expect(Set(codes).count == codes.count)
+        #expect(codes.map(\.description) == [
+            "notFound", "unreadable", "invalidUTF8", "lineTooLong", "malformedOpenID", "missingColumn", "csvSyntax",
+            "tooFew", "empty", "spool",
+        ])
+        let error = AudienceError(file: "a.txt", line: 3, column: 2, code: .csvSyntax, message: "unclosed quote")
+        #expect(error.code == .csvSyntax && error.code != .empty)
+        #expect(error.description == "a.txt:3:2: unclosed quote")
+    }
+}

@@ -171,7 +171,7 @@ struct SQLiteStateStoreTests {
         try store.executeForTesting(sql)
         try store.close()
         let error = try #require(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
-        #expect(error.kind == .newerSchema)
+        #expect(error.code == .newerSchema)
         #expect(error.description.contains(path))
         #expect(error.description.contains("newer masscast"))
         #expect(error.description.contains("--state"))
@@ -184,7 +184,7 @@ struct SQLiteStateStoreTests {
         let path = scratch.file("state.sqlite")
         try Data(String(repeating: "this is a text file, not SQLite\n", count: 200).utf8).write(to: URL(fileURLWithPath: path))
         let error = try #require(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
-        #expect(error.kind == .notADatabase)
+        #expect(error.code == .notADatabase)
         #expect(error.description.contains("cannot open state file \(path)"))
         #expect(error.description.contains("--state PATH"))
     }
@@ -194,7 +194,7 @@ struct SQLiteStateStoreTests {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
         let error = try #require(throws: StateStoreError.self) { try SQLiteStateStore(path: scratch.path) }
-        #expect(error.kind == .invalidPath)
+        #expect(error.code == .invalidPath)
         #expect(error.description.contains(scratch.path))
     }
 
@@ -205,7 +205,7 @@ struct SQLiteStateStoreTests {
         #expect(chmod(scratch.path, 0o500) == 0)
         let path = scratch.file("sub/state.sqlite")
         let error = try #require(throws: StateStoreError.self) { try SQLiteStateStore(path: path) }
-        #expect(error.kind == .permissionDenied)
+        #expect(error.code == .permissionDenied)
         #expect(error.description.contains("permission denied"))
         #expect(error.description.contains(path))
     }
@@ -241,13 +241,13 @@ struct SQLiteStateStoreTests {
             let error = try await #require(throws: StateStoreError.self) {
                 try await store.finishRun("run-x", status: .succeeded, message: nil, at: at(0))
             }
-            #expect(error.kind == .notFound)
+            #expect(error.code == .notFound)
             #expect(error.description.contains("run-x") && error.description.contains(store.path))
             _ = try await store.beginRun(runTemplate("r", owner: "alive:1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             let notOwner = try await #require(throws: StateStoreError.self) {
                 try await store.heartbeat("r", owner: "alive:2", at: at(1))
             }
-            #expect(notOwner.kind == .notOwner)
+            #expect(notOwner.code == .notOwner)
             #expect(notOwner.description.contains("alive:1"))
         }
     }
@@ -267,5 +267,23 @@ struct SQLiteStateStoreTests {
         #expect(mode(of: (first.path as NSString).deletingLastPathComponent) == 0o700)
         _ = try await first.beginRun(runTemplate("r"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
         #expect(try await second.run("r") == nil)
+    }
+}
+
+@Suite("StateStoreError: extensible codes")
+struct StateStoreErrorCodeTests {
+    @Test func codesCompareAndNameThemselves() {
+        let codes: [StateStoreError.Code] = [
+            .permissionDenied, .invalidPath, .notADatabase, .newerSchema, .busy, .diskFull, .io, .notFound, .notOwner,
+            .unreadableRecord, .other,
+        ]
+        #expect(Set(codes).count == codes.count)
+        #expect(codes.map(\.description) == [
+            "permissionDenied", "invalidPath", "notADatabase", "newerSchema", "busy", "diskFull", "io", "notFound",
+            "notOwner", "unreadableRecord", "other",
+        ])
+        let error = StateStoreError(code: .busy, path: "s.sqlite", message: "cannot open state file s.sqlite: busy", hint: "retry")
+        #expect(error.code == .busy && error.code != .io)
+        #expect(error.description == "cannot open state file s.sqlite: busy; retry")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 import Testing
 import WeChatMP
 

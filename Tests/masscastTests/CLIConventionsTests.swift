@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import Testing
 import WeChatSandbox
 
@@ -10,22 +11,10 @@ struct CLIConventionsTests {
     /// Runs the binary to its end with `environment` changes (`nil` removes a variable).
     static func masscast(
         _ arguments: [String], env: [String: String?] = [:], directory: URL = RunTestEnv.root
-    ) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: RunTestEnv.binary)
-        p.arguments = arguments
-        p.currentDirectoryURL = directory
-        var environment = ProcessInfo.processInfo.environment
-        for (k, v) in env { environment[k] = v }
-        p.environment = environment
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    ) async throws -> (status: Int32, out: String, err: String) {
+        let r = try await MasscastBinary.run(arguments, changes: env, directory: directory)
+        #expect(!r.timedOut && !r.signalled, "\(r)")
+        return (r.status, r.out, r.err)
     }
 
     /// Every non-empty line of `text` as a JSON object; records an issue for any other line.
@@ -57,8 +46,8 @@ struct CLIConventionsTests {
             ["validate", "--format", "yaml"],
             ["no-such-command"],
         ])
-    func usageErrors(arguments: [String]) throws {
-        let r = try Self.masscast(arguments)
+    func usageErrors(arguments: [String]) async throws {
+        let r = try await Self.masscast(arguments)
         #expect(r.status == 2, "\(arguments): \(r.status)\n\(r.err)")
         #expect(r.err.contains("Error:"), "\(r.err)")
         #expect(r.err.contains("Usage: masscast") || r.err.contains("Help:"), "\(r.err)")
@@ -66,13 +55,13 @@ struct CLIConventionsTests {
     }
 
     @Test("--help exits 0 and --version prints what the docs say")
-    func helpAndVersion() throws {
+    func helpAndVersion() async throws {
         for arguments in [["--help"], ["run", "--help"], ["help", "run"]] {
-            let r = try Self.masscast(arguments)
+            let r = try await Self.masscast(arguments)
             #expect(r.status == 0, "\(arguments): \(r.err)")
             #expect(r.out.contains("USAGE: masscast"))
         }
-        let version = try Self.masscast(["--version"])
+        let version = try await Self.masscast(["--version"])
         #expect(version.status == 0)
         let docs = try String(contentsOf: RunTestEnv.root.appendingPathComponent("docs/architecture.md"), encoding: .utf8)
         let line = try #require(docs.split(separator: "\n").first { $0.hasPrefix("masscast --version") })
@@ -83,18 +72,18 @@ struct CLIConventionsTests {
     // MARK: Missing files
 
     @Test("a missing pipeline file exits 2 with a clear message (run and validate)")
-    func missingPipeline() throws {
+    func missingPipeline() async throws {
         let path = "/nonexistent-\(UUID().uuidString)/broadcast.yaml"
-        let text = try Self.masscast(["run", path, "--log-format", "text"])
+        let text = try await Self.masscast(["run", path, "--log-format", "text"])
         #expect(text.status == 2, "\(text.err)")
         #expect(text.err == "masscast: no such pipeline file: \(path)\n", "\(text.err)")
-        let json = try Self.masscast(["run", path, "--log-format", "json"])
+        let json = try await Self.masscast(["run", path, "--log-format", "json"])
         #expect(json.status == 2)
         let lines = Self.jsonLines(json.err)
         #expect(lines.count == 1)
         #expect(lines.first?["msg"] as? String == "no such pipeline file: \(path)")
         #expect(lines.first?["event"] as? String == "setup.failed" && lines.first?["level"] as? String == "error")
-        let validate = try Self.masscast(["validate", path])
+        let validate = try await Self.masscast(["validate", path])
         #expect(validate.status == 2)
         #expect(validate.out.contains("no such file or folder"))
     }
@@ -164,7 +153,7 @@ struct CLIConventionsTests {
                 with:
                   msg_id: ${{ steps.send.outputs.msg_id }}
             """.write(toFile: pipeline, atomically: true, encoding: .utf8)
-        let r = try Self.masscast(["run", pipeline, "--sandbox", "--log-format", "json"], directory: dir)
+        let r = try await Self.masscast(["run", pipeline, "--sandbox", "--log-format", "json"], directory: dir)
         #expect(r.status == 0, "\(r.err)")
         let lines = Self.jsonLines(r.err)
         #expect(lines.contains { $0["event"] as? String == "run.finished" }, "\(r.err)")
@@ -200,7 +189,7 @@ struct CLIConventionsTests {
 
     @Test("NO_COLOR (non-empty) turns colour off on a terminal: validate, graph and run's diagnostics",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
-    func noColor() throws {
+    func noColor() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("masscast-color-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -227,8 +216,8 @@ struct CLIConventionsTests {
     ]
 
     @Test("help paragraphs have no hard line breaks: at 1000 columns each is one line", arguments: helpCommands)
-    func helpParagraphs(command: [String]) throws {
-        let r = try Self.masscast(command + ["--help"], env: ["COLUMNS": "1000"])
+    func helpParagraphs(command: [String]) async throws {
+        let r = try await Self.masscast(command + ["--help"], env: ["COLUMNS": "1000"])
         #expect(r.status == 0)
         // The overview (abstract and discussion) comes before USAGE.
         let overview = try #require(r.out.components(separatedBy: "\nUSAGE:").first)
@@ -290,7 +279,7 @@ struct CLIConventionsTests {
     // MARK: Colour decisions in the sources
 
     @Test("every colour decision of the CLI goes through useColor (NO_COLOR)")
-    func colourDecisionsUseTheFunction() throws {
+    func colourDecisionsUseTheFunction() async throws {
         let folder = RunTestEnv.root.appendingPathComponent("Sources/masscast")
         for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".swift") {
             let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)

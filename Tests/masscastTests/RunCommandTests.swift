@@ -1,4 +1,6 @@
 import Foundation
+import MasscastTesting
+import RunLog
 import RunState
 import StateSQLite
 import Testing
@@ -47,12 +49,12 @@ struct RunCommandTests {
 
             // The journal's key and msg_id, as `runs show` reports them.
             let report = try await ws.report(runID)
-            let journal = try #require(report["sends"] as? [[String: Any]])
+            let journal = report.sends
             #expect(journal.count == 1)
             let entry = try #require(journal.first)
-            let key = try #require(entry["clientmsgid"] as? String)
+            let key = entry.clientmsgid
             #expect(key.hasPrefix("mc1-") && key.utf8.count == 52)
-            #expect(entry["state"] as? String == "sent")
+            #expect(entry.state == "sent")
 
             // The sandbox accepted exactly one send under that key, and it is the only one.
             let sandboxSends = try await ws.sends(clientMsgID: key)
@@ -61,15 +63,15 @@ struct RunCommandTests {
             let accepted = try #require(sandboxSends.first)
 
             let send = try #require(report.step("send"))
-            #expect(send["conclusion"] as? String == "success")
-            #expect((send["outputs"] as? [String: Any])?.int64("msg_id") == accepted.msgID)
-            #expect(entry.int64("msg_id") == accepted.msgID)
+            #expect(send.conclusion == "success")
+            #expect(send.int64("msg_id") == accepted.msgID)
+            #expect(entry.msgID == accepted.msgID)
             let finish = try #require(report.step("finish"))
-            #expect(finish["conclusion"] as? String == "success")
-            #expect((finish["outputs"] as? [String: Any])?["msg_status"] as? String == "SEND_SUCCESS")
+            #expect(finish.conclusion == "success")
+            #expect(finish.string("msg_status") == "SEND_SUCCESS")
 
-            let attempts = (send["attempts"] as? [[String: Any]]) ?? []
-            let errcodes = attempts.compactMap { $0["errcode"] as? Int }
+            let attempts = send.attempts
+            let errcodes = attempts.compactMap(\.errcode)
             switch point {
             case "send.before_call":
                 // The intent was journaled, nothing reached WeChat: resume repeats the key once.
@@ -157,12 +159,11 @@ struct RunCommandTests {
             let sends = try await ws.sends()
             #expect(sends.count == 1, "\(sends)")
             let report = try await ws.report(runID)
-            let journal = (report["sends"] as? [[String: Any]]) ?? []
-            let key = try #require(journal.first?["clientmsgid"] as? String)
+            let key = try #require(report.sends.first?.clientmsgid)
             #expect(try await ws.sends(clientMsgID: key).count == 1)
-            #expect((report.step("send")?["outputs"] as? [String: Any])?.int64("msg_id") == sends.first?.msgID)
-            #expect(report.step("finish")?["conclusion"] as? String == "success")
-            #expect((report["run"] as? [String: Any])?["status"] as? String == "succeeded")
+            #expect(report.step("send")?.int64("msg_id") == sends.first?.msgID)
+            #expect(report.step("finish")?.conclusion == "success")
+            #expect(report.run.status.rawValue == "succeeded")
             await ws.expectNoSecrets()
         }
     }
@@ -253,10 +254,10 @@ struct RunCommandTests {
             #expect(sends.count == 1, "\(sends)")
             #expect(sends.first?.status == "SEND_SUCCESS")
             let report = try await ws.report(runID)
-            #expect((report["run"] as? [String: Any])?["status"] as? String == "succeeded")
-            #expect(report.step("finish")?["conclusion"] as? String == "success")
-            #expect((report.step("check")?["outputs"] as? [String: Any])?["msg_status"] as? String == "SEND_SUCCESS")
-            #expect((report.step("send")?["outputs"] as? [String: Any])?.int64("msg_id") == sends.first?.msgID)
+            #expect(report.run.status.rawValue == "succeeded")
+            #expect(report.step("finish")?.conclusion == "success")
+            #expect(report.step("check")?.string("msg_status") == "SEND_SUCCESS")
+            #expect(report.step("send")?.int64("msg_id") == sends.first?.msgID)
             await ws.expectNoSecrets()
         }
     }
@@ -370,14 +371,14 @@ struct RunCommandTests {
             #expect(finished?["outcome"] as? String == "failure" && finished?["errcode"] as? Int == 40059, "\(r)")
 
             let report = try await ws.report(runID)
-            #expect((report["run"] as? [String: Any])?["status"] as? String == "failed")
+            #expect(report.run.status.rawValue == "failed")
             let check = try #require(report.step("check"))
-            #expect(check["conclusion"] as? String == "failure")
-            #expect(check["errcode"] as? Int == 40059)
-            let attempts = (check["attempts"] as? [[String: Any]]) ?? []
+            #expect(check.conclusion == "failure")
+            #expect(check.errcode == 40059)
+            let attempts = check.attempts
             #expect(attempts.count == 1)
-            #expect(attempts.first?["errcode"] as? Int == 40059)
-            #expect(attempts.first?["error_class"] as? String == "permanent")
+            #expect(attempts.first?.errcode == 40059)
+            #expect(attempts.first?.errorClass == "permanent")
 
             let text = try await ws.masscast(["runs", "show", runID, "--state", ws.statePath])
             #expect(text.exited(0), "\(text)")
@@ -432,11 +433,10 @@ struct RunCommandTests {
             #expect(text.out.contains("1 send accepted"), "\(text)")
 
             let report = try await ws.report(runID)
-            #expect((report["run"] as? [String: Any])?["id"] as? String == runID)
-            #expect((report["steps"] as? [[String: Any]])?.map { $0["id"] as? String } == ["send", "finish", "check"])
-            let summary = report["summary"] as? [String: Any]
-            #expect(summary?["sends_accepted"] as? Int == 1 && summary?["succeeded"] as? Int == 3)
-            #expect((report["sends"] as? [[String: Any]])?.first?.int64("msg_id") == msgID)
+            #expect(report.run.id == runID)
+            #expect(report.steps.map(\.id) == ["send", "finish", "check"])
+            #expect(report.summary.sendsAccepted == 1 && report.summary.succeeded == 3)
+            #expect(report.sends.first?.msgID == msgID)
 
             let mermaid = try await ws.masscast(["runs", "show", runID, "--state", ws.statePath, "--format", "mermaid"])
             #expect(mermaid.exited(0), "\(mermaid)")
@@ -484,9 +484,8 @@ struct RunCommandTests {
             #expect(r.exited(0), "\(r)")
             ws.recordFile(reportFile)
             let runID = try #require(r.runID)
-            let report = try #require(
-                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: reportFile))) as? [String: Any])
-            #expect((report["run"] as? [String: Any])?["id"] as? String == runID)
+            let report = try RunReport.load(contentsOf: reportFile)
+            #expect(report.run.id == runID)
             #expect(!r.events("attempt.ok").isEmpty, "--verbose logs every attempt\n\(r)")
             // Both faults fired: a 503 (logged with its URL, if anything logged URLs) and a
             // revoked token (40001, then a new token).
@@ -518,9 +517,9 @@ struct RunCommandTests {
         defer { try? FileManager.default.removeItem(at: logs) }
         var env = ProcessInfo.processInfo.environment
         env["MASSCAST_CRASH_AT"] = nil
-        let process = try MasscastProcess(
+        let process = try BinaryProcess(
             ["run", "pipelines/video-to-tag.yaml", "--sandbox", "--log-format", "json"], environment: env,
-            directory: RunTestEnv.root, logs: logs)
+            directory: RunTestEnv.root)
         let r = await process.wait()
         #expect(r.exited(0), "\(r)")
         let sent = r.events("send.accepted", step: "send")

@@ -1,4 +1,6 @@
 import Foundation
+import MasscastTesting
+import RunLog
 import RunState
 import StateSQLite
 import Testing
@@ -15,16 +17,7 @@ enum RunTestEnv {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The `masscast` binary next to the test bundle (any --scratch-path).
-    static let binary: String = {
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var dir = exe.deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("masscast").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return root.appendingPathComponent(".build/debug/masscast").path
-    }()
+    static let binary = MasscastBinary.path
 
     static let appID = "wx8a3f2c71d905be46"
     static let originalID = "gh_5d1c0e8f7a93"
@@ -38,125 +31,6 @@ enum RunTestEnv {
 }
 
 // MARK: - Processes
-
-/// How a masscast process ended, with everything it printed.
-struct ProcessResult: Sendable, CustomStringConvertible {
-    var arguments: [String]
-    /// The exit status, or the signal number when `signalled`.
-    var status: Int32
-    /// Ended by a signal (`Process.TerminationReason.uncaughtSignal`).
-    var signalled: Bool
-    var timedOut: Bool
-    var out: String
-    var err: String
-
-    /// `true` when it exited (not signalled) with `code`.
-    func exited(_ code: Int32) -> Bool { !signalled && !timedOut && status == code }
-
-    /// The JSON log lines of stderr (`--log-format json`), in order.
-    var events: [[String: Any]] {
-        err.split(separator: "\n").compactMap { line -> [String: Any]? in
-            guard line.hasPrefix("{") else { return nil }
-            return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-        }
-    }
-
-    /// The log lines whose `event` is `name` (and whose `step.id` is `step`, if given).
-    func events(_ name: String, step: String? = nil) -> [[String: Any]] {
-        events.filter { $0["event"] as? String == name && (step == nil || $0["step.id"] as? String == step) }
-    }
-
-    /// The `run.id` of the first log line that has one.
-    var runID: String? { events.lazy.compactMap { $0["run.id"] as? String }.first }
-
-    var description: String {
-        let how = timedOut ? "timed out" : signalled ? "killed by signal \(status)" : "exit \(status)"
-        return "masscast \(arguments.joined(separator: " ")): \(how)\n--- stdout ---\n\(out.suffix(4000))\n--- stderr ---\n\(err.suffix(6000))"
-    }
-}
-
-/// A running masscast child process; stdout and stderr go to files (no pipe to fill up).
-final class MasscastProcess: @unchecked Sendable {
-    let arguments: [String]
-    let process = Process()
-    private let outURL: URL
-    private let errURL: URL
-
-    init(_ arguments: [String], environment: [String: String], directory: URL, logs: URL) throws {
-        self.arguments = arguments
-        let tag = UUID().uuidString.prefix(8)
-        outURL = logs.appendingPathComponent("out-\(tag).txt")
-        errURL = logs.appendingPathComponent("err-\(tag).txt")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: RunTestEnv.binary)
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = directory
-        process.standardInput = FileHandle.nullDevice
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-    }
-
-    /// A test that stops early (a failed `#require`) leaves no runner behind.
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    var pid: Int32 { process.processIdentifier }
-
-    /// What it wrote to stderr so far.
-    var stderrSoFar: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
-
-    func signal(_ signal: Int32) { _ = kill(pid, signal) }
-
-    /// Waits for the process to end; past `timeout` it is killed (SIGKILL) and reported.
-    func wait(timeout: Duration = RunTestEnv.processTimeout) async -> ProcessResult {
-        let deadline = ContinuousClock.now + timeout
-        var timedOut = false
-        while process.isRunning {
-            if ContinuousClock.now >= deadline {
-                timedOut = true
-                kill(pid, SIGKILL)
-                process.waitUntilExit()
-                break
-            }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        process.waitUntilExit()
-        let result = ProcessResult(
-            arguments: arguments, status: process.terminationStatus,
-            signalled: process.terminationReason == .uncaughtSignal, timedOut: timedOut,
-            out: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-            err: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
-        if timedOut {
-            Issue.record("masscast did not end within \(timeout); killed it.\n\(result)")
-        }
-        return result
-    }
-
-    /// Polls `condition` every 50 ms until it holds (or `timeout`); `false` if it never did
-    /// or the process ended first.
-    func waitUntil(timeout: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await condition() { return true }
-            if !process.isRunning { return await condition() }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
-}
 
 /// Everything the tests' processes printed, and the report files they wrote: scanned for
 /// secrets at the end of each test.
@@ -266,13 +140,14 @@ final class RunWorkspace: @unchecked Sendable {
     }
 
     /// Starts masscast with `arguments` (in the workspace folder unless `directory`).
-    func start(_ arguments: [String], env: [String: String?] = [:], directory: URL? = nil) throws -> MasscastProcess {
-        try MasscastProcess(arguments, environment: environment(env), directory: directory ?? dir, logs: logs)
+    func start(_ arguments: [String], env: [String: String?] = [:], directory: URL? = nil) throws -> BinaryProcess {
+        try BinaryProcess(arguments, environment: environment(env), directory: directory ?? dir)
     }
 
     /// Waits for a process started with `start` and records its output.
-    func finish(_ process: MasscastProcess, timeout: Duration = RunTestEnv.processTimeout) async -> ProcessResult {
+    func finish(_ process: BinaryProcess, timeout: Duration = RunTestEnv.processTimeout) async -> BinaryResult {
         let result = await process.wait(timeout: timeout)
+        if result.timedOut { Issue.record("masscast did not end within \(timeout); killed it.\n\(result)") }
         transcript.add("masscast \(result.arguments.joined(separator: " ")) stdout", result.out)
         transcript.add("masscast \(result.arguments.joined(separator: " ")) stderr", result.err)
         return result
@@ -280,7 +155,7 @@ final class RunWorkspace: @unchecked Sendable {
 
     /// Runs masscast to its end (bounded).
     func masscast(_ arguments: [String], env: [String: String?] = [:], directory: URL? = nil) async throws
-        -> ProcessResult
+        -> BinaryResult
     {
         await finish(try start(arguments, env: env, directory: directory))
     }
@@ -289,13 +164,13 @@ final class RunWorkspace: @unchecked Sendable {
     var common: [String] { ["--state", statePath, "--config", configPath, "--log-format", "json"] }
 
     /// `masscast run PIPELINE` with the workspace's state and config.
-    func run(_ pipeline: String, _ extra: [String] = [], env: [String: String?] = [:]) async throws -> ProcessResult {
+    func run(_ pipeline: String, _ extra: [String] = [], env: [String: String?] = [:]) async throws -> BinaryResult {
         try await masscast(["run", pipeline] + common + extra, env: env)
     }
 
     /// Starts `masscast run PIPELINE`, waits until its `step` (a `mass/wait`) has started,
     /// presses Ctrl-C (SIGINT) and waits for it to end.
-    func runInterruptedDuringWait(_ pipeline: String, step: String = "finish") async throws -> ProcessResult {
+    func runInterruptedDuringWait(_ pipeline: String, step: String = "finish") async throws -> BinaryResult {
         let process = try start(["run", pipeline] + common)
         let waiting = await process.waitUntil {
             process.stderrSoFar.contains("\"event\":\"step.started\"")
@@ -308,15 +183,16 @@ final class RunWorkspace: @unchecked Sendable {
     }
 
     /// `masscast resume RUN_ID` with the workspace's state and config.
-    func resume(_ runID: String, _ extra: [String] = [], env: [String: String?] = [:]) async throws -> ProcessResult {
+    func resume(_ runID: String, _ extra: [String] = [], env: [String: String?] = [:]) async throws -> BinaryResult {
         try await masscast(["resume", runID] + common + extra, env: env)
     }
 
-    /// `masscast runs show RUN_ID --format json`, parsed.
-    func report(_ runID: String) async throws -> [String: Any] {
+    /// `masscast runs show RUN_ID --format json`, decoded.
+    func report(_ runID: String) async throws -> RunReport {
         let r = try await masscast(["runs", "show", runID, "--state", statePath, "--format", "json"])
         #expect(r.exited(0), "\(r)")
-        return try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r)")
+        let data = Data(r.out.utf8)
+        return try RunReport.decode(data)
     }
 
     /// `masscast runs list --format json`, parsed.
@@ -382,14 +258,10 @@ final class RunWorkspace: @unchecked Sendable {
 
 // MARK: - Values from JSON
 
-extension Dictionary where Key == String, Value == Any {
-    /// `report["steps"]` entry with this id.
-    func step(_ id: String) -> [String: Any]? {
-        (self["steps"] as? [[String: Any]])?.first { $0["id"] as? String == id }
-    }
-
+extension Dictionary where Key == String {
+    /// An integer value (a JSON log line's `msg_id`).
     func int64(_ key: String) -> Int64? {
-        switch self[key] {
+        switch self[key] as Any {
         case let n as Int: Int64(n)
         case let n as Int64: n
         case let n as NSNumber: n.int64Value

@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import RunState
 import StateSQLite
 import Testing
@@ -157,7 +158,7 @@ struct SafeRerunCommandTests {
             #expect(second.exited(0), "\(second)")
             // Both sandboxes numbered their job 1000000001; each wait ended on its own push.
             let store = try ws.store()
-            func total(_ r: ProcessResult) async throws -> String? {
+            func total(_ r: BinaryResult) async throws -> String? {
                 let steps = try await store.steps(runID: try #require(r.runID))
                 let outputs = steps.first { $0.stepID == "finish" }?.outputsJSON ?? ""
                 guard let range = outputs.range(of: #""total_count":[0-9]+"#, options: .regularExpression) else { return nil }

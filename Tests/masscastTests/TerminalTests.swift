@@ -159,15 +159,15 @@ struct TerminalTests {
 @Suite("masscast: small usage answers")
 struct SmallUsageTests {
     @Test("runs list --format mermaid is refused (exit 2): only runs show draws a timeline")
-    func runsListMermaid() throws {
-        let r = try CLIConventionsTests.masscast(["runs", "list", "--format", "mermaid"])
+    func runsListMermaid() async throws {
+        let r = try await CLIConventionsTests.masscast(["runs", "list", "--format", "mermaid"])
         #expect(r.status == 2, "\(r.err)")
         #expect(r.err.contains("only `runs show` draws a timeline"), "\(r.err)")
         #expect(r.out.isEmpty)
     }
 
     @Test("a --port already in use is named, with the way out (sandbox and listen)", arguments: ["sandbox", "listen"])
-    func portInUse(command: String) throws {
+    func portInUse(command: String) async throws {
         // Hold a loopback port.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #expect(fd >= 0)
@@ -193,10 +193,10 @@ struct SmallUsageTests {
                 "--app-id", RunTestEnv.appID, "--log-format", "text",
             ]
             env["MASSCAST_CALLBACK_TOKEN"] = "port-test-token"
-            let r = try CLIConventionsTests.masscast(arguments, env: env, directory: dir)
+            let r = try await CLIConventionsTests.masscast(arguments, env: env, directory: dir)
             Self.check(r, port: port, what: "masscast listen")
         } else {
-            let r = try CLIConventionsTests.masscast(arguments)
+            let r = try await CLIConventionsTests.masscast(arguments)
             Self.check(r, port: port, what: "masscast sandbox")
         }
     }

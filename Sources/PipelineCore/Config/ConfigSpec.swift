@@ -3,7 +3,7 @@
 /// original id's, a state URL without a password).
 public enum ConfigSpec {
     /// `token_mode` values: `stable` (the `stable_token` endpoint, the default) or `classic` (`/token`).
-    public static let tokenModes = ["stable", "classic"]
+    public static let tokenModes = TokenMode.allCases.map(\.rawValue)
 
     /// `accounts.<name>.pacing`.
     public static let pacing = ObjectSpec([
@@ -18,7 +18,7 @@ public enum ConfigSpec {
         Field("app_id", .string(.nonEmpty), required: true, doc: "The AppID: wx and 16 hexadecimal digits"),
         Field("app_secret", .string(.secretReference), required: true, expression: true,
               doc: "Exactly one ${{ env.NAME }} or ${{ secrets.NAME }}; never a literal"),
-        Field("kind", .enumeration(["service", "subscription"]), required: true,
+        Field("kind", .enumeration(AccountKind.allCases.map(\.rawValue)), required: true,
               doc: "service (服务号) or subscription (订阅号)"),
         Field("original_id", .string(.nonEmpty), doc: "The original id gh_…, which routes pushes to the account"),
         Field("api_base", .string(.url), doc: "API base URL (default https://api.weixin.qq.com)"),

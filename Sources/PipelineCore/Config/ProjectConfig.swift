@@ -67,29 +67,17 @@ public struct ProjectConfig: Sendable {
     }
 }
 
-/// One account under `accounts:`.
+/// One account under `accounts:`: the ``Account`` and what the config says besides (the
+/// secret's expression, where things were written, its own callback settings). The
+/// account's fields read through it (`configAccount.appID`).
+@dynamicMemberLookup
 public struct ConfigAccount: Sendable {
-    /// The name pipelines use (`account: brand-main`).
-    public var name: String
-    /// The AppID, `wx` and 16 hexadecimal digits.
-    public var appID: String
+    /// The account. `apiBase` is ``Account/defaultAPIBase`` and `tokenMode` `stable` when not written.
+    public var account: Account
     /// The expression the secret comes from, exactly as written (`${{ env.BRAND_MAIN_APP_SECRET }}`
     /// or `${{ secrets.BRAND_MAIN }}`); empty when what was written was refused (a literal is
     /// never kept).
     public var appSecret: String
-    /// `service` or `subscription`.
-    public var kind: AccountKind
-    /// The API base URL; `nil` means `https://api.weixin.qq.com` (`defaultAPIBase`).
-    public var apiBase: String?
-
-    /// WeChat's API base URL, used when an account names none.
-    public static let defaultAPIBase = "https://api.weixin.qq.com"
-    /// The original id `gh_…`, which routes MASSSENDJOBFINISH pushes to the account.
-    public var originalID: String?
-    /// `stable` (the default: `stable_token`) or `classic` (`/token`); `nil` when not written.
-    public var tokenMode: String?
-    /// Rate limits masscast keeps to for this account.
-    public var pacing: AccountPacing
     /// Where the account's name was written.
     public var location: SourceLocation
     /// Where `app_secret`'s value was written (for errors such as an unset variable).
@@ -98,46 +86,25 @@ public struct ConfigAccount: Sendable {
     /// place of the project-wide `callback:` for this account; `nil` when not written.
     public var callback: CallbackSettings?
 
+    /// WeChat's API base URL, used when an account names none.
+    public static let defaultAPIBase = Account.defaultAPIBase
+
     /// Creates an account.
     public init(
-        name: String, appID: String, appSecret: String, kind: AccountKind = .service, apiBase: String? = nil,
-        originalID: String? = nil, tokenMode: String? = nil, pacing: AccountPacing = AccountPacing(),
-        location: SourceLocation, appSecretLocation: SourceLocation? = nil, callback: CallbackSettings? = nil
+        _ account: Account, appSecret: String, location: SourceLocation, appSecretLocation: SourceLocation? = nil,
+        callback: CallbackSettings? = nil
     ) {
-        self.name = name
-        self.appID = appID
+        self.account = account
         self.appSecret = appSecret
-        self.kind = kind
-        self.apiBase = apiBase
-        self.originalID = originalID
-        self.tokenMode = tokenMode
-        self.pacing = pacing
         self.location = location
         self.appSecretLocation = appSecretLocation ?? location
         self.callback = callback
     }
 
-    /// The token mode with its default applied: `stable` unless `classic` was written.
-    public var effectiveTokenMode: String { tokenMode ?? "stable" }
-}
-
-/// `pacing:` of an account: the limits masscast keeps to. The defaults are WeChat's.
-public struct AccountPacing: Sendable, Hashable {
-    /// Mass-message API calls per minute (WeChat answers 45011 past it). Default 60.
-    public var massCallsPerMinute: Int = 60
-    /// Mass sends per day (45009 past it). Default 100.
-    public var sendsPerDay: Int = 100
-    /// How long a `clientmsgid` must rest before it is repeated (45066 sooner). Default 1m.
-    public var clientMsgIDRetryWindow: Duration = .seconds(60)
-
-    /// The defaults.
-    public init() {}
-
-    /// Pacing with the given limits.
-    public init(massCallsPerMinute: Int = 60, sendsPerDay: Int = 100, clientMsgIDRetryWindow: Duration = .seconds(60)) {
-        self.massCallsPerMinute = massCallsPerMinute
-        self.sendsPerDay = sendsPerDay
-        self.clientMsgIDRetryWindow = clientMsgIDRetryWindow
+    /// A field of the account (`name`, `appID`, `kind`, `apiBase`, `originalID`, `tokenMode`, `pacing`).
+    public subscript<T>(dynamicMember field: WritableKeyPath<Account, T>) -> T {
+        get { account[keyPath: field] }
+        set { account[keyPath: field] = newValue }
     }
 }
 

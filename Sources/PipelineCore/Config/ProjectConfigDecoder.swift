@@ -115,7 +115,7 @@ public enum ProjectConfigDecoder {
                           at: value["original_id"]!.location,
                           hint: "find it at mp.weixin.qq.com → 设置与开发 → 公众号设置 → 原始ID, e.g. gh_5d1c0e8f7a93")
             }
-            var pacing = AccountPacing()
+            var pacing = Pacing()
             if let p = value["pacing"], p.entries != nil {
                 if case .integer(let v)? = p["mass_calls_per_minute"]?.typed, v >= 1 { pacing.massCallsPerMinute = v }
                 if case .integer(let v)? = p["sends_per_day"]?.typed, v >= 1 { pacing.sendsPerDay = v }
@@ -138,12 +138,14 @@ public enum ProjectConfigDecoder {
             let secretNode = value["app_secret"]
             var secret = ""
             if let secretNode, case .scalar(let s, _) = secretNode.content, SecretReference.isReference(s) { secret = s }
-            accounts[e.key] = ConfigAccount(
-                name: e.key, appID: text("app_id") ?? "", appSecret: secret,
+            let account = Account(
+                name: e.key, appID: text("app_id") ?? "",
                 kind: text("kind").flatMap(AccountKind.init(rawValue:)) ?? .service,
-                apiBase: text("api_base"), originalID: text("original_id"),
-                tokenMode: text("token_mode").flatMap { ConfigSpec.tokenModes.contains($0) ? $0 : nil },
-                pacing: pacing, location: e.keyLocation, appSecretLocation: secretNode?.location, callback: callback)
+                apiBase: text("api_base") ?? Account.defaultAPIBase, originalID: text("original_id"),
+                tokenMode: text("token_mode").flatMap(TokenMode.init(rawValue:)) ?? .stable, pacing: pacing)
+            accounts[e.key] = ConfigAccount(
+                account, appSecret: secret, location: e.keyLocation, appSecretLocation: secretNode?.location,
+                callback: callback)
             order.append(e.key)
         }
         return (accounts, order)

@@ -37,17 +37,30 @@ public enum AccountReference: Sendable {
     case inline(InlineAccount)
 }
 
+/// A pipeline's inline account: the ``Account`` (named `inline`, its `appID` as written,
+/// which may be an expression over `env.`, `secrets.` and `inputs.`) and the expression its
+/// secret comes from. The account's fields read through it (`inline.appID`).
+@dynamicMemberLookup
 public struct InlineAccount: Sendable {
-    public var appID: String
+    /// The account; `name` is `inline`.
+    public var account: Account
+    /// The expression the secret comes from (`${{ secrets.NAME }}` or `${{ env.NAME }}`).
     public var appSecret: String
-    public var kind: AccountKind
-    public var apiBase: String?
-    public var originalID: String?
+    /// Where `account:` was written.
     public var location: SourceLocation
-}
 
-public enum AccountKind: String, Sendable, Codable {
-    case service, subscription
+    /// Creates an inline account.
+    public init(_ account: Account, appSecret: String, location: SourceLocation) {
+        self.account = account
+        self.appSecret = appSecret
+        self.location = location
+    }
+
+    /// A field of the account (`appID`, `kind`, `apiBase`, `originalID`, …).
+    public subscript<T>(dynamicMember field: WritableKeyPath<Account, T>) -> T {
+        get { account[keyPath: field] }
+        set { account[keyPath: field] = newValue }
+    }
 }
 
 /// An input declared under `inputs:`.

@@ -120,10 +120,11 @@ public enum PipelineDecoder {
             if case .string(let s)? = node[key]?.typed { return s }
             return nil
         }
-        return .inline(InlineAccount(
-            appID: text("app_id") ?? "", appSecret: text("app_secret") ?? "",
+        let account = Account(
+            name: "inline", appID: text("app_id") ?? "",
             kind: text("kind").flatMap(AccountKind.init(rawValue:)) ?? .service,
-            apiBase: text("api_base"), originalID: text("original_id"), location: node.location))
+            apiBase: text("api_base") ?? Account.defaultAPIBase, originalID: text("original_id"))
+        return .inline(InlineAccount(account, appSecret: text("app_secret") ?? "", location: node.location))
     }
 
     static func decodeSchedule(_ node: SourceNode?, bag: inout DiagnosticBag) -> Schedule? {

@@ -1,3 +1,5 @@
+import WeChatLimits
+
 /// One kind of step (`uses:`): what its `with` takes and what outputs it produces.
 public struct StepKind: Sendable {
     /// The name written in `uses`, e.g. `mass/sendall`.
@@ -63,13 +65,28 @@ public enum Catalog {
         ], constraints: [.exactlyOne(["content", "content_file"])])), expression: true, doc: "Payload of msgtype text")
     }
 
+    private typealias MassSend = WeChatLimits.MassSend
+    private static let images = MassSend.imagesPerMessage
+    private static let articles = MassSend.articlesPerNews
+
+    /// `10000` as `10,000`, for docs.
+    private static func grouped(_ n: Int) -> String {
+        var digits = Array(String(n))
+        var out = ""
+        while digits.count > 3 {
+            out = "," + String(digits.suffix(3)) + out
+            digits.removeLast(3)
+        }
+        return String(digits) + out
+    }
+
     static func simplePayload(_ key: String, _ doc: String) -> Field {
         Field(key, .object(ObjectSpec([mediaID])), expression: true, doc: doc)
     }
 
     static let imagesPayload = Field("images", .object(ObjectSpec([
-        Field("media_ids", .list(.string(.nonEmpty), min: 1, max: 8), required: true, expression: true,
-              doc: "1 to 8 image media_ids"),
+        Field("media_ids", .list(.string(.nonEmpty), min: images.lowerBound, max: images.upperBound),
+              required: true, expression: true, doc: "\(images.lowerBound) to \(images.upperBound) image media_ids"),
         Field("recommend", .string(), expression: true, doc: "Recommendation text"),
         Field("need_open_comment", .integer(min: 0, max: 1), expression: true, doc: "1 opens comments"),
         Field("only_fans_can_comment", .integer(min: 0, max: 1), expression: true, doc: "1: only followers comment"),
@@ -128,7 +145,8 @@ public enum Catalog {
     static let mediaUploadNews = StepKind(
         name: "media/uploadnews", call: "media/uploadnews",
         with: ObjectSpec([
-            Field("articles", .list(.object(article), min: 1, max: 8), required: true, doc: "1 to 8 articles"),
+            Field("articles", .list(.object(article), min: articles.lowerBound, max: articles.upperBound), required: true,
+                  doc: "\(articles.lowerBound) to \(articles.upperBound) articles"),
         ]),
         outputs: [("media_id", .string), ("created_at", .integer)],
         sends: false, doc: "Upload articles; the media_id is used in mpnews")
@@ -165,8 +183,8 @@ public enum Catalog {
     static let massSend = StepKind(
         name: "mass/send", call: "message/mass/send (once per batch)",
         with: ObjectSpec([
-            Field("touser", .list(.string(.openID), min: 2, max: 10_000), expression: true,
-                  doc: "2 to 10,000 OpenIDs; larger audiences go in touser_file"),
+            Field("touser", .list(.string(.openID), min: MassSend.minOpenIDs, max: MassSend.maxOpenIDs), expression: true,
+                  doc: "\(MassSend.minOpenIDs) to \(grouped(MassSend.maxOpenIDs)) OpenIDs; larger audiences go in touser_file"),
             Field("touser_file", .string(.nonEmpty), expression: true,
                   doc: "A file with one OpenID a line, or a CSV (see touser_column)"),
             Field("touser_column", .string(.nonEmpty), doc: "The CSV column that holds the OpenIDs"),
@@ -185,7 +203,7 @@ public enum Catalog {
                                hint: "use touser or touser_file, or use mass/sendall to send to a tag"),
            ]) { a, _ in a }),
         outputs: [("msg_ids", .list(.integer)), ("batches", .integer), ("recipients", .integer)],
-        sends: true, doc: "Send to a list of OpenIDs, in batches of at most 10,000")
+        sends: true, doc: "Send to a list of OpenIDs, in batches of at most \(grouped(MassSend.maxOpenIDs))")
 
     static let massPreview = StepKind(
         name: "mass/preview", call: "message/mass/preview",
@@ -248,8 +266,9 @@ public enum Catalog {
     static let massSpeed = StepKind(
         name: "mass/speed", call: "message/mass/speed/get or /set",
         with: ObjectSpec([
-            Field("speed", .integer(min: 0, max: 4), expression: true,
-                  doc: "0..4 = 80, 60, 45, 30, 10 ×10,000 a minute; absent: only read"),
+            Field("speed", .integer(min: MassSend.speedLevels.lowerBound, max: MassSend.speedLevels.upperBound), expression: true,
+                  doc: "\(MassSend.speedLevels.lowerBound)..\(MassSend.speedLevels.upperBound) = "
+                      + MassSend.speedPerMinute.map(String.init).joined(separator: ", ") + " ×10,000 a minute; absent: only read"),
         ]),
         outputs: [("speed", .integer), ("realspeed", .integer)],
         sends: false, doc: "Read or set the mass-send speed")

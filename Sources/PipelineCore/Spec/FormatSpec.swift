@@ -25,7 +25,7 @@ public enum FormatSpec {
         Field("app_id", .string(.nonEmpty), required: true, expression: true, doc: "The account's AppID"),
         Field("app_secret", .string(.secretReference), required: true, expression: true,
               doc: "An expression over secrets. or env.; never a literal"),
-        Field("kind", .enumeration(["service", "subscription"]), doc: "Account kind (default service)"),
+        Field("kind", .enumeration(AccountKind.allCases.map(\.rawValue)), doc: "Account kind (default service)"),
         Field("api_base", .string(.url), doc: "API base URL (default https://api.weixin.qq.com)"),
         Field("original_id", .string(.nonEmpty), doc: "The account's original id gh_…, to route pushes"),
     ])

@@ -1,4 +1,5 @@
 import Foundation
+import WeChatLimits
 
 /// What a file must satisfy to be uploaded: size, format and (for voice) duration.
 public struct MediaLimit: Sendable, Hashable {
@@ -10,6 +11,13 @@ public struct MediaLimit: Sendable, Hashable {
     public let maxDurationSeconds: Int?
     /// The errcode WeChat answers for a file over ``maxBytes``.
     public let sizeErrcode: Int
+
+    /// The limit of `media` (sizes, extensions and playtime as ``WeChatLimits`` defines
+    /// them) with the errcode WeChat answers for a file too big.
+    public init(_ media: WeChatLimits.Media, sizeErrcode: Int = 40006) {
+        self.init(maxBytes: media.maxBytes, allowedExtensions: media.allowedExtensions,
+                  maxDurationSeconds: media.maxDurationSeconds, sizeErrcode: sizeErrcode)
+    }
 
     /// Creates a limit.
     public init(maxBytes: Int, allowedExtensions: [String], maxDurationSeconds: Int? = nil,
@@ -68,8 +76,7 @@ public struct MediaLimit: Sendable, Hashable {
     }
 
     /// `media/uploadimg` (images inside article HTML): jpg/png, at most 1 MB.
-    public static let articleImage = MediaLimit(
-        maxBytes: 1 << 20, allowedExtensions: ["jpg", "jpeg", "png"], sizeErrcode: 40009)
+    public static let articleImage = MediaLimit(.articleImage, sizeErrcode: 40009)
 }
 
 /// The `type` of `media/upload`; each type carries its documented limits.
@@ -87,15 +94,10 @@ public enum MediaType: String, Sendable, Hashable, Codable, CaseIterable {
     /// The limits of this type.
     public var limit: MediaLimit {
         switch self {
-        case .image:
-            MediaLimit(maxBytes: 10 << 20, allowedExtensions: ["jpg", "jpeg", "png"], sizeErrcode: 40009)
-        case .voice:
-            MediaLimit(maxBytes: 2 << 20, allowedExtensions: ["mp3", "amr"], maxDurationSeconds: 60,
-                       sizeErrcode: 40010)
-        case .video:
-            MediaLimit(maxBytes: 10 << 20, allowedExtensions: ["mp4"], sizeErrcode: 40011)
-        case .thumb:
-            MediaLimit(maxBytes: 64 << 10, allowedExtensions: ["jpg", "jpeg"], sizeErrcode: 40012)
+        case .image: MediaLimit(.image, sizeErrcode: 40009)
+        case .voice: MediaLimit(.voice, sizeErrcode: 40010)
+        case .video: MediaLimit(.video, sizeErrcode: 40011)
+        case .thumb: MediaLimit(.thumb, sizeErrcode: 40012)
         }
     }
 

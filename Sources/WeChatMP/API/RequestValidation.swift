@@ -1,3 +1,5 @@
+import WeChatLimits
+
 /// A request that WeChat would refuse (or that would do something other than intended),
 /// found before sending it.
 public struct RequestValidationError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -21,22 +23,8 @@ public struct RequestValidationError: Error, Sendable, Hashable, CustomStringCon
     }
 }
 
-/// Limits of the mass-send endpoints, as documented.
-public enum MassLimits {
-    /// Fewest OpenIDs `message/mass/send` accepts.
-    public static let minOpenIDs = 2
-    /// Most OpenIDs `message/mass/send` accepts in one call.
-    public static let maxOpenIDs = 10_000
-    /// Longest `clientmsgid`, in UTF-8 bytes.
-    public static let maxClientMsgIDBytes = 64
-    /// Valid `speed/set` levels: 0 = 80, 1 = 60, 2 = 45, 3 = 30, 4 = 10 (×10,000 per minute).
-    public static let speedLevels: ClosedRange<Int> = 0...4
-    /// Articles per `uploadnews`.
-    public static let articlesPerNews: ClosedRange<Int> = 1...8
-
-    /// Messages per minute (×10,000) of each speed level, indexed by level.
-    public static let speedPerMinute: [Int] = [80, 60, 45, 30, 10]
-}
+/// Limits of the mass-send endpoints, as documented (defined in ``WeChatLimits``).
+public typealias MassLimits = WeChatLimits.MassSend
 
 func checkClientMsgID(_ id: String?) throws(RequestValidationError) {
     guard let id else { return }

@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 
 /// An access token and when it stops being valid.
 public struct CachedToken: Sendable, Codable, Hashable, CustomStringConvertible {
@@ -34,14 +35,6 @@ public actor MemoryTokenCache: TokenCache {
     public func invalidate(_ token: String, appID: String) async {
         if tokens[appID]?.value == token { tokens[appID] = nil }
     }
-}
-
-/// How tokens are fetched.
-public enum TokenMode: String, Sendable, Codable {
-    /// `POST /cgi-bin/stable_token`: the same token while it is valid (the default).
-    case stable
-    /// `GET /cgi-bin/token`: every call issues a new token (the old one lasts ~5 more minutes).
-    case classic
 }
 
 /// Fetches, caches and refreshes the access token of one account.

@@ -1,6 +1,7 @@
 import Foundation
 import PipelineCore
 import PipelineYAML
+import WeChatMP
 import WeChatPush
 
 extension SandboxFixture {
@@ -340,7 +341,7 @@ struct FixtureReader {
         guard let entries = mapping(node, what, keys: Self.accountKeys) else { return nil }
         var appID: String?
         var secret: String?
-        var kind = SandboxFixture.Account.Kind.service
+        var kind = AccountKind.service
         var verified = true
         var originalID: String?
         var prefix: String?
@@ -364,7 +365,7 @@ struct FixtureReader {
                 }
             case "kind":
                 if let v = string(value, "kind") {
-                    if let k = SandboxFixture.Account.Kind(rawValue: v) { kind = k } else {
+                    if let k = AccountKind(rawValue: v) { kind = k } else {
                         fail(value, "kind must be `service` or `subscription`, not '\(v)'")
                     }
                 }
@@ -562,7 +563,7 @@ struct FixtureReader {
                             fail(entry.value, "media type must be one of \(SandboxMediaKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(v)'")
                         }
                     }
-                case "articles": articles = int(entry.value, "articles", in: 1...8) ?? 1
+                case "articles": articles = int(entry.value, "articles", in: MassLimits.articlesPerNews) ?? 1
                 case "age": age = duration(entry.value, "age") ?? .zero
                 default: break
                 }
@@ -660,7 +661,7 @@ struct FixtureReader {
             case "duplicate": if bool(value, "duplicate") == true { actions.append((.duplicatePush, value)) }
             case "fail": if bool(value, "fail") == true { actions.append((.failJob, value)) }
             case "err": if let v = int(value, "err", in: 1...99_999) { actions.append((.jobError(v), value)) }
-            case "reprint": if let v = int(value, "reprint", in: 1...8) { actions.append((.reprint(articleIdx: v), value)) }
+            case "reprint": if let v = int(value, "reprint", in: MassLimits.articlesPerNews) { actions.append((.reprint(articleIdx: v), value)) }
             case "rate": rate = double(value, "rate", in: 0...1)
             case "next": next = int(value, "next", in: 1...1_000_000)
             case "skip": skip = int(value, "skip", in: 0...1_000_000) ?? 0

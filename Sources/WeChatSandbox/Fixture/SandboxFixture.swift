@@ -54,6 +54,17 @@ public struct SandboxFixture: Sendable {
         self.faultSeed = faultSeed
     }
 
+    /// The pacing a runner keeps to against this sandbox: its per-minute and daily quotas
+    /// (WeChat's defaults where the fixture sets none), no limits when `limits: off`, and its
+    /// clientmsgid retry window.
+    public var pacing: Pacing {
+        var pacing = limitsEnabled ? Pacing() : .unlimited
+        if limitsEnabled, let m = quotas.massCallsPerMinute { pacing.massCallsPerMinute = m }
+        if limitsEnabled, let s = quotas.sendsPerDay { pacing.sendsPerDay = s }
+        pacing.clientMsgIDRetryWindow = windows.clientMsgIDRetryWindow
+        return pacing
+    }
+
     /// The wall-time windows. Configurable so that tests against a real clock stay fast.
     public struct Windows: Sendable, Hashable {
         /// Lifetime of an access token (`token_ttl`, 2 h).
@@ -186,28 +197,20 @@ public struct SandboxFixture: Sendable {
         }
     }
 
-    /// An Official Account.
-    public struct Account: Sendable {
-        /// Service accounts (服务号) or subscription accounts (订阅号).
-        public enum Kind: String, Sendable, Hashable, Codable {
-            /// 服务号: `mass/send` when verified; `is_to_all` 4 a month.
-            case service
-            /// 订阅号: one `sendall` a day, no `mass/send` (48001).
-            case subscription
-        }
-
-        /// The fixture's name for the account (e.g. `brand-main`).
-        public var name: String
-        /// The AppID (`wx…`).
-        public var appID: String
+    /// An Official Account of the sandbox: the ``PipelineCore/Account`` (name, AppID, kind,
+    /// original id) and what the emulator needs besides: its secret, followers, tags, media and
+    /// callback. The account's fields read through it (`fixtureAccount.kind`).
+    ///
+    /// `description`, `debugDescription` and the reflection mirror never show the secret or
+    /// the callback's token and key.
+    @dynamicMemberLookup
+    public struct Account: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+        /// The account: the fixture's name for it (e.g. `brand-main`), AppID, kind, original id.
+        public var account: PipelineCore.Account
         /// The AppSecret.
         public var secret: String
-        /// Service or subscription.
-        public var kind: Kind
         /// Verified (认证) or not: unverified accounts get 48008 for mpnews, 48001 for `mass/send`.
         public var verified: Bool
-        /// The original id (`gh_…`), the push's `ToUserName`.
-        public var originalID: String
         /// The first 6 characters every OpenID of this account shares (e.g. `o4WmZ0`).
         public var openIDPrefix: String
         /// The starting speed level (0...4).
@@ -221,24 +224,55 @@ public struct SandboxFixture: Sendable {
         /// Media that exist from the start.
         public var media: [Media]
 
-        /// Creates an account.
+        /// Creates an account; the original id and the OpenID prefix default to ones derived
+        /// from the AppID.
         public init(
-            name: String, appID: String, secret: String, kind: Kind = .service, verified: Bool = true,
+            name: String, appID: String, secret: String, kind: AccountKind = .service, verified: Bool = true,
             originalID: String? = nil, openIDPrefix: String? = nil, speed: Int = 0,
             callback: Callback? = nil, followers: [String] = [], tags: [Tag] = [], media: [Media] = []
         ) {
-            self.name = name
-            self.appID = appID
+            self.account = PipelineCore.Account(
+                name: name, appID: appID, kind: kind,
+                originalID: originalID ?? FollowerGenerator.originalID(for: appID))
             self.secret = secret
-            self.kind = kind
             self.verified = verified
-            self.originalID = originalID ?? FollowerGenerator.originalID(for: appID)
             self.openIDPrefix = openIDPrefix ?? FollowerGenerator.openIDPrefix(for: appID)
             self.speed = speed
             self.callback = callback
             self.followers = followers
             self.tags = tags
             self.media = media
+        }
+
+        /// The original id (`gh_…`), the push's `ToUserName` (always set in a fixture).
+        public var originalID: String {
+            get { account.originalID ?? "" }
+            set { account.originalID = newValue }
+        }
+
+        /// A field of the account (`name`, `appID`, `kind`).
+        public subscript<T>(dynamicMember field: WritableKeyPath<PipelineCore.Account, T>) -> T {
+            get { account[keyPath: field] }
+            set { account[keyPath: field] = newValue }
+        }
+
+        /// A summary without secrets.
+        public var description: String {
+            "SandboxFixture.Account(name: \(account.name), appID: \(account.appID), kind: \(account.kind.rawValue), secret: [redacted])"
+        }
+
+        /// The same summary as ``description``.
+        public var debugDescription: String { description }
+
+        /// A mirror without secrets, so `dump` shows no secret, token or key.
+        public var customMirror: Mirror {
+            Mirror(
+                self,
+                children: [
+                    "account": account, "verified": verified, "followers": followers.count, "tags": tags.count,
+                    "media": media.count,
+                ],
+                displayStyle: .struct)
         }
     }
 

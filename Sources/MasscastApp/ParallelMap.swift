@@ -2,8 +2,9 @@ import Dispatch
 import Foundation
 
 /// Maps indices to results on several threads; results keep index order.
-enum ParallelMap {
-    static func run<T: Sendable>(_ count: Int, jobs: Int, _ body: @escaping @Sendable (Int) -> T) -> [T] {
+public enum ParallelMap {
+    /// `body(0..<count)` on up to `jobs` threads, in index order.
+    public static func run<T: Sendable>(_ count: Int, jobs: Int, _ body: @escaping @Sendable (Int) -> T) -> [T] {
         let workers = max(1, min(jobs, count))
         if workers == 1 { return (0..<count).map(body) }
         let box = ResultBox<T>(count: count)
@@ -47,4 +48,11 @@ private final class ResultBox<T: Sendable>: @unchecked Sendable {
         defer { lock.unlock() }
         return slots.map { $0! }
     }
+}
+
+/// Whether `error` is a bind failing with EADDRINUSE (NIO's `IOError` says "Address already in use").
+public func isAddressInUse(_ error: any Error) -> Bool {
+    let text = String(describing: error)
+    return text.contains("Address already in use") || text.contains("errno: \(EADDRINUSE))")
+        || text.contains("(errno: \(EADDRINUSE)")
 }

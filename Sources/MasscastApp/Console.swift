@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCore
+import PipelineYAML
 import RunLog
 import Runner
 
@@ -9,22 +10,29 @@ import Runner
 /// the run's log format, so that with `--log-format json` (the default when stderr is not a
 /// terminal) every line on stderr is one JSON object (`ts`, `level`, `msg`, `event`, …), and
 /// in text they are `masscast: …` lines that never land on the live progress line.
-final class Console: @unchecked Sendable {
-    /// The console of this process's `run`/`resume`, once ``start(logFormat:)`` was called.
-    nonisolated(unsafe) private(set) static var active: Console?
+public final class Console: @unchecked Sendable {
+    private static let activeLock = NSLock()
+    /// Guarded by `activeLock`.
+    nonisolated(unsafe) private static var activeConsole: Console?
     private static let fallback = Console(logFormat: nil)
 
+    /// The console of this process's `run`/`resume`, once ``start(logFormat:)`` was called.
+    public static var active: Console? { activeLock.withLock { activeConsole } }
+
     /// The active console, or one in the default format.
-    static var current: Console { active ?? fallback }
+    public static var current: Console { active ?? fallback }
 
     /// Called first thing by `run` and `resume`: their output follows `logFormat` from here on,
-    /// including an error that escapes the command (see `Masscast.main`).
-    static func start(logFormat: LogFormat?) {
-        active = Console(logFormat: logFormat)
+    /// including an error that escapes the command.
+    public static func start(logFormat: LogFormat?) {
+        let console = Console(logFormat: logFormat)
+        activeLock.withLock { activeConsole = console }
     }
 
-    let format: LogFormat
-    let sink: LogSink
+    /// The format its lines are written in.
+    public let format: LogFormat
+    /// Where they go.
+    public let sink: LogSink
     private let lock = NSLock()
     /// Guarded by `lock`.
     private var scrubber = Scrubber()
@@ -33,14 +41,14 @@ final class Console: @unchecked Sendable {
     /// - Parameters:
     ///   - logFormat: `--log-format`; `nil` picks text on a terminal, JSON otherwise.
     ///   - sink: standard error (shared with the run's logger and progress line).
-    init(logFormat: LogFormat?, sink: LogSink = .standardError) {
+    public init(logFormat: LogFormat?, sink: LogSink = .standardError) {
         self.sink = sink
         self.format = logFormat ?? LogFormat.default(isTerminal: sink.isTerminal)
     }
 
     /// Once the run's logger exists: the same secrets are scrubbed and the same progress line
     /// is cleared before the last words.
-    func attach(scrubber: Scrubber, progress: ProgressLine?) {
+    public func attach(scrubber: Scrubber, progress: ProgressLine?) {
         lock.withLock {
             self.scrubber = scrubber
             self.progress = progress
@@ -48,7 +56,7 @@ final class Console: @unchecked Sendable {
     }
 
     /// A line: `masscast: message` in text, a JSON log line (with `event`) in JSON.
-    func say(_ message: String, level: Logger.Level = .info, event: String, metadata: Logger.Metadata = [:]) {
+    public func say(_ message: String, level: Logger.Level = .info, event: String, metadata: Logger.Metadata = [:]) {
         switch format {
         case .json:
             logger().log(level: level, "\(message)", metadata: metadata.merging(["event": .string(event)]) { _, new in new })
@@ -58,12 +66,12 @@ final class Console: @unchecked Sendable {
     }
 
     /// An error before or instead of running (exit 2 follows).
-    func error(_ message: String, event: String = "setup.failed") {
+    public func error(_ message: String, event: String = "setup.failed") {
         say(message, level: .error, event: event)
     }
 
     /// A command's last line: the live progress line is erased first and not redrawn.
-    func final(_ message: String, level: Logger.Level = .info, event: String) {
+    public func final(_ message: String, level: Logger.Level = .info, event: String) {
         switch format {
         case .json:
             lock.withLock { progress }?.finish()
@@ -86,16 +94,16 @@ final class Console: @unchecked Sendable {
     }
 
     /// Erases the live progress line, if any.
-    func clearProgress() {
+    public func clearProgress() {
         lock.withLock { progress }?.finish()
     }
 
     /// Pipeline or config diagnostics: rendered as the compiler does in text (with the source
     /// line and a caret), one JSON line each in JSON (`file`, `line`, `column`, `code`).
-    func diagnostics(_ diagnostics: [Diagnostic], renderer: DiagnosticRenderer, event: String) {
+    public func diagnostics(_ diagnostics: [Diagnostic], renderer: DiagnosticRenderer, event: String) {
         switch format {
         case .text:
-            writeStderr(renderer.text(diagnostics, files: 1))
+            FileHandle.standardError.write(Data(renderer.text(diagnostics, files: 1).utf8))
         case .json:
             let log = logger()
             for d in diagnostics {
@@ -121,48 +129,67 @@ final class Console: @unchecked Sendable {
 }
 
 /// Colour on `fd` only on a terminal and when `NO_COLOR` is not set to a non-empty value.
-func useColor(_ fd: Int32) -> Bool {
-    TerminalColor.enabled(isTerminal: isTerminal(fd))
+public func useColor(_ fd: Int32) -> Bool {
+    TerminalColor.enabled(isTerminal: isatty(fd) == 1)
 }
 
-extension RunSetup {
-    /// ``loadPipeline(_:)`` for `run`: a missing or unreadable file is a setup error (exit 2),
-    /// reported on the console like the others.
-    static func loadPipelineOrExit(_ path: String) throws -> Pipeline {
-        do {
-            return try loadPipeline(path)
-        } catch let e as SetupError {
-            Console.current.error("\(e)")
-            throw Exit.invalid
-        }
+
+extension Console {
+    /// The run's logger (JSON lines or text, secrets scrubbed) and, in text on a terminal,
+    /// its live progress line; this console is attached to both.
+    public func runLogging(format: LogFormat?, verbose: Bool, scrub: [String]) -> (Logger, ProgressLine?) {
+        let sink = LogSink.standardError
+        let chosen = format ?? LogFormat.default(isTerminal: sink.isTerminal)
+        let scrubber = Scrubber(secrets: scrub)
+        let logger = LogFormat.makeLogger(
+            label: "masscast", format: chosen, sink: sink, scrubber: scrubber, level: verbose ? .debug : .info,
+            showMetadata: verbose)
+        let progress = chosen == .text && sink.isTerminal ? ProgressLine(sink: sink, scrubber: scrubber) : nil
+        attach(scrubber: scrubber, progress: progress)
+        return (logger, progress)
     }
 
-    /// The options a `masscast resume` of this run needs to find the same store, config and
-    /// secrets: those given to this command, as given.
-    static func resumeArguments(_ common: RunCommonOptions) -> [String] {
-        var arguments: [String] = []
-        if let state = common.state { arguments += ["--state", state] }
-        if let config = common.config { arguments += ["--config", config] }
-        if let secrets = common.secrets { arguments += ["--secrets", secrets] }
-        return arguments
+    /// ``runLogging(format:verbose:scrub:)`` as a ``RunSession`` takes it.
+    public func sessionLogging(format: LogFormat?, verbose: Bool, scrub: [String]) -> (SessionLogging, ProgressLine?) {
+        let (logger, progress) = runLogging(format: format, verbose: verbose, scrub: scrub)
+        guard let progress else { return (SessionLogging(logger: logger), nil) }
+        return (SessionLogging(logger: logger, progress: { progress.update($0) }, progressEnded: { progress.end(step: $0) }), progress)
+    }
+
+    /// Reports a setup error: its diagnostics as `validate` renders them (a config's with URL
+    /// passwords masked), else its message.
+    public func report(_ error: SetupError) {
+        guard !error.diagnostics.isEmpty else { return self.error(error.message) }
+        let cache = SourceCache()
+        let isConfig = error.code == .invalidConfig
+        let renderer = DiagnosticRenderer(color: useColor(2)) {
+            isConfig ? cache.line($0, $1).map(ConfigSpec.maskingURLPasswords) : cache.line($0, $1)
+        }
+        diagnostics(error.diagnostics, renderer: renderer, event: isConfig ? "config.invalid" : "pipeline.invalid")
+    }
+
+    /// A pipeline's warnings, as `validate` renders them.
+    public func warnings(_ warnings: [Diagnostic]) {
+        guard !warnings.isEmpty else { return }
+        let cache = SourceCache()
+        diagnostics(warnings, renderer: DiagnosticRenderer(color: useColor(2)) { cache.line($0, $1) }, event: "pipeline.warning")
     }
 
     /// The last line of `run`/`resume` when the result is not logged by the run itself:
     /// after the progress line is erased, in the console's format.
-    static func sayLastWords(_ result: RunResult) {
-        let console = Console.current
+    public func lastWords(_ result: RunResult) {
         switch result {
         case .invalid(let message):
-            console.final(message, level: .error, event: "run.invalid")
+            final(message, level: .error, event: "run.invalid")
         case .notRun(let message):
             // The run logged it (`run.not_run`); a text console repeats it as the last line.
-            if console.format == .text {
-                console.final(message, level: .warning, event: "run.not_run")
+            if format == .text {
+                final(message, level: .warning, event: "run.not_run")
             } else {
-                console.clearProgress()
+                clearProgress()
             }
         default:
-            console.clearProgress()
+            clearProgress()
         }
     }
 }

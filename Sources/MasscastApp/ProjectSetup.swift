@@ -1,0 +1,84 @@
+import Foundation
+import PipelineCore
+import PipelineYAML
+
+/// `masscast init`: a repository's masscast.yaml with a project id, and `.masscast/` in its
+/// .gitignore.
+public enum ProjectSetup {
+    /// A fresh project id: `mc-` and 20 random lowercase letters and digits.
+    public static func newProjectID() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return "mc-" + String((0..<20).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+    }
+
+    /// Writes masscast.yaml, or adds `project:` to it; says what it did.
+    public static func writeConfig(at path: String) throws(SetupError) -> String {
+        let id = newProjectID()
+        guard FileManager.default.fileExists(atPath: path) else {
+            let text = """
+                version: 1
+                # The project's id: part of every clientmsgid and broadcast identity, so that two
+                # repositories sending to the same account never share keys. Commit it; never change it.
+                project: \(id)
+                state:
+                  path: .masscast/state.sqlite
+                # accounts:
+                #   brand-main:
+                #     app_id: wx0123456789abcdef
+                #     app_secret: ${{ env.BRAND_MAIN_APP_SECRET }}
+                #     kind: service
+                #     original_id: gh_0123456789ab
+
+                """
+            try write(text, to: path)
+            return "wrote \(path) with project id \(id)"
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SetupError(.file, "cannot read \(path)")
+        }
+        let loaded = ProjectConfigLoader().load(path: path)
+        if let existing = loaded.config?.project {
+            return "\(path) already has project id \(existing); nothing to change"
+        }
+        if loaded.diagnostics.contains(where: { $0.severity == .error && $0.code != .noProjectID }) {
+            throw SetupError(.invalidConfig, "\(path) has errors; `masscast validate \(path)` shows them. Fix them first, then run init again")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        var lines = text.components(separatedBy: "\n")
+        let line = "project: \(id)"
+        if let version = lines.firstIndex(where: { $0.hasPrefix("version:") }) {
+            lines.insert(line, at: version + 1)
+        } else {
+            lines.insert(line, at: 0)
+        }
+        try write(lines.joined(separator: "\n"), to: path)
+        let check = ProjectConfigLoader().load(path: path)
+        guard check.config?.project == id else {
+            try write(text, to: path)
+            throw SetupError(.invalidConfig, "could not add `project: \(id)` to \(path) (its layout is unusual); add that line yourself, at the top level")
+        }
+        return "added project id \(id) to \(path); commit it"
+    }
+
+    /// Adds `.masscast/` to the folder's .gitignore unless an entry already covers it.
+    public static func ignoreState(in folder: String) throws(SetupError) -> Bool {
+        let path = (folder as NSString).appendingPathComponent(".gitignore")
+        let text = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let entries = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        if entries.contains(where: { [".masscast", ".masscast/", "/.masscast", "/.masscast/"].contains($0) }) {
+            return false
+        }
+        let separator = text.isEmpty || text.hasSuffix("\n") ? "" : "\n"
+        try write(text + separator + ".masscast/\n", to: path)
+        return true
+    }
+
+    public static func write(_ text: String, to path: String) throws(SetupError) {
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw SetupError(.file, "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import FileChecks
+import Foundation
+import PipelineCore
+import PipelineYAML
+
+/// `masscast validate`: every pipeline and config under the paths given, checked together.
+public struct Validation: Sendable {
+    /// Files or folders (default: `pipelines`).
+    public var paths: [String]
+    /// `--config`: the config for every pipeline (else each one's discovered config).
+    public var config: String?
+    /// `--max-file-size`.
+    public var maxFileSize: Int
+    /// `--deep`: audience files read whole.
+    public var deep: Bool
+    /// `--warnings-as-errors`.
+    public var warningsAsErrors: Bool
+    /// `--jobs`: files checked at once.
+    public var jobs: Int
+
+    /// A validation of `paths`.
+    public init(
+        paths: [String], config: String? = nil, maxFileSize: Int = 1 << 20, deep: Bool = false,
+        warningsAsErrors: Bool = false, jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) {
+        self.paths = paths.isEmpty ? ["pipelines"] : paths
+        self.config = config
+        self.maxFileSize = maxFileSize
+        self.deep = deep
+        self.warningsAsErrors = warningsAsErrors
+        self.jobs = jobs
+    }
+
+    /// What a validation found.
+    public struct Outcome: Sendable {
+        /// Every diagnostic, file by file, configs first.
+        public var diagnostics: [Diagnostic]
+        /// The pipeline files checked.
+        public var pipelineFiles: [String]
+        /// The config files checked, named as given or found.
+        public var configNames: [String]
+        /// Whether no file was found (and none was missing) under the paths.
+        public var foundNothing: Bool
+        /// Whether any diagnostic is an error.
+        public var failed: Bool { diagnostics.contains { $0.severity == .error } }
+    }
+
+    /// Checks every file: pipelines (in parallel, in a stable order), the files they read,
+    /// their accounts against their configs, and their names against each other.
+    /// - Parameter progress: told which audience file `--deep` reads and how far.
+    public func run(
+        workingDirectory: String = FileManager.default.currentDirectoryPath,
+        progress: (@Sendable (String) -> Void)? = nil
+    ) -> Outcome {
+        let (found, missing) = PipelineFiles.discover(paths)
+        var all: [Diagnostic] = missing.map {
+            .error(.fileUnreadable, "no such file or folder: '\($0)'", at: nil, hint: "check the path")
+        }
+        // A masscast.yaml among the files is a project config, not a pipeline.
+        let isConfig = { (path: String) in (path as NSString).lastPathComponent == ProjectConfigLoader.fileName }
+        let files = found.filter { !isConfig($0) }
+        var configs = ProjectConfigs(reader: YAMLReader(maxBytes: maxFileSize), workingDirectory: workingDirectory)
+        if let config { configs.add(config) }
+        for path in found where isConfig(path) { configs.add(path) }
+        let configOfFile = files.map { file in config.map(configs.key) ?? configs.discover(for: file) }
+
+        let loader = PipelineLoader(reader: YAMLReader(maxBytes: maxFileSize))
+        let checker = PipelineFileChecker(deep: deep, progress: progress)
+        let results = ParallelMap.run(files.count, jobs: jobs) { i in
+            var loaded = loader.load(path: files[i])
+            // The files the pipeline will read (media, content files, audiences).
+            if let p = loaded.pipeline {
+                loaded.diagnostics = (loaded.diagnostics + checker.check(p)).sortedByLocation()
+            }
+            return loaded
+        }
+        all += configs.diagnostics
+        var pipelines: [Pipeline] = []
+        for (i, loaded) in results.enumerated() {
+            var diagnostics = loaded.diagnostics
+            if let p = loaded.pipeline {
+                pipelines.append(p)
+                if let config = configOfFile[i].flatMap(configs.config) {
+                    diagnostics = (diagnostics + config.checkAccount(of: p)).sortedByLocation()
+                } else if configOfFile[i] == nil, let warning = ProjectConfig.noProjectWarning(for: p) {
+                    diagnostics = (diagnostics + [warning]).sortedByLocation()
+                }
+            }
+            all += diagnostics
+        }
+        all += PipelineSet.duplicateNames(pipelines)
+        if warningsAsErrors {
+            all = all.map { d in
+                var d = d
+                if d.severity == .warning { d.severity = .error }
+                return d
+            }
+        }
+        return Outcome(
+            diagnostics: all, pipelineFiles: files, configNames: configs.names,
+            foundNothing: found.isEmpty && missing.isEmpty)
+    }
+}
