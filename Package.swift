@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "WeChatSandbox",
             dependencies: [
-                "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML", "ServiceHost",
+                "WeChatMP", "WeChatPush", "WeChatLimits", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -197,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "WeChatSandboxTests",
             dependencies: [
-                "WeChatSandbox", "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML",
+                "WeChatSandbox", "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -214,7 +214,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MasscastAppTests",
-            dependencies: ["MasscastApp", "PipelineCore", "PipelineYAML", "Runner", "RunState", "WeChatSandbox", "CallbackServer"],
+            dependencies: [
+                "MasscastApp", "PipelineCore", "PipelineYAML", "Runner", "RunState", "StateSQLite", "WeChatSandbox",
+                "CallbackServer", "RunLog", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "StateSQLiteTests", dependencies: ["RunState", "StateSQLite"], swiftSettings: strict),

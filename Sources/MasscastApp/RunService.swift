@@ -50,22 +50,21 @@ public struct RunService: Service {
         // Trapped before the run starts, so that no Ctrl-C finds SIGINT's default action.
         let interrupts = await UnixSignalsSequence(trapping: .sigint)
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    var count = 0
-                    for await _ in interrupts {
-                        count += 1
-                        if count == 1 {
-                            onSignal(.interrupt)
-                            executor.stop(reason: .interrupt)
-                        } else {
-                            onSignal(.interruptAgain)
-                        }
+            // Not a child task: the run's end never waits for the signal sequence to finish.
+            let watcher = Task {
+                var count = 0
+                for await _ in interrupts {
+                    count += 1
+                    if count == 1 {
+                        onSignal(.interrupt)
+                        executor.stop(reason: .interrupt)
+                    } else {
+                        onSignal(.interruptAgain)
                     }
                 }
-                await outcome.set(await session.run())
-                group.cancelAll()
             }
+            await outcome.set(await session.run())
+            watcher.cancel()
         } onGracefulShutdown: {
             onSignal(.terminate)
             executor.stop(reason: .terminate)

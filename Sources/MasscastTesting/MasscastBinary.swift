@@ -54,6 +54,18 @@ public enum MasscastBinary {
         return await process.wait(timeout: timeout)
     }
 
+    /// Runs another program the end-to-end tests need (a terminal, `tmux`, `dot`) the same
+    /// way: standard input closed, output collected, killed past `timeout`.
+    public static func runTool(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil,
+        timeout: Duration = defaultTimeout
+    ) async throws -> BinaryResult {
+        let process = try BinaryProcess(
+            arguments, executable: executable, environment: environment ?? ProcessInfo.processInfo.environment,
+            directory: directory ?? packageRoot)
+        return await process.wait(timeout: timeout)
+    }
+
     /// ``run(_:environment:directory:timeout:)`` with `changes` to this process's environment.
     public static func run(
         _ arguments: [String], changes: [String: String?], directory: URL? = nil, timeout: Duration = defaultTimeout
@@ -102,15 +114,17 @@ public final class BinaryProcess: Sendable {
     private let state = State()
     private let task: Task<(status: Int32, signalled: Bool), any Error>
 
-    /// Starts `masscast arguments` in `directory` with exactly `environment`.
-    public init(_ arguments: [String], environment: [String: String], directory: URL) throws {
+    /// Starts `masscast arguments` (or `executable`) in `directory` with exactly `environment`.
+    public init(
+        _ arguments: [String], executable: String = MasscastBinary.path, environment: [String: String], directory: URL
+    ) throws {
         self.arguments = arguments
         var variables: [Environment.Key: String] = [:]
         for (key, value) in environment {
             if let key = Environment.Key(rawValue: key) { variables[key] = value }
         }
         let configuration = Configuration(
-            executable: .path(.init(MasscastBinary.path)), arguments: Arguments(arguments),
+            executable: .path(.init(executable)), arguments: Arguments(arguments),
             environment: .custom(variables), workingDirectory: .init(directory.path))
         let state = self.state
         task = Task {

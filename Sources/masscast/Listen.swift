@@ -86,6 +86,8 @@ struct Listen: AsyncParsableCommand {
 
     func run() async throws {
         let setup: ListenerSetup
+        let logger: Logger
+        let handler: CallbackHandler
         do {
             setup = try ListenerSetup.prepare(
                 ListenRequest(
@@ -93,14 +95,8 @@ struct Listen: AsyncParsableCommand {
                     timestampWindow: DurationText.parse(timestampWindow) ?? .seconds(300), maxBodyBytes: maxBodyBytes,
                     path: path, accountOriginalID: accountOriginalID, appID: appID, accountName: accountName),
                 environment: .process)
-        } catch {
-            writeStderr("masscast: \(error)\n")
-            throw Exit.invalid
-        }
-        let (logger, _) = Console.current.runLogging(format: logFormat, verbose: verbose, scrub: setup.scrubbed)
-        for note in setup.notes { logger.warning("\(note)", metadata: ["event": "listen.account_skipped"]) }
-        let handler: CallbackHandler
-        do {
+            logger = Console.current.runLogging(format: logFormat, verbose: verbose, scrub: setup.scrubbed).0
+            for note in setup.notes { logger.warning("\(note)", metadata: ["event": "listen.account_skipped"]) }
             handler = try setup.handler(logger: logger)
         } catch {
             writeStderr("masscast: \(error)\n")

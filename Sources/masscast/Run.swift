@@ -145,11 +145,7 @@ struct Runs: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List runs, newest first.")
 
-        @Option(help: ArgumentHelp("The state file (default: located as `run` does).", valueName: "path"))
-        var state: String?
-
-        @Option(help: ArgumentHelp("The project config (default: masscast.yaml found from here upward).", valueName: "file"))
-        var config: String?
+        @OptionGroup var store: StoreOptions
 
         @Option(help: "text or json.")
         var format: Format = .text
@@ -165,7 +161,7 @@ struct Runs: AsyncParsableCommand {
         }
 
         func run() async throws {
-            writeStdout(try await RunHistory.list(try Runs.open(state, config: config), limit: limit, format: format))
+            writeStdout(try await RunHistory.list(try store.open(), limit: limit, format: format))
         }
     }
 
@@ -181,28 +177,32 @@ struct Runs: AsyncParsableCommand {
         @Argument(help: "The run id.")
         var runID: String
 
-        @Option(help: ArgumentHelp("The state file (default: located as `run` does).", valueName: "path"))
-        var state: String?
-
-        @Option(help: ArgumentHelp("The project config (default: masscast.yaml found from here upward).", valueName: "file"))
-        var config: String?
+        @OptionGroup var store: StoreOptions
 
         @Option(help: "text, json (the run report) or mermaid (a Gantt chart).")
         var format: Format = .text
 
         func run() async throws {
-            let store = try Runs.open(state, config: config)
-            guard let text = try await RunHistory.show(runID, in: store, format: format) else {
-                writeStderr("masscast: no run \(runID) in \(store.path) (masscast runs list shows the runs)\n")
+            let opened = try store.open()
+            guard let text = try await RunHistory.show(runID, in: opened, format: format) else {
+                writeStderr("masscast: no run \(runID) in \(opened.path) (masscast runs list shows the runs)\n")
                 throw Exit.invalid
             }
             writeStdout(text)
         }
     }
+}
 
-    /// The store, located as `run` locates it; a missing file is an error (never a new,
-    /// empty store that would answer "no runs").
-    static func open(_ state: String?, config: String?) throws -> SQLiteStateStore {
+/// `runs`' store options: located as `run` locates it; a missing file is an error (never a
+/// new, empty store that would answer "no runs").
+struct StoreOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The state file (default: located as `run` does).", valueName: "path"))
+    var state: String?
+
+    @Option(help: ArgumentHelp("The project config (default: masscast.yaml found from here upward).", valueName: "file"))
+    var config: String?
+
+    func open() throws -> SQLiteStateStore {
         do {
             return try RunHistory.open(state: state, config: config, environment: .process)
         } catch {

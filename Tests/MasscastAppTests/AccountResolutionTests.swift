@@ -1,9 +1,11 @@
 import Foundation
+import Logging
 import MasscastApp
 import PipelineCore
 import PipelineYAML
 import RunState
 import Runner
+import StateSQLite
 import Testing
 import WeChatSandbox
 
@@ -309,4 +311,62 @@ struct AccountRedactionTests {
         #expect(pacing.startOfDay(containing: date) == Date(timeIntervalSince1970: 1_767_196_800))
         #expect(pacing.startOfDay(containing: date.addingTimeInterval(1)) == Date(timeIntervalSince1970: 1_767_283_200))
     }
+}
+
+@Suite("Run sessions")
+struct RunSessionTests {
+    @Test("a --sandbox session rehearses in process: the fixture's account, a temporary store removed by close()")
+    func rehearsal() async throws {
+        let ws = try Workspace()
+        defer { ws.remove() }
+        let path = try ws.write("pipelines/deep/notice.yaml", Workspace.pipeline(account: "brand-main"))
+        let loaded = try ProjectFiles.loadPipeline(path, environment: ws.environment)
+        let scrubbed = ScrubList()
+        let session = try await RunSession.prepare(
+            RunRequest(pipeline: path, sandbox: true), pipeline: loaded, environment: ws.environment
+        ) { scrub in
+            scrubbed.set(scrub)
+            return SessionLogging(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        }
+        #expect(session.temporaryStore && session.rehearsal != nil)
+        #expect(session.account.appID == "wx8a3f2c71d905be46")
+        #expect(APIIdentity.isSandbox(session.account.api))
+        #expect(scrubbed.values.contains("sandbox-secret-brand-main-0001"))
+        let result = await session.run()
+        guard case .succeeded(let runID) = result else {
+            Issue.record("\(result)")
+            await session.close()
+            return
+        }
+        let report = try #require(try await session.report(runID: runID))
+        #expect(report.run.sandbox && report.sends.count == 1 && report.sends.first?.state == "sent")
+        let storeFolder = (session.store.path as NSString).deletingLastPathComponent
+        await session.close()
+        #expect(!FileManager.default.fileExists(atPath: storeFolder))
+    }
+
+    @Test("resume of a run that is not in the store is a setup error naming the store")
+    func resumeUnknownRun() async throws {
+        let ws = try Workspace()
+        defer { ws.remove() }
+        let state = ws.root.appendingPathComponent("state.sqlite").path
+        _ = try SQLiteStateStore(path: state)
+        do {
+            _ = try await RunSession.prepare(
+                ResumeRequest(runID: "r-none", settings: SessionSettings(state: state)), environment: ws.environment
+            ) { _ in SessionLogging(logger: Logger(label: "test")) }
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.code == .run)
+            #expect(error.message.hasPrefix("no run r-none in \(state)"))
+        }
+    }
+}
+
+/// The secrets a session asked to scrub.
+final class ScrubList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func set(_ values: [String]) { lock.withLock { list = values } }
+    var values: [String] { lock.withLock { list } }
 }

@@ -168,23 +168,14 @@ struct CLIConventionsTests {
 
     /// Runs `command` (a shell line) on a pseudo-terminal with `script`, returning what the
     /// terminal showed (stdout and stderr together).
-    static func onTerminal(_ command: String, env: [String: String?]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        p.arguments = ["-qec", command, "/dev/null"]
-        p.currentDirectoryURL = RunTestEnv.root
-        var environment = ProcessInfo.processInfo.environment
-        environment["TERM"] = "xterm"
-        for (k, v) in env { environment[k] = v }
-        p.environment = environment
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    static func onTerminal(_ command: String, env: [String: String?]) async throws -> String {
+        var changes = env
+        changes["TERM"] = "xterm"
+        let r = try await MasscastBinary.runTool(
+            "/usr/bin/script", ["-qec", command, "/dev/null"], environment: MasscastBinary.environment(changes),
+            directory: RunTestEnv.root)
+        #expect(!r.timedOut, "\(r)")
+        return r.out + r.err
     }
 
     @Test("NO_COLOR (non-empty) turns colour off on a terminal: validate, graph and run's diagnostics",
@@ -197,13 +188,13 @@ struct CLIConventionsTests {
         try CLITests.bad.write(toFile: bad, atomically: true, encoding: .utf8)
         let binary = RunTestEnv.binary
         for command in ["\(binary) validate \(bad)", "\(binary) graph \(bad)", "\(binary) run \(bad) --sandbox --log-format text"] {
-            let coloured = try Self.onTerminal(command, env: ["NO_COLOR": nil])
+            let coloured = try await Self.onTerminal(command, env: ["NO_COLOR": nil])
             #expect(coloured.contains("unknown key 'retires'"), "\(command): \(coloured)")
             #expect(coloured.contains("\u{1B}["), "on a terminal without NO_COLOR there should be colour: \(command)")
-            let plain = try Self.onTerminal(command, env: ["NO_COLOR": "1"])
+            let plain = try await Self.onTerminal(command, env: ["NO_COLOR": "1"])
             #expect(plain.contains("unknown key 'retires'"), "\(command): \(plain)")
             #expect(!plain.contains("\u{1B}["), "NO_COLOR=1 but colour in: \(command)\n\(plain)")
-            let empty = try Self.onTerminal(command, env: ["NO_COLOR": ""])
+            let empty = try await Self.onTerminal(command, env: ["NO_COLOR": ""])
             #expect(empty.contains("\u{1B}["), "an empty NO_COLOR is ignored: \(command)")
         }
     }

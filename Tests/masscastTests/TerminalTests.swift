@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import Testing
 
 #if canImport(Glibc)
@@ -9,8 +10,8 @@ import Darwin
 
 /// What a person sees on a real terminal: the binary runs in a tmux pane 100 columns wide
 /// and the test compares the captured screen. (tmux is installed by `.ci/run`; without it
-/// these tests are skipped.) Synchronous on purpose: `Process.waitUntilExit()` in an async
-/// test may never see the child end.
+/// these tests are skipped.) tmux runs through MasscastTesting (swift-subprocess, bounded),
+/// except the server's start (see `startSession`).
 @Suite("masscast on a terminal", .serialized)
 struct TerminalTests {
     static let tmux = ["/usr/bin/tmux", "/usr/local/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -22,21 +23,11 @@ struct TerminalTests {
 
         /// Runs tmux and returns what it printed (stdout and stderr).
         @discardableResult
-        func tmux(_ arguments: [String]) throws -> String {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: TerminalTests.tmux!)
-            p.arguments = ["-L", socket, "-f", "/dev/null"] + arguments
-            var environment = ProcessInfo.processInfo.environment
-            environment["TMUX"] = nil
-            p.environment = environment
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            p.standardInput = FileHandle.nullDevice
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
+        func tmux(_ arguments: [String]) async throws -> String {
+            let r = try await MasscastBinary.runTool(
+                TerminalTests.tmux!, ["-L", socket, "-f", "/dev/null"] + arguments,
+                environment: MasscastBinary.environment(["TMUX": nil]), timeout: .seconds(30))
+            return r.out + r.err
         }
 
         /// Starts the tmux server (with the session) by `posix_spawn` and `waitpid`: the server
@@ -68,26 +59,30 @@ struct TerminalTests {
 
         /// Runs `command` in the pane (in `directory`) and returns the screen once it has
         /// ended, wrapped rows joined (`-J`): a line wider than the pane shows as one long line.
-        func run(_ command: String, in directory: URL = RunTestEnv.root, timeout: Duration = .seconds(60)) throws -> String {
+        func run(_ command: String, in directory: URL = RunTestEnv.root, timeout: Duration = .seconds(60)) async throws -> String {
             try startSession([
                 "new-session", "-d", "-x", "\(width)", "-y", "30", "-c", directory.path,
                 "env NO_COLOR=1 TERM=xterm sh -c '\(command); echo; echo __ended__ $?; sleep 60'",
             ])
             defer {
-                _ = try? tmux(["kill-server"])
                 // tmux leaves its socket file behind.
                 let dir = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
                 try? FileManager.default.removeItem(atPath: "\(dir)/tmux-\(getuid())/\(socket)")
             }
             let clock = ContinuousClock()
             let deadline = clock.now + timeout
+            var screen = ""
             while clock.now < deadline {
-                let screen = try tmux(["capture-pane", "-p", "-J", "-S", "-200"])
-                if screen.contains("__ended__") { return screen }
-                Thread.sleep(forTimeInterval: 0.2)
+                screen = (try? await tmux(["capture-pane", "-p", "-J", "-S", "-200"])) ?? ""
+                if screen.contains("__ended__") { break }
+                try? await Task.sleep(for: .milliseconds(200))
             }
-            Issue.record("\(command) did not end in \(timeout): \(try tmux(["list-sessions"]))")
-            return try tmux(["capture-pane", "-p", "-J", "-S", "-200"])
+            if !screen.contains("__ended__") {
+                Issue.record("\(command) did not end in \(timeout): \((try? await tmux(["list-sessions"])) ?? "")")
+                screen = (try? await tmux(["capture-pane", "-p", "-J", "-S", "-200"])) ?? screen
+            }
+            _ = try? await tmux(["kill-server"])
+            return screen
         }
     }
 
@@ -115,9 +110,9 @@ struct TerminalTests {
     }
 
     @Test("a --sandbox run at 100 columns: lines fit, message first, no metadata, short ids, the summary", .enabled(if: tmux != nil))
-    func sandboxRun() throws {
+    func sandboxRun() async throws {
         let pane = Pane(width: 100)
-        let screen = try pane.run("\(RunTestEnv.binary) run pipelines/video-to-tag.yaml --sandbox")
+        let screen = try await pane.run("\(RunTestEnv.binary) run pipelines/video-to-tag.yaml --sandbox")
         let lines = Self.lines(screen)
         #expect(screen.contains("__ended__ 0"), "\(screen)")
         for line in lines { #expect(line.count <= 100, "wider than the terminal: \(line)") }
@@ -140,9 +135,9 @@ struct TerminalTests {
     }
 
     @Test("--verbose shows each line's metadata (event=, ids shortened), still within 100 columns", .enabled(if: tmux != nil))
-    func verboseRun() throws {
+    func verboseRun() async throws {
         let pane = Pane(width: 100)
-        let screen = try pane.run("\(RunTestEnv.binary) run pipelines/video-to-tag.yaml --sandbox --verbose")
+        let screen = try await pane.run("\(RunTestEnv.binary) run pipelines/video-to-tag.yaml --sandbox --verbose")
         let lines = Self.lines(screen)
         #expect(screen.contains("__ended__ 0"), "\(screen)")
         for line in lines { #expect(line.count <= 100, "wider than the terminal: \(line)") }

@@ -306,20 +306,12 @@ struct GraphFolderCommandTests {
             }
             return
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: dot)
-        p.arguments = ["-Tsvg"]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        p.standardError = errors
-        try p.run()
-        input.fileHandleForWriting.write(Data(r.out.utf8))
-        try input.fileHandleForWriting.close()
-        let svg = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(err)")
+        let graph = FileManager.default.temporaryDirectory.appendingPathComponent("masscast-graph-\(UUID().uuidString).dot")
+        try r.out.write(to: graph, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: graph) }
+        let rendered = try await MasscastBinary.runTool(dot, ["-Tsvg", graph.path])
+        let svg = rendered.out
+        #expect(rendered.exited(0), "\(rendered)")
         #expect(svg.contains("<svg") && svg.contains("Legend"))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import Testing
 
 /// `validate --deep` reads whole audience files; on a terminal it says so while it reads.
@@ -9,7 +10,7 @@ struct ValidateProgressTests {
     static let script = ["/usr/bin/script", "/bin/script"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     @Test("a long audience scan shows which file and how far from its first MiB, and the line is gone before the result", .enabled(if: script != nil))
-    func deepScanShowsProgress() throws {
+    func deepScanShowsProgress() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mc-deep-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -31,24 +32,11 @@ struct ValidateProgressTests {
                   text: { content: hi }
             """.write(to: dir.appendingPathComponent("deep.yaml"), atomically: true, encoding: .utf8)
         let typescript = dir.appendingPathComponent("typescript")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.script!)
-        p.arguments = ["-q", "-e", "-c", "\(RunTestEnv.binary) validate deep.yaml --deep", typescript.path]
-        p.currentDirectoryURL = dir
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        environment["TERM"] = "xterm"
-        environment["COLUMNS"] = "100"
-        p.environment = environment
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let deadline = Date().addingTimeInterval(60)
-        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if p.isRunning { p.terminate(); Issue.record("validate --deep did not end in 60 s") }
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let r = try await MasscastBinary.runTool(
+            Self.script!, ["-q", "-e", "-c", "\(RunTestEnv.binary) validate deep.yaml --deep", typescript.path],
+            environment: MasscastBinary.environment(["NO_COLOR": "1", "TERM": "xterm", "COLUMNS": "100"]), directory: dir)
+        if r.timedOut { Issue.record("validate --deep did not end in 60 s") }
+        #expect(r.exited(0))
         // Compared as bytes: "\r\n" would be one Character in a String.
         let raw = try Data(contentsOf: typescript)
         let shown = String(decoding: raw, as: UTF8.self).debugDescription

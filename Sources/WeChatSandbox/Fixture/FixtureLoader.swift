@@ -1,7 +1,7 @@
 import Foundation
 import PipelineCore
 import PipelineYAML
-import WeChatMP
+import WeChatLimits
 import WeChatPush
 
 extension SandboxFixture {
@@ -563,7 +563,7 @@ struct FixtureReader {
                             fail(entry.value, "media type must be one of \(SandboxMediaKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(v)'")
                         }
                     }
-                case "articles": articles = int(entry.value, "articles", in: MassLimits.articlesPerNews) ?? 1
+                case "articles": articles = int(entry.value, "articles", in: WeChatLimits.MassSend.articlesPerNews) ?? 1
                 case "age": age = duration(entry.value, "age") ?? .zero
                 default: break
                 }
@@ -661,7 +661,7 @@ struct FixtureReader {
             case "duplicate": if bool(value, "duplicate") == true { actions.append((.duplicatePush, value)) }
             case "fail": if bool(value, "fail") == true { actions.append((.failJob, value)) }
             case "err": if let v = int(value, "err", in: 1...99_999) { actions.append((.jobError(v), value)) }
-            case "reprint": if let v = int(value, "reprint", in: MassLimits.articlesPerNews) { actions.append((.reprint(articleIdx: v), value)) }
+            case "reprint": if let v = int(value, "reprint", in: WeChatLimits.MassSend.articlesPerNews) { actions.append((.reprint(articleIdx: v), value)) }
             case "rate": rate = double(value, "rate", in: 0...1)
             case "next": next = int(value, "next", in: 1...1_000_000)
             case "skip": skip = int(value, "skip", in: 0...1_000_000) ?? 0
