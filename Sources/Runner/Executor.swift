@@ -303,8 +303,7 @@ public actor RunExecutor {
     func execute(finished: [String: StepRecord]) async -> RunResult {
         guard let run else { return .invalid(message: "no run") }
         let steps = pipeline.steps
-        let graph = StepGraph(pipeline)
-        let ancestors = Self.ancestors(graph.dependencies)
+        let scheduler = StepScheduler(pipeline)
         var done = Set<Int>()
         for (i, step) in steps.enumerated() {
             if let record = finished[step.id.value] {
@@ -346,8 +345,8 @@ public actor RunExecutor {
                         progressed = false
                         for i in steps.indices where !done.contains(i) && !running.contains(i) {
                             guard running.count < max(1, options.concurrency) else { break }
-                            guard graph.dependencies[i].isSubset(of: done) else { continue }
-                            let decision = decide(i, ancestors: ancestors[i])
+                            guard scheduler.isReady(i, done: done) else { continue }
+                            let decision = scheduler.decide(i, context: evaluationContext())
                             switch decision {
                             case .run(let context):
                                 running.insert(i)
@@ -396,112 +395,10 @@ public actor RunExecutor {
         return .succeeded(runID: run.id)
     }
 
-    enum Decision {
-        case run(EvaluationContext)
-        case skip(outcome: StepOutcome, message: String)
-    }
-
-    /// Evaluates a ready step's `if` as the format says ("Outcomes and conditions").
-    func decide(_ index: Int, ancestors: Set<Int>) -> Decision {
-        let step = pipeline.steps[index]
-        var anyFailed = false
-        var anyFailedOrCancelled = false
-        for a in ancestors {
-            let conclusion = StepOutcome(recorded: states[pipeline.steps[a].id.value]?.conclusion)
-            if conclusion == .failure { anyFailed = true; anyFailedOrCancelled = true }
-            if conclusion == .cancelled { anyFailedOrCancelled = true }
-        }
-        let success = !anyFailedOrCancelled
-        var context = evaluationContext()
-        context.statusSuccess = success
-        context.statusFailure = anyFailed
-        let skippedOutcome: StepOutcome = success ? .skipped : .cancelled
-        guard let condition = step.condition else {
-            return success ? .run(context) : .skip(outcome: .cancelled, message: "a step it waits for failed")
-        }
-        var value: Bool
-        if let constant = condition.constant {
-            value = constant
-        } else if let expression = condition.expression {
-            do {
-                let result = try expression.evaluate(in: context)
-                guard case .bool(let b) = result else {
-                    return .skip(outcome: .failure, message: "`if` gave \(result.typeName), not a boolean")
-                }
-                value = b
-            } catch {
-                return .skip(outcome: .failure, message: "`if` could not be evaluated: \(error.message)")
-            }
-        } else {
-            value = false
-        }
-        if !condition.usesStatusFunction { value = success && value }
-        if value { return .run(context) }
-        return .skip(
-            outcome: skippedOutcome,
-            message: success ? "`if` is false: \(condition.source.trimmingCharacters(in: .whitespaces))" : "a step it waits for failed")
-    }
-
     func evaluationContext() -> EvaluationContext {
         EvaluationContext(
             inputs: inputs, env: options.env, secrets: [:], steps: states, pipelineName: pipeline.name.value,
             runID: run?.id ?? "")
-    }
-
-    /// Every step each step waits for, directly or not. Computed once per step in a
-    /// topological order, as bit sets (a step without `needs` waits for every earlier step,
-    /// so a search per step would be cubic in the number of steps).
-    static func ancestors(_ deps: [Set<Int>]) -> [Set<Int>] {
-        let n = deps.count
-        var waiting = deps.map(\.count)
-        var dependents = [[Int]](repeating: [], count: n)
-        for (i, ds) in deps.enumerated() { for d in ds { dependents[d].append(i) } }
-        var order: [Int] = []
-        order.reserveCapacity(n)
-        var ready = (0..<n).filter { waiting[$0] == 0 }
-        while let i = ready.popLast() {
-            order.append(i)
-            for j in dependents[i] {
-                waiting[j] -= 1
-                if waiting[j] == 0 { ready.append(j) }
-            }
-        }
-        // A cycle (not in a pipeline without errors): search from each step instead.
-        guard order.count == n else { return searchAncestors(deps) }
-        let words = (n + 63) / 64
-        var bits = [[UInt64]](repeating: [], count: n)
-        for i in order {
-            var b = [UInt64](repeating: 0, count: words)
-            for d in deps[i] {
-                b[d >> 6] |= 1 << UInt64(d & 63)
-                for w in 0..<words { b[w] |= bits[d][w] }
-            }
-            bits[i] = b
-        }
-        return bits.map { b in
-            var set = Set<Int>()
-            for (w, word) in b.enumerated() {
-                var rest = word
-                while rest != 0 {
-                    set.insert(w * 64 + rest.trailingZeroBitCount)
-                    rest &= rest - 1
-                }
-            }
-            return set
-        }
-    }
-
-    static func searchAncestors(_ deps: [Set<Int>]) -> [Set<Int>] {
-        var result: [Set<Int>] = Array(repeating: [], count: deps.count)
-        for i in deps.indices {
-            var seen = Set<Int>()
-            var stack = Array(deps[i])
-            while let d = stack.popLast() {
-                if seen.insert(d).inserted { stack.append(contentsOf: deps[d]) }
-            }
-            result[i] = seen
-        }
-        return result
     }
 
     // MARK: Recording

@@ -1,0 +1,92 @@
+import PipelineCore
+import PipelineYAML
+import Testing
+
+@testable import Runner
+
+/// The scheduler decides readiness and `if` from the finished steps' states alone: no store,
+/// no sandbox, no clock.
+@Suite("step scheduler")
+struct StepSchedulerTests {
+    static let text = """
+        version: 1
+        name: scheduling
+        account: brand-main
+        steps:
+          - id: a
+            uses: mass/speed
+          - id: b
+            uses: mass/speed
+            needs: [a]
+          - id: rescue
+            uses: mass/speed
+            needs: [a]
+            if: failure()
+          - id: report
+            uses: mass/speed
+            needs: [b]
+            if: always()
+          - id: never
+            uses: mass/speed
+            needs: [b]
+            if: false
+          - id: after
+            uses: mass/speed
+            needs: [b]
+        """
+
+    func scheduler() throws -> StepScheduler {
+        let loaded = PipelineLoader().load(text: Self.text, file: "scheduling.yaml")
+        #expect(!loaded.hasErrors, "\(loaded.diagnostics)")
+        return StepScheduler(try #require(loaded.pipeline))
+    }
+
+    func context(_ conclusions: [String: StepOutcome]) -> EvaluationContext {
+        var steps: [String: StepState] = [:]
+        for (id, c) in conclusions {
+            steps[id] = StepState(outputs: [:], outcome: c.rawValue, conclusion: c.rawValue, errcode: nil)
+        }
+        return EvaluationContext(inputs: [:], env: [:], secrets: [:], steps: steps, pipelineName: "scheduling", runID: "r1")
+    }
+
+    func verdict(_ s: StepScheduler, _ id: String, _ conclusions: [String: StepOutcome]) -> String {
+        let i = s.steps.firstIndex { $0.id.value == id }!
+        switch s.decide(i, context: context(conclusions)) {
+        case .run: return "run"
+        case .skip(let outcome, let message): return "\(outcome.rawValue): \(message)"
+        }
+    }
+
+    @Test("a step is ready when every step it waits for has finished; ancestors are transitive")
+    func readiness() throws {
+        let s = try scheduler()
+        #expect(s.isReady(0, done: []))
+        #expect(!s.isReady(1, done: []))
+        #expect(s.isReady(1, done: [0]))
+        #expect(!s.isReady(3, done: [0]))
+        #expect(s.ancestors[3] == [0, 1])
+        #expect(s.ancestors[5] == [0, 1])
+    }
+
+    @Test("after a success: steps run, failure() is skipped, a false if is skipped with its text")
+    func afterSuccess() throws {
+        let s = try scheduler()
+        #expect(verdict(s, "b", ["a": .success]) == "run")
+        #expect(verdict(s, "rescue", ["a": .success]) == "skipped: `if` is false: failure()")
+        #expect(verdict(s, "never", ["a": .success, "b": .success]) == "skipped: `if` is false: false")
+        #expect(verdict(s, "report", ["a": .success, "b": .success]) == "run")
+    }
+
+    @Test("after a failure: dependants are cancelled, failure() and always() run")
+    func afterFailure() throws {
+        let s = try scheduler()
+        #expect(verdict(s, "b", ["a": .failure]) == "cancelled: a step it waits for failed")
+        #expect(verdict(s, "rescue", ["a": .failure]) == "run")
+        // A cancelled step cancels what waits for it, except always().
+        #expect(verdict(s, "after", ["a": .failure, "b": .cancelled]) == "cancelled: a step it waits for failed")
+        #expect(verdict(s, "never", ["a": .failure, "b": .cancelled]) == "cancelled: a step it waits for failed")
+        #expect(verdict(s, "report", ["a": .failure, "b": .cancelled]) == "run")
+        // A skipped step is not a failure.
+        #expect(verdict(s, "after", ["a": .success, "b": .skipped]) == "run")
+    }
+}
