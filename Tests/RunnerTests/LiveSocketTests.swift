@@ -14,7 +14,7 @@ import WeChatSandbox
 struct LiveSocketTests {
     @Test("every example pipeline runs green over HTTP, one accepted send per send step")
     func examplesOverHTTP() async throws {
-        try await Rig.with(reach: .socket) { rig in try await RunnerExampleTests().examples(rig) }
+        try await Rig.with(reach: .socket, time: .virtual) { rig in try await RunnerExampleTests().examples(rig) }
     }
 
     @Test("the sandbox pushes to a live listener and a waiting run completes from the push alone (polling off)",

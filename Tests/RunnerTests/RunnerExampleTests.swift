@@ -10,7 +10,7 @@ import WeChatSandbox
 struct RunnerExampleTests {
     @Test("every example pipeline runs green, one accepted send per send step")
     func examples() async throws {
-        try await Rig.with { rig in try await examples(rig) }
+        try await Rig.with(time: .virtual) { rig in try await examples(rig) }
     }
 
     func examples(_ rig: Rig) async throws {

@@ -21,7 +21,7 @@ struct UnknownAnswerTests {
     func sendAllUnclearAnswer(body: String) async throws {
         let quoted = "'" + body.replacingOccurrences(of: "'", with: "''") + "'"
         let fault = "faults:\n  - { on: message/mass/sendall, body: \(quoted), when: after, next: 100 }"
-        try await Rig.with({ $0.replacingOccurrences(of: "faults: []", with: fault) }) { rig in
+        try await Rig.with({ $0.replacingOccurrences(of: "faults: []", with: fault) }, time: .virtual) { rig in
             let path = try rig.write("unclear.yaml", text("unclear answer", name: "unclear"))
             let result = try await rig.run(path) { $0.resumeArguments = ["--state", "/srv/mass cast/state.sqlite"] }
             guard case .stopped(let runID, let message) = result else {
