@@ -87,7 +87,7 @@ struct RunnerBehaviourTests {
               - { on: "*", errcode: 9500002, rate: 0.06 }
               - { on: "*", http: 503, rate: 0.06 }
               - { on: "*", reset: before, rate: 0.06 }
-            """) }, time: .virtual) { rig in
+            """) }) { rig in
             let send = try rig.write("faulty.yaml", """
                 version: 1
                 name: faulty
