@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 import Testing
 import WeChatSandbox
 
@@ -139,6 +140,30 @@ struct FixtureTests {
         #expect(text.contains { $0.hasPrefix("bad.yaml:6:5: error: unknown key 'kindd'") && $0.contains("did you mean 'kind'") })
         #expect(text.contains { $0.hasPrefix("bad.yaml:7:25: error: followers.count must be in 0...") })
         #expect(text.contains { $0.hasPrefix("bad.yaml:8:22: error: callback.url must be an http(s) URL") })
+    }
+
+    @Test func errorsAreDiagnosticsWithCodes() throws {
+        let error = try #require(throws: SandboxFixtureError.self) {
+            try SandboxFixture.load(yaml: """
+            time_scale: fast
+            accounts:
+              a:
+                appid: wx1
+                secret: s
+                kindd: service
+                kind: club
+                followers: { count: -5 }
+            windows: { token_ttl: soon }
+            """, file: "bad.yaml")
+        }
+        let codes = error.diagnostics.map { "\($0.location?.line ?? 0):\($0.code.rawValue)" }.sorted()
+        #expect(codes == ["1:MC2002", "6:MC2001", "7:MC2009", "8:MC2008", "9:MC2010"])
+        #expect(error.diagnostics.allSatisfy { $0.severity == .error })
+        #expect(error.issues.map(\.message) == error.diagnostics.map(\.message))
+        let syntax = try #require(throws: SandboxFixtureError.self) {
+            try SandboxFixture.load(yaml: "accounts: [\n", file: "bad.yaml")
+        }
+        #expect(syntax.diagnostics.first?.code == .yamlSyntax)
     }
 
     @Test(arguments: [

@@ -18,18 +18,18 @@ extension SandboxFixture {
     public static func load(yaml: String, file: String) throws(SandboxFixtureError) -> SandboxFixture {
         let result = YAMLReader().read(text: yaml, file: file)
         let errors = result.diagnostics.filter { $0.severity == .error }
-        if !errors.isEmpty {
-            throw SandboxFixtureError(issues: errors.map { .init(location: $0.location, message: $0.message) })
-        }
+        if !errors.isEmpty { throw SandboxFixtureError(diagnostics: errors) }
         guard let root = result.root else {
-            throw SandboxFixtureError(issues: [.init(location: SourceLocation(file: file, line: 1, column: 1),
-                                                     message: "the fixture is empty; it needs at least `accounts`")])
+            throw SandboxFixtureError(diagnostics: [.error(
+                .missingKey, "the fixture is empty; it needs at least `accounts`",
+                at: SourceLocation(file: file, line: 1, column: 1))])
         }
         var reader = FixtureReader()
         let fixture = reader.fixture(root)
-        if let fixture, reader.issues.isEmpty { return fixture }
-        throw SandboxFixtureError(issues: reader.issues.isEmpty
-            ? [.init(location: root.location, message: "the fixture could not be read")] : reader.issues)
+        if let fixture, !reader.diagnostics.hasErrors { return fixture }
+        throw SandboxFixtureError(diagnostics: reader.diagnostics.hasErrors
+            ? reader.diagnostics.diagnostics
+            : [.error(.badValue, "the fixture could not be read", at: root.location)])
     }
 
     /// Reads a fixture from a file.
@@ -39,7 +39,8 @@ extension SandboxFixture {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw SandboxFixtureError(issues: [.init(location: nil, message: "cannot read '\(path)': \(error.localizedDescription)")])
+            throw SandboxFixtureError(diagnostics: [.error(
+                .fileUnreadable, "cannot read '\(path)': \(error.localizedDescription)", at: nil)])
         }
         return try load(yaml: text, file: path)
     }
@@ -51,11 +52,9 @@ extension SandboxFixture {
     public static func loadFaults(text: String, file: String) throws(SandboxFixtureError) -> (rules: [SandboxFault], seed: UInt64?) {
         let result = YAMLReader().read(text: text, file: file)
         let errors = result.diagnostics.filter { $0.severity == .error }
-        if !errors.isEmpty {
-            throw SandboxFixtureError(issues: errors.map { .init(location: $0.location, message: $0.message) })
-        }
+        if !errors.isEmpty { throw SandboxFixtureError(diagnostics: errors) }
         guard let root = result.root else {
-            throw SandboxFixtureError(issues: [.init(location: nil, message: "no fault rule given")])
+            throw SandboxFixtureError(diagnostics: [.error(.missingKey, "no fault rule given", at: nil)])
         }
         var reader = FixtureReader()
         let parsed: (rules: [SandboxFault], seed: UInt64?)
@@ -64,34 +63,43 @@ extension SandboxFixture {
         } else {
             parsed = reader.faults(root)
         }
-        if !reader.issues.isEmpty { throw SandboxFixtureError(issues: reader.issues) }
+        if reader.diagnostics.hasErrors { throw SandboxFixtureError(diagnostics: reader.diagnostics.diagnostics) }
         return parsed
+    }
+}
+
+extension SourceNode {
+    /// Whether the node is a scalar read as a string.
+    fileprivate var isStringScalar: Bool {
+        if case .string? = typed { return true }
+        return false
     }
 }
 
 /// Walks the located tree, collecting every problem.
 struct FixtureReader {
-    var issues: [SandboxFixtureError.Issue] = []
+    var diagnostics = DiagnosticBag()
 
-    mutating func fail(_ node: SourceNode, _ message: String) {
-        issues.append(.init(location: node.location, message: message))
+    /// Reports a problem at `node`; `code` says which kind (a malformed value unless told).
+    mutating func fail(_ node: SourceNode, _ message: String, _ code: DiagnosticCode = .badValue) {
+        diagnostics.error(code, message, at: node.location)
     }
 
-    mutating func fail(at location: SourceLocation, _ message: String) {
-        issues.append(.init(location: location, message: message))
+    mutating func fail(at location: SourceLocation, _ message: String, _ code: DiagnosticCode = .badValue) {
+        diagnostics.error(code, message, at: location)
     }
 
     // MARK: Typed values
 
     mutating func mapping(_ node: SourceNode, _ what: String, keys allowed: [String]) -> [SourceNode.Entry]? {
         guard let entries = node.entries else {
-            fail(node, "\(what) must be a mapping, not \(node.kindDescription)")
+            fail(node, "\(what) must be a mapping, not \(node.kindDescription)", .wrongType)
             return nil
         }
         for entry in entries where !allowed.contains(entry.key) {
             let hint = Suggestion.closest(to: entry.key, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
             fail(at: entry.keyLocation,
-                 "unknown key '\(entry.key)' in \(what)\(hint); expected one of: \(allowed.joined(separator: ", "))")
+                 "unknown key '\(entry.key)' in \(what)\(hint); expected one of: \(allowed.joined(separator: ", "))", .unknownKey)
         }
         return entries
     }
@@ -99,17 +107,17 @@ struct FixtureReader {
     mutating func string(_ node: SourceNode, _ what: String) -> String? {
         if case .string(let text)? = node.typed { return text }
         if case .integer(let value)? = node.typed { return String(value) }
-        fail(node, "\(what) must be a string, not \(node.kindDescription)")
+        fail(node, "\(what) must be a string, not \(node.kindDescription)", .wrongType)
         return nil
     }
 
     mutating func int(_ node: SourceNode, _ what: String, in range: ClosedRange<Int>? = nil) -> Int? {
         guard case .integer(let value)? = node.typed else {
-            fail(node, "\(what) must be an integer, not \(node.kindDescription)")
+            fail(node, "\(what) must be an integer, not \(node.kindDescription)", .wrongType)
             return nil
         }
         if let range, !range.contains(value) {
-            fail(node, "\(what) must be in \(range.lowerBound)...\(range.upperBound), not \(value)")
+            fail(node, "\(what) must be in \(range.lowerBound)...\(range.upperBound), not \(value)", .outOfRange)
             return nil
         }
         return value
@@ -122,7 +130,7 @@ struct FixtureReader {
         case .null?, .bool(false)?: return .some(nil)
         case .string(let text)? where ["off", "none", "unlimited"].contains(text.lowercased()): return .some(nil)
         default:
-            fail(node, "\(what) must be a non-negative integer or `off`, not \(node.kindDescription)")
+            fail(node, "\(what) must be a non-negative integer or `off`, not \(node.kindDescription)", .wrongType)
             return nil
         }
     }
@@ -133,11 +141,11 @@ struct FixtureReader {
         case .integer(let v)?: value = Double(v)
         case .float(let v)? where v.isFinite: value = v
         default:
-            fail(node, "\(what) must be a number, not \(node.kindDescription)")
+            fail(node, "\(what) must be a number, not \(node.kindDescription)", .wrongType)
             return nil
         }
         guard range.contains(value) else {
-            fail(node, "\(what) must be in \(range.lowerBound)...\(range.upperBound), not \(value)")
+            fail(node, "\(what) must be in \(range.lowerBound)...\(range.upperBound), not \(value)", .outOfRange)
             return nil
         }
         return value
@@ -154,7 +162,7 @@ struct FixtureReader {
             }
         default: break
         }
-        fail(node, "\(what) must be true or false (on/off), not \(node.kindDescription)")
+        fail(node, "\(what) must be true or false (on/off), not \(node.kindDescription)", .wrongType)
         return nil
     }
 
@@ -166,13 +174,14 @@ struct FixtureReader {
             if let value = DurationText.parse(text) { return value }
         default: break
         }
-        fail(node, "\(what) must be a duration such as 500ms, 30s, 5m, 2h or 3d, not \(node.kindDescription)")
+        fail(node, "\(what) must be a duration such as 500ms, 30s, 5m, 2h or 3d, not \(node.kindDescription)",
+             node.isStringScalar ? .invalidDuration : .wrongType)
         return nil
     }
 
     mutating func seed(_ node: SourceNode, _ what: String) -> UInt64? {
         guard case .integer(let value)? = node.typed, value >= 0 else {
-            fail(node, "\(what) must be a non-negative integer, not \(node.kindDescription)")
+            fail(node, "\(what) must be a non-negative integer, not \(node.kindDescription)", .wrongType)
             return nil
         }
         return UInt64(value)
@@ -180,7 +189,7 @@ struct FixtureReader {
 
     mutating func list(_ node: SourceNode, _ what: String) -> [SourceNode]? {
         guard let items = node.items else {
-            fail(node, "\(what) must be a list, not \(node.kindDescription)")
+            fail(node, "\(what) must be a list, not \(node.kindDescription)", .wrongType)
             return nil
         }
         return items
@@ -216,7 +225,7 @@ struct FixtureReader {
             }
         }
         guard let accountsNode else {
-            fail(root, "the fixture has no `accounts`; it needs at least one account")
+            fail(root, "the fixture has no `accounts`; it needs at least one account", .missingKey)
             return nil
         }
         fixture.accounts = accounts(accountsNode, seed: fixture.seed)
@@ -229,7 +238,7 @@ struct FixtureReader {
         for entry in entries {
             guard let value = duration(entry.value, entry.key) else { continue }
             if value <= .zero {
-                fail(entry.value, "\(entry.key) must be longer than 0")
+                fail(entry.value, "\(entry.key) must be longer than 0", .outOfRange)
                 continue
             }
             switch entry.key {
@@ -284,7 +293,7 @@ struct FixtureReader {
             case "push_delay": if let v = duration(entry.value, "push_delay") { jobs.pushDelay = v }
             case "push_timeout":
                 if let v = duration(entry.value, "push_timeout") {
-                    if v <= .zero { fail(entry.value, "push_timeout must be longer than 0") } else { jobs.pushTimeout = v }
+                    if v <= .zero { fail(entry.value, "push_timeout must be longer than 0", .outOfRange) } else { jobs.pushTimeout = v }
                 }
             case "push_tries": if let v = int(entry.value, "push_tries", in: 1...10) { jobs.pushTries = v }
             case "push_retry_interval":
@@ -317,10 +326,10 @@ struct FixtureReader {
 
     mutating func accounts(_ node: SourceNode, seed: UInt64) -> [SandboxFixture.Account] {
         guard let entries = node.entries else {
-            fail(node, "accounts must be a mapping from an account name to its settings, not \(node.kindDescription)")
+            fail(node, "accounts must be a mapping from an account name to its settings, not \(node.kindDescription)", .wrongType)
             return []
         }
-        if entries.isEmpty { fail(node, "accounts is empty; give at least one account") }
+        if entries.isEmpty { fail(node, "accounts is empty; give at least one account", .missingKey) }
         var out: [SandboxFixture.Account] = []
         var appIDs: [String: SourceLocation] = [:]
         for entry in entries {
@@ -366,7 +375,7 @@ struct FixtureReader {
             case "kind":
                 if let v = string(value, "kind") {
                     if let k = AccountKind(rawValue: v) { kind = k } else {
-                        fail(value, "kind must be `service` or `subscription`, not '\(v)'")
+                        fail(value, "kind must be `service` or `subscription`, not '\(v)'", .invalidEnumValue)
                     }
                 }
             case "verified": if let v = bool(value, "verified") { verified = v }
@@ -389,11 +398,11 @@ struct FixtureReader {
             }
         }
         guard let appID else {
-            fail(node, "\(what) has no appid")
+            fail(node, "\(what) has no appid", .missingKey)
             return nil
         }
         guard let secret else {
-            fail(node, "\(what) has no secret")
+            fail(node, "\(what) has no secret", .missingKey)
             return nil
         }
         var account = SandboxFixture.Account(
@@ -452,7 +461,7 @@ struct FixtureReader {
                 modeGiven = true
                 if let v = string(entry.value, "callback.mode") {
                     if let m = SandboxFixture.Callback.Mode(rawValue: v) { mode = m } else {
-                        fail(entry.value, "callback.mode must be plain, compatible or safe, not '\(v)'")
+                        fail(entry.value, "callback.mode must be plain, compatible or safe, not '\(v)'", .invalidEnumValue)
                     }
                 }
             default: break
@@ -460,15 +469,15 @@ struct FixtureReader {
         }
         if !modeGiven, key != nil { mode = .safe }
         guard let url else {
-            fail(node, "callback has no url")
+            fail(node, "callback has no url", .missingKey)
             return nil
         }
         guard let token else {
-            fail(node, "callback has no token")
+            fail(node, "callback has no token", .missingKey)
             return nil
         }
         if mode != .plain, key == nil {
-            fail(node, "callback.mode \(mode.rawValue) needs an aes_key (the 43-character EncodingAESKey)")
+            fail(node, "callback.mode \(mode.rawValue) needs an aes_key (the 43-character EncodingAESKey)", .missingKey)
             return nil
         }
         return SandboxFixture.Callback(url: url, token: token, encodingAESKey: key, mode: mode)
@@ -526,7 +535,7 @@ struct FixtureReader {
                 }
             }
             guard let id else {
-                if item["id"] == nil { fail(item, "a tag needs an id") }
+                if item["id"] == nil { fail(item, "a tag needs an id", .missingKey) }
                 continue
             }
             if let first = ids[id] {
@@ -560,7 +569,7 @@ struct FixtureReader {
                 case "type":
                     if let v = string(entry.value, "media type") {
                         if let k = SandboxMediaKind(rawValue: v) { type = k } else {
-                            fail(entry.value, "media type must be one of \(SandboxMediaKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(v)'")
+                            fail(entry.value, "media type must be one of \(SandboxMediaKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(v)'", .invalidEnumValue)
                         }
                     }
                 case "articles": articles = int(entry.value, "articles", in: WeChatLimits.MassSend.articlesPerNews) ?? 1
@@ -569,11 +578,11 @@ struct FixtureReader {
                 }
             }
             guard let id, !id.isEmpty else {
-                fail(item, "a medium needs a media_id")
+                fail(item, "a medium needs a media_id", .missingKey)
                 continue
             }
             guard let type else {
-                if item["type"] == nil { fail(item, "medium '\(id)' needs a type") }
+                if item["type"] == nil { fail(item, "medium '\(id)' needs a type", .missingKey) }
                 continue
             }
             out.append(SandboxFixture.Media(mediaID: id, type: type, articles: articles, age: age))
@@ -607,7 +616,7 @@ struct FixtureReader {
         guard let entries = mapping(node, "a fault rule", keys: Self.faultKeys) else { return nil }
         guard let onNode = node["on"], let on = string(onNode, "on") else {
             if node["on"] == nil {
-                fail(node, "a fault rule needs `on`: an endpoint (message/mass/sendall, token, *), push or job")
+                fail(node, "a fault rule needs `on`: an endpoint (message/mass/sendall, token, *), push or job", .missingKey)
             }
             return nil
         }
@@ -644,7 +653,7 @@ struct FixtureReader {
                     switch v {
                     case "before": actions.append((.reset, value)); phase = phase ?? .before
                     case "after": actions.append((.reset, value)); phase = .after
-                    default: fail(value, "reset must be `before`, `after` or true, not '\(v)'")
+                    default: fail(value, "reset must be `before`, `after` or true, not '\(v)'", .invalidEnumValue)
                     }
                 }
             case "body": if let v = string(value, "body") { actions.append((.body(v), value)) }
@@ -653,7 +662,7 @@ struct FixtureReader {
             case "when":
                 if let v = string(value, "when") {
                     if let p = SandboxFault.Phase(rawValue: v) { phase = p } else {
-                        fail(value, "when must be `before` or `after`, not '\(v)'")
+                        fail(value, "when must be `before` or `after`, not '\(v)'", .invalidEnumValue)
                     }
                 }
             case "drop": if bool(value, "drop") == true { actions.append((.dropPush, value)) }
@@ -670,12 +679,12 @@ struct FixtureReader {
             }
         }
         if actions.count > 1 {
-            fail(actions[1].1, "a fault rule has one action; this one has \(actions.count) (split it into several rules)")
+            fail(actions[1].1, "a fault rule has one action; this one has \(actions.count) (split it into several rules)", .conflictingKeys)
             return nil
         }
         let action = actions.first?.0
         if action == nil && latency == nil {
-            fail(node, "the fault rule does nothing: give an action (errcode, http, reset, body, revoke_token, drop, delay, duplicate, fail, err, reprint) or a latency")
+            fail(node, "the fault rule does nothing: give an action (errcode, http, reset, body, revoke_token, drop, delay, duplicate, fail, err, reprint) or a latency", .missingKey)
             return nil
         }
         if let (action, actionNode) = actions.first {
@@ -698,7 +707,7 @@ struct FixtureReader {
             return nil
         }
         if rate != nil && next != nil {
-            fail(node["next"] ?? node, "give either `rate` or `next`, not both")
+            fail(node["next"] ?? node, "give either `rate` or `next`, not both", .conflictingKeys)
             return nil
         }
         let trigger: SandboxFault.Trigger
