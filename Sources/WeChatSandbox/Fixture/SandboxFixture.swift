@@ -388,9 +388,9 @@ public struct SandboxFixtureError: Error, Sendable, CustomStringConvertible {
     /// the fixture's own checks with the codes of `docs/diagnostics.md` (`MC2xxx`).
     public var diagnostics: [Diagnostic]
 
-    /// Every problem as place and message.
+    /// Every problem as place and message (with the diagnostic's hint after a semicolon).
     public var issues: [Issue] {
-        diagnostics.map { Issue(location: $0.location, message: $0.message) }
+        diagnostics.map { d in Issue(location: d.location, message: d.hint.map { "\(d.message); \($0)" } ?? d.message) }
     }
 
     /// Creates an error from its diagnostics.
