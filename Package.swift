@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
     ],
     targets: [
         // WeChat's documented limits, defined once (pure; read by PipelineCore and WeChatMP).
@@ -196,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "WeChatSandboxTests",
             dependencies: [
-                "WeChatSandbox", "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML",
+                "WeChatSandbox", "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -235,6 +236,7 @@ let package = Package(
                 "CallbackServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Clocks", package: "swift-clocks"),
             ],
             swiftSettings: strict
         ),

@@ -72,7 +72,8 @@ public struct CallbackHandler: Sendable {
             do {
                 crypto = try CallbackCrypto(credentials: account.credentials)
             } catch {
-                throw ListenerConfigurationError("account \(account.name): \(error.message)")
+                throw ListenerConfigurationError(
+                    .invalidAccount, "account \(account.name): \(error.message)", account: account.name, cause: error)
             }
             let served = Served(account: account, crypto: crypto)
             byName[account.name] = served

@@ -158,18 +158,18 @@ public struct ListenerConfiguration: Sendable, CustomStringConvertible {
     /// EncodingAESKeys of 43 base64 characters; positive limits.
     /// - Throws: ``ListenerConfigurationError`` naming the first problem (never a secret).
     public func validate() throws(ListenerConfigurationError) {
-        guard !accounts.isEmpty else { throw ListenerConfigurationError("no account to listen for") }
-        guard timestampWindow > .zero else { throw ListenerConfigurationError("the timestamp window must be positive") }
-        guard maxBodyBytes >= 1024 else { throw ListenerConfigurationError("the body limit must be at least 1024 bytes") }
-        guard replayCapacity >= 1 else { throw ListenerConfigurationError("the replay capacity must be at least 1") }
+        guard !accounts.isEmpty else { throw ListenerConfigurationError(.noAccount, "no account to listen for") }
+        guard timestampWindow > .zero else { throw ListenerConfigurationError(.invalidLimit, "the timestamp window must be positive") }
+        guard maxBodyBytes >= 1024 else { throw ListenerConfigurationError(.invalidLimit, "the body limit must be at least 1024 bytes") }
+        guard replayCapacity >= 1 else { throw ListenerConfigurationError(.invalidLimit, "the replay capacity must be at least 1") }
         guard bodyTimeout > .zero, storeTimeout > .zero else {
-            throw ListenerConfigurationError("the body and store timeouts must be positive")
+            throw ListenerConfigurationError(.invalidLimit, "the body and store timeouts must be positive")
         }
         let p = normalizedPath
         guard p != "/", p.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "/-_.".contains($0)) }),
             !p.contains("//")
         else {
-            throw ListenerConfigurationError("the callback path '\(p)' must be a path such as /wechat/callback")
+            throw ListenerConfigurationError(.invalidPath, "the callback path '\(p)' must be a path such as /wechat/callback")
         }
         var names: Set<String> = []
         var originals: [String: String] = [:]
@@ -179,26 +179,31 @@ public struct ListenerConfiguration: Sendable, CustomStringConvertible {
                 name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
             else {
                 throw ListenerConfigurationError(
-                    "account name '\(name.prefix(64))' must be 1 to 63 letters, digits, '-' or '_' (it is a URL path segment)")
+                    .invalidAccount, "account name '\(name.prefix(64))' must be 1 to 63 letters, digits, '-' or '_' (it is a URL path segment)")
             }
-            guard names.insert(name).inserted else { throw ListenerConfigurationError("account \(name) is listed twice") }
+            guard names.insert(name).inserted else { throw ListenerConfigurationError(.duplicateAccount, "account \(name) is listed twice", account: name) }
             guard Self.isOriginalID(account.originalID) else {
                 throw ListenerConfigurationError(
-                    "account \(name): '\(account.originalID.prefix(40))' is not an original id (gh_ and 6 to 32 letters or digits)")
+                    .invalidAccount,
+                    "account \(name): '\(account.originalID.prefix(40))' is not an original id (gh_ and 6 to 32 letters or digits)",
+                    account: name)
             }
             if let other = originals[account.originalID] {
                 throw ListenerConfigurationError(
-                    "accounts \(other) and \(name) have the same original id \(account.originalID); pushes could not be routed")
+                    .duplicateAccount,
+                    "accounts \(other) and \(name) have the same original id \(account.originalID); pushes could not be routed",
+                    account: name)
             }
             originals[account.originalID] = name
-            guard !account.token.isEmpty else { throw ListenerConfigurationError("account \(name): the callback token is empty") }
+            guard !account.token.isEmpty else { throw ListenerConfigurationError(.invalidAccount, "account \(name): the callback token is empty", account: name) }
             if account.aesKey != nil && account.appID.isEmpty {
-                throw ListenerConfigurationError("account \(name): an EncodingAESKey needs the AppID (encrypted pushes end with it)")
+                throw ListenerConfigurationError(
+                    .invalidAccount, "account \(name): an EncodingAESKey needs the AppID (encrypted pushes end with it)", account: name)
             }
             do {
                 _ = try CallbackCrypto(credentials: account.credentials)
             } catch {
-                throw ListenerConfigurationError("account \(name): \(error.message)")
+                throw ListenerConfigurationError(.invalidAccount, "account \(name): \(error.message)", account: name, cause: error)
             }
         }
     }
@@ -213,12 +218,59 @@ public struct ListenerConfiguration: Sendable, CustomStringConvertible {
 
 /// A listener configuration that cannot be served. The message names the account and the
 /// field, never a secret.
-public struct ListenerConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What is wrong, as a sentence.
+public struct ListenerConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// What kind of problem it is. Codes are extensible: new ones may be added without
+    /// breaking callers, so a `switch` over them needs a `default`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: Hashable, Sendable {
+            case noAccount, invalidAccount, duplicateAccount, invalidPath, invalidLimit
+        }
+
+        private var wrapped: Wrapped
+
+        private init(_ wrapped: Wrapped) {
+            self.wrapped = wrapped
+        }
+
+        /// No account to listen for.
+        public static var noAccount: Self { Self(.noAccount) }
+        /// An account that cannot be served: its name, original id, token or keys.
+        public static var invalidAccount: Self { Self(.invalidAccount) }
+        /// Two accounts with the same name or the same original id.
+        public static var duplicateAccount: Self { Self(.duplicateAccount) }
+        /// The callback path is not a path such as `/wechat/callback`.
+        public static var invalidPath: Self { Self(.invalidPath) }
+        /// A limit or timeout out of range.
+        public static var invalidLimit: Self { Self(.invalidLimit) }
+
+        /// The code's name, e.g. `invalidAccount`.
+        public var description: String {
+            switch wrapped {
+            case .noAccount: "noAccount"
+            case .invalidAccount: "invalidAccount"
+            case .duplicateAccount: "duplicateAccount"
+            case .invalidPath: "invalidPath"
+            case .invalidLimit: "invalidLimit"
+            }
+        }
+    }
+
+    /// What kind of problem it is.
+    public var code: Code
+    /// What is wrong, as a sentence (never a secret).
     public var message: String
+    /// The account it is about, when it is about one.
+    public var account: String?
+    /// The error that caused it (a ``CallbackError`` for a key that cannot be used).
+    public var cause: (any Error & Sendable)?
 
     /// Creates an error.
-    public init(_ message: String) { self.message = message }
+    public init(_ code: Code, _ message: String, account: String? = nil, cause: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.account = account
+        self.cause = cause
+    }
 
     /// The message.
     public var description: String { message }

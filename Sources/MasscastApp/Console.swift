@@ -11,13 +11,20 @@ import Runner
 /// terminal) every line on stderr is one JSON object (`ts`, `level`, `msg`, `event`, …), and
 /// in text they are `masscast: …` lines that never land on the live progress line.
 public final class Console: @unchecked Sendable {
-    private static let activeLock = NSLock()
-    /// Guarded by `activeLock`.
-    nonisolated(unsafe) private static var activeConsole: Console?
+    /// The process's active console, behind a lock.
+    private final class Slot: @unchecked Sendable {
+        private let lock = NSLock()
+        private var console: Console?  // guarded by `lock`
+        var value: Console? {
+            get { lock.withLock { console } }
+            set { lock.withLock { console = newValue } }
+        }
+    }
+    private static let slot = Slot()
     private static let fallback = Console(logFormat: nil)
 
     /// The console of this process's `run`/`resume`, once ``start(logFormat:)`` was called.
-    public static var active: Console? { activeLock.withLock { activeConsole } }
+    public static var active: Console? { slot.value }
 
     /// The active console, or one in the default format.
     public static var current: Console { active ?? fallback }
@@ -26,7 +33,7 @@ public final class Console: @unchecked Sendable {
     /// including an error that escapes the command.
     public static func start(logFormat: LogFormat?) {
         let console = Console(logFormat: logFormat)
-        activeLock.withLock { activeConsole = console }
+        slot.value = console
     }
 
     /// The format its lines are written in.

@@ -418,7 +418,9 @@ public struct RunReport: Sendable, Hashable, Codable {
             func count(_ result: String) -> Int {
                 steps.filter { $0.state == StepRecord.State.finished.rawValue && $0.result == result }.count
             }
-            let accepted = sends.filter { $0.state == JournalEntry.State.sent.rawValue }
+            let accepted = sends.filter {
+                $0.state == JournalEntry.State.sent.rawValue && $0.endpoint != "message/mass/delete"
+            }
             self.init(
                 steps: steps.count, succeeded: count("success"), failed: count("failure"), skipped: count("skipped"),
                 cancelled: count("cancelled"),

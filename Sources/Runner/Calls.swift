@@ -33,6 +33,8 @@ struct CallSpec: Sendable {
     var keyLastUsed: Date?
     /// Errcodes that mean the call's work is done when an earlier attempt may have arrived.
     var doneAfterMaybeReceived: Set<Int> = []
+    /// Whether an earlier attempt (before this process: the journal says so) may have arrived.
+    var mayHaveArrived = false
 }
 
 extension RunExecutor {
@@ -41,19 +43,18 @@ extension RunExecutor {
             configuration: .init(baseURL: account.apiBase, timeout: step.timeout), tokens: tokens, transport: transport)
     }
 
-    /// Makes the call, retrying per the step's policy and the errcode classes; records
-    /// every attempt.
+    /// Makes the call, retrying per the step's policy and the errcode classes
+    /// (``RetryPolicy/decide(_:state:rules:now:deadline:random:)``); records every attempt.
     func call<T: Sendable>(
         _ spec: CallSpec, _ body: @escaping @Sendable () async throws(WeChatError) -> T
     ) async -> CallOutcome<T> {
         let policy = spec.step.retry
-        let backoff = Backoff(policy)
         let started = options.now()
         let deadline = policy.deadline.map { started.addingTimeInterval($0.seconds) }
-        var attempt = 1
-        var maybeReceived = false
-        var previousStart = spec.keyLastUsed
-        var rateWindowRepeats = 0
+        let rules = CallRules(
+            repeatAfterMaybeReceived: spec.repeatAfterMaybeReceived, doneAfterMaybeReceived: spec.doneAfterMaybeReceived,
+            clientMsgIDWindow: account.pacing.clientMsgIDRetryWindow)
+        var state = RetryState(maybeReceived: spec.mayHaveArrived, lastUse: spec.keyLastUsed)
         while true {
             if stopSignal.isStopped {
                 return .stopped
@@ -62,85 +63,55 @@ extension RunExecutor {
                 guard await pacer.acquire() else { return .stopped }
             }
             let t0 = options.now()
-            let lastUse = previousStart
-            previousStart = t0
             do {
                 let value = try await body()
-                await record(spec, attempt: attempt, start: t0, result: "ok")
+                await record(spec, attempt: state.attempt, start: t0, result: "ok")
                 return .ok(value)
             } catch {
-                if error.delivery == .maybeReceived { maybeReceived = true }
+                state = state.after(error, start: t0)
+                let decision = policy.decide(error, state: state, rules: rules, now: options.now(), deadline: deadline)
+                let delay: Duration
+                let wait: RetryWait
+                switch decision {
+                case .retry(let after, let why):
+                    delay = after
+                    wait = why
+                case .adopt(let msgID):
+                    await record(spec, attempt: state.attempt, start: t0, error: error)
+                    return .duplicate(msgID)
+                case .alreadyDone:
+                    await record(spec, attempt: state.attempt, start: t0, error: error)
+                    return .alreadyDone(error)
+                case .fail(let deadlineReached), .unknown(let deadlineReached):
+                    await record(
+                        spec, attempt: state.attempt, start: t0, error: error,
+                        note: deadlineReached ? " (retry deadline reached)" : "")
+                    if case .unknown = decision { return .unknown(error) }
+                    return .failed(error)
+                }
+                await record(spec, attempt: state.attempt, start: t0, error: error, retryDelay: delay)
                 let errcode = error.errcode
-                var delay: Duration?
-                var countsAsAttempt = true
-                var verdict: CallOutcome<T>?
-
-                switch error.errorClass {
-                case .duplicate:
-                    if let earlier = error.earlierMsgID {
-                        verdict = .duplicate(earlier)
-                    } else {
-                        // Sent earlier, but which job is unreadable: unknown, never "refused".
-                        verdict = error.delivery == .maybeReceived ? .unknown(error) : .failed(error)
-                    }
-                case .rateLimit where errcode == 45066:
-                    // The same clientmsgid less than a window ago: wait it out; not an attempt.
-                    rateWindowRepeats += 1
-                    if rateWindowRepeats > 3 {
-                        verdict = maybeReceived ? .unknown(error) : .failed(error)
-                    } else {
-                        let window = account.pacing.clientMsgIDRetryWindow.seconds
-                        // The accepted use may have reached WeChat a little after we sent it.
-                        let until = (lastUse ?? t0).addingTimeInterval(window + 2)
-                        let wait = max(1, until.timeIntervalSince(options.now()))
-                        delay = .milliseconds(Int64(wait * 1000))
-                        countsAsAttempt = false
-                    }
-                case .token:
-                    verdict = .failed(error)
-                default:
-                    let retryable =
-                        (error.errorClass == .transient && policy.classes.contains("transient"))
-                        || (error.errorClass == .rateLimit && policy.classes.contains("rate_limit"))
-                        || (errcode.map { policy.errcodes.contains($0) } ?? false)
-                    if error.delivery == .maybeReceived && !spec.repeatAfterMaybeReceived {
-                        verdict = .unknown(error)
-                    } else if maybeReceived, let code = errcode, spec.doneAfterMaybeReceived.contains(code) {
-                        verdict = .alreadyDone(error)
-                    } else if !retryable || attempt >= policy.maxAttempts {
-                        verdict = Self.finalVerdict(error, maybeReceived: maybeReceived)
-                    } else if errcode == 45011 {
-                        delay = Self.untilNextMinute(options.now())
-                    } else {
-                        delay = backoff.delay(after: attempt)
-                    }
-                }
-                if verdict == nil, let d = delay, let deadline, options.now().addingTimeInterval(d.seconds) > deadline {
-                    verdict = Self.finalVerdict(error, maybeReceived: maybeReceived)
-                    await record(spec, attempt: attempt, start: t0, error: error, note: " (retry deadline reached)")
-                    return verdict!
-                }
-                await record(spec, attempt: attempt, start: t0, error: error, retryDelay: verdict == nil ? delay : nil)
-                if let verdict { return verdict }
-                let wait = delay ?? .zero
+                let attempt = state.attempt
                 logger.warning(
-                    "attempt \(attempt)\(spec.step.uses.value == "mass/send" ? " (batch \(spec.batch + 1))" : "") failed: \(error); \(countsAsAttempt ? "retrying" : "repeating") in \(Self.format(wait))",
+                    "attempt \(attempt)\(spec.step.uses.value == "mass/send" ? " (batch \(spec.batch + 1))" : "") failed: \(error); \(wait.countsAsAttempt ? "retrying" : "repeating") in \(Self.format(delay))",
                     metadata: attemptMetadata(spec, attempt: attempt, error: error, event: "attempt.failed"))
                 let stepID = spec.step.id.value
                 let why: @Sendable (Int) -> String
-                if errcode == 45011 {
+                switch wait {
+                case .nextMinute:
                     why = { "[\(stepID)] waiting \($0) s for the next minute (45011)" }
-                } else if !countsAsAttempt {
+                case .clientMsgIDWindow:
                     why = { "[\(stepID)] waiting \($0) s: this clientmsgid was used less than a window ago (45066)" }
-                } else {
+                case .backoff:
                     let cause = errcode.map { "errcode \($0)" } ?? error.errorClass.rawValue
                     let next = attempt + 1
                     why = { "[\(stepID)] retrying in \($0) s (attempt \(next), after \(cause))" }
                 }
-                if !(await sleepShowingProgress(wait, why)) {
-                    return maybeReceived ? .unknown(error) : .stopped
+                if !(await sleepShowingProgress(delay, why)) {
+                    return state.maybeReceived ? .unknown(error) : .stopped
                 }
-                if countsAsAttempt { attempt += 1 }
+                if wait.countsAsAttempt { state.attempt += 1 }
+                state.lastUse = t0
             }
         }
     }
@@ -148,29 +119,16 @@ extension RunExecutor {
     /// Sleeps `wait` (ended early by a stop: `false`), showing `text(seconds left)` as the
     /// live progress line once a second, so the line says what the run is waiting for.
     func sleepShowingProgress(_ wait: Duration, _ text: @escaping @Sendable (Int) -> String) async -> Bool {
-        guard let progress = options.progress else { return await stopSignal.sleep(wait) }
+        guard let progress = options.progress else { return await stopSignal.sleep(wait, clock: options.clock) }
         var left = wait
         while left > .zero {
             let seconds = Int((Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18).rounded(.up))
             progress(text(max(1, seconds)))
             let chunk = min(left, .seconds(1))
-            if !(await stopSignal.sleep(chunk)) { return false }
+            if !(await stopSignal.sleep(chunk, clock: options.clock)) { return false }
             left -= chunk
         }
         return true
-    }
-
-    static func finalVerdict<T>(_ error: WeChatError, maybeReceived: Bool) -> CallOutcome<T> {
-        // An answer from WeChat (an errcode) means it processed this request; an earlier
-        // attempt that may have arrived would have made this one a 45065.
-        if maybeReceived, error.errcode == nil { return .unknown(error) }
-        return .failed(error)
-    }
-
-    static func untilNextMinute(_ now: Date) -> Duration {
-        let t = now.timeIntervalSince1970
-        let next = (t / 60).rounded(.down) * 60 + 60
-        return .milliseconds(Int64((next - t) * 1000) + Int64.random(in: 50...500))
     }
 
     static func format(_ d: Duration) -> String {
@@ -211,7 +169,7 @@ extension RunExecutor {
             httpStatus: httpStatus, errcode: error?.errcode, errorClass: error?.errorClass.rawValue,
             message: error.map { String(describing: $0) + note }, retryDelayMS: retryDelay?.milliseconds)
         let stepID = spec.step.id.value
-        if result == "ok" && !Self.journaledKinds.contains(spec.step.uses.value) {
+        if result == "ok" && spec.step.kind?.irreversible == nil {
             // Written with the step's end (or before its next attempt), in one transaction.
             if let earlier = pendingAttempts.updateValue(r, forKey: stepID) { try? await store.appendAttempt(earlier) }
         } else {
@@ -225,10 +183,6 @@ extension RunExecutor {
             logger.debug("\(spec.endpoint) ok", metadata: m)
         }
     }
-
-    /// Steps whose calls are journaled (sends, previews): their attempts are written at once,
-    /// each in its own transaction, as before the journal's result.
-    static let journaledKinds: Set<String> = ["mass/send", "mass/sendall", "mass/preview"]
 
     /// The step's successful attempt not written yet (at most one), taken out.
     func takePendingAttempts(_ stepID: String) -> [AttemptRecord] {

@@ -4,20 +4,31 @@ import PipelineCore
 import RunState
 import WeChatMP
 
+/// How a step concluded. The raw values are what the store, the logs and the reports say.
+enum StepOutcome: String, Sendable, Hashable {
+    case success, failure, skipped, cancelled
+
+    /// The outcome of a step recorded in the store (`nil` for a text this version does not know).
+    init?(recorded text: String?) {
+        guard let text, let outcome = StepOutcome(rawValue: text) else { return nil }
+        self = outcome
+    }
+}
+
 /// What one step came to.
 enum StepResult: Sendable {
     /// The step finished: `success` or `failure`, with its errcode and outputs.
-    case finished(outcome: String, errcode: Int?, outputs: [String: Value], message: String?)
+    case finished(outcome: StepOutcome, errcode: Int?, outputs: [String: Value], message: String?)
     /// The run must stop here and be resumed later (outcome unknown, confirmation needed,
     /// Ctrl-C); the step stays unfinished.
     case stopped(String)
 
     static func failure(_ message: String, errcode: Int? = nil) -> StepResult {
-        .finished(outcome: "failure", errcode: errcode, outputs: [:], message: message)
+        .finished(outcome: .failure, errcode: errcode, outputs: [:], message: message)
     }
 
     static func success(_ outputs: [String: Value], message: String? = nil) -> StepResult {
-        .finished(outcome: "success", errcode: nil, outputs: outputs, message: message)
+        .finished(outcome: .success, errcode: nil, outputs: outputs, message: message)
     }
 }
 
@@ -74,7 +85,7 @@ public actor RunExecutor {
         self.transport = transport
         self.options = options
         self.inputs = options.inputs
-        self.pacer = Pacer(limit: account.pacing.massCallsPerMinute, now: options.now)
+        self.pacer = Pacer(limit: account.pacing.massCallsPerMinute, now: options.now, clock: options.clock)
         self.tokens = TokenProvider(
             credentials: .init(appID: account.appID, secret: account.secret.value), mode: account.tokenMode,
             baseURL: account.apiBase, transport: transport, cache: StoreTokenCache(store: store, api: account.endpoint), now: options.now)
@@ -207,7 +218,7 @@ public actor RunExecutor {
     /// for temporary media, its media is still within WeChat's 3-day lifetime. Steps that failed, were skipped or cancelled, or never finished run again;
     /// sends among them are recognised by the journal, uploads give the same source digest.
     func keepsResult(_ step: StepRecord) -> Bool {
-        guard step.state == .finished, step.outcome == "success" else { return false }
+        guard step.state == .finished, StepOutcome(recorded: step.outcome) == .success else { return false }
         // A send runs again: the journal adopts what was sent without a call, and an edit
         // made since is refused, naming what changed, instead of passing unnoticed.
         if Catalog.kind(step.uses)?.sends == true { return false }
@@ -237,7 +248,7 @@ public actor RunExecutor {
         let byID = Dictionary(steps.map { ($0.stepID, $0) }, uniquingKeysWith: { _, b in b })
         let at = pipeline.steps.first { s in
             guard let r = byID[s.id.value] else { return true }
-            return !(r.state == .finished && (r.outcome == "success" || r.outcome == "skipped"))
+            return !(r.state == .finished && [.success, .skipped].contains(StepOutcome(recorded: r.outcome)))
         }?.id.value
         let state: String
         switch record.status {
@@ -252,7 +263,7 @@ public actor RunExecutor {
     /// What a completed run sent, for hints that say what `--rerun` would send again.
     func sendSummary(ofRun runID: String) async -> String {
         guard let entries = try? await store.journalEntries(runID: runID) else { return "" }
-        let sends = entries.filter { $0.state == .sent && !$0.key.hasPrefix("preview:") }
+        let sends = entries.filter { $0.state == .sent && JournaledCall.isSendKey($0.key) }
         guard !sends.isEmpty else { return "" }
         let batches = sends.filter { $0.recipients > 0 }
         let openIDs = batches.reduce(0) { $0 + $1.recipients }
@@ -307,7 +318,7 @@ public actor RunExecutor {
         let heartbeat = Task { [store, options, stopSignal] in
             var failures = 0
             while !Task.isCancelled {
-                try? await Task.sleep(for: options.heartbeatInterval)
+                try? await options.clock.sleep(for: options.heartbeatInterval)
                 if Task.isCancelled { break }
                 do {
                     try await store.heartbeat(run.id, owner: options.owner, at: options.now())
@@ -371,7 +382,7 @@ public actor RunExecutor {
             try? await store.finishRun(run.id, status: .stopped, message: stopMessage, at: now)
             return .stopped(runID: run.id, message: stopMessage)
         }
-        let failedSteps = steps.filter { states[$0.id.value]?.conclusion == "failure" }.map(\.id.value)
+        let failedSteps = steps.filter { StepOutcome(recorded: states[$0.id.value]?.conclusion) == .failure }.map(\.id.value)
         if !failedSteps.isEmpty {
             let message = "step\(failedSteps.count == 1 ? "" : "s") \(failedSteps.joined(separator: ", ")) failed"
             await logSummary(runID: run.id)
@@ -387,7 +398,7 @@ public actor RunExecutor {
 
     enum Decision {
         case run(EvaluationContext)
-        case skip(outcome: String, message: String)
+        case skip(outcome: StepOutcome, message: String)
     }
 
     /// Evaluates a ready step's `if` as the format says ("Outcomes and conditions").
@@ -396,17 +407,17 @@ public actor RunExecutor {
         var anyFailed = false
         var anyFailedOrCancelled = false
         for a in ancestors {
-            let conclusion = states[pipeline.steps[a].id.value]?.conclusion
-            if conclusion == "failure" { anyFailed = true; anyFailedOrCancelled = true }
-            if conclusion == "cancelled" { anyFailedOrCancelled = true }
+            let conclusion = StepOutcome(recorded: states[pipeline.steps[a].id.value]?.conclusion)
+            if conclusion == .failure { anyFailed = true; anyFailedOrCancelled = true }
+            if conclusion == .cancelled { anyFailedOrCancelled = true }
         }
         let success = !anyFailedOrCancelled
         var context = evaluationContext()
         context.statusSuccess = success
         context.statusFailure = anyFailed
-        let skippedOutcome = success ? "skipped" : "cancelled"
+        let skippedOutcome: StepOutcome = success ? .skipped : .cancelled
         guard let condition = step.condition else {
-            return success ? .run(context) : .skip(outcome: "cancelled", message: "a step it waits for failed")
+            return success ? .run(context) : .skip(outcome: .cancelled, message: "a step it waits for failed")
         }
         var value: Bool
         if let constant = condition.constant {
@@ -415,11 +426,11 @@ public actor RunExecutor {
             do {
                 let result = try expression.evaluate(in: context)
                 guard case .bool(let b) = result else {
-                    return .skip(outcome: "failure", message: "`if` gave \(result.typeName), not a boolean")
+                    return .skip(outcome: .failure, message: "`if` gave \(result.typeName), not a boolean")
                 }
                 value = b
             } catch {
-                return .skip(outcome: "failure", message: "`if` could not be evaluated: \(error.message)")
+                return .skip(outcome: .failure, message: "`if` could not be evaluated: \(error.message)")
             }
         } else {
             value = false
@@ -523,15 +534,16 @@ public actor RunExecutor {
 
     func finish(_ step: Step, _ result: StepResult) async {
         guard let run, case .finished(let outcome, let errcode, let outputs, let message) = result else { return }
-        let conclusion = (outcome == "failure" && step.continueOnError) ? "success" : outcome
-        states[step.id.value] = StepState(outputs: outputs, outcome: outcome, conclusion: conclusion, errcode: errcode)
+        let conclusion: StepOutcome = (outcome == .failure && step.continueOnError) ? .success : outcome
+        states[step.id.value] = StepState(
+            outputs: outputs, outcome: outcome.rawValue, conclusion: conclusion.rawValue, errcode: errcode)
         let now = options.now()
         let startedAt = startedTimes[step.id.value]
         let record = StepRecord(
-            runID: run.id, stepID: step.id.value, uses: step.uses.value, state: .finished, outcome: outcome,
-            conclusion: conclusion, errcode: errcode, outputsJSON: Value.object(outputs).jsonText, message: message,
+            runID: run.id, stepID: step.id.value, uses: step.uses.value, state: .finished, outcome: outcome.rawValue,
+            conclusion: conclusion.rawValue, errcode: errcode, outputsJSON: Value.object(outputs).jsonText, message: message,
             startedAt: startedAt ?? now, endedAt: now)
-        if Self.irreversibleKinds.contains(step.uses.value) {
+        if step.kind?.irreversible != nil {
             try? await store.saveStep(record, appending: takePendingAttempts(step.id.value))
         } else {
             // Not awaited: committed in order, before any later awaited write (a journal
@@ -543,25 +555,21 @@ public actor RunExecutor {
         options.progressEnded?(step.id.value)
         var metadata: Logger.Metadata = [
             "event": "step.finished", "step.id": .string(step.id.value), "uses": .string(step.uses.value),
-            "outcome": .string(outcome), "conclusion": .string(conclusion),
+            "outcome": .string(outcome.rawValue), "conclusion": .string(conclusion.rawValue),
         ]
         if let startedAt { metadata["duration_ms"] = .stringConvertible(Int(now.timeIntervalSince(startedAt) * 1000)) }
         if let errcode { metadata["errcode"] = .stringConvertible(errcode) }
         let summary = Self.outputSummary(outputs)
         switch outcome {
-        case "success":
+        case .success:
             logger.info("success\(summary.isEmpty ? "" : " (\(summary))")", metadata: metadata)
-        case "failure":
+        case .failure:
             let suffix = step.continueOnError ? " (continue_on_error: the run goes on)" : ""
             logger.error("failed: \(message ?? "")\(suffix)", metadata: metadata)
         default:
-            logger.info("\(outcome): \(message ?? "")", metadata: metadata)
+            logger.info("\(outcome.rawValue): \(message ?? "")", metadata: metadata)
         }
     }
-
-    /// Step kinds whose end is recorded before the run goes on: sends and previews, and
-    /// deletes (run again, a delete that went through would fail with 40059).
-    static let irreversibleKinds: Set<String> = journaledKinds.union(["mass/delete"])
 
     static func outputSummary(_ outputs: [String: Value]) -> String {
         outputs.keys.sorted().compactMap { key -> String? in

@@ -114,10 +114,19 @@ extension RunExecutor {
                         metadata: ["event": "wait.progress", "step.id": .string(stepID), "uses": .string(step.uses.value)])
                 }
             }
-            var sleep = useInbox ? options.inboxCheckInterval.seconds : 0.5
+            // The next thing that can happen: an inbox check, a poll, the deadline; without a
+            // live progress line, also the next minute's `wait.progress` line.
+            var sleep: Double
+            if useInbox {
+                sleep = options.inboxCheckInterval.seconds
+            } else if options.progress != nil {
+                sleep = 0.5
+            } else {
+                sleep = max(0.5, started.addingTimeInterval(Double(lastLoggedMinute + 1) * 60).timeIntervalSince(options.now()))
+            }
             sleep = min(sleep, max(0.01, deadline.timeIntervalSince(options.now())))
             if usePolling { sleep = min(sleep, max(0.01, nextPoll.timeIntervalSince(options.now()))) }
-            if !(await stopSignal.sleep(.milliseconds(Int64(sleep * 1000)))) {
+            if !(await stopSignal.sleep(.milliseconds(Int64(sleep * 1000)), clock: options.clock)) {
                 return .stopped("\(stopSignal.message) while waiting")
             }
         }
@@ -125,7 +134,7 @@ extension RunExecutor {
         logLowDelivery(outputs, ids: ids, step: step)
         if let minSent, let refusal = Self.minSentRefusal(minSent, outputs: outputs, ids: ids, pushes: pushes) {
             // The outputs stay readable (an `always()` step may report the counts).
-            return .finished(outcome: "failure", errcode: nil, outputs: outputs, message: refusal)
+            return .finished(outcome: .failure, errcode: nil, outputs: outputs, message: refusal)
         }
         return .success(outputs)
     }

@@ -7,11 +7,18 @@ public actor Pacer {
     public let window: TimeInterval
     private var times: [Date] = []
     private let now: @Sendable () -> Date
+    private let clock: any Clock<Duration>
 
-    public init(limit: Int, window: TimeInterval = 60, now: @escaping @Sendable () -> Date = { Date() }) {
+    /// - Parameters:
+    ///   - now: wall time; `clock`: what waits sleep on (the two must agree, see `RunOptions`).
+    public init(
+        limit: Int, window: TimeInterval = 60, now: @escaping @Sendable () -> Date = { Date() },
+        clock: any Clock<Duration> = ContinuousClock()
+    ) {
         self.limit = max(1, limit)
         self.window = window
         self.now = now
+        self.clock = clock
     }
 
     /// Waits until a call may be made, then counts it. `false` if cancelled while waiting.
@@ -24,7 +31,7 @@ public actor Pacer {
                 return true
             }
             let wait = window - t.timeIntervalSince(times[0]) + 0.01
-            do { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) } catch { return false }
+            do { try await clock.sleep(for: .milliseconds(Int64(wait * 1000))) } catch { return false }
         }
     }
 }

@@ -52,8 +52,14 @@ public struct RunOptions: Sendable {
     /// Called with a step's id when it finishes (or stops): its progress text, if still
     /// shown, is taken away.
     public var progressEnded: (@Sendable (String) -> Void)?
-    /// The clock.
+    /// Wall time: what the runner records, compares with the journal and the schedule, and
+    /// counts quota days by. It must agree with ``clock``: tests give both from one virtual
+    /// time, so that a clock advanced by two hours is two hours later on `now` as well.
     public var now: @Sendable () -> Date = { Date() }
+    /// The clock every wait of the run sleeps on: retry waits (backoff, 45011, 45066), the
+    /// pacer, `mass/wait`'s polling, inbox checks and grace, the heartbeat. Production uses
+    /// `ContinuousClock`; tests a virtual clock, so that hours of waiting take milliseconds.
+    public var clock: any Clock<Duration> = ContinuousClock()
 
     public init() {}
 
@@ -146,15 +152,21 @@ public final class StopSignal: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
     private var stopReason: StopReason?
+    /// Sleeps in progress, woken by `stop`.
+    private var waiters: [Int: @Sendable () -> Void] = [:]
+    private var nextWaiter = 0
 
     public init() {}
 
     /// Stops; the first reason given is kept.
     public func stop(reason: StopReason = .interrupt) {
-        lock.withLock {
+        let wake = lock.withLock { () -> [@Sendable () -> Void] in
             stopped = true
             if stopReason == nil { stopReason = reason }
+            defer { waiters = [:] }
+            return Array(waiters.values)
         }
+        for w in wake { w() }
     }
 
     public var isStopped: Bool { lock.withLock { stopped } }
@@ -165,16 +177,28 @@ public final class StopSignal: @unchecked Sendable {
     /// The message for steps and the run: "stopped by SIGTERM", "stopped by Ctrl-C (SIGINT)".
     public var message: String { (reason ?? .interrupt).message }
 
-    /// Sleeps `duration` in short slices; `false` if stopped meanwhile.
-    public func sleep(_ duration: Duration) async -> Bool {
-        var left = duration
-        while left > .zero {
-            if isStopped { return false }
-            let slice = min(left, .milliseconds(100))
-            do { try await Task.sleep(for: slice) } catch { return false }
-            left -= slice
+    /// Sleeps `duration` on `clock`; returns `false` at once when stopped meanwhile (the
+    /// sleep is cancelled by ``stop(reason:)``, not polled), or when the task is cancelled.
+    public func sleep(_ duration: Duration, clock: any Clock<Duration> = ContinuousClock()) async -> Bool {
+        if isStopped { return false }
+        let sleeper = Task { try await clock.sleep(for: duration) }
+        let id = lock.withLock { () -> Int? in
+            if stopped { return nil }
+            nextWaiter += 1
+            waiters[nextWaiter] = { sleeper.cancel() }
+            return nextWaiter
         }
-        return !isStopped
+        guard let id else {
+            sleeper.cancel()
+            return false
+        }
+        defer { _ = lock.withLock { waiters.removeValue(forKey: id) } }
+        let slept = await withTaskCancellationHandler {
+            (try? await sleeper.value) != nil
+        } onCancel: {
+            sleeper.cancel()
+        }
+        return slept && !isStopped
     }
 }
 

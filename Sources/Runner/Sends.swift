@@ -243,11 +243,11 @@ extension RunExecutor {
             "step.id": .string(step.id.value), "uses": .string(step.uses.value), "clientmsgid": .string(key),
             "batch": .stringConvertible(batch + 1),  // from 1 in logs; the journal keeps it from 0
         ]
+        let journaled = JournaledCall(kind: .send, key: key)
         let existing: JournalEntry?
-        do {
-            existing = try await store.journalEntry(api: account.api, appID: account.appID, key: key)
-        } catch {
-            return .failed(.stopped("the journal cannot be read (\(error)); not sending without it"))
+        switch await readJournal(journaled) {
+        case .success(let entry): existing = entry
+        case .failure(let stop): return .failed(stop.result)
         }
         let rehearsal = APIIdentity.isSandbox(account.api)
         let label = "\(step.id.value)\(step.uses.value == "mass/send" ? " batch \(batch + 1)" : "")"
@@ -301,11 +301,7 @@ extension RunExecutor {
             endpoint: endpoint, contentDigest: content.digest, contentFields: content.fields,
             instance: rehearsal ? account.endpoint : nil, recipients: recipients, state: .intent,
             firstAttemptAt: resumable ? existing!.firstAttemptAt : now, lastAttemptAt: now, updatedAt: now)
-        do {
-            try await store.journal(entry)
-        } catch {
-            return .failed(.stopped("the journal cannot be written (\(error)); not sending without it"))
-        }
+        if let stop = await journalIntent(entry, journaled) { return .failed(stop.result) }
         crashPoint("send.before_call")
         var spec = CallSpec(step: step, batch: batch, endpoint: endpoint, isMass: true)
         spec.keyLastUsed = resumable ? existing!.lastAttemptAt : nil

@@ -209,20 +209,62 @@ extension RunExecutor {
         } else {
             return .failure("with needs msg_id, msg_ids or url")
         }
+        guard let run else { return .failure("no run") }
         let client = client(for: step)
-        for request in requests {
+        for (index, request) in requests.enumerated() {
+            // Journaled like a send: refused without the journal; a delete journaled as done
+            // is not made again; one whose outcome is unknown is repeated, and WeChat's
+            // 40059 (already deleted) then means it went through.
+            let journaled = JournaledCall.delete(runID: run.id, stepID: step.id.value, index: index)
+            let existing: JournalEntry?
+            switch await readJournal(journaled) {
+            case .success(let entry): existing = entry
+            case .failure(let stop): return stop.result
+            }
+            let target = request.msgID.map { "msg_id \($0)" } ?? "the article"
+            if existing?.state == .sent {
+                logger.notice(
+                    "\(target) was already deleted in this run; not deleting again",
+                    metadata: ["event": "delete.adopted", "step.id": .string(step.id.value)])
+                continue
+            }
+            let mayHaveArrived = existing.map { $0.state == .intent || $0.state == .unknown } ?? false
+            let now = options.now()
+            let digest = Idempotency.digest(
+                "\(request.msgID.map(String.init) ?? "")|\(request.articleIdx.map(String.init) ?? "")|\(request.url ?? "")")
+            var entry = JournalEntry(
+                api: account.api, appID: account.appID, key: journaled.key, runID: run.id, stepID: step.id.value,
+                batch: index, endpoint: "message/mass/delete", contentDigest: digest, recipients: 0, state: .intent,
+                firstAttemptAt: mayHaveArrived ? existing!.firstAttemptAt : now, lastAttemptAt: now, updatedAt: now)
+            if let stop = await journalIntent(entry, journaled) { return stop.result }
             var spec = CallSpec(step: step, endpoint: "message/mass/delete", isMass: true)
             spec.doneAfterMaybeReceived = [40059]
+            spec.mayHaveArrived = mayHaveArrived
             let outcome = await call(spec) {
                 () async throws(WeChatError) in
                 try await client.delete(request)
             }
+            entry.updatedAt = options.now()
+            entry.lastAttemptAt = entry.updatedAt
             switch outcome {
-            case .ok: continue
+            case .ok:
+                entry.state = .sent
+                try? await store.journal(entry)
+                continue
             case .alreadyDone:
+                entry.state = .sent
+                try? await store.journal(entry)
                 logger.notice("an earlier attempt may have deleted it; WeChat says 40059 (already deleted)", metadata: ["event": "delete.already_done", "step.id": .string(step.id.value)])
                 continue
-            case .failed(let e), .unknown(let e): return failure(e)
+            case .failed(let e):
+                entry.state = .refused
+                entry.errcode = e.errcode
+                try? await store.journal(entry)
+                return failure(e)
+            case .unknown(let e):
+                entry.state = .unknown
+                try? await store.journal(entry)
+                return failure(e)
             case .duplicate: return .failure("unexpected 45065 on delete")
             case .stopped: return .stopped(stopSignal.message)
             }
@@ -264,10 +306,16 @@ extension RunExecutor {
         }
         // Previews have no idempotency key: journal them so that a preview whose outcome is
         // unknown is never repeated blindly (not by a retry, not by resume).
-        let key = "preview:\(run.id):\(step.id.value)"
+        let journaled = JournaledCall.preview(runID: run.id, stepID: step.id.value)
+        let key = journaled.key
         let digest = Idempotency.digest(Value.object(with).jsonText)
         let now = options.now()
-        if let existing = try? await store.journalEntry(api: account.api, appID: account.appID, key: key) {
+        let read: JournalEntry?
+        switch await readJournal(journaled) {
+        case .success(let entry): read = entry
+        case .failure(let stop): return stop.result
+        }
+        if let existing = read {
             switch existing.state {
             case .sent:
                 return .success(["msg_id": existing.msgID.map { .integer(Int($0)) } ?? .null],
@@ -284,7 +332,7 @@ extension RunExecutor {
             api: account.api, appID: account.appID, key: key, runID: run.id, stepID: step.id.value, batch: 0,
             endpoint: "message/mass/preview", contentDigest: digest, recipients: 1, state: .intent,
             firstAttemptAt: now, lastAttemptAt: now, updatedAt: now)
-        try? await store.journal(entry)
+        if let stop = await journalIntent(entry, journaled) { return stop.result }
         let client = client(for: step)
         let outcome = await call(
             CallSpec(step: step, endpoint: "message/mass/preview", isMass: true, repeatAfterMaybeReceived: false)

@@ -12,7 +12,7 @@ extension RunExecutor {
     /// carries `messages`, `recipients`, `sends` (calls: batches and sends to a tag), `sends_left`, `sends_per_day`.
     func logSummary(runID: String) async {
         let entries = ((try? await store.journalEntries(runID: runID)) ?? [])
-            .filter { $0.state == .sent && !$0.key.hasPrefix("preview:") }
+            .filter { $0.state == .sent && JournaledCall.isSendKey($0.key) }
         var order: [String] = []
         var byStep: [String: [JournalEntry]] = [:]
         for entry in entries {

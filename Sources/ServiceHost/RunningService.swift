@@ -56,9 +56,12 @@ public final class RunningService: Sendable {
         }
         guard let bound else {
             task.cancel()
-            var reason = ""
-            do { try await task.value } catch { reason = ": \(error)" }
-            throw ServiceStartError(message: "\(name) did not start on \(host):\(port)\(reason)")
+            var cause: (any Error)?
+            do { try await task.value } catch { cause = error }
+            throw ServiceStartError(
+                code: cause == nil ? .endedBeforeRunning : .couldNotBind,
+                message: "\(name) did not start on \(host):\(port)" + (cause.map { ": \($0)" } ?? ""),
+                address: "\(host):\(port)", cause: cause.map { String(describing: $0) })
         }
         return RunningService(host: host, port: bound, group: group, task: task)
     }
@@ -72,12 +75,43 @@ public final class RunningService: Sendable {
 
 /// A service could not start (e.g. the port is taken).
 public struct ServiceStartError: Error, Sendable, CustomStringConvertible {
+    /// Why it did not start. Codes are extensible: new ones may be added without breaking
+    /// callers, so a `switch` over them needs a `default`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: Hashable, Sendable { case couldNotBind, endedBeforeRunning }
+        private var wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
+        /// The server failed before it ran: the address could not be bound (taken, not
+        /// local, not allowed).
+        public static var couldNotBind: Self { Self(.couldNotBind) }
+        /// The service ended without an error before it ran.
+        public static var endedBeforeRunning: Self { Self(.endedBeforeRunning) }
+
+        /// The code's name.
+        public var description: String {
+            switch wrapped {
+            case .couldNotBind: "couldNotBind"
+            case .endedBeforeRunning: "endedBeforeRunning"
+            }
+        }
+    }
+
+    /// Why it did not start.
+    public var code: Code
     /// What went wrong, with the address and the reason.
     public var message: String
+    /// The address asked for, `HOST:PORT`.
+    public var address: String
+    /// The server's own error, as text (NIO's error types do not cross this module's border).
+    public var cause: String?
     /// The message.
     public var description: String { message }
 
-    public init(message: String) {
+    public init(code: Code, message: String, address: String, cause: String? = nil) {
+        self.code = code
         self.message = message
+        self.address = address
+        self.cause = cause
     }
 }

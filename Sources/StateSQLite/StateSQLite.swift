@@ -165,7 +165,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                     sql: """
                         SELECT journal.* FROM journal JOIN runs ON runs.id = journal.run_id
                         WHERE runs.broadcast_id = ? AND runs.generation = ? AND journal.state IN ('intent', 'unknown')
-                          AND journal.key NOT LIKE 'preview:%' AND journal.api NOT LIKE 'sandbox:%'
+                          AND journal.key NOT LIKE 'preview:%' AND journal.key NOT LIKE 'delete:%' AND journal.api NOT LIKE 'sandbox:%'
                         ORDER BY journal.first_attempt_at, journal.batch
                         """,
                     arguments: [broadcastID, broadcast.generation]
@@ -465,7 +465,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
         try await read("cannot count the sends of \(appID) in") { db in
             try Int.fetchOne(
                 db,
-                sql: "SELECT COUNT(*) FROM journal WHERE api = ? AND app_id = ? AND state = 'sent' AND updated_at >= ?",
+                sql: "SELECT COUNT(*) FROM journal WHERE api = ? AND app_id = ? AND state = 'sent' AND key NOT LIKE 'delete:%' AND updated_at >= ?",
                 arguments: [api, appID, Millis.encode(since)]) ?? 0
         }
     }

@@ -414,24 +414,34 @@ struct ConfigurationTests {
             Issue.record("a 42-character key was accepted")
         } catch let error as ListenerConfigurationError {
             #expect(error.message.contains("brand-main") && !error.message.contains(badKey.aesKey!))
+            #expect(error.code == .invalidAccount && error.account == "brand-main")
+            #expect(error.cause is CallbackError, "the key's own error is kept as the cause")
         }
     }
 
     @Test("invalid configurations are refused with the account named",
           arguments: [
-            ("no accounts", [ListenerAccount]()),
+            ("no accounts", [ListenerAccount](), "noAccount"),
             ("same original id", [Accounts.main, ListenerAccount(name: "copy", appID: "wx3e6b9d2f4a8c1705",
-                                                                 originalID: "gh_5d1c0e8f7a93", token: "t")]),
+                                                                 originalID: "gh_5d1c0e8f7a93", token: "t")], "duplicateAccount"),
             ("same name", [Accounts.main, ListenerAccount(name: "brand-main", appID: "wx3e6b9d2f4a8c1705",
-                                                          originalID: "gh_2b7e4f9a0c61", token: "t")]),
-            ("bad original id", [ListenerAccount(name: "a", appID: "", originalID: "5d1c0e8f7a93", token: "t")]),
-            ("name not a path segment", [ListenerAccount(name: "a/b", appID: "", originalID: "gh_5d1c0e8f7a93", token: "t")]),
-            ("empty token", [ListenerAccount(name: "a", appID: "", originalID: "gh_5d1c0e8f7a93", token: "")]),
+                                                          originalID: "gh_2b7e4f9a0c61", token: "t")], "duplicateAccount"),
+            ("bad original id", [ListenerAccount(name: "a", appID: "", originalID: "5d1c0e8f7a93", token: "t")], "invalidAccount"),
+            ("name not a path segment", [ListenerAccount(name: "a/b", appID: "", originalID: "gh_5d1c0e8f7a93", token: "t")], "invalidAccount"),
+            ("empty token", [ListenerAccount(name: "a", appID: "", originalID: "gh_5d1c0e8f7a93", token: "")], "invalidAccount"),
             ("key without AppID", [ListenerAccount(name: "a", appID: "", originalID: "gh_5d1c0e8f7a93", token: "t",
-                                                   aesKey: Accounts.mainKey)]),
+                                                   aesKey: Accounts.mainKey)], "invalidAccount"),
           ])
-    func invalid(_ name: String, _ accounts: [ListenerAccount]) {
-        #expect(throws: ListenerConfigurationError.self) { try Accounts.configuration(accounts).validate() }
+    func invalid(_ name: String, _ accounts: [ListenerAccount], _ code: String) {
+        do {
+            try Accounts.configuration(accounts).validate()
+            Issue.record("\(name): accepted")
+        } catch {
+            #expect(error.code.description == code, "\(name): \(error.code) \(error.message)")
+            if code != "noAccount", let last = accounts.last {
+                #expect(error.account == last.name || error.message.contains(last.name), "\(name): \(error.message)")
+            }
+        }
     }
 
     @Test("the replay guard refuses repeats, forgets expired pairs, and is bounded")

@@ -10,36 +10,100 @@ import Testing
 import WeChatMP
 import WeChatSandbox
 
-/// A sandbox on a free loopback port, a temporary state store, and a runner wired to both.
+/// A sandbox, a temporary state store, and a runner wired to both. By default the runner
+/// reaches the sandbox in process (`InProcessTransport`, no socket) on wall time; `.virtual`
+/// time puts the runner, the transport and the sandbox on one ``VirtualClock``, so waits of
+/// hours take milliseconds; `.socket` serves the sandbox over HTTP on a free loopback port
+/// (the end-to-end checks in `LiveSocketTests`).
 final class Rig: @unchecked Sendable {
     static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let secret = "sandbox-secret-brand-main-0001"
 
-    let sandbox: RunningSandbox
+    /// How the runner reaches the sandbox.
+    enum Reach: Sendable { case inProcess, socket }
+    /// Which time the runner and the sandbox follow.
+    enum Time: Sendable { case wall, virtual }
+
+    /// The sandbox as the tests see it: its engine and the base URL the runner calls.
+    struct Sandbox: Sendable {
+        let engine: SandboxEngine
+        let baseURL: String
+        let running: RunningSandbox?
+    }
+
+    let sandbox: Sandbox
     let store: SQLiteStateStore
     let fixture: SandboxFixture
     let logs = LogSink.memory()
     let dir: URL
+    /// What every executor of this rig calls WeChat through.
+    let transport: any WeChatTransport
+    /// Virtual time, when the rig runs on it.
+    let virtual: VirtualClock?
+    private let background: Task<Void, Never>?
 
     /// `edit` changes the default fixture's YAML text (shorter windows, quotas, faults).
-    static func start(_ edit: (String) -> String = { $0 }) async throws -> Rig {
+    /// - Parameter virtualStart: the wall time at which virtual time starts (now by default).
+    static func start(
+        _ edit: (String) -> String = { $0 }, reach: Reach = .inProcess, time: Time = .wall, virtualStart: Date? = nil
+    ) async throws -> Rig {
         var yaml = SandboxFixture.defaultYAML
         yaml = yaml.replacingOccurrences(of: "clientmsgid_retry_window: 1m", with: "clientmsgid_retry_window: 2s")
         yaml = yaml.replacingOccurrences(of: "review: 30s", with: "review: 10s")
         yaml = edit(yaml)
         let fixture = try SandboxFixture.load(yaml: yaml, file: "test-fixture.yaml")
-        let engine = SandboxEngine(fixture: fixture, pushSender: HTTPPushSender())
-        let sandbox = try await RunningSandbox.start(engine: engine)
+        let virtual = time == .virtual ? VirtualClock(start: virtualStart ?? Date()) : nil
+        let engine = SandboxEngine(
+            fixture: fixture, clock: virtual?.sandboxClock ?? WallClock(), pushSender: HTTPPushSender())
+        let sandbox: Sandbox
+        let transport: any WeChatTransport
+        let background: Task<Void, Never>?
+        switch reach {
+        case .socket:
+            let running = try await RunningSandbox.start(engine: engine)
+            sandbox = Sandbox(engine: engine, baseURL: running.baseURL, running: running)
+            transport = AsyncHTTPTransport()
+            background = virtual?.drive()
+        case .inProcess:
+            sandbox = Sandbox(engine: engine, baseURL: InProcessTransport.baseURL, running: nil)
+            if let virtual {
+                transport = InProcessTransport(engine: engine, clock: virtual)
+                // Jobs progress and pushes go out on virtual time, at each step of the driver;
+                // a push to a slow callback server must not hold the clock, so a tick runs
+                // beside the driver (one at a time).
+                let ticking = TickGate()
+                background = virtual.drive {
+                    guard ticking.enter() else { return }
+                    Task {
+                        await engine.tick()
+                        ticking.leave()
+                    }
+                }
+            } else {
+                transport = InProcessTransport(engine: engine)
+                background = Task {
+                    while !Task.isCancelled {
+                        await engine.tick()
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+            }
+        }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("masscast-runner-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let store = try SQLiteStateStore(path: dir.appendingPathComponent("state.sqlite").path)
-        return Rig(sandbox: sandbox, store: store, fixture: fixture, dir: dir)
+        return Rig(
+            sandbox: sandbox, store: store, fixture: fixture, dir: dir, transport: transport, virtual: virtual,
+            background: background)
     }
 
     /// Runs `body` with a fresh rig and always stops it.
-    static func with<T>(_ edit: (String) -> String = { $0 }, _ body: (Rig) async throws -> T) async throws -> T {
-        let rig = try await start(edit)
+    static func with<T>(
+        _ edit: (String) -> String = { $0 }, reach: Reach = .inProcess, time: Time = .wall, virtualStart: Date? = nil,
+        _ body: (Rig) async throws -> T
+    ) async throws -> T {
+        let rig = try await start(edit, reach: reach, time: time, virtualStart: virtualStart)
         do {
             let value = try await body(rig)
             await rig.stop()
@@ -50,16 +114,36 @@ final class Rig: @unchecked Sendable {
         }
     }
 
-    init(sandbox: RunningSandbox, store: SQLiteStateStore, fixture: SandboxFixture, dir: URL) {
+    private init(
+        sandbox: Sandbox, store: SQLiteStateStore, fixture: SandboxFixture, dir: URL, transport: any WeChatTransport,
+        virtual: VirtualClock?, background: Task<Void, Never>?
+    ) {
         self.sandbox = sandbox
         self.store = store
         self.fixture = fixture
         self.dir = dir
+        self.transport = transport
+        self.virtual = virtual
+        self.background = background
     }
 
     func stop() async {
-        await sandbox.stop()
+        background?.cancel()
+        await sandbox.running?.stop()
         try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// Wall time as the runner and the sandbox see it (virtual or not).
+    func now() -> Date { virtual?.date ?? Date() }
+
+    /// Options every executor of this rig starts from: the rig's time.
+    func baseOptions() -> RunOptions {
+        var options = RunOptions()
+        if let virtual {
+            options.clock = virtual
+            options.now = { virtual.date }
+        }
+        return options
     }
 
     func account(_ name: String = "brand-main") -> AccountSettings {
@@ -92,11 +176,11 @@ final class Rig: @unchecked Sendable {
     }
 
     func executor(
-        _ path: String, inputs: [String] = [], account: String = "brand-main",
+        _ path: String, inputs: [String] = [], account: String = "brand-main", store: (any StateStore)? = nil,
         configure: (inout RunOptions) -> Void = { _ in }
     ) throws -> RunExecutor {
         let pipeline = try load(path)
-        var options = RunOptions()
+        var options = baseOptions()
         options.inputs = try Inputs.resolve(inputs, pipeline: pipeline)
         options.sandbox = true
         options.enforceSchedule = false
@@ -108,8 +192,8 @@ final class Rig: @unchecked Sendable {
             label: "test", format: .json, sink: logs, scrubber: Scrubber(), level: .debug)
         let digest = Idempotency.digest(FileManager.default.contents(atPath: path) ?? Data())
         return RunExecutor(
-            pipeline: pipeline, pipelineFile: path, pipelineDigest: digest, account: account, store: store,
-            transport: AsyncHTTPTransport(), logger: logger, options: options)
+            pipeline: pipeline, pipelineFile: path, pipelineDigest: digest, account: account, store: store ?? self.store,
+            transport: transport, logger: logger, options: options)
     }
 
     func run(
@@ -123,7 +207,7 @@ final class Rig: @unchecked Sendable {
 
     /// `GET /sandbox/sends`, the inspection endpoint, as JSON objects.
     func inspectedSends() async throws -> [[String: Any]] {
-        let response = try await AsyncHTTPTransport().send(
+        let response = try await transport.send(
             TransportRequest(method: .get, url: sandbox.baseURL + "/sandbox/sends", timeout: .seconds(10)))
         let data = response.body
         let json = try JSONSerialization.jsonObject(with: data)
@@ -147,4 +231,20 @@ final class Rig: @unchecked Sendable {
         let rules = try SandboxFixture.loadFaults(text: yaml, file: "faults.yaml").rules
         await sandbox.engine.addFaults(rules)
     }
+}
+
+/// At most one sandbox tick in flight.
+final class TickGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var busy = false
+
+    func enter() -> Bool {
+        lock.withLock {
+            if busy { return false }
+            busy = true
+            return true
+        }
+    }
+
+    func leave() { lock.withLock { busy = false } }
 }

@@ -444,7 +444,7 @@ struct RunnerBehaviourTests {
 
     @Test("mass/wait times out by its own timeout and is not retried")
     func waitTimeout() async throws {
-        try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 1h") }) { rig in
+        try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 1h") }, time: .virtual) { rig in
             let path = try rig.write("timeout.yaml", text("slow", name: "slow") + """
 
                   - id: finish

@@ -9,11 +9,13 @@ import WeChatSandbox
 
 /// Counts the token fetches that go through it.
 final class CountingTransport: WeChatTransport, @unchecked Sendable {
-    let inner = AsyncHTTPTransport()
+    let inner: any WeChatTransport
     private let lock = NSLock()
     private var tokenCalls = 0
 
     var tokenFetches: Int { lock.withLock { tokenCalls } }
+
+    init(_ inner: any WeChatTransport) { self.inner = inner }
 
     func send(_ request: TransportRequest) async throws(TransportFailure) -> TransportResponse {
         if request.url.contains("/cgi-bin/token") || request.url.contains("/cgi-bin/stable_token") {
@@ -72,7 +74,7 @@ struct RunnerStateTests {
                 """)
             let pipeline = try rig.load(path)
             func runOnce(_ store: SQLiteStateStore, _ transport: CountingTransport, rerun: Bool) async -> RunResult {
-                var options = RunOptions()
+                var options = rig.baseOptions()
                 options.sandbox = true
                 options.enforceSchedule = false
                 options.rerun = rerun
@@ -82,8 +84,8 @@ struct RunnerStateTests {
                 return await executor.start()
             }
             // Two store instances on one file stand for two masscast processes.
-            let first = CountingTransport()
-            let second = CountingTransport()
+            let first = CountingTransport(rig.transport)
+            let second = CountingTransport(rig.transport)
             let otherStore = try SQLiteStateStore(path: rig.store.path)
             #expect(await runOnce(rig.store, first, rerun: false).exitCode == 0)
             #expect(await runOnce(otherStore, second, rerun: true).exitCode == 0)

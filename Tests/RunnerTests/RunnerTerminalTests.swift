@@ -87,7 +87,7 @@ struct RunnerTerminalTests {
 
     @Test("the progress line leaves with its step: a finished wait's state does not linger during later steps")
     func progressLeavesWithItsStep() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             let terminal = LogSink.memory(isTerminal: true, terminalWidth: 100)
             let progress = ProgressLine(sink: terminal, minimumInterval: .zero)
             let path = try rig.write("progress.yaml", """
@@ -109,7 +109,7 @@ struct RunnerTerminalTests {
                     with: { msg_id: "${{ steps.send.outputs.msg_id }}" }
                 """)
             let pipeline = try rig.load(path)
-            var options = RunOptions()
+            var options = rig.baseOptions()
             options.sandbox = true
             options.enforceSchedule = false
             options.firstPollDelay = .milliseconds(1500)
@@ -119,7 +119,7 @@ struct RunnerTerminalTests {
                 label: "test", format: .text, sink: terminal, scrubber: Scrubber(), level: .info, showMetadata: false)
             let executor = RunExecutor(
                 pipeline: pipeline, pipelineFile: path, pipelineDigest: "d", account: rig.account(), store: rig.store,
-                transport: AsyncHTTPTransport(), logger: logger, options: options)
+                transport: rig.transport, logger: logger, options: options)
             let result = await executor.start()
             #expect(result.exitCode == 0, "\(result)")
             let output = terminal.output
@@ -138,7 +138,7 @@ struct RunnerTerminalTests {
 
     @Test("during a retry's wait the progress line counts it down and names the errcode")
     func progressDuringRetryWait() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             let texts = TextBox()
             try await rig.addFaults("- { on: message/mass/sendall, errcode: -1, next: 1 }")
             let path = try rig.write("retry.yaml", """

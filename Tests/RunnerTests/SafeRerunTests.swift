@@ -158,7 +158,7 @@ struct SafeRerunTests {
 
     @Test("--rerun is refused while a send's outcome is unknown; after it is settled it sends again")
     func rerunRefusedWhileUnknown() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             let path = try rig.write(
                 "unknown.yaml",
                 sendThenFlakyCheck(name: "rerun-unknown").replacingOccurrences(
@@ -189,20 +189,20 @@ struct SafeRerunTests {
 
     @Test("45065 for a key this store never journaled is adopted with a warning, shown in the report")
     func adoptedUnrecorded() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             let path = try rig.write("lost.yaml", text("lost state", name: "lost-state"))
             #expect(try await rig.run(path).exitCode == 0)
             // A second machine, or a fresh disk: another state store, the same broadcast.
             let other = try SQLiteStateStore(path: rig.dir.appendingPathComponent("other.sqlite").path)
             let pipeline = try rig.load(path)
-            var options = RunOptions()
+            var options = rig.baseOptions()
             options.inputs = try Inputs.resolve([], pipeline: pipeline)
             options.sandbox = true
             options.enforceSchedule = false
             let logs = LogSink.memory()
             let executor = RunExecutor(
                 pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: rig.account(), store: other,
-                transport: AsyncHTTPTransport(),
+                transport: rig.transport,
                 logger: LogFormat.makeLogger(label: "t", format: .json, sink: logs, scrubber: Scrubber(), level: .debug),
                 options: options)
             let result = await executor.start()
@@ -236,22 +236,22 @@ struct SafeRerunTests {
             real.apiBase = realAPI.baseURL
             real.api = realAPI.baseURL
             real.endpoint = realAPI.baseURL
-            func executor(_ account: AccountSettings) throws -> RunExecutor {
-                var options = RunOptions()
+            func executor(_ account: AccountSettings, _ transport: any WeChatTransport) throws -> RunExecutor {
+                var options = rig.baseOptions()
                 options.inputs = try Inputs.resolve([], pipeline: pipeline)
                 options.sandbox = true
                 options.enforceSchedule = false
                 return RunExecutor(
                     pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: account, store: rig.store,
-                    transport: AsyncHTTPTransport(),
+                    transport: transport,
                     logger: LogFormat.makeLogger(label: "t", format: .json, sink: rig.logs, scrubber: Scrubber(), level: .debug),
                     options: options)
             }
-            #expect(try await executor(rehearsal).start().exitCode == 0)
+            #expect(try await executor(rehearsal, rig.transport).start().exitCode == 0)
             #expect(await rig.sends().count == 1)
             // The real account (another API identity) on the same store: its own broadcast,
             // its own journal, its own quota count.
-            let result = try await executor(real).start()
+            let result = try await executor(real, AsyncHTTPTransport()).start()
             #expect(result.exitCode == 0, "\(result)")
             #expect(await realAPI.engine.sends().count == 1, "the real API got its send; nothing was adopted")
             let since = Date().addingTimeInterval(-3600)

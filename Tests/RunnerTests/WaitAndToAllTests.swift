@@ -60,7 +60,7 @@ struct WaitAndToAllTests {
 
     /// How many `message/mass/get` calls the sandbox has answered (`GET /sandbox/faults`).
     func getCalls(_ rig: Rig) async throws -> Int {
-        let response = try await AsyncHTTPTransport().send(
+        let response = try await rig.transport.send(
             TransportRequest(method: .get, url: rig.sandbox.baseURL + "/sandbox/faults", timeout: .seconds(10)))
         let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         let rules = object?["faults"] as? [[String: Any]] ?? []

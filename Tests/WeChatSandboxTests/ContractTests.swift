@@ -12,7 +12,19 @@ struct LiveSandbox {
     static let news = (appID: "wx3e6b9d2f4a8c1705", secret: "sandbox-secret-brand-news-0001")
     static let vip = ["o4WmZ0C2lUFynUYDK9SGewL2AGe4", "o4WmZ0Ae_yHC3A_lCbFs83cEDU3q", "o4WmZ0LyjjjBGiqRbC5o-X2a7cZm"]
 
-    let running: RunningSandbox
+    /// How the client reaches the engine: over HTTP on a loopback port, or in process.
+    enum Mode: String, Sendable, CaseIterable, CustomTestStringConvertible {
+        case socket, inProcess
+        var testDescription: String { rawValue }
+    }
+
+    let engine: SandboxEngine
+    /// The server (socket mode).
+    let running: RunningSandbox?
+    /// Runs `engine.tick()` as the server's ticker does (in-process mode).
+    let ticker: Task<Void, Never>?
+    let baseURL: String
+    let transport: any WeChatTransport
 
     static func fixtureText(_ edits: [(String, String)] = []) throws -> String {
         var text = SandboxFixture.defaultYAML
@@ -25,29 +37,48 @@ struct LiveSandbox {
         return text
     }
 
-    static func start(_ edits: [(String, String)] = []) async throws -> LiveSandbox {
+    static func start(_ edits: [(String, String)] = [], mode: Mode = .socket) async throws -> LiveSandbox {
         let fixture = try SandboxFixture.load(yaml: try fixtureText(edits), file: "test-fixture.yaml")
         let engine = SandboxEngine(fixture: fixture)
-        return LiveSandbox(running: try await RunningSandbox.start(engine: engine, tickInterval: .milliseconds(10)))
+        switch mode {
+        case .socket:
+            let running = try await RunningSandbox.start(engine: engine, tickInterval: .milliseconds(10))
+            return LiveSandbox(
+                engine: engine, running: running, ticker: nil, baseURL: running.baseURL, transport: AsyncHTTPTransport())
+        case .inProcess:
+            let ticker = Task {
+                while !Task.isCancelled {
+                    await engine.tick()
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
+            }
+            return LiveSandbox(
+                engine: engine, running: nil, ticker: ticker, baseURL: InProcessTransport.baseURL,
+                transport: InProcessTransport(engine: engine))
+        }
     }
 
-    func client(_ account: (appID: String, secret: String) = main, mode: TokenMode = .stable) -> WeChatClient {
-        let transport = AsyncHTTPTransport()
+    func client(
+        _ account: (appID: String, secret: String) = main, mode: TokenMode = .stable, timeout: Duration = .seconds(5)
+    ) -> WeChatClient {
         let tokens = TokenProvider(credentials: .init(appID: account.appID, secret: account.secret), mode: mode,
-                                   baseURL: running.baseURL, transport: transport)
-        return WeChatClient(configuration: .init(baseURL: running.baseURL, timeout: .seconds(5)), tokens: tokens,
+                                   baseURL: baseURL, transport: transport)
+        return WeChatClient(configuration: .init(baseURL: baseURL, timeout: timeout), tokens: tokens,
                             transport: transport)
     }
 
     /// The sandbox's record of accepted sends.
     func sends() async throws -> [[String: Any]] {
-        let response = try await AsyncHTTPTransport().send(
-            TransportRequest(method: .get, url: running.baseURL + "/sandbox/sends", timeout: .seconds(5)))
+        let response = try await transport.send(
+            TransportRequest(method: .get, url: baseURL + "/sandbox/sends", timeout: .seconds(5)))
         let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         return object?["sends"] as? [[String: Any]] ?? []
     }
 
-    func stop() async { await running.stop() }
+    func stop() async {
+        ticker?.cancel()
+        await running?.stop()
+    }
 }
 
 /// Polls `mass/get` until the job leaves SENDING (bounded).
@@ -62,9 +93,9 @@ func waitForEnd(_ client: WeChatClient, msgID: Int64) async throws -> MassStatus
 
 @Suite("WeChatMP client against the sandbox", .serialized)
 struct ContractTests {
-    @Test("a video broadcast end to end: upload, uploadvideo, sendall, get, delete")
-    func videoBroadcast() async throws {
-        let sandbox = try await LiveSandbox.start()
+    @Test("a video broadcast end to end: upload, uploadvideo, sendall, get, delete", arguments: LiveSandbox.Mode.allCases)
+    func videoBroadcast(_ mode: LiveSandbox.Mode) async throws {
+        let sandbox = try await LiveSandbox.start(mode: mode)
         defer { Task { await sandbox.stop() } }
         let client = sandbox.client()
         let upload = try await client.uploadMedia(type: .video, fileName: "autumn.mp4", data: Data(repeating: 1, count: 4096))
@@ -188,9 +219,10 @@ struct ContractTests {
         #expect(try await sandbox.sends().count == ([45028, 40060].contains(expected) ? 1 : 0))
     }
 
-    @Test("a repeated clientmsgid: 45066 within its window, then 45065 with the earlier msg_id; one send in all")
-    func clientMsgIDRules() async throws {
-        let sandbox = try await LiveSandbox.start()
+    @Test("a repeated clientmsgid: 45066 within its window, then 45065 with the earlier msg_id; one send in all",
+          arguments: LiveSandbox.Mode.allCases)
+    func clientMsgIDRules(_ mode: LiveSandbox.Mode) async throws {
+        let sandbox = try await LiveSandbox.start(mode: mode)
         defer { Task { await sandbox.stop() } }
         let client = sandbox.client()
         let request = SendAllRequest(filter: .init(isToAll: false, tagID: 100), payload: .text(content: "once"),
@@ -230,17 +262,18 @@ struct ContractTests {
 @Suite("Faults as the client sees them", .serialized)
 struct FaultContractTests {
     func addFault(_ sandbox: LiveSandbox, _ rule: String) async throws {
-        let response = try await AsyncHTTPTransport().send(TransportRequest(
-            method: .post, url: sandbox.running.baseURL + "/sandbox/faults", body: Data(rule.utf8), timeout: .seconds(5)))
+        let response = try await sandbox.transport.send(TransportRequest(
+            method: .post, url: sandbox.baseURL + "/sandbox/faults", body: Data(rule.utf8), timeout: .seconds(5)))
         #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
     }
 
     static let request = SendAllRequest(filter: .init(isToAll: false, tagID: 100), payload: .text(content: "did it send?"),
                                         sendIgnoreReprint: nil, clientMsgID: "mc1-did-it-send")
 
-    @Test("a reset after processing: the client cannot know, the sandbox sent it, the same key then finds it (45065)")
-    func resetAfterProcessing() async throws {
-        let sandbox = try await LiveSandbox.start()
+    @Test("a reset after processing: the client cannot know, the sandbox sent it, the same key then finds it (45065)",
+          arguments: LiveSandbox.Mode.allCases)
+    func resetAfterProcessing(_ mode: LiveSandbox.Mode) async throws {
+        let sandbox = try await LiveSandbox.start(mode: mode)
         defer { Task { await sandbox.stop() } }
         let client = sandbox.client()
         _ = try await client.tokens.token()
@@ -268,9 +301,47 @@ struct FaultContractTests {
         #expect(try await sandbox.sends().count == 1)
     }
 
-    @Test("a reset before processing: nothing was sent")
-    func resetBeforeProcessing() async throws {
-        let sandbox = try await LiveSandbox.start()
+    @Test("latency past the call's timeout: a timeout that may have been received; the send took effect",
+          arguments: LiveSandbox.Mode.allCases)
+    func latencyPastTimeout(_ mode: LiveSandbox.Mode) async throws {
+        let sandbox = try await LiveSandbox.start(mode: mode)
+        defer { Task { await sandbox.stop() } }
+        let client = sandbox.client(timeout: .milliseconds(300))
+        _ = try await client.tokens.token()
+        try await addFault(sandbox, #"{"on": "message/mass/sendall", "latency": "2s", "next": 1}"#)
+        let started = ContinuousClock.now
+        do {
+            _ = try await client.sendAll(Self.request)
+            Issue.record("expected a timeout")
+        } catch {
+            guard case .transport(let failure) = error.kind else {
+                Issue.record("expected a transport failure, got \(error)")
+                return
+            }
+            #expect(failure.reason == .timeout)
+            #expect(failure.delivery == .maybeReceived)
+        }
+        // The call ended at its timeout, not after the whole latency.
+        #expect(ContinuousClock.now - started < .milliseconds(1900))
+        #expect(try await sandbox.sends().count == 1)
+    }
+
+    @Test("latency under the call's timeout: the answer comes late, and whole", arguments: LiveSandbox.Mode.allCases)
+    func latencyUnderTimeout(_ mode: LiveSandbox.Mode) async throws {
+        let sandbox = try await LiveSandbox.start(mode: mode)
+        defer { Task { await sandbox.stop() } }
+        let client = sandbox.client()
+        _ = try await client.tokens.token()
+        try await addFault(sandbox, #"{"on": "message/mass/sendall", "latency": "200ms", "next": 1}"#)
+        let started = ContinuousClock.now
+        let send = try await client.sendAll(Self.request)
+        #expect(ContinuousClock.now - started >= .milliseconds(200))
+        #expect(send.msgID > 0)
+    }
+
+    @Test("a reset before processing: nothing was sent", arguments: LiveSandbox.Mode.allCases)
+    func resetBeforeProcessing(_ mode: LiveSandbox.Mode) async throws {
+        let sandbox = try await LiveSandbox.start(mode: mode)
         defer { Task { await sandbox.stop() } }
         let client = sandbox.client()
         _ = try await client.tokens.token()
@@ -286,9 +357,10 @@ struct FaultContractTests {
         (#"{"on": "message/mass/get", "errcode": 9500002, "next": 1}"#, .transient),
         (#"{"on": "message/mass/get", "errcode": 45011, "next": 1}"#, .rateLimit),
         (#"{"on": "message/mass/get", "http": 503, "next": 1}"#, .transient),
-    ])
-    func injectedErrors(_ rule: String, _ expected: ErrorClass) async throws {
-        let sandbox = try await LiveSandbox.start()
+    ], LiveSandbox.Mode.allCases)
+    func injectedErrors(_ fault: (rule: String, expected: ErrorClass), _ mode: LiveSandbox.Mode) async throws {
+        let (rule, expected) = fault
+        let sandbox = try await LiveSandbox.start(mode: mode)
         defer { Task { await sandbox.stop() } }
         let client = sandbox.client()
         let send = try await client.sendAll(Self.request)
@@ -303,9 +375,9 @@ struct FaultContractTests {
         #expect(try await client.get(msgID: send.msgID).msgID == send.msgID)
     }
 
-    @Test("a revoked token: the client gets the current token and the call succeeds")
-    func revokedToken() async throws {
-        let sandbox = try await LiveSandbox.start()
+    @Test("a revoked token: the client gets the current token and the call succeeds", arguments: LiveSandbox.Mode.allCases)
+    func revokedToken(_ mode: LiveSandbox.Mode) async throws {
+        let sandbox = try await LiveSandbox.start(mode: mode)
         defer { Task { await sandbox.stop() } }
         let client = sandbox.client()
         _ = try await client.getSpeed()

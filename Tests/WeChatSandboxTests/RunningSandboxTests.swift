@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeChatMP
+import ServiceHost
 import WeChatSandbox
 
 @Suite("The in-process sandbox server")
@@ -15,8 +16,11 @@ struct RunningSandboxTests {
                     let second = try await RunningSandbox.start(engine: SandboxEngine(fixture: .default), port: first.port)
                     await second.stop()
                     return "started"
-                } catch {
+                } catch let error as ServiceStartError {
+                    #expect(error.code == .couldNotBind && error.address == "127.0.0.1:\(first.port)")
                     return "\(error)"
+                } catch {
+                    return "another error: \(error)"
                 }
             }
             group.addTask {

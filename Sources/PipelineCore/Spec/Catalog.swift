@@ -10,22 +10,40 @@ public struct StepKind: Sendable {
     public var with: ObjectSpec
     /// Outputs and their types, readable as `steps.<id>.outputs.<name>`.
     public var outputs: [(name: String, type: ExprType)]
-    /// Whether the step sends a broadcast (irreversible; carries a clientmsgid).
-    public var sends: Bool
+    /// What the step does that cannot be undone, if anything. The runner journals such a
+    /// call (intent before, outcome after), refuses it when the journal cannot be read or
+    /// written, and on a re-run adopts or refuses it instead of repeating it.
+    public var irreversible: Irreversibility?
     public var doc: String
+
+    /// Whether the step sends a broadcast (irreversible; carries a clientmsgid).
+    public var sends: Bool { irreversible == .send }
 
     /// Outputs by name.
     public let outputTypes: [String: ExprType]
 
-    init(name: String, call: String, with: ObjectSpec, outputs: [(name: String, type: ExprType)], sends: Bool, doc: String) {
+    init(
+        name: String, call: String, with: ObjectSpec, outputs: [(name: String, type: ExprType)], sends: Bool,
+        irreversible: Irreversibility? = nil, doc: String
+    ) {
         self.name = name
         self.call = call
         self.with = with
         self.outputs = outputs
-        self.sends = sends
+        self.irreversible = sends ? .send : irreversible
         self.doc = doc
         self.outputTypes = Dictionary(outputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
     }
+}
+
+/// What a step kind does that cannot be undone.
+public enum Irreversibility: String, Sendable, Hashable {
+    /// A broadcast (`mass/sendall`, a `mass/send` batch), under its clientmsgid.
+    case send
+    /// A message to one person (`mass/preview`); WeChat gives it no key.
+    case preview
+    /// A deleted message (`mass/delete`).
+    case delete
 }
 
 /// The step catalog: every kind a pipeline may use.
@@ -222,7 +240,7 @@ public enum Catalog {
             "clientmsgid": .init(.userClientMsgID, "clientmsgid is not used by mass/preview, and is never set by hand"),
         ]),
         outputs: [("msg_id", .integer)],
-        sends: false, doc: "Send to one person to check")
+        sends: false, irreversible: .preview, doc: "Send to one person to check")
 
     static let massGet = StepKind(
         name: "mass/get", call: "message/mass/get",
@@ -261,7 +279,7 @@ public enum Catalog {
             Field("article_idx", .integer(min: 0), expression: true, doc: "1-based article; 0 or absent: the whole message"),
         ], constraints: [.exactlyOne(["msg_id", "msg_ids", "url"])]),
         outputs: [("deleted", .boolean)],
-        sends: false, doc: "Delete a sent mpnews or mpvideo message")
+        sends: false, irreversible: .delete, doc: "Delete a sent mpnews or mpvideo message")
 
     static let massSpeed = StepKind(
         name: "mass/speed", call: "message/mass/speed/get or /set",

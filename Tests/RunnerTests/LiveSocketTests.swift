@@ -7,12 +7,20 @@ import StateSQLite
 import Testing
 import WeChatSandbox
 
-@Suite("runs woken by pushes", .serialized)
-struct RunnerPushTests {
+/// End-to-end checks over real sockets: the sandbox served over HTTP on a loopback port, the
+/// runner calling it through `AsyncHTTPTransport`, pushes delivered over HTTP to a live
+/// listener. Every other runner test reaches the sandbox in process (`Rig`'s default).
+@Suite("live sockets: the runner and the sandbox over HTTP", .serialized)
+struct LiveSocketTests {
+    @Test("every example pipeline runs green over HTTP, one accepted send per send step")
+    func examplesOverHTTP() async throws {
+        try await Rig.with(reach: .socket) { rig in try await RunnerExampleTests().examples(rig) }
+    }
+
     @Test("the sandbox pushes to a live listener and a waiting run completes from the push alone (polling off)",
           arguments: ["brand-main", "brand-news"])
     func waitEndsOnPush(account name: String) async throws {
-        try await Rig.with { rig in
+        try await Rig.with(reach: .socket) { rig in
             let fixtureAccount = try #require(rig.fixture.accounts.first { $0.name == name })
             let callback = try #require(fixtureAccount.callback)
             let listener = try await RunningListener.start(
