@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 import Testing
 import WeChatSandbox
 
@@ -137,14 +138,39 @@ struct FixtureTests {
         let text = found.map(\.description)
         #expect(text.contains { $0.hasPrefix("bad.yaml:1:13: error: time_scale must be a number") })
         #expect(text.contains { $0.hasPrefix("bad.yaml:6:5: error: unknown key 'kindd'") && $0.contains("did you mean 'kind'") })
-        #expect(text.contains { $0.hasPrefix("bad.yaml:7:25: error: followers.count must be in 0...") })
-        #expect(text.contains { $0.hasPrefix("bad.yaml:8:22: error: callback.url must be an http(s) URL") })
+        #expect(text.contains { $0.hasPrefix("bad.yaml:7:25: error: accounts.a.followers.count is -5; it must be an integer from 0 to") })
+        #expect(text.contains { $0.hasPrefix("bad.yaml:8:22: error: 'ftp://x' is not valid for accounts.a.callback.url: an http or https URL") })
+    }
+
+    @Test func errorsAreDiagnosticsWithCodes() throws {
+        let error = try #require(throws: SandboxFixtureError.self) {
+            try SandboxFixture.load(yaml: """
+            time_scale: fast
+            accounts:
+              a:
+                appid: wx1
+                secret: s
+                kindd: service
+                kind: club
+                followers: { count: -5 }
+            windows: { token_ttl: soon }
+            """, file: "bad.yaml")
+        }
+        let codes = error.diagnostics.map { "\($0.location?.line ?? 0):\($0.code.rawValue)" }.sorted()
+        #expect(codes == ["1:MC2002", "6:MC2001", "7:MC2009", "8:MC2008", "9:MC2010"])
+        #expect(error.diagnostics.allSatisfy { $0.severity == .error })
+        #expect(error.issues.map(\.message) == error.diagnostics.map { d in d.hint.map { "\(d.message); \($0)" } ?? d.message })
+        #expect(error.issues.contains { $0.message == "unknown key 'kindd' in accounts.a; did you mean 'kind'?" })
+        let syntax = try #require(throws: SandboxFixtureError.self) {
+            try SandboxFixture.load(yaml: "accounts: [\n", file: "bad.yaml")
+        }
+        #expect(syntax.diagnostics.first?.code == .yamlSyntax)
     }
 
     @Test(arguments: [
         ("accounts: {}", "accounts is empty"),
-        ("seed: 1", "has no `accounts`"),
-        ("accounts:\n  a: { secret: s }", "has no appid"),
+        ("seed: 1", "the fixture is missing the required key 'accounts'"),
+        ("accounts:\n  a: { secret: s }", "accounts.a is missing the required key 'appid'"),
         ("accounts:\n  a: { appid: wx1, secret: s }\n  b: { appid: wx1, secret: t }", "appid 'wx1' is used by another account too"),
         ("accounts:\n  a: { appid: wx1, secret: s, callback: { url: \"http://x/\", token: t, aes_key: short } }", "EncodingAESKey must be 43"),
         ("accounts:\n  a: { appid: wx1, secret: s, callback: { url: \"http://x/\", token: t, mode: safe } }", "needs an aes_key"),
@@ -152,10 +178,10 @@ struct FixtureTests {
         ("accounts:\n  a: { appid: wx1, secret: s, followers: [notanopenid] }", "is not an OpenID"),
         ("accounts:\n  a: { appid: wx1, secret: s }\nfaults: [{ on: push, errcode: -1 }]", "does not apply to `on: push`"),
         ("accounts:\n  a: { appid: wx1, secret: s }\nfaults: [{ on: job }]", "does nothing"),
-        ("accounts:\n  a: { appid: wx1, secret: s }\nfaults: [{ errcode: -1 }]", "needs `on`"),
+        ("accounts:\n  a: { appid: wx1, secret: s }\nfaults: [{ errcode: -1 }]", "faults[0] is missing the required key 'on'"),
         ("accounts:\n  a: { appid: wx1, secret: s }\nfaults: [{ on: token, errcode: -1, http: 500 }]", "has one action"),
         ("accounts:\n  a: { appid: wx1, secret: s }\nfaults: [{ on: token, errcode: -1, rate: 0.5, next: 2 }]", "either `rate` or `next`"),
-        ("accounts:\n  a: { appid: wx1, secret: s }\nwindows: { token_ttl: soon }", "token_ttl must be a duration"),
+        ("accounts:\n  a: { appid: wx1, secret: s }\nwindows: { token_ttl: soon }", "'soon' is not a duration (at windows.token_ttl)"),
         ("accounts:\n  a: { appid: wx1, secret: s }\naccounts: {}", "duplicate"),
         ("accounts: [\n", ""),
     ])

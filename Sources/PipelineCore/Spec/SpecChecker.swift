@@ -16,6 +16,8 @@ public struct SpecChecker {
     public var scope: ExpressionScope?
     /// Warn about plain scalars cut short by a ` #` comment (inside `with`).
     public var warnTruncatedScalars = false
+    /// What messages call the top-level mapping ("unknown key 'x' in the pipeline").
+    public var rootName = "the pipeline"
 
     /// The path of the value being checked, rendered only when a message needs it.
     private enum PathComponent {
@@ -40,7 +42,7 @@ public struct SpecChecker {
     /// The path for messages; the top level is "the pipeline".
     private var place: String {
         let p = path
-        return p.isEmpty ? "the pipeline" : p
+        return p.isEmpty ? rootName : p
     }
 
     private var lastKey: String? {

@@ -18,18 +18,20 @@ extension SandboxFixture {
     public static func load(yaml: String, file: String) throws(SandboxFixtureError) -> SandboxFixture {
         let result = YAMLReader().read(text: yaml, file: file)
         let errors = result.diagnostics.filter { $0.severity == .error }
-        if !errors.isEmpty {
-            throw SandboxFixtureError(issues: errors.map { .init(location: $0.location, message: $0.message) })
-        }
+        if !errors.isEmpty { throw SandboxFixtureError(diagnostics: errors) }
         guard let root = result.root else {
-            throw SandboxFixtureError(issues: [.init(location: SourceLocation(file: file, line: 1, column: 1),
-                                                     message: "the fixture is empty; it needs at least `accounts`")])
+            throw SandboxFixtureError(diagnostics: [.error(
+                .missingKey, "the fixture is empty; it needs at least `accounts`",
+                at: SourceLocation(file: file, line: 1, column: 1))])
         }
+        let structure = FixtureSpec.check(root, as: .object(FixtureSpec.fixture), rootName: "the fixture")
+        if !structure.isEmpty { throw SandboxFixtureError(diagnostics: structure) }
         var reader = FixtureReader()
         let fixture = reader.fixture(root)
-        if let fixture, reader.issues.isEmpty { return fixture }
-        throw SandboxFixtureError(issues: reader.issues.isEmpty
-            ? [.init(location: root.location, message: "the fixture could not be read")] : reader.issues)
+        if let fixture, !reader.diagnostics.hasErrors { return fixture }
+        throw SandboxFixtureError(diagnostics: reader.diagnostics.hasErrors
+            ? reader.diagnostics.diagnostics
+            : [.error(.badValue, "the fixture could not be read", at: root.location)])
     }
 
     /// Reads a fixture from a file.
@@ -39,7 +41,8 @@ extension SandboxFixture {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw SandboxFixtureError(issues: [.init(location: nil, message: "cannot read '\(path)': \(error.localizedDescription)")])
+            throw SandboxFixtureError(diagnostics: [.error(
+                .fileUnreadable, "cannot read '\(path)': \(error.localizedDescription)", at: nil)])
         }
         return try load(yaml: text, file: path)
     }
@@ -51,69 +54,66 @@ extension SandboxFixture {
     public static func loadFaults(text: String, file: String) throws(SandboxFixtureError) -> (rules: [SandboxFault], seed: UInt64?) {
         let result = YAMLReader().read(text: text, file: file)
         let errors = result.diagnostics.filter { $0.severity == .error }
-        if !errors.isEmpty {
-            throw SandboxFixtureError(issues: errors.map { .init(location: $0.location, message: $0.message) })
-        }
+        if !errors.isEmpty { throw SandboxFixtureError(diagnostics: errors) }
         guard let root = result.root else {
-            throw SandboxFixtureError(issues: [.init(location: nil, message: "no fault rule given")])
+            throw SandboxFixtureError(diagnostics: [.error(.missingKey, "no fault rule given", at: nil)])
         }
+        let oneRule = root.entries != nil && root["on"] != nil
+        let structure = oneRule
+            ? FixtureSpec.check(root, as: .object(FixtureSpec.faultRule), rootName: "the fault rule")
+            : FixtureSpec.check(root, as: FixtureSpec.faults, rootName: "the faults")
+        if !structure.isEmpty { throw SandboxFixtureError(diagnostics: structure) }
         var reader = FixtureReader()
         let parsed: (rules: [SandboxFault], seed: UInt64?)
-        if root.entries != nil, root["on"] != nil {
+        if oneRule {
             parsed = (reader.faultRule(root).map { [$0] } ?? [], nil)
         } else {
             parsed = reader.faults(root)
         }
-        if !reader.issues.isEmpty { throw SandboxFixtureError(issues: reader.issues) }
+        if reader.diagnostics.hasErrors { throw SandboxFixtureError(diagnostics: reader.diagnostics.diagnostics) }
         return parsed
+    }
+}
+
+extension SourceNode {
+    /// Whether the node is a scalar read as a string.
+    fileprivate var isStringScalar: Bool {
+        if case .string? = typed { return true }
+        return false
     }
 }
 
 /// Walks the located tree, collecting every problem.
 struct FixtureReader {
-    var issues: [SandboxFixtureError.Issue] = []
+    var diagnostics = DiagnosticBag()
 
-    mutating func fail(_ node: SourceNode, _ message: String) {
-        issues.append(.init(location: node.location, message: message))
+    /// Reports a problem at `node`; `code` says which kind (a malformed value unless told).
+    mutating func fail(_ node: SourceNode, _ message: String, _ code: DiagnosticCode = .badValue) {
+        diagnostics.error(code, message, at: node.location)
     }
 
-    mutating func fail(at location: SourceLocation, _ message: String) {
-        issues.append(.init(location: location, message: message))
+    mutating func fail(at location: SourceLocation, _ message: String, _ code: DiagnosticCode = .badValue) {
+        diagnostics.error(code, message, at: location)
     }
 
-    // MARK: Typed values
+    // MARK: Values (their types and ranges were checked against `FixtureSpec`)
 
-    mutating func mapping(_ node: SourceNode, _ what: String, keys allowed: [String]) -> [SourceNode.Entry]? {
-        guard let entries = node.entries else {
-            fail(node, "\(what) must be a mapping, not \(node.kindDescription)")
-            return nil
-        }
-        for entry in entries where !allowed.contains(entry.key) {
-            let hint = Suggestion.closest(to: entry.key, among: allowed).map { " (did you mean '\($0)'?)" } ?? ""
-            fail(at: entry.keyLocation,
-                 "unknown key '\(entry.key)' in \(what)\(hint); expected one of: \(allowed.joined(separator: ", "))")
-        }
-        return entries
-    }
+    func mapping(_ node: SourceNode) -> [SourceNode.Entry]? { node.entries }
 
-    mutating func string(_ node: SourceNode, _ what: String) -> String? {
+    func string(_ node: SourceNode) -> String? {
         if case .string(let text)? = node.typed { return text }
         if case .integer(let value)? = node.typed { return String(value) }
-        fail(node, "\(what) must be a string, not \(node.kindDescription)")
         return nil
     }
 
-    mutating func int(_ node: SourceNode, _ what: String, in range: ClosedRange<Int>? = nil) -> Int? {
-        guard case .integer(let value)? = node.typed else {
-            fail(node, "\(what) must be an integer, not \(node.kindDescription)")
-            return nil
-        }
-        if let range, !range.contains(value) {
-            fail(node, "\(what) must be in \(range.lowerBound)...\(range.upperBound), not \(value)")
-            return nil
-        }
-        return value
+    func int(_ node: SourceNode) -> Int? {
+        if case .integer(let value)? = node.typed { return value }
+        return nil
     }
+
+    func seed(_ node: SourceNode) -> UInt64? { int(node).flatMap { $0 >= 0 ? UInt64($0) : nil } }
+
+    func list(_ node: SourceNode) -> [SourceNode]? { node.items }
 
     /// An integer, or `off`/`null`/`false` for "no limit".
     mutating func quota(_ node: SourceNode, _ what: String) -> Int?? {
@@ -122,7 +122,7 @@ struct FixtureReader {
         case .null?, .bool(false)?: return .some(nil)
         case .string(let text)? where ["off", "none", "unlimited"].contains(text.lowercased()): return .some(nil)
         default:
-            fail(node, "\(what) must be a non-negative integer or `off`, not \(node.kindDescription)")
+            fail(node, "\(what) must be a non-negative integer or `off`, not \(node.kindDescription)", .wrongType)
             return nil
         }
     }
@@ -133,11 +133,11 @@ struct FixtureReader {
         case .integer(let v)?: value = Double(v)
         case .float(let v)? where v.isFinite: value = v
         default:
-            fail(node, "\(what) must be a number, not \(node.kindDescription)")
+            fail(node, "\(what) must be a number, not \(node.kindDescription)", .wrongType)
             return nil
         }
         guard range.contains(value) else {
-            fail(node, "\(what) must be in \(range.lowerBound)...\(range.upperBound), not \(value)")
+            fail(node, "\(what) must be in \(range.lowerBound)...\(range.upperBound), not \(value)", .outOfRange)
             return nil
         }
         return value
@@ -154,7 +154,7 @@ struct FixtureReader {
             }
         default: break
         }
-        fail(node, "\(what) must be true or false (on/off), not \(node.kindDescription)")
+        fail(node, "\(what) must be true or false (on/off), not \(node.kindDescription)", .wrongType)
         return nil
     }
 
@@ -166,39 +166,22 @@ struct FixtureReader {
             if let value = DurationText.parse(text) { return value }
         default: break
         }
-        fail(node, "\(what) must be a duration such as 500ms, 30s, 5m, 2h or 3d, not \(node.kindDescription)")
+        fail(node, "\(what) must be a duration such as 500ms, 30s, 5m, 2h or 3d, not \(node.kindDescription)",
+             node.isStringScalar ? .invalidDuration : .wrongType)
         return nil
-    }
-
-    mutating func seed(_ node: SourceNode, _ what: String) -> UInt64? {
-        guard case .integer(let value)? = node.typed, value >= 0 else {
-            fail(node, "\(what) must be a non-negative integer, not \(node.kindDescription)")
-            return nil
-        }
-        return UInt64(value)
-    }
-
-    mutating func list(_ node: SourceNode, _ what: String) -> [SourceNode]? {
-        guard let items = node.items else {
-            fail(node, "\(what) must be a list, not \(node.kindDescription)")
-            return nil
-        }
-        return items
     }
 
     // MARK: The fixture
 
-    static let topKeys = ["seed", "time_scale", "limits", "dedupe_keyless", "windows", "quotas", "jobs",
-                          "payload", "accounts", "faults"]
 
     mutating func fixture(_ root: SourceNode) -> SandboxFixture? {
-        guard let entries = mapping(root, "the fixture", keys: Self.topKeys) else { return nil }
+        guard let entries = mapping(root) else { return nil }
         var fixture = SandboxFixture(accounts: [])
         var accountsNode: SourceNode?
         for entry in entries {
             let value = entry.value
             switch entry.key {
-            case "seed": if let v = seed(value, "seed") { fixture.seed = v }
+            case "seed": if let v = seed(value) { fixture.seed = v }
             case "time_scale":
                 if let v = double(value, "time_scale", in: 0.001...1_000_000) { fixture.timeScale = v }
             case "limits": if let v = bool(value, "limits") { fixture.limitsEnabled = v }
@@ -215,21 +198,17 @@ struct FixtureReader {
             default: break
             }
         }
-        guard let accountsNode else {
-            fail(root, "the fixture has no `accounts`; it needs at least one account")
-            return nil
-        }
+        guard let accountsNode else { return nil }
         fixture.accounts = accounts(accountsNode, seed: fixture.seed)
         return fixture
     }
 
     mutating func windows(_ node: SourceNode, into windows: inout SandboxFixture.Windows) {
-        let keys = ["token_ttl", "token_overlap", "clientmsgid_window", "clientmsgid_retry_window", "media_ttl", "rate_window"]
-        guard let entries = mapping(node, "windows", keys: keys) else { return }
+        guard let entries = mapping(node) else { return }
         for entry in entries {
             guard let value = duration(entry.value, entry.key) else { continue }
             if value <= .zero {
-                fail(entry.value, "\(entry.key) must be longer than 0")
+                fail(entry.value, "\(entry.key) must be longer than 0", .outOfRange)
                 continue
             }
             switch entry.key {
@@ -245,10 +224,7 @@ struct FixtureReader {
     }
 
     mutating func quotas(_ node: SourceNode, into quotas: inout SandboxFixture.Quotas) {
-        let keys = ["mass_calls_per_minute", "sends_per_day", "subscription_sendall_per_day", "to_all_per_month",
-                    "follower_messages_per_month", "uploadnews_per_day", "deletes_per_day", "previews_per_day",
-                    "token_calls_per_day", "force_refresh_per_day", "force_refresh_spacing"]
-        guard let entries = mapping(node, "quotas", keys: keys) else { return }
+        guard let entries = mapping(node) else { return }
         for entry in entries {
             if entry.key == "force_refresh_spacing" {
                 if case .string(let text)? = entry.value.typed, text.lowercased() == "off" {
@@ -276,17 +252,16 @@ struct FixtureReader {
     }
 
     mutating func jobs(_ node: SourceNode, into jobs: inout SandboxFixture.JobSettings) {
-        let keys = ["review", "push_delay", "push_timeout", "push_tries", "push_retry_interval", "error_rate"]
-        guard let entries = mapping(node, "jobs", keys: keys) else { return }
+        guard let entries = mapping(node) else { return }
         for entry in entries {
             switch entry.key {
             case "review": if let v = duration(entry.value, "review") { jobs.review = v }
             case "push_delay": if let v = duration(entry.value, "push_delay") { jobs.pushDelay = v }
             case "push_timeout":
                 if let v = duration(entry.value, "push_timeout") {
-                    if v <= .zero { fail(entry.value, "push_timeout must be longer than 0") } else { jobs.pushTimeout = v }
+                    if v <= .zero { fail(entry.value, "push_timeout must be longer than 0", .outOfRange) } else { jobs.pushTimeout = v }
                 }
-            case "push_tries": if let v = int(entry.value, "push_tries", in: 1...10) { jobs.pushTries = v }
+            case "push_tries": if let v = int(entry.value) { jobs.pushTries = v }
             case "push_retry_interval":
                 if let v = duration(entry.value, "push_retry_interval") { jobs.pushRetryInterval = v }
             case "error_rate": if let v = double(entry.value, "error_rate", in: 0...1) { jobs.errorRate = v }
@@ -296,10 +271,9 @@ struct FixtureReader {
     }
 
     mutating func payload(_ node: SourceNode, into limits: inout SandboxFixture.PayloadLimits) {
-        let keys = ["text_max_bytes", "title_max_chars", "digest_max_chars", "content_max_chars"]
-        guard let entries = mapping(node, "payload", keys: keys) else { return }
+        guard let entries = mapping(node) else { return }
         for entry in entries {
-            guard let v = int(entry.value, entry.key, in: 1...10_000_000) else { continue }
+            guard let v = int(entry.value) else { continue }
             switch entry.key {
             case "text_max_bytes": limits.textMaxBytes = v
             case "title_max_chars": limits.titleMaxChars = v
@@ -312,15 +286,10 @@ struct FixtureReader {
 
     // MARK: Accounts
 
-    static let accountKeys = ["appid", "secret", "kind", "verified", "original_id", "openid_prefix", "speed",
-                              "callback", "followers", "tags", "media"]
 
     mutating func accounts(_ node: SourceNode, seed: UInt64) -> [SandboxFixture.Account] {
-        guard let entries = node.entries else {
-            fail(node, "accounts must be a mapping from an account name to its settings, not \(node.kindDescription)")
-            return []
-        }
-        if entries.isEmpty { fail(node, "accounts is empty; give at least one account") }
+        guard let entries = node.entries else { return [] }
+        if entries.isEmpty { fail(node, "accounts is empty; give at least one account", .missingKey) }
         var out: [SandboxFixture.Account] = []
         var appIDs: [String: SourceLocation] = [:]
         for entry in entries {
@@ -337,8 +306,7 @@ struct FixtureReader {
     }
 
     mutating func account(name: String, _ node: SourceNode, seed: UInt64) -> SandboxFixture.Account? {
-        let what = "account '\(name)'"
-        guard let entries = mapping(node, what, keys: Self.accountKeys) else { return nil }
+        guard let entries = mapping(node) else { return nil }
         var appID: String?
         var secret: String?
         var kind = AccountKind.service
@@ -354,33 +322,28 @@ struct FixtureReader {
             let value = entry.value
             switch entry.key {
             case "appid":
-                if let v = string(value, "appid") {
+                if let v = string(value) {
                     if v.isEmpty || v.contains(where: { $0.isWhitespace }) {
                         fail(value, "appid must be a non-empty AppID without spaces (e.g. wx8a3f2c71d905be46)")
                     } else { appID = v }
                 }
             case "secret":
-                if let v = string(value, "secret") {
+                if let v = string(value) {
                     if v.isEmpty { fail(value, "secret must not be empty") } else { secret = v }
                 }
-            case "kind":
-                if let v = string(value, "kind") {
-                    if let k = AccountKind(rawValue: v) { kind = k } else {
-                        fail(value, "kind must be `service` or `subscription`, not '\(v)'")
-                    }
-                }
+            case "kind": if let v = string(value), let k = AccountKind(rawValue: v) { kind = k }
             case "verified": if let v = bool(value, "verified") { verified = v }
             case "original_id":
-                if let v = string(value, "original_id") {
+                if let v = string(value) {
                     if v.hasPrefix("gh_") { originalID = v } else { fail(value, "original_id must start with gh_, not '\(v)'") }
                 }
             case "openid_prefix":
-                if let v = string(value, "openid_prefix") {
+                if let v = string(value) {
                     if v.utf8.count == 6, isWellFormedOpenID(v + String(repeating: "A", count: 22)) { prefix = v } else {
                         fail(value, "openid_prefix must be 6 characters of A-Z a-z 0-9 _ -, not '\(v)'")
                     }
                 }
-            case "speed": if let v = int(value, "speed", in: 0...4) { speed = v }
+            case "speed": if let v = int(value) { speed = v }
             case "callback": callback = self.callback(value, appID: appID)
             case "followers": followersNode = value
             case "tags": tagsNode = value
@@ -388,14 +351,7 @@ struct FixtureReader {
             default: break
             }
         }
-        guard let appID else {
-            fail(node, "\(what) has no appid")
-            return nil
-        }
-        guard let secret else {
-            fail(node, "\(what) has no secret")
-            return nil
-        }
+        guard let appID, let secret else { return nil }
         var account = SandboxFixture.Account(
             name: name, appID: appID, secret: secret, kind: kind, verified: verified,
             originalID: originalID, openIDPrefix: prefix, speed: speed, callback: callback)
@@ -426,7 +382,7 @@ struct FixtureReader {
     }
 
     mutating func callback(_ node: SourceNode, appID: String?) -> SandboxFixture.Callback? {
-        guard let entries = mapping(node, "callback", keys: ["url", "token", "aes_key", "mode"]) else { return nil }
+        guard let entries = mapping(node) else { return nil }
         var url: String?
         var token: String?
         var key: String?
@@ -435,40 +391,22 @@ struct FixtureReader {
         for entry in entries {
             switch entry.key {
             case "url":
-                if let v = string(entry.value, "callback.url") {
-                    if let parsed = URL(string: v), let scheme = parsed.scheme, ["http", "https"].contains(scheme.lowercased()),
-                       parsed.host != nil {
-                        url = v
-                    } else {
-                        fail(entry.value, "callback.url must be an http(s) URL, not '\(v)'")
-                    }
-                }
+                url = string(entry.value)
             case "token":
-                if let v = string(entry.value, "callback.token") {
+                if let v = string(entry.value) {
                     if v.isEmpty { fail(entry.value, "callback.token must not be empty") } else { token = v }
                 }
-            case "aes_key": key = string(entry.value, "callback.aes_key")
+            case "aes_key": key = string(entry.value)
             case "mode":
                 modeGiven = true
-                if let v = string(entry.value, "callback.mode") {
-                    if let m = SandboxFixture.Callback.Mode(rawValue: v) { mode = m } else {
-                        fail(entry.value, "callback.mode must be plain, compatible or safe, not '\(v)'")
-                    }
-                }
+                if let v = string(entry.value), let m = SandboxFixture.Callback.Mode(rawValue: v) { mode = m }
             default: break
             }
         }
         if !modeGiven, key != nil { mode = .safe }
-        guard let url else {
-            fail(node, "callback has no url")
-            return nil
-        }
-        guard let token else {
-            fail(node, "callback has no token")
-            return nil
-        }
+        guard let url, let token else { return nil }
         if mode != .plain, key == nil {
-            fail(node, "callback.mode \(mode.rawValue) needs an aes_key (the 43-character EncodingAESKey)")
+            fail(node, "callback.mode \(mode.rawValue) needs an aes_key (the 43-character EncodingAESKey)", .missingKey)
             return nil
         }
         return SandboxFixture.Callback(url: url, token: token, encodingAESKey: key, mode: mode)
@@ -480,12 +418,12 @@ struct FixtureReader {
         var followerSeed = seed
         if let items = node.items {
             listed = openIDList(items, "followers")
-        } else if let entries = mapping(node, "followers", keys: ["count", "seed", "list"]) {
+        } else if let entries = mapping(node) {
             for entry in entries {
                 switch entry.key {
-                case "count": count = int(entry.value, "followers.count", in: 0...2_000_000) ?? 0
-                case "seed": if let v = self.seed(entry.value, "followers.seed") { followerSeed = v }
-                case "list": if let items = list(entry.value, "followers.list") { listed = openIDList(items, "followers.list") }
+                case "count": count = int(entry.value) ?? 0
+                case "seed": if let v = self.seed(entry.value) { followerSeed = v }
+                case "list": if let items = list(entry.value) { listed = openIDList(items, "followers.list") }
                 default: break
                 }
             }
@@ -498,7 +436,7 @@ struct FixtureReader {
     mutating func openIDList(_ items: [SourceNode], _ what: String) -> [String] {
         var out: [String] = []
         for item in items {
-            guard let id = string(item, "an OpenID in \(what)") else { continue }
+            guard let id = string(item) else { continue }
             if isWellFormedOpenID(id) { out.append(id) } else {
                 fail(item, "'\(id)' is not an OpenID (28 characters of A-Z a-z 0-9 _ -)")
             }
@@ -507,28 +445,25 @@ struct FixtureReader {
     }
 
     mutating func tags(_ node: SourceNode, followers: [String], seed: UInt64) -> [SandboxFixture.Tag] {
-        guard let items = list(node, "tags") else { return [] }
+        guard let items = list(node) else { return [] }
         var out: [SandboxFixture.Tag] = []
         var ids: [Int: SourceLocation] = [:]
         for item in items {
-            guard let entries = mapping(item, "a tag", keys: ["id", "name", "fraction", "members"]) else { continue }
+            guard let entries = mapping(item) else { continue }
             var id: Int?
             var name: String?
             var fraction: Double?
             var members: [String]?
             for entry in entries {
                 switch entry.key {
-                case "id": id = int(entry.value, "tag id", in: 0...Int(Int32.max))
-                case "name": name = string(entry.value, "tag name")
+                case "id": id = int(entry.value)
+                case "name": name = string(entry.value)
                 case "fraction": fraction = double(entry.value, "tag fraction", in: 0...1)
-                case "members": if let l = list(entry.value, "tag members") { members = openIDList(l, "tag members") }
+                case "members": if let l = list(entry.value) { members = openIDList(l, "tag members") }
                 default: break
                 }
             }
-            guard let id else {
-                if item["id"] == nil { fail(item, "a tag needs an id") }
-                continue
-            }
+            guard let id else { continue }
             if let first = ids[id] {
                 fail(item["id"] ?? item, "tag id \(id) is used twice (first at \(first))")
                 continue
@@ -546,36 +481,29 @@ struct FixtureReader {
     }
 
     mutating func media(_ node: SourceNode) -> [SandboxFixture.Media] {
-        guard let items = list(node, "media") else { return [] }
+        guard let items = list(node) else { return [] }
         var out: [SandboxFixture.Media] = []
         for item in items {
-            guard let entries = mapping(item, "a medium", keys: ["media_id", "type", "articles", "age"]) else { continue }
+            guard let entries = mapping(item) else { continue }
             var id: String?
             var type: SandboxMediaKind?
             var articles = 1
             var age = Duration.zero
             for entry in entries {
                 switch entry.key {
-                case "media_id": id = string(entry.value, "media_id")
+                case "media_id": id = string(entry.value)
                 case "type":
-                    if let v = string(entry.value, "media type") {
-                        if let k = SandboxMediaKind(rawValue: v) { type = k } else {
-                            fail(entry.value, "media type must be one of \(SandboxMediaKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(v)'")
-                        }
-                    }
-                case "articles": articles = int(entry.value, "articles", in: WeChatLimits.MassSend.articlesPerNews) ?? 1
+                    if let v = string(entry.value), let k = SandboxMediaKind(rawValue: v) { type = k }
+                case "articles": articles = int(entry.value) ?? 1
                 case "age": age = duration(entry.value, "age") ?? .zero
                 default: break
                 }
             }
             guard let id, !id.isEmpty else {
-                fail(item, "a medium needs a media_id")
+                fail(item, "a medium needs a media_id", .missingKey)
                 continue
             }
-            guard let type else {
-                if item["type"] == nil { fail(item, "medium '\(id)' needs a type") }
-                continue
-            }
+            guard let type else { continue }
             out.append(SandboxFixture.Media(mediaID: id, type: type, articles: articles, age: age))
         }
         return out
@@ -587,30 +515,23 @@ struct FixtureReader {
         if let items = node.items {
             return (items.compactMap { faultRule($0) }, nil)
         }
-        guard let entries = mapping(node, "faults", keys: ["seed", "rules"]) else { return ([], nil) }
+        guard let entries = mapping(node) else { return ([], nil) }
         var seed: UInt64?
         var rules: [SandboxFault] = []
         for entry in entries {
             switch entry.key {
-            case "seed": seed = self.seed(entry.value, "faults.seed")
-            case "rules": if let items = list(entry.value, "faults.rules") { rules = items.compactMap { faultRule($0) } }
+            case "seed": seed = self.seed(entry.value)
+            case "rules": if let items = list(entry.value) { rules = items.compactMap { faultRule($0) } }
             default: break
             }
         }
         return (rules, seed)
     }
 
-    static let faultKeys = ["on", "errcode", "http", "reset", "body", "revoke_token", "latency", "when", "drop", "delay",
-                            "duplicate", "fail", "err", "reprint", "rate", "next", "skip", "limit"]
 
     mutating func faultRule(_ node: SourceNode) -> SandboxFault? {
-        guard let entries = mapping(node, "a fault rule", keys: Self.faultKeys) else { return nil }
-        guard let onNode = node["on"], let on = string(onNode, "on") else {
-            if node["on"] == nil {
-                fail(node, "a fault rule needs `on`: an endpoint (message/mass/sendall, token, *), push or job")
-            }
-            return nil
-        }
+        guard let entries = mapping(node) else { return nil }
+        guard let onNode = node["on"], let on = string(onNode) else { return nil }
         let target: SandboxFault.Target
         switch on {
         case "push": target = .push
@@ -635,47 +556,47 @@ struct FixtureReader {
         for entry in entries {
             let value = entry.value
             switch entry.key {
-            case "errcode": if let v = int(value, "errcode", in: -1...99_999_999) { actions.append((.errcode(v), value)) }
-            case "http": if let v = int(value, "http", in: 400...599) { actions.append((.httpStatus(v), value)) }
+            case "errcode": if let v = int(value) { actions.append((.errcode(v), value)) }
+            case "http": if let v = int(value) { actions.append((.httpStatus(v), value)) }
             case "reset":
                 if case .bool(true)? = value.typed {
                     actions.append((.reset, value))
-                } else if let v = string(value, "reset") {
-                    switch v {
+                } else {
+                    switch string(value) {
                     case "before": actions.append((.reset, value)); phase = phase ?? .before
                     case "after": actions.append((.reset, value)); phase = .after
-                    default: fail(value, "reset must be `before`, `after` or true, not '\(v)'")
+                    default:
+                        fail(value, "reset must be `before`, `after` or true, not \(value.kindDescription)", .invalidEnumValue)
                     }
                 }
-            case "body": if let v = string(value, "body") { actions.append((.body(v), value)) }
+            case "body":
+                if let v = string(value) { actions.append((.body(v), value)) } else {
+                    fail(value, "body must be a string, not \(value.kindDescription)", .wrongType)
+                }
             case "revoke_token": if bool(value, "revoke_token") == true { actions.append((.revokeToken, value)) }
             case "latency": latency = duration(value, "latency")
             case "when":
-                if let v = string(value, "when") {
-                    if let p = SandboxFault.Phase(rawValue: v) { phase = p } else {
-                        fail(value, "when must be `before` or `after`, not '\(v)'")
-                    }
-                }
+                if let v = string(value), let p = SandboxFault.Phase(rawValue: v) { phase = p }
             case "drop": if bool(value, "drop") == true { actions.append((.dropPush, value)) }
             case "delay": if let v = duration(value, "delay") { actions.append((.delayPush(v), value)) }
             case "duplicate": if bool(value, "duplicate") == true { actions.append((.duplicatePush, value)) }
             case "fail": if bool(value, "fail") == true { actions.append((.failJob, value)) }
-            case "err": if let v = int(value, "err", in: 1...99_999) { actions.append((.jobError(v), value)) }
-            case "reprint": if let v = int(value, "reprint", in: WeChatLimits.MassSend.articlesPerNews) { actions.append((.reprint(articleIdx: v), value)) }
+            case "err": if let v = int(value) { actions.append((.jobError(v), value)) }
+            case "reprint": if let v = int(value) { actions.append((.reprint(articleIdx: v), value)) }
             case "rate": rate = double(value, "rate", in: 0...1)
-            case "next": next = int(value, "next", in: 1...1_000_000)
-            case "skip": skip = int(value, "skip", in: 0...1_000_000) ?? 0
-            case "limit": limit = int(value, "limit", in: 1...1_000_000)
+            case "next": next = int(value)
+            case "skip": skip = int(value) ?? 0
+            case "limit": limit = int(value)
             default: break
             }
         }
         if actions.count > 1 {
-            fail(actions[1].1, "a fault rule has one action; this one has \(actions.count) (split it into several rules)")
+            fail(actions[1].1, "a fault rule has one action; this one has \(actions.count) (split it into several rules)", .conflictingKeys)
             return nil
         }
         let action = actions.first?.0
         if action == nil && latency == nil {
-            fail(node, "the fault rule does nothing: give an action (errcode, http, reset, body, revoke_token, drop, delay, duplicate, fail, err, reprint) or a latency")
+            fail(node, "the fault rule does nothing: give an action (errcode, http, reset, body, revoke_token, drop, delay, duplicate, fail, err, reprint) or a latency", .missingKey)
             return nil
         }
         if let (action, actionNode) = actions.first {
@@ -698,7 +619,7 @@ struct FixtureReader {
             return nil
         }
         if rate != nil && next != nil {
-            fail(node["next"] ?? node, "give either `rate` or `next`, not both")
+            fail(node["next"] ?? node, "give either `rate` or `next`, not both", .conflictingKeys)
             return nil
         }
         let trigger: SandboxFault.Trigger

@@ -361,9 +361,10 @@ public enum SandboxMediaKind: String, Sendable, Hashable, Codable, CaseIterable 
     case mpvideo
 }
 
-/// Why a fixture could not be loaded: every problem found, each with its place.
+/// Why a fixture could not be loaded: every problem found, each a ``Diagnostic`` (a code,
+/// a message, its place) as a pipeline's problems are.
 public struct SandboxFixtureError: Error, Sendable, CustomStringConvertible {
-    /// One problem.
+    /// One problem, as place and message (a view of a diagnostic).
     public struct Issue: Sendable, Hashable, CustomStringConvertible {
         /// Where (`file:line:column`), when the problem has a place.
         public var location: SourceLocation?
@@ -383,12 +384,18 @@ public struct SandboxFixtureError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Every problem, in source order.
-    public var issues: [Issue]
+    /// Every problem, in source order: YAML syntax as `YAMLReader` reports it (`MC1xxx`),
+    /// the fixture's own checks with the codes of `docs/diagnostics.md` (`MC2xxx`).
+    public var diagnostics: [Diagnostic]
 
-    /// Creates an error.
-    public init(issues: [Issue]) {
-        self.issues = issues
+    /// Every problem as place and message (with the diagnostic's hint after a semicolon).
+    public var issues: [Issue] {
+        diagnostics.map { d in Issue(location: d.location, message: d.hint.map { "\(d.message); \($0)" } ?? d.message) }
+    }
+
+    /// Creates an error from its diagnostics.
+    public init(diagnostics: [Diagnostic]) {
+        self.diagnostics = diagnostics
     }
 
     /// One issue a line.
