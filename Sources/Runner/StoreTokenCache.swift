@@ -12,7 +12,7 @@ import WeChatMP
 /// store, and an invalidation also forgets the memory copy, so a token error still makes
 /// the next load read the token another process may have stored.
 public final class StoreTokenCache: TokenCache, @unchecked Sendable {
-    let store: any StateStore
+    let store: any TokenCacheStore
     /// The API identity tokens are kept under (`AccountSettings.endpoint`): a token of one
     /// sandbox instance, or of the real API, is never offered to another.
     let api: String
@@ -21,7 +21,7 @@ public final class StoreTokenCache: TokenCache, @unchecked Sendable {
     private let lock = NSLock()
     private var memory: [String: (token: CachedToken, readAt: ContinuousClock.Instant)] = [:]
 
-    public init(store: any StateStore, api: String, rereadInterval: Duration = .seconds(1)) {
+    public init(store: any TokenCacheStore, api: String, rereadInterval: Duration = .seconds(1)) {
         self.store = store
         self.api = api
         self.rereadInterval = rereadInterval
