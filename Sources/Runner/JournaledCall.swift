@@ -59,6 +59,15 @@ extension RunExecutor {
             return StepStop(message: "the journal cannot be written (\(error)); \(call.refusedAction)")
         }
     }
+
+    /// Step 3: records the call's outcome (best effort: the call was made, so a failed write
+    /// leaves the intent, which a later run settles as an unknown outcome). A refusal keeps
+    /// WeChat's errcode.
+    func journalOutcome(_ entry: inout JournalEntry, _ state: JournalEntry.State, errcode: Int? = nil) async {
+        entry.state = state
+        if state == .refused { entry.errcode = errcode }
+        try? await store.journal(entry)
+    }
 }
 
 /// A journaled call that was refused before it was made: the step stops (resumable).

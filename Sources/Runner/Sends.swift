@@ -319,10 +319,9 @@ extension RunExecutor {
         switch outcome {
         case .ok(let response):
             crashPoint("send.after_response")
-            entry.state = .sent
             entry.msgID = response.msgID
             entry.msgDataID = response.msgDataID
-            try? await store.journal(entry)
+            await journalOutcome(&entry, .sent)
             crashPoint("send.after_journal")
             meta["event"] = "send.accepted"
             meta["msg_id"] = .stringConvertible(response.msgID)
@@ -334,10 +333,9 @@ extension RunExecutor {
             // Lost state must converge, so it is adopted; but its content could not be
             // compared, and that is said loudly.
             let unrecorded = !recorded && !attempts.mayHaveSent
-            entry.state = .sent
             entry.msgID = msgID
             entry.adoptedUnrecorded = unrecorded
-            try? await store.journal(entry)
+            await journalOutcome(&entry, .sent)
             meta["msg_id"] = .stringConvertible(msgID)
             meta["errcode"] = .stringConvertible(45065)
             if unrecorded {
@@ -353,13 +351,10 @@ extension RunExecutor {
             }
             return .sent(msgID: msgID, msgDataID: nil)
         case .failed(let e), .alreadyDone(let e):
-            entry.state = .refused
-            entry.errcode = e.errcode
-            try? await store.journal(entry)
+            await journalOutcome(&entry, .refused, errcode: e.errcode)
             return .failed(failure(e))
         case .unknown(let e):
-            entry.state = .unknown
-            try? await store.journal(entry)
+            await journalOutcome(&entry, .unknown)
             return .failed(.stopped(
                 "outcome unknown for \(label) (\(e)); `\(options.resumeCommand(run.id))` repeats it with the same clientmsgid, so it cannot be sent twice"))
         case .stopped:

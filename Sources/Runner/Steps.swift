@@ -248,22 +248,17 @@ extension RunExecutor {
             entry.lastAttemptAt = entry.updatedAt
             switch outcome {
             case .ok:
-                entry.state = .sent
-                try? await store.journal(entry)
+                await journalOutcome(&entry, .sent)
                 continue
             case .alreadyDone:
-                entry.state = .sent
-                try? await store.journal(entry)
+                await journalOutcome(&entry, .sent)
                 logger.notice("an earlier attempt may have deleted it; WeChat says 40059 (already deleted)", metadata: ["event": "delete.already_done", "step.id": .string(step.id.value)])
                 continue
             case .failed(let e):
-                entry.state = .refused
-                entry.errcode = e.errcode
-                try? await store.journal(entry)
+                await journalOutcome(&entry, .refused, errcode: e.errcode)
                 return failure(e)
             case .unknown(let e):
-                entry.state = .unknown
-                try? await store.journal(entry)
+                await journalOutcome(&entry, .unknown)
                 return failure(e)
             case .duplicate: return .failure("unexpected 45065 on delete")
             case .stopped: return .stopped(stopSignal.message)
@@ -342,18 +337,14 @@ extension RunExecutor {
         entry.updatedAt = options.now()
         switch outcome {
         case .ok(let r):
-            entry.state = .sent
             entry.msgID = r.msgID
-            try? await store.journal(entry)
+            await journalOutcome(&entry, .sent)
             return .success(["msg_id": r.msgID.map { .integer(Int($0)) } ?? .null])
         case .failed(let e):
-            entry.state = .refused
-            entry.errcode = e.errcode
-            try? await store.journal(entry)
+            await journalOutcome(&entry, .refused, errcode: e.errcode)
             return failure(e)
         case .unknown(let e):
-            entry.state = .unknown
-            try? await store.journal(entry)
+            await journalOutcome(&entry, .unknown)
             return .stopped(
                 "the preview's outcome is unknown (\(e)); it is not repeated without `\(options.resumeCommand(run.id, "--confirm-resend"))`")
         case .duplicate, .alreadyDone: return .failure("unexpected answer on preview")
