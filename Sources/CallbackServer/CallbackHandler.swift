@@ -287,7 +287,10 @@ public struct CallbackHandler: Sendable {
             do {
                 (xml, usedPreviousKey) = try served.crypto.decrypt(encryptText)
             } catch {
-                let reason: RejectionReason = error.code == .appIDMismatch ? .appIDMismatch : .decryptFailed
+                // Decrypted for this AppID but not an `<xml>` message (a DTD or a prolog
+                // first): the message is malformed, as the same text in plain mode would be.
+                let reason: RejectionReason =
+                    error.code == .appIDMismatch ? .appIDMismatch : error.code == .notXML ? .malformedXML : .decryptFailed
                 throw Refusal(reason, error.message, account: name)
             }
             do {

@@ -171,6 +171,16 @@ public struct ListenerConfiguration: Sendable, CustomStringConvertible {
         else {
             throw ListenerConfigurationError(.invalidPath, "the callback path '\(p)' must be a path such as /wechat/callback")
         }
+        // No `.` or `..` segment (a proxy or a client normalises them away, so the path could
+        // not be reached as written), and not the listener's own endpoints.
+        if p.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
+            throw ListenerConfigurationError(
+                .invalidPath, "the callback path '\(p)' must not contain '.' or '..' segments; use a path such as /wechat/callback")
+        }
+        if p == "/healthz" || p == "/metrics" || p.hasPrefix("/healthz/") || p.hasPrefix("/metrics/") {
+            throw ListenerConfigurationError(
+                .invalidPath, "the callback path '\(p)' is taken by the listener's own \(p.hasPrefix("/healthz") ? "/healthz" : "/metrics"); use a path such as /wechat/callback")
+        }
         var names: Set<String> = []
         var originals: [String: String] = [:]
         for account in accounts {

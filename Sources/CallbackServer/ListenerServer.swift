@@ -56,7 +56,7 @@ public enum ListenerServer {
         var log = logger ?? Logger(label: "masscast.listen.server")
         if logger == nil { log.logLevel = .warning }
         return Application(
-            router: router(handler: handler),
+            responder: CallbackMethodGuard(inner: router(handler: handler).buildResponder(), handler: handler),
             server: .http1(
                 configuration: .init(
                     idleTimeout: .seconds(60),
@@ -117,5 +117,30 @@ public enum ListenerServer {
         } catch {
             return false
         }
+    }
+}
+
+/// Answers every method other than GET and POST on the callback paths with 405, counted and
+/// logged like any refusal: the router alone answers 404 to a method it has no route for
+/// (HEAD, TRACE, PROPFIND, …), which says the path does not exist.
+struct CallbackMethodGuard<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
+    typealias Context = BasicRequestContext
+    let inner: Inner
+    let handler: CallbackHandler
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let method = request.method
+        guard method != .get, method != .post, Self.isCallbackPath(request.uri.path, base: handler.configuration.normalizedPath)
+        else { return try await inner.respond(to: request, context: context) }
+        let answer = await handler.handle(method: method.rawValue, path: request.uri.path, query: [:], body: [])
+        return ListenerServer.response(answer)
+    }
+
+    /// `base` or `base/<one segment>`.
+    static func isCallbackPath(_ path: String, base: String) -> Bool {
+        if path == base { return true }
+        guard path.hasPrefix(base + "/") else { return false }
+        let rest = path.dropFirst(base.count + 1)
+        return !rest.isEmpty && !rest.contains("/")
     }
 }

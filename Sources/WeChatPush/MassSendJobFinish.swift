@@ -94,10 +94,10 @@ public struct MassSendJobFinish: Sendable, Codable, Hashable {
         self.createTime = try fields.requiredInt64("CreateTime")
         self.msgID = try fields.requiredInt64(anyOf: ["MsgID", "MsgId"])
         self.status = JobStatus(parsing: try fields.requiredString("Status"))
-        self.totalCount = try fields.requiredInt("TotalCount")
-        self.filterCount = try fields.requiredInt("FilterCount")
-        self.sentCount = try fields.requiredInt("SentCount")
-        self.errorCount = try fields.requiredInt("ErrorCount")
+        self.totalCount = try fields.requiredCount("TotalCount")
+        self.filterCount = try fields.requiredCount("FilterCount")
+        self.sentCount = try fields.requiredCount("SentCount")
+        self.errorCount = try fields.requiredCount("ErrorCount")
         if let element = root.child("CopyrightCheckResult") {
             self.copyrightCheckResult = try CopyrightCheckResult(element: element)
         } else {
@@ -429,7 +429,26 @@ struct CallbackFields {
                 "<\(element.name)> at \(element.position) has no \(names.joined(separator: " or ")) element"
             )
         }
+        // A field given twice (or under both spellings) is refused: which one counts would
+        // be the reader's guess, and a forged second value could hide behind a genuine first.
+        let all = element.children.filter { names.contains($0.name) }
+        if all.count > 1 {
+            throw CallbackError(
+                .invalidField,
+                "<\(element.name)> at \(element.position) has \(all.count) \(names.joined(separator: "/")) elements; one is allowed"
+            )
+        }
         return child
+    }
+
+    /// A count (`TotalCount`, `SentCount`, …): an integer, at least 0.
+    func requiredCount(_ name: String) throws(CallbackError) -> Int {
+        let child = try requiredChild([name])
+        let value = try integer(child)
+        guard value >= 0 else {
+            throw CallbackError(.invalidField, "\(location(of: child)) is negative: \(value)")
+        }
+        return Int(value)
     }
 
     func requiredString(_ name: String) throws(CallbackError) -> String {

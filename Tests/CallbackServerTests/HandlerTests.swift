@@ -322,6 +322,20 @@ struct HandlerTests {
             Refused(name: "an undeclared entity inside an encrypted push", status: 400, reason: .malformedXML) {
                 try main.encrypted(encryptedXML: main.xml.replacingOccurrences(of: "<![CDATA[send success]]>", with: "&lol3;"))
             },
+            Refused(name: "a DTD inside an encrypted push", status: 400, reason: .malformedXML) {
+                try main.encrypted(encryptedXML: "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY a \"b\">]>" + main.xml)
+            },
+            Refused(name: "an authenticated MASSSENDJOBFINISH with a negative count", status: 400, reason: .badRequest) {
+                Push(account: Accounts.news, xml: news.xml.replacingOccurrences(of: "<SentCount>", with: "<SentCount>-")).plain()
+            },
+            Refused(name: "an authenticated MASSSENDJOBFINISH with a count given twice", status: 400, reason: .badRequest) {
+                Push(account: Accounts.news, xml: news.xml.replacingOccurrences(
+                    of: "<ErrorCount>", with: "<ErrorCount>0</ErrorCount><ErrorCount>")).plain()
+            },
+            Refused(name: "an authenticated MASSSENDJOBFINISH with its MsgID given twice", status: 400, reason: .badRequest) {
+                Push(account: Accounts.news, xml: news.xml.replacingOccurrences(
+                    of: "</xml>", with: "<MsgID>1000000001</MsgID></xml>")).plain()
+            },
             Refused(name: "missing timestamp", status: 400, reason: .badRequest) {
                 var request = news.plain()
                 request.query["timestamp"] = nil
@@ -475,6 +489,22 @@ struct ConfigurationTests {
                 #expect(error.account == last.name || error.message.contains(last.name), "\(name): \(error.message)")
             }
         }
+    }
+
+    @Test("callback paths with '.' or '..' segments, or on the listener's own endpoints, are refused",
+          arguments: ["../x", "/wechat/../x", "/wechat/./callback", "/healthz", "/metrics/x", "/"])
+    func invalidPath(_ path: String) {
+        var configuration = Accounts.configuration([Accounts.news])
+        configuration.path = path
+        do {
+            try configuration.validate()
+            Issue.record("\(path): accepted")
+        } catch {
+            #expect(error.code.description == "invalidPath", "\(path): \(error.message)")
+            #expect(error.message.contains("/wechat/callback"))
+        }
+        configuration.path = "/wx/callback-1.0"
+        #expect(throws: Never.self) { try configuration.validate() }
     }
 
     @Test("the replay guard refuses repeats, forgets expired pairs, and is bounded")
