@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import PipelineCore
 import RunLog
 import RunState
