@@ -201,15 +201,20 @@ public final class Rig: @unchecked Sendable {
     /// - Parameters:
     ///   - account: the account the pipeline names (a different one is refused: the
     ///     pipeline says which account it sends as).
-    ///   - store: the store the run journals to instead of ``store`` (a wrapper that injects faults).
+    ///   - store: the store the run journals to instead of ``store`` (a wrapper that injects
+    ///     faults, a second connection standing for another process).
+    ///   - transport: what the run calls the sandbox through instead of ``transport`` (one
+    ///     that counts calls).
+    ///   - logger: where the run logs instead of ``logs`` (a terminal's text).
     ///   - configure: last changes to the options.
     public func session(
         _ path: String, inputs: [String] = [], account: String = "brand-main", store: (any StateStore)? = nil,
-        configure: (inout RunOptions) -> Void = { _ in }
+        transport: (any WeChatTransport)? = nil, logger: Logger? = nil, configure: (inout RunOptions) -> Void = { _ in }
     ) throws -> RunSession {
         let session = try RunSession.prepare(
             RunRequest(pipeline: path, inputs: inputs, sandbox: true), account: accountSource,
-            environment: environment, wiring: SessionWiring(transport: transport, store: self.store, journal: store),
+            environment: environment,
+            wiring: SessionWiring(transport: transport ?? self.transport, store: self.store, journal: store),
             configure: { options in
                 if let virtual {
                     options.clock = virtual
@@ -221,8 +226,8 @@ public final class Rig: @unchecked Sendable {
             },
             logging: { _ in
                 SessionLogging(
-                    logger: LogFormat.makeLogger(
-                        label: "test", format: .json, sink: logs, scrubber: Scrubber(), level: .debug))
+                    logger: logger
+                        ?? LogFormat.makeLogger(label: "test", format: .json, sink: logs, scrubber: Scrubber(), level: .debug))
             })
         guard session.account.name == account else {
             throw SetupError(
@@ -231,12 +236,15 @@ public final class Rig: @unchecked Sendable {
         return session
     }
 
-    /// The executor of ``session(_:inputs:account:store:configure:)``.
+    /// The executor of ``session(_:inputs:account:store:transport:logger:configure:)``.
     public func executor(
         _ path: String, inputs: [String] = [], account: String = "brand-main", store: (any StateStore)? = nil,
-        configure: (inout RunOptions) -> Void = { _ in }
+        transport: (any WeChatTransport)? = nil, logger: Logger? = nil, configure: (inout RunOptions) -> Void = { _ in }
     ) throws -> RunExecutor {
-        try session(path, inputs: inputs, account: account, store: store, configure: configure).executor
+        try session(
+            path, inputs: inputs, account: account, store: store, transport: transport, logger: logger,
+            configure: configure
+        ).executor
     }
 
     /// Runs the pipeline at `path` to its end.
