@@ -156,11 +156,16 @@ public final class Rig: @unchecked Sendable {
     /// Options for an executor a test makes itself: the rig's time.
     public func baseOptions() -> RunOptions {
         var options = RunOptions()
+        keepTime(&options)
+        return options
+    }
+
+    /// Puts `options` on the rig's time (the virtual clock's, when it has one).
+    func keepTime(_ options: inout RunOptions) {
         if let virtual {
             options.clock = virtual
             options.now = { virtual.date }
         }
-        return options
     }
 
     /// What a run of this rig reads from its process: no variables, the rig's folder.
@@ -216,10 +221,7 @@ public final class Rig: @unchecked Sendable {
             environment: environment,
             wiring: SessionWiring(transport: transport ?? self.transport, store: self.store, journal: store),
             configure: { options in
-                if let virtual {
-                    options.clock = virtual
-                    options.now = { virtual.date }
-                }
+                keepTime(&options)
                 options.waitGrace = .milliseconds(300)
                 options.firstPollDelay = .milliseconds(300)
                 configure(&options)
