@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "RunState", targets: ["RunState"]),
         .library(name: "StateSQLite", targets: ["StateSQLite"]),
         .library(name: "Runner", targets: ["Runner"]),
+        .library(name: "MasscastTesting", targets: ["MasscastTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -155,10 +156,17 @@ let package = Package(
             swiftSettings: strict
         ),
         // Test support, used only by tests (like HummingbirdTesting): the built binary run as a
-        // child process (swift-subprocess) with a time limit, and run reports decoded.
+        // child process (swift-subprocess) with a time limit, run reports decoded, and the
+        // runner's rig (MasscastApp's run preparation against an in-process sandbox, on
+        // virtual time when asked).
         .target(
             name: "MasscastTesting",
-            dependencies: ["RunLog", .product(name: "Subprocess", package: "swift-subprocess")],
+            dependencies: [
+                "MasscastApp", "PipelineCore", "PipelineYAML", "RunLog", "RunState", "Runner", "StateSQLite", "WeChatMP",
+                "WeChatSandbox",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -232,7 +240,7 @@ let package = Package(
         .testTarget(
             name: "RunnerTests",
             dependencies: [
-                "Runner", "RunState", "StateSQLite", "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunLog",
+                "MasscastTesting", "Runner", "RunState", "StateSQLite", "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunLog",
                 "CallbackServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

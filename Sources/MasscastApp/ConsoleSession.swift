@@ -3,17 +3,16 @@ import RunLog
 import Runner
 
 extension Console {
-    /// Prepares a session with this console's logging (`format`, `verbose`, the session's
-    /// secrets scrubbed); a setup error is reported here and gives `nil` (the command exits 2).
-    /// - Parameter prepare: ``RunSession/prepare(_:pipeline:environment:transport:logging:)``
-    ///   or its resume twin, given the logging to use.
-    public func session(
-        format: LogFormat?, verbose: Bool,
-        _ prepare: (@escaping @Sendable ([String]) -> SessionLogging) async throws(SetupError) -> RunSession
-    ) async -> (RunSession, ProgressLine?)? {
+    /// Prepares the session `request` asks for (``RunSession/prepare(_:environment:wiring:pipelineLoaded:logging:)``,
+    /// in this process's environment) with this console's logging (`format`, `verbose`, the
+    /// session's secrets scrubbed) and the pipeline's warnings shown; a setup error is
+    /// reported here and gives `nil` (the command exits 2).
+    public func session(_ request: RunRequest, format: LogFormat?, verbose: Bool) async -> (RunSession, ProgressLine?)? {
         let progress = ProgressBox()
         do {
-            let session = try await prepare { scrub in
+            let session = try await RunSession.prepare(
+                request, environment: .process, pipelineLoaded: { self.warnings($0.warnings) }
+            ) { scrub in
                 let (logging, line) = self.sessionLogging(format: format, verbose: verbose, scrub: scrub)
                 progress.line = line
                 return logging

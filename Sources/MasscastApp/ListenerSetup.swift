@@ -43,6 +43,36 @@ public struct ListenRequest: Sendable {
     }
 }
 
+extension ListenRequest {
+    /// The request `masscast listen`'s flags make, with `timestampWindow` written as a
+    /// duration (`5m`, `300s`, `1m30s`).
+    /// - Throws: the usage error of a flag out of range or a flag without the one it needs
+    ///   (the command prints it with its usage and exits 2).
+    public init(
+        flags port: Int, timestampWindow: String, maxBodyBytes: Int, path: String, config: String?, state: String?,
+        secrets: String?, accountOriginalID: String?, appID: String?, accountName: String
+    ) throws(ListenRequest.UsageError) {
+        guard let window = DurationText.parse(timestampWindow), window > .zero else {
+            throw UsageError(message: "--timestamp-window must be a duration such as 5m, 300s or 1m30s")
+        }
+        if maxBodyBytes < 1024 { throw UsageError(message: "--max-body-bytes must be at least 1024") }
+        if port < 0 || port > 65535 { throw UsageError(message: "--port must be 0…65535") }
+        if appID != nil && accountOriginalID == nil {
+            throw UsageError(message: "--app-id goes with --account-original-id")
+        }
+        self.init(
+            config: config, state: state, secrets: secrets, timestampWindow: window, maxBodyBytes: maxBodyBytes,
+            path: path, accountOriginalID: accountOriginalID, appID: appID, accountName: accountName)
+    }
+
+    /// Flags that do not make a request: a usage error.
+    public struct UsageError: Error, Sendable, CustomStringConvertible {
+        /// What is wrong, naming the flag.
+        public var message: String
+        public var description: String { message }
+    }
+}
+
 /// A listener ready to serve: its accounts with their secrets resolved, its store, the
 /// secrets to scrub, and notes about accounts that cannot be served.
 public struct ListenerSetup: Sendable {
@@ -129,6 +159,12 @@ public struct ListenerSetup: Sendable {
 }
 
 extension ListenerSetup {
+    /// Logs why some accounts are not served (``notes``), then makes the listener's handler.
+    public func handler(loggingNotesTo logger: Logger) throws -> CallbackHandler {
+        for note in notes { logger.warning("\(note)", metadata: ["event": "listen.account_skipped"]) }
+        return try handler(logger: logger)
+    }
+
     /// The listener's handler, or why it cannot be made.
     public func handler(logger: Logger) throws -> CallbackHandler {
         try CallbackHandler(configuration: configuration, store: store, logger: logger)

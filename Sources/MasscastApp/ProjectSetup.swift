@@ -12,6 +12,23 @@ public enum ProjectSetup {
         return "mc-" + String((0..<20).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
     }
 
+    /// `masscast init` in `folder` (the working directory when `nil`): masscast.yaml written
+    /// or given a project id (``writeConfig(at:)``), then `.masscast/` ignored
+    /// (``ignoreState(in:)``); `say` is told each thing done, as it is done.
+    public static func initialize(folder: String?, environment: AppEnvironment, say: (String) -> Void)
+        throws(SetupError)
+    {
+        let folder = environment.absolute(folder ?? ".")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw SetupError(.file, "no folder \(folder)")
+        }
+        say(try writeConfig(at: (folder as NSString).appendingPathComponent(ProjectConfigLoader.fileName)))
+        if try ignoreState(in: folder) {
+            say("added .masscast/ to \((folder as NSString).appendingPathComponent(".gitignore"))")
+        }
+    }
+
     /// Writes masscast.yaml, or adds `project:` to it; says what it did.
     public static func writeConfig(at path: String) throws(SetupError) -> String {
         let id = newProjectID()

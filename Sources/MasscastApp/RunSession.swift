@@ -38,64 +38,76 @@ public struct SessionSettings: Sendable {
     }
 }
 
-/// What `masscast run` is asked to do.
+/// What `masscast run` or `masscast resume` is asked to do: one request for both, since
+/// both prepare a session the same way.
 public struct RunRequest: Sendable {
-    /// The pipeline file as given.
-    public var pipeline: String
-    /// `--input name=value`, in order.
+    /// Start a run of a pipeline, or continue a run that stopped.
+    public enum Action: Sendable, Hashable {
+        /// `masscast run PIPELINE`: the pipeline file as given.
+        case start(pipeline: String)
+        /// `masscast resume RUN_ID`.
+        case resume(runID: String)
+    }
+
+    /// What to do.
+    public var action: Action
+    /// `--input name=value`, in order (`run`).
     public var inputs: [String]
-    /// `--sandbox`: rehearse against an in-process sandbox.
+    /// `--sandbox`: rehearse against an in-process sandbox (`run`; a resumed run rehearses
+    /// when it was a rehearsal).
     public var sandbox: Bool
-    /// `--fixture`: the sandbox's fixture (default: the built-in one).
+    /// `--fixture`: the sandbox's fixture (default: the built-in one); for a resumed
+    /// rehearsal, the fixture it used.
     public var fixture: String?
-    /// `--rerun`: send again, as a new generation.
+    /// `--rerun`: send again, as a new generation (`run`).
     public var rerun: Bool
-    /// `--enforce-schedule`: keep the schedule window even in a rehearsal.
+    /// `--enforce-schedule`: keep the schedule window even in a rehearsal (`run`).
     public var enforceSchedule: Bool
+    /// `--confirm-resend` (`resume`).
+    public var confirmResend: Bool
     /// `--confirm-to-all NAME`.
     public var confirmToAll: String?
     /// The shared settings.
     public var settings: SessionSettings
 
-    /// A request.
+    /// A `run` of `pipeline`.
     public init(
         pipeline: String, inputs: [String] = [], sandbox: Bool = false, fixture: String? = nil, rerun: Bool = false,
         enforceSchedule: Bool = false, confirmToAll: String? = nil, settings: SessionSettings = SessionSettings()
     ) {
-        self.pipeline = pipeline
+        self.action = .start(pipeline: pipeline)
         self.inputs = inputs
         self.sandbox = sandbox
         self.fixture = fixture
         self.rerun = rerun
         self.enforceSchedule = enforceSchedule
+        self.confirmResend = false
         self.confirmToAll = confirmToAll
         self.settings = settings
     }
-}
 
-/// What `masscast resume` is asked to do.
-public struct ResumeRequest: Sendable {
-    /// The run to continue.
-    public var runID: String
-    /// `--confirm-resend`.
-    public var confirmResend: Bool
-    /// `--fixture`: for a rehearsal's run, the fixture it used.
-    public var fixture: String?
-    /// `--confirm-to-all NAME`.
-    public var confirmToAll: String?
-    /// The shared settings.
-    public var settings: SessionSettings
-
-    /// A request.
+    /// A `resume` of the run `runID`.
     public init(
-        runID: String, confirmResend: Bool = false, fixture: String? = nil, confirmToAll: String? = nil,
+        resuming runID: String, confirmResend: Bool = false, fixture: String? = nil, confirmToAll: String? = nil,
         settings: SessionSettings = SessionSettings()
     ) {
-        self.runID = runID
-        self.confirmResend = confirmResend
+        self.action = .resume(runID: runID)
+        self.inputs = []
+        self.sandbox = false
         self.fixture = fixture
+        self.rerun = false
+        self.enforceSchedule = false
+        self.confirmResend = confirmResend
         self.confirmToAll = confirmToAll
         self.settings = settings
+    }
+
+    /// Why the flags of a `run` do not go together (a usage error), or `nil`.
+    public var usageError: String? {
+        guard case .start = action else { return nil }
+        if settings.concurrency < 1 { return "--concurrency must be at least 1" }
+        if fixture != nil && !sandbox { return "--fixture needs --sandbox" }
+        return nil
     }
 }
 
@@ -117,10 +129,36 @@ public struct SessionLogging: Sendable {
     }
 }
 
+/// What a session is wired to besides what the request says. The command line uses the
+/// defaults; tests pass their own (the sandbox's in-process transport, a store they read,
+/// a store that fails on purpose).
+public struct SessionWiring: Sendable {
+    /// What calls WeChat (default: HTTP).
+    public var transport: any WeChatTransport
+    /// An open state store to use instead of locating one (`--state`, masscast.yaml, the
+    /// default); the session does not close it.
+    public var store: SQLiteStateStore?
+    /// The store the run journals to, when not ``store`` itself (a wrapper that injects
+    /// faults, another store).
+    public var journal: (any StateStore)?
+
+    /// A wiring; `nil` means "as the command line does".
+    public init(
+        transport: any WeChatTransport = AsyncHTTPTransport(), store: SQLiteStateStore? = nil,
+        journal: (any StateStore)? = nil
+    ) {
+        self.transport = transport
+        self.store = store
+        self.journal = journal
+    }
+}
+
 /// A run ready to start or continue: the pipeline, its account resolved, the state store
 /// open, and (for a rehearsal) the sandbox and its listener running. Made from what the
-/// command line (or a test) asks for by ``prepare(_:pipeline:environment:transport:logging:)``
-/// and ``prepare(_:environment:transport:pipelineLoaded:logging:)``; the same steps for both.
+/// command line (or a test) asks for by ``prepare(_:environment:wiring:pipelineLoaded:logging:)``,
+/// or, for a pipeline whose account is looked up in a given place without starting a
+/// sandbox, ``prepare(_:account:environment:wiring:configure:logging:)``: the same steps in
+/// the same order.
 public final class RunSession: Sendable {
     enum Action: Sendable {
         case start
@@ -154,62 +192,153 @@ public final class RunSession: Sendable {
         self.action = action
     }
 
-    /// Prepares `masscast run`: secrets, inputs, config (found from the pipeline's folder),
+    /// Prepares `masscast run` or `masscast resume`.
+    ///
+    /// `run`: the pipeline, secrets, inputs, config (found from the pipeline's folder),
     /// store, then the account (from the config, or from the sandbox it starts).
-    /// - Parameter logging: makes the run's logging, given every secret to scrub.
+    ///
+    /// `resume`: the store (found from the working directory; it must exist), the run, its
+    /// pipeline and inputs, secrets, and the account the run was made for (a rehearsal's from
+    /// a new sandbox with the same fixture). An account that now resolves to another AppID or
+    /// API is refused.
+    /// - Parameters:
+    ///   - pipelineLoaded: told the pipeline once it is read (to show its warnings).
+    ///   - logging: makes the run's logging, given every secret to scrub.
     public static func prepare(
-        _ request: RunRequest, pipeline loaded: LoadedPipeline, environment: AppEnvironment,
-        transport: any WeChatTransport = AsyncHTTPTransport(),
-        logging: @Sendable ([String]) -> SessionLogging
-    ) async throws(SetupError) -> RunSession {
-        let settings = request.settings
-        let pipeline = loaded.pipeline
-        let secrets = try Secrets.load(file: settings.secrets, environment: environment)
-        let inputs = try resolveInputs(request.inputs, pipeline: pipeline)
-        let config = try ProjectFiles.loadConfig(explicit: settings.config, near: loaded.file)
-        let store = try StateLocation.open(
-            explicit: settings.state, config: config, temporary: request.sandbox, environment: environment)
-        var rehearsal: Rehearsal?
-        let account: AccountSettings
-        if request.sandbox {
-            (rehearsal, account) = try await Rehearsal.start(
-                fixturePath: request.fixture, pipeline: pipeline, store: store, secrets: secrets, inputs: inputs,
-                environment: environment)
-        } else {
-            account = try AccountResolver.resolve(
-                pipeline, in: .config(config), secrets: secrets, inputs: inputs, environment: environment)
-        }
-        let scrubbed = [account.secret.value] + secrets.scrubbed + (rehearsal?.scrub ?? [])
-        let log = logging(scrubbed)
-        var options = options(inputs: inputs, settings: settings, environment: environment, logging: log)
-        options.rerun = request.rerun
-        options.sandbox = request.sandbox
-        options.project = config?.project ?? ""
-        options.confirmToAll = request.confirmToAll
-        options.enforceSchedule = !request.sandbox || request.enforceSchedule
-        let executor = RunExecutor(
-            pipeline: pipeline, pipelineFile: loaded.file, pipelineDigest: digest(ofFile: loaded.file),
-            account: account, store: store, transport: transport, logger: log.logger, options: options)
-        return RunSession(
-            executor: executor, store: store, rehearsal: rehearsal, account: account, scrubbed: scrubbed,
-            temporaryStore: request.sandbox && settings.state == nil, action: .start)
-    }
-
-    /// Prepares `masscast resume`: the store (found from the working directory; it must
-    /// exist), the run, its pipeline and inputs, secrets, and the account the run was made
-    /// for (a rehearsal's from a new sandbox with the same fixture). An account that now
-    /// resolves to another AppID or API is refused.
-    /// - Parameter pipelineLoaded: told the run's pipeline once it is read (to show its warnings).
-    public static func prepare(
-        _ request: ResumeRequest, environment: AppEnvironment, transport: any WeChatTransport = AsyncHTTPTransport(),
+        _ request: RunRequest, environment: AppEnvironment, wiring: SessionWiring = SessionWiring(),
         pipelineLoaded: @Sendable (LoadedPipeline) -> Void = { _ in },
         logging: @Sendable ([String]) -> SessionLogging
     ) async throws(SetupError) -> RunSession {
+        switch request.action {
+        case .start(let file):
+            let loaded = try ProjectFiles.loadPipeline(file, environment: environment)
+            pipelineLoaded(loaded)
+            let parts = try gather(request, loaded: loaded, environment: environment, wiring: wiring)
+            var rehearsal: Rehearsal?
+            let account: AccountSettings
+            if request.sandbox {
+                (rehearsal, account) = try await Rehearsal.start(
+                    fixturePath: request.fixture, pipeline: loaded.pipeline, store: parts.store,
+                    secrets: parts.secrets, inputs: parts.inputs, environment: environment)
+            } else {
+                account = try AccountResolver.resolve(
+                    loaded.pipeline, in: .config(parts.config), secrets: parts.secrets, inputs: parts.inputs,
+                    environment: environment)
+            }
+            return assemble(
+                request, parts, account: account, rehearsal: rehearsal, environment: environment, wiring: wiring,
+                configure: { _ in }, logging: logging)
+        case .resume(let runID):
+            return try await resume(
+                runID, request, environment: environment, wiring: wiring, pipelineLoaded: pipelineLoaded,
+                logging: logging)
+        }
+    }
+
+    /// Prepares `masscast run` with the account looked up in `source` and nothing started:
+    /// the same steps as ``prepare(_:environment:wiring:pipelineLoaded:logging:)`` for a run
+    /// whose sandbox (`.sandbox`) is already running in this process, as in the runner's tests.
+    /// - Parameter configure: last changes to the run's options (shorter waits, a clock).
+    public static func prepare(
+        _ request: RunRequest, account source: AccountSource, environment: AppEnvironment,
+        wiring: SessionWiring = SessionWiring(), configure: (inout RunOptions) -> Void = { _ in },
+        logging: ([String]) -> SessionLogging
+    ) throws(SetupError) -> RunSession {
+        guard case .start(let file) = request.action else {
+            throw SetupError(.run, "a run is resumed with prepare(_:environment:wiring:pipelineLoaded:logging:)")
+        }
+        let loaded = try ProjectFiles.loadPipeline(file, environment: environment)
+        let parts = try gather(request, loaded: loaded, environment: environment, wiring: wiring)
+        let account = try AccountResolver.resolve(
+            loaded.pipeline, in: source, secrets: parts.secrets, inputs: parts.inputs, environment: environment)
+        return assemble(
+            request, parts, account: account, rehearsal: nil, environment: environment, wiring: wiring,
+            configure: configure, logging: logging)
+    }
+
+    /// What a run is prepared from before its account: read and opened in this order.
+    struct Parts {
+        var loaded: LoadedPipeline
+        var secrets: Secrets
+        var inputs: [String: Value]
+        var config: ProjectConfig?
+        var store: SQLiteStateStore
+        var temporaryStore: Bool
+    }
+
+    static func gather(
+        _ request: RunRequest, loaded: LoadedPipeline, environment: AppEnvironment, wiring: SessionWiring
+    ) throws(SetupError) -> Parts {
         let settings = request.settings
-        let runID = request.runID
+        let secrets = try Secrets.load(file: settings.secrets, environment: environment)
+        let inputs = try resolveInputs(request.inputs, pipeline: loaded.pipeline)
+        let config = try ProjectFiles.loadConfig(explicit: settings.config, near: loaded.file)
+        let store: SQLiteStateStore
+        if let given = wiring.store {
+            store = given
+        } else {
+            store = try StateLocation.open(
+                explicit: settings.state, config: config, temporary: request.sandbox, environment: environment)
+        }
+        return Parts(
+            loaded: loaded, secrets: secrets, inputs: inputs, config: config, store: store,
+            temporaryStore: wiring.store == nil && request.sandbox && settings.state == nil)
+    }
+
+    /// The executor and the session, once the account is known: the one place both are made.
+    static func assemble(
+        _ request: RunRequest, _ parts: Parts, account: AccountSettings, rehearsal: Rehearsal?,
+        environment: AppEnvironment, wiring: SessionWiring, configure: (inout RunOptions) -> Void,
+        logging: ([String]) -> SessionLogging
+    ) -> RunSession {
+        let scrubbed = [account.secret.value] + parts.secrets.scrubbed + (rehearsal?.scrub ?? [])
+        let log = logging(scrubbed)
+        var options = RunOptions()
+        options.inputs = parts.inputs
+        options.env = environment.variables
+        options.concurrency = request.settings.concurrency
+        options.crashPoint = environment.variables["MASSCAST_CRASH_AT"]
+        options.progress = log.progress
+        options.progressEnded = log.progressEnded
+        options.resumeArguments = request.settings.resumeArguments
+        options.project = parts.config?.project ?? ""
+        options.confirmToAll = request.confirmToAll
+        let action: Action
+        switch request.action {
+        case .start:
+            options.rerun = request.rerun
+            options.sandbox = request.sandbox
+            options.enforceSchedule = !request.sandbox || request.enforceSchedule
+            action = .start
+        case .resume(let runID):
+            options.confirmResend = request.confirmResend
+            options.sandbox = request.sandbox
+            action = .resume(runID)
+        }
+        configure(&options)
+        let file = parts.loaded.file
+        let executor = RunExecutor(
+            pipeline: parts.loaded.pipeline, pipelineFile: file, pipelineDigest: digest(ofFile: file),
+            account: account, store: wiring.journal ?? parts.store, transport: wiring.transport, logger: log.logger,
+            options: options)
+        return RunSession(
+            executor: executor, store: parts.store, rehearsal: rehearsal, account: account, scrubbed: scrubbed,
+            temporaryStore: parts.temporaryStore, action: action)
+    }
+
+    static func resume(
+        _ runID: String, _ request: RunRequest, environment: AppEnvironment, wiring: SessionWiring,
+        pipelineLoaded: @Sendable (LoadedPipeline) -> Void, logging: @Sendable ([String]) -> SessionLogging
+    ) async throws(SetupError) -> RunSession {
+        let settings = request.settings
         let config = try ProjectFiles.loadConfig(explicit: settings.config, environment: environment)
-        let store = try StateLocation.open(
-            explicit: settings.state, config: config, mustExist: true, environment: environment)
+        let store: SQLiteStateStore
+        if let given = wiring.store {
+            store = given
+        } else {
+            store = try StateLocation.open(
+                explicit: settings.state, config: config, mustExist: true, environment: environment)
+        }
         let record: RunRecord
         do {
             guard let r = try await store.run(runID) else {
@@ -262,19 +391,15 @@ public final class RunSession: Sendable {
                 "run \(runID) was made for \(record.identity.appID) at \(record.identity.api), but the account now resolves to \(account.appID) at \(account.api)"
             )
         }
-        let scrubbed = [account.secret.value] + secrets.scrubbed + (rehearsal?.scrub ?? [])
-        let log = logging(scrubbed)
-        var options = options(inputs: inputs, settings: settings, environment: environment, logging: log)
-        options.confirmResend = request.confirmResend
-        options.sandbox = record.sandbox
-        options.project = pipelineConfig?.project ?? ""
-        options.confirmToAll = request.confirmToAll
-        let executor = RunExecutor(
-            pipeline: pipeline, pipelineFile: record.pipelineFile, pipelineDigest: digest(ofFile: record.pipelineFile),
-            account: account, store: store, transport: transport, logger: log.logger, options: options)
-        return RunSession(
-            executor: executor, store: store, rehearsal: rehearsal, account: account, scrubbed: scrubbed,
-            temporaryStore: false, action: .resume(runID))
+        var resumed = request
+        resumed.sandbox = record.sandbox
+        let loadedAt = LoadedPipeline(pipeline: pipeline, file: record.pipelineFile, warnings: loaded.warnings)
+        let parts = Parts(
+            loaded: loadedAt, secrets: secrets, inputs: inputs, config: pipelineConfig, store: store,
+            temporaryStore: false)
+        return assemble(
+            resumed, parts, account: account, rehearsal: rehearsal, environment: environment, wiring: wiring,
+            configure: { _ in }, logging: logging)
     }
 
     /// Starts (or continues) the run and waits for its result. Nothing here handles signals:
@@ -311,20 +436,6 @@ public final class RunSession: Sendable {
 
     static func digest(ofFile path: String) -> String {
         Idempotency.digest(FileManager.default.contents(atPath: path) ?? Data())
-    }
-
-    static func options(
-        inputs: [String: Value], settings: SessionSettings, environment: AppEnvironment, logging: SessionLogging
-    ) -> RunOptions {
-        var options = RunOptions()
-        options.inputs = inputs
-        options.env = environment.variables
-        options.concurrency = settings.concurrency
-        options.crashPoint = environment.variables["MASSCAST_CRASH_AT"]
-        options.progress = logging.progress
-        options.progressEnded = logging.progressEnded
-        options.resumeArguments = settings.resumeArguments
-        return options
     }
 }
 

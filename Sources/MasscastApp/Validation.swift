@@ -43,6 +43,23 @@ public struct Validation: Sendable {
         public var foundNothing: Bool
         /// Whether any diagnostic is an error.
         public var failed: Bool { diagnostics.contains { $0.severity == .error } }
+
+        /// The report `validate` prints on standard output: `text` (nothing for valid files
+        /// when `quiet`), `json` or `github` annotations. A URL's password (`state.url`) is
+        /// masked in every snippet, as secret-named keys are.
+        public func report(format: DiagnosticFormat, color: Bool, quiet: Bool = false) -> String {
+            let cache = SourceCache()
+            let renderer = DiagnosticRenderer(color: color) { cache.line($0, $1).map(ConfigSpec.maskingURLPasswords) }
+            switch format {
+            case .text:
+                if quiet && diagnostics.isEmpty { return "" }
+                return renderer.text(diagnostics, pipelines: pipelineFiles.count, configs: configNames)
+            case .json:
+                return renderer.json(diagnostics, files: pipelineFiles.count + configNames.count)
+            case .github:
+                return renderer.github(diagnostics)
+            }
+        }
     }
 
     /// Checks every file: pipelines (in parallel, in a stable order), the files they read,

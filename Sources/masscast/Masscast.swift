@@ -9,11 +9,7 @@ struct Masscast: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "masscast",
         abstract: "Declarative runner for WeChat Official Account mass messages (群发).",
-        discussion: """
-            Broadcasts are YAML pipelines kept in git. masscast validates them with exact \
-            file:line:column errors, draws their step graph, and prints the JSON Schema that editors \
-            use.
-            """,
+        discussion: HelpText.masscast,
         version: Masscast.version,
         subcommands: [
             Init.self, Validate.self, Graph.self, RunCommand.self, Resume.self, Runs.self, Schema.self, Sandbox.self,

@@ -11,39 +11,7 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Execute a pipeline: uploads, sends, waits, checks, with retries and a durable journal.",
-        discussion: """
-            Every send carries a deterministic clientmsgid (project, account, name, inputs, step, batch, \
-            generation) and is journaled before and after the call, so a retry, a resumed run or a \
-            second run of the same broadcast never sends twice. A broadcast the state store shows as \
-            completed is not run again (exit 0) unless --rerun.
-
-            Running the same broadcast again converges it: when its current generation has a run that \
-            stopped, failed or lost its runner (a CI retry after Ctrl-C, a killed job), that run is \
-            continued. Steps that succeeded keep their results (temporary media older than WeChat's 3 \
-            days is uploaded again); the others run again, and sends are recognised by the journal.
-
-            --rerun sends the broadcast AGAIN, to its whole audience, as a new generation. It is refused \
-            while a send's outcome is unknown.
-
-            A send to ALL followers (filter.is_to_all: true) cannot be undone: the run is refused before \
-            it starts (exit 2) unless --confirm-to-all names the pipeline's name. A --sandbox rehearsal \
-            runs without it, with a warning.
-
-            --sandbox runs against the built-in WeChat sandbox, in this process, with its default \
-            fixture (or --fixture), a temporary state store (unless --state), and the schedule window \
-            not enforced (a rehearsal happens before the window). A rehearsal's journal, pushes and \
-            quota are kept apart from the real API's, even in the same state file.
-
-            Exit status: 0 success or nothing to do; 1 the run failed; 2 invalid input; 3 stopped and \
-            resumable (Ctrl-C, SIGTERM, an outcome that is unknown): run it again, or `masscast resume \
-            RUN_ID`; 4 not run: outside the schedule window.
-
-            Examples:
-              masscast run pipelines/video-to-tag.yaml --sandbox
-              masscast run pipelines/text-to-tag.yaml --input tag_id=101 --report run.json
-              masscast run pipelines/text-to-tag.yaml --rerun      # SENDS AGAIN: a new generation
-              masscast run launch.yaml --confirm-to-all autumn-launch   # a send to ALL followers
-            """
+        discussion: HelpText.run
     )
 
     @Argument(help: "The pipeline file.")
@@ -72,37 +40,25 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var common: RunCommonOptions
 
+    var request: RunRequest {
+        RunRequest(
+            pipeline: pipeline, inputs: inputs, sandbox: sandbox, fixture: fixture, rerun: rerun,
+            enforceSchedule: enforceSchedule, confirmToAll: confirmToAll, settings: common.settings)
+    }
+
     func validate() throws {
-        if common.concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if fixture != nil && !sandbox { throw ValidationError("--fixture needs --sandbox") }
+        if let problem = request.usageError { throw ValidationError(problem) }
     }
 
     func run() async throws {
-        Console.start(logFormat: common.logFormat)
-        let request = RunRequest(
-            pipeline: pipeline, inputs: inputs, sandbox: sandbox, fixture: fixture, rerun: rerun,
-            enforceSchedule: enforceSchedule, confirmToAll: confirmToAll, settings: common.settings)
-        try await common.run { logging async throws(SetupError) in
-            let loaded = try ProjectFiles.loadPipeline(request.pipeline, environment: .process)
-            Console.current.warnings(loaded.warnings)
-            return try await RunSession.prepare(request, pipeline: loaded, environment: .process, logging: logging)
-        }
+        try await common.run(request)
     }
 }
 
 struct Resume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Continue a run that stopped (Ctrl-C, SIGTERM, an unknown outcome, a killed runner); never re-sends.",
-        discussion: """
-            Finished steps keep their results; the others run. A send the journal shows as sent is \
-            adopted, not repeated; a send whose outcome is unknown is repeated with the same \
-            clientmsgid (WeChat answers 45065 if it went out), unless its first attempt is over 23 \
-            hours old: then only with --confirm-resend.
-
-            Examples:
-              masscast resume r20261129-070001-k3x9qa
-              masscast resume r20261129-070001-k3x9qa --confirm-resend
-            """
+        discussion: HelpText.resume
     )
 
     @Argument(help: "The run id (masscast runs list).")
@@ -121,15 +77,10 @@ struct Resume: AsyncParsableCommand {
     @OptionGroup var common: RunCommonOptions
 
     func run() async throws {
-        Console.start(logFormat: common.logFormat)
-        let request = ResumeRequest(
-            runID: runID, confirmResend: confirmResend, fixture: fixture, confirmToAll: confirmToAll,
-            settings: common.settings)
-        try await common.run { logging async throws(SetupError) in
-            try await RunSession.prepare(
-                request, environment: .process, pipelineLoaded: { Console.current.warnings($0.warnings) },
-                logging: logging)
-        }
+        try await common.run(
+            RunRequest(
+                resuming: runID, confirmResend: confirmResend, fixture: fixture, confirmToAll: confirmToAll,
+                settings: common.settings))
     }
 }
 
@@ -168,11 +119,7 @@ struct Runs: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "One run's step timeline: attempts, errors and sends.",
-            discussion: """
-                Examples:
-                  masscast runs show r20261129-070001-k3x9qa
-                  masscast runs show r20261129-070001-k3x9qa --format mermaid > run.mmd   # a Gantt chart
-                """)
+            discussion: HelpText.runsShow)
 
         @Argument(help: "The run id.")
         var runID: String
@@ -241,11 +188,10 @@ struct RunCommonOptions: ParsableArguments {
 
     /// Prepares the session (a setup error exits 2), runs it until it ends or is stopped by
     /// Ctrl-C or SIGTERM, and exits with the run's code.
-    func run(
-        _ prepare: (@escaping @Sendable ([String]) -> SessionLogging) async throws(SetupError) -> RunSession
-    ) async throws {
+    func run(_ request: RunRequest) async throws {
+        Console.start(logFormat: logFormat)
         let console = Console.current
-        guard let (session, progress) = await console.session(format: logFormat, verbose: verbose, prepare) else {
+        guard let (session, progress) = await console.session(request, format: logFormat, verbose: verbose) else {
             throw Exit.invalid
         }
         let code = await console.run(session, progress: progress, report: report)

@@ -7,19 +7,7 @@ import WeChatSandbox
 struct Sandbox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the WeChat API sandbox: a local emulator of the mass-send API and its pushes.",
-        discussion: """
-            Serves /cgi-bin/token, /cgi-bin/stable_token, message/mass/* and media/* as WeChat does \
-            (checks, errcodes, quotas, clientmsgid rules), progresses mass jobs and pushes \
-            MASSSENDJOBFINISH to each account's callback URL. Inspect it with GET /sandbox/sends, \
-            /sandbox/jobs, /sandbox/pushes; inject faults with POST /sandbox/faults.
-
-            Examples:
-              masscast sandbox                          # default fixture on 127.0.0.1:8085
-              masscast sandbox --port 9000 --fixture my-accounts.yaml
-
-            Point a client at it: base URL http://127.0.0.1:8085 instead of \
-            https://api.weixin.qq.com. Stop with Ctrl-C (graceful).
-            """
+        discussion: HelpText.sandbox
     )
 
     @Option(help: "Port to listen on (0: any free port).")

@@ -8,34 +8,7 @@ import RunLog
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check pipelines and report every problem with its file:line:column.",
-        discussion: """
-            Each PATH is a pipeline file or a folder, searched recursively for *.yaml and *.yml \
-            (hidden folders skipped). With no PATH, the folder `pipelines` is checked. All problems \
-            of every file are reported, not only the first. A broadcast's name must be unique among \
-            the files checked together (MC2025).
-
-            A pipeline's `account: NAME` must be an account of the project config: the file given \
-            with --config, or else the masscast.yaml found from the pipeline's folder upward, up to \
-            the repository root (the folder holding .git). The config is checked too, its problems \
-            reported like a pipeline's. Without a config, account names are not checked. A file \
-            named masscast.yaml among the PATHs is checked as a config.
-
-            The files a pipeline will read are checked too (MC2030–MC2036): file, content_file and \
-            touser_file must be regular files inside the repository (a FIFO or a device is refused \
-            unopened), media must match their type by their first bytes and size, a CSV audience \
-            must have its touser_column, and the first 1,000 lines of an audience must hold \
-            well-formed OpenIDs (--deep: the whole file, with its recipient count as a note). A \
-            path written as an expression is not checked.
-
-            Exit status: 0 when no file has an error (warnings allowed), 2 when any has.
-
-            Examples:
-              masscast validate pipelines/
-              masscast validate broadcast.yaml --format json
-              masscast validate pipelines --format github     # annotations in GitHub Actions
-              masscast validate pipelines --config deploy/masscast.yaml
-              masscast validate pipelines --deep                # read audience files whole
-            """
+        discussion: HelpText.validate
     )
 
     @Argument(help: "Pipeline files or folders (default: pipelines).")
@@ -82,22 +55,7 @@ struct Validate: ParsableCommand {
             jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount
         ).run(progress: deep && status.isLive ? { @Sendable text in status.update(text) } : nil)
         status.finish()  // before any diagnostic is printed
-        let all = outcome.diagnostics
-        let cache = SourceCache()
-        let renderer = DiagnosticRenderer(color: color || (format == .text && useColor(1))) {
-            // A URL's password (state.url) is masked in every snippet, as secret-named keys are.
-            cache.line($0, $1).map(ConfigSpec.maskingURLPasswords)
-        }
-        switch format {
-        case .text:
-            if !(quiet && all.isEmpty) {
-                writeStdout(renderer.text(all, pipelines: outcome.pipelineFiles.count, configs: outcome.configNames))
-            }
-        case .json:
-            writeStdout(renderer.json(all, files: outcome.pipelineFiles.count + outcome.configNames.count))
-        case .github:
-            writeStdout(renderer.github(all))
-        }
+        writeStdout(outcome.report(format: format, color: color || (format == .text && useColor(1)), quiet: quiet))
         if outcome.foundNothing {
             writeStderr("masscast: no *.yaml or *.yml files under \((paths.isEmpty ? ["pipelines"] : paths).joined(separator: ", "))\n")
         }

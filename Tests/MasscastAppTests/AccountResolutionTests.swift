@@ -320,11 +320,9 @@ struct RunSessionTests {
         let ws = try Workspace()
         defer { ws.remove() }
         let path = try ws.write("pipelines/deep/notice.yaml", Workspace.pipeline(account: "brand-main"))
-        let loaded = try ProjectFiles.loadPipeline(path, environment: ws.environment)
         let scrubbed = ScrubList()
-        let session = try await RunSession.prepare(
-            RunRequest(pipeline: path, sandbox: true), pipeline: loaded, environment: ws.environment
-        ) { scrub in
+        let session = try await RunSession.prepare(RunRequest(pipeline: path, sandbox: true), environment: ws.environment) {
+            scrub in
             scrubbed.set(scrub)
             return SessionLogging(logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         }
@@ -353,7 +351,7 @@ struct RunSessionTests {
         _ = try SQLiteStateStore(path: state)
         do {
             _ = try await RunSession.prepare(
-                ResumeRequest(runID: "r-none", settings: SessionSettings(state: state)), environment: ws.environment
+                RunRequest(resuming: "r-none", settings: SessionSettings(state: state)), environment: ws.environment
             ) { _ in SessionLogging(logger: Logger(label: "test")) }
             Issue.record("expected an error")
         } catch {

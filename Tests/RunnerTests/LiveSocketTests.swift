@@ -1,5 +1,6 @@
 import CallbackServer
 import Foundation
+import MasscastTesting
 import PipelineCore
 import RunState
 import Runner

@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import Testing
 @testable import Runner
 

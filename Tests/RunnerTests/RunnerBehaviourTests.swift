@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MasscastTesting
 import PipelineCore
 import RunLog
 import RunState

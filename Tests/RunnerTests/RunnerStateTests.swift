@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import MasscastTesting
 import PipelineCore
 import RunState
 import Runner
@@ -72,23 +74,17 @@ struct RunnerStateTests {
                   - id: speed
                     uses: mass/speed
                 """)
-            let pipeline = try rig.load(path)
-            func runOnce(_ store: SQLiteStateStore, _ transport: CountingTransport, rerun: Bool) async -> RunResult {
-                var options = rig.baseOptions()
-                options.sandbox = true
-                options.enforceSchedule = false
-                options.rerun = rerun
-                let executor = RunExecutor(
-                    pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: rig.account(), store: store,
-                    transport: transport, logger: .init(label: "test"), options: options)
-                return await executor.start()
+            func runOnce(_ store: SQLiteStateStore, _ transport: CountingTransport, rerun: Bool) async throws -> RunResult {
+                try await rig.executor(path, store: store, transport: transport, logger: Logger(label: "test")) {
+                    $0.rerun = rerun
+                }.start()
             }
             // Two store instances on one file stand for two masscast processes.
             let first = CountingTransport(rig.transport)
             let second = CountingTransport(rig.transport)
             let otherStore = try SQLiteStateStore(path: rig.store.path)
-            #expect(await runOnce(rig.store, first, rerun: false).exitCode == 0)
-            #expect(await runOnce(otherStore, second, rerun: true).exitCode == 0)
+            #expect(try await runOnce(rig.store, first, rerun: false).exitCode == 0)
+            #expect(try await runOnce(otherStore, second, rerun: true).exitCode == 0)
             #expect(first.tokenFetches == 1)
             #expect(second.tokenFetches == 0, "the second process used the token the first stored")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import PipelineCore
 import RunLog
 import RunState
@@ -108,19 +109,14 @@ struct RunnerTerminalTests {
                     uses: mass/get
                     with: { msg_id: "${{ steps.send.outputs.msg_id }}" }
                 """)
-            let pipeline = try rig.load(path)
-            var options = rig.baseOptions()
-            options.sandbox = true
-            options.enforceSchedule = false
-            options.firstPollDelay = .milliseconds(1500)
-            options.progress = { progress.update($0) }
-            options.progressEnded = { progress.end(step: $0) }
             let logger = LogFormat.makeLogger(
                 label: "test", format: .text, sink: terminal, scrubber: Scrubber(), level: .info, showMetadata: false)
-            let executor = RunExecutor(
-                pipeline: pipeline, pipelineFile: path, pipelineDigest: "d", account: rig.account(), store: rig.store,
-                transport: rig.transport, logger: logger, options: options)
-            let result = await executor.start()
+            let result = try await rig.executor(path, logger: logger) { options in
+                options.waitGrace = RunOptions().waitGrace
+                options.firstPollDelay = .milliseconds(1500)
+                options.progress = { progress.update($0) }
+                options.progressEnded = { progress.end(step: $0) }
+            }.start()
             #expect(result.exitCode == 0, "\(result)")
             let output = terminal.output
             // The wait showed its state while it waited …

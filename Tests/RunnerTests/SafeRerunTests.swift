@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MasscastTesting
 import PipelineCore
 import RunLog
 import RunState
@@ -194,18 +195,12 @@ struct SafeRerunTests {
             #expect(try await rig.run(path).exitCode == 0)
             // A second machine, or a fresh disk: another state store, the same broadcast.
             let other = try SQLiteStateStore(path: rig.dir.appendingPathComponent("other.sqlite").path)
-            let pipeline = try rig.load(path)
-            var options = rig.baseOptions()
-            options.inputs = try Inputs.resolve([], pipeline: pipeline)
-            options.sandbox = true
-            options.enforceSchedule = false
             let logs = LogSink.memory()
-            let executor = RunExecutor(
-                pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: rig.account(), store: other,
-                transport: rig.transport,
-                logger: LogFormat.makeLogger(label: "t", format: .json, sink: logs, scrubber: Scrubber(), level: .debug),
-                options: options)
-            let result = await executor.start()
+            let logger = LogFormat.makeLogger(label: "t", format: .json, sink: logs, scrubber: Scrubber(), level: .debug)
+            let result = try await rig.executor(path, store: other, logger: logger) { options in
+                options.waitGrace = RunOptions().waitGrace
+                options.firstPollDelay = RunOptions().firstPollDelay
+            }.start()
             #expect(result.exitCode == 0, "the lost-state case converges: \(result)")
             #expect(await rig.sends().count == 1, "never sent twice")
             #expect(logs.output.contains("\"event\":\"send.adopted_unrecorded\""), "\(logs.output)")

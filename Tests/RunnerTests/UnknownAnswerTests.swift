@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import RunState
 import Runner
 import Testing

@@ -1,5 +1,6 @@
 import Clocks
 import Foundation
+import MasscastTesting
 import PipelineCore
 import RunState
 import Runner

@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import PipelineCore
 import RunState
 import Runner

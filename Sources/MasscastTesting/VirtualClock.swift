@@ -13,12 +13,14 @@ import WeChatSandbox
 ///
 /// Unlike swift-clocks' `TestClock` (used where a test advances time by hand), the time here
 /// advances by itself to whatever is due next, so a runner can be left to run.
-final class VirtualClock: Clock, @unchecked Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+public final class VirtualClock: Clock, @unchecked Sendable {
+    /// A point on the clock: how far it is from the start.
+    public struct Instant: InstantProtocol {
+        /// The distance from the clock's start.
+        public var offset: Duration
+        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        public func duration(to other: Instant) -> Duration { other.offset - offset }
+        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
     }
 
     private struct Sleeper {
@@ -40,20 +42,21 @@ final class VirtualClock: Clock, @unchecked Sendable {
     private var pendingWoken = 0
     private var lastWake = ContinuousClock.now
     /// The wall time at offset zero.
-    let start: Date
+    public let start: Date
 
-    init(start: Date = Date()) { self.start = start }
+    /// A clock at offset zero, which is `start` in wall time.
+    public init(start: Date = Date()) { self.start = start }
 
-    var minimumResolution: Duration { .zero }
-    var now: Instant { Instant(offset: lock.withLock { current }) }
+    public var minimumResolution: Duration { .zero }
+    public var now: Instant { Instant(offset: lock.withLock { current }) }
     /// How far the clock has moved.
-    var elapsed: Duration { lock.withLock { current } }
+    public var elapsed: Duration { lock.withLock { current } }
     /// Wall time on this clock (`RunOptions.now`).
-    var date: Date { start.addingTimeInterval(elapsed.seconds) }
+    public var date: Date { start.addingTimeInterval(elapsed.seconds) }
     /// The sandbox's view of the same time.
-    var sandboxClock: any SandboxClock { Wall(clock: self) }
+    public var sandboxClock: any SandboxClock { Wall(clock: self) }
 
-    func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+    public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         try Task.checkCancellation()
         let id = lock.withLock { () -> Int in
             nextID += 1
@@ -89,7 +92,7 @@ final class VirtualClock: Clock, @unchecked Sendable {
     }
 
     /// Lets every runnable task run a while (as swift-concurrency-extras' `megaYield`).
-    static func settle(_ rounds: Int = 10) async {
+    public static func settle(_ rounds: Int = 10) async {
         for _ in 0..<rounds {
             await Task.detached(priority: .background) { await Task.yield() }.value
         }
@@ -98,7 +101,7 @@ final class VirtualClock: Clock, @unchecked Sendable {
     /// One step of the driver: if the sleepers held still over a settle, moves to the earliest
     /// deadline and wakes everyone due. Returns whether time moved.
     @discardableResult
-    func advanceIfIdle() async -> Bool {
+    public func advanceIfIdle() async -> Bool {
         let before = lock.withLock { generation }
         await Self.settle()
         let due = lock.withLock { () -> [Sleeper] in
@@ -118,7 +121,7 @@ final class VirtualClock: Clock, @unchecked Sendable {
 
     /// Moves the clock by `duration` at once, waking everyone due (for a test that sets the
     /// scene, e.g. "a day later").
-    func advance(by duration: Duration) {
+    public func advance(by duration: Duration) {
         let due = lock.withLock { () -> [Sleeper] in
             current += duration
             let due = sleepers.filter { $0.deadline <= current }
@@ -131,7 +134,7 @@ final class VirtualClock: Clock, @unchecked Sendable {
 
     /// Runs the driver until cancelled; `onStep` runs before each step (the rig ticks the
     /// sandbox there, so that pushes go out on virtual time).
-    func drive(onStep: @escaping @Sendable () async -> Void = {}) -> Task<Void, Never> {
+    public func drive(onStep: @escaping @Sendable () async -> Void = {}) -> Task<Void, Never> {
         Task.detached { [self] in
             while !Task.isCancelled {
                 await onStep()
