@@ -23,6 +23,11 @@ enum StepResult: Sendable {
         .finished(outcome: .failure, errcode: errcode, outputs: [:], message: message)
     }
 
+    /// A failed step: its failure rendered for the store and the logs.
+    static func failed(_ failure: StepFailure, outputs: [String: Value] = [:]) -> StepResult {
+        .finished(outcome: .failure, errcode: failure.errcode, outputs: outputs, message: failure.description)
+    }
+
     static func success(_ outputs: [String: Value], message: String? = nil) -> StepResult {
         .finished(outcome: .success, errcode: nil, outputs: outputs, message: message)
     }
