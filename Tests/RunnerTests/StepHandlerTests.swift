@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCore
+import PipelineYAML
 import RunState
 import Testing
 import WeChatMP
@@ -67,6 +68,92 @@ struct StepHandlerTests {
         #expect(PreviewHandler().encode(.init(msgID: nil)) == ["msg_id": .null])
         let send = SendHandler().encode(.init(msgIDs: [5, 6], batches: 2, recipients: 4))
         #expect(send["msg_ids"] == .list([.integer(5), .integer(6)]))
+    }
+
+    // MARK: typed failures
+
+    @Test("a step's failure stays typed (code, errcode, cause) until the record renders it, with the same text")
+    func failuresStayTyped() async throws {
+        try await Rig.with(time: .virtual) { rig in
+            let path = try rig.write("typed.yaml", """
+                version: 1
+                name: typed-failures
+                account: brand-main
+                inputs:
+                  nothing: { type: string, required: false }
+                steps:
+                  - id: status
+                    uses: mass/get
+                    with: { msg_id: 4242424242 }
+                  - id: bad
+                    uses: mass/get
+                    with: { msg_id: "not an id" }
+                  - id: nulls
+                    uses: mass/get
+                    with: { msg_id: "${{ inputs.nothing }}" }
+                """)
+            let executor = try executor(rig, path, inputs: [], transport: rig.transport)
+            let pipeline = try rig.load(path)
+            let context = await executor.evaluationContext()
+            let wechat = await executor.perform(pipeline.steps[0], context: context)
+            guard case .ended(let end) = wechat, let failure = end.failure else {
+                Issue.record("expected a failed step, got \(wechat)")
+                return
+            }
+            #expect(failure.code == .wechat)
+            #expect(failure.errcode != nil && end.errcode == failure.errcode)
+            #expect(failure.cause is WeChatError)
+            #expect(end.message == failure.message && end.outcome == .failure)
+            let input = await executor.perform(pipeline.steps[1], context: context)
+            guard case .ended(let bad) = input else { Issue.record("\(input)"); return }
+            #expect(bad.failure?.code == .invalidInput)
+            #expect(bad.message == "with.msg_id must be a message id")
+            #expect(bad.errcode == nil)
+            let nulls = await executor.perform(pipeline.steps[2], context: context)
+            guard case .ended(let null) = nulls else { Issue.record("\(nulls)"); return }
+            #expect(null.failure?.code == .invalidInput)
+            let cause = try #require(null.failure?.cause as? StepInputError)
+            #expect(cause.code == .expression || cause.code == .nullValue)
+            #expect(cause.path == "msg_id" && null.message == cause.description)
+        }
+    }
+
+    @Test("InputError and StepInputError carry a code, what they concern and their unchanged text")
+    func inputErrorShapes() throws {
+        let loaded = try #require(PipelineLoader().load(path: Rig.example("text-to-tag")).pipeline)
+        func error(_ given: [String]) -> InputError? {
+            do {
+                _ = try Inputs.resolve(given, pipeline: loaded)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(error([])?.code == .missing)
+        #expect(error([])?.input == "tag_id")
+        #expect(error([])?.description == "input tag_id is required: pass --input tag_id=…")
+        #expect(error(["tag_id=x"])?.code == .invalidValue)
+        #expect(error(["tag_id=x"])?.description == "--input tag_id=x: expected an integer")
+        #expect(error(["nope=1"])?.code == .undeclared)
+        #expect(error(["nope=1"])?.input == "nope")
+        #expect(error(["tag_id"])?.code == .malformed)
+        #expect(error(["tag_id"])?.description == "--input tag_id: expected name=value")
+        #expect(error(["tag_id=7"]) == nil)
+
+        let reader = InputReader(baseDirectory: "/nonexistent-dir")
+        #expect(throws: StepInputError.self) { try reader.readFile("a.txt", field: "file", limit: 10) }
+        do {
+            _ = try reader.readFile("a.txt", field: "file", limit: 10)
+        } catch {
+            #expect(error.code == .file && error.path == "file")
+            #expect(error.description == "with.file: no file a.txt (looked at /nonexistent-dir/a.txt)")
+        }
+        do {
+            _ = try reader.decodeRequest(UploadVideoRequest.self, [:])
+        } catch {
+            #expect(error.code == .request && error.cause is DecodingError)
+            #expect(error.description.hasPrefix("the request cannot be built: missing "))
+        }
     }
 
     // MARK: describe

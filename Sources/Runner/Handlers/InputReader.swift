@@ -23,12 +23,12 @@ struct InputReader: Sendable {
         guard let handle = FileHandle(forReadingAtPath: full) else {
             let exists = FileManager.default.fileExists(atPath: full)
             throw StepInputError(
-                path: field, message: exists ? "cannot read \(path) (permission denied?)" : "no file \(path) (looked at \(full))")
+                .file, path: field, message: exists ? "cannot read \(path) (permission denied?)" : "no file \(path) (looked at \(full))")
         }
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: limit + 1)) ?? Data()
         if data.count > limit {
-            throw StepInputError(path: field, message: "\(path) is larger than \(limit) bytes")
+            throw StepInputError(.file, path: field, message: "\(path) is larger than \(limit) bytes")
         }
         return data
     }
@@ -39,7 +39,7 @@ struct InputReader: Sendable {
         if case .string(let file)? = object["content_file"] {
             let data = try readFile(file, field: path + "content_file", limit: 1 << 20)
             guard let text = String(data: data, encoding: .utf8) else {
-                throw StepInputError(path: path + "content_file", message: "\(file) is not UTF-8 text")
+                throw StepInputError(.file, path: path + "content_file", message: "\(file) is not UTF-8 text")
             }
             out["content_file"] = nil
             out["content"] = .string(text)
@@ -60,7 +60,8 @@ struct InputReader: Sendable {
         do {
             return try JSONDecoder().decode(R.self, from: Data(json.utf8))
         } catch {
-            throw StepInputError(path: "", message: "the request cannot be built: \(Self.describe(error))")
+            throw StepInputError(
+                .request, path: "", message: "the request cannot be built: \(Self.describe(error))", cause: error)
         }
     }
 

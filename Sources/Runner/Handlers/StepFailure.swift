@@ -16,6 +16,7 @@ public struct StepFailure: Error, Sendable, CustomStringConvertible {
             case unexpectedAnswer = "unexpected answer"
             case unknownKind = "unknown kind"
             case noRun = "no run"
+            case condition = "condition"
         }
 
         private let base: Base
@@ -40,6 +41,9 @@ public struct StepFailure: Error, Sendable, CustomStringConvertible {
         public static var unknownKind: Self { Self(.unknownKind) }
         /// The step ran outside a run.
         public static var noRun: Self { Self(.noRun) }
+        /// The step's `if` decided its failure without running it (an `if` that cannot be
+        /// evaluated).
+        public static var condition: Self { Self(.condition) }
 
         public var description: String { base.rawValue }
     }
