@@ -215,6 +215,19 @@ struct StepHandlerTests {
             let wait = try #require(calls.first { $0.stepID == "wait" })
             #expect(wait.references == [OutputReference(step: "send", output: "msg_ids")])
             #expect(wait.problem == nil)
+            // As a plan saves it: every field present, optionals as null.
+            let saved = OutputEncoder.object(send)
+            #expect(saved["step"] == .string("send") && saved["uses"] == .string("mass/send"))
+            #expect(saved["irreversible"] == .string("send") && saved["problem"] == .null)
+            #expect(saved["endpoints"] == .list([.string("message/mass/send")]))
+            guard case .list(let batches)? = saved["batches"], case .object(let first)? = batches.first else {
+                Issue.record("no batches in \(saved)")
+                return
+            }
+            #expect(batches.count == 3)
+            #expect(first["key"] == send.batches[0].key.map { .string($0) })
+            #expect(first["recipients"] == .integer(6667) && first["journal"] == .null)
+            #expect(OutputEncoder.object(wait)["references"] == .list([.string("steps.send.outputs.msg_ids")]))
         }
     }
 

@@ -7,7 +7,7 @@ import RunState
 /// and its batches with their clientmsgids and what the journal says of each, the content
 /// digest, the files it reads, and the earlier steps' outputs it needs that are not known
 /// until they run.
-struct PlannedCall: Sendable {
+struct PlannedCall: Sendable, Encodable {
     var stepID: String
     var kind: String
     /// The WeChat endpoints, in the order the step calls them (`message/mass/send`).
@@ -29,20 +29,57 @@ struct PlannedCall: Sendable {
     /// Whether the journal shows every irreversible call of the step as made: a run adopts
     /// them without calling again.
     var alreadyDone: Bool { !batches.isEmpty && batches.allSatisfy { $0.journal == .sent } }
+
+    enum CodingKeys: String, CodingKey {
+        case stepID = "step", kind = "uses", endpoints, irreversible, audience, batches
+        case contentDigest = "content_digest", files, references, problem
+        case alreadyDone = "already_done"
+    }
+
+    enum ProblemKeys: String, CodingKey {
+        case code, message, errcode
+    }
+
+    /// As a plan is saved: every field present (`null` when absent).
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(stepID, forKey: .stepID)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(endpoints, forKey: .endpoints)
+        try c.encode(irreversible?.rawValue, forKey: .irreversible)
+        try c.encode(audience, forKey: .audience)
+        try c.encode(batches, forKey: .batches)
+        try c.encode(contentDigest, forKey: .contentDigest)
+        try c.encode(files, forKey: .files)
+        try c.encode(references.map(\.description), forKey: .references)
+        if let problem {
+            var p = c.nestedContainer(keyedBy: ProblemKeys.self, forKey: .problem)
+            try p.encode(problem.code.description, forKey: .code)
+            try p.encode(problem.message, forKey: .message)
+            try p.encode(problem.errcode, forKey: .errcode)
+        } else {
+            try c.encodeNil(forKey: .problem)
+        }
+        try c.encode(alreadyDone, forKey: .alreadyDone)
+    }
 }
 
 /// Who a send or a preview goes to.
-struct PlannedAudience: Sendable, Hashable {
+struct PlannedAudience: Sendable, Hashable, Encodable {
     /// "ALL followers", "tag 100", "3 OpenIDs", "vip-openids.txt", "one follower".
     var description: String
     /// Recipients, when known before the call (an OpenID list or file).
     var recipients: Int?
     /// The batch sizes of a `mass/send`.
     var batchSizes: [Int] = []
+
+    enum CodingKeys: String, CodingKey {
+        case description, recipients, batchSizes = "batch_sizes"
+    }
 }
 
 /// One irreversible call of a step.
-struct PlannedBatch: Sendable, Hashable {
+struct PlannedBatch: Sendable, Hashable, Encodable {
     /// From 0, as the journal keeps it.
     var index: Int
     /// OpenIDs in the batch (`nil` for a send to a tag or to all).
@@ -54,10 +91,14 @@ struct PlannedBatch: Sendable, Hashable {
     var journal: JournalEntry.State?
     /// The msg_id the journal holds for it.
     var msgID: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case index, recipients, key, journal, msgID = "msg_id"
+    }
 }
 
 /// A file a step reads.
-struct PlannedFile: Sendable, Hashable {
+struct PlannedFile: Sendable, Hashable, Encodable {
     var path: String
     var bytes: Int
     /// Hex SHA-256 of its bytes.
