@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PipelineCore
 
@@ -31,6 +32,23 @@ struct InputReader: Sendable {
             throw StepInputError(.file, path: field, message: "\(path) is larger than \(limit) bytes")
         }
         return data
+    }
+
+    /// A file's size and SHA-256, read in blocks (for a plan; `nil` when it cannot be read).
+    func plannedFile(_ path: String) -> PlannedFile? {
+        guard let handle = FileHandle(forReadingAtPath: resolvePath(path)) else { return nil }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var bytes = 0
+        while true {
+            // At the end of the file `read` gives nil (swift-corelibs-foundation) or no bytes.
+            let block: Data
+            do { block = try handle.read(upToCount: 1 << 20) ?? Data() } catch { return nil }
+            if block.isEmpty { break }
+            bytes += block.count
+            hasher.update(data: block)
+        }
+        return PlannedFile(path: path, bytes: bytes, sha256: Idempotency.hex(hasher.finalize()))
     }
 
     /// Replaces `content_file` with `content` (text payloads and articles).

@@ -143,6 +143,7 @@ struct SendHandler: StepHandler {
                 return call
             }
             description = path
+            call.files = context.reader.plannedFile(path).map { [$0] } ?? []
         }
         let sizes = BatchPlan.sizes(count: count)
         call.audience = PlannedAudience(description: description, recipients: count, batchSizes: sizes)
