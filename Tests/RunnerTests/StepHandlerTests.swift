@@ -176,9 +176,37 @@ struct StepHandlerTests {
                 ("openid-list-from-file", []), ("always-cleanup", ["tag_id=104"]),
                 ("parallel-branches", ["video_tag_id=101", "image_tag_id=102"]),
             ]
+            var videoMsgID: Int?
             for (name, inputs) in cases {
-                try await describeThenRun(rig, Rig.example(name), inputs: inputs, name: name)
+                let (_, steps) = try await describeThenRun(rig, Rig.example(name), inputs: inputs, name: name)
+                if name == "video-to-tag", case .integer(let id)? = rig.outputs(steps["send"])["msg_id"] { videoMsgID = id }
             }
+            let id = try #require(videoMsgID)
+            let (check, _) = try await describeThenRun(
+                rig, Rig.example("check-status"), inputs: ["msg_id=\(id)"], name: "check-status")
+            #expect(check.map(\.endpoints) == [["message/mass/get"]])
+            let (delete, _) = try await describeThenRun(
+                rig, Rig.example("delete-article"), inputs: ["msg_id=\(id)"], name: "delete-article")
+            #expect(delete.last?.irreversible == .delete && delete.last?.batches.count == 1)
+            // The two kinds no example uses.
+            let image = Rig.root.appendingPathComponent("assets/winter-menu-1.jpg").path
+            let path = try rig.write("image-and-speed.yaml", """
+                version: 1
+                name: image-and-speed
+                account: brand-main
+                steps:
+                  - id: image
+                    uses: media/uploadimg
+                    with: { file: \(image) }
+                  - id: speed
+                    uses: mass/speed
+                    with: { speed: 2 }
+                """)
+            let (calls, steps) = try await describeThenRun(rig, path, inputs: [], name: "image-and-speed")
+            #expect(calls.map(\.endpoints) == [["media/uploadimg"], ["message/mass/speed/set", "message/mass/speed/get"]])
+            let size = try #require(FileManager.default.attributesOfItem(atPath: image)[.size] as? Int)
+            #expect(calls.first?.files.map(\.bytes) == [size])
+            #expect(rig.outputs(steps["speed"])["speed"] == .integer(2))
         }
     }
 
@@ -206,7 +234,7 @@ struct StepHandlerTests {
                       msg_ids: ${{ steps.send.outputs.msg_ids }}
                       timeout: 1h
                 """)
-            let calls = try await describeThenRun(rig, path, inputs: [], name: "planned-batches")
+            let (calls, _) = try await describeThenRun(rig, path, inputs: [], name: "planned-batches")
             let send = try #require(calls.first { $0.stepID == "send" })
             #expect(send.audience?.recipients == 20_001)
             #expect(send.audience?.batchSizes == [6667, 6667, 6667])
@@ -262,7 +290,9 @@ struct StepHandlerTests {
     /// that the run used the described clientmsgids, and that describing again says the
     /// sends were made.
     @discardableResult
-    func describeThenRun(_ rig: Rig, _ path: String, inputs: [String], name: String) async throws -> [PlannedCall] {
+    func describeThenRun(
+        _ rig: Rig, _ path: String, inputs: [String], name: String
+    ) async throws -> (calls: [PlannedCall], steps: [String: StepRecord]) {
         let pipeline = try rig.load(path)
         let counter = RequestCounter(rig.transport)
         let executor = try executor(rig, path, inputs: inputs, transport: counter)
@@ -315,7 +345,7 @@ struct StepHandlerTests {
             #expect(call.batches.map(\.msgID) == msgIDs)
         }
         #expect(counter.count == requests)
-        return calls
+        return (calls, steps)
     }
 
     func executor(_ rig: Rig, _ path: String, inputs: [String], transport: any WeChatTransport) throws -> RunExecutor {
