@@ -402,7 +402,8 @@ public actor RunExecutor {
     }
 
     func finish(_ step: Step, _ result: StepResult) async {
-        guard let run, case .finished(let outcome, let errcode, let outputs, let message) = result else { return }
+        guard let run, case .ended(let end) = result else { return }
+        let (outcome, errcode, outputs, message) = (end.outcome, end.errcode, end.outputs, end.message)
         let conclusion: StepOutcome = (outcome == .failure && step.continueOnError) ? .success : outcome
         states[step.id.value] = StepState(
             outputs: outputs, outcome: outcome.rawValue, conclusion: conclusion.rawValue, errcode: errcode)

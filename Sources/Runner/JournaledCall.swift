@@ -73,5 +73,4 @@ extension RunExecutor {
 /// A journaled call that was refused before it was made: the step stops (resumable).
 struct StepStop: Error, Sendable {
     var message: String
-    var result: StepResult { .stopped(message) }
 }

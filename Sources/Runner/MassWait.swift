@@ -8,36 +8,13 @@ extension RunExecutor {
     /// `mass/wait`: ends on the MASSSENDJOBFINISH push (from the callback inbox the listener
     /// fills), or on a terminal `msg_status` from polling plus a short grace period for the
     /// push; bounded by its own `timeout`, and not retried when that expires.
-    func massWait(_ step: Step, _ with: [String: Value]) async -> StepResult {
-        var ids: [Int64] = []
-        if let one = with["msg_id"] {
-            guard let id = one.messageID else { return .failure("with.msg_id must be a message id") }
-            ids = [id]
-        } else if case .list(let list)? = with["msg_ids"] {
-            for v in list {
-                guard let id = v.messageID else { return .failure("with.msg_ids holds \(v.templateText), not a message id") }
-                if !ids.contains(id) { ids.append(id) }
-            }
-        }
-        guard !ids.isEmpty else { return .failure("with needs msg_id or msg_ids") }
-        let timeout = with["timeout"]?.stringValue.flatMap(DurationText.parse) ?? .seconds(6 * 3600)
-        let pollInterval = with["poll_interval"]?.stringValue.flatMap(DurationText.parse) ?? .seconds(30)
-        let source = with["source"]?.stringValue ?? "auto"
+    func massWait(_ step: Step, _ inputs: MassWaitHandler.Inputs) async -> StepExecution<MassWaitHandler.Outputs> {
+        let ids = inputs.ids.compactMap(\.known)
+        let timeout = inputs.timeout
+        let pollInterval = inputs.pollInterval
+        let source = inputs.source
         let originalID = account.originalID
-        if source == "callback" && originalID == nil {
-            return .failure(
-                "source: callback needs the account's original_id (gh_…) in masscast.yaml to find its pushes; use source: auto or poll")
-        }
-        var minSent: DeliveryThreshold?
-        if let v = with["min_sent"] {
-            guard let t = DeliveryThreshold(v) else {
-                return .failure("with.min_sent must be a count ≥ 1 or a percentage like \"90%\", not \(v.templateText)")
-            }
-            if source == "poll" {
-                return .failure("min_sent cannot be checked with source: poll: only the MASSSENDJOBFINISH push carries the counts")
-            }
-            minSent = t
-        }
+        let minSent = inputs.minSent
         let useInbox = source != "poll" && originalID != nil
         let usePolling = source != "callback"
 
@@ -80,7 +57,7 @@ extension RunExecutor {
                         if Self.isTerminal(r.msgStatus) { terminalAt[id] = options.now() }
                     case .failed(let e), .unknown(let e), .alreadyDone(let e):
                         if e.errorClass == .permanent {
-                            return failure(e)
+                            return .failure(StepFailure(e))
                         }
                         logger.warning("polling msg_id \(id) failed: \(e); polling again later", metadata: ["event": "wait.poll_failed", "step.id": .string(stepID)])
                     case .duplicate: break
@@ -98,8 +75,8 @@ extension RunExecutor {
             if ended { break }
             if options.now() >= deadline {
                 let state = ids.map { "\($0): \(pushes[$0]?.status ?? statuses[$0]?.rawValue ?? "no status yet")" }
-                return .failure(
-                    "timed out after \(Self.format(timeout)) waiting for the job\(ids.count == 1 ? "" : "s") to finish (\(state.joined(separator: ", "))); a wait is not retried")
+                return .failure(StepFailure(.timedOut,
+                    "timed out after \(Self.format(timeout)) waiting for the job\(ids.count == 1 ? "" : "s") to finish (\(state.joined(separator: ", "))); a wait is not retried"))
             }
             if options.now().timeIntervalSince(lastProgress) >= 1 {
                 lastProgress = options.now()
@@ -134,7 +111,7 @@ extension RunExecutor {
         logLowDelivery(outputs, ids: ids, step: step)
         if let minSent, let refusal = Self.minSentRefusal(minSent, outputs: outputs, ids: ids, pushes: pushes) {
             // The outputs stay readable (an `always()` step may report the counts).
-            return .finished(outcome: .failure, errcode: nil, outputs: outputs, message: refusal)
+            return .failure(StepFailure(.thresholdNotMet, refusal), outputs: outputs)
         }
         return .success(outputs)
     }
@@ -142,9 +119,8 @@ extension RunExecutor {
     /// A wait that ends with nothing sent, or with fewer than half of the audience sent,
     /// says so loudly (`event: wait.low_delivery`): a broadcast that reached nobody is a
     /// failure the status `send success` does not show.
-    func logLowDelivery(_ outputs: [String: Value], ids: [Int64], step: Step) {
-        guard case .integer(let sent)? = outputs["sent_count"], case .integer(let total)? = outputs["total_count"],
-            sent == 0 || sent * 2 < total
+    func logLowDelivery(_ outputs: MassWaitHandler.Outputs, ids: [Int64], step: Step) {
+        guard let sent = outputs.sentCount, let total = outputs.totalCount, sent == 0 || sent * 2 < total
         else { return }
         let which = ids.map(String.init).joined(separator: ", ")
         logger.warning(
@@ -157,11 +133,11 @@ extension RunExecutor {
 
     /// Why the wait fails its `min_sent`, or `nil` when it is met.
     static func minSentRefusal(
-        _ minSent: DeliveryThreshold, outputs: [String: Value], ids: [Int64], pushes: [Int64: InboxEvent]
+        _ minSent: DeliveryThreshold, outputs: MassWaitHandler.Outputs, ids: [Int64], pushes: [Int64: InboxEvent]
     ) -> String? {
-        guard case .integer(let sent)? = outputs["sent_count"], case .integer(let total)? = outputs["total_count"] else {
+        guard let sent = outputs.sentCount, let total = outputs.totalCount else {
             let missing = ids.filter { pushes[$0] == nil }.map(String.init).joined(separator: ", ")
-            let status = outputs["status"]?.stringValue ?? "unknown"
+            let status = outputs.status
             return "min_sent \(minSent) cannot be checked: counts unknown: no MASSSENDJOBFINISH push arrived for msg_id \(missing) (status \(status)); only the push carries the counts"
         }
         let needed = minSent.required(total: total)
@@ -184,7 +160,9 @@ extension RunExecutor {
     }
 
     /// Outputs: the push's counts summed (null unless every job pushed), the worst status.
-    static func waitOutputs(ids: [Int64], pushes: [Int64: InboxEvent], statuses: [Int64: MassStatus]) -> [String: Value] {
+    static func waitOutputs(
+        ids: [Int64], pushes: [Int64: InboxEvent], statuses: [Int64: MassStatus]
+    ) -> MassWaitHandler.Outputs {
         func rank(_ status: String) -> Int {
             if status.hasPrefix("err") { return 3 }
             if status == "send fail" { return 2 }
@@ -209,19 +187,18 @@ extension RunExecutor {
         let msgStatusRank = ["SEND_SUCCESS": 0, "DELETE": 1, "SENDING": 2, "SEND_FAIL": 3]
         let worstMsgStatus = ids.map(msgStatusText).max { (msgStatusRank[$0] ?? 4) < (msgStatusRank[$1] ?? 4) } ?? "UNKNOWN"
         let allPushed = ids.allSatisfy { pushes[$0] != nil }
-        func sum(_ key: KeyPath<InboxEvent, Int?>) -> Value {
-            guard allPushed else { return .null }
+        func sum(_ key: KeyPath<InboxEvent, Int?>) -> Int? {
+            guard allPushed else { return nil }
             var total = 0
             for id in ids {
-                guard let v = pushes[id]?[keyPath: key] else { return .null }
+                guard let v = pushes[id]?[keyPath: key] else { return nil }
                 total += v
             }
-            return .integer(total)
+            return total
         }
-        var check: Value = .null
+        var check: Int?
         if allPushed {
-            let states = ids.compactMap { pushes[$0]?.copyrightCheckState }
-            if let m = states.max() { check = .integer(m) }
+            check = ids.compactMap { pushes[$0]?.copyrightCheckState }.max()
         }
         var articles: [Value] = []
         for id in ids {
@@ -229,11 +206,9 @@ extension RunExecutor {
                 articles.append(contentsOf: items)
             }
         }
-        return [
-            "status": .string(worstStatus), "msg_status": .string(worstMsgStatus),
-            "total_count": sum(\.totalCount), "filter_count": sum(\.filterCount), "sent_count": sum(\.sentCount),
-            "error_count": sum(\.errorCount), "copyright_check_state": check,
-            "articles": allPushed ? .list(articles) : .null,
-        ]
+        return MassWaitHandler.Outputs(
+            status: worstStatus, msgStatus: worstMsgStatus, totalCount: sum(\.totalCount),
+            filterCount: sum(\.filterCount), sentCount: sum(\.sentCount), errorCount: sum(\.errorCount),
+            copyrightCheckState: check, articles: allPushed ? articles : nil)
     }
 }

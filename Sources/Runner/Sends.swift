@@ -8,34 +8,26 @@ import WeChatMP
 /// What one send batch came to.
 enum BatchResult {
     case sent(msgID: Int64, msgDataID: Int64?)
-    case failed(StepResult)
+    case failed(StepFailure)
+    /// The run stops before (or without knowing) the batch's outcome.
+    case stopped(String)
 }
 
 extension RunExecutor {
     // MARK: mass/sendall
 
-    func sendAll(_ step: Step, _ with: [String: Value]) async -> StepResult {
-        var body: [String: Value]
-        let request: SendAllRequest
-        do {
-            body = try payloadWithFiles(with)
-            body["clientmsgid"] = nil
-            request = try decodeRequest(SendAllRequest.self, body)
-            try request.validate()
-        } catch let e as StepInputError {
-            return .failure(e.description)
-        } catch {
-            return .failure("\(error)")
-        }
+    func sendAll(_ step: Step, _ inputs: SendAllHandler.Inputs) async -> StepExecution<SendAllHandler.Outputs> {
+        let request = inputs.request
+        let body = inputs.body
         // The run refuses an unconfirmed send to all followers before it starts; this is the
         // last line of defence, on the request itself: nothing is called or journaled.
         // A send the journal shows as sent is only adopted (no call): it needs no confirmation.
         if request.filter.isToAll, let refusal = toAllUnconfirmed(step), let run,
             !(await journalShowsSent(step, batch: 0, generation: run.generation, keyFormat: run.keyFormat))
         {
-            return .failure(refusal)
+            return .failure(StepFailure(.refused, refusal))
         }
-        if let refusal = await quotaRefusal(batches: [0], step: step) { return refusal }
+        if let refusal = await quotaRefusal(batches: [0], step: step) { return .failure(refusal) }
         let client = client(for: step)
         let content = sendAllContent(step, legacyBody: body)
         let result = await sendBatch(
@@ -48,48 +40,24 @@ extension RunExecutor {
         }
         switch result {
         case .sent(let msgID, let msgDataID):
-            return .success([
-                "msg_id": .integer(Int(msgID)), "msg_data_id": msgDataID.map { .integer(Int($0)) } ?? .null,
-            ])
-        case .failed(let r):
-            return r
+            return .success(SendAllHandler.Outputs(msgID: msgID, msgDataID: msgDataID))
+        case .failed(let failure):
+            return .failure(failure)
+        case .stopped(let message):
+            return .stopped(message)
         }
     }
 
     // MARK: mass/send
 
-    func sendToList(_ step: Step, _ with: [String: Value]) async -> StepResult {
-        var payload: [String: Value]
-        do {
-            payload = try payloadWithFiles(with)
-        } catch {
-            return .failure(error.description)
-        }
-        for key in ["touser", "touser_file", "touser_column", "clientmsgid"] { payload[key] = nil }
-        // The payload without audience, decoded once to check it before anything is sent.
-        let template: SendRequest
-        do {
-            var probe = payload
-            probe["touser"] = .list([.string("probe-openid-1"), .string("probe-openid-2")])
-            template = try decodeRequest(SendRequest.self, probe)
-            try template.payload.validate()
-        } catch let e as StepInputError {
-            return .failure(e.description)
-        } catch {
-            return .failure("\(error)")
-        }
-
+    func sendToList(_ step: Step, _ inputs: SendHandler.Inputs) async -> StepExecution<SendHandler.Outputs> {
+        let payload = inputs.payload
+        let template = inputs.template
         // The audience: inline, or a file read as a stream.
-        if case .list(let items)? = with["touser"] {
-            var ids: [String] = []
-            var seen = Set<String>()
-            for item in items {
-                guard let s = item.stringValue else { return .failure("with.touser holds \(item.typeName), not an OpenID") }
-                if seen.insert(s).inserted { ids.append(s) }
-            }
-            guard ids.count >= 2 else {
-                return .failure("with.touser has \(ids.count) distinct OpenID\(ids.count == 1 ? "" : "s"); mass/send needs at least 2")
-            }
+        let file: String
+        let column: String?
+        switch inputs.audience {
+        case .openIDs(let ids):
             var batches: [AudienceBatch] = []
             var start = 0
             for (i, size) in BatchPlan.sizes(count: ids.count).enumerated() {
@@ -99,11 +67,11 @@ extension RunExecutor {
             var iterator = batches.makeIterator()
             return await sendBatches(step, payload: payload, template: template,
                                      sizes: batches.map(\.openIDs.count)) { iterator.next() }
+        case .file(let path, let csvColumn):
+            file = path
+            column = csvColumn
         }
-        guard let file = with["touser_file"]?.stringValue else {
-            return .failure("with needs touser or touser_file")
-        }
-        let source = AudienceSource(path: resolvePath(file), csvColumn: with["touser_column"]?.stringValue)
+        let source = AudienceSource(path: resolvePath(file), csvColumn: column)
         let stepID = step.id.value
         let progress = options.progress
         let scanned: Result<AudienceScan, AudienceError> = await Task.detached {
@@ -118,14 +86,14 @@ extension RunExecutor {
         let scan: AudienceScan
         switch scanned {
         case .success(let s): scan = s
-        case .failure(let e): return .failure(e.description)
+        case .failure(let e): return .failure(StepFailure(.audience, e.description, cause: e))
         }
         defer { scan.removeSpool() }
         logger.info(
             "\(file): \(scan.uniqueCount) OpenIDs (\(scan.duplicateCount) duplicates removed, \(scan.skippedBlankLines) blank lines), \(scan.batchSizes.count) batch\(scan.batchSizes.count == 1 ? "" : "es")",
             metadata: ["event": "audience.read", "step.id": .string(stepID), "recipients": .stringConvertible(scan.uniqueCount)])
         let batches: AudienceBatches
-        do { batches = try scan.batches() } catch { return .failure(error.description) }
+        do { batches = try scan.batches() } catch { return .failure(StepFailure(.audience, error.description, cause: error)) }
         return await sendBatches(step, payload: payload, template: template, sizes: scan.batchSizes) {
             () throws(AudienceError) -> AudienceBatch? in try batches.next()
         }
@@ -134,10 +102,10 @@ extension RunExecutor {
     func sendBatches(
         _ step: Step, payload: [String: Value], template: SendRequest, sizes: [Int],
         next: () throws(AudienceError) -> AudienceBatch?
-    ) async -> StepResult {
-        if let refusal = await quotaRefusal(batches: Array(sizes.indices), step: step) { return refusal }
+    ) async -> StepExecution<SendHandler.Outputs> {
+        if let refusal = await quotaRefusal(batches: Array(sizes.indices), step: step) { return .failure(refusal) }
         let client = client(for: step)
-        var msgIDs: [Value] = []
+        var msgIDs: [Int64] = []
         let total = sizes.count
         let audience = sizes.reduce(0, +)
         var sentRecipients = 0
@@ -147,11 +115,11 @@ extension RunExecutor {
         let payloadViewJSON = Value.object(payloadView).jsonText
         while true {
             let nextBatch: AudienceBatch?
-            do { nextBatch = try next() } catch { return .failure(error.description) }
+            do { nextBatch = try next() } catch { return .failure(StepFailure(.audience, error.description, cause: error)) }
             guard let batch = nextBatch else { break }
             if stopSignal.isStopped { return .stopped(stopSignal.message) }
             if options.enforceSchedule, let refusal = scheduleRefusal(at: options.now()) {
-                return .failure("\(refusal); \(batch.index) of \(total) batches were sent")
+                return .failure(StepFailure(.refused, "\(refusal); \(batch.index) of \(total) batches were sent"))
             }
             let openIDs = batch.openIDs
             let content = Self.batchContent(
@@ -171,7 +139,7 @@ extension RunExecutor {
             }
             switch result {
             case .sent(let msgID, _):
-                msgIDs.append(.integer(Int(msgID)))
+                msgIDs.append(msgID)
                 sentRecipients += openIDs.count
                 options.progress?(
                     "[\(step.id.value)] batch \(batch.index + 1)/\(total) sent · \(ProgressText.grouped(sentRecipients))/\(ProgressText.grouped(audience)) OpenIDs sent")
@@ -183,26 +151,24 @@ extension RunExecutor {
                             "batch": .stringConvertible(batch.index + 1), "msg_id": .stringConvertible(msgID),
                         ])
                 }
-            case .failed(let r):
-                if case .finished(let o, let code, _, let message) = r {
-                    let note = msgIDs.isEmpty ? "" : "; \(msgIDs.count) of \(total) batches were sent"
-                    return .finished(
-                        outcome: o, errcode: code,
-                        outputs: ["msg_ids": .list(msgIDs), "batches": .integer(total), "recipients": .integer(sentRecipients)],
-                        message: (message ?? "") + note)
-                }
-                return r
+            case .failed(let failure):
+                let note = msgIDs.isEmpty ? "" : "; \(msgIDs.count) of \(total) batches were sent"
+                return .failure(
+                    failure.appending(note),
+                    outputs: SendHandler.Outputs(msgIDs: msgIDs, batches: total, recipients: sentRecipients))
+            case .stopped(let message):
+                return .stopped(message)
             }
         }
-        return .success(["msg_ids": .list(msgIDs), "batches": .integer(total), "recipients": .integer(audience)])
+        return .success(SendHandler.Outputs(msgIDs: msgIDs, batches: total, recipients: audience))
     }
 
     // MARK: Quota
 
     /// Refuses before the first batch when the batches still to send exceed what the
     /// account has left today (as far as this store knows).
-    func quotaRefusal(batches: [Int], step: Step) async -> StepResult? {
-        guard let run else { return .failure("no run") }
+    func quotaRefusal(batches: [Int], step: Step) async -> StepFailure? {
+        guard let run else { return StepFailure(.noRun, "no run") }
         var pending = 0
         for batch in batches {
             let key = clientMsgID(step: step, batch: batch, run: run)
@@ -215,9 +181,8 @@ extension RunExecutor {
         let used = (try? await store.acceptedSends(api: account.api, appID: account.appID, since: since)) ?? 0
         let left = account.pacing.sendsPerDay - used
         if pending > left {
-            return .failure(
-                "refusing to start: \(pending) send\(pending == 1 ? "" : "s") needed but \(account.name) has \(max(0, left)) of its \(account.pacing.sendsPerDay) mass sends left today (\(used) made by masscast since \(Self.isoFormat(since))); nothing was sent. Split the audience over several days or raise pacing.sends_per_day if WeChat allows more.",
-                errcode: nil)
+            return StepFailure(.refused,
+                "refusing to start: \(pending) send\(pending == 1 ? "" : "s") needed but \(account.name) has \(max(0, left)) of its \(account.pacing.sendsPerDay) mass sends left today (\(used) made by masscast since \(Self.isoFormat(since))); nothing was sent. Split the audience over several days or raise pacing.sends_per_day if WeChat allows more.")
         }
         return nil
     }
@@ -236,7 +201,7 @@ extension RunExecutor {
         _ step: Step, batch: Int, endpoint: String, content: SendContent, recipients: Int,
         audience: String? = nil, _ send: @escaping @Sendable (String) async throws(WeChatError) -> SendResponse
     ) async -> BatchResult {
-        guard let run else { return .failed(.failure("no run")) }
+        guard let run else { return .failed(StepFailure(.noRun, "no run")) }
         let key = clientMsgID(step: step, batch: batch, run: run)
         let now = options.now()
         var meta: Logger.Metadata = [
@@ -247,7 +212,7 @@ extension RunExecutor {
         let existing: JournalEntry?
         switch await readJournal(journaled) {
         case .success(let entry): existing = entry
-        case .failure(let stop): return .failed(stop.result)
+        case .failure(let stop): return .stopped(stop.message)
         }
         let rehearsal = APIIdentity.isSandbox(account.api)
         let label = "\(step.id.value)\(step.uses.value == "mass/send" ? " batch \(batch + 1)" : "")"
@@ -261,7 +226,7 @@ extension RunExecutor {
             case .sent:
                 guard sameContent else {
                     let sentSoFar = await sendSummary(ofRun: existing.runID)
-                    return .failed(.failure(
+                    return .failed(StepFailure(.refused,
                         "\(label) was already sent under \(key) (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")), and the pipeline was edited since: \(what). Nothing was sent now. To finish this broadcast as it was sent, restore what changed (git checkout) and run it again: nothing is sent twice. To send the edited version as a new broadcast, --rerun starts the next generation and SENDS AGAIN, to the whole audience of every send step\(sentSoFar.isEmpty ? "" : " (this generation has made \(sentSoFar) so far)")."))
                 }
                 meta["event"] = "send.adopted"
@@ -270,20 +235,20 @@ extension RunExecutor {
                     "\(label) was already sent (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")); not sending again",
                     metadata: meta)
                 if let id = existing.msgID { return .sent(msgID: id, msgDataID: existing.msgDataID) }
-                return .failed(.failure("journal entry \(key) is sent but has no msg_id"))
+                return .failed(StepFailure(.refused, "journal entry \(key) is sent but has no msg_id"))
             case .intent, .unknown:
                 if rehearsal, let instance = existing.instance, instance != account.endpoint {
-                    return .failed(.failure(
+                    return .failed(StepFailure(.refused,
                         "\(label) has an unknown outcome from an earlier rehearsal (run \(existing.runID)), whose in-process sandbox is gone; a rehearsal never repeats it. Start a fresh rehearsal: without --state, or with --rerun."))
                 }
                 guard sameContent else {
-                    return .failed(.failure(
+                    return .failed(StepFailure(.refused,
                         "an earlier send of \(label) under \(key) (run \(existing.runID)) has an unknown outcome, and the pipeline was edited since: \(what). Nothing was sent now. Restore what changed (git checkout) and run it again, so that it is settled with the same clientmsgid (WeChat answers 45065 if it went out); --rerun is refused until it is settled."))
                 }
                 let age = now.timeIntervalSince(existing.firstAttemptAt)
                 if age > options.unknownOutcomeLimit && !options.confirmResend {
-                    return .failed(.stopped(
-                        "\(label) has an unknown outcome since \(Self.isoFormat(existing.firstAttemptAt)) (over 23 hours: WeChat may have forgotten its clientmsgid, so repeating could send twice). Check the account's sent messages, then `\(options.resumeCommand(run.id, "--confirm-resend"))` to send it again."))
+                    return .stopped(
+                        "\(label) has an unknown outcome since \(Self.isoFormat(existing.firstAttemptAt)) (over 23 hours: WeChat may have forgotten its clientmsgid, so repeating could send twice). Check the account's sent messages, then `\(options.resumeCommand(run.id, "--confirm-resend"))` to send it again.")
                 }
                 meta["event"] = "send.reconcile"
                 logger.notice(
@@ -301,7 +266,7 @@ extension RunExecutor {
             endpoint: endpoint, contentDigest: content.digest, contentFields: content.fields,
             instance: rehearsal ? account.endpoint : nil, recipients: recipients, state: .intent,
             firstAttemptAt: resumable ? existing!.firstAttemptAt : now, lastAttemptAt: now, updatedAt: now)
-        if let stop = await journalIntent(entry, journaled) { return .failed(stop.result) }
+        if let stop = await journalIntent(entry, journaled) { return .stopped(stop.message) }
         crashPoint("send.before_call")
         var spec = CallSpec(step: step, batch: batch, endpoint: endpoint, isMass: true)
         spec.keyLastUsed = resumable ? existing!.lastAttemptAt : nil
@@ -352,13 +317,13 @@ extension RunExecutor {
             return .sent(msgID: msgID, msgDataID: nil)
         case .failed(let e), .alreadyDone(let e):
             await journalOutcome(&entry, .refused, errcode: e.errcode)
-            return .failed(failure(e))
+            return .failed(StepFailure(e))
         case .unknown(let e):
             await journalOutcome(&entry, .unknown)
-            return .failed(.stopped(
-                "outcome unknown for \(label) (\(e)); `\(options.resumeCommand(run.id))` repeats it with the same clientmsgid, so it cannot be sent twice"))
+            return .stopped(
+                "outcome unknown for \(label) (\(e)); `\(options.resumeCommand(run.id))` repeats it with the same clientmsgid, so it cannot be sent twice")
         case .stopped:
-            return .failed(.stopped(stopSignal.message))
+            return .stopped(stopSignal.message)
         }
     }
 }

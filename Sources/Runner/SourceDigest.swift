@@ -99,11 +99,18 @@ extension RunExecutor {
     func sendAllContent(_ step: Step, legacyBody: [String: Value]) -> SendContent {
         var view = digestView(step)
         view["clientmsgid"] = nil
-        let digest = Idempotency.contentDigestPrefix
-            + Idempotency.digest("masscast mass/sendall v2\n" + Value.object(view).jsonText)
+        let digest = Self.sendAllDigest(view: view)
         let legacyJSON = Value.object(legacyBody).jsonText
         return SendContent(
             digest: digest, fields: Self.fieldSummary(view).jsonText, legacy: { Idempotency.digest(legacyJSON) })
+    }
+
+    /// The content digest of a `mass/sendall` whose `with` digests see as `view`.
+    static func sendAllDigest(view: [String: Value]) -> String {
+        var view = view
+        view["clientmsgid"] = nil
+        return Idempotency.contentDigestPrefix
+            + Idempotency.digest("masscast mass/sendall v2\n" + Value.object(view).jsonText)
     }
 
     /// The payload of a `mass/send` as the digest sees it (without its audience).

@@ -3,15 +3,50 @@ import PipelineCore
 
 /// Why a step's `with` could not be turned into a request; the step fails before any call.
 public struct StepInputError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong: extensible (new codes are not a breaking change).
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case notAMapping = "not a mapping"
+            case expression = "expression"
+            case nullValue = "null value"
+            case file = "file"
+            case request = "request"
+        }
+
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// `with` is not a mapping.
+        public static var notAMapping: Self { Self(.notAMapping) }
+        /// An expression does not parse or cannot be evaluated.
+        public static var expression: Self { Self(.expression) }
+        /// A field that is exactly one expression resolved to `null`.
+        public static var nullValue: Self { Self(.nullValue) }
+        /// A file the step reads is missing, unreadable, too large or not UTF-8 text.
+        public static var file: Self { Self(.file) }
+        /// The values do not make the WeChat request.
+        public static var request: Self { Self(.request) }
+
+        public var description: String { base.rawValue }
+    }
+
+    public var code: Code
     /// The path in `with` (`filter.tag_id`).
     public var path: String
     public var message: String
     public var location: SourceLocation?
+    /// The underlying error, if any (an expression's, a decoder's).
+    public var cause: (any Error & Sendable)?
 
-    public init(path: String, message: String, location: SourceLocation? = nil) {
+    public init(
+        _ code: Code, path: String, message: String, location: SourceLocation? = nil,
+        cause: (any Error & Sendable)? = nil
+    ) {
+        self.code = code
         self.path = path
         self.message = message
         self.location = location
+        self.cause = cause
     }
 
     public var description: String {
@@ -32,7 +67,7 @@ public struct WithEvaluator {
     public func evaluate(_ node: SourceNode?) throws(StepInputError) -> [String: Value] {
         guard let node else { return [:] }
         guard case .object(let fields) = try value(node, path: "") else {
-            throw StepInputError(path: "", message: "`with` must be a mapping", location: node.location)
+            throw StepInputError(.notAMapping, path: "", message: "`with` must be a mapping", location: node.location)
         }
         return fields
     }
@@ -53,18 +88,18 @@ public struct WithEvaluator {
             if node.hasExpression {
                 let parsed = Template.parse(text)
                 guard let template = parsed.template else {
-                    throw StepInputError(path: path, message: "the expression does not parse", location: node.location)
+                    throw StepInputError(.expression, path: path, message: "the expression does not parse", location: node.location)
                 }
                 let result: Value
                 do {
                     result = try template.evaluate(in: context)
                 } catch {
                     let at = error.offset.map { node.location(ofTextOffset: $0) } ?? node.location
-                    throw StepInputError(path: path, message: error.message, location: at)
+                    throw StepInputError(.expression, path: path, message: error.message, location: at, cause: error)
                 }
                 if template.isSingleExpression, result == .null {
                     throw StepInputError(
-                        path: path,
+                        .nullValue, path: path,
                         message: "`\(text)` resolved to null; refusing to call WeChat with a missing value",
                         location: node.location)
                 }
