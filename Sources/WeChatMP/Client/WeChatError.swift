@@ -41,7 +41,8 @@ public struct WeChatError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// What kind of failure it is.
     public let code: Code
-    /// What went wrong, without the endpoint, e.g. `HTTP 502 from WeChat`.
+    /// What went wrong, without the endpoint, e.g. `HTTP 502 from WeChat`; secret query
+    /// parameters of any URL in it are masked.
     public let message: String
     /// The endpoint, e.g. `message/mass/sendall` (never the URL with its token).
     public var endpoint: String
@@ -67,18 +68,19 @@ public struct WeChatError: Error, Sendable, Hashable, CustomStringConvertible {
         transportFailure: TransportFailure? = nil
     ) {
         self.code = code
-        self.message = message
+        self.message = Redactor.url(message)
         self.endpoint = endpoint
         self.errorClass = errorClass
         self.delivery = delivery
         self.earlierMsgID = earlierMsgID
         self.errcode = errcode
-        self.errmsg = errmsg
+        self.errmsg = errmsg.map(Redactor.url)
         self.httpStatus = httpStatus
         self.transportFailure = transportFailure
     }
 
-    /// WeChat answered `errcode` with `errmsg` (which must already be scrubbed of secrets).
+    /// WeChat answered `errcode` with `errmsg` (which must already be scrubbed of the token and
+    /// the secret; secret query parameters in it are masked here too).
     /// The message adds the errcode's meaning and fix from ``Errcodes``, when known.
     public static func api(
         errcode: Int, errmsg: String, endpoint: String, errorClass: ErrorClass, delivery: Delivery = .received,

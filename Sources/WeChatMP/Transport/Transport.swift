@@ -91,11 +91,12 @@ public struct TransportFailure: Error, Sendable, Hashable, CustomStringConvertib
     /// A short, secret-free explanation, e.g. `no answer within 30 seconds`.
     public var message: String
 
-    /// Creates a failure; `message` must not contain a secret (scrub URLs with ``Redactor``).
+    /// Creates a failure. Secret query parameters of any URL in `message` are masked; other
+    /// secrets must not be in it.
     public init(_ code: Code, delivery: Delivery, message: String) {
         self.code = code
         self.delivery = delivery
-        self.message = message
+        self.message = Redactor.url(message)
     }
 
     /// `code (delivery): message`, e.g. `timeout (maybe_received): no answer within 30 seconds`.
