@@ -131,7 +131,8 @@ public struct WeChatError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func tokenRefreshLimited(
         _ detail: String, endpoint: String, errorClass: ErrorClass = .token, delivery: Delivery = .received
     ) -> WeChatError {
-        WeChatError(code: .tokenRefreshLimited, message: detail, endpoint: endpoint, errorClass: errorClass, delivery: delivery)
+        WeChatError(
+            code: .tokenRefreshLimited, message: detail, endpoint: endpoint, errorClass: errorClass, delivery: delivery)
     }
 
     /// Something to fix before calling; by default permanent and not sent.
