@@ -161,5 +161,30 @@ struct ErrorShapeTests {
                 #expect(!text.contains(Self.secret), "secret in: \(text)")
             }
         }
+
+        // A request check names the field and the size, never the value it refused.
+        let requests: [any MassRequestCheck] = [
+            SendAllRequest(filter: .toAll, payload: .text(content: Self.secret), clientMsgID: String(repeating: Self.token, count: 3)),
+            SendRequest(toUser: [Self.token, " "], payload: .text(content: Self.secret)),
+            SendAllRequest(filter: .toAll, payload: .text(content: Self.secret), sendIgnoreReprint: 7),
+        ]
+        var refused: [RequestValidationError] = []
+        for request in requests {
+            do { try request.validate() } catch { refused.append(error) }
+        }
+        #expect(refused.map(\.code) == [.outOfRange, .missing, .invalidValue])
+        for error in refused {
+            for text in [error.description, error.message, String(reflecting: error)] {
+                #expect(!text.contains(Self.token) && !text.contains(Self.secret), "secret in: \(text)")
+            }
+        }
     }
 }
+
+/// The requests above, checked alike.
+protocol MassRequestCheck {
+    func validate() throws(RequestValidationError)
+}
+
+extension SendAllRequest: MassRequestCheck {}
+extension SendRequest: MassRequestCheck {}
