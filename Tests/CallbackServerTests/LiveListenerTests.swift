@@ -113,17 +113,21 @@ struct LiveListenerTests {
     func urlVerificationOverHTTP() async throws {
         try await LiveListener.with { live in
             let timestamp = String(Int64(Date().timeIntervalSince1970))
-            let signature = CallbackCrypto.sign(token: Accounts.main.token, timestamp: timestamp, nonce: "42")
-            let query = "signature=\(signature)&timestamp=\(timestamp)&nonce=42&echostr=5837397520665436492"
-            let named = "/wechat/callback/brand-main?" + query
-            let bare = "/wechat/callback?" + query
-            let other = "/wechat/callback/brand-news?" + query
-            let wrongNonce = "/wechat/callback/brand-main?" + query.replacingOccurrences(of: "nonce=42", with: "nonce=43")
+            func query(nonce: String) -> String {
+                let signature = CallbackCrypto.sign(token: Accounts.main.token, timestamp: timestamp, nonce: nonce)
+                return "signature=\(signature)&timestamp=\(timestamp)&nonce=\(nonce)&echostr=5837397520665436492"
+            }
+            let named = "/wechat/callback/brand-main?" + query(nonce: "42")
+            let bare = "/wechat/callback?" + query(nonce: "44")
+            let other = "/wechat/callback/brand-news?" + query(nonce: "45")
+            let wrongNonce = "/wechat/callback/brand-main?" + query(nonce: "46").replacingOccurrences(of: "nonce=46", with: "nonce=43")
             let answers = [try await live.get(named), try await live.get(bare), try await live.get(other),
-                           try await live.get(wrongNonce)]
+                           try await live.get(wrongNonce), try await live.get(named)]
             #expect(answers[0] == Answer(200, "5837397520665436492"))
             #expect(answers[1] == Answer(200, "5837397520665436492"))
             #expect(answers[2].status == 403 && answers[3].status == 403)
+            // The same verification again is a replay.
+            #expect(answers[4].status == 403 && answers[4].body != "5837397520665436492")
         }
     }
 
