@@ -147,7 +147,7 @@ extension RunExecutor {
         if spec.batch > 0 || spec.step.uses.value == "mass/send" { m["batch"] = .stringConvertible(spec.batch + 1) }
         if let error {
             if let code = error.errcode { m["errcode"] = .stringConvertible(code) }
-            if case .http(let status) = error.kind { m["http.status"] = .stringConvertible(status) }
+            if let status = error.httpStatus { m["http.status"] = .stringConvertible(status) }
             m["error.class"] = .string(error.errorClass.rawValue)
             m["delivery"] = .string(error.delivery.rawValue)
         }
@@ -160,7 +160,7 @@ extension RunExecutor {
     ) async {
         guard let run else { return }
         var httpStatus: Int? = result == "ok" ? 200 : nil
-        if let error, case .http(let status) = error.kind { httpStatus = status }
+        if let status = error?.httpStatus { httpStatus = status }
         if error?.errcode != nil { httpStatus = 200 }
         let r = AttemptRecord(
             runID: run.id, stepID: spec.step.id.value, batch: spec.batch, number: attempt, endpoint: spec.endpoint,

@@ -26,7 +26,7 @@ import Testing
         do {
             let value = try expression.evaluate(in: Self.context)
             Issue.record("expected an error, got \(value)")
-            return EvaluationError(message: "")
+            return EvaluationError(.typeMismatch, "")
         } catch {
             return error
         }

@@ -11,15 +11,14 @@ struct RetryPolicyTests {
     static let now = Date(timeIntervalSince1970: 1_741_572_030)  // 30 s past a minute
 
     static func api(_ code: Int, _ cls: ErrorClass, delivery: Delivery = .received, earlier: Int64? = nil) -> WeChatError {
-        WeChatError(
-            kind: .api(errcode: code, errmsg: "e"), endpoint: "message/mass/sendall", errorClass: cls, delivery: delivery,
+        WeChatError.api(
+            errcode: code, errmsg: "e", endpoint: "message/mass/sendall", errorClass: cls, delivery: delivery,
             earlierMsgID: earlier)
     }
 
     static func lost(_ delivery: Delivery = .maybeReceived) -> WeChatError {
-        WeChatError(
-            kind: .transport(TransportFailure(reason: .connectionLost, delivery: delivery, detail: "reset")),
-            endpoint: "message/mass/sendall", errorClass: .transient, delivery: delivery)
+        WeChatError.transport(
+            TransportFailure(.connectionLost, delivery: delivery, message: "reset"), endpoint: "message/mass/sendall")
     }
 
     func decide(

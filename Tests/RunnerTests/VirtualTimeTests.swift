@@ -182,7 +182,7 @@ struct InjectedClockTests {
             if call.isCancelled { break }
         }
         let failure = try #require(await call.value)
-        #expect(failure.reason == .timeout)
+        #expect(failure.code == .timeout)
         #expect(failure.delivery == .maybeReceived)
         #expect(started.duration(to: clock.now) <= .seconds(120))
     }

@@ -270,7 +270,7 @@ struct ClientTests {
             try await fake.client().delete(DeleteRequest(msgID: 1, articleIdx: 0, url: nil))
             Issue.record("expected 502")
         } catch {
-            #expect(error.kind == .http(status: 502))
+            #expect(error.code == .http && error.httpStatus == 502)
             #expect(error.errorClass == .transient && error.delivery == .maybeReceived)
         }
     }
@@ -285,22 +285,22 @@ struct ClientTests {
                                                                      body: Data("{}".utf8), timeout: .seconds(2)))
             Issue.record("expected a connect failure")
         } catch {
-            #expect(error.reason == .connect && error.delivery == .notSent)
+            #expect(error.code == .connect && error.delivery == .notSent)
         }
     }
 
-    func expectFailure<T>(_ call: @autoclosure () async throws(WeChatError) -> T, reason: TransportFailure.Reason,
+    func expectFailure<T>(_ call: @autoclosure () async throws(WeChatError) -> T, reason: TransportFailure.Code,
                           delivery: Delivery, sourceLocation: Testing.SourceLocation = #_sourceLocation) async
     {
         do {
             _ = try await call()
             Issue.record("expected \(reason)", sourceLocation: sourceLocation)
         } catch {
-            guard case .transport(let failure) = error.kind else {
+            guard error.code == .transport, let failure = error.transportFailure else {
                 Issue.record("expected a transport failure, got \(error)", sourceLocation: sourceLocation)
                 return
             }
-            #expect(failure.reason == reason, sourceLocation: sourceLocation)
+            #expect(failure.code == reason, sourceLocation: sourceLocation)
             #expect(failure.delivery == delivery, sourceLocation: sourceLocation)
             #expect(error.errorClass == .transient, sourceLocation: sourceLocation)
         }

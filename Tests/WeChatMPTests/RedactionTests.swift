@@ -50,8 +50,8 @@ struct RedactionTests {
             let provider = TokenProvider(credentials: .init(appID: FakeWeChat.appID, secret: FakeWeChat.secret), mode: mode,
                                          baseURL: tokenServer.baseURL, transport: AsyncHTTPTransport())
             do { _ = try await provider.token() } catch { errors.append(error) }
-            errors.append(TransportFailure(reason: .other, delivery: .notSent,
-                                           detail: Redactor.url("https://x/cgi-bin/token?appid=a&secret=\(FakeWeChat.secret)")))
+            errors.append(TransportFailure(.other, delivery: .notSent,
+                                           message: Redactor.url("https://x/cgi-bin/token?appid=a&secret=\(FakeWeChat.secret)")))
         }
         #expect(errors.count == 6)
         for error in errors {

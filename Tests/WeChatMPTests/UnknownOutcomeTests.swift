@@ -67,11 +67,11 @@ struct UnknownOutcomeTests {
             _ = try await fake.client(maxResponseBytes: 1024).sendAll(Self.sendAll)
             Issue.record("expected a too-large answer to fail")
         } catch {
-            guard case .transport(let failure) = error.kind else {
+            guard error.code == .transport, let failure = error.transportFailure else {
                 Issue.record("expected a transport failure, got \(error)")
                 return
             }
-            #expect(failure.reason == .responseTooLarge)
+            #expect(failure.code == .responseTooLarge)
             #expect(failure.delivery == .maybeReceived)
             #expect(error.delivery == .maybeReceived && error.errorClass == .transient)
             #expect(error.description.contains("may have been received"), "\(error)")

@@ -282,7 +282,7 @@ struct FaultContractTests {
             _ = try await client.sendAll(Self.request)
             Issue.record("expected a dropped connection")
         } catch {
-            guard case .transport(let failure) = error.kind else {
+            guard error.code == .transport, let failure = error.transportFailure else {
                 Issue.record("expected a transport failure, got \(error)")
                 return
             }
@@ -314,11 +314,11 @@ struct FaultContractTests {
             _ = try await client.sendAll(Self.request)
             Issue.record("expected a timeout")
         } catch {
-            guard case .transport(let failure) = error.kind else {
+            guard error.code == .transport, let failure = error.transportFailure else {
                 Issue.record("expected a transport failure, got \(error)")
                 return
             }
-            #expect(failure.reason == .timeout)
+            #expect(failure.code == .timeout)
             #expect(failure.delivery == .maybeReceived)
         }
         // The call ended at its timeout, not after the whole latency.

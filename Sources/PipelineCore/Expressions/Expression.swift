@@ -180,7 +180,7 @@ public struct Template: Sendable, Hashable {
                 do {
                     value = try expression.evaluate(in: context)
                 } catch {
-                    throw EvaluationError(message: error.message, offset: error.offset.map { $0 + offset })
+                    throw error.shifted(by: offset)
                 }
                 if single { return value }
                 out += value.templateText

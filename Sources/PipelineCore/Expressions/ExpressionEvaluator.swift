@@ -77,8 +77,8 @@ struct ExprEvaluator {
     static let maxValueDepth = 256
     let context: EvaluationContext
 
-    private func fail(_ message: String, at offset: Int) -> EvaluationError {
-        EvaluationError(message: message, offset: offset)
+    private func fail(_ code: EvaluationError.Code, _ message: String, at offset: Int) -> EvaluationError {
+        EvaluationError(code, message, offset: offset)
     }
 
     func evaluate(_ node: ExprNode) throws(EvaluationError) -> Value {
@@ -92,7 +92,7 @@ struct ExprEvaluator {
         case .not(let operand):
             let value = try evaluate(operand)
             guard case .bool(let b) = value else {
-                throw fail("'!' needs a boolean, but its operand is \(value.typeName)", at: operand.start)
+                throw fail(.typeMismatch, "'!' needs a boolean, but its operand is \(value.typeName)", at: operand.start)
             }
             return .bool(!b)
         case .binary(let op, let left, let right):
@@ -111,7 +111,7 @@ struct ExprEvaluator {
                 let a = try evaluate(left), b = try evaluate(right)
                 if a == .null || b == .null { return .bool(false) }
                 guard let order = Self.order(a, b) else {
-                    throw fail("'\(op.rawValue)' orders strings or numbers, not \(a.typeName) and \(b.typeName)", at: node.offset)
+                    throw fail(.typeMismatch, "'\(op.rawValue)' orders strings or numbers, not \(a.typeName) and \(b.typeName)", at: node.offset)
                 }
                 switch op {
                 case .less: return .bool(order < 0)
@@ -126,7 +126,7 @@ struct ExprEvaluator {
     private func boolean(_ node: ExprNode, _ op: ExprBinaryOperator) throws(EvaluationError) -> Bool {
         let value = try evaluate(node)
         guard case .bool(let b) = value else {
-            throw fail("'\(op.rawValue)' needs boolean operands, but got \(value.typeName)", at: node.start)
+            throw fail(.typeMismatch, "'\(op.rawValue)' needs boolean operands, but got \(value.typeName)", at: node.start)
         }
         return b
     }
@@ -137,7 +137,7 @@ struct ExprEvaluator {
     /// compare numerically; strings compare by Unicode scalars.
     static func equal(_ a: Value, _ b: Value, depth: Int) throws(EvaluationError) -> Bool {
         guard depth < maxValueDepth else {
-            throw EvaluationError(message: "values nest too deeply to compare")
+            throw EvaluationError(.tooDeep, "values nest too deeply to compare")
         }
         switch (a, b) {
         case (.null, .null): return true
@@ -195,7 +195,7 @@ struct ExprEvaluator {
         case .dynamic(let index, _):
             let value = try evaluate(index)
             guard case .string(let key) = value else {
-                throw fail("a name in a context is a string, not \(value.typeName)", at: index.start)
+                throw fail(.typeMismatch, "a name in a context is a string, not \(value.typeName)", at: index.start)
             }
             return key
         }
@@ -245,7 +245,7 @@ struct ExprEvaluator {
         case "run":
             return .object(["id": .string(context.runID)])
         default:
-            throw fail("unknown name '\(name)'", at: offset)
+            throw fail(.unknownName, "unknown name '\(name)'", at: offset)
         }
     }
 
@@ -255,7 +255,7 @@ struct ExprEvaluator {
             switch value {
             case .object(let members): return members[name] ?? .null
             case .null: return .null
-            default: throw fail("cannot read '\(name)' from \(value.typeName)", at: offset)
+            default: throw fail(.typeMismatch, "cannot read '\(name)' from \(value.typeName)", at: offset)
             }
         case .dynamic(let indexNode, let offset):
             let index = try evaluate(indexNode)
@@ -267,7 +267,7 @@ struct ExprEvaluator {
             case (.list(let items), .integer(let i)):
                 return items.indices.contains(i) ? items[i] : .null
             default:
-                throw fail("cannot index \(value.typeName) with \(index.typeName)", at: offset)
+                throw fail(.typeMismatch, "cannot index \(value.typeName) with \(index.typeName)", at: offset)
             }
         }
     }
@@ -279,16 +279,16 @@ struct ExprEvaluator {
         switch value {
         case .string(let s): return s
         case .null: return nil
-        default: throw fail("\(function) takes strings, not \(value.typeName)", at: node.start)
+        default: throw fail(.typeMismatch, "\(function) takes strings, not \(value.typeName)", at: node.start)
         }
     }
 
     private func evaluateCall(_ node: ExprNode, name: String, arguments: [ExprNode]) throws(EvaluationError) -> Value {
         guard let function = ExprFunction(rawValue: name) else {
-            throw fail("unknown function '\(name)'", at: node.offset)
+            throw fail(.unknownFunction, "unknown function '\(name)'", at: node.offset)
         }
         guard function.arity.contains(arguments.count) else {
-            throw fail("\(name) takes \(function.arityText), not \(arguments.count)", at: node.offset)
+            throw fail(.argumentCount, "\(name) takes \(function.arityText), not \(arguments.count)", at: node.offset)
         }
         switch function {
         case .success:
@@ -308,13 +308,13 @@ struct ExprEvaluator {
                 case .string(let t): return .bool(Self.scalarContains(s, t))
                 case .null: return .bool(false)
                 default:
-                    throw fail("contains looks for a string in a string, not \(needle.typeName)", at: arguments[1].start)
+                    throw fail(.typeMismatch, "contains looks for a string in a string, not \(needle.typeName)", at: arguments[1].start)
                 }
             case .list(let items):
                 for item in items where try Self.equal(item, needle, depth: 0) { return .bool(true) }
                 return .bool(false)
             default:
-                throw fail("contains searches a string or a list, not \(haystack.typeName)", at: arguments[0].start)
+                throw fail(.typeMismatch, "contains searches a string or a list, not \(haystack.typeName)", at: arguments[0].start)
             }
         case .startsWith, .endsWith:
             guard let s = try string(arguments[0], for: name), let p = try string(arguments[1], for: name) else {
@@ -325,14 +325,14 @@ struct ExprEvaluator {
         case .format:
             let templateValue = try evaluate(arguments[0])
             guard case .string(let template) = templateValue else {
-                throw fail("format's template is a string, not \(templateValue.typeName)", at: arguments[0].start)
+                throw fail(.typeMismatch, "format's template is a string, not \(templateValue.typeName)", at: arguments[0].start)
             }
             var values: [Value] = []
             for argument in arguments.dropFirst() { values.append(try evaluate(argument)) }
             let pieces: [ExprFormat.Piece]
             switch ExprFormat.parse(template) {
             case .success(let parsed): pieces = parsed
-            case .failure(let error): throw fail(error.message, at: arguments[0].start)
+            case .failure(let error): throw error.at(arguments[0].start)
             }
             var out = ""
             for piece in pieces {
@@ -342,6 +342,7 @@ struct ExprEvaluator {
                 case .argument(let index):
                     guard values.indices.contains(index) else {
                         throw fail(
+                            .argumentCount,
                             "the format string refers to {\(index)}, but \(values.count) argument\(values.count == 1 ? "" : "s") follow\(values.count == 1 ? "s" : "") it",
                             at: arguments[0].start)
                     }
@@ -352,13 +353,13 @@ struct ExprEvaluator {
         case .join:
             let list = try evaluate(arguments[0])
             guard case .list(let items) = list else {
-                throw fail("join takes a list, not \(list.typeName)", at: arguments[0].start)
+                throw fail(.typeMismatch, "join takes a list, not \(list.typeName)", at: arguments[0].start)
             }
             var separator = ","
             if arguments.count == 2 {
                 let value = try evaluate(arguments[1])
                 guard case .string(let s) = value else {
-                    throw fail("join's separator is a string, not \(value.typeName)", at: arguments[1].start)
+                    throw fail(.typeMismatch, "join's separator is a string, not \(value.typeName)", at: arguments[1].start)
                 }
                 separator = s
             }
@@ -368,19 +369,19 @@ struct ExprEvaluator {
             switch value {
             case .string(let s): return .integer(s.count)
             case .list(let items): return .integer(items.count)
-            default: throw fail("length takes a string or a list, not \(value.typeName)", at: arguments[0].start)
+            default: throw fail(.typeMismatch, "length takes a string or a list, not \(value.typeName)", at: arguments[0].start)
             }
         case .toJSON:
             return .string(try evaluate(arguments[0]).jsonText)
         case .fromJSON:
             let value = try evaluate(arguments[0])
             guard case .string(let text) = value else {
-                throw fail("fromJSON takes a string, not \(value.typeName)", at: arguments[0].start)
+                throw fail(.typeMismatch, "fromJSON takes a string, not \(value.typeName)", at: arguments[0].start)
             }
             do {
                 return try Value.parseJSON(text)
             } catch {
-                throw fail(error.message, at: arguments[0].start)
+                throw error.at(arguments[0].start)
             }
         }
     }

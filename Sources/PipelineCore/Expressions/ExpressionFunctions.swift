@@ -83,7 +83,8 @@ enum ExprFormat {
                 }
                 guard j > i + 1, j < s.count, s[j] == "}" else {
                     return .failure(EvaluationError(
-                        message: "the format string has a '{' at character \(i + 1) that does not start a placeholder like {0}; write {{ for a literal brace"))
+                        .formatString,
+                        "the format string has a '{' at character \(i + 1) that does not start a placeholder like {0}; write {{ for a literal brace"))
                 }
                 flush()
                 pieces.append(.argument(index))
@@ -91,7 +92,8 @@ enum ExprFormat {
             } else if c == "}" {
                 guard i + 1 < s.count, s[i + 1] == "}" else {
                     return .failure(EvaluationError(
-                        message: "the format string has an unmatched '}' at character \(i + 1); write }} for a literal brace"))
+                        .formatString,
+                        "the format string has an unmatched '}' at character \(i + 1); write }} for a literal brace"))
                 }
                 text.append("}")
                 i += 2

@@ -78,7 +78,12 @@ public indirect enum ExprType: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A problem found in an expression before it runs: a syntax error or a static check.
-public struct ExpressionIssue: Error, Sendable, Hashable {
+///
+/// It has the shape of a ``Diagnostic`` without its file: a stable ``DiagnosticCode``
+/// (`MC3001`…, listed in `docs/diagnostics.md`), a message, the place as an ``offset`` in
+/// the text and a ``hint``. Whoever holds the text's ``SourceLocation`` turns it into a
+/// diagnostic at that place.
+public struct ExpressionIssue: Error, Sendable, Hashable, CustomStringConvertible {
     /// The stable diagnostic code (`MC3001`…).
     public var code: DiagnosticCode
     /// One sentence saying what is wrong.
@@ -104,14 +109,54 @@ public struct ExpressionIssue: Error, Sendable, Hashable {
         copy.offset += delta
         return copy
     }
+
+    /// `MC3001 at 4: message; hint`, the offset counted from 0 in Unicode scalars.
+    public var description: String {
+        var text = "\(code.rawValue) at \(offset): \(message)"
+        if let hint { text += "; \(hint)" }
+        return text
+    }
 }
 
 /// A failure while evaluating an expression during a run (a type that only turned out
-/// wrong at run time, text that is not JSON, a bad format string).
+/// wrong at run time, text that is not JSON, a bad format string): what kind of failure
+/// (``code``), a message, and where in the text (``offset``).
 ///
 /// The message never contains a value: only names and types, so a secret cannot leak
-/// through it.
-public struct EvaluationError: Error, Sendable, Hashable {
+/// through it. New codes may be added in later versions; compare against the static
+/// members of ``EvaluationError/Code`` rather than switching exhaustively.
+public struct EvaluationError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of failure it is. Codes extend without breaking callers.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: String, Hashable, Sendable {
+            case typeMismatch, unknownName, unknownFunction, argumentCount, formatString, invalidJSON, tooDeep
+        }
+
+        private let wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
+        /// A value of a type the operator or function does not take (`'!' needs a boolean`).
+        public static let typeMismatch = Code(.typeMismatch)
+        /// A name that is not in its context at run time.
+        public static let unknownName = Code(.unknownName)
+        /// A function the language does not have.
+        public static let unknownFunction = Code(.unknownFunction)
+        /// A function called with the wrong number of arguments, or a format placeholder
+        /// without its argument.
+        public static let argumentCount = Code(.argumentCount)
+        /// A `format` template with a stray `{` or `}`.
+        public static let formatString = Code(.formatString)
+        /// `fromJSON` given text that is not JSON.
+        public static let invalidJSON = Code(.invalidJSON)
+        /// Values or JSON nested deeper than the evaluator goes.
+        public static let tooDeep = Code(.tooDeep)
+
+        /// The code's name, e.g. `typeMismatch`.
+        public var description: String { wrapped.rawValue }
+    }
+
+    /// What kind of failure it is.
+    public var code: Code
     /// One sentence saying what went wrong.
     public var message: String
     /// 0-based offset in Unicode scalars of the failing part: within the expression source
@@ -119,8 +164,26 @@ public struct EvaluationError: Error, Sendable, Hashable {
     public var offset: Int?
 
     /// Creates an error.
-    public init(message: String, offset: Int? = nil) {
+    public init(_ code: Code, _ message: String, offset: Int? = nil) {
+        self.code = code
         self.message = message
         self.offset = offset
     }
+
+    /// The same error placed at `offset`.
+    public func at(_ offset: Int) -> EvaluationError {
+        var copy = self
+        copy.offset = offset
+        return copy
+    }
+
+    /// The same error with its offset (if it has one) moved by `delta` scalars.
+    public func shifted(by delta: Int) -> EvaluationError {
+        var copy = self
+        copy.offset = offset.map { $0 + delta }
+        return copy
+    }
+
+    /// The message, as a run's failure shows it.
+    public var description: String { message }
 }

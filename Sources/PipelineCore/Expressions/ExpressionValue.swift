@@ -208,7 +208,7 @@ struct JSONValueParser {
     init(_ text: String) { scalars = Array(text.unicodeScalars) }
 
     private func fail(_ what: String) -> EvaluationError {
-        EvaluationError(message: "fromJSON: the text is not valid JSON (\(what) at character \(pos + 1))")
+        EvaluationError(.invalidJSON, "fromJSON: the text is not valid JSON (\(what) at character \(pos + 1))")
     }
 
     private var current: Unicode.Scalar? { pos < scalars.count ? scalars[pos] : nil }
@@ -227,7 +227,7 @@ struct JSONValueParser {
 
     private mutating func parseValue(depth: Int) throws(EvaluationError) -> Value {
         guard depth < Self.maxDepth else {
-            throw EvaluationError(message: "fromJSON: the JSON nests deeper than \(Self.maxDepth) levels")
+            throw EvaluationError(.tooDeep, "fromJSON: the JSON nests deeper than \(Self.maxDepth) levels")
         }
         guard let c = current else { throw fail("unexpected end") }
         switch c {

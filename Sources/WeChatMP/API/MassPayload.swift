@@ -62,12 +62,12 @@ public enum MassPayload: Sendable, Hashable {
     public func validate() throws(RequestValidationError) {
         func nonEmpty(_ value: String, _ field: String) throws(RequestValidationError) {
             if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                throw RequestValidationError(field: "\(payloadKey).\(field)", message: "is empty")
+                throw RequestValidationError(.missing, field: "\(payloadKey).\(field)", message: "is empty")
             }
         }
         func flag(_ value: Int?, _ field: String) throws(RequestValidationError) {
             if let value, value != 0, value != 1 {
-                throw RequestValidationError(field: "images.\(field)", message: "must be 0 or 1, not \(value)")
+                throw RequestValidationError(.invalidValue, field: "images.\(field)", message: "must be 0 or 1, not \(value)")
             }
         }
         switch self {
@@ -77,7 +77,7 @@ public enum MassPayload: Sendable, Hashable {
         case .wxcard(let id): try nonEmpty(id, "card_id")
         case .images(let ids, _, let open, let fans):
             if ids.isEmpty {
-                throw RequestValidationError(field: "images.media_ids", message: "lists no image")
+                throw RequestValidationError(.missing, field: "images.media_ids", message: "lists no image")
             }
             for id in ids { try nonEmpty(id, "media_ids") }
             try flag(open, "need_open_comment")

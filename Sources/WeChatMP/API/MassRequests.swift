@@ -30,11 +30,11 @@ public struct MassFilter: Codable, Sendable, Hashable {
     public func validate() throws(RequestValidationError) {
         if !isToAll && tagID == nil {
             throw RequestValidationError(
-                field: "filter.tag_id",
+                .missing, field: "filter.tag_id",
                 message: "no audience: is_to_all is false and no tag_id is given (refusing rather than sending to all)")
         }
         if let tagID, tagID < 0 {
-            throw RequestValidationError(field: "filter.tag_id", message: "is negative (\(tagID))", errcode: 40152)
+            throw RequestValidationError(.outOfRange, field: "filter.tag_id", message: "is negative (\(tagID))", errcode: 40152)
         }
     }
 
@@ -93,7 +93,7 @@ public struct SendAllRequest: Codable, Sendable, Hashable {
         try payload.validate()
         if case .image = payload {
             throw RequestValidationError(
-                field: "image", message: "the single-image form is for preview only; send images as images{media_ids}")
+                .wrongForm, field: "image", message: "the single-image form is for preview only; send images as images{media_ids}")
         }
         try checkSendIgnoreReprint(sendIgnoreReprint)
         try checkClientMsgID(clientMsgID)
@@ -143,17 +143,17 @@ public struct SendRequest: Codable, Sendable, Hashable {
     public func validate() throws(RequestValidationError) {
         if toUser.count < MassLimits.minOpenIDs || toUser.count > MassLimits.maxOpenIDs {
             throw RequestValidationError(
-                field: "touser",
+                .outOfRange, field: "touser",
                 message: "has \(toUser.count) OpenIDs; mass/send takes \(MassLimits.minOpenIDs) to \(MassLimits.maxOpenIDs) per call",
                 errcode: 40130)
         }
         if let index = toUser.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-            throw RequestValidationError(field: "touser[\(index)]", message: "is empty", errcode: 40003)
+            throw RequestValidationError(.missing, field: "touser[\(index)]", message: "is empty", errcode: 40003)
         }
         try payload.validate()
         if case .image = payload {
             throw RequestValidationError(
-                field: "image", message: "the single-image form is for preview only; send images as images{media_ids}")
+                .wrongForm, field: "image", message: "the single-image form is for preview only; send images as images{media_ids}")
         }
         try checkSendIgnoreReprint(sendIgnoreReprint)
         try checkClientMsgID(clientMsgID)
@@ -278,11 +278,11 @@ public struct PreviewRequest: Codable, Sendable, Hashable {
         let user = toUser?.trimmingCharacters(in: .whitespaces) ?? ""
         let name = toWXName?.trimmingCharacters(in: .whitespaces) ?? ""
         if user.isEmpty && name.isEmpty {
-            throw RequestValidationError(field: "touser", message: "preview needs touser (an OpenID) or towxname (a WeChat ID)")
+            throw RequestValidationError(.missing, field: "touser", message: "preview needs touser (an OpenID) or towxname (a WeChat ID)")
         }
         try payload.validate()
         if case .images = payload {
-            throw RequestValidationError(field: "images", message: "preview takes one image as image{media_id}")
+            throw RequestValidationError(.wrongForm, field: "images", message: "preview takes one image as image{media_id}")
         }
     }
 
@@ -325,10 +325,10 @@ public struct DeleteRequest: Codable, Sendable, Hashable {
     /// Checks that the message is identified and the index is not negative.
     public func validate() throws(RequestValidationError) {
         if msgID == nil && (url ?? "").isEmpty {
-            throw RequestValidationError(field: "msg_id", message: "delete needs msg_id or url", errcode: 40059)
+            throw RequestValidationError(.missing, field: "msg_id", message: "delete needs msg_id or url", errcode: 40059)
         }
         if let articleIdx, articleIdx < 0 {
-            throw RequestValidationError(field: "article_idx", message: "is negative (\(articleIdx))", errcode: 40060)
+            throw RequestValidationError(.outOfRange, field: "article_idx", message: "is negative (\(articleIdx))", errcode: 40060)
         }
     }
 
@@ -397,7 +397,7 @@ public struct SpeedSetRequest: Codable, Sendable, Hashable {
     /// Checks the level is in 0...4.
     public func validate() throws(RequestValidationError) {
         if !MassLimits.speedLevels.contains(speed) {
-            throw RequestValidationError(field: "speed", message: "must be 0...4, not \(speed)", errcode: 45083)
+            throw RequestValidationError(.outOfRange, field: "speed", message: "must be 0...4, not \(speed)", errcode: 45083)
         }
     }
 

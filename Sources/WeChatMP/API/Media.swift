@@ -34,22 +34,22 @@ public struct MediaLimit: Sendable, Hashable {
         let ext = MediaLimit.fileExtension(of: fileName)
         if !allowedExtensions.contains(ext) {
             throw RequestValidationError(
-                field: "media",
+                .unsupportedFileType, field: "media",
                 message: "\(fileName): .\(ext.isEmpty ? "(none)" : ext) is not accepted; use \(allowedExtensions.map { "." + $0 }.joined(separator: ", "))",
                 errcode: 40005)
         }
         if byteCount <= 0 {
-            throw RequestValidationError(field: "media", message: "\(fileName) is empty", errcode: 41005)
+            throw RequestValidationError(.missing, field: "media", message: "\(fileName) is empty", errcode: 41005)
         }
         if byteCount > maxBytes {
             throw RequestValidationError(
-                field: "media",
+                .outOfRange, field: "media",
                 message: "\(fileName) is \(byteCount) bytes; at most \(maxBytes) are accepted",
                 errcode: sizeErrcode)
         }
         if let maxDurationSeconds, let durationSeconds, durationSeconds > Double(maxDurationSeconds) {
             throw RequestValidationError(
-                field: "media",
+                .outOfRange, field: "media",
                 message: "\(fileName) plays \(durationSeconds) s; at most \(maxDurationSeconds) s are accepted",
                 errcode: 45007)
         }
@@ -260,12 +260,12 @@ public struct NewsArticle: Codable, Sendable, Hashable {
         let path = "articles[\(index)]"
         for (field, value) in [("title", title), ("thumb_media_id", thumbMediaID), ("content", content)]
         where value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw RequestValidationError(field: "\(path).\(field)", message: "is required")
+            throw RequestValidationError(.missing, field: "\(path).\(field)", message: "is required")
         }
         for (field, value) in [("show_cover_pic", showCoverPic), ("need_open_comment", needOpenComment),
                                ("only_fans_can_comment", onlyFansCanComment)] {
             if let value, value != 0, value != 1 {
-                throw RequestValidationError(field: "\(path).\(field)", message: "must be 0 or 1, not \(value)")
+                throw RequestValidationError(.invalidValue, field: "\(path).\(field)", message: "must be 0 or 1, not \(value)")
             }
         }
     }
@@ -286,7 +286,7 @@ public struct UploadNewsRequest: Codable, Sendable, Hashable {
     public func validate() throws(RequestValidationError) {
         if !MassLimits.articlesPerNews.contains(articles.count) {
             throw RequestValidationError(
-                field: "articles", message: "has \(articles.count) articles; 1 to 8 are allowed", errcode: 45008)
+                .outOfRange, field: "articles", message: "has \(articles.count) articles; 1 to 8 are allowed", errcode: 45008)
         }
         for (index, article) in articles.enumerated() {
             try article.validate(index: index)
@@ -317,7 +317,7 @@ public struct UploadVideoRequest: Codable, Sendable, Hashable {
     /// Checks the media id is set.
     public func validate() throws(RequestValidationError) {
         if mediaID.trimmingCharacters(in: .whitespaces).isEmpty {
-            throw RequestValidationError(field: "media_id", message: "is required", errcode: 40007)
+            throw RequestValidationError(.missing, field: "media_id", message: "is required", errcode: 40007)
         }
     }
 }

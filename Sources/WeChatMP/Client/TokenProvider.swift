@@ -123,7 +123,7 @@ public actor TokenProvider {
     }
 
     private func limited(_ detail: String) -> WeChatError {
-        WeChatError(kind: .tokenRefreshLimited(detail), endpoint: "stable_token", errorClass: .token, delivery: .received)
+        WeChatError.tokenRefreshLimited(detail, endpoint: "stable_token", errorClass: .token, delivery: .received)
     }
 
     private func fetchShared(forceRefresh: Bool) async throws(WeChatError) -> CachedToken {
@@ -144,8 +144,8 @@ public actor TokenProvider {
         } catch let error as WeChatError {
             throw error
         } catch {
-            throw WeChatError(kind: .invalidResponse("token fetch failed"), endpoint: "token", errorClass: .transient,
-                              delivery: .notSent)
+            throw WeChatError.invalidResponse(
+                "token fetch failed", endpoint: "token", errorClass: .transient, delivery: .notSent)
         }
     }
 
@@ -158,8 +158,7 @@ public actor TokenProvider {
             let body = StableTokenRequest(appid: credentials.appID, secret: credentials.secret.value, forceRefresh: forceRefresh)
             let data: Data
             do { data = try WeChatJSON.encoder().encode(body) } catch {
-                throw WeChatError(kind: .invalidRequest("could not encode the token request"), endpoint: endpoint,
-                                  errorClass: .permanent, delivery: .notSent)
+                throw WeChatError.invalidRequest("could not encode the token request", endpoint: endpoint)
             }
             request = TransportRequest(method: .post, url: "\(baseURL)/cgi-bin/stable_token", body: data, timeout: timeout)
         case .classic:
@@ -175,21 +174,23 @@ public actor TokenProvider {
         do {
             response = try await transport.send(request)
         } catch {
-            throw WeChatError(kind: .transport(error), endpoint: endpoint, errorClass: .transient, delivery: error.delivery)
+            throw WeChatError.transport(error, endpoint: endpoint)
         }
         guard response.status == 200 else {
-            throw WeChatError(kind: .http(status: response.status), endpoint: endpoint,
-                              errorClass: response.status >= 500 ? .transient : .permanent, delivery: .received)
+            throw WeChatError.http(
+                status: response.status, endpoint: endpoint, errorClass: response.status >= 500 ? .transient : .permanent,
+                delivery: .received)
         }
         let redactor = Redactor(secrets: [credentials.secret.value])
         if let status = try? WeChatJSON.decode(APIStatus.self, from: response.body), status.errcode != 0 {
-            throw WeChatError(kind: .api(errcode: status.errcode, errmsg: redactor.scrub(status.errmsg)),
-                              endpoint: endpoint, errorClass: Errcodes.classify(status.errcode), delivery: .received)
+            throw WeChatError.api(
+                errcode: status.errcode, errmsg: redactor.scrub(status.errmsg), endpoint: endpoint,
+                errorClass: Errcodes.classify(status.errcode))
         }
         guard let token = try? WeChatJSON.decode(AccessTokenResponse.self, from: response.body), !token.accessToken.isEmpty
         else {
-            throw WeChatError(kind: .invalidResponse("no access_token in the answer"), endpoint: endpoint,
-                              errorClass: .transient, delivery: .received)
+            throw WeChatError.invalidResponse(
+                "no access_token in the answer", endpoint: endpoint, errorClass: .transient, delivery: .received)
         }
         let cached = CachedToken(value: token.accessToken, expiresAt: now().addingTimeInterval(TimeInterval(token.expiresIn)))
         await cache.store(cached, appID: credentials.appID)

@@ -39,15 +39,14 @@ public struct WeChatClient: Sendable {
     /// `message/mass/send`: send to 2–10,000 OpenIDs.
     public func send(_ request: SendRequest) async throws(WeChatError) -> SendResponse {
         guard (2...10_000).contains(request.toUser.count) else {
-            throw WeChatError(kind: .invalidRequest("mass/send takes 2 to 10,000 OpenIDs, not \(request.toUser.count)"),
-                              endpoint: "message/mass/send", errorClass: .permanent, delivery: .notSent)
+            throw WeChatError.invalidRequest(
+                "mass/send takes 2 to 10,000 OpenIDs, not \(request.toUser.count)", endpoint: "message/mass/send")
         }
         let data: Data
         do {
             data = try request.encodedBody()
         } catch {
-            throw WeChatError(kind: .invalidRequest("could not encode the request"), endpoint: "message/mass/send",
-                              errorClass: .permanent, delivery: .notSent)
+            throw WeChatError.invalidRequest("could not encode the request", endpoint: "message/mass/send")
         }
         return try await call("message/mass/send", query: [], body: data, contentType: "application/json; charset=utf-8")
     }
@@ -82,8 +81,9 @@ public struct WeChatClient: Sendable {
     /// `media/upload?type=`: multipart, field `media`. Checks WeChat's size limit first.
     public func uploadMedia(type: MediaType, fileName: String, data: Data) async throws(WeChatError) -> UploadMediaResponse {
         if data.count > type.maxBytes {
-            throw WeChatError(kind: .invalidRequest("\(fileName) is \(data.count) bytes; WeChat takes \(type.rawValue) files up to \(type.maxBytes) bytes"),
-                              endpoint: "media/upload", errorClass: .permanent, delivery: .notSent)
+            throw WeChatError.invalidRequest(
+                "\(fileName) is \(data.count) bytes; WeChat takes \(type.rawValue) files up to \(type.maxBytes) bytes",
+                endpoint: "media/upload")
         }
         let form = Multipart(field: "media", fileName: fileName, contentType: type.contentType(for: fileName), data: data)
         return try await call("media/upload", query: [("type", type.rawValue)], body: form.body, contentType: form.contentType)
@@ -92,8 +92,9 @@ public struct WeChatClient: Sendable {
     /// `media/uploadimg`: an image for article HTML (jpg/png under 1 MB); returns its URL.
     public func uploadImage(fileName: String, data: Data) async throws(WeChatError) -> UploadImageResponse {
         if data.count > MediaLimit.articleImage.maxBytes {
-            throw WeChatError(kind: .invalidRequest("\(fileName) is \(data.count) bytes; uploadimg takes images up to \(MediaLimit.articleImage.maxBytes) bytes"),
-                              endpoint: "media/uploadimg", errorClass: .permanent, delivery: .notSent)
+            throw WeChatError.invalidRequest(
+                "\(fileName) is \(data.count) bytes; uploadimg takes images up to \(MediaLimit.articleImage.maxBytes) bytes",
+                endpoint: "media/uploadimg")
         }
         let form = Multipart(field: "media", fileName: fileName, contentType: MediaType.image.contentType(for: fileName), data: data)
         return try await call("media/uploadimg", query: [], body: form.body, contentType: form.contentType)
@@ -120,8 +121,7 @@ public struct WeChatClient: Sendable {
         do {
             data = try WeChatJSON.encoder().encode(body)
         } catch {
-            throw WeChatError(kind: .invalidRequest("could not encode the request"), endpoint: endpoint,
-                              errorClass: .permanent, delivery: .notSent)
+            throw WeChatError.invalidRequest("could not encode the request", endpoint: endpoint)
         }
         return try await call(endpoint, query: [], body: data, contentType: "application/json; charset=utf-8")
     }
@@ -149,7 +149,7 @@ public struct WeChatClient: Sendable {
         components?.queryItems = [URLQueryItem(name: "access_token", value: token)]
             + query.map { URLQueryItem(name: $0.0, value: $0.1) }
         guard let url = components?.string else {
-            throw WeChatError(kind: .invalidRequest("bad base URL"), endpoint: endpoint, errorClass: .permanent, delivery: .notSent)
+            throw WeChatError.invalidRequest("bad base URL", endpoint: endpoint, errorClass: .permanent, delivery: .notSent)
         }
         let request = TransportRequest(method: .post, url: url, headers: [("Content-Type", contentType)], body: body,
                                        timeout: configuration.timeout)
@@ -157,25 +157,26 @@ public struct WeChatClient: Sendable {
         do {
             response = try await transport.send(request)
         } catch {
-            throw WeChatError(kind: .transport(error), endpoint: endpoint, errorClass: .transient, delivery: error.delivery)
+            throw WeChatError.transport(error, endpoint: endpoint)
         }
         guard response.status == 200 else {
             // A 5xx came from something between us and WeChat, or WeChat itself: it may have acted.
-            throw WeChatError(kind: .http(status: response.status), endpoint: endpoint,
-                              errorClass: response.status >= 500 ? .transient : .permanent,
-                              delivery: response.status >= 500 ? .maybeReceived : .received)
+            throw WeChatError.http(
+                status: response.status, endpoint: endpoint, errorClass: response.status >= 500 ? .transient : .permanent,
+                delivery: response.status >= 500 ? .maybeReceived : .received)
         }
         let redactor = Redactor(secrets: [token, tokens.credentials.secret.value])
         let status: APIStatus
         do {
             status = try WeChatJSON.decode(APIStatus.self, from: response.body)
         } catch {
-            throw WeChatError(kind: .invalidResponse("the answer is not JSON"), endpoint: endpoint,
-                              errorClass: .transient, delivery: .maybeReceived)
+            throw WeChatError.invalidResponse(
+                "the answer is not JSON", endpoint: endpoint, errorClass: .transient, delivery: .maybeReceived)
         }
         if status.errcode != 0 {
-            var error = WeChatError(kind: .api(errcode: status.errcode, errmsg: redactor.scrub(status.errmsg)),
-                                    endpoint: endpoint, errorClass: Errcodes.classify(status.errcode), delivery: .received)
+            var error = WeChatError.api(
+                errcode: status.errcode, errmsg: redactor.scrub(status.errmsg), endpoint: endpoint,
+                errorClass: Errcodes.classify(status.errcode))
             if status.errcode == 45065 {
                 if let earlier = try? WeChatJSON.decode(SendResponse.self, from: response.body) {
                     error.earlierMsgID = earlier.msgID
@@ -194,11 +195,12 @@ public struct WeChatClient: Sendable {
             if Self.sendEndpoints.contains(endpoint) {
                 // errcode 0 (or none) but no usable msg_id: WeChat did not refuse, so the send may
                 // have been accepted. Unknown, like a lost answer: repeated only with the same key.
-                throw WeChatError(kind: .invalidResponse("no usable msg_id in the answer: \(detail)"),
-                                  endpoint: endpoint, errorClass: .transient, delivery: .maybeReceived)
+                throw WeChatError.invalidResponse(
+                    "no usable msg_id in the answer: \(detail)", endpoint: endpoint, errorClass: .transient,
+                    delivery: .maybeReceived)
             }
-            throw WeChatError(kind: .invalidResponse("unexpected fields: \(detail)"),
-                              endpoint: endpoint, errorClass: .permanent, delivery: .received)
+            throw WeChatError.invalidResponse(
+                "unexpected fields: \(detail)", endpoint: endpoint, errorClass: .permanent, delivery: .received)
         }
     }
 

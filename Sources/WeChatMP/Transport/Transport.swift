@@ -47,34 +47,60 @@ public struct TransportResponse: Sendable {
     }
 }
 
-/// Why a call got no HTTP answer.
+/// Why a call got no HTTP answer: what kind of failure (``code``), whether the request may
+/// have been received (``delivery``) and a short, secret-free message.
+///
+/// The client library's own error is not kept: its types stay inside this module, and what it
+/// said that matters is in the code and the message. New codes may be added in later
+/// versions; compare against the static members of ``TransportFailure/Code`` rather than
+/// switching exhaustively.
 public struct TransportFailure: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Reason: String, Sendable, Hashable {
+    /// What kind of failure it is. Codes extend without breaking callers.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: String, Hashable, Sendable {
+            case connect
+            case timeout
+            case connectionLost = "connection_lost"
+            case responseTooLarge = "response_too_large"
+            case other
+        }
+
+        private let wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
         /// The connection could not be opened (refused, DNS, connect timeout).
-        case connect
+        public static let connect = Code(.connect)
         /// The call took longer than its timeout.
-        case timeout
+        public static let timeout = Code(.timeout)
         /// The connection was closed or reset before a whole answer came.
-        case connectionLost = "connection_lost"
+        public static let connectionLost = Code(.connectionLost)
         /// The answer was larger than the limit. It was not read, so what it said is unknown:
         /// the request may have been received and acted on (`maybeReceived`).
-        case responseTooLarge = "response_too_large"
-        /// Anything else (TLS, a malformed answer).
-        case other
+        public static let responseTooLarge = Code(.responseTooLarge)
+        /// Anything else (TLS, a malformed answer, an invalid URL).
+        public static let other = Code(.other)
+
+        /// The code as logs show it, in `snake_case`, e.g. `connection_lost`.
+        public var description: String { wrapped.rawValue }
     }
 
-    public var reason: Reason
+    /// What kind of failure it is.
+    public var code: Code
+    /// Whether the request may have reached the server.
     public var delivery: Delivery
-    /// A short, secret-free explanation.
-    public var detail: String
+    /// A short, secret-free explanation, e.g. `no answer within 30 seconds`.
+    public var message: String
 
-    public init(reason: Reason, delivery: Delivery, detail: String) {
-        self.reason = reason
+    /// Creates a failure. Secret query parameters of any URL in `message` are masked; other
+    /// secrets must not be in it.
+    public init(_ code: Code, delivery: Delivery, message: String) {
+        self.code = code
         self.delivery = delivery
-        self.detail = detail
+        self.message = Redactor.url(message)
     }
 
-    public var description: String { "\(reason.rawValue) (\(delivery.rawValue)): \(detail)" }
+    /// `code (delivery): message`, e.g. `timeout (maybe_received): no answer within 30 seconds`.
+    public var description: String { "\(code) (\(delivery.rawValue)): \(message)" }
 }
 
 /// Sends HTTP requests. The real one is `AsyncHTTPTransport`; tests use it too, against a
@@ -111,7 +137,7 @@ public final class AsyncHTTPTransport: WeChatTransport {
         do {
             httpRequest = try HTTPClient.Request(url: request.url, method: HTTPMethod(rawValue: request.method.rawValue))
         } catch {
-            throw TransportFailure(reason: .other, delivery: .notSent, detail: "invalid URL for \(Redactor.url(request.url))")
+            throw TransportFailure(.other, delivery: .notSent, message: "invalid URL for \(Redactor.url(request.url))")
         }
         var r = httpRequest
         for (name, value) in request.headers { r.headers.add(name: name, value: value) }
@@ -137,28 +163,29 @@ public final class AsyncHTTPTransport: WeChatTransport {
         if let e = error as? HTTPClientError {
             switch e {
             case .deadlineExceeded, .readTimeout, .writeTimeout:
-                return TransportFailure(reason: .timeout, delivery: delivery, detail: "no answer within \(timeout)")
+                return TransportFailure(.timeout, delivery: delivery, message: "no answer within \(timeout)")
             case .connectTimeout:
-                return TransportFailure(reason: .connect, delivery: .notSent, detail: "connect timed out")
+                return TransportFailure(.connect, delivery: .notSent, message: "connect timed out")
             case .remoteConnectionClosed, .cancelled:
-                return TransportFailure(reason: .connectionLost, delivery: delivery, detail: "the connection closed before a whole answer came")
+                return TransportFailure(
+                    .connectionLost, delivery: delivery, message: "the connection closed before a whole answer came")
             default:
                 break
             }
         }
         if !wrote, error is ChannelError {
-            return TransportFailure(reason: .connect, delivery: .notSent, detail: "could not connect")
+            return TransportFailure(.connect, delivery: .notSent, message: "could not connect")
         }
         if let io = error as? IOError {
             if !wrote {
-                return TransportFailure(reason: .connect, delivery: .notSent, detail: "could not connect (\(io.errnoCode))")
+                return TransportFailure(.connect, delivery: .notSent, message: "could not connect (\(io.errnoCode))")
             }
-            return TransportFailure(reason: .connectionLost, delivery: .maybeReceived, detail: "connection reset (\(io.errnoCode))")
+            return TransportFailure(.connectionLost, delivery: .maybeReceived, message: "connection reset (\(io.errnoCode))")
         }
         if !wrote {
-            return TransportFailure(reason: .connect, delivery: .notSent, detail: "could not connect: \(type(of: error))")
+            return TransportFailure(.connect, delivery: .notSent, message: "could not connect: \(type(of: error))")
         }
-        return TransportFailure(reason: .connectionLost, delivery: delivery, detail: "the call failed: \(type(of: error))")
+        return TransportFailure(.connectionLost, delivery: delivery, message: "the call failed: \(type(of: error))")
     }
 }
 
@@ -198,8 +225,8 @@ private final class CollectingDelegate: HTTPClientResponseDelegate, @unchecked S
         lock.unlock()
         if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
             return task.eventLoop.makeFailedFuture(TransportFailure(
-                reason: .responseTooLarge, delivery: .maybeReceived,
-                detail: "the answer announces \(length) bytes, over the limit of \(limit)"))
+                .responseTooLarge, delivery: .maybeReceived,
+                message: "the answer announces \(length) bytes, over the limit of \(limit)"))
         }
         return task.eventLoop.makeSucceededVoidFuture()
     }
@@ -209,7 +236,7 @@ private final class CollectingDelegate: HTTPClientResponseDelegate, @unchecked S
         defer { lock.unlock() }
         if buffer.count + part.readableBytes > limit {
             return task.eventLoop.makeFailedFuture(TransportFailure(
-                reason: .responseTooLarge, delivery: .maybeReceived, detail: "the answer is over the limit of \(limit) bytes"))
+                .responseTooLarge, delivery: .maybeReceived, message: "the answer is over the limit of \(limit) bytes"))
         }
         buffer.append(contentsOf: part.readableBytesView)
         return task.eventLoop.makeSucceededVoidFuture()

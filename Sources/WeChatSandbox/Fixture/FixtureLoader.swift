@@ -18,18 +18,18 @@ extension SandboxFixture {
     public static func load(yaml: String, file: String) throws(SandboxFixtureError) -> SandboxFixture {
         let result = YAMLReader().read(text: yaml, file: file)
         let errors = result.diagnostics.filter { $0.severity == .error }
-        if !errors.isEmpty { throw SandboxFixtureError(diagnostics: errors) }
+        if !errors.isEmpty { throw SandboxFixtureError(.syntax, diagnostics: errors) }
         guard let root = result.root else {
-            throw SandboxFixtureError(diagnostics: [.error(
+            throw SandboxFixtureError(.invalid, diagnostics: [.error(
                 .missingKey, "the fixture is empty; it needs at least `accounts`",
                 at: SourceLocation(file: file, line: 1, column: 1))])
         }
         let structure = FixtureSpec.check(root, as: .object(FixtureSpec.fixture), rootName: "the fixture")
-        if !structure.isEmpty { throw SandboxFixtureError(diagnostics: structure) }
+        if !structure.isEmpty { throw SandboxFixtureError(.invalid, diagnostics: structure) }
         var reader = FixtureReader()
         let fixture = reader.fixture(root)
         if let fixture, !reader.diagnostics.hasErrors { return fixture }
-        throw SandboxFixtureError(diagnostics: reader.diagnostics.hasErrors
+        throw SandboxFixtureError(.invalid, diagnostics: reader.diagnostics.hasErrors
             ? reader.diagnostics.diagnostics
             : [.error(.badValue, "the fixture could not be read", at: root.location)])
     }
@@ -41,8 +41,10 @@ extension SandboxFixture {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw SandboxFixtureError(diagnostics: [.error(
-                .fileUnreadable, "cannot read '\(path)': \(error.localizedDescription)", at: nil)])
+            throw SandboxFixtureError(
+                .unreadable,
+                diagnostics: [.error(.fileUnreadable, "cannot read '\(path)': \(error.localizedDescription)", at: nil)],
+                cause: error)
         }
         return try load(yaml: text, file: path)
     }
@@ -54,15 +56,15 @@ extension SandboxFixture {
     public static func loadFaults(text: String, file: String) throws(SandboxFixtureError) -> (rules: [SandboxFault], seed: UInt64?) {
         let result = YAMLReader().read(text: text, file: file)
         let errors = result.diagnostics.filter { $0.severity == .error }
-        if !errors.isEmpty { throw SandboxFixtureError(diagnostics: errors) }
+        if !errors.isEmpty { throw SandboxFixtureError(.syntax, diagnostics: errors) }
         guard let root = result.root else {
-            throw SandboxFixtureError(diagnostics: [.error(.missingKey, "no fault rule given", at: nil)])
+            throw SandboxFixtureError(.invalid, diagnostics: [.error(.missingKey, "no fault rule given", at: nil)])
         }
         let oneRule = root.entries != nil && root["on"] != nil
         let structure = oneRule
             ? FixtureSpec.check(root, as: .object(FixtureSpec.faultRule), rootName: "the fault rule")
             : FixtureSpec.check(root, as: FixtureSpec.faults, rootName: "the faults")
-        if !structure.isEmpty { throw SandboxFixtureError(diagnostics: structure) }
+        if !structure.isEmpty { throw SandboxFixtureError(.invalid, diagnostics: structure) }
         var reader = FixtureReader()
         let parsed: (rules: [SandboxFault], seed: UInt64?)
         if oneRule {
@@ -70,7 +72,7 @@ extension SandboxFixture {
         } else {
             parsed = reader.faults(root)
         }
-        if reader.diagnostics.hasErrors { throw SandboxFixtureError(diagnostics: reader.diagnostics.diagnostics) }
+        if reader.diagnostics.hasErrors { throw SandboxFixtureError(.invalid, diagnostics: reader.diagnostics.diagnostics) }
         return parsed
     }
 }

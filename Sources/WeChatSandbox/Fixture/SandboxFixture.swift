@@ -361,9 +361,36 @@ public enum SandboxMediaKind: String, Sendable, Hashable, Codable, CaseIterable 
     case mpvideo
 }
 
-/// Why a fixture could not be loaded: every problem found, each a ``Diagnostic`` (a code,
-/// a message, its place) as a pipeline's problems are.
+/// Why a fixture (or a set of fault rules) could not be loaded: what kind of problem
+/// (``code``), every problem found, each a ``Diagnostic`` (a code, a message, its place) as
+/// a pipeline's problems are, and the file system's error when the file could not be read.
+///
+/// New codes may be added in later versions; compare against the static members of
+/// ``SandboxFixtureError/Code`` rather than switching exhaustively.
 public struct SandboxFixtureError: Error, Sendable, CustomStringConvertible {
+    /// What kind of problem it is. Codes extend without breaking callers.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Wrapped: String, Hashable, Sendable {
+            case unreadable, syntax, invalid
+        }
+
+        private let wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
+        /// The file could not be read (``SandboxFixtureError/cause`` says why).
+        public static let unreadable = Code(.unreadable)
+        /// The text is not YAML that masscast reads (`MC1xxx`: syntax, duplicate keys,
+        /// anchors, tags, size).
+        public static let syntax = Code(.syntax)
+        /// The YAML breaks the fixture's format: unknown or missing keys, wrong types, values
+        /// out of range, duplicate AppIDs or tag ids, a bad EncodingAESKey, a fault whose
+        /// action does not fit its target, or nothing given at all.
+        public static let invalid = Code(.invalid)
+
+        /// The code's name, e.g. `invalid`.
+        public var description: String { wrapped.rawValue }
+    }
+
     /// One problem, as place and message (a view of a diagnostic).
     public struct Issue: Sendable, Hashable, CustomStringConvertible {
         /// Where (`file:line:column`), when the problem has a place.
@@ -384,18 +411,29 @@ public struct SandboxFixtureError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What kind of problem it is.
+    public var code: Code
     /// Every problem, in source order: YAML syntax as `YAMLReader` reports it (`MC1xxx`),
     /// the fixture's own checks with the codes of `docs/diagnostics.md` (`MC2xxx`).
     public var diagnostics: [Diagnostic]
+    /// The file system's error, when the file could not be read.
+    public var cause: (any Error)?
+
+    /// The first problem's message (the whole list is ``description``).
+    public var message: String { issues.first?.message ?? "the fixture could not be read" }
+    /// Where the first problem is, when it has a place.
+    public var location: SourceLocation? { diagnostics.first?.location }
 
     /// Every problem as place and message (with the diagnostic's hint after a semicolon).
     public var issues: [Issue] {
         diagnostics.map { d in Issue(location: d.location, message: d.hint.map { "\(d.message); \($0)" } ?? d.message) }
     }
 
-    /// Creates an error from its diagnostics.
-    public init(diagnostics: [Diagnostic]) {
+    /// Creates an error from its code and diagnostics.
+    public init(_ code: Code, diagnostics: [Diagnostic], cause: (any Error)? = nil) {
+        self.code = code
         self.diagnostics = diagnostics
+        self.cause = cause
     }
 
     /// One issue a line.

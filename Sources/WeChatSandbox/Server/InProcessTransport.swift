@@ -43,10 +43,10 @@ public struct InProcessTransport: WeChatTransport {
 
     public func send(_ request: TransportRequest) async throws(TransportFailure) -> TransportResponse {
         guard let components = URLComponents(string: request.url), components.scheme != nil, components.host != nil else {
-            throw TransportFailure(reason: .other, delivery: .notSent, detail: "invalid URL for \(Redactor.url(request.url))")
+            throw TransportFailure(.other, delivery: .notSent, message: "invalid URL for \(Redactor.url(request.url))")
         }
         if Task.isCancelled {
-            throw TransportFailure(reason: .connect, delivery: .notSent, detail: "could not connect: cancelled")
+            throw TransportFailure(.connect, delivery: .notSent, message: "could not connect: cancelled")
         }
         let body = request.body ?? Data()
         if body.count > maxRequestBytes {
@@ -68,21 +68,21 @@ public struct InProcessTransport: WeChatTransport {
                 try await clock.sleep(for: wait)
             } catch {
                 throw TransportFailure(
-                    reason: .connectionLost, delivery: .maybeReceived,
-                    detail: "the connection closed before a whole answer came")
+                    .connectionLost, delivery: .maybeReceived,
+                    message: "the connection closed before a whole answer came")
             }
             if delay >= request.timeout {
-                throw TransportFailure(reason: .timeout, delivery: .maybeReceived, detail: "no answer within \(request.timeout)")
+                throw TransportFailure(.timeout, delivery: .maybeReceived, message: "no answer within \(request.timeout)")
             }
         }
         if answer.dropConnection != nil {
             throw TransportFailure(
-                reason: .connectionLost, delivery: .maybeReceived, detail: "the connection closed before a whole answer came")
+                .connectionLost, delivery: .maybeReceived, message: "the connection closed before a whole answer came")
         }
         if answer.body.count > maxResponseBytes {
             throw TransportFailure(
-                reason: .responseTooLarge, delivery: .maybeReceived,
-                detail: "the answer announces \(answer.body.count) bytes, over the limit of \(maxResponseBytes)")
+                .responseTooLarge, delivery: .maybeReceived,
+                message: "the answer announces \(answer.body.count) bytes, over the limit of \(maxResponseBytes)")
         }
         return TransportResponse(status: answer.status, body: answer.body)
     }
