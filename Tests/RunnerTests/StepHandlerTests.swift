@@ -1,3 +1,4 @@
+import MasscastTesting
 import Foundation
 import Logging
 import PipelineCore
