@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCore
+import RunLog
 import RunState
 import WeChatMP
 
@@ -89,7 +90,7 @@ public actor RunExecutor {
     public func start() async -> RunResult {
         let now = options.now()
         if options.enforceSchedule, let refusal = scheduleRefusal(at: now) {
-            logger.warning("\(refusal)", metadata: ["event": "run.not_run"])
+            events.emit(.notRun(reason: refusal))
             return .notRun(message: refusal)
         }
         if let refusal = toAllRefusal(finished: await toAllAlreadySent()) { return .invalid(message: refusal) }
@@ -107,35 +108,28 @@ public actor RunExecutor {
         }
         switch begun {
         case .alreadyCompleted(let runID, let at):
-            let again = await sendSummary(ofRun: runID)
-            logger.notice(
-                "broadcast \(pipeline.name.value) already completed in run \(runID); nothing to do (--rerun would send it AGAIN as a new generation\(again.isEmpty ? "" : ": " + again))",
-                metadata: ["event": "run.already_completed", "run.id": .string(runID)])
+            let sent = await sendSummary(ofRun: runID)
+            events.emit(.alreadyCompleted(pipeline: pipeline.name.value, runID: runID, sent: sent))
             return .alreadyCompleted(runID: runID, completedAt: at)
         case .rerunRefused(let generation, let unknown):
-            let list = unknown.prefix(5).map { "\($0.stepID) batch \($0.batch + 1) (\($0.key), run \($0.runID))" }
-                .joined(separator: ", ")
-            let message =
-                "--rerun refused: \(unknown.count) send\(unknown.count == 1 ? "" : "s") of generation \(generation) \(unknown.count == 1 ? "has" : "have") an unknown outcome (\(list)\(unknown.count > 5 ? ", …" : "")); a new generation could send \(unknown.count == 1 ? "it" : "them") twice. Run the broadcast again without --rerun (or `masscast resume RUN_ID`) to settle \(unknown.count == 1 ? "it" : "them") with the same clientmsgid first."
-            logger.error("\(message)", metadata: ["event": "run.rerun_refused"])
+            let event = RunEvent.rerunRefused(generation: generation, unknownSends: unknown)
+            events.emit(event)
+            let message = event.logLine.message
             return .invalid(message: message)
         case .unfinished(let record):
             let place = await unfinishedPlace(record)
-            logger.notice(
-                "continuing \(record.id) (\(place)) instead of starting over: steps that succeeded keep their results",
-                metadata: ["event": "run.continuing", "run.id": .string(record.id)])
+            events.emit(.continuing(runID: record.id, place: place))
             return await resume(runID: record.id)
         case .busy(let runID, let owner):
-            logger.error(
-                "broadcast \(pipeline.name.value) is being run by \(owner) (run \(runID)); not starting a second runner",
-                metadata: ["event": "run.busy", "run.id": .string(runID)])
+            events.emit(.busy(pipeline: pipeline.name.value, runID: runID, owner: owner))
             return .busy(runID: runID, owner: owner)
         case .started(let record):
             run = record
             logger[metadataKey: "run.id"] = .string(record.id)
-            logger.info(
-                "run \(record.id) started: \(pipeline.name.value), generation \(record.generation), \(account.name) (\(account.appID))\(options.sandbox ? ", sandbox" : "")",
-                metadata: ["event": "run.started", "generation": .stringConvertible(record.generation)])
+            events.emit(
+                .started(
+                    runID: record.id, pipeline: pipeline.name.value, generation: record.generation,
+                    account: account.name, appID: account.appID, sandbox: options.sandbox))
             return await execute(finished: [:])
         }
     }
@@ -165,9 +159,7 @@ public actor RunExecutor {
             run = record
             logger[metadataKey: "run.id"] = .string(record.id)
             if record.pipelineDigest != pipelineDigest {
-                logger.warning(
-                    "the pipeline file changed since run \(record.id) started; sends already made are checked against the journal",
-                    metadata: ["event": "run.pipeline_changed"])
+                events.emit(.pipelineChanged(runID: record.id))
             }
             var finished: [String: StepRecord] = [:]
             do {
@@ -178,9 +170,7 @@ public actor RunExecutor {
             } catch {
                 return .invalid(message: "state store: \(error)")
             }
-            logger.info(
-                "run \(record.id) resumed: \(finished.count) of \(pipeline.steps.count) steps keep their results; the others run",
-                metadata: ["event": "run.resumed"])
+            events.emit(.resumed(runID: record.id, kept: finished.count, steps: pipeline.steps.count))
             return await execute(finished: finished)
         }
     }
@@ -230,22 +220,18 @@ public actor RunExecutor {
 
         let now = options.now()
         if let stopMessage, !scheduler.isComplete(done: done) {
-            logger.warning(
-                "run \(run.id) stopped: \(stopMessage). Resume with: \(options.resumeCommand(run.id))",
-                metadata: ["event": "run.stopped"])
+            events.emit(.stopped(runID: run.id, reason: stopMessage, resumeCommand: options.resumeCommand(run.id)))
             try? await store.finishRun(run.id, status: .stopped, message: stopMessage, at: now)
             return .stopped(runID: run.id, message: stopMessage)
         }
         let failedSteps = steps.filter { StepOutcome(recorded: states[$0.id.value]?.conclusion) == .failure }.map(\.id.value)
+        events.emit(.summary(await summary(runID: run.id)))
+        events.emit(.finished(runID: run.id, failedSteps: failedSteps))
         if !failedSteps.isEmpty {
-            let message = "step\(failedSteps.count == 1 ? "" : "s") \(failedSteps.joined(separator: ", ")) failed"
-            await logSummary(runID: run.id)
-            logger.error("run \(run.id) failed: \(message)", metadata: ["event": "run.finished", "status": "failed"])
+            let message = RunEvent.failureMessage(failedSteps)
             try? await store.finishRun(run.id, status: .failed, message: message, at: now)
             return .failed(runID: run.id, message: message)
         }
-        await logSummary(runID: run.id)
-        logger.info("run \(run.id) succeeded", metadata: ["event": "run.finished", "status": "succeeded"])
         try? await store.finishRun(run.id, status: .succeeded, message: nil, at: now)
         return .succeeded(runID: run.id)
     }

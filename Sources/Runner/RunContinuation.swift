@@ -117,9 +117,7 @@ extension RunExecutor {
         case .keep: return true
         case .runAgain: return false
         case .mediaExpired(let uploadedAt):
-            logger.notice(
-                "step \(step.stepID) runs again: its media, uploaded \(Self.isoFormat(uploadedAt)), has passed WeChat's 3-day lifetime",
-                metadata: ["event": "step.media_expired", "step.id": .string(step.stepID)])
+            events.emit(.mediaExpired(stepID: step.stepID, uploadedAt: uploadedAt))
             return false
         }
     }

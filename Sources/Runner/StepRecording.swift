@@ -1,6 +1,6 @@
 import Foundation
-import Logging
 import PipelineCore
+import RunLog
 import RunState
 
 /// Recording steps: a step's start, its end, a step that stopped, and the states of the
@@ -30,10 +30,7 @@ extension RunExecutor {
         // Not awaited: committed before the step's next record (a crash may lose it, and
         // resume runs an unfinished step again anyway).
         await store.queueStepSave(record, appending: [])
-        options.progress?("[\(step.id.value)] \(step.uses.value) started")
-        logger.info(
-            "started (\(step.uses.value))",
-            metadata: ["event": "step.started", "step.id": .string(step.id.value), "uses": .string(step.uses.value)])
+        events.emit(.stepStarted(stepID: step.id.value, uses: step.uses.value))
     }
 
     func markStoppedStep(_ step: Step, message: String) async {
@@ -42,10 +39,7 @@ extension RunExecutor {
         record.message = message
         record.startedAt = startedTimes[step.id.value]
         try? await store.saveStep(record, appending: takePendingAttempts(step.id.value))
-        options.progressEnded?(step.id.value)
-        logger.warning(
-            "stopped: \(message)",
-            metadata: ["event": "step.stopped", "step.id": .string(step.id.value), "uses": .string(step.uses.value)])
+        events.emit(.stepStopped(stepID: step.id.value, uses: step.uses.value, message: message))
     }
 
     func finish(_ step: Step, _ result: StepResult) async {
@@ -68,30 +62,11 @@ extension RunExecutor {
             // kinds (uploads, reads, waits) is harmless.
             await store.queueStepSave(record, appending: takePendingAttempts(step.id.value))
         }
-        options.progressEnded?(step.id.value)
-        var metadata: Logger.Metadata = [
-            "event": "step.finished", "step.id": .string(step.id.value), "uses": .string(step.uses.value),
-            "outcome": .string(outcome.rawValue), "conclusion": .string(conclusion.rawValue),
-        ]
-        if let startedAt { metadata["duration_ms"] = .stringConvertible(Int(now.timeIntervalSince(startedAt) * 1000)) }
-        if let errcode { metadata["errcode"] = .stringConvertible(errcode) }
-        let summary = Self.outputSummary(outputs)
-        switch outcome {
-        case .success:
-            logger.info("success\(summary.isEmpty ? "" : " (\(summary))")", metadata: metadata)
-        case .failure:
-            let suffix = step.continueOnError ? " (continue_on_error: the run goes on)" : ""
-            logger.error("failed: \(message ?? "")\(suffix)", metadata: metadata)
-        default:
-            logger.info("\(outcome.rawValue): \(message ?? "")", metadata: metadata)
-        }
-    }
-
-    static func outputSummary(_ outputs: [String: Value]) -> String {
-        outputs.keys.sorted().compactMap { key -> String? in
-            guard let v = outputs[key], v != .null else { return nil }
-            if case .list(let items) = v, items.count > 5 { return "\(key)=[\(items.count) items]" }
-            return "\(key)=\(v.templateText)"
-        }.joined(separator: " ")
+        events.emit(
+            .stepFinished(
+                RunEvent.StepEnd(
+                    stepID: step.id.value, uses: step.uses.value, outcome: outcome, conclusion: conclusion,
+                    errcode: errcode, duration: startedAt.map { .milliseconds(Int(now.timeIntervalSince($0) * 1000)) },
+                    outputs: outputs, message: message, continueOnError: step.continueOnError)))
     }
 }

@@ -1,4 +1,5 @@
 import PipelineCore
+import RunState
 
 /// The pure part of running a step graph: which steps wait for which, when a step is ready,
 /// and what a ready step's `if` decides (run, or conclude `skipped`, `cancelled` or

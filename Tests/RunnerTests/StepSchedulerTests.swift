@@ -1,5 +1,6 @@
 import PipelineCore
 import PipelineYAML
+import RunState
 import Testing
 
 @testable import Runner
