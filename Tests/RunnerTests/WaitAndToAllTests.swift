@@ -175,7 +175,7 @@ struct WaitAndToAllTests {
 
     @Test("min_sent with counts unknown (no push arrived) fails the step and says why")
     func minSentCountsUnknown() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             // source: auto ends on the polled SEND_SUCCESS after the grace period; no push comes.
             let path = try rig.write("unknown.yaml", Self.waitPipeline(
                 "counts-unknown", "      timeout: 1m\n      poll_interval: 1s\n      min_sent: 1"))
