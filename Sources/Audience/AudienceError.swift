@@ -10,7 +10,8 @@ public struct AudienceError: Error, Sendable, CustomStringConvertible {
     /// breaking callers, so a `switch` over them needs a `default`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: Hashable, Sendable {
-            case notFound, unreadable, invalidUTF8, lineTooLong, malformedOpenID, missingColumn, csvSyntax, tooFew, empty, spool
+            case notFound, unreadable, invalidUTF8, lineTooLong, malformedOpenID, missingColumn, ambiguousColumn, csvSyntax, tooFew,
+                empty, spool
         }
 
         private var wrapped: Wrapped
@@ -31,6 +32,10 @@ public struct AudienceError: Error, Sendable, CustomStringConvertible {
         public static var malformedOpenID: Self { Self(.malformedOpenID) }
         /// The CSV header has no column of the name given by `touser_column`.
         public static var missingColumn: Self { Self(.missingColumn) }
+        /// The CSV header has the column named by `touser_column` more than once (or also
+        /// under a name that differs from it in case alone): which one holds the audience
+        /// is not clear.
+        public static var ambiguousColumn: Self { Self(.ambiguousColumn) }
         /// A CSV row cannot be read (an unclosed quote, text after a closing quote, a
         /// different number of cells than the header).
         public static var csvSyntax: Self { Self(.csvSyntax) }
@@ -51,6 +56,7 @@ public struct AudienceError: Error, Sendable, CustomStringConvertible {
             case .lineTooLong: "lineTooLong"
             case .malformedOpenID: "malformedOpenID"
             case .missingColumn: "missingColumn"
+            case .ambiguousColumn: "ambiguousColumn"
             case .csvSyntax: "csvSyntax"
             case .tooFew: "tooFew"
             case .empty: "empty"

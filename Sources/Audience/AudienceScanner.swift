@@ -468,6 +468,19 @@ struct LineProcessor: ~Copyable {
                 hint: hint
             )
         }
+        // A second column of that name (or of it in other case) leaves the audience to a
+        // guess: refused, naming both, rather than reading the first.
+        let alike = names.indices.filter { $0 != index && names[$0].lowercased() == column.lowercased() }
+        if let other = alike.first {
+            let exact = names[other] == column
+            throw AudienceError(
+                file: file, line: lineNumber, code: .ambiguousColumn,
+                message: exact
+                    ? "the CSV header has column \"\(column)\" twice: columns \(index + 1) and \(other + 1)"
+                    : "the CSV header has columns \(index + 1) \"\(names[index])\" and \(other + 1) \"\(names[other])\", which differ in case alone; touser_column \"\(column)\" is ambiguous",
+                hint: "rename the other column in the file, so that touser_column names exactly one"
+            )
+        }
         columnIndex = index
         headerCellCount = names.count
         headerRead = true

@@ -41,6 +41,33 @@ enum Bounded {
     }
 }
 
+extension Bounded {
+    /// Runs `operation` with a time bound, structured: when the bound passes, the operation
+    /// is cancelled and this call returns only after it has ended.
+    ///
+    /// For work that must not outlive its caller, such as reading a request body: the server
+    /// reads the connection again once the handler has answered, and a read still pending on
+    /// an abandoned task would be a second reader of one stream (swift-nio stops the process
+    /// on that). The operation must honour cancellation (NIO's async sequences do).
+    static func joined<T: Sendable>(
+        _ what: String, timeout: Duration, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            // The first child to end decides; leaving the group waits for the other one.
+            guard let first = try await group.next(), let value = first else {
+                throw TimeoutError(what: what, limit: timeout)
+            }
+            return value
+        }
+    }
+}
+
 /// A continuation resumed exactly once, by whichever of the work, the timer or a
 /// cancellation comes first.
 private final class ResumeOnce<T: Sendable>: @unchecked Sendable {

@@ -102,7 +102,7 @@ public struct CallbackHandler: Sendable {
         do throws(Refusal) {
             let route = try self.route(path)
             switch method {
-            case "GET": response = try verify(route: route, query: query)
+            case "GET": response = try await verify(route: route, query: query, now: now)
             case "POST": response = try await receive(route: route, query: query, body: body, now: now)
             default:
                 throw Refusal(.methodNotAllowed, "\(method.prefix(16)) is not allowed; WeChat uses GET and POST")
@@ -172,12 +172,16 @@ public struct CallbackHandler: Sendable {
 
     // MARK: GET: URL verification
 
-    private func verify(route: Route, query: [String: String]) throws(Refusal) -> CallbackResponse {
+    private func verify(route: Route, query: [String: String], now: Date) async throws(Refusal) -> CallbackResponse {
         guard let signature = query["signature"], !signature.isEmpty else {
             throw Refusal(.badSignature, "the URL verification has no signature", account: route.name)
         }
-        guard let timestamp = query["timestamp"], !timestamp.isEmpty, let nonce = query["nonce"], !nonce.isEmpty else {
-            throw Refusal(.badRequest, "the URL verification needs timestamp and nonce", account: route.name)
+        guard let timestamp = query["timestamp"], let timestampValue = Self.parseTimestamp(timestamp),
+            let nonce = query["nonce"], !nonce.isEmpty, nonce.utf8.count <= 128
+        else {
+            throw Refusal(
+                .badRequest, "the URL verification needs timestamp (Unix seconds) and nonce (at most 128 bytes)",
+                account: route.name)
         }
         guard let echostr = query["echostr"], !echostr.isEmpty, echostr.utf8.count <= 1024 else {
             throw Refusal(.badRequest, "the URL verification needs an echostr of at most 1024 bytes", account: route.name)
@@ -195,6 +199,20 @@ public struct CallbackHandler: Sendable {
         }
         guard let matched else {
             throw Refusal(.badSignature, "the URL verification's signature matches no configured token", account: route.name)
+        }
+        // The same window and replay memory as pushes: a plain-mode push is signed over the
+        // same (token, timestamp, nonce), so a verification's signature reused within the
+        // window would otherwise carry a forged push.
+        let name = matched.account.name
+        try checkWindow(timestampValue, now: now, account: name)
+        switch await replayGuard.admit(account: name, timestamp: timestampValue, nonce: nonce, now: now) {
+        case .fresh: break
+        case .replay:
+            throw Refusal(.replay, "this (timestamp, nonce) was already used for account \(name)", account: name)
+        case .full:
+            throw Refusal(
+                .replay, "the replay guard is full (\(configuration.replayCapacity) requests in the window); refused",
+                account: name)
         }
         return CallbackResponse(
             status: 200, body: echostr, outcome: .verified, account: matched.account.name,

@@ -77,7 +77,9 @@ public enum ListenerServer {
         }
         let body: [UInt8]
         do {
-            let buffer = try await Bounded.run("reading the body", timeout: bodyTimeout) {
+            // Read on one task that has ended before the answer is written (`joined`): the
+            // server reads the connection again after the answer.
+            let buffer = try await Bounded.joined("reading the body", timeout: bodyTimeout) {
                 try await request.body.collect(upTo: limit)
             }
             body = Array(buffer.readableBytesView)

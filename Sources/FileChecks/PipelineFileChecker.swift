@@ -239,6 +239,9 @@ public struct PipelineFileChecker: Sendable {
             case .missingColumn:
                 return [.error(.audienceColumn, "\(display) has no column '\(csvColumn ?? "")'", at: column?.location ?? file.location,
                                note: .init("\(place): \(error.message)"), hint: error.hint)]
+            case .ambiguousColumn:
+                return [.error(.audienceColumn, "\(display): \(error.message)", at: column?.location ?? file.location,
+                               hint: error.hint)]
             case .notFound, .unreadable, .spool:
                 return [.error(.fileNotReadable, "touser_file '\(file.scalar?.text ?? display)' cannot be read: \(error.message)",
                                at: file.location)]

@@ -98,23 +98,54 @@ public enum PipelineFiles {
 }
 
 /// Lines of source files for diagnostics' snippets, read once per file.
+///
+/// A file larger than `maxBytes` (a regular file checked by its size before anything is
+/// read) or that is not a regular file has no snippets: its diagnostics (a size error,
+/// usually) are shown without one, instead of reading a huge file whole to show a line.
 public final class SourceCache: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String: [Substring]] = [:]
+    /// The largest file read for snippets.
+    public let maxBytes: Int
 
-    public init() {}
+    public init(maxBytes: Int = 1 << 20) {
+        self.maxBytes = maxBytes
+    }
 
     public func line(_ file: String, _ number: Int) -> String? {
         lock.lock()
         defer { lock.unlock() }
         if lines[file] == nil {
-            guard let data = FileManager.default.contents(atPath: file) else { return nil }
-            let text = String(decoding: data, as: UTF8.self)
+            guard let data = Self.contents(file, limit: maxBytes) else {
+                lines[file] = []
+                return nil
+            }
+            var text = String(decoding: data, as: UTF8.self)
+            if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
             lines[file] = text.split(separator: "\n", omittingEmptySubsequences: false)
         }
         guard let all = lines[file], number >= 1, number <= all.count else { return nil }
         var line = all[number - 1]
         if line.hasSuffix("\r") { line = line.dropLast() }
-        return String(line)
+        // Control characters (a NUL, an ESC that would drive the terminal) are shown as
+        // U+FFFD, one column each, so the caret stays under its character.
+        guard line.unicodeScalars.contains(where: Self.isControl) else { return String(line) }
+        return String(String.UnicodeScalarView(line.unicodeScalars.map { Self.isControl($0) ? "\u{FFFD}" : $0 }))
+    }
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        (scalar.value < 0x20 && scalar != "\t") || (0x7F...0x9F).contains(scalar.value)
+    }
+
+    /// A regular file's bytes when it has at most `limit` of them.
+    static func contents(_ path: String, limit: Int) -> Data? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            attributes[.type] as? FileAttributeType == .typeRegular,
+            let size = (attributes[.size] as? NSNumber)?.intValue, size <= limit,
+            let handle = FileHandle(forReadingAtPath: path)
+        else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: limit + 1), data.count <= limit else { return nil }
+        return data
     }
 }

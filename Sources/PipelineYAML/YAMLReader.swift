@@ -91,6 +91,11 @@ public struct YAMLReader: Sendable {
         if bytes.count > maxBytes {
             return Result(root: nil, diagnostics: [tooLarge(bytes.count, file: file)])
         }
+        // A UTF-8 byte order mark at the start is allowed (YAML 1.2, 5.2) and not part of the
+        // text: columns on the first line count from after it, as editors show them.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            return read(bytes: Array(bytes.dropFirst(3)), file: file)
+        }
         if let bad = firstInvalidUTF8(bytes) {
             let (line, column) = position(ofByte: bad, in: bytes)
             return Result(root: nil, diagnostics: [
@@ -378,10 +383,21 @@ private struct Composer {
     }
 
     private func syntaxError(_ parser: yaml_parser_t) -> Diagnostic {
-        let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
-        let mark = parser.error == YAML_READER_ERROR
-            ? SourceLocation(file: file, line: 1, column: 1)
-            : location(parser.problem_mark)
+        var problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
+        let mark: SourceLocation
+        if parser.error == YAML_READER_ERROR {
+            // The reader reports a byte offset (and the character), not a line: place it.
+            let offset = min(max(Int(parser.problem_offset), 0), bytes.count)
+            let (line, column) = position(ofByte: offset, in: bytes)
+            mark = SourceLocation(file: file, line: line, column: column)
+            if problem == "control characters are not allowed", parser.problem_value >= 0 {
+                let value = UInt32(parser.problem_value)
+                let name = Self.controlNames[value].map { " (\($0))" } ?? ""
+                problem = "control character U+\(String(format: "%04X", value))\(name) is not allowed"
+            }
+        } else {
+            mark = location(parser.problem_mark)
+        }
         var note: Diagnostic.Note?
         if let context = parser.context {
             let contextLocation = location(parser.context_mark)
@@ -427,6 +443,8 @@ private struct Composer {
         }
         return false
     }
+
+    static let controlNames: [UInt32: String] = [0x00: "NUL", 0x07: "BEL", 0x08: "BS", 0x0B: "VT", 0x0C: "FF", 0x1B: "ESC", 0x7F: "DEL"]
 
     private func location(_ mark: yaml_mark_t) -> SourceLocation {
         SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)

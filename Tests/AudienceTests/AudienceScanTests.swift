@@ -365,12 +365,12 @@ struct AudienceScanTests {
 struct AudienceErrorCodeTests {
     @Test func codesCompareAndNameThemselves() {
         let codes: [AudienceError.Code] = [
-            .notFound, .unreadable, .invalidUTF8, .lineTooLong, .malformedOpenID, .missingColumn, .csvSyntax,
+            .notFound, .unreadable, .invalidUTF8, .lineTooLong, .malformedOpenID, .missingColumn, .ambiguousColumn, .csvSyntax,
             .tooFew, .empty, .spool,
         ]
         #expect(Set(codes).count == codes.count)
         #expect(codes.map(\.description) == [
-            "notFound", "unreadable", "invalidUTF8", "lineTooLong", "malformedOpenID", "missingColumn", "csvSyntax",
+            "notFound", "unreadable", "invalidUTF8", "lineTooLong", "malformedOpenID", "missingColumn", "ambiguousColumn", "csvSyntax",
             "tooFew", "empty", "spool",
         ])
         let error = AudienceError(file: "a.txt", line: 3, column: 2, code: .csvSyntax, message: "unclosed quote")

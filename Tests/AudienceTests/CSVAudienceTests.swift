@@ -43,6 +43,25 @@ struct CSVAudienceTests {
         #expect(try allBatches(scan).flatMap(\.openIDs) == ["o4WmZ0aaaaaaaa", "o4WmZ0bbbbbbbb"])
     }
 
+    @Test("a header naming the column twice, or twice in different case, is an error naming both columns; nothing is read")
+    func ambiguousColumn() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        // The first column is last month's list, the second this month's: a guess would send
+        // to the wrong audience.
+        let twice = try folder.write("twice.csv", "openid,openid\no4WmZ0aaaaaaaa,o4WmZ0bbbbbbbb\no4WmZ0cccccccc,o4WmZ0dddddddd\n")
+        let error = try #require(scanError(AudienceSource(path: twice, csvColumn: "openid"), spoolDirectory: folder.path))
+        #expect(error.code == .ambiguousColumn)
+        #expect(error.line == 1)
+        #expect(error.description == "\(twice):1: the CSV header has column \"openid\" twice: columns 1 and 2")
+        #expect(error.hint?.contains("rename") == true)
+        let cased = try folder.write("cased.csv", "name,OpenID,openid\nA,o4WmZ0aaaaaaaa,o4WmZ0bbbbbbbb\n")
+        let caseError = try #require(scanError(AudienceSource(path: cased, csvColumn: "openid"), spoolDirectory: folder.path))
+        #expect(caseError.code == .ambiguousColumn)
+        #expect(caseError.message.contains("columns 3 \"openid\" and 2 \"OpenID\""))
+        #expect(try folder.files().sorted() == ["cased.csv", "twice.csv"])
+    }
+
     @Test("a missing column is an error listing the columns found")
     func missingColumn() throws {
         let folder = try TempFolder()

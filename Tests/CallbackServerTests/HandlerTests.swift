@@ -12,12 +12,13 @@ struct HandlerTests {
     func urlVerification() async throws {
         let rig = try Rig()
         let timestamp = String(Int64(Date().timeIntervalSince1970))
-        for (account, path) in [(Accounts.main, "/wechat/callback/brand-main"), (Accounts.news, "/wechat/callback"),
-                                (Accounts.main, "/wechat/callback")] {
-            let signature = CallbackCrypto.sign(token: account.token, timestamp: timestamp, nonce: "1514711492")
+        for (account, path, nonce) in [(Accounts.main, "/wechat/callback/brand-main", "1514711492"),
+                                       (Accounts.news, "/wechat/callback", "1514711493"),
+                                       (Accounts.main, "/wechat/callback", "1514711494")] {
+            let signature = CallbackCrypto.sign(token: account.token, timestamp: timestamp, nonce: nonce)
             let response = await rig.handler.handle(
                 method: "GET", path: path,
-                query: ["signature": signature, "timestamp": timestamp, "nonce": "1514711492", "echostr": "7281629474711943557"],
+                query: ["signature": signature, "timestamp": timestamp, "nonce": nonce, "echostr": "7281629474711943557"],
                 body: [])
             #expect(response.status == 200 && response.body == "7281629474711943557")
             #expect(response.contentType.hasPrefix("text/plain"))
@@ -44,8 +45,40 @@ struct HandlerTests {
             method: "GET", path: "/wechat/callback/vector",
             query: ["signature": "f464b24fc39322e44b38aa78f5edd27bd1441696", "timestamp": "1714036504",
                     "nonce": "1514711492", "echostr": "hello"],
-            body: [])
+            body: [], now: Date(timeIntervalSince1970: 1_714_036_504))
         #expect(response.status == 200 && response.body == "hello")
+    }
+
+    @Test("URL verification has the pushes' timestamp window and replay memory: its signature cannot carry a forged plain push")
+    func verificationWindowAndReplay() async throws {
+        let rig = try Rig()
+        let account = Accounts.news
+        let now = Date()
+        let timestamp = String(Int64(now.timeIntervalSince1970))
+        let signature = CallbackCrypto.sign(token: account.token, timestamp: timestamp, nonce: "424242")
+        let query = ["signature": signature, "timestamp": timestamp, "nonce": "424242", "echostr": "e1"]
+        let first = await rig.handler.handle(method: "GET", path: "/wechat/callback/brand-news", query: query, body: [])
+        #expect(first.status == 200 && first.body == "e1")
+        // The same (signature, timestamp, nonce) again: a replay.
+        let again = await rig.handler.handle(method: "GET", path: "/wechat/callback/brand-news", query: query, body: [])
+        #expect(again.status == 403 && again.outcome == .rejected(.replay) && again.body != "e1")
+        // Reused to POST a forged MASSSENDJOBFINISH to the plain-mode account: refused, nothing stored.
+        let forged = Push.finish(account, msgID: 1000000991)
+        let post = await rig.handler.handle(
+            method: "POST", path: "/wechat/callback/brand-news",
+            query: ["signature": signature, "timestamp": timestamp, "nonce": "424242", "openid": "oSystem"],
+            body: Array(forged.xml.utf8))
+        #expect(post.status == 403 && post.outcome == .rejected(.replay))
+        #expect(try await rig.temp.isEmpty([1000000991]))
+        // A verification outside the window is refused like a push.
+        let old = String(Int64(now.timeIntervalSince1970) - 3600)
+        let stale = await rig.handler.handle(
+            method: "GET", path: "/wechat/callback/brand-news",
+            query: ["signature": CallbackCrypto.sign(token: account.token, timestamp: old, nonce: "77"), "timestamp": old,
+                    "nonce": "77", "echostr": "e2"],
+            body: [])
+        #expect(stale.status == 403 && stale.outcome == .rejected(.staleTimestamp) && stale.body != "e2")
+        #expect(rig.logs.leaks().isEmpty)
     }
 
     // MARK: Storage

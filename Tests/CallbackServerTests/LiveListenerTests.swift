@@ -113,17 +113,21 @@ struct LiveListenerTests {
     func urlVerificationOverHTTP() async throws {
         try await LiveListener.with { live in
             let timestamp = String(Int64(Date().timeIntervalSince1970))
-            let signature = CallbackCrypto.sign(token: Accounts.main.token, timestamp: timestamp, nonce: "42")
-            let query = "signature=\(signature)&timestamp=\(timestamp)&nonce=42&echostr=5837397520665436492"
-            let named = "/wechat/callback/brand-main?" + query
-            let bare = "/wechat/callback?" + query
-            let other = "/wechat/callback/brand-news?" + query
-            let wrongNonce = "/wechat/callback/brand-main?" + query.replacingOccurrences(of: "nonce=42", with: "nonce=43")
+            func query(nonce: String) -> String {
+                let signature = CallbackCrypto.sign(token: Accounts.main.token, timestamp: timestamp, nonce: nonce)
+                return "signature=\(signature)&timestamp=\(timestamp)&nonce=\(nonce)&echostr=5837397520665436492"
+            }
+            let named = "/wechat/callback/brand-main?" + query(nonce: "42")
+            let bare = "/wechat/callback?" + query(nonce: "44")
+            let other = "/wechat/callback/brand-news?" + query(nonce: "45")
+            let wrongNonce = "/wechat/callback/brand-main?" + query(nonce: "46").replacingOccurrences(of: "nonce=46", with: "nonce=43")
             let answers = [try await live.get(named), try await live.get(bare), try await live.get(other),
-                           try await live.get(wrongNonce)]
+                           try await live.get(wrongNonce), try await live.get(named)]
             #expect(answers[0] == Answer(200, "5837397520665436492"))
             #expect(answers[1] == Answer(200, "5837397520665436492"))
             #expect(answers[2].status == 403 && answers[3].status == 403)
+            // The same verification again is a replay.
+            #expect(answers[4].status == 403 && answers[4].body != "5837397520665436492")
         }
     }
 
@@ -249,5 +253,99 @@ struct BoundedWaitTests {
         #expect(elapsed < .seconds(5))
         #expect(try await temp.isEmpty([1000001301]))
         #expect(logs.lines.contains { $0.contains("push.rejected") && $0.contains("bad_request") })
+    }
+}
+
+/// A client that declares a body and sends it one byte every `interval`: returns the first
+/// bytes of the answer ("" when the server closed without one). Blocking; run it off the
+/// concurrency pool.
+func slowBodyExchange(port: Int, head: String, interval: useconds_t, maxBytes: Int) -> String {
+    #if canImport(Glibc)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+    let fd = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { return "connect failed" }
+    _ = Array(head.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    var buffer = [UInt8](repeating: 0, count: 256)
+    for _ in 0..<maxBytes {
+        var one: UInt8 = 0x61
+        if send(fd, &one, 1, Int32(MSG_NOSIGNAL)) != 1 { break }
+        usleep(interval)
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if n > 0 { return String(decoding: buffer[0..<n], as: UTF8.self) }
+        if n == 0 { return "" }
+    }
+    return ""
+}
+
+@Suite("The listener under hostile clients", .serialized)
+struct HostileClientTests {
+    /// Malformed requests, then many bodies that trickle in and time out, round after round:
+    /// each timed-out read ended before its answer, so the server's next read of the
+    /// connection never met a read still pending (which stopped the process before).
+    @Test(
+        "slow bodies timing out by the hundred after malformed requests: the listener stays up and stores the next push",
+        .timeLimit(.minutes(2)))
+    func slowBodiesUnderLoad() async throws {
+        let configuration = ListenerConfiguration(
+            accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(200))
+        try await LiveListener.with(configuration) { live in
+            let port = live.running.port
+            let malformed = [
+                "GARBAGE\r\n\r\n",
+                "POST /wechat/callback HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+                "POST /wechat/callback?signature=x&timestamp=1&nonce=2 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n<xml>",
+            ]
+            let slowHead =
+                "POST /wechat/callback?signature=x&timestamp=1&nonce=2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 60000\r\n\r\n"
+            var answered = 0
+            for _ in 0..<8 {
+                await withTaskGroup(of: Void.self) { group in
+                    for i in 0..<30 {
+                        let request = Array(malformed[i % 3].utf8)
+                        group.addTask {
+                            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                                Thread.detachNewThread {
+                                    _ = rawExchange(port: port, request: request, readTimeout: 2)
+                                    c.resume()
+                                }
+                            }
+                        }
+                    }
+                }
+                let answers = await withTaskGroup(of: String.self) { group in
+                    for _ in 0..<120 {
+                        group.addTask {
+                            await withCheckedContinuation { c in
+                                Thread.detachNewThread {
+                                    c.resume(returning: slowBodyExchange(port: port, head: slowHead, interval: 50_000, maxBytes: 40))
+                                }
+                            }
+                        }
+                    }
+                    return await group.reduce(into: [String]()) { $0.append($1) }
+                }
+                answered += answers.filter { $0.hasPrefix("HTTP/1.1 400") }.count
+            }
+            // Every slow body got its 400, and the listener still works.
+            #expect(answered == 8 * 120)
+            let push = Push.finish(Accounts.news, msgID: 1000001401)
+            let stored = try await live.post(push.plain())
+            let events = try await live.temp.events(Accounts.news, [1000001401])
+            let health = try await live.get("/healthz")
+            #expect(stored == Answer(200, "success"))
+            #expect(events.count == 1)
+            #expect(health.status == 200)
+        }
     }
 }

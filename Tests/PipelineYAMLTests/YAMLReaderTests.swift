@@ -36,6 +36,32 @@ struct YAMLReaderTests {
         #expect(hint.contains("indentation") == !quoting, "\(hint)")
     }
 
+    @Test("a UTF-8 byte order mark at the start is accepted; first-line columns count from after it")
+    func byteOrderMark() throws {
+        let bytes: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("version: 1\nname: [x\n".utf8)
+        let result = reader.read(bytes: bytes, file: "t.yaml")
+        // The only problem is the unclosed list on line 2, not the mark.
+        let d = try #require(result.diagnostics.first)
+        #expect(result.diagnostics.count == 1)
+        #expect(d.location?.line ?? 0 >= 2, "\(d)")
+        let ok = reader.read(bytes: [0xEF, 0xBB, 0xBF] + Array("version: 1\nname: x\n".utf8), file: "t.yaml")
+        #expect(ok.diagnostics.isEmpty)
+        #expect(ok.root?["version"]?.location.column == 10)  // as without the mark
+        #expect(ok.root?["name"]?.typed == .string("x"))
+    }
+
+    @Test("a control character is reported at its own line and column, by name", arguments: [
+        ("version: 1\nname: \"a\u{0}b\"\n", 2, 9, "U+0000 (NUL)"),
+        ("version: 1\nname: a\u{1B}b\n", 2, 8, "U+001B (ESC)"),
+        ("version: 1\nname: 名字\u{7}\n", 2, 9, "U+0007 (BEL)"),
+    ])
+    func controlCharacterPlace(text: String, line: Int, column: Int, name: String) throws {
+        let d = try #require(reader.read(text: text, file: "t.yaml").diagnostics.first)
+        #expect(d.code == .yamlSyntax)
+        #expect(d.location?.line == line && d.location?.column == column, "\(String(describing: d.location))")
+        #expect(d.message.contains(name), "\(d.message)")
+    }
+
     @Test("columns count characters, not bytes")
     func columnsInCharacters() throws {
         let tree = try #require(root("标题: 群发视频\nkey: [你好, x]\n"))
