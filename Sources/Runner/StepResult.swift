@@ -1,15 +1,5 @@
 import PipelineCore
-
-/// How a step concluded. The raw values are what the store, the logs and the reports say.
-enum StepOutcome: String, Sendable, Hashable {
-    case success, failure, skipped, cancelled
-
-    /// The outcome of a step recorded in the store (`nil` for a text this version does not know).
-    init?(recorded text: String?) {
-        guard let text, let outcome = StepOutcome(rawValue: text) else { return nil }
-        self = outcome
-    }
-}
+import RunState
 
 /// How a step that ran (or was decided without running) ended: its outcome, outputs and,
 /// when it failed, why, kept typed until the store and the logs render it.

@@ -1,4 +1,5 @@
 import PipelineCore
+import RunState
 
 /// The pure part of running a step graph: which steps wait for which, when a step is ready,
 /// and what a ready step's `if` decides (run, or conclude `skipped`, `cancelled` or
@@ -65,6 +66,59 @@ struct StepScheduler: Sendable {
         return .skip(
             outcome: skippedOutcome,
             message: success ? "`if` is false: \(condition.source.trimmingCharacters(in: .whitespaces))" : "a step it waits for failed")
+    }
+
+    /// What the executor does next with a step: start it with the context its `if` was
+    /// evaluated in, or conclude it without running (its `if` said so).
+    enum Action {
+        case start(Int, EvaluationContext)
+        case conclude(Int, outcome: StepOutcome, message: String)
+    }
+
+    /// The steps to start or conclude now, in file order, given the steps `done` (finished,
+    /// or concluded without running), those `running`, and whether the run is `stopping`
+    /// (Ctrl-C, a lost ownership, a step that stopped): a stopping run starts nothing and
+    /// concludes nothing, it lets the steps in flight end. At most `concurrency` steps run at
+    /// once. A step concluded here counts as done for the steps after it, with its outcome
+    /// in the context their `if` sees, as the executor will record it.
+    func next(
+        done: Set<Int>, running: Set<Int>, stopping: Bool, concurrency: Int, context: EvaluationContext
+    ) -> [Action] {
+        guard !stopping else { return [] }
+        var done = done
+        var running = running
+        var context = context
+        var actions: [Action] = []
+        var progressed = true
+        while progressed {
+            progressed = false
+            for i in steps.indices where !done.contains(i) && !running.contains(i) {
+                guard running.count < max(1, concurrency) else { break }
+                guard isReady(i, done: done) else { continue }
+                switch decide(i, context: context) {
+                case .run(let stepContext):
+                    running.insert(i)
+                    actions.append(.start(i, stepContext))
+                case .skip(let outcome, let message):
+                    let conclusion = Self.conclusion(outcome, continueOnError: steps[i].continueOnError)
+                    context.steps[steps[i].id.value] = StepState(
+                        outputs: [:], outcome: outcome.rawValue, conclusion: conclusion.rawValue, errcode: nil)
+                    done.insert(i)
+                    actions.append(.conclude(i, outcome: outcome, message: message))
+                    progressed = true
+                }
+            }
+        }
+        return actions
+    }
+
+    /// Whether a run whose steps `done` have finished has run all of its steps.
+    func isComplete(done: Set<Int>) -> Bool { done.count == steps.count }
+
+    /// A step's conclusion: its outcome, except that a failure of a step with
+    /// `continue_on_error` concludes `success`.
+    static func conclusion(_ outcome: StepOutcome, continueOnError: Bool) -> StepOutcome {
+        outcome == .failure && continueOnError ? .success : outcome
     }
 
     /// Every step each step waits for, directly or not. Computed once per step in a

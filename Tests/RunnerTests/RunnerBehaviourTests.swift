@@ -88,7 +88,7 @@ struct RunnerBehaviourTests {
               - { on: "*", errcode: 9500002, rate: 0.06 }
               - { on: "*", http: 503, rate: 0.06 }
               - { on: "*", reset: before, rate: 0.06 }
-            """) }) { rig in
+            """) }, time: .virtual) { rig in
             let send = try rig.write("faulty.yaml", """
                 version: 1
                 name: faulty
@@ -380,27 +380,34 @@ struct RunnerBehaviourTests {
 
     @Test("stop (Ctrl-C) during a wait: exit 3, resumable; resume finishes without sending again")
     func stopAndResume() async throws {
-        try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 30s") }) { rig in
+        try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 10m") }, time: .virtual) { rig in
             let path = try rig.write("wait.yaml", text("wait for it", name: "waiting") + """
 
                   - id: finish
                     uses: mass/wait
                     with:
                       msg_id: ${{ steps.send.outputs.msg_id }}
-                      timeout: 1m
+                      timeout: 30m
                 """)
-            let executor = try rig.executor(path)
-            let task = Task { await executor.start() }
-            // Stop once the send is in the sandbox.
-            for _ in 0..<100 where await rig.sends().isEmpty { try await Task.sleep(for: .milliseconds(50)) }
-            try await Task.sleep(for: .milliseconds(500))
-            executor.stop()
-            let result = await task.value
+            // Stop when the wait reports that it is waiting, just before it sleeps on the clock:
+            // the send is made and its job (10 minutes of review) is not done yet (a busy machine can
+            // let virtual time pass heartbeats while a store write is slow).
+            let stop = StopWhileWaiting(step: "finish", clock: rig.virtual)
+            let executor = try rig.executor(path) { $0.progress = stop.progress }
+            stop.signal = executor.stopSignal
+            let result = await executor.start()
             guard case .stopped(let runID, _) = result else {
                 Issue.record("expected stopped, got \(result)")
                 return
             }
+            #expect(stop.stoppedAt.count == 1, "stopped once, while waiting")
             #expect(result.exitCode == 3)
+            #expect(await rig.sends().count == 1)
+            let stopped = try await rig.steps(result)
+            #expect(stopped["send"]?.outcome == "success")
+            #expect(stopped["finish"]?.state == .pending)
+            #expect(stopped["finish"]?.message?.hasSuffix("while waiting") == true, "\(stopped["finish"]?.message ?? "")")
+            #expect(try #require(stop.elapsedAtStop) < .seconds(600), "stopped before the job's review ended")
             let resumed = try await rig.executor(path).resume(runID: runID)
             #expect(resumed == .succeeded(runID: runID), "\(resumed)")
             #expect(await rig.sends().count == 1)
@@ -411,7 +418,7 @@ struct RunnerBehaviourTests {
 
     @Test("mass/wait ends on the push in the inbox, with its counts (polling off)")
     func waitFromInbox() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             let path = try rig.write("inbox.yaml", text("push", name: "inbox") + """
 
                   - id: finish
@@ -419,20 +426,24 @@ struct RunnerBehaviourTests {
                     with:
                       msg_id: ${{ steps.send.outputs.msg_id }}
                       source: callback
-                      timeout: 30s
+                      timeout: 30m
                 """)
-            let executor = try rig.executor(path)
-            let task = Task { await executor.start() }
-            var msgID: Int64?
-            for _ in 0..<200 {
-                if let s = await rig.sends().first { msgID = s.msgID; break }
-                try await Task.sleep(for: .milliseconds(25))
+            // The push goes into the inbox once the wait reports that it is waiting (the
+            // timeout leaves a busy machine's store writes room in virtual time).
+            let (waiting, waited) = AsyncStream.makeStream(of: String.self)
+            let executor = try rig.executor(path) { options in
+                options.progress = { text in if text.hasPrefix("[finish] waiting") { waited.yield(text) } }
             }
-            let id = try #require(msgID)
-            try await Task.sleep(for: .milliseconds(300))
+            let task = Task { await executor.start() }
+            var iterator = waiting.makeAsyncIterator()
+            let first = await iterator.next()
+            waited.finish()
+            #expect(first != nil)
+            let id = try #require(await rig.sends().first?.msgID)
+            let now = rig.now()
             try await rig.store.storeInboxEvent(InboxEvent(
                 api: rig.account().endpoint, originalID: "gh_5d1c0e8f7a93", msgID: id, status: "send success", totalCount: 150, filterCount: 148,
-                sentCount: 147, errorCount: 1, copyrightCheckState: 1, createdAt: Date(), receivedAt: Date()))
+                sentCount: 147, errorCount: 1, copyrightCheckState: 1, createdAt: now, receivedAt: now))
             let result = await task.value
             #expect(result.exitCode == 0, "\(result)")
             let out = rig.outputs(try await rig.steps(result)["finish"])
@@ -440,6 +451,7 @@ struct RunnerBehaviourTests {
             #expect(out["sent_count"] == .integer(147))
             #expect(out["filter_count"] == .integer(148))
             #expect(out["copyright_check_state"] == .integer(1))
+            #expect(rig.logs.output.contains("MASSSENDJOBFINISH for msg_id \(id)"))
         }
     }
 
@@ -481,6 +493,44 @@ struct RunnerBehaviourTests {
             }
             #expect(events.isSuperset(of: ["run.started", "step.started", "attempt.ok", "send.accepted", "step.finished", "run.finished"]))
             #expect(!rig.logs.output.contains(Rig.secret))
+        }
+    }
+}
+
+/// Stops a run from its wait step's progress report ("[finish] waiting 1s · …"), which the
+/// wait gives just before it sleeps on the run's clock: the stop lands while the runner waits.
+private final class StopWhileWaiting: @unchecked Sendable {
+    let step: String
+    let clock: VirtualClock?
+    private let lock = NSLock()
+    private var _signal: StopSignal?
+    private var _stoppedAt: [String] = []
+    private var _elapsedAtStop: Duration?
+
+    init(step: String, clock: VirtualClock?) {
+        self.step = step
+        self.clock = clock
+    }
+
+    var signal: StopSignal? {
+        get { lock.withLock { _signal } }
+        set { lock.withLock { _signal = newValue } }
+    }
+    /// The progress texts at which it stopped the run.
+    var stoppedAt: [String] { lock.withLock { _stoppedAt } }
+    /// How far virtual time had moved when it stopped the run.
+    var elapsedAtStop: Duration? { lock.withLock { _elapsedAtStop } }
+
+    var progress: @Sendable (String) -> Void {
+        { [self] text in
+            guard text.hasPrefix("[\(step)] waiting") else { return }
+            let signal = lock.withLock { () -> StopSignal? in
+                guard _stoppedAt.isEmpty else { return nil }
+                _stoppedAt.append(text)
+                _elapsedAtStop = clock?.elapsed
+                return _signal
+            }
+            signal?.stop()
         }
     }
 }

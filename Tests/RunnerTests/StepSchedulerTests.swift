@@ -1,5 +1,6 @@
 import PipelineCore
 import PipelineYAML
+import RunState
 import Testing
 
 @testable import Runner
@@ -88,5 +89,66 @@ struct StepSchedulerTests {
         #expect(verdict(s, "report", ["a": .failure, "b": .cancelled]) == "run")
         // A skipped step is not a failure.
         #expect(verdict(s, "after", ["a": .success, "b": .skipped]) == "run")
+    }
+
+    /// The scheduler's next actions, as "start x" / "x: outcome: message".
+    func next(
+        _ s: StepScheduler, done: [String], running: [String] = [], stopping: Bool = false, concurrency: Int = 4,
+        _ conclusions: [String: StepOutcome] = [:]
+    ) -> [String] {
+        func index(_ id: String) -> Int { s.steps.firstIndex { $0.id.value == id }! }
+        return s.next(
+            done: Set(done.map(index)), running: Set(running.map(index)), stopping: stopping, concurrency: concurrency,
+            context: context(conclusions)
+        ).map { action in
+            switch action {
+            case .start(let i, _): return "start \(s.steps[i].id.value)"
+            case .conclude(let i, let outcome, let message): return "\(s.steps[i].id.value): \(outcome.rawValue): \(message)"
+            }
+        }
+    }
+
+    @Test("next: ready steps start in file order; a step concluded without running counts as done for the next")
+    func nextActions() throws {
+        let s = try scheduler()
+        #expect(next(s, done: []) == ["start a"])
+        #expect(next(s, done: [], running: ["a"]) == [])
+        #expect(
+            next(s, done: ["a"], ["a": .success]) == ["start b", "rescue: skipped: `if` is false: failure()"])
+        // After a failure the chain of cancellations is concluded in one go; always() and
+        // failure() start.
+        #expect(
+            next(s, done: ["a"], ["a": .failure]) == [
+                "b: cancelled: a step it waits for failed", "start rescue", "start report",
+                "never: cancelled: a step it waits for failed", "after: cancelled: a step it waits for failed",
+            ])
+        #expect(s.isComplete(done: Set(s.steps.indices)))
+        #expect(!s.isComplete(done: [0, 1]))
+    }
+
+    @Test("next: a stopping run starts and concludes nothing; concurrency bounds what runs at once")
+    func nextStoppingAndConcurrency() throws {
+        let s = try scheduler()
+        #expect(next(s, done: [], stopping: true) == [])
+        #expect(next(s, done: ["a"], stopping: true, ["a": .failure]) == [])
+        // Full: nothing more starts, and nothing after it in file order is concluded yet.
+        #expect(
+            next(s, done: ["a", "b"], concurrency: 1, ["a": .success, "b": .success]) == [
+                "rescue: skipped: `if` is false: failure()", "start report",
+            ])
+        #expect(next(s, done: ["a", "b"], running: ["report"], concurrency: 1, ["a": .success, "b": .success]) == [])
+        #expect(
+            next(s, done: ["a", "b"], concurrency: 2, ["a": .success, "b": .success]) == [
+                "rescue: skipped: `if` is false: failure()", "start report", "never: skipped: `if` is false: false",
+                "start after",
+            ])
+    }
+
+    @Test("a failure of a step with continue_on_error concludes success; other outcomes conclude as they are")
+    func conclusions() {
+        #expect(StepScheduler.conclusion(.failure, continueOnError: true) == .success)
+        #expect(StepScheduler.conclusion(.failure, continueOnError: false) == .failure)
+        #expect(StepScheduler.conclusion(.cancelled, continueOnError: true) == .cancelled)
+        #expect(StepScheduler.conclusion(.skipped, continueOnError: false) == .skipped)
     }
 }

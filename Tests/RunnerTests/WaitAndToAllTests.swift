@@ -25,37 +25,41 @@ struct WaitAndToAllTests {
             """
     }
 
-    /// Starts the run, waits for its send to reach the sandbox, lets `settle` pass (and, with
-    /// `afterGets`, until the sandbox has answered that many `message/mass/get` calls), stores
-    /// the MASSSENDJOBFINISH push the listener would have stored, and returns the result.
+    /// Starts the run and, once its wait reports that it is waiting (with `afterGets`, once it
+    /// reports the SENDING its poll saw, and the sandbox has answered at least that many
+    /// `message/mass/get` calls), stores the MASSSENDJOBFINISH push the listener would have
+    /// stored, and returns the result. The rig runs on virtual time: the push lands while the
+    /// runner waits, not after a real delay.
     func runWithPush(
-        _ rig: Rig, _ path: String, settle: Duration = .milliseconds(300), afterGets: Int? = nil,
-        status: String = "send success", total: Int, sent: Int
+        _ rig: Rig, _ path: String, afterGets: Int? = nil, status: String = "send success", total: Int, sent: Int
     ) async throws -> RunResult {
         // A rule that changes nothing, so that GET /sandbox/faults counts the mass/get calls.
         if afterGets != nil { try await rig.addFaults("- { on: message/mass/get, latency: 1ms }") }
-        let executor = try rig.executor(path)
-        let task = Task { await executor.start() }
-        var msgID: Int64?
-        for _ in 0..<400 {
-            if let s = await rig.sends().first { msgID = s.msgID; break }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        let id = try #require(msgID)
-        try await Task.sleep(for: settle)
-        if let afterGets {
-            var seen = 0
-            for _ in 0..<800 {
-                seen = try await getCalls(rig)
-                if seen >= afterGets { break }
-                try await Task.sleep(for: .milliseconds(25))
+        let (reports, report) = AsyncStream.makeStream(of: String.self)
+        let executor = try rig.executor(path) { options in
+            options.progress = { text in
+                if text.hasPrefix("[finish] waiting"), afterGets == nil || text.contains("SENDING") { report.yield(text) }
             }
+        }
+        let task = Task {
+            let result = await executor.start()
+            report.finish()
+            return result
+        }
+        var iterator = reports.makeAsyncIterator()
+        let waiting = await iterator.next()
+        report.finish()
+        #expect(waiting != nil, "the wait reported that it is waiting")
+        let id = try #require(await rig.sends().first?.msgID)
+        if let afterGets {
+            let seen = try await getCalls(rig)
             #expect(seen >= afterGets, "the sandbox answered \(seen) mass/get calls before the push")
         }
+        let now = rig.now()
         try await rig.store.storeInboxEvent(InboxEvent(
             api: rig.account().endpoint, originalID: "gh_5d1c0e8f7a93", msgID: id, status: status, totalCount: total,
             filterCount: total,
-            sentCount: sent, errorCount: total - sent, copyrightCheckState: nil, createdAt: Date(), receivedAt: Date()))
+            sentCount: sent, errorCount: total - sent, copyrightCheckState: nil, createdAt: now, receivedAt: now))
         return await task.value
     }
 
@@ -79,8 +83,8 @@ struct WaitAndToAllTests {
 
     @Test("a push after a poll that saw SENDING: msg_status is SEND_SUCCESS, and a condition on it does not misfire")
     func msgStatusAgreesWithPush() async throws {
-        try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 1h") }) { rig in
-            let path = try rig.write("coherent.yaml", Self.waitPipeline("coherent", "      timeout: 1m", after: """
+        try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 1h") }, time: .virtual) { rig in
+            let path = try rig.write("coherent.yaml", Self.waitPipeline("coherent", "      timeout: 30m", after: """
                   - id: delivered
                     uses: mass/speed
                     if: ${{ steps.finish.outputs.msg_status == 'SEND_SUCCESS' }}
@@ -89,8 +93,8 @@ struct WaitAndToAllTests {
                     if: ${{ steps.finish.outputs.msg_status != 'SEND_SUCCESS' }}
                 """))
             // The job reviews for an hour, so every poll before the push answers SENDING. The
-            // push is stored once the sandbox has answered the check step's mass/get and at
-            // least one poll of the wait.
+            // push is stored once the wait has reported the SENDING of its poll and the sandbox
+            // has answered the check step's mass/get and that poll.
             let result = try await runWithPush(rig, path, afterGets: 2, total: 150, sent: 147)
             #expect(result.exitCode == 0, "\(result)")
             let steps = try await rig.steps(result)
@@ -110,8 +114,8 @@ struct WaitAndToAllTests {
 
     @Test("a push that says send fail or err(N) gives msg_status SEND_FAIL", arguments: ["send fail", "err(30003)"])
     func msgStatusFailFromPush(status: String) async throws {
-        try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 1h") }) { rig in
-            let path = try rig.write("fail.yaml", Self.waitPipeline("push-fail", "      timeout: 1m"))
+        try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 1h") }, time: .virtual) { rig in
+            let path = try rig.write("fail.yaml", Self.waitPipeline("push-fail", "      timeout: 30m"))
             let result = try await runWithPush(rig, path, afterGets: 2, status: status, total: 150, sent: 0)
             let out = rig.outputs(try await rig.steps(result)["finish"])
             #expect(out["status"] == .string(status))
@@ -121,8 +125,8 @@ struct WaitAndToAllTests {
 
     @Test("a wait that ends with nothing sent, or under half sent, logs wait.low_delivery with the counts")
     func lowDeliveryWarning() async throws {
-        try await Rig.with { rig in
-            let path = try rig.write("nobody.yaml", Self.waitPipeline("nobody", "      source: callback\n      timeout: 30s"))
+        try await Rig.with(time: .virtual) { rig in
+            let path = try rig.write("nobody.yaml", Self.waitPipeline("nobody", "      source: callback\n      timeout: 30m"))
             let result = try await runWithPush(rig, path, total: 30_000, sent: 0)
             #expect(result.exitCode == 0, "\(result)")
             let lines = try logLines(rig, event: "wait.low_delivery")
@@ -132,15 +136,15 @@ struct WaitAndToAllTests {
             #expect((line["msg"] as? String)?.contains("0 of 30000 followers were sent the message") == true, "\(line)")
             #expect(line["step.id"] as? String == "finish")
         }
-        try await Rig.with { rig in
-            let path = try rig.write("half.yaml", Self.waitPipeline("under-half", "      source: callback\n      timeout: 30s"))
+        try await Rig.with(time: .virtual) { rig in
+            let path = try rig.write("half.yaml", Self.waitPipeline("under-half", "      source: callback\n      timeout: 30m"))
             _ = try await runWithPush(rig, path, total: 30_000, sent: 14_999)
             let lines = try logLines(rig, event: "wait.low_delivery")
             #expect((lines.first?["msg"] as? String)?.contains("14999 of 30000 followers") == true, "\(lines)")
         }
         // Half or more sent: no warning.
-        try await Rig.with { rig in
-            let path = try rig.write("most.yaml", Self.waitPipeline("most", "      source: callback\n      timeout: 30s"))
+        try await Rig.with(time: .virtual) { rig in
+            let path = try rig.write("most.yaml", Self.waitPipeline("most", "      source: callback\n      timeout: 30m"))
             let result = try await runWithPush(rig, path, total: 30_000, sent: 15_000)
             #expect(result.exitCode == 0, "\(result)")
             #expect(try logLines(rig, event: "wait.low_delivery").isEmpty)
@@ -150,9 +154,9 @@ struct WaitAndToAllTests {
     @Test("min_sent not met fails the step with the counts; met, the step succeeds",
           arguments: [("\"99%\"", false), ("148", false), ("\"98%\"", true), ("147", true)])
     func minSent(threshold: String, passes: Bool) async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             let path = try rig.write("min.yaml", Self.waitPipeline(
-                "min-sent", "      source: callback\n      timeout: 30s\n      min_sent: \(threshold)"))
+                "min-sent", "      source: callback\n      timeout: 30m\n      min_sent: \(threshold)"))
             let result = try await runWithPush(rig, path, total: 150, sent: 147)
             let finish = try await rig.steps(result)["finish"]
             if passes {
@@ -172,7 +176,7 @@ struct WaitAndToAllTests {
 
     @Test("min_sent with counts unknown (no push arrived) fails the step and says why")
     func minSentCountsUnknown() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             // source: auto ends on the polled SEND_SUCCESS after the grace period; no push comes.
             let path = try rig.write("unknown.yaml", Self.waitPipeline(
                 "counts-unknown", "      timeout: 1m\n      poll_interval: 1s\n      min_sent: 1"))
