@@ -48,6 +48,7 @@ struct PreflightTests {
             == ["stable_token", "tags/get", "user/tag/get", "user/tag/get", "message/mass/speed/get"])
         #expect(facts.calls == calls.map(\.endpoint))
         #expect(calls.allSatisfy { $0.readOnly && $0.errcode == 0 })
+        #expect(await rig.mutatingCalls().isEmpty)
         #expect(await rig.sends().isEmpty)
         #expect(await rig.sandbox.engine.previewRecords().isEmpty)
         #expect(await rig.sandbox.engine.uploadedMediaCount(appID: appID) == 0)
@@ -95,6 +96,16 @@ struct PreflightTests {
         #expect(facts.unchecked.map(\.subject) == ["tag 100 members", "speed"])
         #expect(facts.unchecked.last?.reason.contains("48001") == true)
         #expect(facts.findings.isEmpty)
+    }
+
+    @Test func theCallLogTellsARunsSendFromAPreflight() async throws {
+        try await Rig.with { rig in
+            _ = await Preflight(account: rig.account(), transport: rig.transport, now: rig.now).run(PreflightRequest(tagIDs: [100]))
+            #expect(await rig.mutatingCalls().isEmpty)
+            _ = try await rig.run(Rig.example("text-to-tag"), inputs: ["tag_id=100"])
+            #expect(await rig.sends().count == 1)
+            #expect(await rig.mutatingCalls().map(\.endpoint) == ["message/mass/sendall"])
+        }
     }
 
     @Test func withoutCredentialsEveryCheckIsUnchecked() {
