@@ -40,7 +40,8 @@ struct CallSpec: Sendable {
 extension RunExecutor {
     func client(for step: Step) -> WeChatClient {
         WeChatClient(
-            configuration: .init(baseURL: account.apiBase, timeout: step.timeout), tokens: tokens, transport: transport)
+            configuration: .init(baseURL: account.apiBase, timeout: step.timeout, fence: options.fence), tokens: tokens,
+            transport: transport)
     }
 
     /// Makes the call, retrying per the step's policy and the errcode classes
