@@ -33,8 +33,9 @@ public enum Idempotency {
     /// The key format a new generation uses: 2 with a project id, else 1.
     public static func keyFormat(project: String) -> Int { project.isEmpty ? 1 : 2 }
 
-    /// The prefix of versioned content digests in the journal (`v2:` + hex).
-    public static let contentDigestPrefix = "v2:"
+    /// The prefix of the content digests new journal entries hold (`v3:` + hex; entries written
+    /// with `v2:` are compared in that scheme, see `DigestScheme`).
+    public static let contentDigestPrefix = "v3:"
 
     /// Canonical JSON of the inputs (sorted keys, no spaces): part of a broadcast's identity.
     public static func canonicalInputs(_ inputs: [String: Value]) -> String {

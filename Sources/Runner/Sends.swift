@@ -115,6 +115,7 @@ extension RunExecutor {
         let payloadJSON = Value.object(payload).jsonText
         let payloadView = sendPayloadView(step)
         let payloadViewJSON = Value.object(payloadView).jsonText
+        let v2PayloadViewJSON = Value.object(sendPayloadView(step, scheme: .v2)).jsonText
         while true {
             let nextBatch: AudienceBatch?
             do { nextBatch = try next() } catch { return .failure(StepFailure(.audience, error.description, cause: error)) }
@@ -125,8 +126,8 @@ extension RunExecutor {
             }
             let openIDs = batch.openIDs
             let content = Self.batchContent(
-                payloadView: payloadView, payloadViewJSON: payloadViewJSON, legacyPayloadJSON: payloadJSON,
-                openIDs: openIDs)
+                payloadView: payloadView, payloadViewJSON: payloadViewJSON, v2PayloadViewJSON: v2PayloadViewJSON,
+                legacyPayloadJSON: payloadJSON, openIDs: openIDs)
             events.emit(.batchSending(
                 stepID: step.id.value, batch: batch.index + 1, batches: total, sent: sentRecipients, audience: audience))
             var prepared = template
@@ -203,9 +204,7 @@ extension RunExecutor {
         let rehearsal = APIIdentity.isSandbox(account.api)
         let label = "\(step.id.value)\(step.uses.value == "mass/send" ? " batch \(batch + 1)" : "")"
         if let existing {
-            let sameContent =
-                existing.contentDigest.hasPrefix(Idempotency.contentDigestPrefix)
-                ? existing.contentDigest == content.digest : existing.contentDigest == content.legacy()
+            let sameContent = content.matches(existing.contentDigest)
             let edit = Self.describeEdit(old: existing.contentFields, new: content.fields)
             let what = edit.isEmpty ? "its content differs from what was journaled" : "changed: \(edit)"
             switch existing.state {

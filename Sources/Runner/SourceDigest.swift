@@ -5,14 +5,41 @@ import PipelineCore
 /// What a send's journal entry says was sent: its versioned digest, the fields it covered
 /// (to name an edit), and the digest the entries of earlier masscast versions hold.
 struct SendContent: Sendable {
-    /// `v2:` + hex SHA-256 (docs/runner.md, "Content digests").
+    /// `v3:` + hex SHA-256 (docs/runner.md, "Content digests").
     var digest: String
     /// JSON object: field path → value, or a short digest for long values and files.
     var fields: String
+    /// The digest as masscast 0.1's `v2:` scheme wrote it (files named by their path, not
+    /// their bytes): compared only with such entries.
+    var v2: @Sendable () -> String
     /// The digest as masscast wrote it before digests were versioned (a bare hex SHA-256 of
     /// the request body): compared only with such entries, so that runs in flight across the
     /// upgrade are not taken for edited.
     var legacy: @Sendable () -> String
+
+    /// Whether a journaled digest is this content's, in the scheme it was written in.
+    func matches(_ journaled: String) -> Bool {
+        if journaled.hasPrefix(Idempotency.contentDigestPrefix) { return journaled == digest }
+        if journaled.hasPrefix(DigestScheme.v2.prefix) { return journaled == v2() }
+        return journaled == legacy()
+    }
+}
+
+/// How source digests see the files a step reads.
+enum DigestScheme: Sendable {
+    /// masscast 0.1's `v2:` digests: a file was named by its path (reading it failed at the
+    /// end of the file on Linux, so its bytes never counted). Kept to compare with journal
+    /// entries written then.
+    case v2
+    /// `v3:`: a file is the SHA-256 of its bytes.
+    case v3
+
+    var prefix: String {
+        switch self {
+        case .v2: "v2:"
+        case .v3: Idempotency.contentDigestPrefix
+        }
+    }
 }
 
 // Source digests: what a step says, independent of the ids WeChat hands out.
@@ -25,22 +52,23 @@ struct SendContent: Sendable {
 // the audience changes it.
 extension RunExecutor {
     /// The source digest (hex) of `step`, computed once per run.
-    func sourceDigest(_ step: Step) -> String {
-        if let known = sourceDigests[step.id.value] { return known }
-        let view = digestView(step)
+    func sourceDigest(_ step: Step, scheme: DigestScheme = .v3) -> String {
+        let cacheKey = scheme == .v3 ? step.id.value : "v2|" + step.id.value
+        if let known = sourceDigests[cacheKey] { return known }
+        let view = digestView(step, scheme: scheme)
         let digest = Idempotency.digest("masscast source v2\n\(step.uses.value)\n" + Value.object(view).jsonText)
-        sourceDigests[step.id.value] = digest
+        sourceDigests[cacheKey] = digest
         return digest
     }
 
     /// The step's `with` as digests see it (see above). An expression that cannot be
     /// evaluated with placeholders (one that computes with an earlier output rather than
     /// passing it on) is taken at its real value.
-    func digestView(_ step: Step) -> [String: Value] {
+    func digestView(_ step: Step, scheme: DigestScheme = .v3) -> [String: Value] {
         guard let index = pipeline.steps.firstIndex(where: { $0.id.value == step.id.value }) else { return [:] }
         var context = evaluationContext()
         for earlier in pipeline.steps[..<index] {
-            let digest = sourceDigest(earlier)
+            let digest = sourceDigest(earlier, scheme: scheme)
             var outputs: [String: Value] = [:]
             for output in Catalog.kind(earlier.uses.value)?.outputs ?? [] {
                 outputs[output.name] = .string("(output \(output.name) of step sha256:\(digest))")
@@ -57,7 +85,7 @@ extension RunExecutor {
         } else {
             evaluated = [:]
         }
-        return replacingFiles(evaluated)
+        return scheme == .v3 ? replacingFiles(evaluated) : evaluated
     }
 
     /// `file`, `content_file` and `touser_file` values replaced by `sha256:` + the digest of
@@ -87,10 +115,13 @@ extension RunExecutor {
         guard let handle = FileHandle(forReadingAtPath: resolvePath(path)) else { return nil }
         defer { try? handle.close() }
         var hasher = SHA256()
-        while true {
-            guard let block = try? handle.read(upToCount: 1 << 20) else { return nil }
-            if block.isEmpty { break }
-            hasher.update(data: block)
+        do {
+            // `nil` (on Linux) or an empty block is the end of the file; a read error throws.
+            while let block = try handle.read(upToCount: 1 << 20), !block.isEmpty {
+                hasher.update(data: block)
+            }
+        } catch {
+            return nil
         }
         return Idempotency.hex(hasher.finalize())
     }
@@ -100,29 +131,32 @@ extension RunExecutor {
         var view = digestView(step)
         view["clientmsgid"] = nil
         let digest = Self.sendAllDigest(view: view)
+        let v2Digest = Self.sendAllDigest(view: digestView(step, scheme: .v2), scheme: .v2)
         let legacyJSON = Value.object(legacyBody).jsonText
         return SendContent(
-            digest: digest, fields: Self.fieldSummary(view).jsonText, legacy: { Idempotency.digest(legacyJSON) })
+            digest: digest, fields: Self.fieldSummary(view).jsonText, v2: { v2Digest },
+            legacy: { Idempotency.digest(legacyJSON) })
     }
 
     /// The content digest of a `mass/sendall` whose `with` digests see as `view`.
-    static func sendAllDigest(view: [String: Value]) -> String {
+    static func sendAllDigest(view: [String: Value], scheme: DigestScheme = .v3) -> String {
         var view = view
         view["clientmsgid"] = nil
-        return Idempotency.contentDigestPrefix
-            + Idempotency.digest("masscast mass/sendall v2\n" + Value.object(view).jsonText)
+        return scheme.prefix + Idempotency.digest("masscast mass/sendall v2\n" + Value.object(view).jsonText)
     }
 
     /// The payload of a `mass/send` as the digest sees it (without its audience).
-    func sendPayloadView(_ step: Step) -> [String: Value] {
-        var view = digestView(step)
+    func sendPayloadView(_ step: Step, scheme: DigestScheme = .v3) -> [String: Value] {
+        var view = digestView(step, scheme: scheme)
         for key in ["touser", "touser_file", "touser_column", "clientmsgid"] { view[key] = nil }
         return view
     }
 
-    /// The content of one `mass/send` batch.
+    /// The content of one `mass/send` batch; `v2PayloadViewJSON` is the payload as the `v2:`
+    /// scheme saw it.
     static func batchContent(
-        payloadView: [String: Value], payloadViewJSON: String, legacyPayloadJSON: String, openIDs: [String]
+        payloadView: [String: Value], payloadViewJSON: String, v2PayloadViewJSON: String, legacyPayloadJSON: String,
+        openIDs: [String]
     ) -> SendContent {
         let digest = Idempotency.contentDigestPrefix
             + Idempotency.batchDigest(payloadJSON: payloadViewJSON, openIDs: openIDs, version: 2)
@@ -134,6 +168,10 @@ extension RunExecutor {
         }
         return SendContent(
             digest: digest, fields: fields.jsonText,
+            v2: {
+                DigestScheme.v2.prefix
+                    + Idempotency.batchDigest(payloadJSON: v2PayloadViewJSON, openIDs: openIDs, version: 2)
+            },
             legacy: { Idempotency.batchDigest(payloadJSON: legacyPayloadJSON, openIDs: openIDs) })
     }
 

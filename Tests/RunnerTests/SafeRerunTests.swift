@@ -140,6 +140,101 @@ struct SafeRerunTests {
         }
     }
 
+    @Test("an edit to a file the send reads (content_file, an uploaded image) after the send is refused, naming it; an unchanged file is adopted")
+    func fileEditRefused() async throws {
+        try await Rig.with { rig in
+            try "winter menu, first draft".write(to: rig.dir.appendingPathComponent("menu.txt"), atomically: true, encoding: .utf8)
+            let image = rig.dir.appendingPathComponent("poster.jpg")
+            try FileManager.default.copyItem(at: Rig.root.appendingPathComponent("assets/winter-poster-1.jpg"), to: image)
+            let text = """
+                version: 1
+                name: file-edit
+                account: brand-main
+                steps:
+                  - id: send
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: false, tag_id: 101 }
+                      msgtype: text
+                      text: { content_file: menu.txt }
+                  - id: check
+                    uses: mass/get
+                    retry: { max_attempts: 1 }
+                    with:
+                      msg_id: ${{ steps.send.outputs.msg_id }}
+                """
+            let path = try rig.write("file-edit.yaml", text)
+            try await rig.addFaults("- { on: message/mass/get, http: 503, next: 1 }")
+            #expect(try await rig.run(path).exitCode == 1)
+            // The same file: adopted from the journal, no second send.
+            try await rig.addFaults("- { on: message/mass/get, http: 503, next: 1 }")
+            let same = try await rig.run(path)
+            #expect(same.exitCode == 1, "\(same)")
+            #expect(try await rig.steps(same)["send"]?.outcome == "success")
+            // The file edited: refused, naming the field; nothing sent.
+            try "winter menu, SECOND draft".write(to: rig.dir.appendingPathComponent("menu.txt"), atomically: true, encoding: .utf8)
+            let edited = try await rig.run(path)
+            #expect(edited.exitCode == 1, "\(edited)")
+            let message = try await rig.steps(edited)["send"]?.message ?? ""
+            #expect(message.contains("text.content_file sha256:"), "\(message)")
+            #expect(message.contains("--rerun"), "\(message)")
+            #expect(await rig.sends().count == 1)
+
+            // An image replaced after its send: the send that refers to the upload is refused.
+            let upload = try rig.write("image-edit.yaml", uploadThenSend(name: "image-edit", file: "poster.jpg"))
+            try await rig.addFaults("- { on: message/mass/get, http: 503, next: 1 }")
+            #expect(try await rig.run(upload).exitCode == 1)
+            try FileManager.default.removeItem(at: image)
+            try FileManager.default.copyItem(at: Rig.root.appendingPathComponent("assets/autumn-tea-thumb.jpg"), to: image)
+            let later = Date().addingTimeInterval(4 * 86_400)
+            let replaced = try await rig.run(upload) { $0.now = { later } }
+            #expect(replaced.exitCode == 1, "\(replaced)")
+            let imageMessage = try await rig.steps(replaced)["send"]?.message ?? ""
+            #expect(imageMessage.contains("was already sent") && imageMessage.contains("edited"), "\(imageMessage)")
+            #expect(await rig.sends().count == 2)
+        }
+    }
+
+    @Test("a send journaled by masscast 0.1's v2 scheme (files named by path) is still recognised: adopted, not taken for edited")
+    func v2JournalAdopted() async throws {
+        try await Rig.with { rig in
+            try "winter menu".write(to: rig.dir.appendingPathComponent("menu.txt"), atomically: true, encoding: .utf8)
+            let text = """
+                version: 1
+                name: v2-compat
+                account: brand-main
+                steps:
+                  - id: send
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: false, tag_id: 101 }
+                      msgtype: text
+                      text: { content_file: menu.txt }
+                  - id: check
+                    uses: mass/get
+                    retry: { max_attempts: 1 }
+                    with:
+                      msg_id: ${{ steps.send.outputs.msg_id }}
+                """
+            let path = try rig.write("v2.yaml", text)
+            try await rig.addFaults("- { on: message/mass/get, http: 503, next: 1 }")
+            let first = try await rig.run(path)
+            #expect(first.exitCode == 1)
+            // Rewrite the entry as 0.1 wrote it: `v2:` over the view with the file's path.
+            let runID = try #require(first.runID)
+            var entry = try #require(try await rig.store.journalEntries(runID: runID).first { $0.stepID == "send" })
+            #expect(entry.contentDigest.hasPrefix("v3:"))
+            let view = #"{"filter":{"is_to_all":false,"tag_id":101},"msgtype":"text","text":{"content_file":"menu.txt"}}"#
+            let v2 = SHA256.hash(data: Data(("masscast mass/sendall v2\n" + view).utf8)).map { String(format: "%02x", $0) }.joined()
+            entry.contentDigest = "v2:" + v2
+            try await rig.store.journal(entry)
+            let second = try await rig.run(path)
+            #expect(second.exitCode == 0, "\(second)\n\(rig.logs.output.suffix(2000))")
+            #expect(!rig.logs.output.contains("edited"))
+            #expect(await rig.sends().count == 1)
+        }
+    }
+
     @Test("an edit after the send is named: step, field, old → new, and what each way out does")
     func editNamed() async throws {
         try await Rig.with { rig in
