@@ -2,10 +2,12 @@ import Foundation
 import PipelineCore
 import RunState
 
-/// What happens in a run, as the runner reports it: the run's and its steps' lifecycle, and
-/// the run's summary. The runner emits events; ``RunEvent/logLine`` renders each as the log
-/// line it has always been (message, level, `event` and the other metadata keys, which JSON
-/// log consumers read), and ``RunEvent/progress`` as the live progress line's part of it.
+/// What happens in a run, as the runner reports it: the run's and its steps' lifecycle, what
+/// happens inside steps (calls, sends, deletes, waits), and the run's summary. The runner
+/// emits events; ``RunEvent/logLine`` renders each as the log line it has always been
+/// (message, level, `event` and the other metadata keys, which JSON log consumers read; `nil`
+/// for an event that only shows progress), and ``RunEvent/progress`` as the live progress
+/// line's part of it.
 public enum RunEvent: Sendable, Hashable {
     /// The schedule window refuses to run the pipeline now (`run.not_run`).
     case notRun(reason: String)
