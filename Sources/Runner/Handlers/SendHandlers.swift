@@ -135,7 +135,11 @@ struct SendHandler: StepHandler {
             count = ids.count
             description = "\(ids.count) OpenIDs"
         case .file(let path, let column):
-            let source = AudienceSource(path: context.reader.resolvePath(path), csvColumn: column)
+            guard let checked = try? context.reader.checkedPath(path, field: "touser_file") else {
+                call.problem = StepFailure(.invalidInput, "touser_file \(path) resolves outside the repository root; it is not read")
+                return call
+            }
+            let source = AudienceSource(path: checked, csvColumn: column)
             do throws(AudienceError) {
                 count = try AudienceScanner.check(source).uniqueCount
             } catch {
