@@ -69,7 +69,10 @@ extension RunExecutor {
                 continue
             }
             context.references = OutputReference.all(in: .object(with))
-            calls.append(await handler.plan(with, reader: reader, context: context))
+            var call = await handler.plan(with, reader: reader, context: context)
+            call.message = PlannedMessage.summarising(with, kind: step.uses.value, reader: reader)
+            call.unknown = OutputReference.unknownFields(in: with)
+            calls.append(call)
         }
         return calls
     }

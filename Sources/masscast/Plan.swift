@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import MasscastApp
+import Runner
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what each broadcast would send, to whom, with which quota; nothing is sent or written.",
+        discussion: HelpText.plan
+    )
+
+    @Argument(help: "Pipeline files or folders (default: pipelines).")
+    var paths: [String] = []
+
+    @Option(name: .customLong("input"), help: ArgumentHelp(
+        "An input value (repeatable), given to every pipeline that declares it.", valueName: "name=value"))
+    var inputs: [String] = []
+
+    @Option(help: "Output format: text, json (docs/plan-format.md) or markdown (a pull-request comment).")
+    var format: PlanFormat = .text
+
+    @Flag(help: "Exit 5 when sends are planned (0: nothing to send).")
+    var detailedExitcode = false
+
+    @Flag(help: "Plan the next generation, as run --rerun would send it.")
+    var rerun = false
+
+    @Option(help: ArgumentHelp("The state file (default: state.path of masscast.yaml, else .masscast/state.sqlite).", valueName: "file"))
+    var state: String?
+
+    @Option(help: ArgumentHelp("The project config (default: masscast.yaml found from each pipeline's folder upward).", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("A dotenv file of MASSCAST_SECRET_* values.", valueName: "file"))
+    var secrets: String?
+
+    func run() async throws {
+        let request = PlanRequest(
+            paths: paths, inputs: inputs, settings: SessionSettings(state: state, config: config, secrets: secrets),
+            rerun: rerun)
+        let document = await Planner.plan(request, environment: .process, version: Masscast.version)
+        writeStdout(document.rendered(format))
+        throw PlanExit.code(for: document, detailed: detailedExitcode)
+    }
+}
+
+/// `plan`'s and `show`'s exit codes (pipeline-format.md, "Exit codes").
+enum PlanExit {
+    static func code(for document: PlanDocument, detailed: Bool) -> ExitCode {
+        if document.invalid { return Exit.invalid }
+        if document.refused { return ExitCode(6) }
+        if detailed && document.sendsPlanned { return ExitCode(5) }
+        return .success
+    }
+}
+
+extension PlanFormat: ExpressibleByArgument {}
