@@ -102,7 +102,10 @@ public enum Planner {
             wiring: SessionWiring(transport: NoCallTransport(), store: store), configure: { $0.now = { now } },
             logging: { _ in SessionLogging(logger: Logger(label: "masscast.plan", factory: { _ in SwiftLogNoOpLogHandler() })) })
         let facts = await session.executor.planFacts(now: now)
-        return BroadcastPlan.make(facts, file: shown, now: now, known: request.facts, unchecked: unchecked)
+        let plan = BroadcastPlan.make(facts, file: shown, now: now, known: request.facts, unchecked: unchecked)
+        guard plan.problems.isEmpty else { return plan }
+        let reconcile = await session.executor.reconcileInputs()
+        return plan.reconciled(reconcile, name: loaded.pipeline.name.value, now: now, rerun: request.rerun)
     }
 
     /// The account a run would use; without its secret (plan calls nothing) the plan says

@@ -158,8 +158,36 @@ extension BroadcastPlan {
                 name: facts.account.name, appID: facts.account.appID, kind: facts.account.kind.rawValue,
                 api: facts.identity.api),
             inputs: facts.identity.inputsJSON, generation: facts.generation, state: nil, action: nil, reason: nil,
+            exitClass: nil, serial: nil, storeIdentity: nil,
             audiences: audiences, calls: calls, quota: quota, estimatedSeconds: estimate, speedLevel: level,
             speedKnown: known?.speedLevel != nil, warnings: warnings, problems: problems, unchecked: unchecked)
+    }
+
+    /// The plan with its row of the reconcile table (``Reconciler/decide(_:now:)``): quota
+    /// over its limit blocks it.
+    public func reconciled(_ inputs: ReconcileInputs, name: String, now: Date, rerun: Bool = false) -> BroadcastPlan {
+        var plan = self
+        let blockers = quota.filter(\.exceeded).map { ReconcileBlocker(.quota, "\($0.name): \($0.text)") }
+        var source = inputs.source
+        source.plannedSends = calls.filter { $0.irreversible == "send" }.count
+        let decision = Reconciler.decide(
+            Reconciler.Facts(
+                name: name, source: .present(source), store: inputs.store, window: inputs.window, blockers: blockers,
+                applier: RunOptions.defaultOwner, rerun: rerun),
+            now: now)
+        plan.state = decision.action.rawValue
+        plan.action =
+            switch decision.action {
+            case .send: "send"
+            case .resume: "resume"
+            case .failed where decision.retry: "retry"
+            default: "none"
+            }
+        plan.reason = decision.reason
+        plan.exitClass = decision.exitClass.rawValue
+        plan.serial = inputs.serial
+        plan.storeIdentity = inputs.storeIdentity
+        return plan
     }
 
     /// The verb a plan shows for values an earlier step gives: `(known after upload)`.

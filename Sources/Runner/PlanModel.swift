@@ -67,11 +67,17 @@ public struct BroadcastPlan: Sendable, Codable, Equatable {
     public var inputs: String
     /// The generation a run would send in (1: never run).
     public var generation: Int
-    /// The state the broadcast is in and what apply would do (the reconcile table), with
-    /// the reason; `nil` until reconciled.
+    /// The broadcast's row of the reconcile table (`send`, `wait`, `expire`, `noop`, `drift`,
+    /// `resume`, `busy`, `blocked`, `orphan`, `failed`, `needs-inputs`), what apply would do
+    /// about it (`send`, `resume`, `retry` or `none`) and why; `nil` when not reconciled.
     public var state: String?
     public var action: String?
     public var reason: String?
+    /// The exit code the state gives `apply` (0, 1, 2, 4, 6).
+    public var exitClass: Int32?
+    /// The broadcast's serial and the store's identity when planned (a saved plan binds to them).
+    public var serial: Int64?
+    public var storeIdentity: String?
     /// Who receives each send or preview, in step order.
     public var audiences: [PlanAudience]
     /// Every WeChat call, in pipeline order; one per batch for sends.
@@ -91,20 +97,21 @@ public struct BroadcastPlan: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case name, file, pipelineSHA256 = "pipeline_sha256", account, inputs, generation, state, action, reason
+        case exitClass = "exit_class", serial, storeIdentity = "store_identity"
         case audiences, calls, quota, estimatedSeconds = "estimated_seconds", speedLevel = "speed_level"
         case speedKnown = "speed_known", warnings, problems, unchecked
     }
 
     /// Irreversible sends not yet made: `mass/send` batches, `mass/sendall`s and previews.
     public var sendsPlanned: Int {
-        guard action == nil || action == "send" || action == "resume" else { return 0 }
+        guard action == nil || ["send", "resume", "retry"].contains(action) else { return 0 }
         return calls.filter { $0.irreversible == "send" || $0.irreversible == "preview" }.filter { $0.journal != "sent" }
             .count
     }
 
     /// Whether apply would refuse it or is blocked (quota, approval, lease, drift).
     public var refused: Bool {
-        if let action, ["blocked", "busy", "drift"].contains(action) { return true }
+        if let exitClass { return exitClass == 6 }
         return quota.contains(where: \.exceeded)
     }
 }

@@ -109,7 +109,10 @@ extension PlanDocument {
 extension BroadcastPlan {
     /// `send`, `noop (completed, same source)`, `2 sends planned` before reconciling.
     public var actionText: String {
-        if let action { return action + (reason.map { ": \($0)" } ?? "") }
+        if let state {
+            let n = sendsPlanned
+            return state + (n > 0 ? " (\(n) send\(n == 1 ? "" : "s"))" : "")
+        }
         if !problems.isEmpty { return "cannot run: \(problems.count) problem\(problems.count == 1 ? "" : "s")" }
         let n = sendsPlanned
         return n == 0 ? "nothing to send" : "\(n) send\(n == 1 ? "" : "s") planned"
@@ -119,8 +122,14 @@ extension BroadcastPlan {
     public func text() -> String {
         var out = "\(name)  (\(file))\n"
         out += "  account   \(account.name) (\(account.appID), \(account.kind))\n"
-        if let state { out += "  state     \(state)\n" }
-        out += "  action    \(actionText)\n"
+        if let state {
+            out += "  state     \(state)\(reason.map { ": \($0)" } ?? "")\n"
+            let n = sendsPlanned
+            out += "  action    \(action == "none" ? "none" : "apply would \(action ?? "send")")"
+            out += n > 0 ? ": \(n) send\(n == 1 ? "" : "s") not yet made\n" : "\n"
+        } else {
+            out += "  action    \(actionText)\n"
+        }
         if generation > 1 { out += "  generation \(generation)\n" }
         for a in audiences where a.description != "one follower" || audiences.count == 1 {
             out += "  audience  \(a.text)  [\(a.step)]\n"

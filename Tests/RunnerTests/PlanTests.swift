@@ -55,6 +55,9 @@ import Testing
             let first = await plan(rig, [path], inputs: ["tag_id=100"])
             let planned = try #require(first.broadcasts.first?.calls.first { $0.endpoint == "message/mass/sendall" })
             #expect(first.broadcasts[0].sendsPlanned == 1)
+            #expect(first.broadcasts[0].state == "send")
+            #expect(first.broadcasts[0].action == "send")
+            #expect(first.broadcasts[0].serial == 0)
             #expect(first.sendsPlanned)
             #expect(planned.msgtype == "text")
             #expect(planned.summary?.contains("本周六、周日门店营业时间调整") == true)
@@ -70,6 +73,9 @@ import Testing
             let call = try #require(second.broadcasts.first?.calls.first { $0.endpoint == "message/mass/sendall" })
             #expect(call.journal == "sent")
             #expect(second.broadcasts[0].sendsPlanned == 0)
+            #expect(second.broadcasts[0].state == "noop")
+            #expect(second.broadcasts[0].action == "none")
+            #expect((second.broadcasts[0].serial ?? 0) > 0)
             #expect(!second.sendsPlanned)
             #expect(second.rendered(.text).contains("journal: sent"))
         }
@@ -201,8 +207,48 @@ import Testing
             let quota = try #require(plan.quota.first { $0.name.contains("subscription") })
             #expect(quota.planned == 2 && quota.limit == 1 && quota.exceeded)
             #expect(plan.refused)
+            #expect(plan.state == "blocked")
+            #expect(plan.reason?.contains("subscription") == true)
             #expect(doc.refused)
             #expect(plan.warnings.map(\.code) == ["quota"])
+        }
+    }
+
+    @Test func anEditAfterSendingIsDriftAndAPassedWindowIsExpire() async throws {
+        try await Rig.with { rig in
+            let text = { (content: String, window: String) in
+                """
+                version: 1
+                name: weekend
+                account: brand-main
+                \(window)
+                steps:
+                  - id: send
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: false, tag_id: 100 }
+                      msgtype: text
+                      text: { content: "\(content)" }
+                """
+            }
+            let path = try rig.write("weekend.yaml", text("open 10:00", ""))
+            let ran = try await rig.run(path)
+            #expect(ran.exitCode == 0)
+            _ = try rig.write("weekend.yaml", text("open 11:00", ""))
+            let drift = try #require(await plan(rig, [path]).broadcasts.first)
+            #expect(drift.state == "drift")
+            #expect(drift.refused)
+            #expect(drift.sendsPlanned == 0)
+            #expect(drift.reason?.contains("send.text.content") == true)
+
+            let late = try rig.write(
+                "late.yaml",
+                text("x", "schedule:\n  not_before: \"2020-01-01T09:00:00+08:00\"\n  not_after: \"2020-01-01T21:00:00+08:00\"")
+                    .replacingOccurrences(of: "name: weekend", with: "name: late"))
+            let expired = try #require(await plan(rig, [late]).broadcasts.first)
+            #expect(expired.state == "expire")
+            #expect(expired.sendsPlanned == 0)
+            #expect(expired.warnings.map(\.code) == ["window_passed"])
         }
     }
 
