@@ -102,10 +102,20 @@ public enum Planner {
             wiring: SessionWiring(transport: NoCallTransport(), store: store), configure: { $0.now = { now } },
             logging: { _ in SessionLogging(logger: Logger(label: "masscast.plan", factory: { _ in SwiftLogNoOpLogHandler() })) })
         let facts = await session.executor.planFacts(now: now)
-        let plan = BroadcastPlan.make(facts, file: shown, now: now, known: request.facts, unchecked: unchecked)
+        var plan = BroadcastPlan.make(facts, file: shown, now: now, known: request.facts, unchecked: unchecked)
+        if let config, let digest = PlanFiles.sha256(ofFile: environment.absolute(config.file)) {
+            plan.inputFiles.insert(
+                PlanInputFile(path: environment.relative(environment.absolute(config.file)), role: "config", sha256: digest),
+                at: 1)
+        }
         guard plan.problems.isEmpty else { return plan }
-        let reconcile = await session.executor.reconcileInputs()
-        return plan.reconciled(reconcile, name: loaded.pipeline.name.value, now: now, rerun: request.rerun)
+        var reconcile = await session.executor.reconcileInputs()
+        let noStore = stores.isTemporary(store)
+        // No store file yet: the plan binds to none (apply creates it).
+        if noStore { reconcile.storeIdentity = nil }
+        var result = plan.reconciled(reconcile, name: loaded.pipeline.name.value, now: now, rerun: request.rerun)
+        if noStore { result.unchecked.append("the state store's history: there is no state file yet (nothing has run)") }
+        return result
     }
 
     /// The account a run would use; without its secret (plan calls nothing) the plan says
@@ -158,6 +168,8 @@ public enum Planner {
             open[path] = store
             return store
         }
+
+        func isTemporary(_ store: SQLiteStateStore) -> Bool { temporary.contains { $0 === store } }
 
         func close() {
             for store in temporary {

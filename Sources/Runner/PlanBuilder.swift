@@ -158,9 +158,10 @@ extension BroadcastPlan {
                 name: facts.account.name, appID: facts.account.appID, kind: facts.account.kind.rawValue,
                 api: facts.identity.api),
             inputs: facts.identity.inputsJSON, generation: facts.generation, state: nil, action: nil, reason: nil,
-            exitClass: nil, serial: nil, storeIdentity: nil,
+            exitClass: nil, identity: facts.identity, serial: nil, storeIdentity: nil,
             audiences: audiences, calls: calls, quota: quota, estimatedSeconds: estimate, speedLevel: level,
-            speedKnown: known?.speedLevel != nil, warnings: warnings, problems: problems, unchecked: unchecked)
+            speedKnown: known?.speedLevel != nil, warnings: warnings, problems: problems, unchecked: unchecked,
+            inputFiles: inputFiles(facts, file: file))
     }
 
     /// The plan with its row of the reconcile table (``Reconciler/decide(_:now:)``): quota
@@ -188,6 +189,40 @@ extension BroadcastPlan {
         plan.serial = inputs.serial
         plan.storeIdentity = inputs.storeIdentity
         return plan
+    }
+
+    /// The pipeline and every file its steps read, by their path from the working directory.
+    static func inputFiles(_ facts: PlanFacts, file: String) -> [PlanInputFile] {
+        var out = [PlanInputFile(path: file, role: "pipeline", sha256: facts.pipelineDigest)]
+        let folder = (file as NSString).deletingLastPathComponent
+        for call in facts.calls {
+            let role =
+                switch call.kind {
+                case "mass/send": "audience"
+                case let k where k.hasPrefix("media/upload") && k != "media/uploadnews": "media"
+                default: "content"
+                }
+            for f in call.files {
+                let path = f.path.hasPrefix("/") ? f.path : normalized(folder.isEmpty ? f.path : folder + "/" + f.path)
+                let bound = PlanInputFile(path: path, role: role, sha256: f.sha256)
+                if !out.contains(bound) { out.append(bound) }
+            }
+        }
+        return out
+    }
+
+    /// `a/b/../c/./d` → `a/c/d` (a leading `..` stays).
+    static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+            } else {
+                parts.append(part)
+            }
+        }
+        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
     }
 
     /// The verb a plan shows for values an earlier step gives: `(known after upload)`.

@@ -36,3 +36,10 @@ extension RunExecutor {
             account: account.account, record: record, generation: generation, calls: calls, sendsToday: today)
     }
 }
+
+extension PlanInputFile {
+    /// Hex SHA-256 of a file's bytes, read in blocks; `nil` when it cannot be read.
+    public static func sha256(ofFile path: String) -> String? {
+        InputReader(baseDirectory: "", originalID: nil).plannedFile(path)?.sha256
+    }
+}

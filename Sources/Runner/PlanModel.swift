@@ -22,7 +22,8 @@ public struct PlanDocument: Sendable, Codable, Equatable {
     public init(masscastVersion: String, createdAt: Date, broadcasts: [BroadcastPlan], errors: [PlanError] = []) {
         self.formatVersion = Self.currentFormatVersion
         self.masscastVersion = masscastVersion
-        self.createdAt = createdAt
+        // Whole seconds: the JSON form keeps no more.
+        self.createdAt = Date(timeIntervalSince1970: createdAt.timeIntervalSince1970.rounded(.down))
         self.broadcasts = broadcasts
         self.errors = errors
     }
@@ -75,6 +76,8 @@ public struct BroadcastPlan: Sendable, Codable, Equatable {
     public var reason: String?
     /// The exit code the state gives `apply` (0, 1, 2, 4, 6).
     public var exitClass: Int32?
+    /// The broadcast's identity in the store (project, AppID, API, name, inputs).
+    public var identity: BroadcastIdentity?
     /// The broadcast's serial and the store's identity when planned (a saved plan binds to them).
     public var serial: Int64?
     public var storeIdentity: String?
@@ -94,12 +97,14 @@ public struct BroadcastPlan: Sendable, Codable, Equatable {
     public var problems: [String]
     /// What the plan could not check (no credentials: tag sizes, the speed level).
     public var unchecked: [String]
+    /// Every file the plan read, with its SHA-256 (a saved plan is stale when one changed).
+    public var inputFiles: [PlanInputFile]
 
     enum CodingKeys: String, CodingKey {
         case name, file, pipelineSHA256 = "pipeline_sha256", account, inputs, generation, state, action, reason
-        case exitClass = "exit_class", serial, storeIdentity = "store_identity"
+        case exitClass = "exit_class", serial, storeIdentity = "store_identity", identity
         case audiences, calls, quota, estimatedSeconds = "estimated_seconds", speedLevel = "speed_level"
-        case speedKnown = "speed_known", warnings, problems, unchecked
+        case speedKnown = "speed_known", warnings, problems, unchecked, inputFiles = "input_files"
     }
 
     /// Irreversible sends not yet made: `mass/send` batches, `mass/sendall`s and previews.

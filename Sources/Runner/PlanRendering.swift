@@ -78,7 +78,7 @@ extension PlanDocument {
 
     func markdown() -> String {
         var out = "### masscast plan\n\n"
-        out += "| broadcast | account | action | audience | sends | quota | warnings |\n"
+        out += "| broadcast | account | state | audience | sends | quota | warnings |\n"
         out += "|---|---|---|---|---:|---|---:|\n"
         for plan in broadcasts {
             let audience = plan.audiences.filter { $0.description != "one follower" }.map(\.text)

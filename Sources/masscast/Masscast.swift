@@ -12,7 +12,7 @@ struct Masscast: AsyncParsableCommand {
         discussion: HelpText.masscast,
         version: Masscast.version,
         subcommands: [
-            Init.self, Validate.self, PlanCommand.self, Graph.self, RunCommand.self, Resume.self, Runs.self, Schema.self, Sandbox.self,
+            Init.self, Validate.self, PlanCommand.self, Show.self, Graph.self, RunCommand.self, Resume.self, Runs.self, Schema.self, Sandbox.self,
             Listen.self,
         ]
     )

@@ -35,12 +35,26 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A dotenv file of MASSCAST_SECRET_* values.", valueName: "file"))
     var secrets: String?
 
+    @Option(help: ArgumentHelp(
+        "Save the plan (JSON) for `masscast apply FILE`: bound to every input's SHA-256, the store and each broadcast's serial.",
+        valueName: "file"))
+    var out: String?
+
     func run() async throws {
         let request = PlanRequest(
             paths: paths, inputs: inputs, settings: SessionSettings(state: state, config: config, secrets: secrets),
             rerun: rerun)
         let document = await Planner.plan(request, environment: .process, version: Masscast.version)
         writeStdout(document.rendered(format))
+        if let out {
+            do {
+                try PlanFiles.write(document, to: out)
+            } catch {
+                writeStderr("masscast: cannot write the plan to \(out): \(error.localizedDescription)\n")
+                throw ExitCode.failure
+            }
+            if format == .text { writeStdout("Saved to \(out): apply it with `masscast apply \(out)` within 24 h.\n") }
+        }
         throw PlanExit.code(for: document, detailed: detailedExitcode)
     }
 }

@@ -47,6 +47,16 @@ extension PlannedMessage {
         return PlannedMessage(msgtype: msgtype, summary: summary, sendIgnoreReprint: reprint)
     }
 
+    /// The `content_file`s a `with` names (a text's, articles').
+    static func contentFiles(in with: [String: Value]) -> [String] {
+        var out: [String] = []
+        if let file = with["text"]?["content_file"]?.stringValue { out.append(file) }
+        if case .list(let articles)? = with["articles"] {
+            out += articles.compactMap { $0["content_file"]?.stringValue }
+        }
+        return out
+    }
+
     /// Text cut to ``textSummaryLength`` characters, on one line, `…` when cut.
     public static func summary(text: String) -> String {
         let line = text.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
