@@ -56,6 +56,9 @@ public protocol BroadcastLeases: Sendable {
     /// runs) increments it. A saved plan binds to it.
     func serial(_ identity: BroadcastIdentity) async throws -> Int64
 
+    /// The runs of the broadcast's `generation`, newest first (what apply reads to decide).
+    func runs(of identity: BroadcastIdentity, generation: Int) async throws -> [RunRecord]
+
     /// This store's identity: a random id given when the store was created, the same for
     /// every process that opens it (a saved plan binds to it).
     func storeIdentity() async throws -> String

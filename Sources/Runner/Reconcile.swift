@@ -111,7 +111,8 @@ public struct ReconcileSentCall: Sendable, Hashable, Codable {
 
 /// What a send step would send now, from the file in git.
 public struct ReconcileContent: Sendable, Hashable, Codable {
-    /// The content digest in the journal's current scheme (`v3:` + hex).
+    /// The content digest in the journal's current scheme (`v3:` + hex); empty when it is not
+    /// known before the run (a `mass/send` batch's digest covers its OpenIDs).
     public var contentDigest: String
     /// Field path → value or short digest (the journal's `contentFields` shape).
     public var fields: [String: String]
@@ -563,7 +564,8 @@ public enum Reconciler {
                     changes.append(ReconcileChange(step: call.step, field: "step", sent: call.step, now: nil))
                     continue
                 }
-                if call.contentDigest == now.contentDigest { continue }
+                // An empty digest: the step is there, its content is not computed before the run.
+                if now.contentDigest.isEmpty || call.contentDigest == now.contentDigest { continue }
                 let comparable = scheme(call.contentDigest) == scheme(now.contentDigest)
                 guard let old = call.fields else {
                     if comparable {

@@ -72,6 +72,21 @@ extension SQLiteStateStore {
         }
     }
 
+    public func runs(of identity: BroadcastIdentity, generation: Int) async throws -> [RunRecord] {
+        try await read("cannot read the runs of broadcast \(identity.name) from") { db in
+            guard let row = try Self.broadcastRow(db, identity) else { return [] }
+            let id: Int64 = try row.value("id")
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Columns.run) FROM \(Columns.runFrom) WHERE runs.broadcast_id = ? AND runs.generation = ?
+                    ORDER BY runs.created_at DESC, runs.rowid DESC
+                    """,
+                arguments: [id, generation]
+            ).map { try RunRecord(row: $0) }
+        }
+    }
+
     public func storeIdentity() async throws -> String {
         try await read("cannot read the id of") { db in
             try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'store_id'") ?? ""

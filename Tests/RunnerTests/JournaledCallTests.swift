@@ -81,6 +81,9 @@ final class JournalFaultStore: StateStore, @unchecked Sendable {
     func lease(_ identity: BroadcastIdentity) async throws -> BroadcastLease? { try await inner.lease(identity) }
     func serial(_ identity: BroadcastIdentity) async throws -> Int64 { try await inner.serial(identity) }
     func storeIdentity() async throws -> String { try await inner.storeIdentity() }
+    func runs(of identity: BroadcastIdentity, generation: Int) async throws -> [RunRecord] {
+        try await inner.runs(of: identity, generation: generation)
+    }
 }
 
 /// Previews and deletes follow the send rule: journaled before and after the call, refused
