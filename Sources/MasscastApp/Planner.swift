@@ -56,8 +56,7 @@ public enum Planner {
         var errors = missing.map { PlanError(file: $0, code: "invalid", message: "no such file or folder") }
         let files = found.filter { path in
             let name = (path as NSString).lastPathComponent
-            return name != ProjectConfigLoader.fileName && !name.hasSuffix(".inputs.yaml")
-                && !name.hasSuffix(".inputs.yml") && !path.contains("/approvals/")
+            return name != ProjectConfigLoader.fileName && !InputsFile.isInputsFile(path) && !path.contains("/approvals/")
         }
         var stores = StoreCache(given: wiring.store)
         var broadcasts: [BroadcastPlan] = []
@@ -82,7 +81,15 @@ public enum Planner {
         let loaded = try ProjectFiles.loadPipeline(file, environment: environment)
         let declared = Set(loaded.pipeline.inputs.map(\.name))
         let inputs = request.inputs.filter { declared.contains(String($0.prefix { $0 != "=" })) }
-        let run = RunRequest(pipeline: file, inputs: inputs, rerun: request.rerun, settings: request.settings)
+        var run = RunRequest(pipeline: file, inputs: inputs, rerun: request.rerun, settings: request.settings)
+        // The committed inputs file beside the pipeline, as apply reads it (`--input` wins).
+        if let values = PipelineLoader().loadInputs(for: loaded.pipeline, pipelinePath: file) {
+            if values.hasErrors {
+                throw SetupError(
+                    .invalidPipeline, "\(InputsFile.path(forPipeline: file)) has errors", diagnostics: values.diagnostics)
+            }
+            run.inputValues = values.inputs.plainValues
+        }
         let config = try ProjectFiles.loadConfig(explicit: request.settings.config, near: file)
         var unchecked: [String] = []
         let store = try stores.store(
@@ -103,17 +110,31 @@ public enum Planner {
             logging: { _ in SessionLogging(logger: Logger(label: "masscast.plan", factory: { _ in SwiftLogNoOpLogHandler() })) })
         let facts = await session.executor.planFacts(now: now)
         var plan = BroadcastPlan.make(facts, file: shown, now: now, known: request.facts, unchecked: unchecked)
+        let inputsFile = InputsFile.path(forPipeline: file)
+        if run.inputValues != [:], let digest = PlanFiles.sha256(ofFile: inputsFile) {
+            plan.inputFiles.insert(
+                PlanInputFile(path: environment.relative(inputsFile), role: "inputs", sha256: digest), at: 1)
+        }
         if let config, let digest = PlanFiles.sha256(ofFile: environment.absolute(config.file)) {
             plan.inputFiles.insert(
                 PlanInputFile(path: environment.relative(environment.absolute(config.file)), role: "config", sha256: digest),
                 at: 1)
         }
         guard plan.problems.isEmpty else { return plan }
-        var reconcile = await session.executor.reconcileInputs()
+        let executor = session.executor
+        let identity = await executor.broadcastIdentity
         let noStore = stores.isTemporary(store)
-        // No store file yet: the plan binds to none (apply creates it).
-        if noStore { reconcile.storeIdentity = nil }
-        var result = plan.reconciled(reconcile, name: loaded.pipeline.name.value, now: now, rerun: request.rerun)
+        let storeFacts: Reconciler.StoreFacts
+        do {
+            storeFacts = try await executor.reconcileStoreFacts(now: now)
+        } catch {
+            throw SetupError(.stateStore, "\(error)")
+        }
+        var result = plan.reconciled(
+            source: await executor.reconcileSource(), store: storeFacts, window: executor.scheduleWindow,
+            serial: try? await store.serial(identity),
+            // No store file yet: the plan binds to none (apply creates it).
+            storeIdentity: noStore ? nil : try? await store.storeIdentity(), now: now, rerun: request.rerun)
         if noStore { result.unchecked.append("the state store's history: there is no state file yet (nothing has run)") }
         return result
     }

@@ -164,16 +164,21 @@ extension BroadcastPlan {
             inputFiles: inputFiles(facts, file: file))
     }
 
-    /// The plan with its row of the reconcile table (``Reconciler/decide(_:now:)``): quota
-    /// over its limit blocks it.
-    public func reconciled(_ inputs: ReconcileInputs, name: String, now: Date, rerun: Bool = false) -> BroadcastPlan {
+    /// The plan with its row of the reconcile table (``Reconciler/decide(_:now:)``) from the
+    /// facts its executor gathered (`reconcileSource()`, `reconcileStoreFacts(now:)`,
+    /// `scheduleWindow`); quota over its limit blocks it. `serial` and `storeIdentity` are
+    /// what a saved plan binds to.
+    public func reconciled(
+        source: Reconciler.Source.Pipeline, store: Reconciler.StoreFacts, window: Reconciler.Window, serial: Int64?,
+        storeIdentity: String?, now: Date, rerun: Bool = false
+    ) -> BroadcastPlan {
         var plan = self
         let blockers = quota.filter(\.exceeded).map { ReconcileBlocker(.quota, "\($0.name): \($0.text)") }
-        var source = inputs.source
+        var source = source
         source.plannedSends = calls.filter { $0.irreversible == "send" }.count
         let decision = Reconciler.decide(
             Reconciler.Facts(
-                name: name, source: .present(source), store: inputs.store, window: inputs.window, blockers: blockers,
+                name: name, source: .present(source), store: store, window: window, blockers: blockers,
                 applier: RunOptions.defaultOwner, rerun: rerun),
             now: now)
         plan.state = decision.action.rawValue
@@ -186,8 +191,8 @@ extension BroadcastPlan {
             }
         plan.reason = decision.reason
         plan.exitClass = decision.exitClass.rawValue
-        plan.serial = inputs.serial
-        plan.storeIdentity = inputs.storeIdentity
+        plan.serial = serial
+        plan.storeIdentity = storeIdentity
         return plan
     }
 

@@ -124,6 +124,39 @@ import Testing
         #expect(bad.err.contains("cannot read the plan not-a-plan.json: it has no format_version: not a masscast plan"))
     }
 
+    @Test func aCommittedInputsFileGivesTheInputsAndIsBound() async throws {
+        let repo = try Repo()
+        defer { repo.remove() }
+        let pipeline = """
+            version: 1
+            name: tagged
+            account: brand-main
+            inputs:
+              tag_id: { type: integer, required: true }
+            steps:
+              - id: send
+                uses: mass/sendall
+                with:
+                  filter: { is_to_all: false, tag_id: "${{ inputs.tag_id }}" }
+                  msgtype: text
+                  text: { content: hi }
+            """
+        try repo.write("broadcasts/tagged.yaml", pipeline)
+        let without = try await repo.plan(["broadcasts"])
+        #expect(without.out.contains("broadcasts/tagged.yaml: not planned (needs inputs): input tag_id is required"))
+        try repo.write("broadcasts/tagged.inputs.yaml", "tag_id: 104\n")
+        let json = try await repo.plan(["broadcasts", "--format", "json"])
+        #expect(json.exited(0), "\(json)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
+        let broadcast = try #require((object["broadcasts"] as? [[String: Any]])?.first)
+        #expect((broadcast["audiences"] as? [[String: Any]])?.first?["tag_id"] as? Int == 104)
+        let roles = (broadcast["input_files"] as? [[String: Any]])?.compactMap { $0["role"] as? String }
+        #expect(roles == ["pipeline", "config", "inputs"])
+        // --input wins over the file.
+        let given = try await repo.plan(["broadcasts", "--input", "tag_id=105"])
+        #expect(given.out.contains("audience  tag 105"))
+    }
+
     /// `plan --out`'s text without its last line ("Saved to …").
     func plain(_ text: String) -> String {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
