@@ -12,7 +12,9 @@ extension HelpText {
 
         The plan is made by the same code that runs the steps. It calls nothing: no token, no \
         upload, no send. It writes nothing: the state store is only read, and a missing one is \
-        not created. Without credentials it says what it could not check.
+        not created. Without credentials it says what it could not check; with --preflight \
+        and the account's credentials it reads tag names, follower counts and the speed level \
+        with read-only calls (a stable_token token, never /token; tags/get; mass/speed/get).
 
         Exit status: 0 planned (nothing refused); 2 a file, its config, account or a step's \
         input is invalid; 5 sends are planned (only with --detailed-exitcode); 6 a broadcast \
@@ -23,5 +25,7 @@ extension HelpText {
           masscast plan pipelines/text-to-tag.yaml --input tag_id=100
           masscast plan pipelines --format markdown > plan.md   # a pull-request comment
           masscast plan pipelines --format json --detailed-exitcode
+          masscast plan pipelines --preflight                   # needs the accounts' secrets
+          masscast plan pipelines --out plan.json && masscast show plan.json
         """
 }

@@ -15,18 +15,22 @@ public struct PlanRequest: Sendable {
     public var settings: SessionSettings
     /// Plan the next generation (`--rerun`).
     public var rerun: Bool
-    /// Facts from a preflight (tag sizes, the speed level), when there are some.
+    /// Facts known beforehand (tag sizes, the speed level), when there are some.
     public var facts: AccountFacts?
+    /// `--preflight`: read the facts with WeChat's read-only calls (``Preflight``), for each
+    /// account whose credentials are set.
+    public var preflight: Bool
 
     public init(
         paths: [String], inputs: [String] = [], settings: SessionSettings = SessionSettings(), rerun: Bool = false,
-        facts: AccountFacts? = nil
+        facts: AccountFacts? = nil, preflight: Bool = false
     ) {
         self.paths = paths
         self.inputs = inputs
         self.settings = settings
         self.rerun = rerun
         self.facts = facts
+        self.preflight = preflight
     }
 }
 
@@ -35,10 +39,15 @@ public struct PlanRequest: Sendable {
 public struct PlanWiring: Sendable {
     public var store: SQLiteStateStore?
     public var account: AccountSource?
+    /// What a preflight calls WeChat through (default: HTTP). Plan itself calls nothing.
+    public var preflightTransport: (any WeChatTransport)?
 
-    public init(store: SQLiteStateStore? = nil, account: AccountSource? = nil) {
+    public init(
+        store: SQLiteStateStore? = nil, account: AccountSource? = nil, preflightTransport: (any WeChatTransport)? = nil
+    ) {
         self.store = store
         self.account = account
+        self.preflightTransport = preflightTransport
     }
 }
 
@@ -109,7 +118,27 @@ public enum Planner {
             wiring: SessionWiring(transport: NoCallTransport(), store: store), configure: { $0.now = { now } },
             logging: { _ in SessionLogging(logger: Logger(label: "masscast.plan", factory: { _ in SwiftLogNoOpLogHandler() })) })
         let facts = await session.executor.planFacts(now: now)
-        var plan = BroadcastPlan.make(facts, file: shown, now: now, known: request.facts, unchecked: unchecked)
+        var known = request.facts
+        if request.preflight {
+            if account.secret.value.isEmpty {
+                unchecked.append("preflight: no read-only call was made without the account's credentials")
+            } else {
+                let key = account.appID + "@" + account.api
+                if stores.preflights[key] == nil {
+                    let tags = Set(facts.calls.compactMap { $0.audience?.tagID })
+                    let found = await Preflight(
+                        account: account, transport: wiring.preflightTransport ?? AsyncHTTPTransport(), tokenStore: nil,
+                        now: { now }
+                    ).run(PreflightRequest(tagIDs: tags.sorted()))
+                    stores.preflights[key] = found
+                }
+                if let found = stores.preflights[key] {
+                    known = AccountFacts(preflight: found)
+                    unchecked += found.unchecked.map { "preflight: \($0.subject): \($0.reason)" }
+                }
+            }
+        }
+        var plan = BroadcastPlan.make(facts, file: shown, now: now, known: known, unchecked: unchecked)
         let inputsFile = InputsFile.path(forPipeline: file)
         if run.inputValues != [:], let digest = PlanFiles.sha256(ofFile: inputsFile) {
             plan.inputFiles.insert(
@@ -168,6 +197,8 @@ public enum Planner {
         var given: SQLiteStateStore?
         var open: [String: SQLiteStateStore] = [:]
         var temporary: [SQLiteStateStore] = []
+        /// Preflight facts by account (AppID@API), read once per plan.
+        var preflights: [String: PreflightFacts] = [:]
 
         mutating func store(
             explicit: String?, config: ProjectConfig?, environment: AppEnvironment, unchecked: inout [String]
@@ -214,5 +245,16 @@ extension AppEnvironment {
     func relative(_ path: String) -> String {
         let base = workingDirectory.hasSuffix("/") ? workingDirectory : workingDirectory + "/"
         return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+    }
+}
+
+extension AccountFacts {
+    /// What a plan takes from a preflight: tag names and follower counts, the speed level.
+    init(preflight: PreflightFacts) {
+        self.init(
+            tags: preflight.tags.map { tags in
+                Dictionary(tags.map { ($0.id, TagFact(name: $0.name, followers: $0.followers)) }, uniquingKeysWith: { a, _ in a })
+            },
+            speedLevel: preflight.speed?.level)
     }
 }

@@ -49,7 +49,7 @@ extension BroadcastPlan {
                     batches: planned.batches.count, malformedLines: audience.malformedLines,
                     firstMalformedLine: audience.firstMalformedLine)
                 if let tag = audience.tagID {
-                    if let fact = known?.tags[tag] {
+                    if let fact = known?.tags?[tag] {
                         a.tagName = fact.name
                         a.followers = fact.followers
                         if fact.followers == 0 {
@@ -57,7 +57,7 @@ extension BroadcastPlan {
                                 code: "tag_empty", step: planned.stepID,
                                 message: "tag \(tag) “\(fact.name)” has 0 followers: the send reaches no one"))
                         }
-                    } else if known != nil {
+                    } else if known?.tags != nil {
                         problems.append("\(planned.stepID): tag \(tag) does not exist on the account")
                     }
                 }
@@ -148,7 +148,7 @@ extension BroadcastPlan {
             if let n = a.recipients ?? a.followers { recipients += n } else { estimable = false }
         }
         if known?.speedLevel == nil { unchecked.append("the account's speed level (assumed 0: 800,000 a minute)") }
-        if known == nil, audiences.contains(where: { $0.tagID != nil || $0.toAll }) {
+        if known?.tags == nil, audiences.contains(where: { $0.tagID != nil || $0.toAll }) {
             unchecked.append("tag names and follower counts (no credentials given to read them)")
         }
         let estimate: Int? = estimable ? Int((Double(recipients) / Double(perMinute) * 60).rounded(.up)) : nil

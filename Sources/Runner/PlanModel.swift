@@ -244,8 +244,8 @@ public struct PlanWarning: Sendable, Codable, Equatable {
 
 /// What is known of the account beyond the files: from a preflight's read-only calls.
 public struct AccountFacts: Sendable, Codable, Equatable {
-    /// Tag id → (name, follower count).
-    public var tags: [Int: TagFact]
+    /// Tag id → (name, follower count); `nil` when the account's tags were not read.
+    public var tags: [Int: TagFact]?
     /// The account's mass-send speed level (0–4).
     public var speedLevel: Int?
     /// Every follower (for a to-all send), when known.
@@ -261,7 +261,7 @@ public struct AccountFacts: Sendable, Codable, Equatable {
         }
     }
 
-    public init(tags: [Int: TagFact] = [:], speedLevel: Int? = nil, followers: Int? = nil) {
+    public init(tags: [Int: TagFact]? = nil, speedLevel: Int? = nil, followers: Int? = nil) {
         self.tags = tags
         self.speedLevel = speedLevel
         self.followers = followers

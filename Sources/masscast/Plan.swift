@@ -23,6 +23,11 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Exit 5 when sends are planned (0: nothing to send).")
     var detailedExitcode = false
 
+    @Flag(help: ArgumentHelp(
+        "Read tag names, follower counts and the speed level with WeChat's read-only calls (needs the account's credentials).",
+        discussion: "Only a cached or stable_token token (never /token), tags/get, and message/mass/speed/get."))
+    var preflight = false
+
     @Flag(help: "Plan the next generation, as run --rerun would send it.")
     var rerun = false
 
@@ -43,7 +48,7 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let request = PlanRequest(
             paths: paths, inputs: inputs, settings: SessionSettings(state: state, config: config, secrets: secrets),
-            rerun: rerun)
+            rerun: rerun, preflight: preflight)
         let document = await Planner.plan(request, environment: .process, version: Masscast.version)
         writeStdout(document.rendered(format))
         if let out {

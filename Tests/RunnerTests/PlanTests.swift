@@ -35,10 +35,13 @@ import Testing
             let ran = try await rig.run(Rig.example("text-to-tag"), inputs: ["tag_id=100"])
             #expect(ran.exitCode == 0)
             let sendsBefore = await rig.sandbox.engine.sends().count
+            let callsBefore = await rig.calls().count
             let before = storeDigest(rig)
             let doc = await plan(rig, [Rig.root.appendingPathComponent("pipelines").path], inputs: Self.exampleInputs)
             #expect(doc.errors == [])
             #expect(doc.broadcasts.count == 10)
+            // The sandbox's call log: not one call, read-only or not.
+            #expect(await rig.calls().count == callsBefore)
             #expect(await rig.sandbox.engine.sends().count == sendsBefore)
             #expect(await rig.sandbox.engine.previewRecords().isEmpty)
             #expect(await rig.sandbox.engine.uploadedMediaCount(appID: rig.account().appID) == 0)
@@ -179,12 +182,42 @@ import Testing
             let emptyPlan = try #require(await self.plan(rig, [path], inputs: ["tag_id=100"], facts: empty).broadcasts.first)
             #expect(emptyPlan.warnings.map(\.code) == ["tag_empty"])
 
-            let missing = try #require(await self.plan(rig, [path], inputs: ["tag_id=100"], facts: AccountFacts(speedLevel: 0)).broadcasts.first)
+            let missing = try #require(await self.plan(rig, [path], inputs: ["tag_id=100"], facts: AccountFacts(tags: [:], speedLevel: 0)).broadcasts.first)
             #expect(missing.problems == ["send: tag 100 does not exist on the account"])
 
             let unknown = try #require(await self.plan(rig, [path], inputs: ["tag_id=100"]).broadcasts.first)
             #expect(unknown.estimatedSeconds == nil)
             #expect(unknown.unchecked.contains { $0.contains("follower counts") })
+        }
+    }
+
+    @Test func preflightReadsTagsAndSpeedWithReadOnlyCallsOnly() async throws {
+        try await Rig.with { rig in
+            let doc = await Planner.plan(
+                PlanRequest(paths: [Rig.example("text-to-tag")], inputs: ["tag_id=100"], preflight: true),
+                environment: rig.environment,
+                wiring: PlanWiring(store: rig.store, account: rig.accountSource, preflightTransport: rig.transport),
+                now: rig.now(), version: "0.1.0")
+            let plan = try #require(doc.broadcasts.first)
+            let members = await rig.sandbox.engine.tagMembers(appID: rig.account().appID, tagID: 100).count
+            #expect(plan.audiences.first?.followers == members)
+            #expect(plan.audiences.first?.tagName != nil)
+            #expect(plan.speedKnown)
+            #expect(plan.estimatedSeconds != nil)
+            #expect(!plan.unchecked.contains { $0.contains("follower counts") })
+            let endpoints = await rig.calls().map(\.endpoint)
+            #expect(endpoints.contains { $0.contains("tags/get") })
+            #expect(!endpoints.contains { $0.hasSuffix("/token") })
+            #expect(await rig.mutatingCalls().isEmpty)
+
+            // A tag the account does not have: a problem, not a guess.
+            let missing = await Planner.plan(
+                PlanRequest(paths: [Rig.example("text-to-tag")], inputs: ["tag_id=999"], preflight: true),
+                environment: rig.environment,
+                wiring: PlanWiring(store: rig.store, account: rig.accountSource, preflightTransport: rig.transport),
+                now: rig.now(), version: "0.1.0")
+            #expect(missing.broadcasts.first?.problems == ["send: tag 999 does not exist on the account"])
+            #expect(missing.invalid)
         }
     }
 
