@@ -70,6 +70,11 @@ public struct RunRequest: Sendable {
     public var confirmToAll: String?
     /// The shared settings.
     public var settings: SessionSettings
+    /// Input values of the pipeline's inputs file (`masscast apply`); a `--input` of the same
+    /// name wins.
+    public var inputValues: [String: Value] = [:]
+    /// `masscast apply --allow-late`: send outside the schedule window.
+    public var allowLate = false
 
     /// A `run` of `pipeline`.
     public init(
@@ -272,7 +277,7 @@ public final class RunSession: Sendable {
     ) throws(SetupError) -> Parts {
         let settings = request.settings
         let secrets = try Secrets.load(file: settings.secrets, environment: environment)
-        let inputs = try resolveInputs(request.inputs, pipeline: loaded.pipeline)
+        let inputs = try resolveInputs(request.inputs, file: request.inputValues, pipeline: loaded.pipeline)
         let config = try ProjectFiles.loadConfig(explicit: settings.config, near: loaded.file)
         // A step may not read a variable the config takes a credential from (MC3009).
         if let names = config?.secretEnvironmentNames, !names.isEmpty {
@@ -316,7 +321,7 @@ public final class RunSession: Sendable {
         case .start:
             options.rerun = request.rerun
             options.sandbox = request.sandbox
-            options.enforceSchedule = !request.sandbox || request.enforceSchedule
+            options.enforceSchedule = (!request.sandbox || request.enforceSchedule) && !request.allowLate
             action = .start
         case .resume(let runID):
             options.confirmResend = request.confirmResend
@@ -451,9 +456,11 @@ public final class RunSession: Sendable {
         }
     }
 
-    static func resolveInputs(_ given: [String], pipeline: Pipeline) throws(SetupError) -> [String: Value] {
+    static func resolveInputs(
+        _ given: [String], file: [String: Value] = [:], pipeline: Pipeline
+    ) throws(SetupError) -> [String: Value] {
         do {
-            return try Inputs.resolve(given, pipeline: pipeline)
+            return try Inputs.resolve(given, file: file, pipeline: pipeline)
         } catch {
             throw SetupError(.invalidInputs, error.description)
         }

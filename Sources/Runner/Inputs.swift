@@ -47,10 +47,15 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
 
 /// Turns `--input name=value` texts into typed values, defaults applied.
 public enum Inputs {
-    /// Every declared input: the given value (typed by its declaration), else its default,
+    /// Every declared input: the given value (typed by its declaration), else the inputs
+    /// file's, else its default,
     /// else `null`; a required input without either, and an undeclared name, are errors.
-    public static func resolve(_ given: [String], pipeline: Pipeline) throws(InputError) -> [String: Value] {
-        var values: [String: Value] = [:]
+    /// - Parameter file: values of the pipeline's inputs file (`NAME.inputs.yaml`), already
+    ///   typed; a `--input` of the same name wins.
+    public static func resolve(
+        _ given: [String], file: [String: Value] = [:], pipeline: Pipeline
+    ) throws(InputError) -> [String: Value] {
+        var values: [String: Value] = file
         let declared = Dictionary(pipeline.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for item in given {
             guard let eq = item.firstIndex(of: "=") else { throw InputError(.malformed, "--input \(item): expected name=value") }
