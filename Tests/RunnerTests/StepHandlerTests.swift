@@ -140,6 +140,9 @@ struct StepHandlerTests {
         #expect(error(["tag_id"])?.code == .malformed)
         #expect(error(["tag_id"])?.description == "--input tag_id: expected name=value")
         #expect(error(["tag_id=7"]) == nil)
+        // The same input twice is refused, not silently the last one.
+        #expect(error(["tag_id=7", "tag_id=8"])?.code == .repeated)
+        #expect(error(["tag_id=7", "tag_id=8"])?.description.contains("--input tag_id is given more than once") == true)
 
         let reader = InputReader(baseDirectory: "/nonexistent-dir", root: "/nonexistent-dir")
         #expect(throws: StepInputError.self) { try reader.readFile("a.txt", field: "file", limit: 10) }
