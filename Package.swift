@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "Runner",
             dependencies: [
-                "PipelineCore", "WeChatMP", "RunState", "Audience", "RunLog",
+                "PipelineCore", "WeChatMP", "RunState", "Audience", "FileChecks", "RunLog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -70,6 +70,11 @@ public struct RunRequest: Sendable {
     public var confirmToAll: String?
     /// The shared settings.
     public var settings: SessionSettings
+    /// Input values of the pipeline's inputs file (`masscast apply`); a `--input` of the same
+    /// name wins.
+    public var inputValues: [String: Value] = [:]
+    /// `masscast apply --allow-late`: send outside the schedule window.
+    public var allowLate = false
 
     /// A `run` of `pipeline`.
     public init(
@@ -272,7 +277,7 @@ public final class RunSession: Sendable {
     ) throws(SetupError) -> Parts {
         let settings = request.settings
         let secrets = try Secrets.load(file: settings.secrets, environment: environment)
-        let inputs = try resolveInputs(request.inputs, pipeline: loaded.pipeline)
+        let inputs = try resolveInputs(request.inputs, file: request.inputValues, pipeline: loaded.pipeline)
         let config = try ProjectFiles.loadConfig(explicit: settings.config, near: loaded.file)
         // A step may not read a variable the config takes a credential from (MC3009).
         if let names = config?.secretEnvironmentNames, !names.isEmpty {
@@ -316,7 +321,7 @@ public final class RunSession: Sendable {
         case .start:
             options.rerun = request.rerun
             options.sandbox = request.sandbox
-            options.enforceSchedule = !request.sandbox || request.enforceSchedule
+            options.enforceSchedule = (!request.sandbox || request.enforceSchedule) && !request.allowLate
             action = .start
         case .resume(let runID):
             options.confirmResend = request.confirmResend
@@ -324,6 +329,7 @@ public final class RunSession: Sendable {
             action = .resume(runID)
         }
         options.fence = fence(account: account, parts: parts, rehearsal: rehearsal, environment: environment)
+        options.spoolDirectory = spoolDirectory(beside: parts.store.path)
         configure(&options)
         let file = parts.loaded.file
         let executor = RunExecutor(
@@ -333,6 +339,18 @@ public final class RunSession: Sendable {
         return RunSession(
             executor: executor, store: parts.store, rehearsal: rehearsal, account: account, scrubbed: scrubbed,
             temporaryStore: parts.temporaryStore, action: action)
+    }
+
+    /// `spool/` in the state file's folder (made 0700), or `nil` (`TMPDIR`) when it cannot be made.
+    static func spoolDirectory(beside statePath: String) -> String? {
+        let folder = ((statePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("spool")
+        do {
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            return folder
+        } catch {
+            return nil
+        }
     }
 
     /// What no request of the run may carry: the account's app secret, every `secrets.*`
@@ -451,9 +469,11 @@ public final class RunSession: Sendable {
         }
     }
 
-    static func resolveInputs(_ given: [String], pipeline: Pipeline) throws(SetupError) -> [String: Value] {
+    static func resolveInputs(
+        _ given: [String], file: [String: Value] = [:], pipeline: Pipeline
+    ) throws(SetupError) -> [String: Value] {
         do {
-            return try Inputs.resolve(given, pipeline: pipeline)
+            return try Inputs.resolve(given, file: file, pipeline: pipeline)
         } catch {
             throw SetupError(.invalidInputs, error.description)
         }
@@ -477,7 +497,31 @@ public enum RunReports {
     /// Writes the report of `runID` as JSON to `path`; nothing when the store has no such run.
     public static func write(runID: String, store: any StateStore, to path: String) async throws {
         guard let report = try await report(runID: runID, store: store) else { return }
-        try report.jsonData().write(to: URL(fileURLWithPath: path))
+        try writePrivate(report.jsonData(), to: path)
+    }
+
+    /// Writes `data` to `path` readable by its owner only (0600, also when the file existed):
+    /// a report names the audience's files and holds the steps' messages.
+    static func writePrivate(_ data: Data, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw SetupError(.run, "cannot write the report \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        guard fchmod(fd, 0o600) == 0 else {
+            throw SetupError(.run, "cannot make the report \(path) private: \(String(cString: strerror(errno)))")
+        }
+        var written = 0
+        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) throws in
+            while written < buffer.count {
+                let n = Foundation.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SetupError(.run, "cannot write the report \(path): \(String(cString: strerror(errno)))")
+                }
+                written += n
+            }
+        }
     }
 }
 

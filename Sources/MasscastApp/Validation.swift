@@ -92,6 +92,10 @@ public struct Validation: Sendable {
             // The files the pipeline will read (media, content files, audiences).
             if let p = loaded.pipeline {
                 loaded.diagnostics = (loaded.diagnostics + checker.check(p)).sortedByLocation()
+                // Its inputs file (`NAME.inputs.yaml`), when it has one.
+                if let inputs = loader.loadInputs(for: p, pipelinePath: files[i]) {
+                    loaded.diagnostics += inputs.diagnostics
+                }
             }
             return loaded
         }

@@ -45,10 +45,38 @@ public struct PipelineLoader: Sendable {
     }
 }
 
+extension PipelineLoader {
+    /// What reading a pipeline's inputs file produced.
+    public struct LoadedInputs: Sendable {
+        /// The file's values (empty when it has none or could not be read).
+        public var inputs: InputsFile
+        /// Every diagnostic, sorted by position.
+        public var diagnostics: [Diagnostic]
+        public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+    }
+
+    /// Reads the inputs file beside `pipeline` (`InputsFile.path(forPipeline:)`), or `nil`
+    /// when there is none.
+    public func loadInputs(for pipeline: Pipeline, pipelinePath: String) -> LoadedInputs? {
+        let path = InputsFile.path(forPipeline: pipelinePath)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let display = InputsFile.path(forPipeline: pipeline.file)
+        let read = reader.read(path: path, displayName: display)
+        var diagnostics = read.diagnostics
+        var inputs = InputsFile(file: display, values: [:])
+        if let root = read.root {
+            let decoded = InputsFile.decode(root, file: display, pipeline: pipeline)
+            inputs = decoded.0
+            diagnostics += decoded.1
+        }
+        return LoadedInputs(inputs: inputs, diagnostics: diagnostics.sortedByLocation())
+    }
+}
+
 /// Finds pipeline files under the paths a user names.
 public enum PipelineFiles {
-    /// The YAML files named or found under `paths`, recursively over `*.yaml` and `*.yml`, in
-    /// a stable order; hidden folders (`.git`, `.build`) are skipped. Paths that do not exist are
+    /// The YAML files named or found under `paths`, recursively over `*.yaml` and `*.yml`
+    /// (inputs files, `*.inputs.yaml`, are not pipelines), in a stable order; hidden folders (`.git`, `.build`) are skipped. Paths that do not exist are
     /// returned in `missing`.
     public static func discover(_ paths: [String]) -> (files: [String], missing: [String]) {
         var files: [String] = []
@@ -93,7 +121,7 @@ public enum PipelineFiles {
             }
             if type == UInt8(DT_DIR) {
                 subfolders.append(path)
-            } else if name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+            } else if (name.hasSuffix(".yaml") || name.hasSuffix(".yml")) && !InputsFile.isInputsFile(name) {
                 found.append(path)
             }
         }

@@ -10,6 +10,7 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
             case undeclared = "undeclared"
             case invalidValue = "invalid value"
             case missing = "missing"
+            case repeated = "repeated"
         }
 
         private let base: Base
@@ -23,6 +24,8 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
         public static var invalidValue: Self { Self(.invalidValue) }
         /// A required input without a value or a default.
         public static var missing: Self { Self(.missing) }
+        /// `--input` names the same input twice: which value counts would be a guess.
+        public static var repeated: Self { Self(.repeated) }
 
         public var description: String { base.rawValue }
     }
@@ -47,15 +50,26 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
 
 /// Turns `--input name=value` texts into typed values, defaults applied.
 public enum Inputs {
-    /// Every declared input: the given value (typed by its declaration), else its default,
+    /// Every declared input: the given value (typed by its declaration), else the inputs
+    /// file's, else its default,
     /// else `null`; a required input without either, and an undeclared name, are errors.
-    public static func resolve(_ given: [String], pipeline: Pipeline) throws(InputError) -> [String: Value] {
-        var values: [String: Value] = [:]
+    /// - Parameter file: values of the pipeline's inputs file (`NAME.inputs.yaml`), already
+    ///   typed; a `--input` of the same name wins.
+    public static func resolve(
+        _ given: [String], file: [String: Value] = [:], pipeline: Pipeline
+    ) throws(InputError) -> [String: Value] {
+        var values: [String: Value] = file
         let declared = Dictionary(pipeline.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var seen: Set<String> = []
         for item in given {
             guard let eq = item.firstIndex(of: "=") else { throw InputError(.malformed, "--input \(item): expected name=value") }
             let name = String(item[..<eq])
             let text = String(item[item.index(after: eq)...])
+            guard seen.insert(name).inserted else {
+                throw InputError(
+                    .repeated, "--input \(name) is given more than once; give each input once (a list input takes name=a,b,c or a JSON list)",
+                    input: name)
+            }
             guard let decl = declared[name] else {
                 let names = pipeline.inputs.map(\.name).joined(separator: ", ")
                 throw InputError(

@@ -72,12 +72,19 @@ extension RunExecutor {
             file = path
             column = csvColumn
         }
-        let source = AudienceSource(path: resolvePath(file), csvColumn: column)
+        let checked: String
+        do { checked = try inputReader.checkedPath(file, field: "touser_file") } catch {
+            return .failure(StepFailure(error))
+        }
+        let source = AudienceSource(path: checked, csvColumn: column)
         let stepID = step.id.value
         let events = events
+        let spoolDirectory = options.spoolDirectory
         let scanned: Result<AudienceScan, AudienceError> = await Task.detached {
+            // Spools a killed run left behind go first.
+            SpoolFolder.removeStale(in: spoolDirectory)
             do throws(AudienceError) {
-                return .success(try AudienceScanner.scan(source, progress: { p in
+                return .success(try AudienceScanner.scan(source, spoolDirectory: spoolDirectory, progress: { p in
                     events.emit(.audienceReading(
                         stepID: stepID, file: file, lines: p.linesRead, percent: Int(p.bytesRead * 100 / max(1, p.totalBytes))))
                 }))

@@ -10,7 +10,7 @@ import GRDB
 /// Dates are INTEGER milliseconds since 1970-01-01 UTC (`datetime(x / 1000, 'unixepoch')`).
 enum Schema {
     /// The `user_version` the newest known migration leaves.
-    static let version = 2
+    static let version = 3
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -24,8 +24,38 @@ enum Schema {
             try db.execute(sql: v2)
             try db.execute(sql: "PRAGMA user_version = 2")
         }
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: v3)
+            try db.execute(sql: "INSERT INTO store_meta (key, value) VALUES ('store_id', ?)", arguments: [UUID().uuidString.lowercased()])
+            try db.execute(sql: "PRAGMA user_version = 3")
+        }
         return migrator
     }
+
+    /// Version 3: a serial per broadcast that every change of its state increments (broadcasts
+    /// already run start at 1), the leases `masscast apply` takes per broadcast (keyed by the
+    /// broadcast's identity, so a broadcast never run can be leased), and the store's own id.
+    static let v3 = """
+        ALTER TABLE broadcasts ADD COLUMN serial INTEGER NOT NULL DEFAULT 0;
+        UPDATE broadcasts SET serial = 1;
+
+        CREATE TABLE leases (
+            project     TEXT    NOT NULL,
+            api         TEXT    NOT NULL,
+            app_id      TEXT    NOT NULL,
+            name        TEXT    NOT NULL,
+            inputs_json TEXT    NOT NULL,
+            owner       TEXT    NOT NULL,
+            acquired_at INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            PRIMARY KEY (project, api, app_id, name, inputs_json)
+        );
+
+        CREATE TABLE store_meta (
+            key   TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL
+        );
+        """
 
     /// Version 2: everything keyed by the API identity (a rehearsal's sandbox never shares
     /// keys with the real API); broadcasts carry the project id and the clientmsgid format of

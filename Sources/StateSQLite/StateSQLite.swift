@@ -219,6 +219,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                     Millis.encode(run.createdAt), Millis.encode(run.updatedAt), Millis.encode(run.endedAt), run.owner,
                     Millis.encode(run.heartbeatAt),
                 ])
+            try Self.bumpSerial(db, broadcastID: broadcastID)
             return .started(run)
         }
     }
@@ -260,6 +261,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                     WHERE id = ?
                     """,
                 arguments: [owner, Millis.encode(at), Millis.encode(at), runID])
+            try Self.bumpSerial(db, runID: runID)
             return .claimed(run)
         }
     }
@@ -281,6 +283,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                     """,
                 arguments: [status.rawValue, message, ms, ends, ms, runID])
             guard db.changesCount > 0 else { throw self.runNotFound(runID, action: "cannot finish") }
+            try Self.bumpSerial(db, runID: runID)
             if status == .succeeded {
                 try db.execute(
                     sql: """
@@ -434,6 +437,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                     Millis.encode(entry.firstAttemptAt), Millis.encode(entry.lastAttemptAt),
                     Millis.encode(entry.updatedAt),
                 ])
+            try Self.bumpSerial(db, runID: entry.runID)
         }
         if entry.state == .intent {
             try await durableWrite(action, body)
@@ -555,8 +559,14 @@ public final class SQLiteStateStore: StateStore, Sendable {
     /// Creates a state file as masscast 0.1 wrote it (schema version 1) and runs `sql` in
     /// it: for the upgrade tests. Not public.
     static func createVersion1ForTesting(at path: String, sql: String) throws {
+        try createForTesting(at: path, version: 1, sql: sql)
+    }
+
+    /// Creates a state file with the schema of `version` (a migration's number) and runs
+    /// `sql` in it: for the upgrade tests. Not public.
+    static func createForTesting(at path: String, version: Int, sql: String) throws {
         let queue = try DatabaseQueue(path: path)
-        try Schema.migrator.migrate(queue, upTo: "v1")
+        try Schema.migrator.migrate(queue, upTo: "v\(version)")
         try queue.write { db in try db.execute(sql: sql) }
         try queue.close()
     }
@@ -567,11 +577,11 @@ public final class SQLiteStateStore: StateStore, Sendable {
         try pool.writeWithoutTransaction { db in try db.execute(sql: sql) }
     }
 
-    private func read<T: Sendable>(_ action: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ action: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.read(body) } catch { throw StateStoreError.wrap(error, action: action, path: path) }
     }
 
-    private func write<T: Sendable>(_ action: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ action: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.write(body) } catch { throw StateStoreError.wrap(error, action: action, path: path) }
     }
 
@@ -597,7 +607,18 @@ public final class SQLiteStateStore: StateStore, Sendable {
             hint: "`masscast runs list --state \(path)` shows the runs it has")
     }
 
-    private static func broadcastRow(_ db: Database, _ identity: BroadcastIdentity) throws -> Row? {
+    /// Increments the serial of the broadcast `runID` belongs to (`BroadcastLeases.serial`).
+    static func bumpSerial(_ db: Database, runID: String) throws {
+        try db.execute(
+            sql: "UPDATE broadcasts SET serial = serial + 1 WHERE id = (SELECT broadcast_id FROM runs WHERE id = ?)",
+            arguments: [runID])
+    }
+
+    static func bumpSerial(_ db: Database, broadcastID: Int64) throws {
+        try db.execute(sql: "UPDATE broadcasts SET serial = serial + 1 WHERE id = ?", arguments: [broadcastID])
+    }
+
+    static func broadcastRow(_ db: Database, _ identity: BroadcastIdentity) throws -> Row? {
         try Row.fetchOne(
             db,
             sql: """

@@ -12,7 +12,7 @@ enum Repo {
 
     static func files(in folder: URL, extensions: Set<String> = ["yaml", "yml"]) -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        return names.filter { extensions.contains(($0 as NSString).pathExtension) }.sorted()
+        return names.filter { extensions.contains(($0 as NSString).pathExtension) && !InputsFile.isInputsFile($0) }.sorted()
             .map { folder.appendingPathComponent($0) }
     }
 }

@@ -69,6 +69,21 @@ final class JournalFaultStore: StateStore, @unchecked Sendable {
     func invalidateToken(_ value: String, api: String, appID: String) async throws {
         try await inner.invalidateToken(value, api: api, appID: appID)
     }
+    func acquireLease(_ identity: BroadcastIdentity, owner: String, ttl: TimeInterval, now: Date) async throws -> LeaseResult {
+        try await inner.acquireLease(identity, owner: owner, ttl: ttl, now: now)
+    }
+    func renewLease(_ identity: BroadcastIdentity, owner: String, ttl: TimeInterval, now: Date) async throws -> Bool {
+        try await inner.renewLease(identity, owner: owner, ttl: ttl, now: now)
+    }
+    func releaseLease(_ identity: BroadcastIdentity, owner: String) async throws {
+        try await inner.releaseLease(identity, owner: owner)
+    }
+    func lease(_ identity: BroadcastIdentity) async throws -> BroadcastLease? { try await inner.lease(identity) }
+    func serial(_ identity: BroadcastIdentity) async throws -> Int64 { try await inner.serial(identity) }
+    func storeIdentity() async throws -> String { try await inner.storeIdentity() }
+    func runs(of identity: BroadcastIdentity, generation: Int) async throws -> [RunRecord] {
+        try await inner.runs(of: identity, generation: generation)
+    }
 }
 
 /// Previews and deletes follow the send rule: journaled before and after the call, refused

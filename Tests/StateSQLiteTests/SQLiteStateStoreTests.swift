@@ -160,9 +160,42 @@ struct SQLiteStateStoreTests {
         #expect(run.id == "run-1" && run.keyFormat == 1)
     }
 
+    @Test("a version 2 file is upgraded to version 3: its broadcasts keep their runs and get a serial, leases and an id")
+    func upgradeFromVersion2() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("state.sqlite")
+        try SQLiteStateStore.createForTesting(
+            at: path, version: 2,
+            sql: """
+                INSERT INTO broadcasts (id, project, app_id, api, name, inputs_json, generation, key_format,
+                    completed_run_id, completed_at, created_at)
+                    VALUES (1, '', 'wx0000000000000001', 'https://api.weixin.qq.com', 'spring-sale', '{"week":12}', 1, 2,
+                    'run-1', 5, 0);
+                INSERT INTO runs (id, broadcast_id, generation, key_format, pipeline_file, pipeline_digest, inputs_json,
+                    account_name, sandbox, status, created_at, updated_at, owner, heartbeat_at)
+                    VALUES ('run-1', 1, 1, 2, '/repo/p.yaml', 'ab', '{"week":12}', 'brand-main', 0, 'succeeded', 0, 0,
+                    'dead:1', 0);
+                """)
+        let store = try SQLiteStateStore(path: path)
+        defer { try? store.close() }
+        let broadcast = try #require(try await store.broadcast(identity()))
+        #expect(broadcast.completedRunID == "run-1" && broadcast.keyFormat == 2)
+        #expect(try await store.serial(identity()) == 1)
+        #expect(try await store.storeIdentity().count == 36)
+        #expect(try await store.lease(identity()) == nil)
+        #expect(try await store.acquireLease(identity(), owner: "ci:1", ttl: 60, now: at(0)).acquired != nil)
+        let again = try await store.beginRun(runTemplate("run-2"), nextGeneration: false, isOwnerAlive: nobodyIsAlive)
+        #expect(again == .alreadyCompleted(runID: "run-1", completedAt: Date(timeIntervalSince1970: 0.005)))
+        let rerun = try await store.beginRun(runTemplate("run-3"), nextGeneration: true, isOwnerAlive: nobodyIsAlive)
+        #expect(rerun.started?.generation == 2)
+        #expect(try await store.serial(identity()) == 2)
+        #expect(SQLiteStateStore.schemaVersion == 3)
+    }
+
     @Test(
         "a file written by a newer masscast is refused with a clear error",
-        arguments: ["PRAGMA user_version = 3", "INSERT INTO grdb_migrations (identifier) VALUES ('v3')"])
+        arguments: ["PRAGMA user_version = 4", "INSERT INTO grdb_migrations (identifier) VALUES ('v4')"])
     func newerSchemaRefused(sql: String) async throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }

@@ -117,3 +117,7 @@ extension BeginRunResult {
 
 /// The API identity the tests' records use (WeChat's api_base).
 let testAPI = "https://api.weixin.qq.com"
+
+func withBroadcastLeases(_ body: (any BroadcastLeases) async throws -> Void) async throws {
+    try await withStore { store in try await body(store) }
+}

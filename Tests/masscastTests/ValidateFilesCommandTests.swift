@@ -296,7 +296,7 @@ struct GraphFolderCommandTests {
         let r = try await cli.masscast("graph", "pipelines", "--format", "dot")
         #expect(r.status == 0)
         let files = try FileManager.default.contentsOfDirectory(atPath: CLITests.root.appendingPathComponent("pipelines").path)
-            .filter { $0.hasSuffix(".yaml") }
+            .filter { $0.hasSuffix(".yaml") && !$0.hasSuffix(".inputs.yaml") }
         #expect(r.out.components(separatedBy: "subgraph cluster_p").count - 1 == files.count)
         let dot = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
             .map { "\($0)/dot" }.first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -24,9 +24,24 @@ public struct Pipeline: Sendable {
     public var schedule: Schedule?
     public var defaults: StepDefaults
     public var steps: [Step]
+    /// `apply:`: whether `masscast apply` reconciles it (`auto`) or leaves it to `masscast run`.
+    public var apply: ApplyMode = .auto
 
     /// The step with `id`.
     public func step(_ id: String) -> Step? { steps.first { $0.id.value == id } }
+
+    /// Whether it is a broadcast: it has a send step (`mass/sendall`, `mass/send`). `masscast
+    /// apply` reconciles broadcasts only; other pipelines (status checks, deletes) run with
+    /// `masscast run`.
+    public var isBroadcast: Bool { steps.contains { $0.uses.value == "mass/sendall" || $0.uses.value == "mass/send" } }
+}
+
+/// The pipeline's `apply:` key.
+public enum ApplyMode: String, Sendable, Hashable, CaseIterable {
+    /// `masscast apply` reconciles it (the default).
+    case auto
+    /// Only `masscast run` runs it; apply reports it and leaves it alone.
+    case manual
 }
 
 /// Where the account's credentials come from.

@@ -46,9 +46,10 @@ public enum PipelineDecoder {
         }
         let steps = decodeSteps(
             root["steps"], inputs: inputTypes, defaults: defaults, secretEnvironment: secrets, bag: &bag)
-        let pipeline = Pipeline(
+        var pipeline = Pipeline(
             file: file, version: version, name: name, description: description, account: account,
             inputs: inputs, schedule: schedule, defaults: defaults, steps: steps)
+        if case .string(let mode)? = root["apply"]?.typed, let apply = ApplyMode(rawValue: mode) { pipeline.apply = apply }
         bag.append(contentsOf: StepGraph.check(pipeline))
         bag.append(contentsOf: SendToAll.warnings(steps, pipelineName: name.value, account: account))
         return (pipeline, bag.diagnostics)

@@ -58,5 +58,8 @@ public enum FormatSpec {
             Field("retry", .object(retry), doc: "Default retry policy"),
         ])), doc: "Applied to every step"),
         Field("steps", .list(.object(step), min: 1), required: true, doc: "The steps, in an order that can run"),
+        Field(
+            "apply", .enumeration(ApplyMode.allCases.map(\.rawValue)),
+            doc: "auto (default): masscast apply reconciles it; manual: only masscast run runs it"),
     ])
 }

@@ -1,0 +1,237 @@
+import Foundation
+import PipelineCore
+import PipelineYAML
+import RunState
+import Runner
+import StateSQLite
+
+/// What `masscast apply` is asked to do.
+public struct ApplyRequest: Sendable {
+    /// The folders (or files) of pipelines.
+    public var paths: [String]
+    /// `--dry-run`: decide, act on nothing, take no lease.
+    public var dryRun: Bool
+    /// `--rerun NAME`: these broadcasts start a new generation (they are sent again).
+    public var rerun: Set<String>
+    /// `--allow-late`: send (or continue) a broadcast whose window has closed.
+    public var allowLate: Bool
+    /// `--confirm-to-all NAME`: these broadcasts may send to all followers.
+    public var confirmToAll: Set<String>
+    /// `--sandbox`: rehearse every broadcast against an in-process sandbox.
+    public var sandbox: Bool
+    /// `--fixture` with `--sandbox`.
+    public var fixture: String?
+    /// `--state`, `--config`, `--secrets`, `--concurrency`.
+    public var settings: SessionSettings
+    /// How long a lease lasts without renewal; renewed every third of it while a run goes on.
+    public var leaseTTL: TimeInterval
+
+    public init(
+        paths: [String], dryRun: Bool = false, rerun: Set<String> = [], allowLate: Bool = false,
+        confirmToAll: Set<String> = [], sandbox: Bool = false, fixture: String? = nil,
+        settings: SessionSettings = SessionSettings(), leaseTTL: TimeInterval = 300
+    ) {
+        self.paths = paths.isEmpty ? ["pipelines"] : paths
+        self.dryRun = dryRun
+        self.rerun = rerun
+        self.allowLate = allowLate
+        self.confirmToAll = confirmToAll
+        self.sandbox = sandbox
+        self.fixture = fixture
+        self.settings = settings
+        self.leaseTTL = leaseTTL
+    }
+}
+
+/// One broadcast's line of the apply summary.
+public struct ApplyEntry: Sendable {
+    /// The pipeline file (absolute), or the file a gone broadcast was run from.
+    public var file: String
+    /// The pipeline's name (the file's stem when it could not be read).
+    public var name: String
+    /// The reconcile decision (`nil` when the pipeline or its inputs file has errors).
+    public var decision: ReconcileDecision?
+    /// Why it could not be reconciled (errors in the pipeline, its inputs file, its account).
+    public var problem: String?
+    /// What acting did: the run's result, when apply ran it.
+    public var result: RunResult?
+    /// The exit code this broadcast contributes.
+    public var exitCode: Int32
+
+    /// The action, or `invalid`.
+    public var action: String { decision?.action.rawValue ?? "invalid" }
+}
+
+/// `masscast apply DIR`: level-triggered reconciliation of every broadcast under the folders
+/// against the state store (docs/pipeline-format.md, "Apply").
+public enum Apply {
+    /// How apply runs a session it decided to run: the command line runs it under signal
+    /// handling (``RunService``); tests may run it directly.
+    public typealias Execute = @Sendable (RunSession) async -> RunResult
+
+    /// Reconciles every pipeline found under `request.paths`, one at a time, in file order,
+    /// then reports the completed broadcasts whose files are gone (orphans).
+    /// - Parameters:
+    ///   - problem: told a setup error (a pipeline's diagnostics) as it is found.
+    ///   - logging: makes a session's logging, given its secrets to scrub.
+    public static func run(
+        _ request: ApplyRequest, environment: AppEnvironment, wiring: SessionWiring = SessionWiring(),
+        now: @escaping @Sendable () -> Date = { Date() }, problem: @escaping @Sendable (SetupError) -> Void = { _ in },
+        logging: @escaping @Sendable ([String]) -> SessionLogging, execute: @escaping Execute
+    ) async -> ApplyReport {
+        let (found, missing) = PipelineFiles.discover(request.paths.map(environment.absolute))
+        var entries: [ApplyEntry] = missing.map {
+            ApplyEntry(
+                file: $0, name: ($0 as NSString).lastPathComponent, problem: "no such file or folder: \($0)", exitCode: 2)
+        }
+        let files = found.filter { ($0 as NSString).lastPathComponent != ProjectConfigLoader.fileName }
+        for file in files {
+            entries.append(
+                await one(
+                    file, request, environment: environment, wiring: wiring, now: now, problem: problem,
+                    logging: logging, execute: execute))
+        }
+        entries += await orphans(request, present: Set(files), environment: environment, wiring: wiring, now: now)
+        return ApplyReport(entries: entries, dryRun: request.dryRun)
+    }
+
+    static func one(
+        _ file: String, _ request: ApplyRequest, environment: AppEnvironment, wiring: SessionWiring,
+        now: @Sendable () -> Date, problem: @Sendable (SetupError) -> Void,
+        logging: @escaping @Sendable ([String]) -> SessionLogging, execute: Execute
+    ) async -> ApplyEntry {
+        let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        func invalid(_ error: SetupError, name: String = stem) -> ApplyEntry {
+            problem(error)
+            return ApplyEntry(file: file, name: name, problem: error.message, exitCode: 2)
+        }
+        let loaded: LoadedPipeline
+        do { loaded = try ProjectFiles.loadPipeline(file, environment: environment) } catch { return invalid(error) }
+        let pipeline = loaded.pipeline
+        let name = pipeline.name.value
+        func decided(_ facts: Reconciler.Facts) -> ApplyEntry {
+            let decision = Reconciler.decide(facts, now: now())
+            return ApplyEntry(file: file, name: name, decision: decision, exitCode: decision.exitClass.rawValue)
+        }
+        if !pipeline.isBroadcast || pipeline.apply == .manual {
+            return decided(
+                .init(
+                    name: name,
+                    source: .present(.init(digest: "", manual: pipeline.apply == .manual, hasSend: pipeline.isBroadcast)),
+                    store: .neverRun))
+        }
+        var values: [String: Value] = [:]
+        if let inputs = PipelineLoader().loadInputs(for: pipeline, pipelinePath: file) {
+            if inputs.hasErrors {
+                return invalid(
+                    SetupError(
+                        .invalidInputs, "\(InputsFile.path(forPipeline: file)) has errors", diagnostics: inputs.diagnostics),
+                    name: name)
+            }
+            values = inputs.inputs.plainValues
+        }
+        let missing = InputsFile.missing(values, pipeline: pipeline)
+        if !missing.isEmpty {
+            return decided(
+                .init(name: name, source: .present(.init(digest: "", missingInputs: missing)), store: .neverRun))
+        }
+
+        var runRequest = RunRequest(
+            pipeline: file, sandbox: request.sandbox, fixture: request.fixture, rerun: request.rerun.contains(name),
+            confirmToAll: request.confirmToAll.contains(name) ? name : nil, settings: request.settings)
+        runRequest.inputValues = values
+        runRequest.allowLate = request.allowLate
+        let session: RunSession
+        do {
+            session = try await RunSession.prepare(runRequest, environment: environment, wiring: wiring, logging: logging)
+        } catch {
+            return invalid(error, name: name)
+        }
+        let executor = session.executor
+        let identity = await executor.broadcastIdentity
+        let owner = RunOptions.defaultOwner
+        var leased = false
+        var entry: ApplyEntry
+        do {
+            if !request.dryRun {
+                let lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
+                leased = lease.acquired != nil
+            }
+            var blockers: [ReconcileBlocker] = []
+            if !request.sandbox, pipeline.steps.contains(where: \.sendsToAllFollowers), !request.confirmToAll.contains(name) {
+                blockers.append(
+                    ReconcileBlocker(
+                        .confirmation, "it sends to ALL followers: pass --confirm-to-all \(name) to send it"))
+            }
+            let facts = Reconciler.Facts(
+                name: name, source: .present(await executor.reconcileSource()),
+                store: try await executor.reconcileStoreFacts(now: now()), window: executor.scheduleWindow,
+                blockers: blockers, applier: owner, allowLate: request.allowLate,
+                rerun: request.rerun.contains(name))
+            entry = decided(facts)
+        } catch {
+            if leased { try? await session.store.releaseLease(identity, owner: owner) }
+            await session.close()
+            return invalid(SetupError(.stateStore, "\(error)"), name: name)
+        }
+        if let decision = entry.decision, decision.acts, !request.dryRun {
+            let renewal = Task { [store = session.store, ttl = request.leaseTTL] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(ttl / 3))
+                    if Task.isCancelled { break }
+                    _ = try? await store.renewLease(identity, owner: owner, ttl: ttl, now: Date())
+                }
+            }
+            let result = await execute(session)
+            renewal.cancel()
+            entry.result = result
+            entry.exitCode = Self.exitCode(of: result)
+        }
+        if leased { try? await session.store.releaseLease(identity, owner: owner) }
+        await session.close()
+        return entry
+    }
+
+    /// A run's exit code as apply counts it: another process running it is `busy` (6).
+    static func exitCode(of result: RunResult) -> Int32 {
+        if case .busy = result { return ReconcileExitClass.refused.rawValue }
+        return result.exitCode
+    }
+
+    /// Completed broadcasts of the store whose pipeline file was under the folders and is gone.
+    static func orphans(
+        _ request: ApplyRequest, present: Set<String>, environment: AppEnvironment, wiring: SessionWiring,
+        now: @Sendable () -> Date
+    ) async -> [ApplyEntry] {
+        let folders = request.paths.map { environment.absolute($0) }
+        let store: SQLiteStateStore
+        if let given = wiring.store {
+            store = given
+        } else {
+            guard !request.sandbox || request.settings.state != nil,
+                let opened = try? RunHistory.open(
+                    state: request.settings.state, config: request.settings.config, environment: environment)
+            else { return [] }
+            store = opened
+        }
+        defer { if wiring.store == nil { try? store.close() } }
+        guard let runs = try? await store.runs(limit: 100_000) else { return [] }
+        var seen = Set<BroadcastIdentity>()
+        var entries: [ApplyEntry] = []
+        for run in runs where !present.contains(run.pipelineFile) && seen.insert(run.identity).inserted {
+            guard folders.contains(where: { run.pipelineFile.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }),
+                !FileManager.default.fileExists(atPath: run.pipelineFile),
+                let facts = try? await RunExecutor.storeFacts(
+                    run.identity, store: store, liveness: RunOptions().ownerLiveness()),
+                facts.completed != nil
+            else { continue }
+            let decision = Reconciler.decide(
+                .init(name: run.identity.name, source: .gone, store: facts), now: now())
+            entries.append(
+                ApplyEntry(
+                    file: run.pipelineFile, name: run.identity.name, decision: decision,
+                    exitCode: decision.exitClass.rawValue))
+        }
+        return entries
+    }
+}

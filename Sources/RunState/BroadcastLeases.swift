@@ -1,0 +1,65 @@
+import Foundation
+
+/// A broadcast's lease: who applies it now and until when (`masscast apply`).
+public struct BroadcastLease: Sendable, Hashable, Codable {
+    public var identity: BroadcastIdentity
+    /// Who holds it (`host:pid`).
+    public var owner: String
+    public var acquiredAt: Date
+    /// After this instant the lease is void: another applier may take it.
+    public var expiresAt: Date
+
+    public init(identity: BroadcastIdentity, owner: String, acquiredAt: Date, expiresAt: Date) {
+        self.identity = identity
+        self.owner = owner
+        self.acquiredAt = acquiredAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// What `acquireLease` decided.
+public enum LeaseResult: Sendable, Hashable {
+    /// The caller holds the lease (a new one, its own renewed, or one whose holder let it expire).
+    case acquired(BroadcastLease)
+    /// Another owner holds it until `until`.
+    case held(owner: String, until: Date)
+
+    public var acquired: BroadcastLease? {
+        if case .acquired(let lease) = self { return lease }
+        return nil
+    }
+}
+
+/// Per-broadcast leases and serials: what lets two appliers share a store without running
+/// the same broadcast, and lets a saved plan see that the broadcast moved since.
+///
+/// Every method is a transaction: after it returns, the change survives `kill -9`.
+public protocol BroadcastLeases: Sendable {
+    /// Takes the lease of `identity` for `owner` until `now + ttl`, unless another owner holds
+    /// a lease that has not expired at `now`. A broadcast the store has never seen can be
+    /// leased (apply leases before it decides to send).
+    func acquireLease(_ identity: BroadcastIdentity, owner: String, ttl: TimeInterval, now: Date) async throws
+        -> LeaseResult
+
+    /// Extends `owner`'s lease to `now + ttl`; `false` if `owner` no longer holds it (it
+    /// expired and another owner took it, or it was released): the caller must stop.
+    func renewLease(_ identity: BroadcastIdentity, owner: String, ttl: TimeInterval, now: Date) async throws -> Bool
+
+    /// Gives up `owner`'s lease (nothing happens if `owner` does not hold it).
+    func releaseLease(_ identity: BroadcastIdentity, owner: String) async throws
+
+    /// The lease of `identity`, expired or not, if one was taken and not released.
+    func lease(_ identity: BroadcastIdentity) async throws -> BroadcastLease?
+
+    /// The broadcast's serial: 0 for a broadcast never run; every change of its state (a
+    /// run started, claimed or finished, a new generation, a journal entry of one of its
+    /// runs) increments it. A saved plan binds to it.
+    func serial(_ identity: BroadcastIdentity) async throws -> Int64
+
+    /// The runs of the broadcast's `generation`, newest first (what apply reads to decide).
+    func runs(of identity: BroadcastIdentity, generation: Int) async throws -> [RunRecord]
+
+    /// This store's identity: a random id given when the store was created, the same for
+    /// every process that opens it (a saved plan binds to it).
+    func storeIdentity() async throws -> String
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import MasscastApp
+import RunLog
+import Runner
+
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Reconcile every broadcast under the folders with the state store: send what is due, exactly once.",
+        discussion: """
+            Each broadcast (a pipeline with a mass/sendall or mass/send step) is in one state: send, wait, \
+            expire, noop, drift, resume, busy, blocked, orphan, failed or needs-inputs; apply acts on send and \
+            resume (and a failed run inside its window) through the runner, then prints a summary. Inputs come \
+            from defaults and NAME.inputs.yaml beside the pipeline, never from the environment. Exit code: the \
+            worst of the broadcasts' (0 fine, 1 failed, 2 invalid, 3 stopped, 4 window closed, 6 refused or \
+            blocked). See docs/pipeline-format.md, "Apply".
+            """
+    )
+
+    @Argument(help: "Folders or pipeline files (default: pipelines).")
+    var paths: [String] = []
+
+    @Flag(help: "Say what apply would do; send nothing and take no lease.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Send this broadcast AGAIN as a new generation (repeatable).", valueName: "name"))
+    var rerun: [String] = []
+
+    @Flag(help: "Send (or continue) broadcasts whose schedule window has closed.")
+    var allowLate = false
+
+    @Option(help: ArgumentHelp("Confirm this broadcast's send to ALL followers (repeatable).", valueName: "name"))
+    var confirmToAll: [String] = []
+
+    @Flag(help: "Rehearse against the in-process WeChat sandbox (state is temporary unless --state is given).")
+    var sandbox = false
+
+    @Option(help: ArgumentHelp("With --sandbox: the fixture YAML.", valueName: "file"))
+    var fixture: String?
+
+    @Option(help: "The summary's format: text or json.")
+    var format: ApplyFormat = .text
+
+    @Option(help: ArgumentHelp("The state file (SQLite).", valueName: "path"))
+    var state: String?
+
+    @Option(help: ArgumentHelp("The project config.", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("A dotenv file of secrets (NAME=value lines).", valueName: "file"))
+    var secrets: String?
+
+    @Option(help: "Log format of the runs: text or json. Default: text on a terminal, json otherwise.")
+    var logFormat: LogFormat?
+
+    @Flag(help: "Log every call attempt.")
+    var verbose = false
+
+    func validate() throws {
+        if fixture != nil && !sandbox { throw ValidationError("--fixture needs --sandbox") }
+    }
+
+    func run() async throws {
+        Console.start(logFormat: logFormat)
+        let console = Console.current
+        let request = ApplyRequest(
+            paths: paths, dryRun: dryRun, rerun: Set(rerun), allowLate: allowLate, confirmToAll: Set(confirmToAll),
+            sandbox: sandbox, fixture: fixture,
+            settings: SessionSettings(state: state, config: config, secrets: secrets))
+        let (logFormat, verbose) = (self.logFormat, self.verbose)
+        let report = await Apply.run(
+            request, environment: .process, problem: { console.report($0) },
+            logging: { scrub in console.sessionLogging(format: logFormat, verbose: verbose, scrub: scrub).0 },
+            execute: { session in
+                let result = await RunService.run(session) { signal in
+                    switch signal {
+                    case .interrupt, .terminate:
+                        console.say(
+                            "stopping: calls in flight finish, nothing new starts", level: .warning,
+                            event: "run.stopping")
+                    case .interruptAgain:
+                        console.final("interrupted again (SIGINT): exiting now", level: .warning, event: "run.interrupted")
+                        Foundation.exit(130)
+                    }
+                }
+                console.lastWords(result)
+                return result
+            })
+        console.clearProgress()
+        writeStdout(format == .json ? report.json() : report.text())
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+}
+
+enum ApplyFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}

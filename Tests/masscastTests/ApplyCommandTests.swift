@@ -1,0 +1,188 @@
+import Foundation
+import MasscastTesting
+import Testing
+import WeChatSandbox
+
+/// End-to-end tests of `masscast apply DIR`: the built binary against a sandbox started in this
+/// process, with the sandbox's record of accepted sends (`GET /sandbox/sends`) as the witness.
+@Suite("masscast apply")
+struct ApplyCommandTests {
+    /// A broadcast to the tag its required input names (given by its inputs file).
+    static func broadcast(_ name: String, text: String = "Hello", extra: String = "") -> String {
+        """
+        version: 1
+        name: \(name)
+        account: brand-main
+        inputs:
+          tag_id: { type: integer, required: true }
+        \(extra)steps:
+          - id: send
+            uses: mass/sendall
+            with:
+              filter: { is_to_all: false, tag_id: "${{ inputs.tag_id }}" }
+              msgtype: text
+              text: { content: "\(text)" }
+
+        """
+    }
+
+    /// Writes `pipelines/NAME.yaml` and its inputs file (tag 101).
+    static func add(_ ws: RunWorkspace, _ name: String, text: String = "Hello", extra: String = "") throws {
+        try ws.write("pipelines/\(name).yaml", broadcast(name, text: text, extra: extra))
+        try ws.write("pipelines/\(name).inputs.yaml", "tag_id: 101\n")
+    }
+
+    struct Summary {
+        var exitCode: Int
+        var rows: [String: [String: Any]]
+        func action(_ name: String) -> String? { rows[name]?["action"] as? String }
+    }
+
+    /// `masscast apply pipelines --format json` with the workspace's state and config.
+    static func apply(_ ws: RunWorkspace, _ extra: [String] = [], state: String? = nil) async throws -> (BinaryResult, Summary) {
+        var arguments = ["apply", "pipelines", "--format", "json", "--config", ws.configPath, "--log-format", "json"]
+        arguments += ["--state", state ?? ws.statePath] + extra
+        let result = try await ws.masscast(arguments)
+        let object = try #require(
+            try? JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any], "\(result)")
+        var rows: [String: [String: Any]] = [:]
+        for row in object["broadcasts"] as? [[String: Any]] ?? [] { rows[row["name"] as? String ?? ""] = row }
+        #expect(object["format_version"] as? Int == 1)
+        return (result, Summary(exitCode: object["exit_code"] as? Int ?? -1, rows: rows))
+    }
+
+    @Test("apply twice sends once; a fresh state file within the window adopts the send; each pipeline's state and the worst exit code")
+    func applyTwiceAndAdoption() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            try Self.add(ws, "news")
+            try ws.write("pipelines/later.yaml", Self.broadcast("later", extra: "apply: manual\n"))
+            try ws.write("pipelines/later.inputs.yaml", "tag_id: 101\n")
+            try ws.write("pipelines/no-inputs.yaml", Self.broadcast("no-inputs"))
+            try ws.write(
+                "pipelines/status.yaml",
+                "version: 1\nname: status\naccount: brand-main\nsteps:\n  - id: get\n    uses: mass/get\n    with: {msg_id: 1000000001}\n")
+
+            let (first, one) = try await Self.apply(ws)
+            #expect(first.exited(2), "\(first)")  // the worst: needs-inputs is invalid input
+            #expect(one.exitCode == 2)
+            #expect(one.action("news") == "send")
+            #expect(one.rows["news"]?["result"] as? String == "sent (run \(one.rows["news"]?["run_id"] as? String ?? "?"))")
+            #expect(one.action("later") == "noop")
+            #expect((one.rows["later"]?["reason"] as? String)?.contains("apply: manual") == true)
+            #expect(one.action("no-inputs") == "needs-inputs")
+            #expect((one.rows["no-inputs"]?["reason"] as? String)?.contains("no-inputs.inputs.yaml") == true)
+            #expect(one.action("status") == "noop")
+            let sent = try await ws.sends()
+            #expect(sent.count == 1, "\(sent)")
+
+            try FileManager.default.removeItem(atPath: ws.dir.appendingPathComponent("pipelines/no-inputs.yaml").path)
+            let (second, two) = try await Self.apply(ws)
+            #expect(second.exited(0), "\(second)")
+            #expect(two.action("news") == "noop")
+            #expect(try await ws.sends().count == 1)
+
+            // Another state file (state lost): apply sends again under the same clientmsgid,
+            // which WeChat (the sandbox) answers with the earlier msg_id: nothing new is sent.
+            let fresh = ws.dir.appendingPathComponent("other/state.sqlite").path
+            let (third, three) = try await Self.apply(ws, state: fresh)
+            #expect(third.exited(0), "\(third)")
+            #expect(three.action("news") == "send")
+            let after = try await ws.sends()
+            #expect(after.count == 1, "\(after)")
+            #expect(after.first?.msgID == sent.first?.msgID)
+            await ws.expectNoSecrets()
+        }
+    }
+
+    @Test("an edit after sending is a drift (nothing sent, exit 6, the field named); --rerun sends it again; a deleted file is an orphan")
+    func driftRerunOrphan() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            try Self.add(ws, "news")
+            let (first, _) = try await Self.apply(ws)
+            #expect(first.exited(0), "\(first)")
+            #expect(try await ws.sends().count == 1)
+
+            try Self.add(ws, "news", text: "Hello again")
+            let (edited, drift) = try await Self.apply(ws)
+            #expect(edited.exited(6), "\(edited)")
+            #expect(drift.action("news") == "drift")
+            let changes = drift.rows["news"]?["changes"] as? [[String: Any]] ?? []
+            #expect(changes.contains { $0["field"] as? String == "text.content" && $0["sent"] as? String == "Hello" && $0["now"] as? String == "Hello again" }, "\(changes)")
+            #expect(try await ws.sends().count == 1)
+
+            // The text summary names it too.
+            let text = try await ws.masscast(["apply", "pipelines", "--dry-run"] + ws.common)
+            #expect(text.exited(6))
+            #expect(text.out.contains("~ send.text.content: Hello → Hello again"), "\(text.out)")
+            #expect(text.out.contains("dry run, nothing was sent"))
+
+            let (rerun, again) = try await Self.apply(ws, ["--rerun", "news"])
+            #expect(rerun.exited(0), "\(rerun)")
+            #expect(again.action("news") == "send")
+            #expect(again.rows["news"]?["new_generation"] as? Bool == true)
+            #expect(try await ws.sends().count == 2)
+
+            try FileManager.default.removeItem(atPath: ws.dir.appendingPathComponent("pipelines/news.yaml").path)
+            let (gone, orphan) = try await Self.apply(ws)
+            #expect(gone.exited(0), "\(gone)")
+            #expect(orphan.action("news") == "orphan")
+            #expect(try await ws.sends().count == 2)
+        }
+    }
+
+    @Test("two apply processes on one folder at once: every broadcast is sent exactly once")
+    func concurrentAppliers() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            let names = ["one", "two", "three"]
+            for name in names { try Self.add(ws, name, text: "Hello \(name)") }
+            // Create the state file first, so that both processes open the same one.
+            let (_, dry) = try await Self.apply(ws, ["--dry-run"])
+            #expect(names.allSatisfy { dry.action($0) == "send" })
+            #expect(try await ws.sends().isEmpty)
+
+            let arguments = ["apply", "pipelines", "--format", "json"] + ws.common
+            let a = try ws.start(arguments)
+            let b = try ws.start(arguments)
+            let results = [await ws.finish(a), await ws.finish(b)]
+            for r in results { #expect(r.exited(0) || r.exited(6), "\(r)") }
+            let sends = try await ws.sends()
+            #expect(sends.count == names.count, "\(sends)")
+            #expect(Set(sends.compactMap(\.clientMsgID)).count == names.count)
+
+            let (_, after) = try await Self.apply(ws)
+            #expect(names.allSatisfy { after.action($0) == "noop" })
+        }
+    }
+
+    @Test("the window: wait before it opens, expire after it closed (nothing sent), --allow-late sends")
+    func windows() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            try Self.add(
+                ws, "future",
+                extra: "schedule: { not_before: \"2099-01-01T09:00:00+08:00\" }\n")
+            try Self.add(
+                ws, "past",
+                extra: "schedule: { not_before: \"2020-01-01T09:00:00+08:00\", not_after: \"2020-01-01T21:00:00+08:00\" }\n")
+            let (r, s) = try await Self.apply(ws)
+            #expect(r.exited(4), "\(r)")
+            #expect(s.action("future") == "wait")
+            #expect(s.rows["future"]?["opens_at"] as? String == "2099-01-01T01:00:00Z")
+            #expect(s.action("past") == "expire")
+            #expect(s.rows["past"]?["exit_code"] as? Int == 4)
+            #expect(try await ws.sends().isEmpty)
+
+            let (late, l) = try await Self.apply(ws, ["--allow-late"])
+            #expect(late.exited(0), "\(late)")
+            #expect(l.action("past") == "send")
+            #expect(try await ws.sends().count == 1)
+        }
+    }
+}
