@@ -265,7 +265,7 @@ struct BoundedWaitTests {
 /// A client that declares a body and sends it one byte every `interval`: returns the first
 /// bytes of the answer ("" when the server closed without one). Blocking; run it off the
 /// concurrency pool.
-func slowBodyExchange(port: Int, head: String, interval: useconds_t, maxBytes: Int) -> String {
+func slowBodyExchange(port: Int, head: String, interval: useconds_t, maxBytes: Int, waitForAnswer: Bool = true) -> String {
     #if canImport(Glibc)
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     #else
@@ -291,6 +291,7 @@ func slowBodyExchange(port: Int, head: String, interval: useconds_t, maxBytes: I
         if n > 0 { return String(decoding: buffer[0..<n], as: UTF8.self) }
         if n == 0 { return "" }
     }
+    if !waitForAnswer { return "" }
     // Stop sending and wait for the answer (a loaded machine fires the server's timer late).
     var timeout = timeval(tv_sec: 15, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -300,6 +301,56 @@ func slowBodyExchange(port: Int, head: String, interval: useconds_t, maxBytes: I
 
 @Suite("The listener under hostile clients", .serialized)
 struct HostileClientTests {
+    @Test(
+        "while 150 clients drip headers and 60 send oversized or malformed bodies, legitimate pushes keep being stored",
+        .timeLimit(.minutes(2)))
+    func pushesStoredUnderAbuse() async throws {
+        let configuration = ListenerConfiguration(
+            accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(500))
+        try await LiveListener.with(configuration) { live in
+            let port = live.running.port
+            let dripHead = Array("POST /wechat/callback HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
+            let oversized = Array(
+                "POST /wechat/callback?signature=x&timestamp=1&nonce=2 HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n".utf8)
+                + Array(repeating: UInt8(ascii: "a"), count: 70_000)
+            let malformed = Array("POST /wechat/callback?signature=x&timestamp=1&nonce=2 HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\n<xml><a></b>".utf8)
+            let abuse = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for i in 0..<210 {
+                        group.addTask {
+                            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                                Thread.detachNewThread {
+                                    if i < 150 {
+                                        // Headers one byte every 50 ms for about 3 s, never ended.
+                                        _ = slowBodyExchange(
+                                            port: port, head: String(decoding: dripHead, as: UTF8.self), interval: 50_000,
+                                            maxBytes: 60, waitForAnswer: false)
+                                    } else {
+                                        _ = rawExchange(port: port, request: i % 2 == 0 ? oversized : malformed, readTimeout: 3)
+                                    }
+                                    c.resume()
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            // Legitimate pushes meanwhile: each stored once and answered success.
+            var answers: [Answer] = []
+            for n in 0..<20 {
+                let push = Push.finish(Accounts.news, msgID: 1000001500 + Int64(n))
+                answers.append(try await live.post(push.plain()))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            await abuse.value
+            #expect(answers.allSatisfy { $0 == Answer(200, "success") }, "\(answers)")
+            let stored = try await live.temp.events(Accounts.news, (0..<20).map { 1000001500 + Int64($0) })
+            #expect(stored.count == 20)
+            let health = try await live.get("/healthz")
+            #expect(health.status == 200)
+        }
+    }
+
     /// Malformed requests, then many bodies that trickle in and time out, round after round:
     /// each timed-out read ended before its answer, so the server's next read of the
     /// connection never met a read still pending (which stopped the process before).
