@@ -201,16 +201,14 @@ import Glibc
 import Darwin
 #endif
 
-/// A raw TCP exchange on loopback: sends `request`, then reads until the server closes or
-/// `readTimeout` seconds pass. Blocking; run it off the concurrency pool.
-func rawExchange(port: Int, request: [UInt8], readTimeout: Int) -> String {
+/// A TCP connection to 127.0.0.1:`port` (blocking), or `nil`.
+func loopbackConnection(port: Int) -> Int32? {
     #if canImport(Glibc)
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     #else
     let fd = socket(AF_INET, SOCK_STREAM, 0)
     #endif
-    guard fd >= 0 else { return "" }
-    defer { close(fd) }
+    guard fd >= 0 else { return nil }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -218,7 +216,18 @@ func rawExchange(port: Int, request: [UInt8], readTimeout: Int) -> String {
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard connected == 0 else { return "" }
+    guard connected == 0 else {
+        close(fd)
+        return nil
+    }
+    return fd
+}
+
+/// A raw TCP exchange on loopback: sends `request`, then reads until the server closes or
+/// `readTimeout` seconds pass. Blocking; run it off the concurrency pool.
+func rawExchange(port: Int, request: [UInt8], readTimeout: Int) -> String {
+    guard let fd = loopbackConnection(port: port) else { return "" }
+    defer { close(fd) }
     var timeout = timeval(tv_sec: readTimeout, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
@@ -266,21 +275,8 @@ struct BoundedWaitTests {
 /// bytes of the answer ("" when the server closed without one). Blocking; run it off the
 /// concurrency pool.
 func slowBodyExchange(port: Int, head: String, interval: useconds_t, maxBytes: Int, waitForAnswer: Bool = true) -> String {
-    #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
-    #endif
-    guard fd >= 0 else { return "" }
+    guard let fd = loopbackConnection(port: port) else { return "connect failed" }
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { return "connect failed" }
     _ = Array(head.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     var buffer = [UInt8](repeating: 0, count: 256)
     for _ in 0..<maxBytes {
