@@ -136,9 +136,47 @@ public enum Apply {
                 .init(name: name, source: .present(.init(digest: "", missingInputs: missing)), store: .neverRun))
         }
 
+        let sendsToAll = pipeline.steps.contains(where: \.sendsToAllFollowers)
+        var blockers: [ReconcileBlocker] = []
+        var approved = false
+        do {
+            if let config = try ProjectFiles.loadConfig(explicit: request.settings.config, near: file),
+                let settings = config.approvals
+            {
+                let needed = settings.required(
+                    toAll: sendsToAll, recipients: ApprovalFile.largestOpenIDAudience(of: pipeline, file: file))
+                if needed > 0 {
+                    let path = ApprovalFile.path(name: name, configFile: config.file)
+                    let approvals = try ApprovalFile.load(path)
+                    let approvers = approvals?.approvers(for: ApprovalFile.sourceDigest(of: pipeline, file: file)) ?? []
+                    if approvers.count >= needed {
+                        approved = true
+                    } else {
+                        let found: String =
+                            if approvals == nil { "\(path) does not exist" }
+                            else if approvers.isEmpty { "the approvals in \(path) are void: the broadcast changed since" }
+                            else { "\(approvers.count) valid (\(approvers.joined(separator: ", ")))" }
+                        blockers.append(
+                            ReconcileBlocker(
+                                .approval,
+                                "masscast.yaml requires \(needed) approval\(needed == 1 ? "" : "s") of its current source and "
+                                    + "\(found): run `masscast approve \(name) --by WHO` and merge approvals/\(name).yaml "
+                                    + "(--confirm-to-all does not replace an approval)"))
+                    }
+                }
+            }
+        } catch {
+            return invalid(error, name: name)
+        }
+        let confirmed = request.confirmToAll.contains(name) || (approved && sendsToAll)
+        if !request.sandbox, sendsToAll, !confirmed {
+            blockers.append(
+                ReconcileBlocker(.confirmation, "it sends to ALL followers: pass --confirm-to-all \(name) to send it"))
+        }
+
         var runRequest = RunRequest(
             pipeline: file, sandbox: request.sandbox, fixture: request.fixture, rerun: request.rerun.contains(name),
-            confirmToAll: request.confirmToAll.contains(name) ? name : nil, settings: request.settings)
+            confirmToAll: confirmed ? name : nil, settings: request.settings)
         runRequest.inputValues = values
         runRequest.allowLate = request.allowLate
         let session: RunSession
@@ -156,12 +194,6 @@ public enum Apply {
             if !request.dryRun {
                 let lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
                 leased = lease.acquired != nil
-            }
-            var blockers: [ReconcileBlocker] = []
-            if !request.sandbox, pipeline.steps.contains(where: \.sendsToAllFollowers), !request.confirmToAll.contains(name) {
-                blockers.append(
-                    ReconcileBlocker(
-                        .confirmation, "it sends to ALL followers: pass --confirm-to-all \(name) to send it"))
             }
             let facts = Reconciler.Facts(
                 name: name, source: .present(await executor.reconcileSource()),

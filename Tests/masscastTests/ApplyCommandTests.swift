@@ -185,4 +185,80 @@ struct ApplyCommandTests {
             #expect(try await ws.sends().count == 1)
         }
     }
+
+    @Test("approvals: a to-all send is blocked without one (--confirm-to-all cannot replace it), sent with one, and an edit voids it")
+    func approvals() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            let config = try String(contentsOfFile: ws.configPath, encoding: .utf8)
+            try (config + "approvals: { to_all: 1, over_recipients: 2 }\n").write(
+                toFile: ws.configPath, atomically: true, encoding: .utf8)
+            func toAll(_ name: String, _ text: String) -> String {
+                """
+                version: 1
+                name: \(name)
+                account: brand-main
+                steps:
+                  - id: send
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: true }
+                      msgtype: text
+                      text: { content: "\(text)" }
+
+                """
+            }
+            try ws.write("pipelines/all-news.yaml", toAll("all-news", "To everyone"))
+            try ws.write(
+                "pipelines/vip.yaml",
+                """
+                version: 1
+                name: vip
+                account: brand-main
+                steps:
+                  - id: send
+                    uses: mass/send
+                    with:
+                      touser: [o4WmZ0C2lUFynUYDK9SGewL2AGe4, o4WmZ0Ae_yHC3A_lCbFs83cEDU3q, o4WmZ0LyjjjBGiqRbC5o-X2a7cZm]
+                      msgtype: text
+                      text: { content: "VIP" }
+
+                """)
+            let (blocked, b) = try await Self.apply(ws, ["--confirm-to-all", "all-news"])
+            #expect(blocked.exited(6), "\(blocked)")
+            #expect(b.action("all-news") == "blocked")
+            #expect((b.rows["all-news"]?["reason"] as? String)?.contains("masscast approve all-news --by WHO") == true)
+            #expect(b.action("vip") == "blocked", "3 OpenIDs are over over_recipients: 2")
+            #expect(try await ws.sends().isEmpty)
+
+            let approve = try await ws.masscast(
+                ["approve", "all-news", "--by", "alice", "--path", "pipelines", "--config", ws.configPath])
+            #expect(approve.exited(0), "\(approve)")
+            let file = ws.dir.appendingPathComponent("approvals/all-news.yaml").path
+            let written = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(written.contains("by: \"alice\""))
+            #expect(written.contains("source_digest: "))
+
+            // Approved: sent without --confirm-to-all. vip is still blocked.
+            let (sent, s) = try await Self.apply(ws)
+            #expect(sent.exited(6), "\(sent)")
+            #expect(s.action("all-news") == "send")
+            #expect(s.rows["all-news"]?["result"] as? String != "-")
+            #expect(s.action("vip") == "blocked")
+            #expect(try await ws.sends().count == 1)
+
+            // An edit voids the approval of a broadcast not yet sent.
+            let vipApproval = try await ws.masscast(["approve", "vip", "--by", "bob", "--path", "pipelines", "--config", ws.configPath])
+            #expect(vipApproval.exited(0), "\(vipApproval)")
+            try ws.write(
+                "pipelines/vip.yaml",
+                try String(contentsOfFile: ws.dir.appendingPathComponent("pipelines/vip.yaml").path, encoding: .utf8)
+                    .replacingOccurrences(of: "\"VIP\"", with: "\"VIP!\""))
+            let (void, v) = try await Self.apply(ws)
+            #expect(void.exited(6), "\(void)")
+            #expect((v.rows["vip"]?["reason"] as? String)?.contains("void") == true, "\(v.rows["vip"] ?? [:])")
+            #expect(try await ws.sends().count == 1)
+        }
+    }
 }
