@@ -195,8 +195,12 @@ public enum Apply {
                 let lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
                 leased = lease.acquired != nil
             }
+            let quota = await executor.quotaCheck(now: now())
+            if let blocker = quota.blocker { blockers.append(blocker) }
+            var source = await executor.reconcileSource()
+            source.plannedSends = quota.planned
             let facts = Reconciler.Facts(
-                name: name, source: .present(await executor.reconcileSource()),
+                name: name, source: .present(source),
                 store: try await executor.reconcileStoreFacts(now: now()), window: executor.scheduleWindow,
                 blockers: blockers, applier: owner, allowLate: request.allowLate,
                 rerun: request.rerun.contains(name))

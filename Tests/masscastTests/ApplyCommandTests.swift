@@ -261,4 +261,27 @@ struct ApplyCommandTests {
             #expect(try await ws.sends().count == 1)
         }
     }
+
+    @Test("quota: a broadcast that needs more mass sends than the account has left today is blocked, nothing sent")
+    func quota() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            let config = try String(contentsOfFile: ws.configPath, encoding: .utf8)
+            #expect(config.contains("pacing: { clientmsgid_retry_window:"))
+            try config.replacingOccurrences(
+                of: "pacing: { clientmsgid_retry_window:", with: "pacing: { sends_per_day: 1, clientmsgid_retry_window:"
+            ).write(toFile: ws.configPath, atomically: true, encoding: .utf8)
+            try Self.add(ws, "a-first", text: "first")
+            try Self.add(ws, "b-second", text: "second")
+            let (r, s) = try await Self.apply(ws)
+            #expect(r.exited(6), "\(r)")
+            #expect(s.action("a-first") == "send")
+            #expect(s.action("b-second") == "blocked")
+            let blockers = s.rows["b-second"]?["blockers"] as? [[String: Any]] ?? []
+            #expect(blockers.first?["kind"] as? String == "quota")
+            #expect((blockers.first?["message"] as? String)?.contains("has 0 of its 1 left today") == true, "\(blockers)")
+            #expect(try await ws.sends().count == 1)
+        }
+    }
 }
