@@ -192,7 +192,12 @@ public enum Apply {
         var entry: ApplyEntry
         do {
             if !request.dryRun {
-                let lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
+                var lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
+                // A holder on this host whose process is gone (a killed applier) holds nothing.
+                if case .held(let holder, _) = lease, !RunOptions.isProcessAlive(holder) {
+                    try await session.store.releaseLease(identity, owner: holder)
+                    lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
+                }
                 leased = lease.acquired != nil
             }
             let quota = await executor.quotaCheck(now: now())

@@ -284,4 +284,52 @@ struct ApplyCommandTests {
             #expect(try await ws.sends().count == 1)
         }
     }
+
+    @Test("a half-sent broadcast whose window closed is expired, saying what was sent; no further batch is sent")
+    func halfSentExpires() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            let iso = ISO8601DateFormatter()
+            let closes = Date().addingTimeInterval(4)
+            try ws.write(
+                "pipelines/half.yaml",
+                """
+                version: 1
+                name: half
+                account: brand-main
+                schedule: { not_after: "\(iso.string(from: closes))" }
+                steps:
+                  - id: first
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: false, tag_id: 101 }
+                      msgtype: text
+                      text: { content: "Part one" }
+                  - id: second
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: false, tag_id: 102 }
+                      msgtype: text
+                      text: { content: "Part two" }
+
+                """)
+            // The applier is killed right after the first batch is journaled.
+            let crashed = try await ws.masscast(
+                ["apply", "pipelines"] + ws.common,
+                env: ["MASSCAST_CRASH_AT": "send.after_journal"])
+            #expect(crashed.signalled, "\(crashed)")
+            #expect(try await ws.sends().count == 1)
+            try await Task.sleep(for: .seconds(max(0, closes.timeIntervalSinceNow) + 0.5))
+
+            let (r, s) = try await Self.apply(ws)
+            #expect(r.exited(4), "\(r)")
+            #expect(s.action("half") == "expire")
+            let reason = s.rows["half"]?["reason"] as? String ?? ""
+            #expect(reason.contains("1 of 2 sends made: first batch 0 msg_id"), "\(reason)")
+            #expect(reason.contains("no further batch is sent"))
+            #expect((s.rows["half"]?["sent"] as? [[String: Any]])?.count == 1)
+            #expect(try await ws.sends().count == 1)
+        }
+    }
 }
