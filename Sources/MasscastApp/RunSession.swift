@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCore
+import PipelineYAML
 import RunLog
 import RunState
 import Runner
@@ -278,6 +279,13 @@ public final class RunSession: Sendable {
         let secrets = try Secrets.load(file: settings.secrets, environment: environment)
         let inputs = try resolveInputs(request.inputs, file: request.inputValues, pipeline: loaded.pipeline)
         let config = try ProjectFiles.loadConfig(explicit: settings.config, near: loaded.file)
+        // A step may not read a variable the config takes a credential from (MC3009).
+        if let names = config?.secretEnvironmentNames, !names.isEmpty {
+            let checked = PipelineLoader(secretEnvironment: names).load(path: loaded.file)
+            if checked.hasErrors {
+                throw SetupError(.invalidPipeline, "\(loaded.file) has errors", diagnostics: checked.diagnostics)
+            }
+        }
         let store: SQLiteStateStore
         if let given = wiring.store {
             store = given
@@ -320,6 +328,7 @@ public final class RunSession: Sendable {
             options.sandbox = request.sandbox
             action = .resume(runID)
         }
+        options.fence = fence(account: account, parts: parts, rehearsal: rehearsal, environment: environment)
         configure(&options)
         let file = parts.loaded.file
         let executor = RunExecutor(
@@ -329,6 +338,22 @@ public final class RunSession: Sendable {
         return RunSession(
             executor: executor, store: parts.store, rehearsal: rehearsal, account: account, scrubbed: scrubbed,
             temporaryStore: parts.temporaryStore, action: action)
+    }
+
+    /// What no request of the run may carry: the account's app secret, every `secrets.*`
+    /// value, the variables masscast and the config read credentials from, and a rehearsal's.
+    static func fence(account: AccountSettings, parts: Parts, rehearsal: Rehearsal?, environment: AppEnvironment)
+        -> SecretFence
+    {
+        var named: [String: String] = ["account \(account.name)'s app_secret": account.secret.value]
+        for (name, value) in parts.secrets.values { named["secrets.\(name)"] = value }
+        let configNames = parts.config?.secretEnvironmentNames ?? []
+        for (name, value) in environment.variables
+        where configNames.contains(name) || SecretReference.isSecretEnvironmentName(name) {
+            named["env.\(name)"] = value
+        }
+        for (i, value) in (rehearsal?.scrub ?? []).enumerated() { named["the sandbox's secret \(i + 1)"] = value }
+        return SecretFence(named)
     }
 
     static func resume(

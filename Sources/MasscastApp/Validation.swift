@@ -82,9 +82,13 @@ public struct Validation: Sendable {
         let configOfFile = files.map { file in config.map(configs.key) ?? configs.discover(for: file) }
 
         let loader = PipelineLoader(reader: YAMLReader(maxBytes: maxFileSize))
+        // The variables each pipeline's config reads credentials from: its steps may not.
+        let secretNames = configOfFile.map { $0.flatMap(configs.config)?.secretEnvironmentNames ?? [] }
         let checker = PipelineFileChecker(deep: deep, progress: progress)
         let results = ParallelMap.run(files.count, jobs: jobs) { i in
-            var loaded = loader.load(path: files[i])
+            var fileLoader = loader
+            fileLoader.secretEnvironment = secretNames[i]
+            var loaded = fileLoader.load(path: files[i])
             // The files the pipeline will read (media, content files, audiences).
             if let p = loaded.pipeline {
                 loaded.diagnostics = (loaded.diagnostics + checker.check(p)).sortedByLocation()

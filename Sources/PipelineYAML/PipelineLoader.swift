@@ -4,9 +4,13 @@ import PipelineCore
 /// Reads pipeline files: YAML text → located tree → checked `Pipeline`.
 public struct PipelineLoader: Sendable {
     public var reader: YAMLReader
+    /// Environment variables that hold credentials (masscast.yaml's secret fields name them):
+    /// a step's `with` may not read them (MC3009).
+    public var secretEnvironment: Set<String>
 
-    public init(reader: YAMLReader = YAMLReader()) {
+    public init(reader: YAMLReader = YAMLReader(), secretEnvironment: Set<String> = []) {
         self.reader = reader
+        self.secretEnvironment = secretEnvironment
     }
 
     /// What loading one file produced.
@@ -33,7 +37,7 @@ public struct PipelineLoader: Sendable {
         var diagnostics = read.diagnostics
         var pipeline: Pipeline?
         if let root = read.root {
-            let decoded = PipelineDecoder.decode(root, file: file)
+            let decoded = PipelineDecoder.decode(root, file: file, secretEnvironment: secretEnvironment)
             pipeline = decoded.pipeline
             diagnostics += decoded.diagnostics
         }

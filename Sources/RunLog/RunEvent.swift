@@ -2,10 +2,12 @@ import Foundation
 import PipelineCore
 import RunState
 
-/// What happens in a run, as the runner reports it: the run's and its steps' lifecycle, and
-/// the run's summary. The runner emits events; ``RunEvent/logLine`` renders each as the log
-/// line it has always been (message, level, `event` and the other metadata keys, which JSON
-/// log consumers read), and ``RunEvent/progress`` as the live progress line's part of it.
+/// What happens in a run, as the runner reports it: the run's and its steps' lifecycle, what
+/// happens inside steps (calls, sends, deletes, waits), and the run's summary. The runner
+/// emits events; ``RunEvent/logLine`` renders each as the log line it has always been
+/// (message, level, `event` and the other metadata keys, which JSON log consumers read; `nil`
+/// for an event that only shows progress), and ``RunEvent/progress`` as the live progress
+/// line's part of it.
 public enum RunEvent: Sendable, Hashable {
     /// The schedule window refuses to run the pipeline now (`run.not_run`).
     case notRun(reason: String)
@@ -38,6 +40,117 @@ public enum RunEvent: Sendable, Hashable {
     case stopped(runID: String, reason: String, resumeCommand: String)
     /// The run ended: `failedSteps` empty for success (`run.finished`).
     case finished(runID: String, failedSteps: [String])
+
+    // What happens inside a step: its calls, sends, deletes and waits.
+
+    /// An audience file is being read (progress only).
+    case audienceReading(stepID: String, file: String, lines: Int, percent: Int)
+    /// An audience file was read (`audience.read`).
+    case audienceRead(stepID: String, file: String, recipients: Int, duplicates: Int, blankLines: Int, batches: Int)
+    /// Batch `batch` (from 1) of `batches` is being sent; `sent` of `audience` OpenIDs sent
+    /// so far (progress only).
+    case batchSending(stepID: String, batch: Int, batches: Int, sent: Int, audience: Int)
+    /// Batch `batch` (from 1) of `batches` was sent (`batch.sent`, written when there is
+    /// more than one batch).
+    case batchSent(stepID: String, batch: Int, batches: Int, openIDs: Int, msgID: Int64, sent: Int, audience: Int)
+    /// WeChat accepted a send (`send.accepted`); `to` names a group send's audience.
+    case sendAccepted(SendCall, to: String?, msgID: Int64)
+    /// The journal shows the send as made: it is adopted, not made again (`send.adopted`).
+    case sendAdopted(SendCall, runID: String, msgID: Int64?)
+    /// A send with an unknown outcome is repeated under its clientmsgid (`send.reconcile`).
+    case sendReconciled(SendCall, runID: String)
+    /// WeChat answered 45065, the send exists: adopted (`send.adopted`), or, when this store
+    /// never recorded it, adopted loudly (`send.adopted_unrecorded`).
+    case sendDuplicate(SendCall, msgID: Int64, unrecorded: Bool)
+    /// A call's attempt failed and is retried (or, for 45066, repeated) after `delay`
+    /// (`attempt.failed`).
+    case attemptFailed(CallAttempt, CallError, retrying: Bool, delay: Duration)
+    /// A call's attempt succeeded (`attempt.ok`, at debug level).
+    case attemptSucceeded(CallAttempt, duration: Duration)
+    /// A call waits before its next attempt; `left` is what is left of the wait (progress only).
+    case retryWaiting(stepID: String, left: Duration, reason: RetryReason)
+    /// A delete the journal shows as made is not made again (`delete.adopted`); `msgID` nil
+    /// for an article.
+    case deleteAdopted(stepID: String, msgID: Int64?)
+    /// WeChat says 40059 (already deleted) after an attempt that may have arrived (`delete.already_done`).
+    case deleteAlreadyDone(stepID: String)
+    /// The MASSSENDJOBFINISH push of a job arrived (`wait.push`).
+    case waitPush(stepID: String, msgID: Int64, status: String)
+    /// Polling a job's status failed; it is polled again later (`wait.poll_failed`).
+    case waitPollFailed(stepID: String, msgID: Int64, error: String)
+    /// A wait is waiting: `waited` so far, each job's state (progress only).
+    case waiting(stepID: String, waited: Duration, states: [String])
+    /// A wait still waits after whole minutes, for logs without a progress line (`wait.progress`).
+    case stillWaiting(stepID: String, uses: String, waited: Duration, states: [String])
+    /// A wait ended with nothing or fewer than half of the audience sent (`wait.low_delivery`).
+    case lowDelivery(stepID: String, uses: String, sent: Int, total: Int, msgIDs: [Int64])
+    /// A rehearsal sends to all followers without `--confirm-to-all` (`run.to_all_rehearsal`).
+    case toAllRehearsal(steps: [String], account: String, appID: String, pipeline: String)
+    /// A send to all followers is not confirmed: the run is refused (`run.to_all_refused`).
+    case toAllRefused(reason: String)
+
+    /// One send under its clientmsgid: `batch` from 0 (logs count from 1).
+    public struct SendCall: Sendable, Hashable {
+        public var stepID: String
+        public var uses: String
+        public var clientMsgID: String
+        public var batch: Int
+
+        public init(stepID: String, uses: String, clientMsgID: String, batch: Int) {
+            self.stepID = stepID
+            self.uses = uses
+            self.clientMsgID = clientMsgID
+            self.batch = batch
+        }
+    }
+
+    /// One attempt of a call: `batch` from 0 (logs count from 1).
+    public struct CallAttempt: Sendable, Hashable {
+        public var stepID: String
+        public var uses: String
+        public var endpoint: String
+        public var batch: Int
+        public var attempt: Int
+
+        public init(stepID: String, uses: String, endpoint: String, batch: Int, attempt: Int) {
+            self.stepID = stepID
+            self.uses = uses
+            self.endpoint = endpoint
+            self.batch = batch
+            self.attempt = attempt
+        }
+    }
+
+    /// Why a call failed, as logs show it.
+    public struct CallError: Sendable, Hashable {
+        /// The error's text (its `description`).
+        public var text: String
+        public var errcode: Int?
+        public var httpStatus: Int?
+        /// `transient`, `permanent`, … (`error.class`).
+        public var errorClass: String
+        /// Whether WeChat may have received the call (`delivery`).
+        public var delivery: String
+
+        public init(text: String, errcode: Int?, httpStatus: Int?, errorClass: String, delivery: String) {
+            self.text = text
+            self.errcode = errcode
+            self.httpStatus = httpStatus
+            self.errorClass = errorClass
+            self.delivery = delivery
+        }
+    }
+
+    /// What a call waits for before its next attempt.
+    public enum RetryReason: Sendable, Hashable {
+        /// 45011: the next minute.
+        case nextMinute
+        /// 45066: the clientmsgid's window.
+        case clientMsgIDWindow
+        /// A backoff before attempt `nextAttempt`, after errcode `errcode` (or, without one,
+        /// an error of class `errorClass`).
+        case backoff(nextAttempt: Int, errcode: Int?, errorClass: String)
+    }
 
     /// The end of a step.
     public struct StepEnd: Sendable, Hashable {

@@ -36,8 +36,9 @@ public enum RunProgress: Sendable, Hashable {
 
 extension RunEvent {
     /// The log line of the event: its message, level and metadata (`event` and the event's
-    /// keys; the logger adds `pipeline` and `run.id`).
-    public var logLine: RunLogLine {
+    /// keys; the logger adds `pipeline` and `run.id`); `nil` for an event that only shows
+    /// progress.
+    public var logLine: RunLogLine? {
         switch self {
         case .notRun(let reason):
             return RunLogLine(.warning, reason, ["event": "run.not_run"])
@@ -102,17 +103,20 @@ extension RunEvent {
             return RunLogLine(
                 .error, "run \(runID) failed: \(Self.failureMessage(failedSteps))",
                 ["event": "run.finished", "status": "failed"])
+        default:
+            return stepLogLine
         }
     }
 
     /// What the event does to the live progress line, if anything: a step's start shows
-    /// "[id] uses started", its end (or stop) takes its text away.
+    /// "[id] uses started", its end (or stop) takes its text away; sends, retries and waits
+    /// show what they are doing.
     public var progress: RunProgress? {
         switch self {
         case .stepStarted(let stepID, let uses): return .text("[\(stepID)] \(uses) started")
         case .stepFinished(let end): return .ended(stepID: end.stepID)
         case .stepStopped(let stepID, _, _): return .ended(stepID: stepID)
-        default: return nil
+        default: return stepProgressText.map(RunProgress.text)
         }
     }
 

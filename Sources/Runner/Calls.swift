@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCore
+import RunLog
 import RunState
 import WeChatMP
 
@@ -40,7 +41,8 @@ struct CallSpec: Sendable {
 extension RunExecutor {
     func client(for step: Step) -> WeChatClient {
         WeChatClient(
-            configuration: .init(baseURL: account.apiBase, timeout: step.timeout), tokens: tokens, transport: transport)
+            configuration: .init(baseURL: account.apiBase, timeout: step.timeout, fence: options.fence), tokens: tokens,
+            transport: transport)
     }
 
     /// Makes the call, retrying per the step's policy and the errcode classes
@@ -92,22 +94,17 @@ extension RunExecutor {
                 await record(spec, attempt: state.attempt, start: t0, error: error, retryDelay: delay)
                 let errcode = error.errcode
                 let attempt = state.attempt
-                logger.warning(
-                    "attempt \(attempt)\(spec.step.uses.value == "mass/send" ? " (batch \(spec.batch + 1))" : "") failed: \(error); \(wait.countsAsAttempt ? "retrying" : "repeating") in \(Self.format(delay))",
-                    metadata: attemptMetadata(spec, attempt: attempt, error: error, event: "attempt.failed"))
-                let stepID = spec.step.id.value
-                let why: @Sendable (Int) -> String
+                events.emit(.attemptFailed(
+                    spec.attempt(attempt), RunEvent.CallError(error), retrying: wait.countsAsAttempt, delay: delay))
+                let reason: RunEvent.RetryReason
                 switch wait {
-                case .nextMinute:
-                    why = { "[\(stepID)] waiting \($0) s for the next minute (45011)" }
-                case .clientMsgIDWindow:
-                    why = { "[\(stepID)] waiting \($0) s: this clientmsgid was used less than a window ago (45066)" }
+                case .nextMinute: reason = .nextMinute
+                case .clientMsgIDWindow: reason = .clientMsgIDWindow
                 case .backoff:
-                    let cause = errcode.map { "errcode \($0)" } ?? error.errorClass.rawValue
-                    let next = attempt + 1
-                    why = { "[\(stepID)] retrying in \($0) s (attempt \(next), after \(cause))" }
+                    reason = .backoff(nextAttempt: attempt + 1, errcode: errcode, errorClass: error.errorClass.rawValue)
                 }
-                if !(await sleepShowingProgress(delay, why)) {
+                let stepID = spec.step.id.value
+                if !(await sleepShowingProgress(delay, stepID: stepID, reason)) {
                     return state.maybeReceived ? .unknown(error) : .stopped
                 }
                 if wait.countsAsAttempt { state.attempt += 1 }
@@ -116,14 +113,13 @@ extension RunExecutor {
         }
     }
 
-    /// Sleeps `wait` (ended early by a stop: `false`), showing `text(seconds left)` as the
-    /// live progress line once a second, so the line says what the run is waiting for.
-    func sleepShowingProgress(_ wait: Duration, _ text: @escaping @Sendable (Int) -> String) async -> Bool {
-        guard let progress = options.progress else { return await stopSignal.sleep(wait, clock: options.clock) }
+    /// Sleeps `wait` (ended early by a stop: `false`), showing the seconds left as the live
+    /// progress line once a second, so the line says what the run is waiting for.
+    func sleepShowingProgress(_ wait: Duration, stepID: String, _ reason: RunEvent.RetryReason) async -> Bool {
+        guard options.progress != nil else { return await stopSignal.sleep(wait, clock: options.clock) }
         var left = wait
         while left > .zero {
-            let seconds = Int((Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18).rounded(.up))
-            progress(text(max(1, seconds)))
+            events.emit(.retryWaiting(stepID: stepID, left: left, reason: reason))
             let chunk = min(left, .seconds(1))
             if !(await stopSignal.sleep(chunk, clock: options.clock)) { return false }
             left -= chunk
@@ -131,28 +127,7 @@ extension RunExecutor {
         return true
     }
 
-    static func format(_ d: Duration) -> String {
-        let s = d.seconds
-        if s < 1 { return "\(Int(s * 1000))ms" }
-        if s < 60 { return String(format: "%.1fs", s) }
-        return String(format: "%.0fm%02.0fs", (s / 60).rounded(.down), s.truncatingRemainder(dividingBy: 60))
-    }
-
-    func attemptMetadata(_ spec: CallSpec, attempt: Int, error: WeChatError?, event: String) -> Logger.Metadata {
-        var m: Logger.Metadata = [
-            "event": .string(event), "step.id": .string(spec.step.id.value), "uses": .string(spec.step.uses.value),
-            "attempt": .stringConvertible(attempt), "endpoint": .string(spec.endpoint),
-        ]
-        // Counted from 1, as the text says "batch 2/3" (the journal and attempts keep it from 0).
-        if spec.batch > 0 || spec.step.uses.value == "mass/send" { m["batch"] = .stringConvertible(spec.batch + 1) }
-        if let error {
-            if let code = error.errcode { m["errcode"] = .stringConvertible(code) }
-            if let status = error.httpStatus { m["http.status"] = .stringConvertible(status) }
-            m["error.class"] = .string(error.errorClass.rawValue)
-            m["delivery"] = .string(error.delivery.rawValue)
-        }
-        return m
-    }
+    static func format(_ d: Duration) -> String { RunEvent.durationText(d) }
 
     func record(
         _ spec: CallSpec, attempt: Int, start: Date, result: String = "error", error: WeChatError? = nil,
@@ -177,10 +152,8 @@ extension RunExecutor {
             try? await store.appendAttempt(r)
         }
         if result == "ok" && logger.logLevel <= .debug {
-            var m = attemptMetadata(spec, attempt: attempt, error: nil, event: "attempt.ok")
-            m["duration_ms"] = .stringConvertible(Int(options.now().timeIntervalSince(start) * 1000))
-            m["http.status"] = .stringConvertible(200)
-            logger.debug("\(spec.endpoint) ok", metadata: m)
+            let duration = Duration.milliseconds(Int(options.now().timeIntervalSince(start) * 1000))
+            events.emit(.attemptSucceeded(spec.attempt(attempt), duration: duration))
         }
     }
 
@@ -194,5 +167,21 @@ extension RunExecutor {
         if options.crashPoint == name {
             kill(getpid(), SIGKILL)
         }
+    }
+}
+
+extension CallSpec {
+    /// Attempt `attempt` of this call, as events report it.
+    func attempt(_ attempt: Int) -> RunEvent.CallAttempt {
+        RunEvent.CallAttempt(
+            stepID: step.id.value, uses: step.uses.value, endpoint: endpoint, batch: batch, attempt: attempt)
+    }
+}
+
+extension RunEvent.CallError {
+    init(_ error: WeChatError) {
+        self.init(
+            text: String(describing: error), errcode: error.errcode, httpStatus: error.httpStatus,
+            errorClass: error.errorClass.rawValue, delivery: error.delivery.rawValue)
     }
 }

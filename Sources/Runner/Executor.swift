@@ -114,7 +114,7 @@ public actor RunExecutor {
         case .rerunRefused(let generation, let unknown):
             let event = RunEvent.rerunRefused(generation: generation, unknownSends: unknown)
             events.emit(event)
-            let message = event.logLine.message
+            let message = event.logLine?.message ?? ""
             return .invalid(message: message)
         case .unfinished(let record):
             let place = await unfinishedPlace(record)

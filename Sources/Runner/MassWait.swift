@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCore
+import RunLog
 import RunState
 import WeChatMP
 
@@ -33,13 +34,11 @@ extension RunExecutor {
         while true {
             let now = options.now()
             if useInbox, let originalID {
-                if let events = try? await store.inboxEvents(api: account.endpoint, originalID: originalID, msgIDs: ids) {
-                    for e in events where pushes[e.msgID] == nil {
+                if let inboxEvents = try? await store.inboxEvents(api: account.endpoint, originalID: originalID, msgIDs: ids) {
+                    for e in inboxEvents where pushes[e.msgID] == nil {
                         pushes[e.msgID] = e
                         if let total = e.totalCount { pushedTotals[e.msgID] = total }
-                        logger.info(
-                            "MASSSENDJOBFINISH for msg_id \(e.msgID): \(e.status)",
-                            metadata: ["event": "wait.push", "step.id": .string(stepID), "msg_id": .stringConvertible(e.msgID)])
+                        events.emit(.waitPush(stepID: stepID, msgID: e.msgID, status: e.status))
                     }
                 }
             }
@@ -59,7 +58,7 @@ extension RunExecutor {
                         if e.errorClass == .permanent {
                             return .failure(StepFailure(e))
                         }
-                        logger.warning("polling msg_id \(id) failed: \(e); polling again later", metadata: ["event": "wait.poll_failed", "step.id": .string(stepID)])
+                        events.emit(.waitPollFailed(stepID: stepID, msgID: id, error: String(describing: e)))
                     case .duplicate: break
                     case .stopped: return .stopped(stopSignal.message)
                     }
@@ -81,14 +80,12 @@ extension RunExecutor {
             if options.now().timeIntervalSince(lastProgress) >= 1 {
                 lastProgress = options.now()
                 let waited = Int(options.now().timeIntervalSince(started))
-                let state = ids.map { pushes[$0]?.status ?? statuses[$0]?.rawValue ?? "waiting" }.joined(separator: ", ")
-                options.progress?("[\(stepID)] waiting \(waited)s · \(state)")
+                let states = ids.map { pushes[$0]?.status ?? statuses[$0]?.rawValue ?? "waiting" }
+                events.emit(.waiting(stepID: stepID, waited: .seconds(waited), states: states))
                 // Without a live progress line (JSON logs, not a terminal): a line a minute.
                 if options.progress == nil, waited > 0, waited / 60 > lastLoggedMinute {
                     lastLoggedMinute = waited / 60
-                    logger.info(
-                        "still waiting after \(waited / 60)m: \(state)",
-                        metadata: ["event": "wait.progress", "step.id": .string(stepID), "uses": .string(step.uses.value)])
+                    events.emit(.stillWaiting(stepID: stepID, uses: step.uses.value, waited: .seconds(waited), states: states))
                 }
             }
             // The next thing that can happen: an inbox check, a poll, the deadline; without a
@@ -122,13 +119,7 @@ extension RunExecutor {
     func logLowDelivery(_ outputs: MassWaitHandler.Outputs, ids: [Int64], step: Step) {
         guard let sent = outputs.sentCount, let total = outputs.totalCount, sent == 0 || sent * 2 < total
         else { return }
-        let which = ids.map(String.init).joined(separator: ", ")
-        logger.warning(
-            "\(sent) of \(total) followers were sent the message (msg_id \(which))",
-            metadata: [
-                "event": "wait.low_delivery", "step.id": .string(step.id.value), "uses": .string(step.uses.value),
-                "sent_count": .stringConvertible(sent), "total_count": .stringConvertible(total),
-            ])
+        events.emit(.lowDelivery(stepID: step.id.value, uses: step.uses.value, sent: sent, total: total, msgIDs: ids))
     }
 
     /// Why the wait fails its `min_sent`, or `nil` when it is met.

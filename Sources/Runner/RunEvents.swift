@@ -17,7 +17,7 @@ struct RunEvents: Sendable {
         case .ended(let stepID)?: progressEnded?(stepID)
         case nil: break
         }
-        let line = event.logLine
+        guard let line = event.logLine else { return }
         logger.log(level: line.level, "\(line.message)", metadata: line.metadata)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PipelineCore
 import RunState
+import WeChatMP
 
 /// How a run behaves; the command line fills it.
 public struct RunOptions: Sendable {
@@ -60,6 +61,9 @@ public struct RunOptions: Sendable {
     /// pacer, `mass/wait`'s polling, inbox checks and grace, the heartbeat. Production uses
     /// `ContinuousClock`; tests a virtual clock, so that hours of waiting take milliseconds.
     public var clock: any Clock<Duration> = ContinuousClock()
+    /// The secrets no request of the run may carry (the app secret, `secrets.*`, the
+    /// variables credentials come from), by the name a refusal shows.
+    public var fence = SecretFence()
 
     public init() {}
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCore
+import RunLog
 import RunState
 
 /// Sends to all followers need intent: `--confirm-to-all NAME`, where NAME is the
@@ -27,14 +28,13 @@ extension RunExecutor {
             if given == name { return nil }
             refusal = "--confirm-to-all names '\(given)', but this pipeline's name is '\(name)': \(what); \(outcome). Pass --confirm-to-all \(name)"
         } else if options.sandbox {
-            logger.warning(
-                "rehearsing a send to ALL followers without --confirm-to-all (\(what) in production); the real run needs --confirm-to-all \(name)",
-                metadata: ["event": "run.to_all_rehearsal"])
+            events.emit(.toAllRehearsal(
+                steps: pending.map(\.id.value), account: account.name, appID: account.appID, pipeline: name))
             return nil
         } else {
             refusal = "\(what); \(outcome), nothing was sent. Confirm it with --confirm-to-all \(name) (the pipeline's name)"
         }
-        logger.error("\(refusal)", metadata: ["event": "run.to_all_refused"])
+        events.emit(.toAllRefused(reason: refusal))
         return refusal
     }
 

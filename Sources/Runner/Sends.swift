@@ -2,6 +2,7 @@ import Audience
 import Foundation
 import Logging
 import PipelineCore
+import RunLog
 import RunState
 import WeChatMP
 
@@ -73,11 +74,12 @@ extension RunExecutor {
         }
         let source = AudienceSource(path: resolvePath(file), csvColumn: column)
         let stepID = step.id.value
-        let progress = options.progress
+        let events = events
         let scanned: Result<AudienceScan, AudienceError> = await Task.detached {
             do throws(AudienceError) {
                 return .success(try AudienceScanner.scan(source, progress: { p in
-                    progress?("[\(stepID)] reading \(file): \(p.linesRead) lines, \(p.bytesRead * 100 / max(1, p.totalBytes))%")
+                    events.emit(.audienceReading(
+                        stepID: stepID, file: file, lines: p.linesRead, percent: Int(p.bytesRead * 100 / max(1, p.totalBytes))))
                 }))
             } catch {
                 return .failure(error)
@@ -89,9 +91,9 @@ extension RunExecutor {
         case .failure(let e): return .failure(StepFailure(.audience, e.description, cause: e))
         }
         defer { scan.removeSpool() }
-        logger.info(
-            "\(file): \(scan.uniqueCount) OpenIDs (\(scan.duplicateCount) duplicates removed, \(scan.skippedBlankLines) blank lines), \(scan.batchSizes.count) batch\(scan.batchSizes.count == 1 ? "" : "es")",
-            metadata: ["event": "audience.read", "step.id": .string(stepID), "recipients": .stringConvertible(scan.uniqueCount)])
+        events.emit(.audienceRead(
+            stepID: stepID, file: file, recipients: scan.uniqueCount, duplicates: scan.duplicateCount,
+            blankLines: scan.skippedBlankLines, batches: scan.batchSizes.count))
         let batches: AudienceBatches
         do { batches = try scan.batches() } catch { return .failure(StepFailure(.audience, error.description, cause: error)) }
         return await sendBatches(step, payload: payload, template: template, sizes: scan.batchSizes) {
@@ -126,8 +128,8 @@ extension RunExecutor {
             let content = Self.batchContent(
                 payloadView: payloadView, payloadViewJSON: payloadViewJSON, v2PayloadViewJSON: v2PayloadViewJSON,
                 legacyPayloadJSON: payloadJSON, openIDs: openIDs)
-            options.progress?(
-                "[\(step.id.value)] sending batch \(batch.index + 1)/\(total) · \(ProgressText.grouped(sentRecipients))/\(ProgressText.grouped(audience)) OpenIDs sent")
+            events.emit(.batchSending(
+                stepID: step.id.value, batch: batch.index + 1, batches: total, sent: sentRecipients, audience: audience))
             var prepared = template
             prepared.toUser = openIDs
             let request = prepared
@@ -142,16 +144,9 @@ extension RunExecutor {
             case .sent(let msgID, _):
                 msgIDs.append(msgID)
                 sentRecipients += openIDs.count
-                options.progress?(
-                    "[\(step.id.value)] batch \(batch.index + 1)/\(total) sent · \(ProgressText.grouped(sentRecipients))/\(ProgressText.grouped(audience)) OpenIDs sent")
-                if total > 1 {
-                    logger.info(
-                        "batch \(batch.index + 1)/\(total) sent (\(openIDs.count) OpenIDs, msg_id \(msgID))",
-                        metadata: [
-                            "event": "batch.sent", "step.id": .string(step.id.value),
-                            "batch": .stringConvertible(batch.index + 1), "msg_id": .stringConvertible(msgID),
-                        ])
-                }
+                events.emit(.batchSent(
+                    stepID: step.id.value, batch: batch.index + 1, batches: total, openIDs: openIDs.count, msgID: msgID,
+                    sent: sentRecipients, audience: audience))
             case .failed(let failure):
                 let note = msgIDs.isEmpty ? "" : "; \(msgIDs.count) of \(total) batches were sent"
                 return .failure(
@@ -183,15 +178,9 @@ extension RunExecutor {
         let left = account.pacing.sendsPerDay - used
         if pending > left {
             return StepFailure(.refused,
-                "refusing to start: \(pending) send\(pending == 1 ? "" : "s") needed but \(account.name) has \(max(0, left)) of its \(account.pacing.sendsPerDay) mass sends left today (\(used) made by masscast since \(Self.isoFormat(since))); nothing was sent. Split the audience over several days or raise pacing.sends_per_day if WeChat allows more.")
+                "refusing to start: \(pending) send\(pending == 1 ? "" : "s") needed but \(account.name) has \(max(0, left)) of its \(account.pacing.sendsPerDay) mass sends left today (\(used) made by masscast since \(RunEvent.chinaTime(since))); nothing was sent. Split the audience over several days or raise pacing.sends_per_day if WeChat allows more.")
         }
         return nil
-    }
-
-    static func isoFormat(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
-        return f.string(from: d)
     }
 
     // MARK: One send
@@ -205,10 +194,7 @@ extension RunExecutor {
         guard let run else { return .failed(StepFailure(.noRun, "no run")) }
         let key = clientMsgID(step: step, batch: batch, run: run)
         let now = options.now()
-        var meta: Logger.Metadata = [
-            "step.id": .string(step.id.value), "uses": .string(step.uses.value), "clientmsgid": .string(key),
-            "batch": .stringConvertible(batch + 1),  // from 1 in logs; the journal keeps it from 0
-        ]
+        let sendCall = RunEvent.SendCall(stepID: step.id.value, uses: step.uses.value, clientMsgID: key, batch: batch)
         let journaled = JournaledCall(kind: .send, key: key)
         let existing: JournalEntry?
         switch await readJournal(journaled) {
@@ -228,11 +214,7 @@ extension RunExecutor {
                     return .failed(StepFailure(.refused,
                         "\(label) was already sent under \(key) (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")), and the pipeline was edited since: \(what). Nothing was sent now. To finish this broadcast as it was sent, restore what changed (git checkout) and run it again: nothing is sent twice. To send the edited version as a new broadcast, --rerun starts the next generation and SENDS AGAIN, to the whole audience of every send step\(sentSoFar.isEmpty ? "" : " (this generation has made \(sentSoFar) so far)")."))
                 }
-                meta["event"] = "send.adopted"
-                if let id = existing.msgID { meta["msg_id"] = .stringConvertible(id) }
-                logger.notice(
-                    "\(label) was already sent (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")); not sending again",
-                    metadata: meta)
+                events.emit(.sendAdopted(sendCall, runID: existing.runID, msgID: existing.msgID))
                 if let id = existing.msgID { return .sent(msgID: id, msgDataID: existing.msgDataID) }
                 return .failed(StepFailure(.refused, "journal entry \(key) is sent but has no msg_id"))
             case .intent, .unknown:
@@ -247,12 +229,9 @@ extension RunExecutor {
                 let age = now.timeIntervalSince(existing.firstAttemptAt)
                 if age > options.unknownOutcomeLimit && !options.confirmResend {
                     return .stopped(
-                        "\(label) has an unknown outcome since \(Self.isoFormat(existing.firstAttemptAt)) (over 23 hours: WeChat may have forgotten its clientmsgid, so repeating could send twice). Check the account's sent messages, then `\(options.resumeCommand(run.id, "--confirm-resend"))` to send it again.")
+                        "\(label) has an unknown outcome since \(RunEvent.chinaTime(existing.firstAttemptAt)) (over 23 hours: WeChat may have forgotten its clientmsgid, so repeating could send twice). Check the account's sent messages, then `\(options.resumeCommand(run.id, "--confirm-resend"))` to send it again.")
                 }
-                meta["event"] = "send.reconcile"
-                logger.notice(
-                    "\(label) has an unknown outcome from run \(existing.runID); repeating it with the same clientmsgid",
-                    metadata: meta)
+                events.emit(.sendReconciled(sendCall, runID: existing.runID))
             case .refused:
                 break
             }
@@ -287,9 +266,7 @@ extension RunExecutor {
             entry.msgDataID = response.msgDataID
             await journalOutcome(&entry, .sent)
             crashPoint("send.after_journal")
-            meta["event"] = "send.accepted"
-            meta["msg_id"] = .stringConvertible(response.msgID)
-            logger.info("sent\(audience.map { " to \($0)" } ?? ""), msg_id \(response.msgID)", metadata: meta)
+            events.emit(.sendAccepted(sendCall, to: audience, msgID: response.msgID))
             return .sent(msgID: response.msgID, msgDataID: response.msgDataID)
         case .duplicate(let msgID):
             // 45065 for a key this store never recorded as possibly sent, when no attempt of
@@ -300,19 +277,7 @@ extension RunExecutor {
             entry.msgID = msgID
             entry.adoptedUnrecorded = unrecorded
             await journalOutcome(&entry, .sent)
-            meta["msg_id"] = .stringConvertible(msgID)
-            meta["errcode"] = .stringConvertible(45065)
-            if unrecorded {
-                meta["event"] = "send.adopted_unrecorded"
-                logger.warning(
-                    "WeChat already has a send with this key from another state store; its content cannot be compared. Adopting msg_id \(msgID) (45065); check the account's sent messages if this broadcast was not sent from another machine",
-                    metadata: meta)
-            } else {
-                meta["event"] = "send.adopted"
-                logger.notice(
-                    "WeChat already has this send (45065, clientmsgid exists); adopting msg_id \(msgID)",
-                    metadata: meta)
-            }
+            events.emit(.sendDuplicate(sendCall, msgID: msgID, unrecorded: unrecorded))
             return .sent(msgID: msgID, msgDataID: nil)
         case .failed(let e), .alreadyDone(let e):
             await journalOutcome(&entry, .refused, errcode: e.errcode)
@@ -340,18 +305,4 @@ final class SendAttempts: @unchecked Sendable {
     }
 
     var mayHaveSent: Bool { lock.withLock { sent } }
-}
-
-/// Numbers as people read them in progress texts and summaries.
-enum ProgressText {
-    /// `20001` → `20,001`.
-    static func grouped(_ value: Int) -> String {
-        let digits = String(value.magnitude)
-        var out = ""
-        for (i, ch) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
-            out.append(ch)
-        }
-        return (value < 0 ? "-" : "") + out
-    }
 }

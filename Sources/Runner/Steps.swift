@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCore
+import RunLog
 import RunState
 import WeChatMP
 
@@ -38,11 +39,8 @@ extension RunExecutor {
             case .success(let entry): existing = entry
             case .failure(let stop): return .stopped(stop.message)
             }
-            let target = request.msgID.map { "msg_id \($0)" } ?? "the article"
             if existing?.state == .sent {
-                logger.notice(
-                    "\(target) was already deleted in this run; not deleting again",
-                    metadata: ["event": "delete.adopted", "step.id": .string(step.id.value)])
+                events.emit(.deleteAdopted(stepID: step.id.value, msgID: request.msgID))
                 continue
             }
             let mayHaveArrived = existing.map { $0.state == .intent || $0.state == .unknown } ?? false
@@ -69,7 +67,7 @@ extension RunExecutor {
                 continue
             case .alreadyDone:
                 await journalOutcome(&entry, .sent)
-                logger.notice("an earlier attempt may have deleted it; WeChat says 40059 (already deleted)", metadata: ["event": "delete.already_done", "step.id": .string(step.id.value)])
+                events.emit(.deleteAlreadyDone(stepID: step.id.value))
                 continue
             case .failed(let e):
                 await journalOutcome(&entry, .refused, errcode: e.errcode)

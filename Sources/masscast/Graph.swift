@@ -19,16 +19,13 @@ struct Graph: ParsableCommand {
     func run() throws {
         do {
             writeStdout(StepGraph.render(try PipelineGraphs.load(pipeline), format: format))
-        } catch .missing {
-            writeStderr("masscast: no such file or folder: '\(pipeline)'\n")
-            throw Exit.invalid
-        } catch .empty {
-            writeStderr("masscast: no *.yaml or *.yml pipelines under \(pipeline)\n")
-            throw Exit.invalid
-        } catch .invalid(let problems, let files) {
+        } catch where error.code == .invalid {
             let cache = SourceCache()
             let renderer = DiagnosticRenderer(color: useColor(2)) { cache.line($0, $1) }
-            writeStderr(renderer.text(problems, pipelines: files, configs: []))
+            writeStderr(renderer.text(error.diagnostics, pipelines: error.files, configs: []))
+            throw Exit.invalid
+        } catch {
+            writeStderr("masscast: \(error.message)\n")
             throw Exit.invalid
         }
     }

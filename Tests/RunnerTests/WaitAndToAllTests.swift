@@ -327,26 +327,33 @@ struct WaitAndToAllTests {
 
     @Test("resume needs --confirm-to-all while the send to all has not been made; with it, one send")
     func toAllResume() async throws {
-        try await Rig.with { rig in
+        try await Rig.with(time: .virtual) { rig in
             let path = try rig.write("all.yaml", Self.toAll.replacingOccurrences(of: "steps:\n", with: """
                 steps:
                   - { id: speed, uses: mass/speed }
 
                 """))
+            // The speed call is held 1.5 s (virtual) by the sandbox; the run is stopped when the
+            // step reports its start.
             try await rig.addFaults("- { on: message/mass/speed/get, latency: 1500ms, next: 1 }")
+            let stop = StopAtProgress(prefix: "[speed] mass/speed started")
             let executor = try rig.executor(path) {
                 $0.sandbox = false
                 $0.confirmToAll = "autumn-launch"
+                $0.progress = stop.progress
             }
-            let task = Task { await executor.start() }
-            try await Task.sleep(for: .milliseconds(500))
-            executor.stop()
-            let stopped = await task.value
+            stop.signal = executor.stopSignal
+            let stopped = await executor.start()
             guard case .stopped(let runID, _) = stopped else {
                 Issue.record("expected stopped, got \(stopped)")
                 return
             }
             #expect(try await rig.inspectedSends().isEmpty)
+            let steps = try await rig.steps(stopped)
+            // Stopped inside the speed step, whose call the sandbox held: it stays unfinished.
+            #expect(steps["speed"]?.state == .pending, "\(String(describing: steps["speed"]))")
+            #expect(steps["speed"]?.message?.hasPrefix("stopped") == true, "\(steps["speed"]?.message ?? "")")
+            #expect(steps["launch"]?.state != .finished, "the send to all did not run")
 
             let refused = try await rig.executor(path) { $0.sandbox = false }.resume(runID: runID)
             guard case .invalid(let message) = refused else {
@@ -367,6 +374,33 @@ struct WaitAndToAllTests {
             }.resume(runID: runID)
             #expect(resumed == .succeeded(runID: runID), "\(resumed)")
             #expect(try await rig.inspectedSends().count == 1)
+        }
+    }
+}
+
+/// Stops a run when its progress line shows a text starting with `prefix`, once.
+private final class StopAtProgress: @unchecked Sendable {
+    let prefix: String
+    private let lock = NSLock()
+    private var _signal: StopSignal?
+    private var stopped = false
+
+    init(prefix: String) { self.prefix = prefix }
+
+    var signal: StopSignal? {
+        get { lock.withLock { _signal } }
+        set { lock.withLock { _signal = newValue } }
+    }
+
+    var progress: @Sendable (String) -> Void {
+        { [self] text in
+            guard text.hasPrefix(prefix) else { return }
+            let signal = lock.withLock { () -> StopSignal? in
+                guard !stopped else { return nil }
+                stopped = true
+                return _signal
+            }
+            signal?.stop()
         }
     }
 }

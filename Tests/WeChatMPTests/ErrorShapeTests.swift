@@ -188,3 +188,17 @@ protocol MassRequestCheck {
 
 extension SendAllRequest: MassRequestCheck {}
 extension SendRequest: MassRequestCheck {}
+
+@Suite("SecretFence")
+struct SecretFenceTests {
+    @Test("a body holding a secret, as written or JSON-escaped, is caught by the secret's name; short values are not guarded")
+    func violations() {
+        let fence = SecretFence(["secrets.KEY": "k3y/\"quoted\"-value", "env.SHORT": "abc", "account a's app_secret": "plainsecret99"])
+        #expect(fence.violation(in: Data("hello plainsecret99 there".utf8)) == "account a's app_secret")
+        #expect(fence.violation(in: Data(#"{"content":"k3y/\"quoted\"-value"}"#.utf8)) == "secrets.KEY")
+        #expect(fence.violation(in: Data("k3y/\"quoted\"-value".utf8)) == "secrets.KEY")
+        #expect(fence.violation(in: Data("abc abc abc".utf8)) == nil)
+        #expect(fence.violation(in: Data("nothing here".utf8)) == nil)
+        #expect(SecretFence().isEmpty && !fence.isEmpty)
+    }
+}

@@ -137,6 +137,20 @@ public enum SecretReference {
         StringRule.secretReference.matches(text)
     }
 
+    /// The environment variable a secret field names (`APP_SECRET` of
+    /// `${{ env.APP_SECRET }}`), or `nil` for a literal or a `secrets.` reference.
+    public static func environmentName(_ text: String?) -> String? {
+        guard let text, isReference(text), let r = text.range(of: "env.") else { return nil }
+        let name = text[r.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+        return name.isEmpty ? nil : String(name)
+    }
+
+    /// Whether an environment variable holds a credential whatever the config says: the
+    /// variables masscast itself reads secrets from.
+    public static func isSecretEnvironmentName(_ name: String) -> Bool {
+        name.hasPrefix("MASSCAST_SECRET_") || name.hasPrefix("MASSCAST_CALLBACK_") || name == "MASSCAST_STATE_URL"
+    }
+
     /// The MC2019 error for a secret field written as an expression that is not exactly one
     /// reference (`${{ secrets.A }}-x`, `${{ format('{0}', secrets.A) }}`): `nil` when the
     /// value is fine, not an expression (the field checks report literals), or when `reported`

@@ -51,6 +51,17 @@ public struct ProjectConfig: Sendable {
         return shared
     }
 
+    /// The environment variables the config's secret fields name (`app_secret`, callback
+    /// `token`, `aes_key`, `previous_aes_key`, `state.url`): a step's `with` may not read them.
+    public var secretEnvironmentNames: Set<String> {
+        var texts: [String?] = [state?.url]
+        for settings in [callback] + orderedAccounts.map(\.callback) {
+            texts += [settings?.token, settings?.aesKey, settings?.previousAESKey]
+        }
+        texts += orderedAccounts.map(\.appSecret)
+        return Set(texts.compactMap(SecretReference.environmentName))
+    }
+
     /// The account called `name`, if the config defines it.
     public func account(_ name: String) -> ConfigAccount? { accounts[name] }
 

@@ -165,6 +165,16 @@ struct ExprChecker {
             }
             switch take(&rest) {
             case .end: return .object
+            case .name(let name, let offset) where root == "env" && !scope.allowSecrets
+                && (scope.secretEnvironment.contains(name) || SecretReference.isSecretEnvironmentName(name)):
+                let why = scope.secretEnvironment.contains(name)
+                    ? "an account's credentials or masscast.yaml's secret fields read it"
+                    : "masscast reads credentials from it"
+                report(
+                    .secretOutsideAccount, "env.\(name) holds a secret (\(why)); it may not be used here",
+                    at: offset,
+                    hint: "a secret used here could be sent to followers or printed in a plan; put what you mean in an input or a content_file")
+                return applyAccess(.string, rest)
             case .dynamic, .name: return applyAccess(.string, rest)
             }
         case "pipeline", "run":

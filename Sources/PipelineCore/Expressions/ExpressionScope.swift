@@ -27,6 +27,10 @@ public struct ExpressionScope: Sendable {
     public var isCondition: Bool
     /// Whether `secrets.` may be used (account credentials only).
     public var allowSecrets: Bool
+    /// Environment variables that hold credentials (named by the account's or masscast.yaml's
+    /// secret fields): where secrets are not allowed, `env.` may not read them either, nor
+    /// any `MASSCAST_SECRET_*`, `MASSCAST_CALLBACK_*` or `MASSCAST_STATE_URL`.
+    public var secretEnvironment: Set<String> = []
 
     /// Creates a scope; by default nothing is declared, and neither status functions nor
     /// secrets are allowed.

@@ -2,7 +2,12 @@
 /// and types (through `FormatSpec` and the catalog), expressions, and the step graph.
 public enum PipelineDecoder {
     /// Decodes and checks; the pipeline is `nil` only when the tree is not a mapping at all.
-    public static func decode(_ root: SourceNode, file: String) -> (pipeline: Pipeline?, diagnostics: [Diagnostic]) {
+    /// - Parameter secretEnvironment: environment variables that hold credentials (from
+    ///   masscast.yaml's secret fields): a step's `with` may not read them (MC3009), nor the one
+    ///   an inline account's `app_secret` names.
+    public static func decode(_ root: SourceNode, file: String, secretEnvironment: Set<String> = [])
+        -> (pipeline: Pipeline?, diagnostics: [Diagnostic])
+    {
         var bag = DiagnosticBag()
         guard case .mapping = root.content else {
             bag.error(.wrongType, "a pipeline is a mapping of keys (version, name, account, steps…), not \(root.kindDescription)",
@@ -33,7 +38,14 @@ public enum PipelineDecoder {
             if let r = d["retry"] { defaults.retry = mergeRetry(defaults.retry, r) }
         }
 
-        let steps = decodeSteps(root["steps"], inputs: inputTypes, defaults: defaults, bag: &bag)
+        var secrets = secretEnvironment
+        if case .string(let text)? = root["account"]?["app_secret"]?.typed,
+            let name = SecretReference.environmentName(text)
+        {
+            secrets.insert(name)
+        }
+        let steps = decodeSteps(
+            root["steps"], inputs: inputTypes, defaults: defaults, secretEnvironment: secrets, bag: &bag)
         var pipeline = Pipeline(
             file: file, version: version, name: name, description: description, account: account,
             inputs: inputs, schedule: schedule, defaults: defaults, steps: steps)
@@ -172,7 +184,7 @@ public enum PipelineDecoder {
     }
 
     static func decodeSteps(_ node: SourceNode?, inputs: [String: ExprType], defaults: StepDefaults,
-                            bag: inout DiagnosticBag) -> [Step]
+                            secretEnvironment: Set<String> = [], bag: inout DiagnosticBag) -> [Step]
     {
         guard let items = node?.items else { return [] }
         // First pass: ids and kinds, so that references can tell unknown from later steps.
@@ -210,8 +222,9 @@ public enum PipelineDecoder {
                                   ?? "known kinds: " + Catalog.names.joined(separator: ", "))
                 }
             }
-            let scope = ExpressionScope(inputs: inputs, earlierSteps: earlier, allSteps: allSteps,
+            var scope = ExpressionScope(inputs: inputs, earlierSteps: earlier, allSteps: allSteps,
                                         isCondition: false, allowSecrets: false)
+            scope.secretEnvironment = secretEnvironment
             var references: [Located<String>] = []
             if let kind = kindName.flatMap(Catalog.kind) {
                 var checker = SpecChecker(scope: scope)

@@ -12,10 +12,15 @@ public struct WeChatClient: Sendable {
         public var baseURL: String
         /// Bound on one call attempt.
         public var timeout: Duration
+        /// Secrets no request body may hold (token requests aside).
+        public var fence: SecretFence
 
-        public init(baseURL: String = "https://api.weixin.qq.com", timeout: Duration = .seconds(30)) {
+        public init(
+            baseURL: String = "https://api.weixin.qq.com", timeout: Duration = .seconds(30), fence: SecretFence = SecretFence()
+        ) {
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
             self.timeout = timeout
+            self.fence = fence
         }
     }
 
@@ -130,6 +135,11 @@ public struct WeChatClient: Sendable {
     func call<Response: Decodable>(_ endpoint: String, query: [(String, String)], body: Data, contentType: String)
         async throws(WeChatError) -> Response
     {
+        if let name = configuration.fence.violation(in: body) {
+            throw WeChatError.invalidRequest(
+                "the request holds the value of \(name), a secret; nothing was sent. Check what the step's with and the files it reads contain",
+                endpoint: endpoint)
+        }
         var token = try await tokens.token()
         var repeated = false
         while true {
