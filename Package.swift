@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "Runner",
             dependencies: [
-                "PipelineCore", "WeChatMP", "RunState", "Audience", "RunLog",
+                "PipelineCore", "WeChatMP", "RunState", "Audience", "FileChecks", "RunLog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -223,8 +223,8 @@ let package = Package(
         .testTarget(
             name: "MasscastAppTests",
             dependencies: [
-                "MasscastApp", "PipelineCore", "PipelineYAML", "Runner", "RunState", "StateSQLite", "WeChatSandbox",
-                "CallbackServer", "RunLog", .product(name: "Logging", package: "swift-log"),
+                "MasscastApp", "MasscastTesting", "PipelineCore", "PipelineYAML", "Runner", "RunState", "StateSQLite",
+                "WeChatMP", "WeChatSandbox", "CallbackServer", "RunLog", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

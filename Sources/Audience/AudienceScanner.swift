@@ -89,8 +89,10 @@ public enum AudienceScanner {
         }
         let totalBytes: Int64 = POSIX.isRegular(info.st_mode) ? Int64(info.st_size) : 0
 
+        // Problems quote a masked fragment only: the file may not be what it claims (a path
+        // to the environment or a key file), and messages reach logs, the store and reports.
         var processor = LineProcessor(
-            source: source, spool: try SpoolWriter(directory: spoolDirectory, audienceFile: file)
+            source: source, spool: try SpoolWriter(directory: spoolDirectory, audienceFile: file), masksOpenIDs: true
         )
         var succeeded = false
         defer { if !succeeded { processor.spool.discard() } }

@@ -484,7 +484,31 @@ public enum RunReports {
     /// Writes the report of `runID` as JSON to `path`; nothing when the store has no such run.
     public static func write(runID: String, store: any StateStore, to path: String) async throws {
         guard let report = try await report(runID: runID, store: store) else { return }
-        try report.jsonData().write(to: URL(fileURLWithPath: path))
+        try writePrivate(report.jsonData(), to: path)
+    }
+
+    /// Writes `data` to `path` readable by its owner only (0600, also when the file existed):
+    /// a report names the audience's files and holds the steps' messages.
+    static func writePrivate(_ data: Data, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw SetupError(.run, "cannot write the report \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        guard fchmod(fd, 0o600) == 0 else {
+            throw SetupError(.run, "cannot make the report \(path) private: \(String(cString: strerror(errno)))")
+        }
+        var written = 0
+        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) throws in
+            while written < buffer.count {
+                let n = Foundation.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SetupError(.run, "cannot write the report \(path): \(String(cString: strerror(errno)))")
+                }
+                written += n
+            }
+        }
     }
 }
 

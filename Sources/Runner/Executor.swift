@@ -1,3 +1,4 @@
+import FileChecks
 import Foundation
 import Logging
 import PipelineCore
@@ -14,6 +15,8 @@ public actor RunExecutor {
     /// The directory of the pipeline file: `file`, `content_file` and `touser_file` are
     /// relative to it.
     let baseDirectory: String
+    /// The repository root: the files steps read must lie inside it (``RepositoryRoot``).
+    let repositoryRoot: String
     let pipelineFile: String
     let pipelineDigest: String
     let account: AccountSettings
@@ -52,6 +55,7 @@ public actor RunExecutor {
         self.pipeline = pipeline
         self.pipelineFile = pipelineFile
         self.baseDirectory = (pipelineFile as NSString).deletingLastPathComponent
+        self.repositoryRoot = RepositoryRoot.find(forPipelineAt: pipelineFile)
         self.pipelineDigest = pipelineDigest
         self.account = account
         self.store = store

@@ -10,6 +10,7 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
             case undeclared = "undeclared"
             case invalidValue = "invalid value"
             case missing = "missing"
+            case repeated = "repeated"
         }
 
         private let base: Base
@@ -23,6 +24,8 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
         public static var invalidValue: Self { Self(.invalidValue) }
         /// A required input without a value or a default.
         public static var missing: Self { Self(.missing) }
+        /// `--input` names the same input twice: which value counts would be a guess.
+        public static var repeated: Self { Self(.repeated) }
 
         public var description: String { base.rawValue }
     }
@@ -57,10 +60,16 @@ public enum Inputs {
     ) throws(InputError) -> [String: Value] {
         var values: [String: Value] = file
         let declared = Dictionary(pipeline.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var seen: Set<String> = []
         for item in given {
             guard let eq = item.firstIndex(of: "=") else { throw InputError(.malformed, "--input \(item): expected name=value") }
             let name = String(item[..<eq])
             let text = String(item[item.index(after: eq)...])
+            guard seen.insert(name).inserted else {
+                throw InputError(
+                    .repeated, "--input \(name) is given more than once; give each input once (a list input takes name=a,b,c or a JSON list)",
+                    input: name)
+            }
             guard let decl = declared[name] else {
                 let names = pipeline.inputs.map(\.name).joined(separator: ", ")
                 throw InputError(

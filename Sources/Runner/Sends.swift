@@ -72,7 +72,11 @@ extension RunExecutor {
             file = path
             column = csvColumn
         }
-        let source = AudienceSource(path: resolvePath(file), csvColumn: column)
+        let checked: String
+        do { checked = try inputReader.checkedPath(file, field: "touser_file") } catch {
+            return .failure(StepFailure(error))
+        }
+        let source = AudienceSource(path: checked, csvColumn: column)
         let stepID = step.id.value
         let events = events
         let scanned: Result<AudienceScan, AudienceError> = await Task.detached {

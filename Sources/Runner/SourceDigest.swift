@@ -112,7 +112,9 @@ extension RunExecutor {
 
     /// SHA-256 (hex) of a file the pipeline names, read in blocks.
     func fileDigest(_ path: String) -> String? {
-        guard let handle = FileHandle(forReadingAtPath: resolvePath(path)) else { return nil }
+        guard let full = try? inputReader.checkedPath(path, field: ""),
+            let handle = FileHandle(forReadingAtPath: full)
+        else { return nil }
         defer { try? handle.close() }
         var hasher = SHA256()
         do {

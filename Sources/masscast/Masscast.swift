@@ -12,8 +12,8 @@ struct Masscast: AsyncParsableCommand {
         discussion: HelpText.masscast,
         version: Masscast.version,
         subcommands: [
-            Init.self, Validate.self, Graph.self, RunCommand.self, Resume.self, ApplyCommand.self, ApproveCommand.self, Runs.self,
-            Schema.self, Sandbox.self, Listen.self,
+            Init.self, Validate.self, PlanCommand.self, Show.self, Graph.self, RunCommand.self, Resume.self,
+            ApplyCommand.self, ApproveCommand.self, Runs.self, Schema.self, Sandbox.self, Listen.self,
         ]
     )
 

@@ -93,15 +93,16 @@ struct AudienceScanTests {
         #expect(error.problemCount == 6)
         #expect(error.details.count == 6)
         #expect(error.details.map { $0.split(separator: ":")[1] } == ["2", "4", "6", "7", "8", "9"])
-        #expect(error.details[0] == "\(path):2:1: malformed OpenID \"# a comment\" ('#' is not allowed)")
-        #expect(error.details[1] == "\(path):4:1: malformed OpenID \"abc\" (3 characters; at least 6)")
-        #expect(error.details[2] == "\(path):6:7: malformed OpenID \"o4WmZ0 spaced\" (space is not allowed)")
+        #expect(error.details[0] == "\(path):2:1: malformed OpenID \"# a…\" ('#' is not allowed)")
+        #expect(error.details[1] == "\(path):4:1: malformed OpenID \"a…\" (3 characters; at least 6)")
+        #expect(error.details[2] == "\(path):6:7: malformed OpenID \"o4W…\" (space is not allowed)")
         #expect(error.details[3].hasSuffix("(65 characters; at most 64)"))
-        #expect(error.details[3].contains("\"" + String(repeating: "x", count: 40) + "…\""))
+        // Never more than a masked fragment of the line (the file may hold a secret).
+        #expect(error.details[3].contains("\"xxx…\"") && !error.details[3].contains("xxxx"))
         #expect(error.details[5].contains("'张' (U+5F20) is not allowed"))
         #expect(
             error.description
-                == "\(path):2:1: malformed OpenID \"# a comment\": OpenIDs are 6–64 characters of A-Z a-z 0-9 _ - (and 5 more lines)"
+                == "\(path):2:1: malformed OpenID \"# a…\": OpenIDs are 6–64 characters of A-Z a-z 0-9 _ - (and 5 more lines)"
         )
         #expect(error.hint != nil)
         #expect(try folder.files() == ["vip.txt"])  // no spool left behind

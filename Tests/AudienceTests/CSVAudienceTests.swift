@@ -98,9 +98,9 @@ struct CSVAudienceTests {
         #expect(error.column == 3)
         #expect(error.problemCount == 3)
         #expect(error.details == [
-            "\(path):4:3: malformed OpenID \"#o4WmZ0bbbbbbbb\" ('#' is not allowed)",
-            "\(path):5:8: malformed OpenID \"short\" (5 characters; at least 6)",
-            "\(path):7:15: malformed OpenID \"o4WmZ0e+eeeeeee\" ('+' is not allowed)",
+            "\(path):4:3: malformed OpenID \"#o4…\" ('#' is not allowed)",
+            "\(path):5:8: malformed OpenID \"sh…\" (5 characters; at least 6)",
+            "\(path):7:15: malformed OpenID \"o4W…\" ('+' is not allowed)",
         ])
     }
 

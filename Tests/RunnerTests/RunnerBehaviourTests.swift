@@ -89,6 +89,10 @@ struct RunnerBehaviourTests {
               - { on: "*", http: 503, rate: 0.06 }
               - { on: "*", reset: before, rate: 0.06 }
             """) }, time: .virtual) { rig in
+            // Inside the rig's folder (its repository root): files outside it are not read.
+            try FileManager.default.copyItem(
+                at: Rig.root.appendingPathComponent("audiences/vip-openids.txt"),
+                to: rig.dir.appendingPathComponent("vip-openids.txt"))
             let send = try rig.write("faulty.yaml", """
                 version: 1
                 name: faulty
@@ -105,7 +109,7 @@ struct RunnerBehaviourTests {
                   - id: list-send
                     uses: mass/send
                     with:
-                      touser_file: \(Rig.root.path)/audiences/vip-openids.txt
+                      touser_file: vip-openids.txt
                       msgtype: text
                       text: { content: "faults too" }
                   - id: status

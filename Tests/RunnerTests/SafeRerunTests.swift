@@ -235,6 +235,50 @@ struct SafeRerunTests {
         }
     }
 
+    @Test("files outside the repository root (absolute, ../, a symbolic link out) are not read: the step fails before any call, the content not quoted",
+          arguments: ["/etc/hostname", "../../../../../../etc/hostname", "link.txt"])
+    func outsideFilesRefused(_ file: String) async throws {
+        try await Rig.with { rig in
+            // The rig's folder holds a .git: it is the repository root.
+            try? FileManager.default.createSymbolicLink(
+                atPath: rig.dir.appendingPathComponent("link.txt").path, withDestinationPath: "/etc/hostname")
+            let hostname = (try? String(contentsOfFile: "/etc/hostname", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            let text = """
+                version: 1
+                name: outside-\(abs(file.hashValue % 1000))
+                account: brand-main
+                steps:
+                  - id: send
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: false, tag_id: 101 }
+                      msgtype: text
+                      text: { content_file: "\(file)" }
+                  - id: members
+                    uses: mass/send
+                    needs: []
+                    with:
+                      touser_file: "\(file)"
+                      msgtype: text
+                      text: { content: "x" }
+                """
+            let path = try rig.write("outside.yaml", text)
+            let result = try await rig.run(path)
+            #expect(result.exitCode == 1, "\(result)")
+            let steps = try await rig.steps(result)
+            for id in ["send", "members"] {
+                let message = steps[id]?.message ?? ""
+                #expect(message.contains("outside the repository root"), "\(id): \(message)")
+                if hostname.count >= 4 { #expect(!message.contains(hostname)) }
+            }
+            if file == "link.txt" {
+                #expect(steps["send"]?.message?.contains("symbolic link") == true, "\(steps["send"]?.message ?? "")")
+            }
+            #expect(await rig.sends().isEmpty)
+        }
+    }
+
     @Test("an edit after the send is named: step, field, old → new, and what each way out does")
     func editNamed() async throws {
         try await Rig.with { rig in

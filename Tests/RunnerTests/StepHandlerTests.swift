@@ -140,8 +140,11 @@ struct StepHandlerTests {
         #expect(error(["tag_id"])?.code == .malformed)
         #expect(error(["tag_id"])?.description == "--input tag_id: expected name=value")
         #expect(error(["tag_id=7"]) == nil)
+        // The same input twice is refused, not silently the last one.
+        #expect(error(["tag_id=7", "tag_id=8"])?.code == .repeated)
+        #expect(error(["tag_id=7", "tag_id=8"])?.description.contains("--input tag_id is given more than once") == true)
 
-        let reader = InputReader(baseDirectory: "/nonexistent-dir")
+        let reader = InputReader(baseDirectory: "/nonexistent-dir", root: "/nonexistent-dir")
         #expect(throws: StepInputError.self) { try reader.readFile("a.txt", field: "file", limit: 10) }
         do {
             _ = try reader.readFile("a.txt", field: "file", limit: 10)
@@ -190,7 +193,10 @@ struct StepHandlerTests {
                 rig, Rig.example("delete-article"), inputs: ["msg_id=\(id)"], name: "delete-article")
             #expect(delete.last?.irreversible == .delete && delete.last?.batches.count == 1)
             // The two kinds no example uses.
-            let image = Rig.root.appendingPathComponent("assets/winter-menu-1.jpg").path
+            // Inside the rig's folder (its repository root): files outside it are not read.
+            let image = "winter-menu-1.jpg"
+            try FileManager.default.copyItem(
+                at: Rig.root.appendingPathComponent("assets/winter-menu-1.jpg"), to: rig.dir.appendingPathComponent(image))
             let path = try rig.write("image-and-speed.yaml", """
                 version: 1
                 name: image-and-speed
@@ -205,7 +211,7 @@ struct StepHandlerTests {
                 """)
             let (calls, steps) = try await describeThenRun(rig, path, inputs: [], name: "image-and-speed")
             #expect(calls.map(\.endpoints) == [["media/uploadimg"], ["message/mass/speed/set", "message/mass/speed/get"]])
-            let size = try #require(FileManager.default.attributesOfItem(atPath: image)[.size] as? Int)
+            let size = try #require(FileManager.default.attributesOfItem(atPath: rig.dir.appendingPathComponent(image).path)[.size] as? Int)
             #expect(calls.first?.files.map(\.bytes) == [size])
             #expect(rig.outputs(steps["speed"])["speed"] == .integer(2))
         }

@@ -20,13 +20,13 @@ enum ErrcodeReference {
         (45009, .permanent), (45028, .permanent), (48008, .permanent), (48001, .permanent),
         (48003, .permanent), (40007, .permanent), (40008, .permanent), (40003, .permanent),
         (40130, .permanent), (40152, .permanent), (45002, .permanent), (45052, .permanent),
-        (40059, .permanent), (40060, .permanent), (45067, .permanent), (45083, .permanent),
+        (40059, .permanent), (40060, .permanent), (45067, .permanent), (45083, .permanent), (45159, .permanent),
     ]
 
     /// 4–7 digit numbers in the reference that are not API errcodes, and why.
     static let notErrcodes: [Int: String] = [
         2000: "token calls a day", 2018: "year clientmsgid appeared", 7200: "expires_in sample",
-        2017: "seed article date", 2421: "seed article view count",
+        2017: "seed article date", 2421: "seed article view count", 1466: "sample tag follower count",
         30124: "sample msg_id", 34182: "sample msg_id",
         // MASSSENDJOBFINISH `Status` err(N) codes: content review and originality results
         // reported by the push (Callback), not errcodes of an API answer.

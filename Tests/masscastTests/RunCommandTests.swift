@@ -37,9 +37,13 @@ struct RunCommandTests {
             #expect(sentBefore.count == (point == "send.before_call" ? 0 : 1), "\(sentBefore)")
 
             let reportFile = ws.dir.appendingPathComponent("report.json").path
+            // A report file left readable by others is made private when written over.
+            FileManager.default.createFile(atPath: reportFile, contents: Data(), attributes: [.posixPermissions: 0o644])
             let resumed = try await ws.resume(runID, ["--report", reportFile])
             #expect(resumed.exited(0), "\(resumed)")
             ws.recordFile(reportFile)
+            let mode = try FileManager.default.attributesOfItem(atPath: reportFile)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "report mode \(String(mode ?? 0, radix: 8))")
 
             // The run id is the one `runs list` shows; the run is now finished.
             let listed = try await ws.runsList()

@@ -30,7 +30,8 @@ extension RunExecutor {
     }
 
     private func describe(journal: any JournalReading, generation: Int, keyFormat: Int) async -> [PlannedCall] {
-        let reader = InputReader(baseDirectory: baseDirectory, originalID: account.originalID, planning: true)
+        let reader = InputReader(
+            baseDirectory: baseDirectory, root: repositoryRoot, originalID: account.originalID, planning: true)
         let (project, appID, name, inputs) = (options.project, account.appID, pipeline.name.value, inputs)
         var calls: [PlannedCall] = []
         for (index, step) in pipeline.steps.enumerated() {
@@ -69,7 +70,13 @@ extension RunExecutor {
                 continue
             }
             context.references = OutputReference.all(in: .object(with))
-            calls.append(await handler.plan(with, reader: reader, context: context))
+            var call = await handler.plan(with, reader: reader, context: context)
+            call.message = PlannedMessage.summarising(with, kind: step.uses.value, reader: reader)
+            call.unknown = OutputReference.unknownFields(in: with)
+            for path in PlannedMessage.contentFiles(in: with) where !call.files.contains(where: { $0.path == path }) {
+                if let file = reader.plannedFile(path) { call.files.append(file) }
+            }
+            calls.append(call)
         }
         return calls
     }

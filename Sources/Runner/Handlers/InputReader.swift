@@ -1,4 +1,5 @@
 import Crypto
+import FileChecks
 import Foundation
 import PipelineCore
 
@@ -7,6 +8,9 @@ import PipelineCore
 struct InputReader: Sendable {
     /// The pipeline file's directory.
     var baseDirectory: String
+    /// The repository root (``RepositoryRoot``): every file a step reads must resolve, after
+    /// symbolic links, inside it.
+    var root: String
     /// The account's original id (gh_…), if configured.
     var originalID: String?
     /// Describing before the run: a placeholder for an earlier step's output
@@ -18,9 +22,33 @@ struct InputReader: Sendable {
         path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
     }
 
+    /// `path` resolved, when it lies inside the repository root after symbolic links; a path
+    /// that leads outside (`/etc/…`, `../../…`, a link out) is refused and nothing is read.
+    func checkedPath(_ path: String, field: String) throws(StepInputError) -> String {
+        let full = resolvePath(path)
+        guard RepositoryRoot.contains(root: root, path: full) else {
+            let real = RepositoryRoot.realPath(full)
+            let viaLink = real != Self.lexical(full)
+            throw StepInputError(
+                .file, path: field,
+                message: "\(path) resolves\(viaLink ? " through a symbolic link" : "") to \(real), outside the repository root \(root); it is not read. Keep the files a pipeline reads inside its repository (the folder of masscast.yaml, else the one holding .git)")
+        }
+        return full
+    }
+
+    /// An absolute path with `.` and `..` removed, without following symbolic links.
+    static func lexical(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." || part.isEmpty { continue }
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
     /// Reads a file the pipeline names, with a size limit.
     func readFile(_ path: String, field: String, limit: Int) throws(StepInputError) -> Data {
-        let full = resolvePath(path)
+        let full = try checkedPath(path, field: field)
         guard let handle = FileHandle(forReadingAtPath: full) else {
             let exists = FileManager.default.fileExists(atPath: full)
             throw StepInputError(
@@ -36,7 +64,7 @@ struct InputReader: Sendable {
 
     /// A file's size and SHA-256, read in blocks (for a plan; `nil` when it cannot be read).
     func plannedFile(_ path: String) -> PlannedFile? {
-        guard let handle = FileHandle(forReadingAtPath: resolvePath(path)) else { return nil }
+        guard let full = try? checkedPath(path, field: ""), let handle = FileHandle(forReadingAtPath: full) else { return nil }
         defer { try? handle.close() }
         var hasher = SHA256()
         var bytes = 0

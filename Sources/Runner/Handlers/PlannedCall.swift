@@ -7,33 +7,40 @@ import RunState
 /// and its batches with their clientmsgids and what the journal says of each, the content
 /// digest, the files it reads, and the earlier steps' outputs it needs that are not known
 /// until they run.
-struct PlannedCall: Sendable, Encodable {
-    var stepID: String
-    var kind: String
+public struct PlannedCall: Sendable, Encodable {
+    public var stepID: String
+    public var kind: String
     /// The WeChat endpoints, in the order the step calls them (`message/mass/send`).
-    var endpoints: [String]
-    var irreversible: Irreversibility?
+    public var endpoints: [String]
+    public var irreversible: Irreversibility?
     /// Who receives a send or a preview.
-    var audience: PlannedAudience?
+    public var audience: PlannedAudience?
     /// The irreversible calls: one per send batch, preview or deleted message.
-    var batches: [PlannedBatch] = []
+    public var batches: [PlannedBatch] = []
     /// The content digest the journal records for a `mass/sendall` (`v2:` + hex).
-    var contentDigest: String?
+    public var contentDigest: String?
     /// Files the step reads.
-    var files: [PlannedFile] = []
+    public var files: [PlannedFile] = []
     /// Earlier steps' outputs the step's `with` uses, not known before they run.
-    var references: [OutputReference] = []
+    public var references: [OutputReference] = []
+    /// What a send, preview or uploadnews carries: msgtype, a summary, `send_ignore_reprint`.
+    public var message: PlannedMessage?
+    /// Fields of `with` (dotted paths) whose value is only known after an earlier step ran,
+    /// each with that step's id.
+    public var unknown: [String: String] = [:]
+    /// Why the step would fail without a call, as the run would say it.
+    public var problemMessage: String? { problem?.message }
     /// Why the step's `with` does not make a request (the step would fail without a call).
     var problem: StepFailure?
 
     /// Whether the journal shows every irreversible call of the step as made: a run adopts
     /// them without calling again.
-    var alreadyDone: Bool { !batches.isEmpty && batches.allSatisfy { $0.journal == .sent } }
+    public var alreadyDone: Bool { !batches.isEmpty && batches.allSatisfy { $0.journal == .sent } }
 
     enum CodingKeys: String, CodingKey {
         case stepID = "step", kind = "uses", endpoints, irreversible, audience, batches
         case contentDigest = "content_digest", files, references, problem
-        case alreadyDone = "already_done"
+        case alreadyDone = "already_done", message, unknown
     }
 
     enum ProblemKeys: String, CodingKey {
@@ -41,7 +48,7 @@ struct PlannedCall: Sendable, Encodable {
     }
 
     /// As a plan is saved: every field present (`null` when absent).
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(stepID, forKey: .stepID)
         try c.encode(kind, forKey: .kind)
@@ -61,36 +68,68 @@ struct PlannedCall: Sendable, Encodable {
             try c.encodeNil(forKey: .problem)
         }
         try c.encode(alreadyDone, forKey: .alreadyDone)
+        try c.encode(message, forKey: .message)
+        try c.encode(unknown, forKey: .unknown)
+    }
+}
+
+/// What a message step carries, summarised for review.
+public struct PlannedMessage: Sendable, Hashable, Codable {
+    /// `text`, `mpnews`, `image`, `voice`, `mpvideo`, `wxcard` (nil for uploadnews).
+    public var msgtype: String?
+    /// Text's first 80 characters, article titles, or the media id (or where it comes from).
+    public var summary: String
+    /// `send_ignore_reprint` of an mpnews send (nil when not given or not mpnews).
+    public var sendIgnoreReprint: Bool?
+
+    public init(msgtype: String?, summary: String, sendIgnoreReprint: Bool?) {
+        self.msgtype = msgtype
+        self.summary = summary
+        self.sendIgnoreReprint = sendIgnoreReprint
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case msgtype, summary, sendIgnoreReprint = "send_ignore_reprint"
     }
 }
 
 /// Who a send or a preview goes to.
-struct PlannedAudience: Sendable, Hashable, Encodable {
+public struct PlannedAudience: Sendable, Hashable, Encodable {
     /// "ALL followers", "tag 100", "3 OpenIDs", "vip-openids.txt", "one follower".
-    var description: String
-    /// Recipients, when known before the call (an OpenID list or file).
-    var recipients: Int?
+    public var description: String
+    /// Recipients, when known before the call (an OpenID list or file), after dedupe.
+    public var recipients: Int?
     /// The batch sizes of a `mass/send`.
-    var batchSizes: [Int] = []
+    public var batchSizes: [Int] = []
+    /// Whether it is every follower (`is_to_all`).
+    public var toAll = false
+    /// The tag of a `mass/sendall` to a tag.
+    public var tagID: Int?
+    /// OpenIDs dropped as repeated (an OpenID list or file).
+    public var duplicates: Int?
+    /// Malformed lines of an OpenID file, and the first one's line number.
+    public var malformedLines: Int?
+    public var firstMalformedLine: Int?
 
     enum CodingKeys: String, CodingKey {
-        case description, recipients, batchSizes = "batch_sizes"
+        case description, recipients, batchSizes = "batch_sizes", toAll = "to_all", tagID = "tag_id", duplicates
+        case malformedLines = "malformed_lines", firstMalformedLine = "first_malformed_line"
     }
 }
 
 /// One irreversible call of a step.
-struct PlannedBatch: Sendable, Hashable, Encodable {
+public struct PlannedBatch: Sendable, Hashable, Encodable {
     /// From 0, as the journal keeps it.
-    var index: Int
+    public var index: Int
     /// OpenIDs in the batch (`nil` for a send to a tag or to all).
-    var recipients: Int?
+    public var recipients: Int?
     /// The journal key: the send's clientmsgid; a preview's or delete's key once the run
     /// has an id (`nil` before).
-    var key: String?
+    public var key: String?
     /// What the journal says of the key now (`nil`: never made).
-    var journal: JournalEntry.State?
+    public var journal: JournalEntry.State?
     /// The msg_id the journal holds for it.
-    var msgID: Int64?
+    public var msgID: Int64?
 
     enum CodingKeys: String, CodingKey {
         case index, recipients, key, journal, msgID = "msg_id"
@@ -98,20 +137,27 @@ struct PlannedBatch: Sendable, Hashable, Encodable {
 }
 
 /// A file a step reads.
-struct PlannedFile: Sendable, Hashable, Encodable {
-    var path: String
-    var bytes: Int
+public struct PlannedFile: Sendable, Hashable, Codable {
+    /// As the pipeline names it (relative to the pipeline's folder).
+    public var path: String
+    public var bytes: Int
     /// Hex SHA-256 of its bytes.
-    var sha256: String
+    public var sha256: String
+
+    public init(path: String, bytes: Int, sha256: String) {
+        self.path = path
+        self.bytes = bytes
+        self.sha256 = sha256
+    }
 }
 
 /// An output of an earlier step (`steps.<step>.outputs.<output>`). Before the run its value
 /// is not known: `with` is evaluated with a placeholder text standing for it.
-struct OutputReference: Sendable, Hashable, CustomStringConvertible {
-    var step: String
-    var output: String
+public struct OutputReference: Sendable, Hashable, CustomStringConvertible {
+    public var step: String
+    public var output: String
 
-    var description: String { "steps.\(step).outputs.\(output)" }
+    public var description: String { "steps.\(step).outputs.\(output)" }
 
     /// The text that stands for the output while describing.
     var placeholder: String { "<output \(output) of step \(step)>" }

@@ -47,7 +47,8 @@ struct SendAllHandler: StepHandler {
         var call = context.call(endpoints: ["message/mass/sendall"])
         let filter = inputs.request.filter
         call.audience = PlannedAudience(
-            description: filter.isToAll ? "ALL followers" : filter.tagID.map { "tag \($0)" } ?? "a tag")
+            description: filter.isToAll ? "ALL followers" : filter.tagID.map { "tag \($0)" } ?? "a tag",
+            toAll: filter.isToAll, tagID: filter.isToAll ? nil : filter.tagID.map { Int($0) })
         call.batches = [await context.batch(0, key: context.clientMsgID(0), recipients: nil)]
         call.contentDigest = RunExecutor.sendAllDigest(view: context.digestView)
         return call
@@ -130,23 +131,35 @@ struct SendHandler: StepHandler {
         var call = context.call(endpoints: ["message/mass/send"])
         let count: Int
         let description: String
+        var duplicates: Int?
         switch inputs.audience {
         case .openIDs(let ids):
             count = ids.count
             description = "\(ids.count) OpenIDs"
         case .file(let path, let column):
-            let source = AudienceSource(path: context.reader.resolvePath(path), csvColumn: column)
+            guard let checked = try? context.reader.checkedPath(path, field: "touser_file") else {
+                call.problem = StepFailure(.invalidInput, "touser_file \(path) resolves outside the repository root; it is not read")
+                return call
+            }
+            let source = AudienceSource(path: checked, csvColumn: column)
+            call.files = context.reader.plannedFile(path).map { [$0] } ?? []
             do throws(AudienceError) {
-                count = try AudienceScanner.check(source).uniqueCount
+                let check = try AudienceScanner.check(source)
+                count = check.uniqueCount
+                duplicates = check.duplicateCount
             } catch {
                 call.problem = StepFailure(.audience, error.description, cause: error)
+                if error.code == .malformedOpenID {
+                    call.audience = PlannedAudience(
+                        description: path, malformedLines: error.problemCount, firstMalformedLine: error.line)
+                }
                 return call
             }
             description = path
-            call.files = context.reader.plannedFile(path).map { [$0] } ?? []
         }
         let sizes = BatchPlan.sizes(count: count)
-        call.audience = PlannedAudience(description: description, recipients: count, batchSizes: sizes)
+        call.audience = PlannedAudience(
+            description: description, recipients: count, batchSizes: sizes, duplicates: duplicates)
         for (index, size) in sizes.enumerated() {
             call.batches.append(await context.batch(index, key: context.clientMsgID(index), recipients: size))
         }

@@ -39,6 +39,8 @@ struct MassGetHandler: StepHandler {
 struct MassSpeedHandler: StepHandler {
     struct Inputs: Sendable {
         var speed: Int?
+        /// Describing: `speed` is an earlier step's output, so a run sets it.
+        var speedFromEarlierStep = false
     }
 
     struct Outputs: Encodable, Sendable {
@@ -49,12 +51,15 @@ struct MassSpeedHandler: StepHandler {
     var kind: String { "mass/speed" }
 
     func inputs(_ with: [String: Value], reader: InputReader) throws(StepFailure) -> Inputs {
-        Inputs(speed: with["speed"]?.intValue)
+        Inputs(
+            speed: with["speed"]?.intValue,
+            speedFromEarlierStep: reader.planning && with["speed"].map { !OutputReference.all(in: $0).isEmpty } == true)
     }
 
     func describe(_ inputs: Inputs, context: PlanContext) async -> PlannedCall {
         context.call(
-            endpoints: (inputs.speed == nil ? [] : ["message/mass/speed/set"]) + ["message/mass/speed/get"])
+            endpoints: (inputs.speed == nil && !inputs.speedFromEarlierStep ? [] : ["message/mass/speed/set"])
+                + ["message/mass/speed/get"])
     }
 
     func execute(_ inputs: Inputs, context: StepContext) async -> StepExecution<Outputs> {

@@ -45,5 +45,7 @@ extension RunExecutor {
     }
 
     /// How this run types a step's `with`.
-    var inputReader: InputReader { InputReader(baseDirectory: baseDirectory, originalID: account.originalID) }
+    var inputReader: InputReader {
+        InputReader(baseDirectory: baseDirectory, root: repositoryRoot, originalID: account.originalID)
+    }
 }

@@ -1,5 +1,5 @@
 /// The paths of the endpoints this module types, relative to `https://api.weixin.qq.com`.
-/// Every call but ``token`` is `POST` with `?access_token=TOKEN`.
+/// Every call but ``token`` and ``tagsGet`` is `POST` with `?access_token=TOKEN`.
 public enum WeChatAPIPath {
     /// `GET /cgi-bin/token` (query ``TokenRequest/queryItems``).
     public static let token = "/cgi-bin/token"
@@ -27,6 +27,10 @@ public enum WeChatAPIPath {
     public static let mediaUploadVideo = "/cgi-bin/media/uploadvideo"
     /// Upload the articles of an `mpnews`.
     public static let mediaUploadNews = "/cgi-bin/media/uploadnews"
+    /// `GET`: every user tag with its follower count (read-only).
+    public static let tagsGet = "/cgi-bin/tags/get"
+    /// The members of a tag, 10,000 a page (read-only).
+    public static let userTagGet = "/cgi-bin/user/tag/get"
 }
 
 /// A JSON request body that knows its endpoint and its answer's type, so a client can
@@ -116,4 +120,11 @@ extension UploadVideoRequest: WeChatAPIRequest {
     public typealias Response = UploadMediaResponse
     /// ``WeChatAPIPath/mediaUploadVideo``.
     public static var path: String { WeChatAPIPath.mediaUploadVideo }
+}
+
+extension TagMembersRequest: WeChatAPIRequest {
+    /// A ``TagMembersPage``.
+    public typealias Response = TagMembersPage
+    /// ``WeChatAPIPath/userTagGet``.
+    public static var path: String { WeChatAPIPath.userTagGet }
 }

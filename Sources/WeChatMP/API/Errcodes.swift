@@ -132,6 +132,9 @@ public enum Errcodes {
         (40060, .permanent, "invalid article idx", "article_idx is 1-based; 0 or absent deletes the whole message."),
         (45083, .permanent, "speed out of range (0..4)", "Use a speed level from 0 (fastest, 800,000/min) to 4 (100,000/min)."),
 
+        // Tags.
+        (45159, .permanent, "invalid tag id (the tag does not exist)", "Check the tag id against the account's tags (tags/get lists them)."),
+
         // Media upload.
         (40004, .permanent, "invalid media type", "Use type image, voice, video or thumb."),
         (40005, .permanent, "invalid file type", "Check the file's format against the media type's allowed extensions."),

@@ -43,7 +43,9 @@ public actor MemoryTokenCache: TokenCache {
 /// - A token is refreshed `refreshMargin` before it expires.
 /// - After a token error, `token(replacing:)` gets the current token; with `stable_token`,
 ///   when WeChat hands back the very token that failed, it forces a refresh, at most 20 a day
-///   and 30 s apart, as WeChat allows. It never loops: the caller repeats its call once.
+///   and 30 s apart, as WeChat allows (unless `mayForceRefresh` is `false`: a read-only
+///   caller such as a preflight never invalidates the token other processes hold). It never
+///   loops: the caller repeats its call once.
 public actor TokenProvider {
     public struct Credentials: Sendable, CustomStringConvertible {
         public var appID: String
@@ -60,6 +62,8 @@ public actor TokenProvider {
     public let credentials: Credentials
     public let mode: TokenMode
     public let refreshMargin: TimeInterval
+    /// Whether `token(replacing:)` may call `stable_token` with `force_refresh: true`.
+    public let mayForceRefresh: Bool
     private let baseURL: String
     private let transport: any WeChatTransport
     private let cache: any TokenCache
@@ -77,8 +81,9 @@ public actor TokenProvider {
     public init(
         credentials: Credentials, mode: TokenMode = .stable, baseURL: String, transport: any WeChatTransport,
         cache: any TokenCache = MemoryTokenCache(), refreshMargin: TimeInterval = 300, timeout: Duration = .seconds(10),
-        now: @escaping @Sendable () -> Date = { Date() }
+        mayForceRefresh: Bool = true, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.mayForceRefresh = mayForceRefresh
         self.credentials = credentials
         self.mode = mode
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -107,6 +112,9 @@ public actor TokenProvider {
         }
         let fresh = try await fetchShared(forceRefresh: false)
         guard fresh.value == failed, mode == .stable else { return fresh.value }
+        guard mayForceRefresh else {
+            throw limited("WeChat rejected the access token, and stable_token returned the same one; a forced refresh would invalidate the token other masscast processes hold, so this read-only caller does not make one (run the broadcast, or wait for the token to rotate)")
+        }
         // stable_token handed back the very token WeChat just refused: only a forced refresh helps.
         let current = now()
         forcedRefreshes.removeAll { current.timeIntervalSince($0) >= 86_400 }

@@ -81,6 +81,22 @@ public struct WeChatClient: Sendable {
         let _: APIStatus = try await post("message/mass/speed/set", SpeedSetRequest(speed: speed))
     }
 
+    // MARK: Tags (read-only)
+
+    /// `GET tags/get`: every user tag of the account with its follower count (the reserved
+    /// ones, such as 2 星标组, included).
+    public func getTags() async throws(WeChatError) -> [UserTag] {
+        let answer: TagsResponse = try await call("tags/get", method: .get, query: [], body: nil, contentType: nil)
+        return answer.tags
+    }
+
+    /// `user/tag/get`: one page (up to 10,000) of a tag's members. Start with `nextOpenID`
+    /// empty and pass each page's ``TagMembersPage/nextOpenID`` until a page ``TagMembersPage/isLast``.
+    /// An unknown tag is `45159`; a `nextOpenID` that is not a member is `40003`.
+    public func getTagMembers(tagID: Int, nextOpenID: String = "") async throws(WeChatError) -> TagMembersPage {
+        try await post("user/tag/get", TagMembersRequest(tagID: tagID, nextOpenID: nextOpenID))
+    }
+
     // MARK: Media
 
     /// `media/upload?type=`: multipart, field `media`. Checks WeChat's size limit first.
@@ -132,10 +148,11 @@ public struct WeChatClient: Sendable {
     }
 
     /// One call with the current token; on a token error, once more with the replaced token.
-    func call<Response: Decodable>(_ endpoint: String, query: [(String, String)], body: Data, contentType: String)
-        async throws(WeChatError) -> Response
-    {
-        if let name = configuration.fence.violation(in: body) {
+    func call<Response: Decodable>(
+        _ endpoint: String, method: TransportRequest.Method = .post, query: [(String, String)], body: Data?,
+        contentType: String?
+    ) async throws(WeChatError) -> Response {
+        if let body, let name = configuration.fence.violation(in: body) {
             throw WeChatError.invalidRequest(
                 "the request holds the value of \(name), a secret; nothing was sent. Check what the step's with and the files it reads contain",
                 endpoint: endpoint)
@@ -144,7 +161,8 @@ public struct WeChatClient: Sendable {
         var repeated = false
         while true {
             do {
-                return try await attempt(endpoint, token: token, query: query, body: body, contentType: contentType)
+                return try await attempt(
+                    endpoint, method: method, token: token, query: query, body: body, contentType: contentType)
             } catch let error where error.errorClass == .token && !repeated {
                 repeated = true
                 token = try await tokens.token(replacing: token)
@@ -153,7 +171,8 @@ public struct WeChatClient: Sendable {
     }
 
     private func attempt<Response: Decodable>(
-        _ endpoint: String, token: String, query: [(String, String)], body: Data, contentType: String
+        _ endpoint: String, method: TransportRequest.Method, token: String, query: [(String, String)], body: Data?,
+        contentType: String?
     ) async throws(WeChatError) -> Response {
         var components = URLComponents(string: "\(configuration.baseURL)/cgi-bin/\(endpoint)")
         components?.queryItems = [URLQueryItem(name: "access_token", value: token)]
@@ -161,8 +180,8 @@ public struct WeChatClient: Sendable {
         guard let url = components?.string else {
             throw WeChatError.invalidRequest("bad base URL", endpoint: endpoint, errorClass: .permanent, delivery: .notSent)
         }
-        let request = TransportRequest(method: .post, url: url, headers: [("Content-Type", contentType)], body: body,
-                                       timeout: configuration.timeout)
+        let request = TransportRequest(method: method, url: url, headers: contentType.map { [("Content-Type", $0)] } ?? [],
+                                       body: body, timeout: configuration.timeout)
         let response: TransportResponse
         do {
             response = try await transport.send(request)

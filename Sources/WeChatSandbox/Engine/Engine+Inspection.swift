@@ -22,6 +22,17 @@ extension SandboxEngine {
             }
             if let key = request.query["clientmsgid"] { records = records.filter { $0.clientMsgID == key } }
             return encode(["sends": records])
+        case ("GET", "/calls"):
+            var records = callLog
+            if let account = request.query["account"] {
+                records = records.filter { $0.account == account || $0.appID == account }
+            }
+            if let endpoint = request.query["endpoint"] { records = records.filter { $0.endpoint == endpoint } }
+            if let text = request.query["after"] {
+                guard let after = Int(text) else { return adminError(400, "after must be a call's seq (an integer), not '\(text)'") }
+                records = records.filter { $0.seq > after }
+            }
+            return encode(["calls": records])
         case ("GET", "/jobs"):
             return encode(["jobs": jobInfos()])
         case ("GET", "/pushes"):

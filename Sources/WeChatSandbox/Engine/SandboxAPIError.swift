@@ -61,6 +61,7 @@ struct APIError: Error, Sendable {
         case 45066: "same clientmsgid retry too fast"
         case 45067: "clientmsgid size out of limit"
         case 45083: "the speed out of range"
+        case 45159: "invalid tag id"
         case 47001: "data format error"
         case 48001: "api unauthorized"
         case 48008: "no permission for this msgtype"

@@ -26,6 +26,9 @@ public actor SandboxEngine {
     var pushes: [PushState] = []
     var faultStates: [FaultState] = []
     var faultSerial: UInt64 = 0
+    /// Every `/cgi-bin/` call, oldest first (the last ``callLogLimit`` at least; older ones are dropped).
+    var callLog: [SandboxCallRecord] = []
+    var callSerial = 0
 
     var rng: SplitMix64
     var ridRNG: SplitMix64
@@ -73,7 +76,7 @@ public actor SandboxEngine {
     // MARK: Entry points
 
     /// Answers one request: every `/cgi-bin/` endpoint of the reference, and the `/sandbox/`
-    /// inspection and admin endpoints (`GET /sandbox/sends|jobs|pushes|previews|accounts|faults|health`,
+    /// inspection and admin endpoints (`GET /sandbox/sends|calls|jobs|pushes|previews|accounts|faults|health`,
     /// `POST /sandbox/faults`, `DELETE /sandbox/faults`, `POST /sandbox/callback`).
     ///
     /// Injected faults show in the response: ``SandboxResponse/dropConnection`` (close
@@ -100,6 +103,8 @@ public actor SandboxEngine {
             if rule.action != nil && chosen == nil { chosen = rule }
         }
 
+        // Who calls is read before the call: a revocation or a forced refresh must not hide it.
+        let caller = callerAppID(endpoint: endpoint, request: request)
         var response: SandboxResponse
         if let fault = chosen, let action = fault.action, fault.phase == .before || action == .revokeToken {
             response = faultResponse(action, request: request, drop: .beforeProcessing, now: now)
@@ -110,6 +115,7 @@ public actor SandboxEngine {
             }
         }
         if latency > .zero { response.delay = latency }
+        logCall(endpoint: endpoint, request: request, appID: caller, response: response, now: now)
         return response
     }
 
@@ -158,6 +164,10 @@ public actor SandboxEngine {
 
     /// Every accepted preview, oldest first.
     public func previewRecords() -> [SandboxPreviewRecord] { previews }
+
+    /// Every `/cgi-bin/` call the sandbox answered (or dropped), oldest first: what
+    /// `GET /sandbox/calls` lists.
+    public func calls() -> [SandboxCallRecord] { callLog }
 
     /// How many media (temporary media, uploadnews articles, uploadvideo results) the account
     /// `appID` has had uploaded: what tests check to prove an upload was not repeated.
@@ -279,6 +289,7 @@ public actor SandboxEngine {
             }
             guard let route = Route(rawValue: endpoint) else { throw APIError(40066) }
             let account = try authenticate(request.query["access_token"], now: now)
+            if route == .tagsGet { return tagsGet(account) }  // WeChat's one GET here (POST works too)
             guard request.method.uppercased() == "POST" else { throw APIError(43002) }
             if route.isMass, fixture.limitsEnabled, let limit = fixture.quotas.massCallsPerMinute {
                 let bucket = QuotaPeriod.window(now, length: fixture.windows.rateWindow.seconds)
@@ -297,6 +308,8 @@ public actor SandboxEngine {
             case .mediaUploadImage: return try mediaUploadImage(account, request)
             case .mediaUploadNews: return try mediaUploadNews(account, request, now: now)
             case .mediaUploadVideo: return try mediaUploadVideo(account, request, now: now)
+            case .tagsGet: return tagsGet(account)
+            case .userTagGet: return try userTagGet(account, request)
             }
         } catch {
             return errorResponse(error)
@@ -316,6 +329,8 @@ public actor SandboxEngine {
         case mediaUploadImage = "media/uploadimg"
         case mediaUploadNews = "media/uploadnews"
         case mediaUploadVideo = "media/uploadvideo"
+        case tagsGet = "tags/get"
+        case userTagGet = "user/tag/get"
 
         var isMass: Bool { rawValue.hasPrefix("message/mass/") }
     }

@@ -192,6 +192,9 @@ class Sandbox:
         assert len(matches) == 1, "expected one send with msg_id %s, got %s" % (msg_id, matches)
         return matches[0]
 
+    def calls(self, account: str = MAIN["name"], after: int = 0):
+        return self.get("/sandbox/calls?account=%s&after=%d" % (urllib.parse.quote(account), after))["calls"]
+
     def jobs(self):
         return self.get("/sandbox/jobs")["jobs"]
 

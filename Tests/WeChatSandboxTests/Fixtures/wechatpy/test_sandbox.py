@@ -229,6 +229,37 @@ def test_wechatpy_refetches_a_revoked_token_and_retries(sandbox, ledger):
     refused(lambda: _raw_get_mass(sandbox, revoked), 40001)
 
 
+# MARK: Tags (read-only)
+
+
+def test_tag_get_lists_tags_with_follower_counts(client, sandbox):
+    token = client.access_token  # fetched now, so that the calls below are only tags/get
+    before = max([c["seq"] for c in sandbox.calls()] or [0])
+    tags = client.tag.get()
+    # The reserved starred tag first, as WeChat lists it; then the fixture's tags.
+    assert tags[0] == {"id": 2, "name": "星标组", "count": 0}
+    listed = {t["id"]: (t["name"], t["count"]) for t in tags[1:]}
+    accounts = {t["id"]: (t["name"], t["count"]) for t in sandbox.accounts()[MAIN["name"]]["tags"]}
+    assert listed == accounts
+    assert listed[100] == ("vip", tag_size(sandbox, 100))
+    calls = sandbox.calls(after=before)
+    assert [(c["method"], c["endpoint"], c["read_only"]) for c in calls] == [("GET", "tags/get", True)]
+    assert token not in json.dumps(sandbox.calls())
+
+
+def test_tag_users_page_as_wechat_pages_them(client, sandbox):
+    members = list(client.tag.iter_tag_users(100))
+    assert len(members) == tag_size(sandbox, 100) == len(set(members))
+    first = client.tag.get_tag_users(100)
+    assert first["count"] == len(members) and first["data"]["openid"] == members
+    assert first["next_openid"] == members[-1]
+    # The page after the last member ends the list: count 0, no data.
+    end = client.tag.get_tag_users(100, first["next_openid"])
+    assert end["count"] == 0 and end["next_openid"] == "" and "data" not in end
+    refused(lambda: client.tag.get_tag_users(4242), 45159)
+    refused(lambda: client.tag.get_tag_users(100, "o4WmZ0notafolloweroftag100xx"), 40003)
+
+
 def _raw_get_mass(sandbox, token):
     client = SandboxWeChatClient(sandbox.base, MAIN["appid"], MAIN["secret"])
     client.auto_retry = False  # report the 40001 instead of fetching a new token

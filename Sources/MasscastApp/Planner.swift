@@ -1,0 +1,260 @@
+import Foundation
+import Logging
+import PipelineCore
+import PipelineYAML
+import Runner
+import StateSQLite
+import WeChatMP
+
+/// What `masscast plan` is asked.
+public struct PlanRequest: Sendable {
+    /// Pipeline files or folders (default: `pipelines`).
+    public var paths: [String]
+    /// `--input NAME=VALUE`, given to every pipeline that declares NAME.
+    public var inputs: [String]
+    public var settings: SessionSettings
+    /// Plan the next generation (`--rerun`).
+    public var rerun: Bool
+    /// Facts known beforehand (tag sizes, the speed level), when there are some.
+    public var facts: AccountFacts?
+    /// `--preflight`: read the facts with WeChat's read-only calls (``Preflight``), for each
+    /// account whose credentials are set.
+    public var preflight: Bool
+
+    public init(
+        paths: [String], inputs: [String] = [], settings: SessionSettings = SessionSettings(), rerun: Bool = false,
+        facts: AccountFacts? = nil, preflight: Bool = false
+    ) {
+        self.paths = paths
+        self.inputs = inputs
+        self.settings = settings
+        self.rerun = rerun
+        self.facts = facts
+        self.preflight = preflight
+    }
+}
+
+/// What a plan is wired to besides the request: tests give an open store and an account
+/// source (a sandbox standing in for the real API).
+public struct PlanWiring: Sendable {
+    public var store: SQLiteStateStore?
+    public var account: AccountSource?
+    /// What a preflight calls WeChat through (default: HTTP). Plan itself calls nothing.
+    public var preflightTransport: (any WeChatTransport)?
+
+    public init(
+        store: SQLiteStateStore? = nil, account: AccountSource? = nil, preflightTransport: (any WeChatTransport)? = nil
+    ) {
+        self.store = store
+        self.account = account
+        self.preflightTransport = preflightTransport
+    }
+}
+
+/// `masscast plan`: each broadcast described by the executor that would run it, through
+/// `RunSession`'s stages, with a transport that refuses every call and the state store only
+/// read (a missing store file is not created).
+public enum Planner {
+    /// The plan of every pipeline under `request.paths`.
+    public static func plan(
+        _ request: PlanRequest, environment: AppEnvironment, wiring: PlanWiring = PlanWiring(), now: Date = Date(),
+        version: String
+    ) async -> PlanDocument {
+        let paths = request.paths.isEmpty ? ["pipelines"] : request.paths
+        let (found, missing) = PipelineFiles.discover(paths.map { environment.absolute($0) })
+        var errors = missing.map { PlanError(file: $0, code: "invalid", message: "no such file or folder") }
+        let files = found.filter { path in
+            let name = (path as NSString).lastPathComponent
+            return name != ProjectConfigLoader.fileName && !InputsFile.isInputsFile(path) && !path.contains("/approvals/")
+        }
+        var stores = StoreCache(given: wiring.store)
+        var broadcasts: [BroadcastPlan] = []
+        for file in files {
+            let shown = environment.relative(file)
+            do throws(SetupError) {
+                broadcasts.append(
+                    try await planOne(
+                        file, shown: shown, request, environment: environment, wiring: wiring, stores: &stores, now: now))
+            } catch {
+                errors.append(PlanError(file: shown, code: error.code == .invalidInputs ? "needs_inputs" : "invalid", message: error.message))
+            }
+        }
+        stores.close()
+        return PlanDocument(masscastVersion: version, createdAt: now, broadcasts: broadcasts, errors: errors)
+    }
+
+    static func planOne(
+        _ file: String, shown: String, _ request: PlanRequest, environment: AppEnvironment, wiring: PlanWiring,
+        stores: inout StoreCache, now: Date
+    ) async throws(SetupError) -> BroadcastPlan {
+        let loaded = try ProjectFiles.loadPipeline(file, environment: environment)
+        let declared = Set(loaded.pipeline.inputs.map(\.name))
+        let inputs = request.inputs.filter { declared.contains(String($0.prefix { $0 != "=" })) }
+        var run = RunRequest(pipeline: file, inputs: inputs, rerun: request.rerun, settings: request.settings)
+        // The committed inputs file beside the pipeline, as apply reads it (`--input` wins).
+        if let values = PipelineLoader().loadInputs(for: loaded.pipeline, pipelinePath: file) {
+            if values.hasErrors {
+                throw SetupError(
+                    .invalidPipeline, "\(InputsFile.path(forPipeline: file)) has errors", diagnostics: values.diagnostics)
+            }
+            run.inputValues = values.inputs.plainValues
+        }
+        let config = try ProjectFiles.loadConfig(explicit: request.settings.config, near: file)
+        var unchecked: [String] = []
+        let store = try stores.store(
+            explicit: request.settings.state, config: config, environment: environment, unchecked: &unchecked)
+        let parts = try RunSession.gather(
+            run, loaded: loaded, environment: environment, wiring: SessionWiring(transport: NoCallTransport(), store: store))
+        let account: AccountSettings
+        if let source = wiring.account {
+            account = try AccountResolver.resolve(
+                loaded.pipeline, in: source, secrets: parts.secrets, inputs: parts.inputs, environment: environment)
+        } else {
+            account = try resolveWithoutCredentials(
+                loaded.pipeline, config: config, parts: parts, environment: environment, unchecked: &unchecked)
+        }
+        let session = RunSession.assemble(
+            run, parts, account: account, rehearsal: nil, environment: environment,
+            wiring: SessionWiring(transport: NoCallTransport(), store: store), configure: { $0.now = { now } },
+            logging: { _ in SessionLogging(logger: Logger(label: "masscast.plan", factory: { _ in SwiftLogNoOpLogHandler() })) })
+        let facts = await session.executor.planFacts(now: now)
+        var known = request.facts
+        if request.preflight {
+            if account.secret.value.isEmpty {
+                unchecked.append("preflight: no read-only call was made without the account's credentials")
+            } else {
+                let key = account.appID + "@" + account.api
+                if stores.preflights[key] == nil {
+                    let tags = Set(facts.calls.compactMap { $0.audience?.tagID })
+                    let found = await Preflight(
+                        account: account, transport: wiring.preflightTransport ?? AsyncHTTPTransport(), tokenStore: nil,
+                        now: { now }
+                    ).run(PreflightRequest(tagIDs: tags.sorted()))
+                    stores.preflights[key] = found
+                }
+                if let found = stores.preflights[key] {
+                    known = AccountFacts(preflight: found)
+                    unchecked += found.unchecked.map { "preflight: \($0.subject): \($0.reason)" }
+                }
+            }
+        }
+        var plan = BroadcastPlan.make(facts, file: shown, now: now, known: known, unchecked: unchecked)
+        let inputsFile = InputsFile.path(forPipeline: file)
+        if run.inputValues != [:], let digest = PlanFiles.sha256(ofFile: inputsFile) {
+            plan.inputFiles.insert(
+                PlanInputFile(path: environment.relative(inputsFile), role: "inputs", sha256: digest), at: 1)
+        }
+        if let config, let digest = PlanFiles.sha256(ofFile: environment.absolute(config.file)) {
+            plan.inputFiles.insert(
+                PlanInputFile(path: environment.relative(environment.absolute(config.file)), role: "config", sha256: digest),
+                at: 1)
+        }
+        guard plan.problems.isEmpty else { return plan }
+        let executor = session.executor
+        let identity = await executor.broadcastIdentity
+        let noStore = stores.isTemporary(store)
+        let storeFacts: Reconciler.StoreFacts
+        do {
+            storeFacts = try await executor.reconcileStoreFacts(now: now)
+        } catch {
+            throw SetupError(.stateStore, "\(error)")
+        }
+        var result = plan.reconciled(
+            source: await executor.reconcileSource(), store: storeFacts, window: executor.scheduleWindow,
+            serial: try? await store.serial(identity),
+            // No store file yet: the plan binds to none (apply creates it).
+            storeIdentity: noStore ? nil : try? await store.storeIdentity(), now: now, rerun: request.rerun)
+        if noStore { result.unchecked.append("the state store's history: there is no state file yet (nothing has run)") }
+        return result
+    }
+
+    /// The account a run would use; without its secret (plan calls nothing) the plan says
+    /// the credentials were not checked.
+    static func resolveWithoutCredentials(
+        _ pipeline: Pipeline, config: ProjectConfig?, parts: RunSession.Parts, environment: AppEnvironment,
+        unchecked: inout [String]
+    ) throws(SetupError) -> AccountSettings {
+        do {
+            return try AccountResolver.resolve(
+                pipeline, in: .config(config), secrets: parts.secrets, inputs: parts.inputs, environment: environment)
+        } catch where error.code == .secrets {
+            unchecked.append("the account's credentials (\(error.message))")
+            switch pipeline.account {
+            case .named(let located):
+                guard let a = config?.account(located.value) else { throw error }
+                return AccountSettings(a.account, secret: "")
+            case .inline(let inline):
+                var account = inline.account
+                account.appID = try parts.secrets.resolveAppID(inline.appID, inputs: parts.inputs, environment: environment)
+                return AccountSettings(account, secret: "")
+            }
+        }
+    }
+
+    /// Stores opened by path, once each; a store file that does not exist is not created
+    /// (an empty temporary store stands for it: nothing has run).
+    struct StoreCache {
+        var given: SQLiteStateStore?
+        var open: [String: SQLiteStateStore] = [:]
+        var temporary: [SQLiteStateStore] = []
+        /// Preflight facts by account (AppID@API), read once per plan.
+        var preflights: [String: PreflightFacts] = [:]
+
+        mutating func store(
+            explicit: String?, config: ProjectConfig?, environment: AppEnvironment, unchecked: inout [String]
+        ) throws(SetupError) -> SQLiteStateStore {
+            if let given { return given }
+            let path = environment.absolute(try StateLocation.path(explicit: explicit, config: config, environment: environment))
+            if let store = open[path] { return store }
+            let store: SQLiteStateStore
+            do {
+                if FileManager.default.fileExists(atPath: path) {
+                    store = try SQLiteStateStore(path: path)
+                } else {
+                    store = try SQLiteStateStore.temporary()
+                    temporary.append(store)
+                }
+            } catch {
+                throw SetupError(.stateStore, "\(error)")
+            }
+            open[path] = store
+            return store
+        }
+
+        func isTemporary(_ store: SQLiteStateStore) -> Bool { temporary.contains { $0 === store } }
+
+        func close() {
+            for store in temporary {
+                try? store.close()
+                try? FileManager.default.removeItem(atPath: (store.path as NSString).deletingLastPathComponent)
+            }
+        }
+    }
+}
+
+/// The transport of a plan: it refuses every request, so that planning can never call
+/// WeChat, whatever a step's `describe` did.
+struct NoCallTransport: WeChatTransport {
+    func send(_ request: TransportRequest) async throws(TransportFailure) -> TransportResponse {
+        throw TransportFailure(.other, delivery: .notSent, message: "masscast plan makes no calls")
+    }
+}
+
+extension AppEnvironment {
+    /// `path` relative to the working directory when it is inside it (as a plan shows files).
+    func relative(_ path: String) -> String {
+        let base = workingDirectory.hasSuffix("/") ? workingDirectory : workingDirectory + "/"
+        return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+    }
+}
+
+extension AccountFacts {
+    /// What a plan takes from a preflight: tag names and follower counts, the speed level.
+    init(preflight: PreflightFacts) {
+        self.init(
+            tags: preflight.tags.map { tags in
+                Dictionary(tags.map { ($0.id, TagFact(name: $0.name, followers: $0.followers)) }, uniquingKeysWith: { a, _ in a })
+            },
+            speedLevel: preflight.speed?.level)
+    }
+}

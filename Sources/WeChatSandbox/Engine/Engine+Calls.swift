@@ -1,0 +1,86 @@
+import Foundation
+import PipelineCore
+
+extension SandboxEngine {
+    /// The calls the call log keeps at least; older ones are dropped (their
+    /// ``SandboxCallRecord/seq`` numbers are not reused, so a gap shows).
+    static let callLogLimit = 100_000
+
+    /// The endpoints that change nothing on the platform. Everything else (the classic
+    /// `/token`, which replaces the account's token; `stable_token` with `force_refresh`,
+    /// which invalidates it; sends, previews, deletes, uploads, `speed/set`, and endpoints the
+    /// sandbox does not serve) counts as mutating.
+    static let readOnlyEndpoints: Set<String> = [
+        "tags/get", "user/tag/get", "message/mass/get", "message/mass/speed/get",
+    ]
+
+    /// The AppID a `/cgi-bin/` call acts for, when it names a known account: the credentials
+    /// of a token call, else the account of its `access_token`.
+    func callerAppID(endpoint: String, request: SandboxRequest) -> String? {
+        let appID: String?
+        switch endpoint {
+        case "token": appID = request.query["appid"]
+        case "stable_token": appID = Value.parse(request.body)?["appid"]?.lenientString
+        default: appID = request.query["access_token"].flatMap { tokens[$0]?.appID }
+        }
+        guard let appID, accounts[appID] != nil else { return nil }
+        return appID
+    }
+
+    /// Appends one call to the log. The access token, the secret and the body are not kept.
+    func logCall(endpoint: String, request: SandboxRequest, appID: String?, response: SandboxResponse, now: Date) {
+        callSerial += 1
+        var readOnly = Self.readOnlyEndpoints.contains(endpoint)
+        if endpoint == "stable_token" {
+            let force = Value.parse(request.body)?["force_refresh"]?.lenientBool ?? false
+            readOnly = !force
+        }
+        var errcode: Int?
+        if response.dropConnection == nil, response.status == 200, response.body.count <= 65_536,
+           let answer = Value.parse(response.body), answer.objectValue != nil {
+            errcode = answer["errcode"]?.lenientInt.map { Int(clamping: $0) } ?? 0
+        }
+        callLog.append(SandboxCallRecord(
+            seq: callSerial, method: request.method.uppercased(), endpoint: endpoint,
+            account: appID.flatMap { accounts[$0]?.name }, appID: appID, at: (now.timeIntervalSince1970 * 1000).rounded() / 1000,
+            readOnly: readOnly, httpStatus: response.dropConnection == nil ? response.status : nil, errcode: errcode,
+            dropped: response.dropConnection))
+        // Trimmed a tenth at a time, so a long benchmark does not shift the whole log on every call.
+        if callLog.count >= Self.callLogLimit + Self.callLogLimit / 10 {
+            callLog.removeFirst(callLog.count - Self.callLogLimit)
+        }
+    }
+}
+
+/// One `/cgi-bin/` call, as `GET /sandbox/calls` lists it: enough to prove what a client did
+/// (which endpoints, for which account, in which order) without any token, secret or body.
+public struct SandboxCallRecord: Sendable, Codable, Hashable {
+    /// The call's number, from 1, in the order the sandbox received the calls.
+    public var seq: Int
+    /// `GET` or `POST` (as sent).
+    public var method: String
+    /// The endpoint after `/cgi-bin/`, e.g. `tags/get`, `message/mass/sendall`, `stable_token`.
+    public var endpoint: String
+    /// The account's fixture name, when the call named a known account (by its credentials
+    /// or by a token the sandbox issued).
+    public var account: String?
+    /// The account's AppID, under the same condition.
+    public var appID: String?
+    /// When the call arrived (wall time, Unix seconds with milliseconds).
+    public var at: Double
+    /// `true` for calls that change nothing: `tags/get`, `user/tag/get`, `message/mass/get`,
+    /// `message/mass/speed/get`, and `stable_token` without `force_refresh`.
+    public var readOnly: Bool
+    /// The HTTP status answered; `nil` when the connection was dropped (an injected fault).
+    public var httpStatus: Int?
+    /// The answer's `errcode` (0 for an answer without one); `nil` when the answer was not
+    /// JSON or was not sent.
+    public var errcode: Int?
+    /// Set when an injected fault closed the connection instead of answering.
+    public var dropped: DropMode?
+
+    enum CodingKeys: String, CodingKey {
+        case seq, method, endpoint, account, appID = "appid", at, readOnly = "read_only"
+        case httpStatus = "http_status", errcode, dropped
+    }
+}
