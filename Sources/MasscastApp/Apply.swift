@@ -57,9 +57,11 @@ public struct ApplyEntry: Sendable {
     public var result: RunResult?
     /// The exit code this broadcast contributes.
     public var exitCode: Int32
+    /// A saved plan's refusal (`apply FILE`): `problem` says why.
+    public var refused = false
 
-    /// The action, or `invalid`.
-    public var action: String { decision?.action.rawValue ?? "invalid" }
+    /// The action, `refused` (a saved plan's refusal) or `invalid`.
+    public var action: String { decision?.action.rawValue ?? (refused ? "refused" : "invalid") }
 }
 
 /// `masscast apply DIR`: level-triggered reconciliation of every broadcast under the folders
@@ -98,7 +100,8 @@ public enum Apply {
     static func one(
         _ file: String, _ request: ApplyRequest, environment: AppEnvironment, wiring: SessionWiring,
         now: @Sendable () -> Date, problem: @Sendable (SetupError) -> Void,
-        logging: @escaping @Sendable ([String]) -> SessionLogging, execute: Execute
+        logging: @escaping @Sendable ([String]) -> SessionLogging, execute: Execute,
+        expected: BroadcastIdentity? = nil
     ) async -> ApplyEntry {
         let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         func invalid(_ error: SetupError, name: String = stem) -> ApplyEntry {
@@ -187,6 +190,14 @@ public enum Apply {
         }
         let executor = session.executor
         let identity = await executor.broadcastIdentity
+        if let expected, expected != identity {
+            await session.close()
+            return ApplyEntry(
+                file: file, name: name,
+                problem: "plan is stale: \(name) resolves to another broadcast now (inputs \(identity.inputsJSON), "
+                    + "planned \(expected.inputsJSON)): make a new plan",
+                exitCode: ReconcileExitClass.refused.rawValue, refused: true)
+        }
         let owner = RunOptions.defaultOwner
         var leased = false
         var entry: ApplyEntry

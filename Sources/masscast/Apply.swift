@@ -18,7 +18,7 @@ struct ApplyCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "Folders or pipeline files (default: pipelines).")
+    @Argument(help: "Folders or pipeline files (default: pipelines), or one saved plan (plan --out FILE).")
     var paths: [String] = []
 
     @Flag(help: "Say what apply would do; send nothing and take no lease.")
@@ -69,10 +69,20 @@ struct ApplyCommand: AsyncParsableCommand {
             sandbox: sandbox, fixture: fixture,
             settings: SessionSettings(state: state, config: config, secrets: secrets))
         let (logFormat, verbose) = (self.logFormat, self.verbose)
-        let report = await Apply.run(
-            request, environment: .process, problem: { console.report($0) },
-            logging: { scrub in console.sessionLogging(format: logFormat, verbose: verbose, scrub: scrub).0 },
-            execute: { session in
+        let savedPlan = Apply.namesSavedPlan(paths, environment: .process)
+        let run: @Sendable (ApplyRequest, AppEnvironment, @escaping @Sendable (SetupError) -> Void,
+            @escaping @Sendable ([String]) -> SessionLogging, @escaping Apply.Execute) async -> ApplyReport = {
+            request, environment, problem, logging, execute in
+            savedPlan
+                ? await Apply.runPlan(
+                    request, version: Masscast.version, environment: environment, problem: problem, logging: logging,
+                    execute: execute)
+                : await Apply.run(request, environment: environment, problem: problem, logging: logging, execute: execute)
+        }
+        let report = await run(
+            request, .process, { console.report($0) },
+            { scrub in console.sessionLogging(format: logFormat, verbose: verbose, scrub: scrub).0 },
+            { session in
                 let result = await RunService.run(session) { signal in
                     switch signal {
                     case .interrupt, .terminate:

@@ -332,4 +332,47 @@ struct ApplyCommandTests {
             #expect(try await ws.sends().count == 1)
         }
     }
+
+    @Test("apply FILE: a saved plan is applied as planned; refused (exit 6, nothing sent) once a file changed or the broadcast ran meanwhile")
+    func savedPlans() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            try Self.add(ws, "news")
+            try Self.add(ws, "later", text: "Later")
+            let store = ["--state", ws.statePath, "--config", ws.configPath]
+            // Create the store, so that the plans bind to its identity.
+            let (_, dry) = try await Self.apply(ws, ["--dry-run"])
+            #expect(dry.action("news") == "send")
+
+            let planned = try await ws.masscast(["plan", "pipelines", "--out", "first.json"] + store)
+            #expect(planned.exited(0), "\(planned)")
+            let applied = try await ws.masscast(["apply", "first.json", "--format", "json"] + ws.common)
+            #expect(applied.exited(0), "\(applied)")
+            #expect(applied.out.contains("\"action\" : \"send\""), "\(applied.out)")
+            #expect(try await ws.sends().count == 2)
+
+            // A file changed since the plan: stale.
+            try Self.add(ws, "third", text: "Third")
+            let second = try await ws.masscast(["plan", "pipelines", "--out", "second.json"] + store)
+            #expect(second.exited(0), "\(second)")
+            try Self.add(ws, "third", text: "Third, edited")
+            let stale = try await ws.masscast(["apply", "second.json"] + ws.common)
+            #expect(stale.exited(6), "\(stale)")
+            #expect(stale.out.contains("refused"))
+            #expect(stale.out.contains("plan is stale: pipelines/third.yaml changed"), "\(stale.out)")
+            #expect(try await ws.sends().count == 2)
+
+            // The broadcast ran meanwhile: its serial moved.
+            let third = try await ws.masscast(["plan", "pipelines", "--out", "third.json"] + store)
+            #expect(third.exited(0), "\(third)")
+            let (ran, _) = try await Self.apply(ws)
+            #expect(ran.exited(0), "\(ran)")
+            #expect(try await ws.sends().count == 3)
+            let moved = try await ws.masscast(["apply", "third.json"] + ws.common)
+            #expect(moved.exited(6), "\(moved)")
+            #expect(moved.out.contains("changed in the store since the plan"), "\(moved.out)")
+            #expect(try await ws.sends().count == 3)
+        }
+    }
 }
