@@ -21,7 +21,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Argument(help: "Folders or pipeline files (default: pipelines), or one saved plan (plan --out FILE).")
     var paths: [String] = []
 
-    @Flag(help: "Say what apply would do; send nothing and take no lease.")
+    @Flag(help: "Print the plan of the folder (as masscast plan): what apply would do; nothing is sent or written.")
     var dryRun = false
 
     @Option(help: ArgumentHelp("Send this broadcast AGAIN as a new generation (repeatable).", valueName: "name"))
@@ -70,6 +70,14 @@ struct ApplyCommand: AsyncParsableCommand {
             settings: SessionSettings(state: state, config: config, secrets: secrets))
         let (logFormat, verbose) = (self.logFormat, self.verbose)
         let savedPlan = Apply.namesSavedPlan(paths, environment: .process)
+        if dryRun && !savedPlan {
+            // The plan of the folder: what apply would do, from the same reconcile table.
+            let document = await Planner.plan(
+                PlanRequest(paths: paths, settings: SessionSettings(state: state, config: config, secrets: secrets)),
+                environment: .process, version: Masscast.version)
+            writeStdout(document.rendered(format == .json ? .json : .text))
+            throw PlanExit.code(for: document, detailed: false)
+        }
         let run: @Sendable (ApplyRequest, AppEnvironment, @escaping @Sendable (SetupError) -> Void,
             @escaping @Sendable ([String]) -> SessionLogging, @escaping Apply.Execute) async -> ApplyReport = {
             request, environment, problem, logging, execute in
