@@ -38,7 +38,9 @@ struct SpoolWriter: ~Copyable {
     init(directory: String?, audienceFile: String) throws(AudienceError) {
         let folder = directory ?? SpoolWriter.temporaryDirectory()
         let trimmedFolder = folder.hasSuffix("/") && folder.count > 1 ? String(folder.dropLast()) : folder
-        var template = Array((trimmedFolder + "/masscast-audience-XXXXXX").utf8CString)
+        // Named by host and process, so that a spool left by a process that was killed is
+        // recognised and removed by the next scan in the folder (`SpoolFolder.removeStale`).
+        var template = Array((trimmedFolder + "/" + SpoolFolder.prefix(pid: getpid()) + "XXXXXX").utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else {
             let code = errno
@@ -240,5 +242,56 @@ public final class AudienceBatches {
             close(fd)
             fd = -1
         }
+    }
+}
+
+
+/// The folder spool files are made in, and the removal of those a killed process left.
+public enum SpoolFolder {
+    static let base = "masscast-audience-"
+
+    /// This host's name, as spool names carry it (characters other than letters, digits,
+    /// `-` and `.` replaced by `_`).
+    static var host: String {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "host" }
+        let text = String(cString: name)
+        return String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
+    }
+
+    /// `masscast-audience-<host>-<pid>-`.
+    static func prefix(pid: Int32) -> String { "\(base)\(host)-\(pid)-" }
+
+    /// Removes the spool files in `directory` that a process of this host left when it was
+    /// killed (its pid no longer runs), and nameless older spool files (from masscast 0.1)
+    /// more than a day old. Files of other hosts and of live processes are kept.
+    /// - Returns: how many were removed.
+    @discardableResult
+    public static func removeStale(in directory: String? = nil, now: Double = Double(time(nil))) -> Int {
+        let folder = directory ?? SpoolWriter.temporaryDirectory()
+        guard let dir = opendir(folder) else { return 0 }
+        defer { closedir(dir) }
+        let hostPrefix = base + host + "-"
+        var removed = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            guard name.hasPrefix(base) else { continue }
+            let path = folder + "/" + name
+            if name.hasPrefix(hostPrefix) {
+                let rest = name.dropFirst(hostPrefix.count)
+                guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]) else { continue }
+                if pid == getpid() || kill(pid, 0) == 0 || errno == EPERM { continue }
+            } else if name.count == base.count + 6 {
+                // masscast 0.1's `masscast-audience-XXXXXX`: no owner to ask; only when old.
+                var info = stat()
+                guard stat(path, &info) == 0, now - Double(info.st_mtim.tv_sec) > 86_400 else { continue }
+            } else {
+                continue
+            }
+            if unlink(path) == 0 { removed += 1 }
+        }
+        return removed
     }
 }

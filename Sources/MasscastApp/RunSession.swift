@@ -329,6 +329,7 @@ public final class RunSession: Sendable {
             action = .resume(runID)
         }
         options.fence = fence(account: account, parts: parts, rehearsal: rehearsal, environment: environment)
+        options.spoolDirectory = spoolDirectory(beside: parts.store.path)
         configure(&options)
         let file = parts.loaded.file
         let executor = RunExecutor(
@@ -338,6 +339,18 @@ public final class RunSession: Sendable {
         return RunSession(
             executor: executor, store: parts.store, rehearsal: rehearsal, account: account, scrubbed: scrubbed,
             temporaryStore: parts.temporaryStore, action: action)
+    }
+
+    /// `spool/` in the state file's folder (made 0700), or `nil` (`TMPDIR`) when it cannot be made.
+    static func spoolDirectory(beside statePath: String) -> String? {
+        let folder = ((statePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("spool")
+        do {
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            return folder
+        } catch {
+            return nil
+        }
     }
 
     /// What no request of the run may carry: the account's app secret, every `secrets.*`

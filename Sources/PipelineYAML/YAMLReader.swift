@@ -50,12 +50,22 @@ public struct YAMLReader: Sendable {
     }
 
     private func readFile(_ path: String) -> Swift.Result<[UInt8], ReadError> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking open: opening a FIFO for reading would otherwise wait for a writer
+        // forever. Only a regular file is read.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return .failure(.system(String(cString: strerror(errno)))) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { return .failure(.system(String(cString: strerror(errno)))) }
-        if (info.st_mode & S_IFMT) == S_IFDIR { return .failure(.system("it is a folder")) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: return .failure(.system("it is a folder"))
+        case S_IFIFO: return .failure(.system("it is a FIFO (named pipe), not a regular file; it is not read"))
+        case S_IFCHR, S_IFBLK: return .failure(.system("it is a device, not a regular file; it is not read"))
+        case S_IFSOCK: return .failure(.system("it is a socket, not a regular file; it is not read"))
+        default: return .failure(.system("it is not a regular file; it is not read"))
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         let size = Int(info.st_size)
         if size > maxBytes { return .failure(.tooLarge(size)) }
         // Read to the end (the size may change under us); never past the limit.

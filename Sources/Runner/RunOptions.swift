@@ -64,6 +64,10 @@ public struct RunOptions: Sendable {
     /// The secrets no request of the run may carry (the app secret, `secrets.*`, the
     /// variables credentials come from), by the name a refusal shows.
     public var fence = SecretFence()
+    /// Where an audience file's unique OpenIDs are kept between reading and sending (`nil`:
+    /// `TMPDIR`). The state store's folder has one (`spool/`), so that spools stay with the
+    /// run's other data; those a killed run left are removed by the next scan.
+    public var spoolDirectory: String?
 
     public init() {}
 

@@ -79,9 +79,12 @@ extension RunExecutor {
         let source = AudienceSource(path: checked, csvColumn: column)
         let stepID = step.id.value
         let events = events
+        let spoolDirectory = options.spoolDirectory
         let scanned: Result<AudienceScan, AudienceError> = await Task.detached {
+            // Spools a killed run left behind go first.
+            SpoolFolder.removeStale(in: spoolDirectory)
             do throws(AudienceError) {
-                return .success(try AudienceScanner.scan(source, progress: { p in
+                return .success(try AudienceScanner.scan(source, spoolDirectory: spoolDirectory, progress: { p in
                     events.emit(.audienceReading(
                         stepID: stepID, file: file, lines: p.linesRead, percent: Int(p.bytesRead * 100 / max(1, p.totalBytes))))
                 }))

@@ -201,16 +201,14 @@ import Glibc
 import Darwin
 #endif
 
-/// A raw TCP exchange on loopback: sends `request`, then reads until the server closes or
-/// `readTimeout` seconds pass. Blocking; run it off the concurrency pool.
-func rawExchange(port: Int, request: [UInt8], readTimeout: Int) -> String {
+/// A TCP connection to 127.0.0.1:`port` (blocking), or `nil`.
+func loopbackConnection(port: Int) -> Int32? {
     #if canImport(Glibc)
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     #else
     let fd = socket(AF_INET, SOCK_STREAM, 0)
     #endif
-    guard fd >= 0 else { return "" }
-    defer { close(fd) }
+    guard fd >= 0 else { return nil }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -218,7 +216,18 @@ func rawExchange(port: Int, request: [UInt8], readTimeout: Int) -> String {
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard connected == 0 else { return "" }
+    guard connected == 0 else {
+        close(fd)
+        return nil
+    }
+    return fd
+}
+
+/// A raw TCP exchange on loopback: sends `request`, then reads until the server closes or
+/// `readTimeout` seconds pass. Blocking; run it off the concurrency pool.
+func rawExchange(port: Int, request: [UInt8], readTimeout: Int) -> String {
+    guard let fd = loopbackConnection(port: port) else { return "" }
+    defer { close(fd) }
     var timeout = timeval(tv_sec: readTimeout, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
@@ -265,22 +274,9 @@ struct BoundedWaitTests {
 /// A client that declares a body and sends it one byte every `interval`: returns the first
 /// bytes of the answer ("" when the server closed without one). Blocking; run it off the
 /// concurrency pool.
-func slowBodyExchange(port: Int, head: String, interval: useconds_t, maxBytes: Int) -> String {
-    #if canImport(Glibc)
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    #else
-    let fd = socket(AF_INET, SOCK_STREAM, 0)
-    #endif
-    guard fd >= 0 else { return "" }
+func slowBodyExchange(port: Int, head: String, interval: useconds_t, maxBytes: Int, waitForAnswer: Bool = true) -> String {
+    guard let fd = loopbackConnection(port: port) else { return "connect failed" }
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { return "connect failed" }
     _ = Array(head.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     var buffer = [UInt8](repeating: 0, count: 256)
     for _ in 0..<maxBytes {
@@ -291,6 +287,7 @@ func slowBodyExchange(port: Int, head: String, interval: useconds_t, maxBytes: I
         if n > 0 { return String(decoding: buffer[0..<n], as: UTF8.self) }
         if n == 0 { return "" }
     }
+    if !waitForAnswer { return "" }
     // Stop sending and wait for the answer (a loaded machine fires the server's timer late).
     var timeout = timeval(tv_sec: 15, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -300,6 +297,56 @@ func slowBodyExchange(port: Int, head: String, interval: useconds_t, maxBytes: I
 
 @Suite("The listener under hostile clients", .serialized)
 struct HostileClientTests {
+    @Test(
+        "while 150 clients drip headers and 60 send oversized or malformed bodies, legitimate pushes keep being stored",
+        .timeLimit(.minutes(2)))
+    func pushesStoredUnderAbuse() async throws {
+        let configuration = ListenerConfiguration(
+            accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(500))
+        try await LiveListener.with(configuration) { live in
+            let port = live.running.port
+            let dripHead = Array("POST /wechat/callback HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
+            let oversized = Array(
+                "POST /wechat/callback?signature=x&timestamp=1&nonce=2 HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n".utf8)
+                + Array(repeating: UInt8(ascii: "a"), count: 70_000)
+            let malformed = Array("POST /wechat/callback?signature=x&timestamp=1&nonce=2 HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\n<xml><a></b>".utf8)
+            let abuse = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for i in 0..<210 {
+                        group.addTask {
+                            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                                Thread.detachNewThread {
+                                    if i < 150 {
+                                        // Headers one byte every 50 ms for about 3 s, never ended.
+                                        _ = slowBodyExchange(
+                                            port: port, head: String(decoding: dripHead, as: UTF8.self), interval: 50_000,
+                                            maxBytes: 60, waitForAnswer: false)
+                                    } else {
+                                        _ = rawExchange(port: port, request: i % 2 == 0 ? oversized : malformed, readTimeout: 3)
+                                    }
+                                    c.resume()
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            // Legitimate pushes meanwhile: each stored once and answered success.
+            var answers: [Answer] = []
+            for n in 0..<20 {
+                let push = Push.finish(Accounts.news, msgID: 1000001500 + Int64(n))
+                answers.append(try await live.post(push.plain()))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            await abuse.value
+            #expect(answers.allSatisfy { $0 == Answer(200, "success") }, "\(answers)")
+            let stored = try await live.temp.events(Accounts.news, (0..<20).map { 1000001500 + Int64($0) })
+            #expect(stored.count == 20)
+            let health = try await live.get("/healthz")
+            #expect(health.status == 200)
+        }
+    }
+
     /// Malformed requests, then many bodies that trickle in and time out, round after round:
     /// each timed-out read ended before its answer, so the server's next read of the
     /// connection never met a read still pending (which stopped the process before).

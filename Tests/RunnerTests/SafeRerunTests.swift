@@ -11,7 +11,8 @@ import WeChatMP
 import WeChatSandbox
 
 /// A send whose check fails once (HTTP 503, not retried): the run fails after the send.
-func sendThenFlakyCheck(name: String, content: String = "winter menu", tag: Int = 101) -> String {
+/// `text` replaces the text payload's fields (`content_file: menu.txt`).
+func sendThenFlakyCheck(name: String, content: String = "winter menu", tag: Int = 101, text: String? = nil) -> String {
     """
     version: 1
     name: \(name)
@@ -22,7 +23,7 @@ func sendThenFlakyCheck(name: String, content: String = "winter menu", tag: Int 
         with:
           filter: { is_to_all: false, tag_id: \(tag) }
           msgtype: text
-          text: { content: "\(content)" }
+          text: { \(text ?? "content: \"\(content)\"") }
       - id: check
         uses: mass/get
         retry: { max_attempts: 1 }
@@ -146,23 +147,7 @@ struct SafeRerunTests {
             try "winter menu, first draft".write(to: rig.dir.appendingPathComponent("menu.txt"), atomically: true, encoding: .utf8)
             let image = rig.dir.appendingPathComponent("poster.jpg")
             try FileManager.default.copyItem(at: Rig.root.appendingPathComponent("assets/winter-poster-1.jpg"), to: image)
-            let text = """
-                version: 1
-                name: file-edit
-                account: brand-main
-                steps:
-                  - id: send
-                    uses: mass/sendall
-                    with:
-                      filter: { is_to_all: false, tag_id: 101 }
-                      msgtype: text
-                      text: { content_file: menu.txt }
-                  - id: check
-                    uses: mass/get
-                    retry: { max_attempts: 1 }
-                    with:
-                      msg_id: ${{ steps.send.outputs.msg_id }}
-                """
+            let text = sendThenFlakyCheck(name: "file-edit", text: "content_file: menu.txt")
             let path = try rig.write("file-edit.yaml", text)
             try await rig.addFaults("- { on: message/mass/get, http: 503, next: 1 }")
             #expect(try await rig.run(path).exitCode == 1)
@@ -199,23 +184,7 @@ struct SafeRerunTests {
     func v2JournalAdopted() async throws {
         try await Rig.with { rig in
             try "winter menu".write(to: rig.dir.appendingPathComponent("menu.txt"), atomically: true, encoding: .utf8)
-            let text = """
-                version: 1
-                name: v2-compat
-                account: brand-main
-                steps:
-                  - id: send
-                    uses: mass/sendall
-                    with:
-                      filter: { is_to_all: false, tag_id: 101 }
-                      msgtype: text
-                      text: { content_file: menu.txt }
-                  - id: check
-                    uses: mass/get
-                    retry: { max_attempts: 1 }
-                    with:
-                      msg_id: ${{ steps.send.outputs.msg_id }}
-                """
+            let text = sendThenFlakyCheck(name: "v2-compat", text: "content_file: menu.txt")
             let path = try rig.write("v2.yaml", text)
             try await rig.addFaults("- { on: message/mass/get, http: 503, next: 1 }")
             let first = try await rig.run(path)

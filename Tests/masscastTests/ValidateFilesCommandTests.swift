@@ -143,6 +143,20 @@ struct ValidateFilesCommandTests {
         #expect(items.allSatisfy { ($0["summary"] as? String)?.contains("is a FIFO") == true })
     }
 
+    @Test("a FIFO named as a pipeline, or found in a folder, is MC1000 by its type; validate does not hang")
+    func fifoPipeline() async throws {
+        let repo = try Repo()
+        defer { repo.remove() }
+        _ = try repo.pipeline("fine", Self.upload("image", "../files/good.jpg"))
+        #expect(mkfifo(repo.pipelines + "/pipe.yaml", 0o600) == 0)
+        for target in [repo.pipelines + "/pipe.yaml", repo.pipelines] {
+            let r = try await run(["validate", target])
+            #expect(r.status == 2, "\(r.out)\(r.err)")
+            #expect((r.out + r.err).contains("is a FIFO (named pipe), not a regular file"), "\(r.out)\(r.err)")
+            #expect((r.out + r.err).contains("MC1000"))
+        }
+    }
+
     @Test("media are checked by their first bytes and their type's size limit")
     func mediaContent() async throws {
         let repo = try Repo()
