@@ -72,7 +72,7 @@ def main():
         with open(os.path.join(work, "masscast.yaml"), "w") as f:
             f.write("version: 1\nproject: mc-soak-0000000001\naccounts:\n  brand-main:\n"
                     "    app_id: wx8a3f2c71d905be46\n    app_secret: ${{ env.BRAND_MAIN_APP_SECRET }}\n"
-                    f"    kind: service\n    api_base: {base}\n    pacing: {{ clientmsgid_retry_window: 2s }}\n"
+                    f"    kind: service\n    api_base: {base}\n    pacing: {{ clientmsgid_retry_window: 2s, sends_per_day: 100000 }}\n"
                     "state:\n  path: state/state.sqlite\n")
         os.makedirs(os.path.join(work, "p"))
         for i in range(a.runs):
