@@ -57,9 +57,11 @@ public struct ApplyEntry: Sendable {
     public var result: RunResult?
     /// The exit code this broadcast contributes.
     public var exitCode: Int32
+    /// A saved plan's refusal (`apply FILE`): `problem` says why.
+    public var refused = false
 
-    /// The action, or `invalid`.
-    public var action: String { decision?.action.rawValue ?? "invalid" }
+    /// The action, `refused` (a saved plan's refusal) or `invalid`.
+    public var action: String { decision?.action.rawValue ?? (refused ? "refused" : "invalid") }
 }
 
 /// `masscast apply DIR`: level-triggered reconciliation of every broadcast under the folders
@@ -98,7 +100,8 @@ public enum Apply {
     static func one(
         _ file: String, _ request: ApplyRequest, environment: AppEnvironment, wiring: SessionWiring,
         now: @Sendable () -> Date, problem: @Sendable (SetupError) -> Void,
-        logging: @escaping @Sendable ([String]) -> SessionLogging, execute: Execute
+        logging: @escaping @Sendable ([String]) -> SessionLogging, execute: Execute,
+        expected: BroadcastIdentity? = nil
     ) async -> ApplyEntry {
         let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         func invalid(_ error: SetupError, name: String = stem) -> ApplyEntry {
@@ -136,9 +139,47 @@ public enum Apply {
                 .init(name: name, source: .present(.init(digest: "", missingInputs: missing)), store: .neverRun))
         }
 
+        let sendsToAll = pipeline.steps.contains(where: \.sendsToAllFollowers)
+        var blockers: [ReconcileBlocker] = []
+        var approved = false
+        do {
+            if let config = try ProjectFiles.loadConfig(explicit: request.settings.config, near: file),
+                let settings = config.approvals
+            {
+                let needed = settings.required(
+                    toAll: sendsToAll, recipients: ApprovalFile.largestOpenIDAudience(of: pipeline, file: file))
+                if needed > 0 {
+                    let path = ApprovalFile.path(name: name, configFile: config.file)
+                    let approvals = try ApprovalFile.load(path)
+                    let approvers = approvals?.approvers(for: ApprovalFile.sourceDigest(of: pipeline, file: file)) ?? []
+                    if approvers.count >= needed {
+                        approved = true
+                    } else {
+                        let found: String =
+                            if approvals == nil { "\(path) does not exist" }
+                            else if approvers.isEmpty { "the approvals in \(path) are void: the broadcast changed since" }
+                            else { "\(approvers.count) valid (\(approvers.joined(separator: ", ")))" }
+                        blockers.append(
+                            ReconcileBlocker(
+                                .approval,
+                                "masscast.yaml requires \(needed) approval\(needed == 1 ? "" : "s") of its current source and "
+                                    + "\(found): run `masscast approve \(name) --by WHO` and merge approvals/\(name).yaml "
+                                    + "(--confirm-to-all does not replace an approval)"))
+                    }
+                }
+            }
+        } catch {
+            return invalid(error, name: name)
+        }
+        let confirmed = request.confirmToAll.contains(name) || (approved && sendsToAll)
+        if !request.sandbox, sendsToAll, !confirmed {
+            blockers.append(
+                ReconcileBlocker(.confirmation, "it sends to ALL followers: pass --confirm-to-all \(name) to send it"))
+        }
+
         var runRequest = RunRequest(
             pipeline: file, sandbox: request.sandbox, fixture: request.fixture, rerun: request.rerun.contains(name),
-            confirmToAll: request.confirmToAll.contains(name) ? name : nil, settings: request.settings)
+            confirmToAll: confirmed ? name : nil, settings: request.settings)
         runRequest.inputValues = values
         runRequest.allowLate = request.allowLate
         let session: RunSession
@@ -149,22 +190,33 @@ public enum Apply {
         }
         let executor = session.executor
         let identity = await executor.broadcastIdentity
+        if let expected, expected != identity {
+            await session.close()
+            return ApplyEntry(
+                file: file, name: name,
+                problem: "plan is stale: \(name) resolves to another broadcast now (inputs \(identity.inputsJSON), "
+                    + "planned \(expected.inputsJSON)): make a new plan",
+                exitCode: ReconcileExitClass.refused.rawValue, refused: true)
+        }
         let owner = RunOptions.defaultOwner
         var leased = false
         var entry: ApplyEntry
         do {
             if !request.dryRun {
-                let lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
+                var lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
+                // A holder on this host whose process is gone (a killed applier) holds nothing.
+                if case .held(let holder, _) = lease, !RunOptions.isProcessAlive(holder) {
+                    try await session.store.releaseLease(identity, owner: holder)
+                    lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
+                }
                 leased = lease.acquired != nil
             }
-            var blockers: [ReconcileBlocker] = []
-            if !request.sandbox, pipeline.steps.contains(where: \.sendsToAllFollowers), !request.confirmToAll.contains(name) {
-                blockers.append(
-                    ReconcileBlocker(
-                        .confirmation, "it sends to ALL followers: pass --confirm-to-all \(name) to send it"))
-            }
+            let quota = await executor.quotaCheck(now: now())
+            if let blocker = quota.blocker { blockers.append(blocker) }
+            var source = await executor.reconcileSource()
+            source.plannedSends = quota.planned
             let facts = Reconciler.Facts(
-                name: name, source: .present(await executor.reconcileSource()),
+                name: name, source: .present(source),
                 store: try await executor.reconcileStoreFacts(now: now()), window: executor.scheduleWindow,
                 blockers: blockers, applier: owner, allowLate: request.allowLate,
                 rerun: request.rerun.contains(name))

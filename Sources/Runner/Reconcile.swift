@@ -615,7 +615,8 @@ public enum Reconciler {
         let unknown = sent.filter { $0.state == .intent || $0.state == .unknown }.count
         if made.isEmpty && unknown == 0 { return "nothing was sent" }
         let recipients = made.reduce(0) { $0 + $1.recipients }
-        var text = "\(made.count)\(planned.map { " of \($0)" } ?? "") send\(made.count == 1 ? "" : "s") made"
+        let plural = (planned ?? made.count) == 1 ? "" : "s"
+        var text = "\(made.count)\(planned.map { " of \($0)" } ?? "") send\(plural) made"
         if recipients > 0 { text += " (\(recipients) recipients)" }
         let where_ = made.map { "\($0.step) batch \($0.batch)\($0.msgID.map { " msg_id \($0)" } ?? "")" }
         if !where_.isEmpty { text += ": " + where_.joined(separator: ", ") }

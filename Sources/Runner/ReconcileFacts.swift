@@ -42,6 +42,28 @@ extension RunExecutor {
             contents: contents)
     }
 
+    /// The sends (a `mass/sendall`, a `mass/send` batch) a run would still make — those the
+    /// journal does not show as sent — and, when they exceed what the account has left
+    /// today (UTC+8, as far as this store knows), the quota finding that blocks it.
+    public func quotaCheck(now: Date) async -> (pending: Int, planned: Int, blocker: ReconcileBlocker?) {
+        let calls = await describeSteps().filter { $0.kind == "mass/sendall" || $0.kind == "mass/send" }
+        let batches = calls.flatMap(\.batches)
+        let pending = batches.filter { $0.journal != .sent }.count
+        guard pending > 0 else { return (0, batches.count, nil) }
+        let since = account.pacing.startOfDay(containing: now)
+        let used = (try? await store.acceptedSends(api: account.api, appID: account.appID, since: since)) ?? 0
+        let left = account.pacing.sendsPerDay - used
+        guard pending > left else { return (pending, batches.count, nil) }
+        return (
+            pending, batches.count,
+            ReconcileBlocker(
+                .quota,
+                "it needs \(pending) mass send\(pending == 1 ? "" : "s") and \(account.name) has \(max(0, left)) of its "
+                    + "\(account.pacing.sendsPerDay) left today (UTC+8; \(used) made by masscast): apply again tomorrow, "
+                    + "or raise pacing.sends_per_day if WeChat allows more")
+        )
+    }
+
     /// What the store knows of the broadcast at `now`: its generation, the run that completed
     /// it (and the pipeline digest it ran), the newest unfinished run of the generation, the
     /// journal's sends of the generation, and its lease.

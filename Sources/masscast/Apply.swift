@@ -18,10 +18,10 @@ struct ApplyCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "Folders or pipeline files (default: pipelines).")
+    @Argument(help: "Folders or pipeline files (default: pipelines), or one saved plan (plan --out FILE).")
     var paths: [String] = []
 
-    @Flag(help: "Say what apply would do; send nothing and take no lease.")
+    @Flag(help: "Print the plan of the folder (as masscast plan): what apply would do; nothing is sent or written.")
     var dryRun = false
 
     @Option(help: ArgumentHelp("Send this broadcast AGAIN as a new generation (repeatable).", valueName: "name"))
@@ -69,10 +69,28 @@ struct ApplyCommand: AsyncParsableCommand {
             sandbox: sandbox, fixture: fixture,
             settings: SessionSettings(state: state, config: config, secrets: secrets))
         let (logFormat, verbose) = (self.logFormat, self.verbose)
-        let report = await Apply.run(
-            request, environment: .process, problem: { console.report($0) },
-            logging: { scrub in console.sessionLogging(format: logFormat, verbose: verbose, scrub: scrub).0 },
-            execute: { session in
+        let savedPlan = Apply.namesSavedPlan(paths, environment: .process)
+        if dryRun && !savedPlan {
+            // The plan of the folder: what apply would do, from the same reconcile table.
+            let document = await Planner.plan(
+                PlanRequest(paths: paths, settings: SessionSettings(state: state, config: config, secrets: secrets)),
+                environment: .process, version: Masscast.version)
+            writeStdout(document.rendered(format == .json ? .json : .text))
+            throw PlanExit.code(for: document, detailed: false)
+        }
+        let run: @Sendable (ApplyRequest, AppEnvironment, @escaping @Sendable (SetupError) -> Void,
+            @escaping @Sendable ([String]) -> SessionLogging, @escaping Apply.Execute) async -> ApplyReport = {
+            request, environment, problem, logging, execute in
+            savedPlan
+                ? await Apply.runPlan(
+                    request, version: Masscast.version, environment: environment, problem: problem, logging: logging,
+                    execute: execute)
+                : await Apply.run(request, environment: environment, problem: problem, logging: logging, execute: execute)
+        }
+        let report = await run(
+            request, .process, { console.report($0) },
+            { scrub in console.sessionLogging(format: logFormat, verbose: verbose, scrub: scrub).0 },
+            { session in
                 let result = await RunService.run(session) { signal in
                     switch signal {
                     case .interrupt, .terminate:

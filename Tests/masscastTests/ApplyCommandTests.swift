@@ -114,11 +114,14 @@ struct ApplyCommandTests {
             #expect(changes.contains { $0["field"] as? String == "text.content" && $0["sent"] as? String == "Hello" && $0["now"] as? String == "Hello again" }, "\(changes)")
             #expect(try await ws.sends().count == 1)
 
-            // The text summary names it too.
-            let text = try await ws.masscast(["apply", "pipelines", "--dry-run"] + ws.common)
+            // The text summary names it too; --dry-run prints the plan of the folder.
+            let text = try await ws.masscast(["apply", "pipelines"] + ws.common)
             #expect(text.exited(6))
             #expect(text.out.contains("~ send.text.content: Hello → Hello again"), "\(text.out)")
-            #expect(text.out.contains("dry run, nothing was sent"))
+            let dry = try await ws.masscast(["apply", "pipelines", "--dry-run"] + ws.common)
+            #expect(dry.exited(6), "\(dry)")
+            #expect(dry.out.contains("drift"), "\(dry.out)")
+            #expect(try await ws.sends().count == 1)
 
             let (rerun, again) = try await Self.apply(ws, ["--rerun", "news"])
             #expect(rerun.exited(0), "\(rerun)")
@@ -142,9 +145,7 @@ struct ApplyCommandTests {
             let names = ["one", "two", "three"]
             for name in names { try Self.add(ws, name, text: "Hello \(name)") }
             // Create the state file first, so that both processes open the same one.
-            let (_, dry) = try await Self.apply(ws, ["--dry-run"])
-            #expect(names.allSatisfy { dry.action($0) == "send" })
-            #expect(try await ws.sends().isEmpty)
+            _ = try ws.store()
 
             let arguments = ["apply", "pipelines", "--format", "json"] + ws.common
             let a = try ws.start(arguments)
@@ -183,6 +184,195 @@ struct ApplyCommandTests {
             #expect(late.exited(0), "\(late)")
             #expect(l.action("past") == "send")
             #expect(try await ws.sends().count == 1)
+        }
+    }
+
+    @Test("approvals: a to-all send is blocked without one (--confirm-to-all cannot replace it), sent with one, and an edit voids it")
+    func approvals() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            let config = try String(contentsOfFile: ws.configPath, encoding: .utf8)
+            try (config + "approvals: { to_all: 1, over_recipients: 2 }\n").write(
+                toFile: ws.configPath, atomically: true, encoding: .utf8)
+            func toAll(_ name: String, _ text: String) -> String {
+                """
+                version: 1
+                name: \(name)
+                account: brand-main
+                steps:
+                  - id: send
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: true }
+                      msgtype: text
+                      text: { content: "\(text)" }
+
+                """
+            }
+            try ws.write("pipelines/all-news.yaml", toAll("all-news", "To everyone"))
+            try ws.write(
+                "pipelines/vip.yaml",
+                """
+                version: 1
+                name: vip
+                account: brand-main
+                steps:
+                  - id: send
+                    uses: mass/send
+                    with:
+                      touser: [o4WmZ0C2lUFynUYDK9SGewL2AGe4, o4WmZ0Ae_yHC3A_lCbFs83cEDU3q, o4WmZ0LyjjjBGiqRbC5o-X2a7cZm]
+                      msgtype: text
+                      text: { content: "VIP" }
+
+                """)
+            let (blocked, b) = try await Self.apply(ws, ["--confirm-to-all", "all-news"])
+            #expect(blocked.exited(6), "\(blocked)")
+            #expect(b.action("all-news") == "blocked")
+            #expect((b.rows["all-news"]?["reason"] as? String)?.contains("masscast approve all-news --by WHO") == true)
+            #expect(b.action("vip") == "blocked", "3 OpenIDs are over over_recipients: 2")
+            #expect(try await ws.sends().isEmpty)
+
+            let approve = try await ws.masscast(
+                ["approve", "all-news", "--by", "alice", "--path", "pipelines", "--config", ws.configPath])
+            #expect(approve.exited(0), "\(approve)")
+            let file = ws.dir.appendingPathComponent("approvals/all-news.yaml").path
+            let written = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(written.contains("by: \"alice\""))
+            #expect(written.contains("source_digest: "))
+
+            // Approved: sent without --confirm-to-all. vip is still blocked.
+            let (sent, s) = try await Self.apply(ws)
+            #expect(sent.exited(6), "\(sent)")
+            #expect(s.action("all-news") == "send")
+            #expect(s.rows["all-news"]?["result"] as? String != "-")
+            #expect(s.action("vip") == "blocked")
+            #expect(try await ws.sends().count == 1)
+
+            // An edit voids the approval of a broadcast not yet sent.
+            let vipApproval = try await ws.masscast(["approve", "vip", "--by", "bob", "--path", "pipelines", "--config", ws.configPath])
+            #expect(vipApproval.exited(0), "\(vipApproval)")
+            try ws.write(
+                "pipelines/vip.yaml",
+                try String(contentsOfFile: ws.dir.appendingPathComponent("pipelines/vip.yaml").path, encoding: .utf8)
+                    .replacingOccurrences(of: "\"VIP\"", with: "\"VIP!\""))
+            let (void, v) = try await Self.apply(ws)
+            #expect(void.exited(6), "\(void)")
+            #expect((v.rows["vip"]?["reason"] as? String)?.contains("void") == true, "\(v.rows["vip"] ?? [:])")
+            #expect(try await ws.sends().count == 1)
+        }
+    }
+
+    @Test("quota: a broadcast that needs more mass sends than the account has left today is blocked, nothing sent")
+    func quota() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            let config = try String(contentsOfFile: ws.configPath, encoding: .utf8)
+            #expect(config.contains("pacing: { clientmsgid_retry_window:"))
+            try config.replacingOccurrences(
+                of: "pacing: { clientmsgid_retry_window:", with: "pacing: { sends_per_day: 1, clientmsgid_retry_window:"
+            ).write(toFile: ws.configPath, atomically: true, encoding: .utf8)
+            try Self.add(ws, "a-first", text: "first")
+            try Self.add(ws, "b-second", text: "second")
+            let (r, s) = try await Self.apply(ws)
+            #expect(r.exited(6), "\(r)")
+            #expect(s.action("a-first") == "send")
+            #expect(s.action("b-second") == "blocked")
+            let blockers = s.rows["b-second"]?["blockers"] as? [[String: Any]] ?? []
+            #expect(blockers.first?["kind"] as? String == "quota")
+            #expect((blockers.first?["message"] as? String)?.contains("has 0 of its 1 left today") == true, "\(blockers)")
+            #expect(try await ws.sends().count == 1)
+        }
+    }
+
+    @Test("a half-sent broadcast whose window closed is expired, saying what was sent; no further batch is sent")
+    func halfSentExpires() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            func pipeline(notAfter: String) -> String {
+                """
+                version: 1
+                name: half
+                account: brand-main
+                schedule: { not_after: "\(notAfter)" }
+                steps:
+                  - id: first
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: false, tag_id: 101 }
+                      msgtype: text
+                      text: { content: "Part one" }
+                  - id: second
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: false, tag_id: 102 }
+                      msgtype: text
+                      text: { content: "Part two" }
+
+                """
+            }
+            try ws.write("pipelines/half.yaml", pipeline(notAfter: "2099-01-01T00:00:00Z"))
+            // The applier is killed right after the first batch is journaled.
+            let crashed = try await ws.masscast(
+                ["apply", "pipelines"] + ws.common,
+                env: ["MASSCAST_CRASH_AT": "send.after_journal"])
+            #expect(crashed.signalled, "\(crashed)")
+            #expect(try await ws.sends().count == 1)
+            // Its window closes (the file is edited to say so: no test waits for a clock).
+            try ws.write("pipelines/half.yaml", pipeline(notAfter: "2020-01-01T00:00:00Z"))
+
+            let (r, s) = try await Self.apply(ws)
+            #expect(r.exited(4), "\(r)")
+            #expect(s.action("half") == "expire")
+            let reason = s.rows["half"]?["reason"] as? String ?? ""
+            #expect(reason.contains("1 of 2 sends made: first batch 0 msg_id"), "\(reason)")
+            #expect(reason.contains("no further batch is sent"))
+            #expect((s.rows["half"]?["sent"] as? [[String: Any]])?.count == 1)
+            #expect(try await ws.sends().count == 1)
+        }
+    }
+
+    @Test("apply FILE: a saved plan is applied as planned; refused (exit 6, nothing sent) once a file changed or the broadcast ran meanwhile")
+    func savedPlans() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            try Self.add(ws, "news")
+            try Self.add(ws, "later", text: "Later")
+            let store = ["--state", ws.statePath, "--config", ws.configPath]
+            // Create the store, so that the plans bind to its identity.
+            _ = try ws.store()
+
+            let planned = try await ws.masscast(["plan", "pipelines", "--out", "first.json"] + store)
+            #expect(planned.exited(0), "\(planned)")
+            let applied = try await ws.masscast(["apply", "first.json", "--format", "json"] + ws.common)
+            #expect(applied.exited(0), "\(applied)")
+            #expect(applied.out.contains("\"action\" : \"send\""), "\(applied.out)")
+            #expect(try await ws.sends().count == 2)
+
+            // A file changed since the plan: stale.
+            try Self.add(ws, "third", text: "Third")
+            let second = try await ws.masscast(["plan", "pipelines", "--out", "second.json"] + store)
+            #expect(second.exited(0), "\(second)")
+            try Self.add(ws, "third", text: "Third, edited")
+            let stale = try await ws.masscast(["apply", "second.json"] + ws.common)
+            #expect(stale.exited(6), "\(stale)")
+            #expect(stale.out.contains("refused"))
+            #expect(stale.out.contains("plan is stale: pipelines/third.yaml changed"), "\(stale.out)")
+            #expect(try await ws.sends().count == 2)
+
+            // The broadcast ran meanwhile: its serial moved.
+            let third = try await ws.masscast(["plan", "pipelines", "--out", "third.json"] + store)
+            #expect(third.exited(0), "\(third)")
+            let (ran, _) = try await Self.apply(ws)
+            #expect(ran.exited(0), "\(ran)")
+            #expect(try await ws.sends().count == 3)
+            let moved = try await ws.masscast(["apply", "third.json"] + ws.common)
+            #expect(moved.exited(6), "\(moved)")
+            #expect(moved.out.contains("changed in the store since the plan"), "\(moved.out)")
+            #expect(try await ws.sends().count == 3)
         }
     }
 }

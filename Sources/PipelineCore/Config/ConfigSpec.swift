@@ -61,6 +61,15 @@ public enum ConfigSpec {
         Field("accounts", .map(key: .accountName, value: .object(account)), doc: "Accounts by the name pipelines use"),
         Field("state", .object(state), doc: "Where run state is kept"),
         Field("callback", .object(callback), doc: "How WeChat pushes are verified and decrypted"),
+        Field("approvals", .object(approvals), doc: "Sends masscast apply refuses without committed approvals"),
+    ])
+
+    /// `approvals:`: how many approvals (files under approvals/, written by `masscast approve`)
+    /// a broadcast needs before `masscast apply` sends it.
+    public static let approvals = ObjectSpec([
+        Field("to_all", .integer(min: 0), doc: "Approvals a send to ALL followers needs"),
+        Field("over_recipients", .integer(min: 1),
+              doc: "An OpenID audience larger than this needs approvals (as many as to_all, at least 1)"),
     ])
 
     /// A project id: 8 to 64 ASCII letters, digits, `-` and `_`.

@@ -22,6 +22,8 @@ public struct ProjectConfig: Sendable {
     public var state: StateSettings?
     /// `callback:`, when present.
     public var callback: CallbackSettings?
+    /// `approvals:`, when present.
+    public var approvals: ApprovalSettings?
 
     /// Creates a config; `accountOrder` defaults to the names sorted.
     public init(
@@ -165,5 +167,26 @@ public struct CallbackSettings: Sendable {
         self.previousAESKey = previousAESKey
         self.appID = appID
         self.location = location
+    }
+}
+
+/// `approvals:` of masscast.yaml: which sends `masscast apply` refuses without approvals.
+public struct ApprovalSettings: Sendable, Hashable {
+    /// Approvals a send to ALL followers needs (0: none).
+    public var toAll: Int
+    /// An OpenID audience larger than this needs approvals (`nil`: no limit).
+    public var overRecipients: Int?
+
+    public init(toAll: Int = 0, overRecipients: Int? = nil) {
+        self.toAll = toAll
+        self.overRecipients = overRecipients
+    }
+
+    /// Approvals needed for a broadcast that sends to all followers (or not), to an OpenID
+    /// audience of `recipients` (its largest send step's, when known).
+    public func required(toAll sendsToAll: Bool, recipients: Int?) -> Int {
+        var needed = sendsToAll ? toAll : 0
+        if let limit = overRecipients, let recipients, recipients > limit { needed = max(needed, max(1, toAll)) }
+        return needed
     }
 }

@@ -44,6 +44,14 @@ public enum ProjectConfigDecoder {
             case "callback":
                 let callback = decodeCallback(e.value, bag: &bag)
                 if first { config.callback = callback }
+            case "approvals":
+                var checker = SpecChecker()
+                checker.check(e.value, as: field.type, path: e.key, expressions: false)
+                bag.append(contentsOf: checker.diagnostics.diagnostics)
+                var approvals = ApprovalSettings()
+                if case .integer(let n)? = e.value["to_all"]?.typed, n >= 0 { approvals.toAll = n }
+                if case .integer(let n)? = e.value["over_recipients"]?.typed, n >= 1 { approvals.overRecipients = n }
+                if first { config.approvals = approvals }
             case "project":
                 var checker = SpecChecker()
                 checker.check(e.value, as: field.type, path: e.key, expressions: false)
