@@ -471,7 +471,17 @@ public enum Reconciler {
     }
 
     /// A run of the current generation that did not complete: stopped, interrupted or failed.
+    /// Every decision about it names the run and what it sent.
     private static func continuing(
+        _ facts: Facts, unfinished: StoreFacts.Unfinished, now: Date
+    ) -> ReconcileDecision {
+        var d = continuingDecision(facts, unfinished: unfinished, now: now)
+        d.sent = facts.store.sent
+        d.runID = unfinished.runID
+        return d
+    }
+
+    private static func continuingDecision(
         _ facts: Facts, unfinished: StoreFacts.Unfinished, now: Date
     ) -> ReconcileDecision {
         let sent = facts.store.sent
@@ -487,16 +497,9 @@ public enum Reconciler {
                     + "\(display(unfinished)): \(summary); no further batch is sent (`--allow-late` continues it)",
                 exitClass: .outsideWindow)
             d.closedAt = closed
-            d.sent = sent
-            d.runID = unfinished.runID
             return d
         }
-        if let blocked = blocked(facts, beforeWindow: true) {
-            var d = blocked
-            d.sent = sent
-            d.runID = unfinished.runID
-            return d
-        }
+        if let blocked = blocked(facts, beforeWindow: true) { return blocked }
         if let opens = facts.window.notBefore, now < opens {
             var d = ReconcileDecision(
                 action: .wait,
@@ -504,16 +507,9 @@ public enum Reconciler {
                     + "\(stamp(opens)); an apply after that continues it",
                 exitClass: .ok)
             d.opensAt = opens
-            d.sent = sent
-            d.runID = unfinished.runID
             return d
         }
-        if let blocked = blocked(facts, beforeWindow: false) {
-            var d = blocked
-            d.sent = sent
-            d.runID = unfinished.runID
-            return d
-        }
+        if let blocked = blocked(facts, beforeWindow: false) { return blocked }
         let late: String = {
             guard let closed = facts.window.notAfter, now > closed else { return "" }
             return "; its window closed \(stamp(closed)) and --allow-late continues it anyway"
@@ -526,19 +522,14 @@ public enum Reconciler {
                     + "inside its window: what was sent is not sent again\(late)",
                 exitClass: .failed)
             d.retry = true
-            d.sent = sent
-            d.runID = unfinished.runID
             return d
         }
-        var d = ReconcileDecision(
+        return ReconcileDecision(
             action: .resume,
             reason: "its run \(unfinished.runID) is \(display(unfinished))"
                 + "\(unfinished.message.map { " (\($0))" } ?? ""): \(summary); apply continues it, "
                 + "what was sent is not sent again\(late)",
             exitClass: .ok)
-        d.sent = sent
-        d.runID = unfinished.runID
-        return d
     }
 
     private static func blocked(_ facts: Facts, beforeWindow: Bool) -> ReconcileDecision? {
