@@ -20,6 +20,9 @@ let package = Package(
         .library(name: "StateSQLite", targets: ["StateSQLite"]),
         .library(name: "Runner", targets: ["Runner"]),
         .library(name: "MasscastTesting", targets: ["MasscastTesting"]),
+        // For the fuzz targets (Fuzz/): the push handler without HTTP and the audience reader.
+        .library(name: "CallbackServer", targets: ["CallbackServer"]),
+        .library(name: "Audience", targets: ["Audience"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+// libFuzzer targets for masscast's input readers, kept out of the main build (as Benchmarks/
+// is). Build and run one with scripts/fuzz.sh TARGET SECONDS, which does:
+//
+//   swift build -c release --package-path Fuzz --scratch-path .build-fuzz \
+//       -Xswiftc -sanitize=fuzzer,address --product fuzz-TARGET
+//   .build-fuzz/release/fuzz-TARGET -max_total_time=SECONDS Fuzz/corpus/TARGET
+//
+// Each target is an executable whose entry point is libFuzzer's `main`: it defines
+// `LLVMFuzzerTestOneInput` and is compiled with -parse-as-library (no Swift `main`).
+import PackageDescription
+
+let fuzzer: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .unsafeFlags(["-parse-as-library"]),
+]
+
+let package = Package(
+    name: "masscast-fuzz",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fuzz-yaml", targets: ["fuzz-yaml"]),
+        .executable(name: "fuzz-expression", targets: ["fuzz-expression"]),
+        .executable(name: "fuzz-push", targets: ["fuzz-push"]),
+        .executable(name: "fuzz-audience", targets: ["fuzz-audience"]),
+    ],
+    dependencies: [
+        .package(name: "masscast", path: ".."),
+    ],
+    targets: [
+        // The located YAML reader, then the pipeline and masscast.yaml models built on its tree.
+        .executableTarget(
+            name: "fuzz-yaml",
+            dependencies: [.product(name: "PipelineYAML", package: "masscast")],
+            swiftSettings: fuzzer
+        ),
+        // The `${{ }}` expression and template parsers, and the type checker.
+        .executableTarget(
+            name: "fuzz-expression",
+            dependencies: [.product(name: "PipelineCore", package: "masscast")],
+            swiftSettings: fuzzer
+        ),
+        // The listener's handler without HTTP: signature, decryption, strict XML, MASSSENDJOBFINISH, the inbox.
+        .executableTarget(
+            name: "fuzz-push",
+            dependencies: [
+                .product(name: "CallbackServer", package: "masscast"),
+                .product(name: "WeChatPush", package: "masscast"),
+                .product(name: "StateSQLite", package: "masscast"),
+            ],
+            swiftSettings: fuzzer
+        ),
+        // The OpenID list / CSV reader (`touser_file`): validate's check and the runner's scan.
+        .executableTarget(
+            name: "fuzz-audience",
+            dependencies: [.product(name: "Audience", package: "masscast")],
+            swiftSettings: fuzzer
+        ),
+    ]
+)
