@@ -6,13 +6,14 @@
 //       -Xswiftc -sanitize=fuzzer,address --product fuzz-TARGET
 //   .build-fuzz/release/fuzz-TARGET -max_total_time=SECONDS Fuzz/corpus/TARGET
 //
-// Each target is an executable whose entry point is libFuzzer's `main`: it defines
-// `LLVMFuzzerTestOneInput` and is compiled with -parse-as-library (no Swift `main`).
+// Each target is an executable: its `LLVMFuzzerTestOneInput` is the function fuzzed, and its
+// Swift `main` hands it to libFuzzer's driver (`LLVMFuzzerRunDriver`, declared by the C
+// target FuzzDriver): SwiftPM gives an executable's entry point a name of its own
+// (`<module>_main`, linked as `main`), so libFuzzer's own `main` cannot be used.
 import PackageDescription
 
 let fuzzer: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
-    .unsafeFlags(["-parse-as-library"]),
 ]
 
 let package = Package(
@@ -28,22 +29,26 @@ let package = Package(
         .package(name: "masscast", path: ".."),
     ],
     targets: [
+        .target(name: "FuzzDriver"),
         // The located YAML reader, then the pipeline and masscast.yaml models built on its tree.
         .executableTarget(
             name: "fuzz-yaml",
-            dependencies: [.product(name: "PipelineYAML", package: "masscast")],
+            dependencies: [
+                "FuzzDriver", .product(name: "PipelineYAML", package: "masscast")],
             swiftSettings: fuzzer
         ),
         // The `${{ }}` expression and template parsers, and the type checker.
         .executableTarget(
             name: "fuzz-expression",
-            dependencies: [.product(name: "PipelineCore", package: "masscast")],
+            dependencies: [
+                "FuzzDriver", .product(name: "PipelineCore", package: "masscast")],
             swiftSettings: fuzzer
         ),
         // The listener's handler without HTTP: signature, decryption, strict XML, MASSSENDJOBFINISH, the inbox.
         .executableTarget(
             name: "fuzz-push",
             dependencies: [
+                "FuzzDriver",
                 .product(name: "CallbackServer", package: "masscast"),
                 .product(name: "WeChatPush", package: "masscast"),
                 .product(name: "StateSQLite", package: "masscast"),
@@ -53,7 +58,8 @@ let package = Package(
         // The OpenID list / CSV reader (`touser_file`): validate's check and the runner's scan.
         .executableTarget(
             name: "fuzz-audience",
-            dependencies: [.product(name: "Audience", package: "masscast")],
+            dependencies: [
+                "FuzzDriver", .product(name: "Audience", package: "masscast")],
             swiftSettings: fuzzer
         ),
     ]

@@ -7,6 +7,7 @@
 // rest is the file.
 import Audience
 import Foundation
+import FuzzDriver
 
 private let directory: String = {
     let path = NSTemporaryDirectory() + "masscast-fuzz-audience-\(getpid())"
@@ -15,7 +16,8 @@ private let directory: String = {
 }()
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzAudience(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzAudience(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
     guard size >= 1 else { return 0 }
     let csv = data[0] % 2 == 1
     let file = directory + (csv ? "/audience.csv" : "/audience.txt")
@@ -41,4 +43,13 @@ public func fuzzAudience(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = error
     }
     return 0
+}
+
+@main
+enum FuzzAudienceMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzAudience))
+    }
 }

@@ -2,6 +2,8 @@
 // and the evaluator (PipelineCore). Any input must parse or give an issue; checking and
 // evaluating a parsed expression must end in a value or an error.
 import PipelineCore
+import Foundation
+import FuzzDriver
 
 private let scope: ExpressionScope = {
     var scope = ExpressionScope(
@@ -20,7 +22,8 @@ private let context = EvaluationContext(
     pipelineName: "fuzz", runID: "r1")
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzExpression(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzExpression(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
     guard size <= 4096 else { return 0 }
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     if let expression = try? Expression.parse(text) {
@@ -35,4 +38,13 @@ public func fuzzExpression(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(!issues.isEmpty, "no template and no issue")
     }
     return 0
+}
+
+@main
+enum FuzzExpressionMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzExpression))
+    }
 }

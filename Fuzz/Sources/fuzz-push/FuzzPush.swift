@@ -13,6 +13,7 @@ import CallbackServer
 import Foundation
 import StateSQLite
 import WeChatPush
+import FuzzDriver
 
 private let main = ListenerAccount(
     name: "brand-main", appID: "wx8a3f2c71d905be46", originalID: "gh_5d1c0e8f7a93",
@@ -66,7 +67,8 @@ private func handle(method: String, path: String, query: [String: String], body:
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzPush(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzPush(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
     guard size >= 1 else { return 0 }
     let mode = data[0] % 5
     let payload = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
@@ -110,4 +112,13 @@ public func fuzzPush(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(!response.body.contains(secret) && !response.detail.contains(secret), "a secret in the answer")
     }
     return 0
+}
+
+@main
+enum FuzzPushMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzPush))
+    }
 }
