@@ -20,8 +20,7 @@ let package = Package(
         .library(name: "StateSQLite", targets: ["StateSQLite"]),
         .library(name: "Runner", targets: ["Runner"]),
         .library(name: "MasscastTesting", targets: ["MasscastTesting"]),
-        // For the fuzz targets (Fuzz/): the push handler without HTTP and the audience reader.
-        .library(name: "CallbackServer", targets: ["CallbackServer"]),
+        // For the fuzz targets (Fuzz/): the audience reader.
         .library(name: "Audience", targets: ["Audience"]),
     ],
     dependencies: [

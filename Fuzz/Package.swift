@@ -44,15 +44,10 @@ let package = Package(
                 "FuzzDriver", .product(name: "PipelineCore", package: "masscast")],
             swiftSettings: fuzzer
         ),
-        // The listener's handler without HTTP: signature, decryption, strict XML, MASSSENDJOBFINISH, the inbox.
+        // The push path the listener's handler runs: signature, decryption, strict XML, MASSSENDJOBFINISH.
         .executableTarget(
             name: "fuzz-push",
-            dependencies: [
-                "FuzzDriver",
-                .product(name: "CallbackServer", package: "masscast"),
-                .product(name: "WeChatPush", package: "masscast"),
-                .product(name: "StateSQLite", package: "masscast"),
-            ],
+            dependencies: ["FuzzDriver", .product(name: "WeChatPush", package: "masscast")],
             swiftSettings: fuzzer
         ),
         // The OpenID list / CSV reader (`touser_file`): validate's check and the runner's scan.

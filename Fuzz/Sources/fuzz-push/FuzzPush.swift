@@ -1,115 +1,79 @@
-// libFuzzer target: the listener's push path without HTTP (CallbackServer's
-// `CallbackHandler.handle`): signature → decryption → strict XML → MASSSENDJOBFINISH → the
-// inbox of a real SQLite state store. The harness signs (and, for safe mode, encrypts) what
-// the fuzzer writes, so the input reaches the code behind the signature checks.
+// libFuzzer target: the push path of WeChatPush, in the order the listener's handler runs
+// it: signature → decryption → strict XML → MASSSENDJOBFINISH. The harness signs (and,
+// for safe mode, encrypts) what the fuzzer writes, so the input reaches the code behind
+// the signature checks.
 //
 // Input: the first byte picks the mode, the rest is its payload.
-//   0  plain POST to the bare path: the payload is the body (routed by its ToUserName)
-//   1  safe POST: the payload is the plaintext XML, encrypted with brand-main's key
-//   2  safe POST: the payload is the `Encrypt` text itself (base64, AES, padding, framing)
-//   3  plain POST to brand-news's path: the payload is the body
-//   4  GET URL verification: the payload is the echostr
-import CallbackServer
+//   0  plain mode: the payload is the body, signed with `signature` over the query
+//   1  safe mode: the payload is the plaintext XML, encrypted with the account's key
+//   2  safe mode: the payload is the `Encrypt` text itself (base64, AES, padding, framing)
+//   3  safe mode: the payload is the whole body; `msg_signature` is computed over the
+//      `Encrypt` text it holds, when the strict reader finds one
 import Foundation
-import StateSQLite
-import WeChatPush
 import FuzzDriver
+import WeChatPush
 
-private let main = ListenerAccount(
-    name: "brand-main", appID: "wx8a3f2c71d905be46", originalID: "gh_5d1c0e8f7a93",
-    token: "sandbox-callback-token", aesKey: "lTjyF/U3G2ZnGR7yZn47jiJFJylXlCsD2LjTOzO07Z4")
-private let news = ListenerAccount(
-    name: "brand-news", appID: "wx3e6b9d2f4a8c1705", originalID: "gh_2b7e4f9a0c61",
-    token: "sandbox-callback-token-news")
-
-private let directory: String = {
-    let path = NSTemporaryDirectory() + "masscast-fuzz-push-\(getpid())"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}()
-
-private let handler: CallbackHandler = {
-    do {
-        let store = try SQLiteStateStore(path: directory + "/state.sqlite")
-        return try CallbackHandler(configuration: ListenerConfiguration(accounts: [main, news]), store: store)
-    } catch {
-        fatalError("fuzz-push: cannot set up the handler: \(error)")
-    }
-}()
-
+private let token = "sandbox-callback-token"
+private let appID = "wx8a3f2c71d905be46"
 private let crypto: CallbackCrypto = {
     do {
         return try CallbackCrypto(credentials: CallbackCredentials(
-            token: main.token, encodingAESKey: main.aesKey, appID: main.appID))
+            token: token, encodingAESKey: "lTjyF/U3G2ZnGR7yZn47jiJFJylXlCsD2LjTOzO07Z4",
+            previousEncodingAESKey: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", appID: appID))
     } catch {
         fatalError("fuzz-push: \(error)")
     }
 }()
 
-private let now = Date(timeIntervalSince1970: 1_796_274_325)
+/// The listener's limits: 64 KiB, depth 16.
+private let reader = StrictXMLReader(limits: StrictXMLReader.Limits(maxBytes: 64 * 1024, maxDepth: 16))
 private let timestamp = "1796274325"
-nonisolated(unsafe) private var counter = 0
+private let nonce = "1234567890"
 
-private final class Box: @unchecked Sendable {
-    var response: CallbackResponse?
-}
-
-/// Runs one request through the handler and waits for its answer.
-private func handle(method: String, path: String, query: [String: String], body: [UInt8]) -> CallbackResponse {
-    let box = Box()
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        box.response = await handler.handle(method: method, path: path, query: query, body: body, now: now)
-        done.signal()
+/// What the handler does with a message it trusts: read it strictly and, for a
+/// MASSSENDJOBFINISH, its fields.
+private func readMessage(_ xml: String) {
+    guard let root = try? reader.parse(xml) else { return }
+    guard root.childText("Event")?.uppercased() == "MASSSENDJOBFINISH" else { return }
+    if let event = try? MassSendJobFinish(element: root) {
+        _ = event.status.wechatText
+        _ = event.copyrightCheckResult.checkState.rawValue
     }
-    done.wait()
-    return box.response!
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPush(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    guard let data else { return 0 }
-    guard size >= 1 else { return 0 }
-    let mode = data[0] % 5
-    let payload = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
-    counter += 1
-    // A fresh nonce each time: the replay memory is not what is being fuzzed.
-    let nonce = String(1_000_000_000 + counter)
-    let response: CallbackResponse
+    guard let data, size >= 1 else { return 0 }
+    let mode = data[0] % 4
+    let payload = String(decoding: UnsafeBufferPointer(start: data + 1, count: size - 1), as: UTF8.self)
     switch mode {
-    case 0, 3:
-        let account = mode == 0 ? main : news
-        let query = ["signature": CallbackCrypto.sign(token: account.token, timestamp: timestamp, nonce: nonce),
-                     "timestamp": timestamp, "nonce": nonce, "openid": "oSystem"]
-        response = handle(method: "POST", path: mode == 0 ? "/wechat/callback" : "/wechat/callback/brand-news",
-                          query: query, body: payload)
+    case 0:
+        let signature = CallbackCrypto.sign(token: token, timestamp: timestamp, nonce: nonce)
+        guard crypto.verifySignature(signature: signature, timestamp: timestamp, nonce: nonce) else {
+            preconditionFailure("a correct signature was refused")
+        }
+        readMessage(payload)
     case 1, 2:
         let encrypt: String
         if mode == 1 {
-            guard let text = try? crypto.encrypt(String(decoding: payload, as: UTF8.self), randomBytes: Array(repeating: 7, count: 16))
-            else { return 0 }
+            guard let text = try? crypto.encrypt(payload, randomBytes: Array(repeating: 7, count: 16)) else { return 0 }
             encrypt = text
         } else {
-            encrypt = String(decoding: payload, as: UTF8.self)
+            encrypt = payload
         }
         let body = "<xml><ToUserName><![CDATA[gh_5d1c0e8f7a93]]></ToUserName><Encrypt><![CDATA[\(encrypt)]]></Encrypt></xml>"
-        let query = [
-            "signature": CallbackCrypto.sign(token: main.token, timestamp: timestamp, nonce: nonce),
-            "msg_signature": CallbackCrypto.sign(token: main.token, timestamp: timestamp, nonce: nonce, encrypt: encrypt),
-            "timestamp": timestamp, "nonce": nonce, "openid": "oSystem", "encrypt_type": "aes",
-        ]
-        response = handle(method: "POST", path: "/wechat/callback/brand-main", query: query, body: Array(body.utf8))
+        let signature = CallbackCrypto.sign(token: token, timestamp: timestamp, nonce: nonce, encrypt: encrypt)
+        // Refused when it is not a message (not UTF-8 XML starting with <xml) or too large.
+        if let (xml, _) = try? crypto.decryptMessage(body: body, msgSignature: signature, timestamp: timestamp, nonce: nonce) {
+            if mode == 1 { precondition(xml == payload, "decrypt(encrypt(x)) is not x") }
+            readMessage(xml)
+        }
     default:
-        let echo = String(decoding: payload, as: UTF8.self)
-        let query = ["signature": CallbackCrypto.sign(token: news.token, timestamp: timestamp, nonce: nonce),
-                     "timestamp": timestamp, "nonce": nonce, "echostr": echo]
-        response = handle(method: "GET", path: "/wechat/callback/brand-news", query: query, body: [])
-    }
-    // Every answer is one of the documented statuses, and never shows a secret the input did not hold.
-    precondition([200, 400, 403, 404, 405, 413, 503].contains(response.status), "status \(response.status)")
-    let input = String(decoding: payload, as: UTF8.self)
-    for secret in [main.token, news.token, main.aesKey ?? ""] where !input.contains(secret) {
-        precondition(!response.body.contains(secret) && !response.detail.contains(secret), "a secret in the answer")
+        let encrypt = (try? reader.parse(payload))?.childText("Encrypt") ?? ""
+        let signature = CallbackCrypto.sign(token: token, timestamp: timestamp, nonce: nonce, encrypt: encrypt)
+        if let (xml, _) = try? crypto.decryptMessage(body: payload, msgSignature: signature, timestamp: timestamp, nonce: nonce) {
+            readMessage(xml)
+        }
     }
     return 0
 }
