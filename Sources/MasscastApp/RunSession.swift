@@ -295,7 +295,7 @@ public final class RunSession: Sendable {
         for declaration in loaded.pipeline.inputs where inputs[declaration.name] != nil {
             let source =
                 givenNames.contains(declaration.name) ? "--input"
-                : fileValues[declaration.name] != nil ? InputsFile.path(forPipeline: loaded.pipeline.file)
+                : fileValues[declaration.name] != nil ? environment.relative(inputsFile)
                 : "default"
             sources.append((declaration.name, source))
         }

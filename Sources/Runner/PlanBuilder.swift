@@ -120,7 +120,7 @@ extension BroadcastPlan {
             account: facts.account,
             usage: facts.usage ?? .unknown(now: now, pacing: facts.account.pacing), demand: QuotaDemand(facts.calls))
         for q in quota where q.exceeded {
-            warnings.append(PlanWarning(code: "quota", message: "\(q.name): \(q.text)"))
+            warnings.append(PlanWarning(code: "quota", message: q.text))
         }
         // Duration at the speed level.
         let level = known?.speedLevel ?? 0

@@ -141,8 +141,8 @@ public enum SendQuota {
                 + "(UTC+8; \(used) made by masscast)\(resets): apply again then, or raise pacing.sends_per_day if "
                 + "WeChat allows more"
         case "sendall_per_day":
-            return "\(account) is a subscription account: WeChat allows it \(q.limit) sendall a day (UTC+8) and "
-                + "\(used) was made today by masscast\(resets): apply again then"
+            return "\(account) is a subscription account: WeChat allows it \(q.limit) sendall a day (UTC+8), "
+                + "\(used) made today by masscast and it needs \(q.planned)\(resets): apply again then"
         case "to_all_per_month":
             return "\(account) is a service account: WeChat allows it \(q.limit) sends to ALL followers a month "
                 + "(UTC+8), \(used) made this month by masscast and it needs \(q.planned) more\(resets): "
