@@ -327,12 +327,6 @@ public final class RunSession: Sendable {
     ) -> RunSession {
         let scrubbed = [account.secret.value] + parts.secrets.scrubbed + (rehearsal?.scrub ?? [])
         let log = logging(scrubbed)
-        if !parts.inputSources.isEmpty {
-            // `--verbose`: which source each input's value came from.
-            let text = parts.inputSources.map { "\($0.0)=\(parts.inputs[$0.0]?.templateText ?? "") (\($0.1))" }
-                .joined(separator: ", ")
-            log.logger.debug("inputs: \(text)", metadata: ["event": "run.inputs"])
-        }
         var options = RunOptions()
         options.inputs = parts.inputs
         options.env = environment.variables
@@ -343,6 +337,11 @@ public final class RunSession: Sendable {
         options.resumeArguments = request.settings.resumeArguments
         options.project = parts.config?.project ?? ""
         options.confirmToAll = request.confirmToAll
+        if !parts.inputSources.isEmpty {
+            // `--verbose`: which source each input's value came from.
+            options.inputSources = parts.inputSources.map { "\($0.0)=\(parts.inputs[$0.0]?.templateText ?? "") (\($0.1))" }
+                .joined(separator: ", ")
+        }
         let action: Action
         switch request.action {
         case .start:
