@@ -268,6 +268,46 @@ struct ApplyChecksTests {
         }
     }
 
+    @Test("the README's demo: apply pipelines/ --sandbox on the repository's examples exits 0 and sends; again, every broadcast is noop")
+    func readmeDemo() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("masscast-demo-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = dir.appendingPathComponent("demo.sqlite").path
+        let arguments = ["apply", "pipelines/", "--sandbox", "--state", state, "--format", "json", "--log-format", "json"]
+        func actions(_ r: BinaryResult) -> [String: String] {
+            let object = try? JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+            var out: [String: String] = [:]
+            for row in object?["broadcasts"] as? [[String: Any]] ?? [] {
+                out[row["name"] as? String ?? ""] = row["action"] as? String
+            }
+            return out
+        }
+        let first = try await MasscastBinary.run(arguments, timeout: .seconds(300))
+        #expect(first.exited(0), "\(first)")
+        let sent = actions(first).filter { $0.value == "send" }
+        #expect(sent.count >= 5, "\(first.out)")
+        #expect(actions(first).values.allSatisfy { $0 == "send" || $0 == "noop" }, "\(first.out)")
+        let second = try await MasscastBinary.run(arguments, timeout: .seconds(300))
+        #expect(second.exited(0), "\(second)")
+        #expect(actions(second).count == actions(first).count)
+        #expect(actions(second).values.allSatisfy { $0 == "noop" }, "\(second.out)")
+    }
+
+    @Test("every example pipeline with a required input has a committed inputs file or apply: manual")
+    func examplesHaveTheirInputs() throws {
+        let folder = RunTestEnv.root.appendingPathComponent("pipelines")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            .filter { $0.hasSuffix(".yaml") && !$0.hasSuffix(".inputs.yaml") }
+        #expect(files.count >= 10)
+        for file in files {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            guard text.contains("required: true") else { continue }
+            let inputs = folder.appendingPathComponent(file.replacingOccurrences(of: ".yaml", with: ".inputs.yaml"))
+            let manual = text.split(separator: "\n").contains { $0.hasPrefix("apply: manual") }
+            #expect(manual || FileManager.default.fileExists(atPath: inputs.path), "\(file)")
+        }
+    }
+
     /// The next midnight in UTC+8, as the quota messages write it.
     static func nextUTC8Midnight(_ now: Date = Date()) -> String {
         let local = now.timeIntervalSince1970 + 8 * 3600
