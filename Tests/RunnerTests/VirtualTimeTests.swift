@@ -44,8 +44,9 @@ struct VirtualTimeTests {
             let polls = try await rig.store.attempts(runID: try #require(result.runID))
                 .filter { $0.stepID == "finish" && $0.endpoint == "message/mass/get" }
             #expect(polls.count > 200 && polls.count < 260, "\(polls.count) polls")
-            // … and the real time was far shorter.
-            #expect(took < .seconds(60), "took \(took)")
+            // … and the real time is printed, not asserted: a timed assertion fails on a loaded
+            // machine without telling anything about the runner (the virtual clock's elapsed
+            // time above is what proves the wait did not sleep in real time).
             print("2 h mass/wait timeout in virtual time took \(took) of real time")
         }
     }
@@ -79,7 +80,6 @@ struct VirtualTimeTests {
             #expect(entry.state == .sent)
             #expect(entry.msgID == sends.first?.msgID)
             #expect(virtual.elapsed >= .seconds(3600))
-            #expect(took < .seconds(30), "took \(took)")
             print("45066 window of 1 h in virtual time took \(took) of real time")
         }
     }
