@@ -12,7 +12,7 @@ import WeChatSandbox
 /// share one `VirtualClock`, so these take as long as the work in them, not the wait.
 @Suite("runner in virtual time", .serialized)
 struct VirtualTimeTests {
-    @Test("a 2 h mass/wait timeout ends the step after 2 h of virtual time, in moments of real time")
+    @Test("a 2 h mass/wait timeout ends the step after 2 h of virtual time, in moments of real time", .timeLimit(.minutes(5)))
     func twoHourWaitTimeout() async throws {
         try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 30d") }, time: .virtual) { rig in
             let virtual = try #require(rig.virtual)
@@ -51,7 +51,7 @@ struct VirtualTimeTests {
         }
     }
 
-    @Test("45066: a 1 h clientmsgid window is waited out in virtual time, then 45065 adopts the one send")
+    @Test("45066: a 1 h clientmsgid window is waited out in virtual time, then 45065 adopts the one send", .timeLimit(.minutes(5)))
     func clientMsgIDWindow() async throws {
         let edit: (String) -> String = {
             $0.replacingOccurrences(of: "clientmsgid_retry_window: 2s", with: "clientmsgid_retry_window: 1h")
