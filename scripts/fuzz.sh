@@ -45,10 +45,11 @@ scratch=.build-fuzz
 product=fuzz-$target
 echo "fuzz: building $product (release, -sanitize=fuzzer,address)" >&2
 build_start=$(date +%s)
+mkdir -p "$scratch"
 if ! swift build -c release --package-path Fuzz --scratch-path "$scratch" \
-        -Xswiftc -sanitize=fuzzer,address --product "$product" >"$scratch.build.log" 2>&1; then
-    tail -30 "$scratch.build.log" >&2
-    echo "fuzz: the build failed (full log: $scratch.build.log)" >&2
+        -Xswiftc -sanitize=fuzzer,address --product "$product" >"$scratch/build-$target.log" 2>&1; then
+    tail -30 "$scratch/build-$target.log" >&2
+    echo "fuzz: the build failed (full log: $scratch/build-$target.log)" >&2
     exit 2
 fi
 echo "fuzz: built in $(( $(date +%s) - build_start )) s" >&2
