@@ -7,9 +7,9 @@ import Testing
 /// and saved plans see them.
 @Suite("BroadcastLeases conformance")
 struct BroadcastLeasesConformanceTests {
-    @Test("a second applier sees the lease held until it expires or is released; the holder renews it")
-    func leaseExcludesOthers() async throws {
-        try await withBroadcastLeases { store in
+    @Test("a second applier sees the lease held until it expires or is released; the holder renews it", arguments: StoreKind.allCases)
+    func leaseExcludesOthers(_ kind: StoreKind) async throws {
+        try await withBroadcastLeases(kind) { store in
             let spring = identity()
             let first = try await store.acquireLease(spring, owner: "ci:1", ttl: 60, now: at(0))
             #expect(first.acquired?.owner == "ci:1")
@@ -35,9 +35,9 @@ struct BroadcastLeasesConformanceTests {
         }
     }
 
-    @Test("two appliers racing for one lease: exactly one gets it")
-    func racingAppliers() async throws {
-        try await withBroadcastLeases { store in
+    @Test("two appliers racing for one lease: exactly one gets it", arguments: StoreKind.allCases)
+    func racingAppliers(_ kind: StoreKind) async throws {
+        try await withBroadcastLeases(kind) { store in
             let results = try await withThrowingTaskGroup(of: LeaseResult.self) { group in
                 for n in 0..<8 {
                     group.addTask { try await store.acquireLease(identity(), owner: "ci:\(n)", ttl: 60, now: at(0)) }
@@ -48,9 +48,9 @@ struct BroadcastLeasesConformanceTests {
         }
     }
 
-    @Test("the serial is 0 before the first run and moves with every change of the broadcast's state")
-    func serialMoves() async throws {
-        try await withStore { store in
+    @Test("the serial is 0 before the first run and moves with every change of the broadcast's state", arguments: StoreKind.allCases)
+    func serialMoves(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let spring = identity()
             #expect(try await store.serial(spring) == 0)
             _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: nobodyIsAlive)
