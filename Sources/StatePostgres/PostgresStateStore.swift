@@ -120,6 +120,11 @@ public final class PostgresStateStore: StateStore, Sendable {
     /// (a `CancellationError` and an existing `StateStoreError` pass through).
     static func wrap(_ error: any Error, action: String, location: PostgresLocation) -> any Error {
         if error is StateStoreError || error is CancellationError { return error }
+        if let transaction = error as? PostgresTransactionError,
+            let cause = transaction.closureError ?? transaction.beginError ?? transaction.commitError
+        {
+            return wrap(cause, action: action, location: location)
+        }
         let subject = "\(action) the PostgreSQL state store \(location)"
         if error is PostgresDecodingError || error is UnknownStoredValue {
             let column = (error as? PostgresDecodingError)?.columnName ?? (error as? UnknownStoredValue)?.column ?? "?"
@@ -278,4 +283,14 @@ extension PostgresRandomAccessRow {
 /// A stored text column holds a value this version does not know (e.g. a run status).
 struct UnknownStoredValue: Error {
     var column: String
+}
+
+extension PostgresStateStore {
+    /// Runs raw SQL in a transaction: for tests that simulate other versions of masscast or
+    /// damage. Not public.
+    func executeForTesting(_ sql: String) async throws {
+        try await transaction("cannot run test SQL in") { db, logger in
+            try await db.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        }
+    }
 }
