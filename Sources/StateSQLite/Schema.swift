@@ -10,7 +10,7 @@ import GRDB
 /// Dates are INTEGER milliseconds since 1970-01-01 UTC (`datetime(x / 1000, 'unixepoch')`).
 enum Schema {
     /// The `user_version` the newest known migration leaves.
-    static let version = 3
+    static let version = 4
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -29,8 +29,19 @@ enum Schema {
             try db.execute(sql: "INSERT INTO store_meta (key, value) VALUES ('store_id', ?)", arguments: [UUID().uuidString.lowercased()])
             try db.execute(sql: "PRAGMA user_version = 3")
         }
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: v4)
+            try db.execute(sql: "PRAGMA user_version = 4")
+        }
         return migrator
     }
+
+    /// Version 4: a lease carries a fencing epoch (1 for the first holder, one more at every
+    /// takeover) and stays, marked released, after its release, so that its epoch only grows.
+    static let v4 = """
+        ALTER TABLE leases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE leases ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
+        """
 
     /// Version 3: a serial per broadcast that every change of its state increments (broadcasts
     /// already run start at 1), the leases `masscast apply` takes per broadcast (keyed by the
