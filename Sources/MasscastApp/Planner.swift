@@ -202,9 +202,34 @@ public enum Planner {
             source: await executor.reconcileSource(comparingAudiences: storeFacts.completed != nil), store: storeFacts, window: executor.scheduleWindow,
             serial: try? await store.serial(identity),
             // No store file yet: the plan binds to none (apply creates it).
-            storeIdentity: noStore ? nil : try? await store.storeIdentity(), now: now, rerun: request.rerun)
+            storeIdentity: noStore ? nil : try? await store.storeIdentity(), now: now, rerun: request.rerun,
+            blockers: try approvalBlockers(loaded.pipeline, file: file, plan: plan, known: known, config: request.settings.config))
         if noStore { result.unchecked.append("the state store's history: there is no state file yet (nothing has run)") }
         return result
+    }
+
+    /// The approvals apply would find missing (`approvals:` of masscast.yaml): a to-all send or
+    /// an audience over `over_recipients` (OpenID lists and files by their recipients, tags by
+    /// their follower counts when a preflight read them) without enough valid approvals; a
+    /// tag that could not be counted never passes silently. The same rule as apply's.
+    static func approvalBlockers(
+        _ pipeline: Pipeline, file: String, plan: BroadcastPlan, known: AccountFacts?, config: String?
+    ) throws(SetupError) -> [ReconcileBlocker] {
+        let approvals = try ApprovalState.read(pipeline, file: file, name: plan.name, config: config)
+        guard approvals.settings != nil else { return [] }
+        var recipients = ApprovalFile.largestOpenIDAudience(of: pipeline, file: file)
+        var uncounted: [(Int, String)] = []
+        for audience in plan.audiences where !audience.toAll {
+            guard let tag = audience.tagID else { continue }
+            if let followers = audience.followers ?? known?.tags?[tag]?.followers {
+                recipients = max(recipients ?? 0, followers)
+            } else if !uncounted.contains(where: { $0.0 == tag }) {
+                uncounted.append((tag, "plan counts followers only with --preflight"))
+            }
+        }
+        return approvals.blockers(
+            name: plan.name, recipients: recipients, sendsToAll: pipeline.steps.contains(where: \.sendsToAllFollowers),
+            uncountedTags: uncounted)
     }
 
     /// The account a run would use; without its secret (plan calls nothing) the plan says
