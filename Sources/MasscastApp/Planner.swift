@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCore
+import RunState
 import PipelineYAML
 import Runner
 import StateSQLite
@@ -201,9 +202,34 @@ public enum Planner {
             source: await executor.reconcileSource(comparingAudiences: storeFacts.completed != nil), store: storeFacts, window: executor.scheduleWindow,
             serial: try? await store.serial(identity),
             // No store file yet: the plan binds to none (apply creates it).
-            storeIdentity: noStore ? nil : try? await store.storeIdentity(), now: now, rerun: request.rerun)
+            storeIdentity: noStore ? nil : try? await store.storeIdentity(), now: now, rerun: request.rerun,
+            blockers: try approvalBlockers(loaded.pipeline, file: file, plan: plan, known: known, config: request.settings.config))
         if noStore { result.unchecked.append("the state store's history: there is no state file yet (nothing has run)") }
         return result
+    }
+
+    /// The approvals apply would find missing (`approvals:` of masscast.yaml): a to-all send or
+    /// an audience over `over_recipients` (OpenID lists and files by their recipients, tags by
+    /// their follower counts when a preflight read them) without enough valid approvals; a
+    /// tag that could not be counted never passes silently. The same rule as apply's.
+    static func approvalBlockers(
+        _ pipeline: Pipeline, file: String, plan: BroadcastPlan, known: AccountFacts?, config: String?
+    ) throws(SetupError) -> [ReconcileBlocker] {
+        let approvals = try ApprovalState.read(pipeline, file: file, name: plan.name, config: config)
+        guard approvals.settings != nil else { return [] }
+        var recipients = ApprovalFile.largestOpenIDAudience(of: pipeline, file: file)
+        var uncounted: [(Int, String)] = []
+        for audience in plan.audiences where !audience.toAll {
+            guard let tag = audience.tagID else { continue }
+            if let followers = audience.followers ?? known?.tags?[tag]?.followers {
+                recipients = max(recipients ?? 0, followers)
+            } else if !uncounted.contains(where: { $0.0 == tag }) {
+                uncounted.append((tag, "plan counts followers only with --preflight"))
+            }
+        }
+        return approvals.blockers(
+            name: plan.name, recipients: recipients, sendsToAll: pipeline.steps.contains(where: \.sendsToAllFollowers),
+            uncountedTags: uncounted)
     }
 
     /// The account a run would use; without its secret (plan calls nothing) the plan says
@@ -232,25 +258,34 @@ public enum Planner {
     /// Stores opened by path, once each; a store file that does not exist is not created
     /// (an empty temporary store stands for it: nothing has run).
     struct StoreCache {
-        var given: SQLiteStateStore?
-        var open: [String: SQLiteStateStore] = [:]
+        var given: (any StateStore)?
+        var open: [String: any StateStore] = [:]
         var temporary: [SQLiteStateStore] = []
         /// Preflight facts by account (AppID@API), read once per plan.
         var preflights: [String: PreflightFacts] = [:]
 
         mutating func store(
             explicit: String?, config: ProjectConfig?, environment: AppEnvironment, unchecked: inout [String]
-        ) throws(SetupError) -> SQLiteStateStore {
+        ) throws(SetupError) -> any StateStore {
             if let given { return given }
-            let path = environment.absolute(try StateLocation.path(explicit: explicit, config: config, environment: environment))
+            let resolved = try StateLocation.resolve(explicit: explicit, config: config, environment: environment)
+            guard case .file(let relative) = resolved else {
+                // A database: plan reads it as it is (it never writes).
+                if let store = open[resolved.description] { return store }
+                let store = try StateLocation.open(resolved, explicit: explicit != nil, environment: environment)
+                open[resolved.description] = store
+                return store
+            }
+            let path = environment.absolute(relative)
             if let store = open[path] { return store }
-            let store: SQLiteStateStore
+            let store: any StateStore
             do {
                 if FileManager.default.fileExists(atPath: path) {
                     store = try SQLiteStateStore(path: path)
                 } else {
-                    store = try SQLiteStateStore.temporary()
-                    temporary.append(store)
+                    let empty = try SQLiteStateStore.temporary()
+                    temporary.append(empty)
+                    store = empty
                 }
             } catch {
                 throw SetupError(.stateStore, "\(error)")
@@ -270,7 +305,7 @@ public enum Planner {
             }
         }
 
-        func isTemporary(_ store: SQLiteStateStore) -> Bool { temporary.contains { $0 === store } }
+        func isTemporary(_ store: any StateStore) -> Bool { temporary.contains { $0 === store } }
 
         func close() {
             for store in temporary {

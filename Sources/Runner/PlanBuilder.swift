@@ -149,14 +149,15 @@ extension BroadcastPlan {
 
     /// The plan with its row of the reconcile table (``Reconciler/decide(_:now:)``) from the
     /// facts its executor gathered (`reconcileSource()`, `reconcileStoreFacts(now:)`,
-    /// `scheduleWindow`); quota over its limit blocks it. `serial` and `storeIdentity` are
-    /// what a saved plan binds to.
+    /// `scheduleWindow`); quota over its limit blocks it, as do `more` (the approvals apply
+    /// would miss). `serial` and `storeIdentity` are what a saved plan binds to.
     public func reconciled(
         source: Reconciler.Source.Pipeline, store: Reconciler.StoreFacts, window: Reconciler.Window, serial: Int64?,
-        storeIdentity: String?, now: Date, rerun: Bool = false
+        storeIdentity: String?, now: Date, rerun: Bool = false, blockers more: [ReconcileBlocker] = []
     ) -> BroadcastPlan {
         var plan = self
         var blockers = SendQuota.blocker(quota, account: account.name).map { [$0] } ?? []
+        blockers += more
         blockers += warnings.filter { $0.code == "tag_missing" }.map {
             ReconcileBlocker(.preflight, "preflight: \($0.step.map { "\($0): " } ?? "")\($0.message)")
         }
