@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "StatePostgres", targets: ["StatePostgres"]),
         .library(name: "Runner", targets: ["Runner"]),
         .library(name: "MasscastTesting", targets: ["MasscastTesting"]),
+        // For the fuzz targets (Fuzz/): the audience reader.
+        .library(name: "Audience", targets: ["Audience"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

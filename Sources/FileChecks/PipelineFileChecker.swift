@@ -53,8 +53,9 @@ public struct PipelineFileChecker: Sendable {
 
     /// The diagnostics for the files `pipeline` names; paths are relative to the folder of
     /// `pipeline.file`, which must be a path from the current folder (as `validate` loads it).
-    public func check(_ pipeline: Pipeline) -> [Diagnostic] {
-        let root = RepositoryRoot.find(forPipelineAt: pipeline.file)
+    /// `allowed`: folders outside the repository the files may be in (`paths.allow`, real paths).
+    public func check(_ pipeline: Pipeline, allowed: [String] = []) -> [Diagnostic] {
+        let root = FileAccess(root: RepositoryRoot.find(forPipelineAt: pipeline.file), allowed: allowed)
         var out: [Diagnostic] = []
         for step in pipeline.steps {
             guard let with = step.with else { continue }
@@ -99,21 +100,21 @@ public struct PipelineFileChecker: Sendable {
     /// readable regular file; then runs `content` on it (its path, its name for messages,
     /// its size).
     private func checkFile(
-        _ node: SourceNode, key: String, pipeline: Pipeline, root: String,
+        _ node: SourceNode, key: String, pipeline: Pipeline, root: FileAccess,
         content: (_ path: String, _ display: String, _ size: Int) -> [Diagnostic]
     ) -> [Diagnostic] {
         guard let (written, style) = node.scalar, !node.hasExpression, !written.isEmpty else { return [] }
         _ = style
         let path = RepositoryRoot.resolve(written, pipelineFile: pipeline.file)
         let display = RepositoryRoot.displayPath(path)
-        if !RepositoryRoot.contains(root: root, path: path) {
+        if !root.permits(path) {
             let real = RepositoryRoot.realPath(path)
             return [.error(
                 .pathOutsideRepository,
                 "\(key) '\(written)' is outside the repository",
                 at: node.location,
-                note: .init("it resolves to \(real)\(real != RepositoryRoot.absolute(path) ? " (through a symbolic link)" : ""); the repository root is \(root)"),
-                hint: "keep the files a pipeline reads inside its repository (the folder of masscast.yaml, else the one holding .git), so that a review sees them")]
+                note: .init("it resolves to \(real)\(real != RepositoryRoot.absolute(path) ? " (through a symbolic link)" : ""); files may be in \(root.placesDescription)"),
+                hint: "keep the files a pipeline reads inside its repository (the folder of masscast.yaml, else the one holding .git), so that a review sees them, or list their folder under paths.allow in masscast.yaml")]
         }
         var info = stat()
         if stat(path, &info) != 0 {

@@ -2,6 +2,7 @@
 // (and, later, the runner), so that both agree on what "inside" means.
 
 import Foundation
+import PipelineCore
 
 #if canImport(Glibc)
 import Glibc
@@ -111,5 +112,68 @@ public enum RepositoryRoot {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
+    }
+}
+
+/// Where the files a pipeline names (`file`, `content_file`, `touser_file`) may resolve,
+/// after symbolic links: inside its repository root, or inside a folder that masscast.yaml
+/// lists under `paths.allow`. `validate`, `plan` and `run` decide with the same value.
+public struct FileAccess: Sendable, Hashable {
+    /// The repository root (a real path, ``RepositoryRoot/find(forPipelineAt:)``).
+    public var root: String
+    /// The allowed folders outside it, as real paths.
+    public var allowed: [String]
+
+    /// Access to `root` and `allowed` (both real paths).
+    public init(root: String, allowed: [String] = []) {
+        self.root = root
+        self.allowed = allowed
+    }
+
+    /// The access of the pipeline at `pipelineFile` under `config`: its repository root and
+    /// the config's `paths.allow` folders that exist (those that do not are reported by
+    /// ``check(_:)``).
+    public init(pipelineFile: String, config: ProjectConfig?) {
+        self.init(root: RepositoryRoot.find(forPipelineAt: pipelineFile), allowed: Self.allowedRealPaths(config))
+    }
+
+    /// The real paths of the folders `config` allows that exist and are folders.
+    public static func allowedRealPaths(_ config: ProjectConfig?) -> [String] {
+        guard let config else { return [] }
+        return config.allowedDirectories.compactMap { entry in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: entry.path, isDirectory: &isDirectory), isDirectory.boolValue
+            else { return nil }
+            return RepositoryRoot.realPath(entry.path)
+        }
+    }
+
+    /// Whether `path`, after symbolic links, is inside the root or an allowed folder.
+    public func permits(_ path: String) -> Bool {
+        RepositoryRoot.contains(root: root, path: path) || allowed.contains { RepositoryRoot.contains(root: $0, path: path) }
+    }
+
+    /// Where files may be, for messages: `the repository root /r` or `the repository root
+    /// /r or the folders masscast.yaml allows (/srv/media)`.
+    public var placesDescription: String {
+        allowed.isEmpty
+            ? "the repository root \(root)"
+            : "the repository root \(root) or the folders masscast.yaml allows (\(allowed.joined(separator: ", ")))"
+    }
+
+    /// A diagnostic for each `paths.allow` entry that does not exist or is not a folder,
+    /// at the entry (MC2030).
+    public static func check(_ config: ProjectConfig) -> [Diagnostic] {
+        config.allowedDirectories.compactMap { entry in
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: entry.path, isDirectory: &isDirectory)
+            if exists && isDirectory.boolValue { return nil }
+            return .error(
+                .fileNotReadable,
+                exists ? "paths.allow: '\(entry.written)' is not a folder" : "paths.allow: '\(entry.written)' does not exist",
+                at: entry.location,
+                note: .init("looked at \(RepositoryRoot.absolute(entry.path))"),
+                hint: "list existing folders; a relative entry is relative to the folder of masscast.yaml")
+        }
     }
 }

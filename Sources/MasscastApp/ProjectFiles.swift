@@ -1,3 +1,4 @@
+import FileChecks
 import Foundation
 import PipelineCore
 import PipelineYAML
@@ -44,7 +45,9 @@ public enum ProjectFiles {
         } else {
             return nil
         }
-        let loaded = ProjectConfigLoader().load(path: path)
+        var loaded = ProjectConfigLoader().load(path: path)
+        // Each `paths.allow` folder must exist.
+        if let config = loaded.config { loaded.diagnostics += FileAccess.check(config) }
         if loaded.diagnostics.contains(where: { $0.severity == .error }) || loaded.config == nil {
             throw SetupError(.invalidConfig, "\(path) has errors", diagnostics: loaded.diagnostics)
         }
@@ -100,7 +103,9 @@ public struct ProjectConfigs {
     public mutating func add(_ path: String) -> String {
         let key = key(path)
         if !loaded.contains(where: { $0.key == key }) {
-            let result = loader.load(path: path)
+            var result = loader.load(path: path)
+            // Each `paths.allow` folder must exist.
+            if let config = result.config { result.diagnostics += FileAccess.check(config) }
             let warning = result.diagnostics.contains { $0.code == .noProjectID || $0.severity == .error }
                 ? nil : result.config?.noProjectWarning
             loaded.append((key, path, result.config, result.diagnostics + (warning.map { [$0] } ?? [])))

@@ -1,3 +1,4 @@
+import FileChecks
 import Foundation
 import Logging
 import PipelineCore
@@ -336,6 +337,7 @@ public final class RunSession: Sendable {
         options.progressEnded = log.progressEnded
         options.resumeArguments = request.settings.resumeArguments
         options.project = parts.config?.project ?? ""
+        options.allowedDirectories = FileAccess.allowedRealPaths(parts.config)
         options.confirmToAll = request.confirmToAll
         if !parts.inputSources.isEmpty {
             // `--verbose`: which source each input's value came from.

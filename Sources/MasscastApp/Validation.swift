@@ -84,6 +84,8 @@ public struct Validation: Sendable {
         let loader = PipelineLoader(reader: YAMLReader(maxBytes: maxFileSize))
         // The variables each pipeline's config reads credentials from: its steps may not.
         let secretNames = configOfFile.map { $0.flatMap(configs.config)?.secretEnvironmentNames ?? [] }
+        // The folders outside its repository each pipeline's config allows (`paths.allow`).
+        let allowed = configOfFile.map { FileAccess.allowedRealPaths($0.flatMap(configs.config)) }
         let checker = PipelineFileChecker(deep: deep, progress: progress)
         let results = ParallelMap.run(files.count, jobs: jobs) { i in
             var fileLoader = loader
@@ -91,7 +93,7 @@ public struct Validation: Sendable {
             var loaded = fileLoader.load(path: files[i])
             // The files the pipeline will read (media, content files, audiences).
             if let p = loaded.pipeline {
-                loaded.diagnostics = (loaded.diagnostics + checker.check(p)).sortedByLocation()
+                loaded.diagnostics = (loaded.diagnostics + checker.check(p, allowed: allowed[i])).sortedByLocation()
                 // Its inputs file (`NAME.inputs.yaml`), when it has one.
                 if let inputs = loader.loadInputs(for: p, pipelinePath: files[i]) {
                     loaded.diagnostics += inputs.diagnostics

@@ -15,6 +15,9 @@ public struct RunOptions: Sendable {
     /// masscast.yaml's `project:` id (empty without one): part of the broadcast's identity
     /// and of `mc2-` clientmsgids.
     public var project = ""
+    /// masscast.yaml's `paths.allow` as real paths: folders outside the repository that the
+    /// files a step reads may resolve into (``FileAccess``).
+    public var allowedDirectories: [String] = []
     /// Temporary media (media/upload, uploadnews, uploadvideo) older than this is uploaded
     /// again when a run is continued: WeChat keeps it 3 days; the margin leaves time to send.
     public var mediaLifetime: TimeInterval = 3 * 86_400 - 3_600

@@ -150,7 +150,7 @@ struct GraphGoldenTests {
               s4["finish<br/>mass/wait"]
               s0 --> s1
               s1 --> s2
-              s2 -->|"if: steps.send.errcode == 48008"| s3
+              s2 -->|"if: steps.send.errcode == 48001 #124;#124; steps.send.errcode == 48008"| s3
               s3 -.-> s4
               s2 ==>|"if: steps.send.outcome == 'success'"| s4
               subgraph legend["Legend"]
@@ -181,7 +181,7 @@ struct GraphGoldenTests {
               s4 [label="finish\nmass/wait", style="rounded"];
               s0 -> s1;
               s1 -> s2;
-              s2 -> s3 [label="if: steps.send.errcode == 48008"];
+              s2 -> s3 [label="if: steps.send.errcode == 48001 || steps.send.errcode == 48008"];
               s3 -> s4 [style=dotted];
               s2 -> s4 [label="if: steps.send.outcome == 'success'", style=bold];
               subgraph cluster_legend {

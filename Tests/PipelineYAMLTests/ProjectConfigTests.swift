@@ -421,4 +421,18 @@ struct ProjectConfigAccountCheckTests {
         #expect(codes(inline("${{ format('{0}', secrets.A) }}")) == ["MC2019"])
         #expect(codes(inline("${{ secrets.A }}")).isEmpty)
     }
+
+    @Test("paths.allow: folders resolved against masscast.yaml's folder, each with its location; shape errors located")
+    func allowedDirectories() throws {
+        let text = "version: 1\naccounts: {}\npaths:\n  allow: [/srv/media, ../shared, assets/]\n"
+        let loaded = ProjectConfigLoader().load(text: text, file: "/repo/conf/masscast.yaml")
+        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        let dirs = try #require(loaded.config).allowedDirectories
+        #expect(dirs.map(\.path) == ["/srv/media", "/repo/conf/../shared", "/repo/conf/assets/"])
+        #expect(dirs.map(\.written) == ["/srv/media", "../shared", "assets/"])
+        #expect(dirs.map { "\($0.location.line):\($0.location.column)" } == ["4:11", "4:23", "4:34"])
+        #expect(found("version: 1\naccounts: {}\npaths:\n  allow: []\n").count == 1)
+        #expect(found("version: 1\naccounts: {}\npaths:\n  alow: [/srv]\n").first?.hasPrefix("MC2001 4:3") == true)
+        #expect(found("version: 1\naccounts: {}\npaths:\n  allow: /srv\n").count == 1)
+    }
 }

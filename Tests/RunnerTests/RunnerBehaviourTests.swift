@@ -298,7 +298,7 @@ struct RunnerBehaviourTests {
             let path = try rig.write("conditions.yaml", """
                 version: 1
                 name: conditions
-                account: brand-news
+                account: brand-trial
                 steps:
                   - id: send
                     uses: mass/sendall
@@ -309,7 +309,7 @@ struct RunnerBehaviourTests {
                       mpnews: { media_id: "not-a-real-media-id" }
                   - id: fallback
                     uses: mass/preview
-                    if: ${{ steps.send.errcode == 48008 }}
+                    if: ${{ steps.send.errcode == 48001 || steps.send.errcode == 48008 }}
                     with:
                       towxname: editor_01
                       msgtype: text
@@ -337,12 +337,12 @@ struct RunnerBehaviourTests {
                     needs: [send]
                     if: failure()
                 """)
-            let result = try await rig.run(path, account: "brand-news") { $0.concurrency = 1 }
+            let result = try await rig.run(path, account: "brand-trial") { $0.concurrency = 1 }
             #expect(result.exitCode == 1)
             let s = try await rig.steps(result)
             #expect(s["send"]?.outcome == "failure")
             #expect(s["send"]?.conclusion == "success")
-            #expect(s["send"]?.errcode == 48008)
+            #expect(s["send"]?.errcode == 48001)
             #expect(s["fallback"]?.outcome == "success")
             #expect(s["broken"]?.outcome == "failure")
             #expect(s["broken"]?.errcode == 40059)

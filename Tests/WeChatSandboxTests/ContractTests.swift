@@ -10,6 +10,7 @@ import WeChatMP
 struct LiveSandbox {
     static let main = (appID: "wx8a3f2c71d905be46", secret: "sandbox-secret-brand-main-0001")
     static let news = (appID: "wx3e6b9d2f4a8c1705", secret: "sandbox-secret-brand-news-0001")
+    static let trial = (appID: "wx5c8e1a7d3b9f2604", secret: "sandbox-secret-brand-trial-0001")
     static let vip = ["o4WmZ0C2lUFynUYDK9SGewL2AGe4", "o4WmZ0Ae_yHC3A_lCbFs83cEDU3q", "o4WmZ0LyjjjBGiqRbC5o-X2a7cZm"]
 
     /// How the client reaches the engine: over HTTP on a loopback port, or in process.
@@ -150,7 +151,7 @@ struct ContractTests {
     }
 
     @Test("documented errors reach the client with their class", arguments: [
-        ("bad tag", 40152), ("bad media", 40007), ("mpnews unverified", 48008), ("send on subscription", 48001),
+        ("bad tag", 40152), ("bad media", 40007), ("mpnews sendall on an unverified account", 48001), ("send on subscription", 48001),
         ("speed out of range", 45083), ("clientmsgid too long", 45067), ("delete unknown msg", 40059),
         ("malformed openid", 40003), ("text too long", 45002), ("second sendall of a subscription account", 45028),
         ("wrong appid", 40013), ("wrong secret", 40125), ("article index out of range", 40060),
@@ -168,11 +169,12 @@ struct ContractTests {
             case 40007:
                 _ = try await main.sendAll(SendAllRequest(filter: .init(isToAll: false, tagID: 100), payload: .mpnews(mediaID: "nope"),
                                                           sendIgnoreReprint: 0, clientMsgID: "k-40007"))
-            case 48008:
-                let thumb = try await news.uploadMedia(type: .thumb, fileName: "t.jpg", data: Data(repeating: 1, count: 100))
-                let n = try await news.uploadNews(UploadNewsRequest(articles: [NewsArticle(title: "t", thumbMediaID: thumb.mediaID, content: "c")]))
-                _ = try await news.sendAll(SendAllRequest(filter: .init(isToAll: false, tagID: 100), payload: .mpnews(mediaID: n.mediaID),
-                                                          sendIgnoreReprint: 0, clientMsgID: "k-48008"))
+            case 48001 where label.contains("unverified"):
+                let trial = sandbox.client(LiveSandbox.trial)
+                let thumb = try await trial.uploadMedia(type: .thumb, fileName: "t.jpg", data: Data(repeating: 1, count: 100))
+                let n = try await trial.uploadNews(UploadNewsRequest(articles: [NewsArticle(title: "t", thumbMediaID: thumb.mediaID, content: "c")]))
+                _ = try await trial.sendAll(SendAllRequest(filter: .init(isToAll: false, tagID: 100), payload: .mpnews(mediaID: n.mediaID),
+                                                           sendIgnoreReprint: 0, clientMsgID: "k-48001-unverified"))
             case 48001:
                 _ = try await news.send(SendRequest(toUser: LiveSandbox.vip, payload: .text(content: "x"), sendIgnoreReprint: nil,
                                                     clientMsgID: "k-48001"))

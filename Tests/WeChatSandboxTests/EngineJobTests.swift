@@ -164,7 +164,13 @@ struct EngineJobTests {
         #expect(event.totalCount == 3 && event.filterCount == 2)
         #expect(event.sentCount + event.errorCount == event.filterCount)
         #expect(event.createTime == Int64(timestamp))
-        #expect(!post.body.contains("CopyrightCheckResult"))
+        // A text push carries the empty CopyrightCheckResult of the seed's example, and no
+        // ArticleUrlResult.
+        #expect(post.body.contains(
+            "<ErrorCount>\(event.errorCount)</ErrorCount><CopyrightCheckResult><Count>0</Count><ResultList></ResultList><CheckState>0</CheckState></CopyrightCheckResult></xml>"),
+            "\(post.body)")
+        #expect(!post.body.contains("ArticleUrlResult"))
+        #expect(event.copyrightCheckResult.checkState.rawValue == 0)
         let record = try #require(await h.engine.pushRecords().first)
         #expect(record.status == "delivered" && record.attempts.count == 1)
     }

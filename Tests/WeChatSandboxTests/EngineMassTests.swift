@@ -214,16 +214,60 @@ struct EngineMassTests {
         #expect(await h.send(token, #"{"touser":[\#(followers)],\#(EngineFixtures.text)}"#).errcode == 48001)
     }
 
-    @Test func sendIsRefusedToUnverifiedServiceAccounts() async throws {
-        let yaml = EngineFixtures.standard.replacingOccurrences(of: "secret: secret-safe\n    kind: service\n    verified: true",
-                                                                with: "secret: secret-safe\n    kind: service\n    verified: false")
-        #expect(yaml != EngineFixtures.standard)
-        let h = try EngineHarness(yaml: yaml)
-        let token = await h.classicToken("safe")
-        let followers = h.account("safe").followers.prefix(2).map { "\"\($0)\"" }.joined(separator: ",")
+    @Test("an unverified account's sendall and send answer 48001, whatever the msgtype",
+          arguments: ["safe", "sub"])
+    func massSendsNeedAVerifiedAccount(_ name: String) async throws {
+        let h = try EngineHarness(yaml: EngineFixtures.unverified(name))
+        let token = await h.classicToken(name)
+        let followers = h.account(name).followers.prefix(2).map { "\"\($0)\"" }.joined(separator: ",")
         #expect(await h.send(token, #"{"touser":[\#(followers)],\#(EngineFixtures.text)}"#).errcode == 48001)
-        // sendall of text is allowed to it.
-        #expect(await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},\#(EngineFixtures.text)}"#).errcode == 0)
+        let text = await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},\#(EngineFixtures.text)}"#)
+        #expect(text.errcode == 48001)
+        #expect(text.errmsg.hasPrefix("api unauthorized"))
+        let news = await h.newsID(token)
+        let mpnews = #"{"filter":{"is_to_all":false,"tag_id":100},"msgtype":"mpnews","mpnews":{"media_id":"\#(news)"}}"#
+        #expect(await h.sendAll(token, mpnews).errcode == 48001)
+        #expect(await h.sendAll(token, #"{"filter":{"is_to_all":true},\#(EngineFixtures.text)}"#).errcode == 48001)
+        #expect(await h.engine.sends().isEmpty)
+    }
+
+    @Test("an unverified account may preview any msgtype, mpnews included")
+    func previewNeedsNoVerification() async throws {
+        let h = try EngineHarness(yaml: EngineFixtures.unverified("sub"))
+        let token = await h.classicToken("sub")
+        let news = await h.newsID(token)
+        let mpnews = await h.post("/cgi-bin/message/mass/preview", token: token,
+                                  #"{"towxname":"editor_01","msgtype":"mpnews","mpnews":{"media_id":"\#(news)"}}"#)
+        #expect(mpnews.errcode == 0)
+        let text = await h.post("/cgi-bin/message/mass/preview", token: token, #"{"towxname":"editor_01",\#(EngineFixtures.text)}"#)
+        #expect(text.errcode == 0)
+    }
+
+    @Test("a verified subscription account sends mpnews to a tag, but not to a list")
+    func verifiedSubscriptionAccount() async throws {
+        let h = try EngineHarness()
+        let token = await h.classicToken("sub")
+        let news = await h.newsID(token)
+        let reply = await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},"msgtype":"mpnews","mpnews":{"media_id":"\#(news)"}}"#)
+        #expect(reply.errcode == 0)
+        let followers = h.account("sub").followers.prefix(2).map { "\"\($0)\"" }.joined(separator: ",")
+        #expect(await h.send(token, #"{"touser":[\#(followers)],\#(EngineFixtures.text)}"#).errcode == 48001)
+    }
+
+    @Test("touser: fewer than two and more than 10,000 OpenIDs are 40130, each with WeChat's errmsg")
+    func openIDListSize() async throws {
+        let h = try EngineHarness()
+        let token = await h.classicToken()
+        let one = await h.send(token, #"{"touser":["oSVC01aaaaaaaaaaaaaaaaaaaaa1"],\#(EngineFixtures.text)}"#)
+        #expect(one.errcode == 40130)
+        #expect(one.errmsg.hasPrefix("invalid openid list size, at least two openid"))
+        let many = (0...10_000).map { "\"oSVC01\(String(format: "%022d", $0))\"" }.joined(separator: ",")
+        let tooMany = await h.send(token, #"{"touser":[\#(many)],\#(EngineFixtures.text)}"#)
+        #expect(tooMany.errcode == 40130)
+        #expect(tooMany.errmsg.hasPrefix("invalid openid list size"))
+        #expect(!tooMany.errmsg.contains("at least two"), "\(tooMany.errmsg)")
+        let exactly = (0..<10_000).map { "\"oSVC01\(String(format: "%022d", $0))\"" }.joined(separator: ",")
+        #expect(await h.send(token, #"{"touser":[\#(exactly)],\#(EngineFixtures.text)}"#).errcode == 0)
     }
 
     @Test func previewsAreLimitedPerDay() async throws {
@@ -233,16 +277,6 @@ struct EngineMassTests {
         #expect(await h.post("/cgi-bin/message/mass/preview", token: token, body).errcode == 0)
         #expect(await h.post("/cgi-bin/message/mass/preview", token: token, body).errcode == 0)
         #expect(await h.post("/cgi-bin/message/mass/preview", token: token, body).errcode == 45009)
-    }
-
-    @Test func mpnewsOnAnUnverifiedAccountIs48008() async throws {
-        let h = try EngineHarness()
-        let token = await h.classicToken("sub")
-        let news = await h.newsID(token)
-        let reply = await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},"msgtype":"mpnews","mpnews":{"media_id":"\#(news)"}}"#)
-        #expect(reply.errcode == 48008)
-        // Text is allowed.
-        #expect(await h.sendAll(token, #"{"filter":{"is_to_all":false,"tag_id":100},\#(EngineFixtures.text)}"#).errcode == 0)
     }
 
     // MARK: preview, get, speed

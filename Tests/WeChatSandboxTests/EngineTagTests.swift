@@ -41,7 +41,7 @@ struct EngineTagTests {
     @Test func tagsGetChecksTheTokenAndAcceptsPOST() async throws {
         let h = try EngineHarness()
         #expect(await h.get("/cgi-bin/tags/get").errcode == 41001)
-        #expect(await tagsGet(h, token: "not-a-token").errcode == 40014)
+        #expect(await tagsGet(h, token: "not-a-token").errcode == 40001)
         let token = await h.stableToken().string("access_token") ?? ""
         let posted = await h.post("/cgi-bin/tags/get", token: token, "{}")
         #expect((posted.json["tags"] as? [Any])?.count == 3)
@@ -80,7 +80,7 @@ struct EngineTagTests {
         #expect(await tagPage(h, token: token, tag: 100, next: "oSVC01aaaaaaaaaaaaaaaaaaaaa3").errcode == 40003)
         let get = await h.get("/cgi-bin/user/tag/get", ["access_token": token])
         #expect(get.errcode == 43002)
-        #expect(await tagPage(h, token: "stale", tag: 100, next: "").errcode == 40014)
+        #expect(await tagPage(h, token: "stale", tag: 100, next: "").errcode == 40001)
         let ok = await tagPage(h, token: token, tag: 100, next: "")
         #expect((ok.json["data"] as? [String: Any])?["openid"] as? [String]
             == ["oSVC01aaaaaaaaaaaaaaaaaaaaa1", "oSVC01aaaaaaaaaaaaaaaaaaaaa2"])

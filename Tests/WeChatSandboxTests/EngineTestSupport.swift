@@ -167,7 +167,7 @@ struct EngineHarness {
 }
 
 enum EngineFixtures {
-    /// Two service accounts (plain and safe callbacks), one unverified subscription account.
+    /// Two service accounts (plain and safe callbacks), one verified subscription account.
     static let standard = """
     seed: 3
     time_scale: 1
@@ -205,7 +205,7 @@ enum EngineFixtures {
         appid: wx00000000000000c3
         secret: secret-sub
         kind: subscription
-        verified: false
+        verified: true
         followers: { count: 30, seed: 7 }
         tags: [{ id: 100, name: readers, fraction: 1 }]
     """
@@ -216,6 +216,17 @@ enum EngineFixtures {
     }
 
     static let text = #""msgtype":"text","text":{"content":"hello"}"#
+
+    /// `standard` with account `name`'s `verified: true` turned to false.
+    static func unverified(_ name: String) -> String {
+        let secret = "secret: secret-\(name)\n"
+        guard let range = standard.range(of: secret),
+              let flag = standard.range(of: "verified: true", range: range.upperBound..<standard.endIndex)
+        else { preconditionFailure("no verified account \(name) in the standard fixture") }
+        var yaml = standard
+        yaml.replaceSubrange(flag, with: "verified: false")
+        return yaml
+    }
 }
 
 extension Array where Element == SandboxSendRecord {

@@ -46,7 +46,7 @@ struct EngineTokenTests {
         let h = try EngineHarness()
         #expect(await h.post(speedGet, token: nil, "{}").errcode == 41001)
         #expect(await h.post(speedGet, token: "", "{}").errcode == 41001)
-        #expect(await h.post(speedGet, token: "85_notatoken", "{}").errcode == 40014)
+        #expect(await h.post(speedGet, token: "85_notatoken", "{}").errcode == 40001)
     }
 
     @Test(arguments: [

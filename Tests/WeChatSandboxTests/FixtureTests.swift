@@ -29,7 +29,9 @@ struct FixtureTests {
         let vipMembers = Set(try #require(tags[100]).members)
         #expect(vips.allSatisfy { vipMembers.contains($0) && main.followers.contains($0) })
         let news = try #require(fixture.accounts.first { $0.name == "brand-news" })
-        #expect(news.kind == .subscription && !news.verified)
+        #expect(news.kind == .subscription && news.verified)
+        let trial = try #require(fixture.accounts.first { $0.name == "brand-trial" })
+        #expect(trial.kind == .subscription && !trial.verified)
     }
 
     @Test func embeddedDefaultIsTheResourceFile() throws {

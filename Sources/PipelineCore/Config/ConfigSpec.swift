@@ -28,6 +28,12 @@ public enum ConfigSpec {
               doc: "The account's own push token and EncodingAESKeys (instead of the project-wide callback)"),
     ])
 
+    /// `paths`.
+    public static let paths = ObjectSpec([
+        Field("allow", .list(.string(.nonEmpty), min: 1),
+              doc: "Folders outside the repository that `file`, `content_file` and `touser_file` may resolve into; relative to masscast.yaml"),
+    ])
+
     /// `state`.
     public static let state = ObjectSpec([
         Field("path", .string(.nonEmpty), doc: "A SQLite file, relative to masscast.yaml"),
@@ -64,6 +70,7 @@ public enum ConfigSpec {
         Field("state", .object(state), doc: "Where run state is kept"),
         Field("callback", .object(callback), doc: "How WeChat pushes are verified and decrypted"),
         Field("approvals", .object(approvals), doc: "Sends masscast apply refuses without committed approvals"),
+        Field("paths", .object(paths), doc: "Folders outside the repository that pipelines may read files from"),
     ])
 
     /// `approvals:`: how many approvals (files under approvals/, written by `masscast approve`)

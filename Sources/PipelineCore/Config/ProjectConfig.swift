@@ -24,6 +24,8 @@ public struct ProjectConfig: Sendable {
     public var callback: CallbackSettings?
     /// `approvals:`, when present.
     public var approvals: ApprovalSettings?
+    /// `paths.allow`: folders outside the repository that pipelines may read files from.
+    public var allowedDirectories: [AllowedDirectory] = []
 
     /// Creates a config; `accountOrder` defaults to the names sorted.
     public init(
@@ -72,6 +74,13 @@ public struct ProjectConfig: Sendable {
     /// `nil` when the config names no state file.
     public var resolvedStatePath: String? {
         guard let path = state?.path else { return nil }
+        if path.hasPrefix("/") { return path }
+        guard let slash = file.lastIndex(of: "/") else { return path }
+        return String(file[...slash]) + path
+    }
+
+    /// `path` resolved against the config file's folder (an absolute path stays as it is).
+    public func resolved(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         guard let slash = file.lastIndex(of: "/") else { return path }
         return String(file[...slash]) + path
@@ -195,5 +204,23 @@ public struct ApprovalSettings: Sendable, Hashable {
         var needed = sendsToAll ? toAll : 0
         if let limit = overRecipients, let recipients, recipients > limit { needed = max(needed, max(1, toAll)) }
         return needed
+    }
+}
+
+/// One entry of `paths.allow`: a folder outside the repository that the files a pipeline
+/// names (`file`, `content_file`, `touser_file`) may resolve into, after symbolic links.
+public struct AllowedDirectory: Sendable, Hashable {
+    /// As written in the config.
+    public var written: String
+    /// Resolved against the config file's folder (symbolic links not resolved here).
+    public var path: String
+    /// Where it was written.
+    public var location: SourceLocation
+
+    /// Creates an entry.
+    public init(written: String, path: String, location: SourceLocation) {
+        self.written = written
+        self.path = path
+        self.location = location
     }
 }

@@ -44,6 +44,17 @@ public enum ProjectConfigDecoder {
             case "callback":
                 let callback = decodeCallback(e.value, bag: &bag)
                 if first { config.callback = callback }
+            case "paths":
+                var checker = SpecChecker()
+                checker.check(e.value, as: field.type, path: e.key, expressions: false)
+                bag.append(contentsOf: checker.diagnostics.diagnostics)
+                if first {
+                    for item in e.value["allow"]?.items ?? [] where !item.hasExpression {
+                        guard case .string(let written)? = item.typed, !written.isEmpty else { continue }
+                        config.allowedDirectories.append(
+                            AllowedDirectory(written: written, path: config.resolved(written), location: item.location))
+                    }
+                }
             case "approvals":
                 var checker = SpecChecker()
                 checker.check(e.value, as: field.type, path: e.key, expressions: false)

@@ -31,7 +31,8 @@ extension RunExecutor {
 
     private func describe(journal: any JournalReading, generation: Int, keyFormat: Int) async -> [PlannedCall] {
         let reader = InputReader(
-            baseDirectory: baseDirectory, root: repositoryRoot, originalID: account.originalID, planning: true)
+            baseDirectory: baseDirectory, root: repositoryRoot, allowed: options.allowedDirectories, originalID: account.originalID,
+            planning: true)
         let (project, appID, name, inputs) = (options.project, account.appID, pipeline.name.value, inputs)
         var calls: [PlannedCall] = []
         for (index, step) in pipeline.steps.enumerated() {

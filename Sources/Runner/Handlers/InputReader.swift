@@ -9,8 +9,10 @@ struct InputReader: Sendable {
     /// The pipeline file's directory.
     var baseDirectory: String
     /// The repository root (``RepositoryRoot``): every file a step reads must resolve, after
-    /// symbolic links, inside it.
+    /// symbolic links, inside it or inside one of `allowed`.
     var root: String
+    /// The folders outside the repository masscast.yaml allows (`paths.allow`, real paths).
+    var allowed: [String] = []
     /// The account's original id (gh_…), if configured.
     var originalID: String?
     /// Describing before the run: a placeholder for an earlier step's output
@@ -26,12 +28,16 @@ struct InputReader: Sendable {
     /// that leads outside (`/etc/…`, `../../…`, a link out) is refused and nothing is read.
     func checkedPath(_ path: String, field: String) throws(StepInputError) -> String {
         let full = resolvePath(path)
-        guard RepositoryRoot.contains(root: root, path: full) else {
+        let access = FileAccess(root: root, allowed: allowed)
+        guard access.permits(full) else {
             let real = RepositoryRoot.realPath(full)
             let viaLink = real != Self.lexical(full)
+            let outside = allowed.isEmpty
+                ? "outside the repository root \(root)"
+                : "outside the repository root \(root) and the folders masscast.yaml allows (\(allowed.joined(separator: ", ")))"
             throw StepInputError(
                 .file, path: field,
-                message: "\(path) resolves\(viaLink ? " through a symbolic link" : "") to \(real), outside the repository root \(root); it is not read. Keep the files a pipeline reads inside its repository (the folder of masscast.yaml, else the one holding .git)")
+                message: "\(path) resolves\(viaLink ? " through a symbolic link" : "") to \(real), \(outside); it is not read. Keep the files a pipeline reads inside its repository (the folder of masscast.yaml, else the one holding .git), or list their folder under paths.allow in masscast.yaml")
         }
         return full
     }

@@ -46,6 +46,6 @@ extension RunExecutor {
 
     /// How this run types a step's `with`.
     var inputReader: InputReader {
-        InputReader(baseDirectory: baseDirectory, root: repositoryRoot, originalID: account.originalID)
+        InputReader(baseDirectory: baseDirectory, root: repositoryRoot, allowed: options.allowedDirectories, originalID: account.originalID)
     }
 }

@@ -112,9 +112,11 @@ extension SandboxEngine {
 
     /// The MASSSENDJOBFINISH event of a finished job (CreateTime is set when it is first sent).
     func event(for job: JobState, account: AccountState) -> MassSendJobFinish {
-        var copyright = MassSendJobFinish.CopyrightCheckResult(count: 0, checkState: .notReprint, items: [])
+        // Other msgtypes: the empty check of the seed's text push (Count 0, CheckState 0).
+        var copyright = MassSendJobFinish.CopyrightCheckResult(count: 0, checkState: .init(rawValue: 0), items: [])
         var urls = MassSendJobFinish.ArticleURLResult()
         if job.msgtype == "mpnews" {
+            copyright.checkState = .notReprint
             if case .reprint(let index, let sent) = job.outcome {
                 let item = MassSendJobFinish.CopyrightCheckItem(
                     articleIdx: index, userDeclareState: 0, auditState: 2,

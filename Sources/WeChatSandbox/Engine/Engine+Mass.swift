@@ -23,12 +23,12 @@ extension SandboxEngine {
     /// `message/mass/sendall` (`toList == false`) and `message/mass/send`.
     ///
     /// Checks in this order: body (44002, 47001), clientmsgid length (45067), permission
-    /// (`send`: 48001 for subscription or unverified accounts), msgtype (40008), audience
-    /// shape (40130/40003 for `touser`, 40152 for a filter without tag), payload shape
-    /// (47001, 44004, 45002, 40007, 40073), then the clientmsgid memory (45066, 45065 with
-    /// the earlier msg_id; so a retry is recognised even when its quota or media ran out
-    /// since), then state: tag exists (40152), mpnews on an unverified account (48008),
-    /// media exist, fit and are not expired (40007), quotas (45009, 45028).
+    /// (48001 for an unverified account, and for `send` on a subscription account), msgtype
+    /// (40008), audience shape (40130/40003 for `touser`, 40152 for a filter without tag),
+    /// payload shape (47001, 44004, 45002, 40007, 40073), then the clientmsgid memory
+    /// (45066, 45065 with the earlier msg_id; so a retry is recognised even when its quota or
+    /// media ran out since), then state: tag exists (40152), media exist, fit and are not
+    /// expired (40007), quotas (45009, 45028).
     func massSend(_ account: AccountState, _ request: SandboxRequest, toList: Bool, now: Date) throws(APIError) -> SandboxResponse {
         let body = try jsonBody(request)
         var legacy: [String] = []
@@ -39,13 +39,15 @@ extension SandboxEngine {
             if text.utf8.count > MassLimits.maxClientMsgIDBytes { throw APIError(45067) }
             if !text.isEmpty { clientMsgID = text }
         }
-        if toList, account.config.kind == .subscription || !account.config.verified { throw APIError(48001) }
+        // Both mass-send APIs need a verified (认证) account; `send` also needs a service account.
+        if !account.config.verified || (toList && account.config.kind == .subscription) { throw APIError(48001) }
         guard let msgtype = body["msgtype"]?.stringValue, Self.msgtypes.contains(msgtype) else { throw APIError(40008) }
 
         let audience: Audience
         if toList {
             guard let items = body["touser"]?.listValue else { throw APIError(40130) }
-            guard (MassLimits.minOpenIDs...MassLimits.maxOpenIDs).contains(items.count) else { throw APIError(40130) }
+            guard items.count >= MassLimits.minOpenIDs else { throw APIError(40130) }
+            guard items.count <= MassLimits.maxOpenIDs else { throw APIError(40130, "invalid openid list size") }
             var ids: [String] = []
             ids.reserveCapacity(items.count)
             for item in items {
@@ -106,7 +108,6 @@ extension SandboxEngine {
 
         // State: the tag, permissions, media, quotas.
         if case .tag(let id) = audience, account.tags[id] == nil { throw APIError(40152) }
-        if msgtype == "mpnews" && !account.config.verified { throw APIError(48008) }
         let articles = try checkMedia(account, payload, now: now)
         let day = QuotaPeriod.day(now)
         let month = QuotaPeriod.month(now)
@@ -314,7 +315,8 @@ extension SandboxEngine {
     // MARK: preview
 
     /// `message/mass/preview`: `towxname` (wins) or `touser` (40003 malformed, 43004 not a
-    /// follower); images in the single `image{media_id}` form; 100 a day (45009).
+    /// follower); images in the single `image{media_id}` form; 100 a day (45009). Allowed to
+    /// every account, verified or not (docs/sandbox.md, "Unverified accounts").
     func preview(_ account: AccountState, _ request: SandboxRequest, now: Date) throws(APIError) -> SandboxResponse {
         let body = try jsonBody(request)
         var toWXName: String?
@@ -331,7 +333,6 @@ extension SandboxEngine {
         guard let msgtype = body["msgtype"]?.stringValue, Self.msgtypes.contains(msgtype) else { throw APIError(40008) }
         var legacy: [String] = []
         let payload = try readPayload(body, msgtype: msgtype, context: .preview, legacy: &legacy)
-        if msgtype == "mpnews" && !account.config.verified { throw APIError(48008) }
         _ = try checkMedia(account, payload, now: now)
         let day = QuotaPeriod.day(now)
         guard hasRoom(account, "previews", bucket: day, limit: fixture.quotas.previewsPerDay) else { throw APIError(45009) }

@@ -113,11 +113,11 @@ extension SandboxEngine {
         return .json(writer.text)
     }
 
-    /// Checks `?access_token=`: 41001 missing, 40014 unknown, 40001 superseded or revoked,
-    /// 42001 expired.
+    /// Checks `?access_token=`: 41001 missing, 40001 unknown (a garbage token gets WeChat's
+    /// common answer, not 40014), superseded or revoked, 42001 expired.
     func authenticate(_ token: String?, now: Date) throws(APIError) -> AccountState {
         guard let token, !token.isEmpty else { throw APIError(41001) }
-        guard let record = tokens[token], let account = accounts[record.appID] else { throw APIError(40014) }
+        guard let record = tokens[token], let account = accounts[record.appID] else { throw APIError(40001) }
         if let end = record.invalidAfter, now >= end { throw APIError(40001) }
         if now >= record.expiresAt { throw APIError(42001) }
         return account

@@ -4,8 +4,9 @@ import WeChatPush
 
 /// Renders a MASSSENDJOBFINISH event as WeChat writes it (WeChatMP only parses it).
 enum PushXML {
-    /// The push XML. `articleResults` adds `CopyrightCheckResult` and `ArticleUrlResult`
-    /// (mpnews jobs).
+    /// The push XML. Every push carries `CopyrightCheckResult` (a text push an empty one,
+    /// `Count` 0 and `CheckState` 0, as the seed's example shows); `articleResults` adds
+    /// `ArticleUrlResult` (mpnews jobs).
     static func render(_ event: MassSendJobFinish, articleResults: Bool) -> String {
         var out = "<xml>"
         out += "<ToUserName>\(cdata(event.toUserName))</ToUserName>"
@@ -19,7 +20,7 @@ enum PushXML {
         out += "<FilterCount>\(event.filterCount)</FilterCount>"
         out += "<SentCount>\(event.sentCount)</SentCount>"
         out += "<ErrorCount>\(event.errorCount)</ErrorCount>"
-        if articleResults {
+        do {
             let check = event.copyrightCheckResult
             out += "<CopyrightCheckResult><Count>\(check.count)</Count><ResultList>"
             for item in check.items {
@@ -36,6 +37,8 @@ enum PushXML {
                 out += "</item>"
             }
             out += "</ResultList><CheckState>\(check.checkState.rawValue)</CheckState></CopyrightCheckResult>"
+        }
+        if articleResults {
             let urls = event.articleURLResult
             out += "<ArticleUrlResult><Count>\(urls.count)</Count><ResultList>"
             for item in urls.items {

@@ -43,7 +43,7 @@ faulthandler.dump_traceback_later(float(os.environ.get("MASSCAST_PYTEST_TIMEOUT"
 
 HTTP_TIMEOUT = 10  # seconds, every HTTP call of the suite
 
-# The two accounts of the default fixture.
+# The accounts of the default fixture.
 MAIN = {
     "name": "brand-main",
     "appid": "wx8a3f2c71d905be46",
@@ -56,6 +56,11 @@ NEWS = {
     "appid": "wx3e6b9d2f4a8c1705",
     "secret": "sandbox-secret-brand-news-0001",
     "token": "sandbox-callback-token-news",
+}
+TRIAL = {
+    "name": "brand-trial",
+    "appid": "wx5c8e1a7d3b9f2604",
+    "secret": "sandbox-secret-brand-trial-0001",
 }
 
 # Job progress: sandbox time runs TIME_SCALE times faster than the wall clock; a job stays
@@ -418,8 +423,14 @@ def stable_client(sandbox):
 
 @pytest.fixture(scope="session")
 def news_client(sandbox):
-    """brand-news (unverified subscription account, plain-mode pushes)."""
+    """brand-news (verified subscription account, plain-mode pushes)."""
     return SandboxWeChatClient(sandbox.base, NEWS["appid"], NEWS["secret"], stable=True)
+
+
+@pytest.fixture(scope="session")
+def trial_client(sandbox):
+    """brand-trial (unverified subscription account, no callback)."""
+    return SandboxWeChatClient(sandbox.base, TRIAL["appid"], TRIAL["secret"], stable=True)
 
 
 @pytest.fixture(scope="session")

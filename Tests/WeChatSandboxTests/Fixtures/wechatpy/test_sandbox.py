@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import struct
 import time
+import urllib.request
 
 import pytest
 import xmltodict
@@ -23,7 +24,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException, WeChatClientException
 from wechatpy.utils import check_signature
 
-from conftest import MAIN, NEWS, REVIEW_SANDBOX_SECONDS, TIME_SCALE, CLIENTMSGID_RETRY_WINDOW, SandboxWeChatClient
+from conftest import MAIN, NEWS, TRIAL, REVIEW_SANDBOX_SECONDS, TIME_SCALE, CLIENTMSGID_RETRY_WINDOW, SandboxWeChatClient
 
 # The 20 OpenIDs of audiences/vip-openids.txt: followers of brand-main, members of tag 100.
 VIP = [
@@ -200,6 +201,14 @@ def test_access_token_from_cgi_bin_token(sandbox, files):
     token = fresh.access_token
     assert isinstance(token, str) and len(token) > 20
     assert fresh.token_fetches == 1, "wechatpy keeps the token while it is valid"
+
+
+def test_a_garbage_token_is_40001(sandbox):
+    """WeChat's common answer to a token it never issued; wechatpy refetches on it."""
+    url = sandbox.base + "/cgi-bin/tags/get?access_token=85_garbage-token"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        answer = json.loads(response.read())
+    assert answer["errcode"] == 40001, answer
 
 
 def test_access_token_from_stable_token(sandbox):
@@ -464,8 +473,19 @@ def test_mass_send_to_a_list_needs_a_verified_service_account(news_client):
     refused(lambda: news_client.message.send_mass_text(VIP[:2], "not allowed"), 48001)
 
 
-def test_mpnews_needs_a_verified_account(news_client):
-    refused(lambda: news_client.message.send_mass_article(VIP_TAG, "any-media-id"), 48008)
+def test_mass_sends_need_a_verified_account(trial_client, sandbox, files):
+    """An unverified subscription account: sendall answers 48001 whatever the msgtype; a
+    preview (to one WeChat ID) is allowed."""
+    sends_before = len(sandbox.sends())
+    error = refused(lambda: trial_client.message.send_mass_text(VIP_TAG, "not yet"), 48001)
+    assert error.errmsg.startswith("api unauthorized")
+    refused(lambda: trial_client.message.send_mass_text(None, "to all", is_to_all=True), 48001)
+    thumb = upload(trial_client, "thumb", files["cover.jpg"])
+    news = upload_news(trial_client, thumb["thumb_media_id"])["media_id"]
+    refused(lambda: trial_client.message.send_mass_article(VIP_TAG, news), 48001)
+    answer = trial_client.message.send_mass_article("masscast_tester", news, preview=True)
+    assert answer["errcode"] == 0 and int(answer["msg_id"]) > 0
+    assert len(sandbox.sends()) == sends_before
 
 
 def test_a_raw_video_id_is_not_an_mpvideo(client, media):
@@ -473,7 +493,11 @@ def test_a_raw_video_id_is_not_an_mpvideo(client, media):
 
 
 def test_openid_list_size_and_shape(client):
-    refused(lambda: client.message.send_mass_text(VIP[:1], "only one"), 40130)
+    one = refused(lambda: client.message.send_mass_text(VIP[:1], "only one"), 40130)
+    assert one.errmsg.startswith("invalid openid list size, at least two openid")
+    too_many = ["oTooMany%020d" % n for n in range(10_001)]
+    many = refused(lambda: client.message.send_mass_text(too_many, "too many"), 40130)
+    assert many.errmsg.startswith("invalid openid list size") and "at least two" not in many.errmsg
     refused(lambda: client.message.send_mass_text([VIP[0], "not an openid"], "bad id"), 40003)
 
 
@@ -607,6 +631,10 @@ def test_push_plain_mode_checks_with_check_signature(news_client, sandbox, recei
     assert delivery["ok"] and delivery["mode"] == "plain" and delivery["account"] == NEWS["name"]
     assert "encrypt_type" not in delivery["query"] and "msg_signature" not in delivery["query"]
     assert "<Encrypt>" not in delivery["body"]
+    # A text push carries the empty CopyrightCheckResult of the seed's example, no ArticleUrlResult.
+    parsed = xmltodict.parse(delivery["body"])["xml"]
+    assert parsed["CopyrightCheckResult"] == {"Count": "0", "ResultList": None, "CheckState": "0"}
+    assert "ArticleUrlResult" not in parsed
     event = delivery["message"]
     assert event.id == int(answer["msg_id"]) and event.status == "send success"
     assert event.total_count == record["audience"]
