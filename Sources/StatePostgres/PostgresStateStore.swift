@@ -23,12 +23,15 @@ public final class PostgresStateStore: StateStore, Sendable {
     let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
+    /// The `LISTEN` connection that wakes `mass/wait` (opened on first use).
+    let inboxListener: InboxListener
 
     private init(location: PostgresLocation, client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {
         self.location = location
         self.client = client
         self.logger = logger
         self.runner = runner
+        self.inboxListener = InboxListener(location: location, logger: logger)
     }
 
     deinit { runner.cancel() }
@@ -64,6 +67,7 @@ public final class PostgresStateStore: StateStore, Sendable {
 
     /// Closes the connections (later calls fail).
     public func close() async {
+        await inboxListener.stop()
         runner.cancel()
         await runner.value
     }
@@ -201,12 +205,12 @@ public final class PostgresStateStore: StateStore, Sendable {
 // MARK: - Connection settings
 
 extension PostgresLocation {
-    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+    func connectionConfiguration(applicationName: String = "masscast") throws -> PostgresConnection.Configuration {
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: user, password: password, database: database,
             tls: try connectionTLS())
         configuration.options.connectTimeout = .seconds(Int64(connectTimeout))
-        configuration.options.additionalStartupParameters = [("application_name", "masscast")]
+        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
         return configuration
     }
 

@@ -10,7 +10,7 @@ import GRDB
 /// Dates are INTEGER milliseconds since 1970-01-01 UTC (`datetime(x / 1000, 'unixepoch')`).
 enum Schema {
     /// The `user_version` the newest known migration leaves.
-    static let version = 3
+    static let version = 4
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -29,8 +29,32 @@ enum Schema {
             try db.execute(sql: "INSERT INTO store_meta (key, value) VALUES ('store_id', ?)", arguments: [UUID().uuidString.lowercased()])
             try db.execute(sql: "PRAGMA user_version = 3")
         }
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: v4)
+            try db.execute(sql: "PRAGMA user_version = 4")
+        }
         return migrator
     }
+
+    /// Version 4: the token refresh lock (a claim per account, taken in a write transaction
+    /// and let go when the refresh stored its token, or void after `until`) and the forced
+    /// refreshes of every process, counted against WeChat's limits.
+    static let v4 = """
+        CREATE TABLE token_refresh_claims (
+            api     TEXT    NOT NULL,
+            app_id  TEXT    NOT NULL,
+            holder  TEXT    NOT NULL,
+            until   INTEGER NOT NULL,
+            PRIMARY KEY (api, app_id)
+        );
+
+        CREATE TABLE token_forced_refreshes (
+            api     TEXT    NOT NULL,
+            app_id  TEXT    NOT NULL,
+            at      INTEGER NOT NULL
+        );
+        CREATE INDEX token_forced_refreshes_by_account ON token_forced_refreshes (api, app_id, at);
+        """
 
     /// Version 3: a serial per broadcast that every change of its state increments (broadcasts
     /// already run start at 1), the leases `masscast apply` takes per broadcast (keyed by the
