@@ -160,8 +160,8 @@ let package = Package(
         .target(
             name: "MasscastApp",
             dependencies: [
-                "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunState", "StateSQLite", "RunLog",
-                "Runner", "CallbackServer", "FileChecks",
+                "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunState", "StateSQLite", "StatePostgres",
+                "RunLog", "Runner", "CallbackServer", "FileChecks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

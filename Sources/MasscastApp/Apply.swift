@@ -256,7 +256,7 @@ public enum Apply {
         now: @Sendable () -> Date
     ) async -> [ApplyEntry] {
         let folders = request.paths.map { environment.absolute($0) }
-        let store: SQLiteStateStore
+        let store: any StateStore
         if let given = wiring.store {
             store = given
         } else {
@@ -266,7 +266,7 @@ public enum Apply {
             else { return [] }
             store = opened
         }
-        defer { if wiring.store == nil { try? store.close() } }
+        defer { if wiring.store == nil { StateLocation.close(store) } }
         guard let runs = try? await store.runs(limit: 100_000) else { return [] }
         var seen = Set<BroadcastIdentity>()
         var entries: [ApplyEntry] = []

@@ -20,18 +20,61 @@ public final class PostgresStateStore: StateStore, Sendable {
     /// Where the store is (its description has no password).
     public let location: PostgresLocation
 
+    /// The URL without its password (`StateStore.displayLocation`).
+    public var displayLocation: String { location.description }
+
     let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
+    /// Connects, checks the login and brings the schema up to date; every call waits for it.
+    private let ready: Task<Void, any Error>
     /// The `LISTEN` connection that wakes `mass/wait` (opened on first use).
     let inboxListener: InboxListener
 
-    private init(location: PostgresLocation, client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {
+    /// A store at `location`, ready to use once it has connected and brought the schema up to
+    /// date, which starts at once: a call made meanwhile waits for it, and if it fails
+    /// (unreachable, login refused, a newer schema) every call throws that error. Use
+    /// ``open(_:)`` to wait for it and see the error at once.
+    ///
+    /// - Throws: `StateStoreError` when the TLS settings cannot be made.
+    public init(_ location: PostgresLocation) throws {
+        let logger = Logger(label: "masscast.state.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+        let connectionConfiguration: PostgresConnection.Configuration
+        let clientConfiguration: PostgresClient.Configuration
+        do {
+            connectionConfiguration = try location.connectionConfiguration()
+            clientConfiguration = try location.clientConfiguration()
+        } catch {
+            throw StateStoreError(
+                code: .other, path: location.description,
+                message: "cannot set up TLS for the PostgreSQL state store \(location): \(error)",
+                hint: "check the system's trust store, or write sslmode=disable for a trusted network")
+        }
         self.location = location
-        self.client = client
         self.logger = logger
-        self.runner = runner
         self.inboxListener = InboxListener(location: location, logger: logger)
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        self.client = client
+        self.runner = Task { await client.run() }
+        let timeout = Duration.seconds(location.connectTimeout) + Self.operationTimeout
+        self.ready = Task {
+            try await Self.withDeadline(timeout, location: location, action: "cannot open") {
+                let connection: PostgresConnection
+                do {
+                    connection = try await PostgresConnection.connect(
+                        configuration: connectionConfiguration, id: 1, logger: logger)
+                } catch {
+                    throw Self.wrap(error, action: "cannot connect to", location: location)
+                }
+                do {
+                    try await PostgresSchema.migrate(connection, location: location, logger: logger)
+                } catch {
+                    try? await connection.close()
+                    throw Self.wrap(error, action: "cannot prepare", location: location)
+                }
+                try? await connection.close()
+            }
+        }
     }
 
     deinit { runner.cancel() }
@@ -42,27 +85,14 @@ public final class PostgresStateStore: StateStore, Sendable {
     /// - Throws: `StateStoreError`: `.unreachable` (no answer, login refused; the message
     ///   says which and how to fix it), `.newerSchema` (written by a newer masscast).
     public static func open(_ location: PostgresLocation) async throws -> PostgresStateStore {
-        let logger = Logger(label: "masscast.state.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
-        let timeout = Duration.seconds(location.connectTimeout) + operationTimeout
-        try await withDeadline(timeout, location: location, action: "cannot open") {
-            let connection: PostgresConnection
-            do {
-                connection = try await PostgresConnection.connect(
-                    configuration: try location.connectionConfiguration(), id: 1, logger: logger)
-            } catch {
-                throw wrap(error, action: "cannot connect to", location: location)
-            }
-            do {
-                try await PostgresSchema.migrate(connection, location: location, logger: logger)
-            } catch {
-                try? await connection.close()
-                throw wrap(error, action: "cannot prepare", location: location)
-            }
-            try? await connection.close()
+        let store = try PostgresStateStore(location)
+        do {
+            try await store.ready.value
+        } catch {
+            await store.close()
+            throw error
         }
-        let client = PostgresClient(configuration: try location.clientConfiguration(), backgroundLogger: logger)
-        let runner = Task { await client.run() }
-        return PostgresStateStore(location: location, client: client, logger: logger, runner: runner)
+        return store
     }
 
     /// Closes the connections (later calls fail).
@@ -78,6 +108,7 @@ public final class PostgresStateStore: StateStore, Sendable {
     func transaction<T: Sendable>(
         _ action: String, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws -> T {
+        try await ready.value
         let client = self.client
         let logger = self.logger
         let location = self.location

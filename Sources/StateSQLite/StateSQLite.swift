@@ -30,6 +30,12 @@ public final class SQLiteStateStore: StateStore, Sendable {
     /// The database file, as given to `init(path:)`.
     public let path: String
 
+    /// The file's path (`StateStore.displayLocation`).
+    public var displayLocation: String { path }
+
+    /// The file's folder (`StateStore.localFolder`).
+    public var localFolder: String? { (path as NSString).deletingLastPathComponent }
+
     private let pool: DatabasePool
 
     /// Opens the state file at `path`, creating it (0600) and its directory (0700) if missing,

@@ -132,7 +132,7 @@ struct Runs: AsyncParsableCommand {
         func run() async throws {
             let opened = try store.open()
             guard let text = try await RunHistory.show(runID, in: opened, format: format) else {
-                writeStderr("masscast: no run \(runID) in \(opened.path) (masscast runs list shows the runs)\n")
+                writeStderr("masscast: no run \(runID) in \(opened.displayLocation) (masscast runs list shows the runs)\n")
                 throw Exit.invalid
             }
             writeStdout(text)
@@ -149,7 +149,7 @@ struct StoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The project config (default: masscast.yaml found from here upward).", valueName: "file"))
     var config: String?
 
-    func open() throws -> SQLiteStateStore {
+    func open() throws -> any StateStore {
         do {
             return try RunHistory.open(state: state, config: config, environment: .process)
         } catch {

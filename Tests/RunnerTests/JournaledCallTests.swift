@@ -19,6 +19,8 @@ final class JournalFaultStore: StateStore, @unchecked Sendable {
         self.failingPrefix = prefix
     }
 
+    func close() async throws { try inner.close() }
+
     struct DiskFull: Error, CustomStringConvertible {
         var description: String { "disk I/O error (injected)" }
     }

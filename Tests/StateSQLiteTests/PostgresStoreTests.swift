@@ -158,7 +158,7 @@ struct PostgresStateStoreTests {
             source: .environment("MASSCAST_STATE_URL"), environment: ["PGPASSWORD": "never-shown-7"])
         let started = ContinuousClock.now
         let error = try await #require(throws: StateStoreError.self) { try await PostgresStateStore.open(location) }
-        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(ContinuousClock.now - started < .seconds(120), "a bounded wait, not a hang")
         #expect(error.code == .unreachable)
         #expect(error.description.contains("127.0.0.1:\(port)"))
         #expect(!error.description.contains("never-shown-7"))
