@@ -143,3 +143,60 @@ actor InboxListener {
         }
     }
 }
+
+// MARK: - Pooler detection
+
+extension PostgresStateStore {
+    /// Why this store is reached through a transaction-mode pooler (PgBouncer's `pool_mode =
+    /// transaction`, and the like), if it seems to be: successive statements of one connection
+    /// run in different server sessions, or a `LISTEN` hears no `NOTIFY` sent from another
+    /// connection within 2 s. `LISTEN` and session state break behind such a pooler: runs in
+    /// `mass/wait` then find pushes only by re-reading the inbox. `nil` when the session
+    /// behaves (or the server cannot be reached: the store's first call reports that).
+    public func poolerProblem() async -> String? {
+        let location = self.location
+        let logger = self.logger
+        let reason: String? = try? await Self.withDeadline(.seconds(Int64(location.connectTimeout) + 10), location: location, action: "cannot check") {
+            let connection = try await PostgresConnection.connect(
+                configuration: try location.connectionConfiguration(applicationName: "masscast-check"), id: 3, logger: logger)
+            do {
+                var pids = Set<Int32>()
+                for _ in 0..<3 {
+                    for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: logger).decode(Int32.self) {
+                        pids.insert(pid)
+                    }
+                }
+                if pids.count > 1 {
+                    try? await connection.close()
+                    return "successive statements of one connection ran in \(pids.count) different server sessions"
+                }
+                let channel = "masscast_probe_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+                let heard = try await connection.listen(on: channel) { notifications in
+                    try await self.transaction("cannot send a test notification through") { db, logger in
+                        try await db.exec("SELECT pg_notify(\(channel), 'probe')", logger)
+                    }
+                    return try await withThrowingTaskGroup(of: Bool.self) { group in
+                        group.addTask {
+                            for try await _ in notifications { return true }
+                            return false
+                        }
+                        group.addTask {
+                            try await Task.sleep(for: .seconds(2))
+                            return false
+                        }
+                        let first = try await group.next() ?? false
+                        group.cancelAll()
+                        return first
+                    }
+                }
+                try? await connection.close()
+                return heard ? nil : "a LISTEN heard no NOTIFY sent from another connection within 2 s"
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        }
+        guard let reason else { return nil }
+        return "the PostgreSQL state store \(location) seems to be reached through a transaction-mode pooler (such as PgBouncer with pool_mode = transaction): \(reason). LISTEN wake-ups and session state do not work through it, so a run in mass/wait finds pushes only by re-reading the inbox (every few seconds); connect masscast to the server directly, or through a pooler in session mode"
+    }
+}

@@ -192,6 +192,13 @@ struct SharedStoreTests {
         }
     }
 
+    @Test("PostgreSQL: a direct connection is not taken for a transaction-mode pooler")
+    func directConnectionIsNoPooler() async throws {
+        try await withTwoPostgresHandles { store, _ in
+            #expect(await store.poolerProblem() == nil)
+        }
+    }
+
     func push(msgID: Int64) -> InboxEvent {
         InboxEvent(
             api: testAPI, originalID: "gh_5d1c0e8f7a93", msgID: msgID, status: "send success", totalCount: 10,
