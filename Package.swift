@@ -228,7 +228,7 @@ let package = Package(
         .testTarget(
             name: "masscastTests",
             dependencies: [
-                "MasscastTesting", "PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite",
+                "MasscastTesting", "PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite", "StatePostgres",
                 "RunLog",
             ],
             swiftSettings: strict

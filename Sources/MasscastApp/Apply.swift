@@ -210,6 +210,8 @@ public enum Apply {
                     lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
                 }
                 leased = lease.acquired != nil
+                // The run's journal intents are written only while this lease's epoch holds.
+                if let acquired = lease.acquired { await executor.fence(LeaseFence(acquired)) }
             }
             let quota = await executor.quotaCheck(now: now())
             if let blocker = quota.blocker { blockers.append(blocker) }

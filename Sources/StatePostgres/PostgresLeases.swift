@@ -24,14 +24,9 @@ extension PostgresStateStore {
                     owner = excluded.owner, acquired_at = excluded.acquired_at,
                     expires_at = excluded.expires_at, released = false
                 WHERE l.owner = excluded.owner OR l.released OR l.expires_at <= \(at)
-                RETURNING l.owner, l.acquired_at, l.expires_at
+                RETURNING l.*
                 """, logger)
-            if let taken {
-                return .acquired(
-                    BroadcastLease(
-                        identity: identity, owner: try taken.value("owner"), acquiredAt: try taken.date("acquired_at"),
-                        expiresAt: try taken.date("expires_at")))
-            }
+            if let taken { return .acquired(try BroadcastLease(pg: taken)) }
             guard let held = try await Self.leaseRow(db, logger, identity) else {
                 throw StateStoreError(
                     code: .other, path: self.location.description,
@@ -69,10 +64,58 @@ extension PostgresStateStore {
 
     public func lease(_ identity: BroadcastIdentity) async throws -> BroadcastLease? {
         try await transaction("cannot read the lease of broadcast \(identity.name) from") { db, logger in
-            guard let row = try await Self.leaseRow(db, logger, identity) else { return nil }
-            return BroadcastLease(
-                identity: identity, owner: try row.value("owner"), acquiredAt: try row.date("acquired_at"),
-                expiresAt: try row.date("expires_at"))
+            try await Self.leaseRow(db, logger, identity).map { try BroadcastLease(pg: $0) }
+        }
+    }
+
+    public func leases() async throws -> [BroadcastLease] {
+        try await transaction("cannot list the leases in") { db, logger in
+            try await db.rows(
+                """
+                SELECT * FROM leases WHERE NOT released
+                ORDER BY name COLLATE "C", project COLLATE "C", api COLLATE "C", app_id COLLATE "C", inputs_json COLLATE "C"
+                """, logger
+            ).map { try BroadcastLease(pg: $0) }
+        }
+    }
+
+    public func forceTakeLease(
+        _ identity: BroadcastIdentity, epoch: Int64, owner: String, ttl: TimeInterval, now: Date
+    ) async throws -> ForceTakeResult {
+        try await transaction("cannot take the lease of broadcast \(identity.name) in") { db, logger in
+            guard let row = try await Self.leaseRow(db, logger, identity, lock: true) else { return .notHeld }
+            let current = try BroadcastLease(pg: row)
+            guard current.epoch == epoch else { return .epochMoved(current: current) }
+            let taken = try await db.row(
+                """
+                UPDATE leases SET owner = \(owner), epoch = epoch + 1, acquired_at = \(Millis.encode(now)),
+                    expires_at = \(Millis.encode(now.addingTimeInterval(ttl)))
+                WHERE project = \(identity.project) AND api = \(identity.api) AND app_id = \(identity.appID)
+                  AND name = \(identity.name) AND inputs_json = \(identity.inputsJSON)
+                RETURNING *
+                """, logger)
+            guard let taken else { return .notHeld }
+            return .taken(try BroadcastLease(pg: taken))
+        }
+    }
+
+    public func journal(_ entry: JournalEntry, fence: LeaseFence) async throws {
+        let store = location.description
+        try await transaction("cannot write journal entry \(entry.key) in") { db, logger in
+            // The lease row locked until the commit: a takeover waits for this write or comes first.
+            let row = try await db.row(
+                """
+                SELECT * FROM leases
+                WHERE project = \(fence.identity.project) AND api = \(fence.identity.api)
+                  AND app_id = \(fence.identity.appID) AND name = \(fence.identity.name)
+                  AND inputs_json = \(fence.identity.inputsJSON)
+                FOR UPDATE
+                """, logger)
+            let current = try row.map { try BroadcastLease(pg: $0) }
+            let released = try row?.value("released", as: Bool.self) ?? true
+            if let lost = LeaseLoss.check(fence, current: current, released: released, store: store) { throw lost }
+            try await Self.upsertJournal(db, logger, entry)
+            try await Self.bumpSerial(db, logger, runID: entry.runID)
         }
     }
 
@@ -103,13 +146,25 @@ extension PostgresStateStore {
     }
 
     static func leaseRow(
-        _ db: PostgresConnection, _ logger: Logger, _ identity: BroadcastIdentity
+        _ db: PostgresConnection, _ logger: Logger, _ identity: BroadcastIdentity, lock: Bool = false
     ) async throws -> PostgresRandomAccessRow? {
         try await db.row(
             """
             SELECT * FROM leases
             WHERE project = \(identity.project) AND api = \(identity.api) AND app_id = \(identity.appID)
               AND name = \(identity.name) AND inputs_json = \(identity.inputsJSON) AND NOT released
+            \(unescaped: lock ? "FOR UPDATE" : "")
             """, logger)
+    }
+}
+
+extension BroadcastLease {
+    init(pg row: PostgresRandomAccessRow) throws {
+        self.init(
+            identity: BroadcastIdentity(
+                project: try row.value("project"), appID: try row.value("app_id"), api: try row.value("api"),
+                name: try row.value("name"), inputsJSON: try row.value("inputs_json")),
+            owner: try row.value("owner"), acquiredAt: try row.date("acquired_at"), expiresAt: try row.date("expires_at"),
+            epoch: try row.value("epoch"))
     }
 }
