@@ -17,7 +17,7 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "The pipeline file.")
     var pipeline: String
 
-    @Option(name: .customLong("input"), help: ArgumentHelp("An input value (repeatable).", valueName: "name=value"))
+    @Option(name: .customLong("input"), help: ArgumentHelp("An input value (repeatable); wins over the committed NAME.inputs.yaml beside the pipeline.", valueName: "name=value"))
     var inputs: [String] = []
 
     @Flag(help: "Run against the in-process WeChat sandbox (no account needed).")
@@ -143,7 +143,7 @@ struct Runs: AsyncParsableCommand {
 /// `runs`' store options: located as `run` locates it; a missing file is an error (never a
 /// new, empty store that would answer "no runs").
 struct StoreOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The state file (default: located as `run` does).", valueName: "path"))
+    @Option(help: ArgumentHelp("The state store, a SQLite file or a postgres:// URL (default: located as `run` does).", valueName: "path|url"))
     var state: String?
 
     @Option(help: ArgumentHelp("The project config (default: masscast.yaml found from here upward).", valueName: "file"))
@@ -161,7 +161,7 @@ struct StoreOptions: ParsableArguments {
 
 /// Options shared by `run` and `resume`.
 struct RunCommonOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The state file (SQLite).", discussion: "Default: state.path of masscast.yaml, else .masscast/state.sqlite; with --sandbox a temporary file.", valueName: "path"))
+    @Option(help: ArgumentHelp("The state store: a SQLite file, or a postgres:// URL without a password (PGPASSWORD holds it).", discussion: "Default: MASSCAST_STATE_URL, else state: of masscast.yaml, else .masscast/state.sqlite; with --sandbox a temporary file.", valueName: "path|url"))
     var state: String?
 
     @Option(help: ArgumentHelp("The project config.", discussion: "Default: masscast.yaml found from the pipeline's folder upward.", valueName: "file"))
