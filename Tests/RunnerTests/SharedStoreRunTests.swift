@@ -103,7 +103,7 @@ struct SharedStoreRunTests {
                     totalCount: 150, sentCount: 150, createdAt: Date(), receivedAt: Date())))
                 let result = await task.value
                 #expect(result.exitCode == 0, "\(result)")
-                #expect(clock.now - stored < .seconds(5), "the wait ended \(clock.now - stored) after the push, its re-read interval is 60 s")
+                #expect(clock.now - stored < .seconds(20), "the wait ended \(clock.now - stored) after the push, its re-read interval is 60 s")
             }
         }
     }
