@@ -258,7 +258,7 @@ let package = Package(
             name: "RunnerTests",
             dependencies: [
                 "MasscastTesting", "Runner", "RunState", "StateSQLite", "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunLog",
-                "CallbackServer",
+                "CallbackServer", "StatePostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Clocks", package: "swift-clocks"),
@@ -268,7 +268,7 @@ let package = Package(
         .testTarget(
             name: "CallbackServerTests",
             dependencies: [
-                "CallbackServer", "WeChatPush", "WeChatMP", "RunState", "StateSQLite", "WeChatSandbox",
+                "CallbackServer", "WeChatPush", "WeChatMP", "RunState", "StateSQLite", "StatePostgres", "MasscastTesting", "WeChatSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -214,6 +214,9 @@ public struct CallbackHandler: Sendable {
                 .replay, "the replay guard is full (\(configuration.replayCapacity) requests in the window); refused",
                 account: name)
         }
+        if let unavailable = try await admitShared(matched.account, timestamp: timestampValue, nonce: nonce, now: now) {
+            return unavailable
+        }
         return CallbackResponse(
             status: 200, body: echostr, outcome: .verified, account: matched.account.name,
             detail: "URL verification answered")
@@ -352,6 +355,9 @@ public struct CallbackHandler: Sendable {
                 .replay, "the replay guard is full (\(configuration.replayCapacity) pushes in the window); refused",
                 account: name)
         }
+        if let unavailable = try await admitShared(account, timestamp: timestamp, nonce: nonce, now: now) {
+            return unavailable
+        }
 
         guard let inbox else {
             let type = Self.printable(event.event ?? event.msgType, 64)
@@ -378,11 +384,51 @@ public struct CallbackHandler: Sendable {
         } catch {
             metrics.storeLatency.record(clock.now - started)
             await replayGuard.forget(account: name, timestamp: timestamp, nonce: nonce)
+            if let shared = store as? any SharedReplayMemory {
+                let key = Self.sharedReplayKey(account)
+                _ = try? await Bounded.run("forgetting the push's nonce", timeout: configuration.storeTimeout) {
+                    try await shared.forgetPush(account: key, timestamp: timestamp, nonce: nonce)
+                }
+            }
             return CallbackResponse(
                 status: 503, body: "store unavailable", outcome: .storeFailed, account: name,
                 detail: "the push \(inbox.msgID) could not be stored: \(Self.printable(String(describing: error), 300)); WeChat will retry")
         }
     }
+
+    /// The store's shared replay memory (a PostgreSQL store: every listener on the database),
+    /// after this listener's own: a pair another listener accepted is a replay here too.
+    /// - Returns: `nil` when admitted; a 503 when the store cannot be asked (WeChat retries;
+    ///   this listener forgets the pair so the retry is accepted).
+    private func admitShared(_ account: ListenerAccount, timestamp: Int64, nonce: String, now: Date) async throws(Refusal)
+        -> CallbackResponse?
+    {
+        guard let shared = store as? any SharedReplayMemory else { return nil }
+        let key = Self.sharedReplayKey(account)
+        let expiresAt = Date(timeIntervalSince1970: TimeInterval(timestamp)).addingTimeInterval(
+            Double(configuration.timestampWindow.components.seconds) + 1)
+        let fresh: Bool
+        do {
+            fresh = try await Bounded.run("checking the push's nonce", timeout: configuration.storeTimeout) {
+                try await shared.admitPush(account: key, timestamp: timestamp, nonce: nonce, now: now, expiresAt: expiresAt)
+            }
+        } catch {
+            await replayGuard.forget(account: account.name, timestamp: timestamp, nonce: nonce)
+            return CallbackResponse(
+                status: 503, body: "store unavailable", outcome: .storeFailed, account: account.name,
+                detail: "the shared replay memory could not be checked: \(Self.printable(String(describing: error), 300)); WeChat will retry")
+        }
+        guard fresh else {
+            throw Refusal(
+                .replay, "this (timestamp, nonce) was already accepted for account \(account.name) by another listener",
+                account: account.name)
+        }
+        return nil
+    }
+
+    /// An account in the shared replay memory: its API identity and original id (listeners
+    /// may name it differently).
+    static func sharedReplayKey(_ account: ListenerAccount) -> String { "\(account.api)\n\(account.originalID)" }
 
     private func checkWindow(_ timestamp: Int64, now: Date, account: String) throws(Refusal) {
         let window = Double(configuration.timestampWindow.components.seconds)

@@ -29,6 +29,9 @@ extension Console {
     /// rehearsal's temporary state is removed, and said so) and says the last words.
     /// - Returns: the run's exit code.
     public func run(_ session: RunSession, progress: ProgressLine?, report: String?) async -> Int32 {
+        if let warning = await StoreChecks.poolerWarning(session.store) {
+            say(warning, level: .warning, event: "state.pooler")
+        }
         let result = await RunService.run(session) { signal in
             switch signal {
             case .interrupt:

@@ -30,6 +30,11 @@ extension RunExecutor {
         var lastLoggedMinute = 0
         let client = client(for: step)
         let stepID = step.id.value
+        // A store that announces pushes (PostgreSQL): woken at once, the inbox re-read less often.
+        var watch: InboxWatch?
+        if useInbox, let originalID, let wakeups = store as? any InboxWakeups {
+            watch = await wakeups.watchInbox(api: account.endpoint, originalID: originalID)
+        }
 
         while true {
             let now = options.now()
@@ -92,7 +97,7 @@ extension RunExecutor {
             // live progress line, also the next minute's `wait.progress` line.
             var sleep: Double
             if useInbox {
-                sleep = options.inboxCheckInterval.seconds
+                sleep = (watch == nil ? options.inboxCheckInterval : options.inboxFallbackInterval).seconds
             } else if options.progress != nil {
                 sleep = 0.5
             } else {
@@ -100,7 +105,7 @@ extension RunExecutor {
             }
             sleep = min(sleep, max(0.01, deadline.timeIntervalSince(options.now())))
             if usePolling { sleep = min(sleep, max(0.01, nextPoll.timeIntervalSince(options.now()))) }
-            if !(await stopSignal.sleep(.milliseconds(Int64(sleep * 1000)), clock: options.clock)) {
+            if !(await sleepOrWake(.milliseconds(Int64(sleep * 1000)), watch: watch)) {
                 return .stopped("\(stopSignal.message) while waiting")
             }
         }
@@ -111,6 +116,22 @@ extension RunExecutor {
             return .failure(StepFailure(.thresholdNotMet, refusal), outputs: outputs)
         }
         return .success(outputs)
+    }
+
+    /// Sleeps `duration` (on the run's clock), ended early by `watch`'s wake-up; `false` when
+    /// the run is stopped meanwhile.
+    private func sleepOrWake(_ duration: Duration, watch: InboxWatch?) async -> Bool {
+        guard let watch else { return await stopSignal.sleep(duration, clock: options.clock) }
+        let stopSignal = self.stopSignal
+        let clock = options.clock
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await stopSignal.sleep(duration, clock: clock) }
+            // Woken; or cancelled once the sleep ended first (its answer is then not read).
+            group.addTask { _ = await watch.wait(); return true }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first && !stopSignal.isStopped
+        }
     }
 
     /// A wait that ends with nothing sent, or with fewer than half of the audience sent,

@@ -43,6 +43,9 @@ public struct RunOptions: Sendable {
     public var firstPollDelay: Duration = .seconds(1)
     /// How often `mass/wait` looks in the callback inbox.
     public var inboxCheckInterval: Duration = .milliseconds(250)
+    /// With a store that wakes its readers when a push is stored (PostgreSQL's `LISTEN`), how
+    /// often `mass/wait` re-reads the inbox anyway (a missed wake-up delays by at most this).
+    public var inboxFallbackInterval: Duration = .seconds(5)
     /// A send whose outcome has been unknown for longer is not repeated without confirmation.
     public var unknownOutcomeLimit: TimeInterval = 23 * 3600
     /// `host:pid` of this process.

@@ -48,4 +48,26 @@ public final class StoreTokenCache: TokenCache, @unchecked Sendable {
         lock.withLock { memory[appID] = nil }
         try? await store.invalidateToken(token, api: api, appID: appID)
     }
+
+    /// The store's refresh lock (one refresher per account across the processes sharing the
+    /// store; the forced refreshes counted in the store).
+    public func refresh(
+        appID: String, _ body: @escaping @Sendable (TokenRefreshContext) async throws -> TokenRefreshDecision
+    ) async throws -> CachedToken? {
+        lock.withLock { memory[appID] = nil }
+        let stored = try await store.refreshToken(api: api, appID: appID) { state in
+            let context = TokenRefreshContext(
+                current: state.stored.map { CachedToken(value: $0.value, expiresAt: $0.expiresAt) },
+                forcedRefreshes: state.forcedRefreshes)
+            switch try await body(context) {
+            case .keep: return .keep
+            case .fetched(let token, let forcedAt):
+                return .fetched(StoredToken(value: token.value, expiresAt: token.expiresAt), forcedAt: forcedAt)
+            }
+        }
+        guard let stored else { return nil }
+        let token = CachedToken(value: stored.value, expiresAt: stored.expiresAt)
+        lock.withLock { memory[appID] = (token, ContinuousClock.now) }
+        return token
+    }
 }

@@ -368,7 +368,7 @@ extension PostgresStateStore {
     @discardableResult
     public func storeInboxEvent(_ event: InboxEvent) async throws -> Bool {
         try await transaction("cannot store push \(event.msgID) in") { db, logger in
-            try await db.changes(
+            let isNew = try await db.changes(
                 """
                 INSERT INTO inbox (api, original_id, msg_id, status, total_count, filter_count, sent_count,
                     error_count, copyright_check_state, articles_json, created_at, received_at)
@@ -379,6 +379,9 @@ extension PostgresStateStore {
                     \(Millis.encode(event.createdAt)), \(Millis.encode(event.receivedAt)))
                 ON CONFLICT (api, original_id, msg_id) DO NOTHING RETURNING 1
                 """, logger) > 0
+            // Wakes the runs waiting for this account's pushes on every machine (delivered at COMMIT).
+            if isNew { try await Self.notifyInbox(db, logger, api: event.api, originalID: event.originalID) }
+            return isNew
         }
     }
 

@@ -15,12 +15,12 @@ import RunState
 /// compared with the database's own clock.
 enum PostgresSchema {
     /// The newest version this code knows.
-    static let version = 1
+    static let version = 2
 
     /// The advisory lock key migrations hold (`pg_advisory_xact_lock`): "masscast" in ASCII.
     static let migrationLock: Int64 = 0x6D61_7373_6361_7374
 
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1)]
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2)]
 
     /// Version 1: the same records as the SQLite store's schema version 3, and leases with a
     /// fencing epoch (a row per broadcast that stays after a release, so the epoch only grows).

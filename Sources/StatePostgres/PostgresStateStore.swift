@@ -28,6 +28,8 @@ public final class PostgresStateStore: StateStore, Sendable {
     private let runner: Task<Void, Never>
     /// Connects, checks the login and brings the schema up to date; every call waits for it.
     private let ready: Task<Void, any Error>
+    /// The `LISTEN` connection that wakes `mass/wait` (opened on first use).
+    let inboxListener: InboxListener
 
     /// A store at `location`, ready to use once it has connected and brought the schema up to
     /// date, which starts at once: a call made meanwhile waits for it, and if it fails
@@ -50,6 +52,7 @@ public final class PostgresStateStore: StateStore, Sendable {
         }
         self.location = location
         self.logger = logger
+        self.inboxListener = InboxListener(location: location, logger: logger)
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         self.client = client
         self.runner = Task { await client.run() }
@@ -94,6 +97,7 @@ public final class PostgresStateStore: StateStore, Sendable {
 
     /// Closes the connections (later calls fail).
     public func close() async {
+        await inboxListener.stop()
         runner.cancel()
         await runner.value
     }
@@ -232,12 +236,12 @@ public final class PostgresStateStore: StateStore, Sendable {
 // MARK: - Connection settings
 
 extension PostgresLocation {
-    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+    func connectionConfiguration(applicationName: String = "masscast") throws -> PostgresConnection.Configuration {
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: user, password: password, database: database,
             tls: try connectionTLS())
         configuration.options.connectTimeout = .seconds(Int64(connectTimeout))
-        configuration.options.additionalStartupParameters = [("application_name", "masscast")]
+        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
         return configuration
     }
 

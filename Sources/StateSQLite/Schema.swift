@@ -10,7 +10,7 @@ import GRDB
 /// Dates are INTEGER milliseconds since 1970-01-01 UTC (`datetime(x / 1000, 'unixepoch')`).
 enum Schema {
     /// The `user_version` the newest known migration leaves.
-    static let version = 4
+    static let version = 5
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -33,8 +33,32 @@ enum Schema {
             try db.execute(sql: v4)
             try db.execute(sql: "PRAGMA user_version = 4")
         }
+        migrator.registerMigration("v5") { db in
+            try db.execute(sql: v5)
+            try db.execute(sql: "PRAGMA user_version = 5")
+        }
         return migrator
     }
+
+    /// Version 5: the token refresh lock (a claim per account, taken in a write transaction
+    /// and let go when the refresh stored its token, or void after `until`) and the forced
+    /// refreshes of every process, counted against WeChat's limits.
+    static let v5 = """
+        CREATE TABLE token_refresh_claims (
+            api     TEXT    NOT NULL,
+            app_id  TEXT    NOT NULL,
+            holder  TEXT    NOT NULL,
+            until   INTEGER NOT NULL,
+            PRIMARY KEY (api, app_id)
+        );
+
+        CREATE TABLE token_forced_refreshes (
+            api     TEXT    NOT NULL,
+            app_id  TEXT    NOT NULL,
+            at      INTEGER NOT NULL
+        );
+        CREATE INDEX token_forced_refreshes_by_account ON token_forced_refreshes (api, app_id, at);
+        """
 
     /// Version 4: a lease carries a fencing epoch (1 for the first holder, one more at every
     /// takeover) and stays, marked released, after its release, so that its epoch only grows.

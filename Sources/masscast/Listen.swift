@@ -78,6 +78,9 @@ struct Listen: AsyncParsableCommand {
             writeStderr("masscast: \(error)\n")
             throw Exit.invalid
         }
+        if let warning = await StoreChecks.poolerWarning(setup.store) {
+            logger.warning("\(warning)", metadata: ["event": "state.pooler"])
+        }
         let host = self.host
         let app = ListenerServer.application(handler: handler, host: host, port: port, logger: logger) { bound in
             setup.logStarted(host: host, port: bound, logger: logger)

@@ -71,6 +71,11 @@ final class JournalFaultStore: StateStore, @unchecked Sendable {
     func invalidateToken(_ value: String, api: String, appID: String) async throws {
         try await inner.invalidateToken(value, api: api, appID: appID)
     }
+    func refreshToken(
+        api: String, appID: String, _ body: @escaping @Sendable (TokenRefreshState) async throws -> TokenRefreshResult
+    ) async throws -> StoredToken? {
+        try await inner.refreshToken(api: api, appID: appID, body)
+    }
     func acquireLease(_ identity: BroadcastIdentity, owner: String, ttl: TimeInterval, now: Date) async throws -> LeaseResult {
         try await inner.acquireLease(identity, owner: owner, ttl: ttl, now: now)
     }

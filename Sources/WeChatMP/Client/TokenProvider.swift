@@ -22,6 +22,35 @@ public protocol TokenCache: Sendable {
     func store(_ token: CachedToken, appID: String) async
     /// Forgets `token` if it is the one stored (another process may have stored a newer one).
     func invalidate(_ token: String, appID: String) async
+    /// Runs `body` so that, of all the users of this cache (processes, for a shared one), one
+    /// at a time decides whether to fetch a token, seeing the token stored when its turn came
+    /// (perhaps one the previous holder just fetched) and the forced refreshes recorded; the
+    /// token `body` fetched is stored before the next one's turn.
+    /// - Returns: the token stored afterwards.
+    /// - Throws: what `body` throws (nothing is stored), or the cache's own failure.
+    func refresh(
+        appID: String, _ body: @escaping @Sendable (TokenRefreshContext) async throws -> TokenRefreshDecision
+    ) async throws -> CachedToken?
+}
+
+/// What a token refresh sees when its turn comes (``TokenCache/refresh(appID:_:)``).
+public struct TokenRefreshContext: Sendable {
+    /// The token stored now.
+    public var current: CachedToken?
+    /// When forced refreshes of the account were made (by every user of the cache), oldest first.
+    public var forcedRefreshes: [Date]
+
+    public init(current: CachedToken?, forcedRefreshes: [Date]) {
+        self.current = current
+        self.forcedRefreshes = forcedRefreshes
+    }
+}
+
+/// What a token refresh decided: keep the stored token, or store the one it fetched.
+public enum TokenRefreshDecision: Sendable {
+    case keep
+    /// `forcedAt`: the fetch used `force_refresh: true` at that time (it counts against the limits).
+    case fetched(CachedToken, forcedAt: Date?)
 }
 
 /// A token cache in memory, for one process.
@@ -34,6 +63,29 @@ public actor MemoryTokenCache: TokenCache {
     public func store(_ token: CachedToken, appID: String) async { tokens[appID] = token }
     public func invalidate(_ token: String, appID: String) async {
         if tokens[appID]?.value == token { tokens[appID] = nil }
+    }
+
+    private var forced: [String: [Date]] = [:]
+    private var refreshing: Set<String> = []
+
+    public func refresh(
+        appID: String, _ body: @escaping @Sendable (TokenRefreshContext) async throws -> TokenRefreshDecision
+    ) async throws -> CachedToken? {
+        // One refresh at a time per account (the actor is reentrant across `await`).
+        while refreshing.contains(appID) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        refreshing.insert(appID)
+        defer { refreshing.remove(appID) }
+        let decision = try await body(TokenRefreshContext(current: tokens[appID], forcedRefreshes: forced[appID] ?? []))
+        if case .fetched(let token, let forcedAt) = decision {
+            tokens[appID] = token
+            if let forcedAt {
+                forced[appID, default: []].removeAll { forcedAt.timeIntervalSince($0) >= 86_400 }
+                forced[appID, default: []].append(forcedAt)
+            }
+        }
+        return tokens[appID]
     }
 }
 
@@ -69,9 +121,8 @@ public actor TokenProvider {
     private let cache: any TokenCache
     private let timeout: Duration
     private let now: @Sendable () -> Date
-    private var inFlight: Task<CachedToken, any Error>?
-    /// Times of forced refreshes in the last 24 hours.
-    private var forcedRefreshes: [Date] = []
+    /// The refresh under way, per token it replaces (`""`: none).
+    private var inFlight: [String: Task<CachedToken, any Error>] = [:]
     /// How many token fetches this provider made (for tests and metrics).
     public private(set) var fetchCount = 0
 
@@ -94,12 +145,13 @@ public actor TokenProvider {
         self.now = now
     }
 
-    /// A valid token: the cached one, or a fresh one fetched once for all waiting callers.
+    /// A valid token: the cached one, or a fresh one fetched once for all waiting callers
+    /// (of this process and, with a shared cache, of every process using it).
     public func token() async throws(WeChatError) -> String {
         if let cached = await cache.load(appID: credentials.appID), cached.expiresAt.timeIntervalSince(now()) > refreshMargin {
             return cached.value
         }
-        return try await fetchShared(forceRefresh: false).value
+        return try await refreshShared(replacing: nil).value
     }
 
     /// The token to use after `failed` was rejected (40001, 40014, 42001, 41001).
@@ -110,40 +162,61 @@ public actor TokenProvider {
         {
             return cached.value  // another caller (or process) already replaced it
         }
-        let fresh = try await fetchShared(forceRefresh: false)
-        guard fresh.value == failed, mode == .stable else { return fresh.value }
-        guard mayForceRefresh else {
-            throw limited("WeChat rejected the access token, and stable_token returned the same one; a forced refresh would invalidate the token other masscast processes hold, so this read-only caller does not make one (run the broadcast, or wait for the token to rotate)")
-        }
-        // stable_token handed back the very token WeChat just refused: only a forced refresh helps.
-        let current = now()
-        forcedRefreshes.removeAll { current.timeIntervalSince($0) >= 86_400 }
-        if forcedRefreshes.count >= Self.forceRefreshDailyLimit {
-            throw limited("WeChat rejected the access token, and stable_token returned the same one; force_refresh was already used \(Self.forceRefreshDailyLimit) times in 24 hours (WeChat's limit)")
-        }
-        if let last = forcedRefreshes.last, current.timeIntervalSince(last) < Self.forceRefreshSpacing {
-            let wait = Int((Self.forceRefreshSpacing - current.timeIntervalSince(last)).rounded(.up))
-            throw limited("WeChat rejected the access token, and stable_token returned the same one; force_refresh may be used again in \(wait) s (at most once every 30 s)")
-        }
-        forcedRefreshes.append(current)
-        await cache.invalidate(failed, appID: credentials.appID)
-        return try await fetchShared(forceRefresh: true).value
+        return try await refreshShared(replacing: failed).value
     }
 
-    private func limited(_ detail: String) -> WeChatError {
+    nonisolated private func limited(_ detail: String) -> WeChatError {
         WeChatError.tokenRefreshLimited(detail, endpoint: "stable_token", errorClass: .token, delivery: .received)
     }
 
-    private func fetchShared(forceRefresh: Bool) async throws(WeChatError) -> CachedToken {
-        if let inFlight, !forceRefresh {
-            return try await Self.wait(inFlight)
+    /// One refresh per token replaced for this process's callers; the cache's lock makes it
+    /// one across processes.
+    private func refreshShared(replacing failed: String?) async throws(WeChatError) -> CachedToken {
+        let key = failed ?? ""
+        if let task = inFlight[key] {
+            return try await Self.wait(task)
         }
         let task = Task { [self] () async throws -> CachedToken in
-            try await self.fetch(forceRefresh: forceRefresh)
+            try await self.refreshUnderLock(replacing: failed)
         }
-        inFlight = task
-        defer { if inFlight == task { inFlight = nil } }
+        inFlight[key] = task
+        defer { if inFlight[key] == task { inFlight[key] = nil } }
         return try await Self.wait(task)
+    }
+
+    /// Under the cache's lock: keep a token stored meanwhile, else fetch one; when
+    /// `stable_token` hands back the very token WeChat refused, force a refresh, at most 20 a
+    /// day and 30 s apart (counted by the cache, so across processes for a shared one).
+    private func refreshUnderLock(replacing failed: String?) async throws -> CachedToken {
+        let appID = credentials.appID
+        let stored = try await cache.refresh(appID: appID) { [self] context in
+            let current = self.now()
+            if let token = context.current, token.value != failed,
+                token.expiresAt.timeIntervalSince(current) > self.refreshMargin
+            {
+                return .keep
+            }
+            let fresh = try await self.fetch(forceRefresh: false)
+            guard let failed, fresh.value == failed, self.mode == .stable else { return .fetched(fresh, forcedAt: nil) }
+            guard self.mayForceRefresh else {
+                throw self.limited("WeChat rejected the access token, and stable_token returned the same one; a forced refresh would invalidate the token other masscast processes hold, so this read-only caller does not make one (run the broadcast, or wait for the token to rotate)")
+            }
+            // stable_token handed back the very token WeChat just refused: only a forced refresh helps.
+            let recent = context.forcedRefreshes.filter { current.timeIntervalSince($0) < 86_400 }
+            if recent.count >= Self.forceRefreshDailyLimit {
+                throw self.limited("WeChat rejected the access token, and stable_token returned the same one; force_refresh was already used \(Self.forceRefreshDailyLimit) times in 24 hours (WeChat's limit)")
+            }
+            if let last = recent.max(), current.timeIntervalSince(last) < Self.forceRefreshSpacing {
+                let wait = Int((Self.forceRefreshSpacing - current.timeIntervalSince(last)).rounded(.up))
+                throw self.limited("WeChat rejected the access token, and stable_token returned the same one; force_refresh may be used again in \(wait) s (at most once every 30 s)")
+            }
+            return .fetched(try await self.fetch(forceRefresh: true), forcedAt: current)
+        }
+        guard let stored else {
+            throw WeChatError.invalidResponse(
+                "the token cache holds no token after a refresh", endpoint: "token", errorClass: .transient, delivery: .notSent)
+        }
+        return stored
     }
 
     private static func wait(_ task: Task<CachedToken, any Error>) async throws(WeChatError) -> CachedToken {
@@ -153,7 +226,7 @@ public actor TokenProvider {
             throw error
         } catch {
             throw WeChatError.invalidResponse(
-                "token fetch failed", endpoint: "token", errorClass: .transient, delivery: .notSent)
+                "token fetch failed: \(error)", endpoint: "token", errorClass: .transient, delivery: .notSent)
         }
     }
 
@@ -200,8 +273,6 @@ public actor TokenProvider {
             throw WeChatError.invalidResponse(
                 "no access_token in the answer", endpoint: endpoint, errorClass: .transient, delivery: .received)
         }
-        let cached = CachedToken(value: token.accessToken, expiresAt: now().addingTimeInterval(TimeInterval(token.expiresIn)))
-        await cache.store(cached, appID: credentials.appID)
-        return cached
+        return CachedToken(value: token.accessToken, expiresAt: now().addingTimeInterval(TimeInterval(token.expiresIn)))
     }
 }
