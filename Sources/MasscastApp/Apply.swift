@@ -59,6 +59,8 @@ public struct ApplyEntry: Sendable {
     public var exitCode: Int32
     /// A saved plan's refusal (`apply FILE`): `problem` says why.
     public var refused = false
+    /// What the preflight warned about or could not check (`warning: tag 100 … has 0 followers`).
+    public var notes: [String] = []
 
     /// The action, `refused` (a saved plan's refusal) or `invalid`.
     public var action: String { decision?.action.rawValue ?? (refused ? "refused" : "invalid") }
@@ -87,6 +89,28 @@ public enum Apply {
                 file: $0, name: ($0 as NSString).lastPathComponent, problem: "no such file or folder: \($0)", exitCode: 2)
         }
         let files = found.filter { ($0 as NSString).lastPathComponent != ProjectConfigLoader.fileName }
+        // A rehearsal without --state: one temporary store for the whole invocation, so that
+        // the broadcasts share the day's quota and the orphans are looked up in it.
+        var wiring = wiring
+        var temporary: SQLiteStateStore?
+        if request.sandbox, request.settings.state == nil, wiring.store == nil {
+            do {
+                temporary = try SQLiteStateStore.temporary()
+                wiring.store = temporary
+            } catch {
+                entries.append(
+                    ApplyEntry(
+                        file: environment.workingDirectory, name: "state",
+                        problem: "cannot make a temporary state store: \(error)", exitCode: 2))
+                return ApplyReport(entries: entries, dryRun: request.dryRun)
+            }
+        }
+        defer {
+            if let temporary {
+                try? temporary.close()
+                try? FileManager.default.removeItem(atPath: (temporary.path as NSString).deletingLastPathComponent)
+            }
+        }
         for file in files {
             entries.append(
                 await one(
@@ -141,37 +165,16 @@ public enum Apply {
 
         let sendsToAll = pipeline.steps.contains(where: \.sendsToAllFollowers)
         var blockers: [ReconcileBlocker] = []
-        var approved = false
+        let approvals: ApprovalState
         do {
-            if let config = try ProjectFiles.loadConfig(explicit: request.settings.config, near: file),
-                let settings = config.approvals
-            {
-                let needed = settings.required(
-                    toAll: sendsToAll, recipients: ApprovalFile.largestOpenIDAudience(of: pipeline, file: file))
-                if needed > 0 {
-                    let path = ApprovalFile.path(name: name, configFile: config.file)
-                    let approvals = try ApprovalFile.load(path)
-                    let approvers = approvals?.approvers(for: ApprovalFile.sourceDigest(of: pipeline, file: file)) ?? []
-                    if approvers.count >= needed {
-                        approved = true
-                    } else {
-                        let found: String =
-                            if approvals == nil { "\(path) does not exist" }
-                            else if approvers.isEmpty { "the approvals in \(path) are void: the broadcast changed since" }
-                            else { "\(approvers.count) valid (\(approvers.joined(separator: ", ")))" }
-                        blockers.append(
-                            ReconcileBlocker(
-                                .approval,
-                                "masscast.yaml requires \(needed) approval\(needed == 1 ? "" : "s") of its current source and "
-                                    + "\(found): run `masscast approve \(name) --by WHO` and merge approvals/\(name).yaml "
-                                    + "(--confirm-to-all does not replace an approval)"))
-                    }
-                }
-            }
+            approvals = try ApprovalState.read(pipeline, file: file, name: name, config: request.settings.config)
         } catch {
             return invalid(error, name: name)
         }
-        let confirmed = request.confirmToAll.contains(name) || (approved && sendsToAll)
+        let openIDs = ApprovalFile.largestOpenIDAudience(of: pipeline, file: file)
+        // A to-all send is confirmed by an approval of its current source, when one is required.
+        let approvedToAll = sendsToAll && approvals.approves(toAll: true, recipients: openIDs)
+        let confirmed = request.confirmToAll.contains(name) || approvedToAll
         if !request.sandbox, sendsToAll, !confirmed {
             blockers.append(
                 ReconcileBlocker(.confirmation, "it sends to ALL followers: pass --confirm-to-all \(name) to send it"))
@@ -213,14 +216,48 @@ public enum Apply {
             }
             let quota = await executor.quotaCheck(now: now())
             if let blocker = quota.blocker { blockers.append(blocker) }
-            var source = await executor.reconcileSource()
+            let storeFacts = try await executor.reconcileStoreFacts(now: now())
+            var source = await executor.reconcileSource(comparingAudiences: storeFacts.completed != nil)
             source.plannedSends = quota.planned
-            let facts = Reconciler.Facts(
-                name: name, source: .present(source),
-                store: try await executor.reconcileStoreFacts(now: now()), window: executor.scheduleWindow,
-                blockers: blockers, applier: owner, allowLate: request.allowLate,
-                rerun: request.rerun.contains(name))
+            var facts = Reconciler.Facts(
+                name: name, source: .present(source), store: storeFacts, window: executor.scheduleWindow,
+                blockers: blockers + approvals.blockers(name: name, recipients: openIDs, sendsToAll: sendsToAll),
+                applier: owner, allowLate: request.allowLate, rerun: request.rerun.contains(name))
+            var notes: [String] = []
+            // Before an irreversible send: the read-only preflight turns the audience's tags
+            // into facts (a tag that does not exist blocks it; 0 followers is a warning), and
+            // their follower counts count for `approvals.over_recipients`.
+            let tags = await executor.audienceTags()
+            let preliminary = Reconciler.decide(facts, now: now())
+            if !tags.isEmpty, preliminary.acts || [.wait, .blocked].contains(preliminary.action) {
+                let checked = await Preflight(
+                    account: session.account, transport: wiring.transport, tokenStore: session.store, now: { [at = now()] in at }
+                ).run(PreflightRequest(tagIDs: tags, speed: false))
+                var found = blockers
+                for finding in checked.findings {
+                    switch finding.severity {
+                    case .error: found.append(ReconcileBlocker(.preflight, "preflight: \(finding.message)"))
+                    case .warning: notes.append("warning: \(finding.message)")
+                    }
+                }
+                notes += checked.unchecked.map { "not checked (preflight): \($0.subject): \($0.reason)" }
+                var recipients = openIDs
+                var uncounted: [(Int, String)] = []
+                for tag in tags {
+                    if let followers = checked.tag(tag)?.followers {
+                        recipients = max(recipients ?? 0, followers)
+                    } else if !checked.findings.contains(where: { $0.tagID == tag }) {
+                        let reason = checked.unchecked.first { $0.subject == "tag \(tag)" || $0.subject == "tags" }?.reason
+                        uncounted.append((tag, reason ?? "tags/get does not list it"))
+                    }
+                }
+                facts.blockers =
+                    found
+                    + approvals.blockers(
+                        name: name, recipients: recipients, sendsToAll: sendsToAll, uncountedTags: uncounted)
+            }
             entry = decided(facts)
+            entry.notes = notes
         } catch {
             if leased { try? await session.store.releaseLease(identity, owner: owner) }
             await session.close()

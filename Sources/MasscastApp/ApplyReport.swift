@@ -57,6 +57,7 @@ public struct ApplyReport: Sendable {
             out += pad(entry.name, nameWidth) + "  " + pad(entry.action, actionWidth) + "  " + pad(outcome, outcomeWidth)
                 + "  \(entry.exitCode)\n"
             out += "    " + Self.reason(entry) + "\n"
+            for note in entry.notes { out += "      \(note)\n" }
             for change in entry.decision?.changes ?? [] {
                 let field = change.step.isEmpty ? change.field : "\(change.step).\(change.field)"
                 out += "      ~ \(field): \(change.sent ?? "(none)") → \(change.now ?? "(gone)")\n"
@@ -87,6 +88,7 @@ public struct ApplyReport: Sendable {
                 "exit_code": Int(entry.exitCode), "result": Self.outcome(entry),
             ]
             item["run_id"] = entry.result?.runID ?? entry.decision?.runID ?? NSNull()
+            item["notes"] = entry.notes
             if let d = entry.decision {
                 item["opens_at"] = d.opensAt.map { iso.string(from: $0) } ?? NSNull()
                 item["closed_at"] = d.closedAt.map { iso.string(from: $0) } ?? NSNull()

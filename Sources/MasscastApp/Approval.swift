@@ -224,3 +224,70 @@ public enum Approve {
         return (path, approval)
     }
 }
+
+/// What `masscast apply` knows of a broadcast's approvals: the requirement (`approvals:` of
+/// masscast.yaml, when there is one), the approvals file, and who approved its current source.
+struct ApprovalState: Sendable {
+    var settings: ApprovalSettings?
+    /// `approvals/NAME.yaml`.
+    var path: String
+    /// Whether the file exists.
+    var exists: Bool
+    /// Who approved the broadcast's current source (empty: none, or void since it changed).
+    var approvers: [String]
+
+    /// The requirement of the config found for `file` (or `--config`) and the approvals file.
+    static func read(_ pipeline: Pipeline, file: String, name: String, config explicit: String?) throws(SetupError)
+        -> ApprovalState
+    {
+        guard let config = try ProjectFiles.loadConfig(explicit: explicit, near: file), let settings = config.approvals
+        else { return ApprovalState(settings: nil, path: "", exists: false, approvers: []) }
+        let path = ApprovalFile.path(name: name, configFile: config.file)
+        let approvals = try ApprovalFile.load(path)
+        return ApprovalState(
+            settings: settings, path: path, exists: approvals != nil,
+            approvers: approvals?.approvers(for: ApprovalFile.sourceDigest(of: pipeline, file: file)) ?? [])
+    }
+
+    /// Whether the valid approvals meet a requirement that exists.
+    func approves(toAll: Bool, recipients: Int?) -> Bool {
+        guard let settings else { return false }
+        let needed = settings.required(toAll: toAll, recipients: recipients)
+        return needed > 0 && approvers.count >= needed
+    }
+
+    /// The approval finding that blocks the broadcast, if any: too few valid approvals for a
+    /// to-all send or an audience over `over_recipients`; and, when the threshold exists and a
+    /// tag's followers could not be counted (`uncountedTags`: the tag and why), the approvals
+    /// an audience over it would need — an unknown size never passes silently.
+    func blockers(name: String, recipients: Int?, sendsToAll: Bool, uncountedTags: [(Int, String)] = [])
+        -> [ReconcileBlocker]
+    {
+        guard let settings else { return [] }
+        var needed = settings.required(toAll: sendsToAll, recipients: recipients)
+        var unknown = ""
+        if let limit = settings.overRecipients, !uncountedTags.isEmpty {
+            let ifOver = max(needed, max(1, settings.toAll))
+            if approvers.count < ifOver {
+                needed = ifOver
+                unknown =
+                    uncountedTags.map { tag, reason in
+                        "needs preflight to count tag \(tag)'s followers against approvals.over_recipients (\(limit)) "
+                            + "(\(reason))"
+                    }.joined(separator: "; ") + "; "
+            }
+        }
+        guard needed > 0, approvers.count < needed else { return [] }
+        let found: String =
+            if !exists { "\(path) does not exist" }
+            else if approvers.isEmpty { "the approvals in \(path) are void: the broadcast changed since" }
+            else { "\(approvers.count) valid (\(approvers.joined(separator: ", ")))" }
+        return [
+            ReconcileBlocker(
+                .approval,
+                unknown + "masscast.yaml requires \(needed) approval\(needed == 1 ? "" : "s") of its current source and "
+                    + "\(found): run `masscast approve \(name) --by WHO` and merge approvals/\(name).yaml "
+                    + "(--confirm-to-all does not replace an approval)")
+        ]
+    }
+}

@@ -5,6 +5,8 @@ import PipelineYAML
 import Runner
 import StateSQLite
 import WeChatMP
+import WeChatSandbox
+import RunState
 
 /// What `masscast plan` is asked.
 public struct PlanRequest: Sendable {
@@ -20,11 +22,19 @@ public struct PlanRequest: Sendable {
     /// `--preflight`: read the facts with WeChat's read-only calls (``Preflight``), for each
     /// account whose credentials are set.
     public var preflight: Bool
+    /// `apply --dry-run --sandbox`: plan against the in-process sandbox's accounts, as apply
+    /// `--sandbox` would send (its tags read with the read-only calls; without `--state`, an
+    /// empty store, as apply's temporary one).
+    public var sandbox: Bool
+    /// `--fixture` with `sandbox`.
+    public var fixture: String?
 
     public init(
         paths: [String], inputs: [String] = [], settings: SessionSettings = SessionSettings(), rerun: Bool = false,
-        facts: AccountFacts? = nil, preflight: Bool = false
+        facts: AccountFacts? = nil, preflight: Bool = false, sandbox: Bool = false, fixture: String? = nil
     ) {
+        self.sandbox = sandbox
+        self.fixture = fixture
         self.paths = paths
         self.inputs = inputs
         self.settings = settings
@@ -67,7 +77,34 @@ public enum Planner {
             let name = (path as NSString).lastPathComponent
             return name != ProjectConfigLoader.fileName && !InputsFile.isInputsFile(path) && !path.contains("/approvals/")
         }
+        var request = request
+        var wiring = wiring
         var stores = StoreCache(given: wiring.store)
+        var sandbox: RunningSandbox?
+        if request.sandbox, wiring.account == nil {
+            do throws(SetupError) {
+                let (fixture, text) = try Rehearsal.loadFixture(request.fixture.map(environment.absolute))
+                let engine = SandboxEngine(fixture: fixture)
+                let running: RunningSandbox
+                do {
+                    running = try await RunningSandbox.start(engine: engine)
+                } catch {
+                    throw SetupError(.sandbox, "the sandbox did not start: \(error)")
+                }
+                sandbox = running
+                wiring.account = .sandbox(
+                    fixture, baseURL: running.baseURL, fixtureDigest: Idempotency.digest(text),
+                    instance: UUID().uuidString.lowercased())
+                request.preflight = true
+                if request.settings.state == nil, wiring.store == nil {
+                    let store = try stores.temporaryStore()
+                    stores.given = store
+                }
+            } catch {
+                errors.append(PlanError(file: environment.relative(environment.workingDirectory), code: "invalid", message: error.message))
+                return PlanDocument(masscastVersion: version, createdAt: now, broadcasts: [], errors: errors)
+            }
+        }
         var broadcasts: [BroadcastPlan] = []
         for file in files {
             let shown = environment.relative(file)
@@ -80,6 +117,7 @@ public enum Planner {
             }
         }
         stores.close()
+        if let sandbox { await sandbox.stop() }
         return PlanDocument(masscastVersion: version, createdAt: now, broadcasts: broadcasts, errors: errors)
     }
 
@@ -160,12 +198,37 @@ public enum Planner {
             throw SetupError(.stateStore, "\(error)")
         }
         var result = plan.reconciled(
-            source: await executor.reconcileSource(), store: storeFacts, window: executor.scheduleWindow,
+            source: await executor.reconcileSource(comparingAudiences: storeFacts.completed != nil), store: storeFacts, window: executor.scheduleWindow,
             serial: try? await store.serial(identity),
             // No store file yet: the plan binds to none (apply creates it).
-            storeIdentity: noStore ? nil : try? await store.storeIdentity(), now: now, rerun: request.rerun)
+            storeIdentity: noStore ? nil : try? await store.storeIdentity(), now: now, rerun: request.rerun,
+            blockers: try approvalBlockers(loaded.pipeline, file: file, plan: plan, known: known, config: request.settings.config))
         if noStore { result.unchecked.append("the state store's history: there is no state file yet (nothing has run)") }
         return result
+    }
+
+    /// The approvals apply would find missing (`approvals:` of masscast.yaml): a to-all send or
+    /// an audience over `over_recipients` (OpenID lists and files by their recipients, tags by
+    /// their follower counts when a preflight read them) without enough valid approvals; a
+    /// tag that could not be counted never passes silently. The same rule as apply's.
+    static func approvalBlockers(
+        _ pipeline: Pipeline, file: String, plan: BroadcastPlan, known: AccountFacts?, config: String?
+    ) throws(SetupError) -> [ReconcileBlocker] {
+        let approvals = try ApprovalState.read(pipeline, file: file, name: plan.name, config: config)
+        guard approvals.settings != nil else { return [] }
+        var recipients = ApprovalFile.largestOpenIDAudience(of: pipeline, file: file)
+        var uncounted: [(Int, String)] = []
+        for audience in plan.audiences where !audience.toAll {
+            guard let tag = audience.tagID else { continue }
+            if let followers = audience.followers ?? known?.tags?[tag]?.followers {
+                recipients = max(recipients ?? 0, followers)
+            } else if !uncounted.contains(where: { $0.0 == tag }) {
+                uncounted.append((tag, "plan counts followers only with --preflight"))
+            }
+        }
+        return approvals.blockers(
+            name: plan.name, recipients: recipients, sendsToAll: pipeline.steps.contains(where: \.sendsToAllFollowers),
+            uncountedTags: uncounted)
     }
 
     /// The account a run would use; without its secret (plan calls nothing) the plan says
@@ -219,6 +282,17 @@ public enum Planner {
             }
             open[path] = store
             return store
+        }
+
+        /// An empty temporary store (removed by ``close()``).
+        mutating func temporaryStore() throws(SetupError) -> SQLiteStateStore {
+            do {
+                let store = try SQLiteStateStore.temporary()
+                temporary.append(store)
+                return store
+            } catch {
+                throw SetupError(.stateStore, "\(error)")
+            }
         }
 
         func isTemporary(_ store: SQLiteStateStore) -> Bool { temporary.contains { $0 === store } }

@@ -270,6 +270,8 @@ public final class RunSession: Sendable {
         var config: ProjectConfig?
         var store: SQLiteStateStore
         var temporaryStore: Bool
+        /// Each input with a value and where it came from: `--input`, the inputs file, `default`.
+        var inputSources: [(String, String)] = []
     }
 
     static func gather(
@@ -277,7 +279,26 @@ public final class RunSession: Sendable {
     ) throws(SetupError) -> Parts {
         let settings = request.settings
         let secrets = try Secrets.load(file: settings.secrets, environment: environment)
-        let inputs = try resolveInputs(request.inputs, file: request.inputValues, pipeline: loaded.pipeline)
+        // The committed inputs file beside the pipeline (`NAME.inputs.yaml`), read the same way
+        // by run, plan and apply; `--input` wins over it, and it over a default.
+        var fileValues = request.inputValues
+        let inputsFile = InputsFile.path(forPipeline: loaded.file)
+        if fileValues.isEmpty, let read = PipelineLoader().loadInputs(for: loaded.pipeline, pipelinePath: loaded.file) {
+            if read.hasErrors {
+                throw SetupError(.invalidInputs, "\(inputsFile) has errors", diagnostics: read.diagnostics)
+            }
+            fileValues = read.inputs.plainValues
+        }
+        let inputs = try resolveInputs(request.inputs, file: fileValues, pipeline: loaded.pipeline)
+        let givenNames = Set(request.inputs.map { String($0.prefix { $0 != "=" }) })
+        var sources: [(String, String)] = []
+        for declaration in loaded.pipeline.inputs where inputs[declaration.name] != nil {
+            let source =
+                givenNames.contains(declaration.name) ? "--input"
+                : fileValues[declaration.name] != nil ? environment.relative(inputsFile)
+                : "default"
+            sources.append((declaration.name, source))
+        }
         let config = try ProjectFiles.loadConfig(explicit: settings.config, near: loaded.file)
         // A step may not read a variable the config takes a credential from (MC3009).
         if let names = config?.secretEnvironmentNames, !names.isEmpty {
@@ -295,7 +316,7 @@ public final class RunSession: Sendable {
         }
         return Parts(
             loaded: loaded, secrets: secrets, inputs: inputs, config: config, store: store,
-            temporaryStore: wiring.store == nil && request.sandbox && settings.state == nil)
+            temporaryStore: wiring.store == nil && request.sandbox && settings.state == nil, inputSources: sources)
     }
 
     /// The executor and the session, once the account is known: the one place both are made.
@@ -316,6 +337,11 @@ public final class RunSession: Sendable {
         options.resumeArguments = request.settings.resumeArguments
         options.project = parts.config?.project ?? ""
         options.confirmToAll = request.confirmToAll
+        if !parts.inputSources.isEmpty {
+            // `--verbose`: which source each input's value came from.
+            options.inputSources = parts.inputSources.map { "\($0.0)=\(parts.inputs[$0.0]?.templateText ?? "") (\($0.1))" }
+                .joined(separator: ", ")
+        }
         let action: Action
         switch request.action {
         case .start:

@@ -69,6 +69,12 @@ extension PipelineLoader {
         let display = InputsFile.path(forPipeline: pipeline.file)
         let read = reader.read(path: path, displayName: display)
         var diagnostics = read.diagnostics
+        for i in diagnostics.indices where diagnostics[i].code == .documentCount {
+            // The reader's hint speaks of pipelines; this is an inputs file.
+            diagnostics[i].hint =
+                "an inputs file is a mapping of the pipeline's inputs (`tag_id: 100`); delete it if the "
+                + "pipeline needs no values, or write one line per input"
+        }
         var inputs = InputsFile(file: display, values: [:])
         if let root = read.root {
             let decoded = InputsFile.decode(root, file: display, pipeline: pipeline)

@@ -134,6 +134,7 @@ public actor RunExecutor {
                 .started(
                     runID: record.id, pipeline: pipeline.name.value, generation: record.generation,
                     account: account.name, appID: account.appID, sandbox: options.sandbox))
+            if let inputs = options.inputSources { logger.debug("inputs: \(inputs)", metadata: ["event": "run.inputs"]) }
             return await execute(finished: [:])
         }
     }

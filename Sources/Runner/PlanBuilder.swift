@@ -58,7 +58,11 @@ extension BroadcastPlan {
                                 message: "tag \(tag) “\(fact.name)” has 0 followers: the send reaches no one"))
                         }
                     } else if known?.tags != nil {
-                        problems.append("\(planned.stepID): tag \(tag) does not exist on the account")
+                        // As apply's preflight finds it: the broadcast is blocked, not invalid.
+                        warnings.append(PlanWarning(
+                            code: "tag_missing", step: planned.stepID,
+                            message: "tag \(tag) does not exist on the account: WeChat would refuse the send "
+                                + "(40152); fix filter.tag_id or create the tag"))
                     }
                 }
                 if audience.toAll { a.followers = known?.followers }
@@ -111,33 +115,12 @@ extension BroadcastPlan {
                     message: "the schedule window opens at \(schedule.notBefore?.value ?? ""): apply waits until then"))
             }
         }
-        // Quota: what is not yet made counts.
-        let pending = calls.filter { $0.journal != "sent" }
-        let sends = pending.filter { $0.irreversible == "send" }
-        let sendalls = sends.filter { $0.uses == "mass/sendall" }
-        let toAll = Set(audiences.filter(\.toAll).map(\.step))
-        var quota: [PlanQuota] = []
-        if !sends.isEmpty {
-            quota.append(PlanQuota(
-                name: "mass sends today (UTC+8)", used: facts.sendsToday, planned: sends.count,
-                limit: facts.account.pacing.sendsPerDay))
-        }
-        if facts.account.kind == .subscription, !sendalls.isEmpty {
-            quota.append(PlanQuota(name: "sendall today (subscription account)", used: nil, planned: sendalls.count, limit: 1))
-        }
-        let toAllSends = sendalls.filter { toAll.contains($0.step) }.count
-        if facts.account.kind == .service, toAllSends > 0 {
-            quota.append(PlanQuota(name: "to-all sends this month (service account)", used: nil, planned: toAllSends, limit: 4))
-        }
-        for (uses, name, limit) in [
-            ("mass/preview", "previews today", 100), ("media/uploadnews", "uploadnews today", 10),
-            ("mass/delete", "deletes today", 10),
-        ] {
-            let n = pending.filter { $0.uses == uses }.count
-            if n > 0 { quota.append(PlanQuota(name: name, used: nil, planned: n, limit: limit)) }
-        }
+        // Quota: what is not yet made counts (``SendQuota``, as apply checks it).
+        let quota = SendQuota.quotas(
+            account: facts.account,
+            usage: facts.usage ?? .unknown(now: now, pacing: facts.account.pacing), demand: QuotaDemand(facts.calls))
         for q in quota where q.exceeded {
-            warnings.append(PlanWarning(code: "quota", message: "\(q.name): \(q.text)"))
+            warnings.append(PlanWarning(code: "quota", message: q.text))
         }
         // Duration at the speed level.
         let level = known?.speedLevel ?? 0
@@ -166,14 +149,18 @@ extension BroadcastPlan {
 
     /// The plan with its row of the reconcile table (``Reconciler/decide(_:now:)``) from the
     /// facts its executor gathered (`reconcileSource()`, `reconcileStoreFacts(now:)`,
-    /// `scheduleWindow`); quota over its limit blocks it. `serial` and `storeIdentity` are
-    /// what a saved plan binds to.
+    /// `scheduleWindow`); quota over its limit blocks it, as do `more` (the approvals apply
+    /// would miss). `serial` and `storeIdentity` are what a saved plan binds to.
     public func reconciled(
         source: Reconciler.Source.Pipeline, store: Reconciler.StoreFacts, window: Reconciler.Window, serial: Int64?,
-        storeIdentity: String?, now: Date, rerun: Bool = false
+        storeIdentity: String?, now: Date, rerun: Bool = false, blockers more: [ReconcileBlocker] = []
     ) -> BroadcastPlan {
         var plan = self
-        let blockers = quota.filter(\.exceeded).map { ReconcileBlocker(.quota, "\($0.name): \($0.text)") }
+        var blockers = SendQuota.blocker(quota, account: account.name).map { [$0] } ?? []
+        blockers += more
+        blockers += warnings.filter { $0.code == "tag_missing" }.map {
+            ReconcileBlocker(.preflight, "preflight: \($0.step.map { "\($0): " } ?? "")\($0.message)")
+        }
         var source = source
         source.plannedSends = calls.filter { $0.irreversible == "send" }.count
         let decision = Reconciler.decide(

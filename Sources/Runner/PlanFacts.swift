@@ -21,6 +21,8 @@ public struct PlanFacts: Sendable {
     /// Sends of the account the store counts since the start of today (UTC+8); `nil` when
     /// the store could not be read.
     public var sendsToday: Int?
+    /// What the store counts of the account's quotas at the plan's time (``QuotaUsage``).
+    public var usage: QuotaUsage?
 }
 
 extension RunExecutor {
@@ -29,11 +31,11 @@ extension RunExecutor {
         let calls = await describeSteps()
         let record = try? await store.broadcast(identity)
         let generation = (record?.generation ?? 0) + (record == nil ? 1 : (options.rerun ? 1 : 0))
-        let since = account.pacing.startOfDay(containing: now)
-        let today = try? await store.acceptedSends(api: account.api, appID: account.appID, since: since)
+        let usage = await quotaUsage(now: now)
         return PlanFacts(
             pipeline: pipeline, pipelineFile: pipelineFile, pipelineDigest: pipelineDigest, identity: identity,
-            account: account.account, record: record, generation: generation, calls: calls, sendsToday: today)
+            account: account.account, record: record, generation: generation, calls: calls,
+            sendsToday: usage.sendsToday, usage: usage)
     }
 }
 

@@ -218,19 +218,29 @@ public struct PlanQuota: Sendable, Codable, Equatable {
     public var used: Int?
     public var planned: Int
     public var limit: Int
+    /// Which rule: `sends_per_day`, `sendall_per_day`, `to_all_per_month`, `previews_per_day`,
+    /// `uploadnews_per_day`, `deletes_per_day` (``SendQuota``); `nil` in plans saved before.
+    public var code: String? = nil
+    /// When the count starts again (the next day or month, UTC+8).
+    public var resetsAt: Date? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case name, used, planned, limit, code, resetsAt = "resets_at"
+    }
 
     public var exceeded: Bool { (used ?? 0) + planned > limit }
 
     public var text: String {
         let usedText = used.map { "\($0) used + " } ?? ""
-        return "\(name): \(usedText)\(planned) planned of \(limit)\(used == nil ? " (earlier use not counted by the store)" : "")\(exceeded ? " — OVER THE LIMIT" : "")"
+        let over = exceeded ? " — OVER THE LIMIT" + (resetsAt.map { " until \(SendQuota.stamp($0))" } ?? "") : ""
+        return "\(name): \(usedText)\(planned) planned of \(limit)\(used == nil ? " (earlier use not counted by the store)" : "")\(over)"
     }
 }
 
 /// Something a reviewer should know before merging.
 public struct PlanWarning: Sendable, Codable, Equatable {
     /// `to_all_service_account`, `mpnews_reprint`, `delete_never_runs`, `window_passed`,
-    /// `window_not_open`, `media_too_large`, `file_missing`, `tag_empty`, `quota`.
+    /// `window_not_open`, `media_too_large`, `file_missing`, `tag_empty`, `tag_missing` (blocks it), `quota`.
     public var code: String
     public var step: String?
     public var message: String

@@ -117,9 +117,18 @@ public struct ReconcileContent: Sendable, Hashable, Codable {
     /// Field path → value or short digest (the journal's `contentFields` shape).
     public var fields: [String: String]
 
-    public init(contentDigest: String, fields: [String: String]) {
+    /// A `mass/send` step's batches as a run would send them now, each as its journal entry's
+    /// `audience` field says it (`2 OpenIDs, sha256:…`); `nil` when not read (the broadcast
+    /// is not completed, or the audience cannot be read).
+    public var batchAudiences: [String]?
+    /// A `mass/send` step's recipients now (after dedupe), when read.
+    public var recipients: Int?
+
+    public init(contentDigest: String, fields: [String: String], batchAudiences: [String]? = nil, recipients: Int? = nil) {
         self.contentDigest = contentDigest
         self.fields = fields
+        self.batchAudiences = batchAudiences
+        self.recipients = recipients
     }
 }
 
@@ -555,6 +564,12 @@ public enum Reconciler {
                     changes.append(ReconcileChange(step: call.step, field: "step", sent: call.step, now: nil))
                     continue
                 }
+                if let audiences = now.batchAudiences {
+                    changes += sendDifferences(
+                        step: call.step, sent: sent.filter { $0.step == call.step && $0.state == .sent }, now: now,
+                        audiences: audiences)
+                    continue
+                }
                 // An empty digest: the step is there, its content is not computed before the run.
                 if now.contentDigest.isEmpty || call.contentDigest == now.contentDigest { continue }
                 let comparable = scheme(call.contentDigest) == scheme(now.contentDigest)
@@ -579,6 +594,33 @@ public enum Reconciler {
                 ReconcileChange(
                     step: "", field: "pipeline", sent: "sha256:" + completed.pipelineDigest.prefix(12),
                     now: "sha256:" + pipeline.digest.prefix(12)))
+        }
+        return changes
+    }
+
+    /// A completed `mass/send` step: its payload's fields (the journal's, without `audience`)
+    /// and its audience, batch by batch (each journal entry's `audience` field, which depends
+    /// on the OpenIDs only), against what the file in git and its audience file give now.
+    /// Entries written without fields are not compared (the pipeline's digest still is).
+    static func sendDifferences(
+        step: String, sent: [ReconcileSentCall], now: ReconcileContent, audiences: [String]
+    ) -> [ReconcileChange] {
+        let journaled = sent.sorted { $0.batch < $1.batch }
+        guard let first = journaled.first?.fields else { return [] }
+        var payload = first
+        payload["audience"] = nil
+        var changes = diff(step: step, old: payload, new: now.fields)
+        let before = journaled.map { $0.fields?["audience"] }
+        guard before.allSatisfy({ $0 != nil }) else { return changes }
+        if before.compactMap({ $0 }) != audiences {
+            let sentRecipients = journaled.reduce(0) { $0 + $1.recipients }
+            func batches(_ n: Int) -> String { "\(n) batch\(n == 1 ? "" : "es")" }
+            changes.append(
+                ReconcileChange(
+                    step: step, field: "audience",
+                    sent: "\(sentRecipients) recipients in \(batches(journaled.count))",
+                    now: (now.recipients.map { "\($0) recipients" } ?? "other recipients") + " in \(batches(audiences.count))"
+                        + " (the audience file changed)"))
         }
         return changes
     }

@@ -1,3 +1,4 @@
+import Audience
 import Foundation
 import PipelineCore
 import RunState
@@ -20,7 +21,9 @@ extension RunExecutor {
     /// What git has now: the pipeline's digest, `apply:`, whether it is a broadcast, and what
     /// each send step would send (a `mass/sendall`'s content digest and fields; a `mass/send`
     /// step is listed without a digest: its batches' digests cover their OpenIDs).
-    public func reconcileSource() -> Reconciler.Source.Pipeline {
+    /// - Parameter comparingAudiences: read each `mass/send` step's audience as a run would
+    ///   batch it (to compare it with what was sent: a completed broadcast's drift).
+    public func reconcileSource(comparingAudiences: Bool = false) -> Reconciler.Source.Pipeline {
         var contents: [String: ReconcileContent] = [:]
         for step in pipeline.steps {
             switch step.uses.value {
@@ -32,7 +35,17 @@ extension RunExecutor {
                 }
                 contents[step.id.value] = ReconcileContent(contentDigest: content.digest, fields: fields)
             case "mass/send":
-                contents[step.id.value] = ReconcileContent(contentDigest: "", fields: [:])
+                guard comparingAudiences else {
+                    contents[step.id.value] = ReconcileContent(contentDigest: "", fields: [:])
+                    continue
+                }
+                var fields: [String: String] = [:]
+                if case .object(let o) = Self.fieldSummary(sendPayloadView(step)) {
+                    for (k, v) in o { fields[k] = Self.fieldText(v) }
+                }
+                let audience = batchAudiences(step)
+                contents[step.id.value] = ReconcileContent(
+                    contentDigest: "", fields: fields, batchAudiences: audience?.batches, recipients: audience?.recipients)
             default:
                 continue
             }
@@ -43,25 +56,59 @@ extension RunExecutor {
     }
 
     /// The sends (a `mass/sendall`, a `mass/send` batch) a run would still make — those the
-    /// journal does not show as sent — and, when they exceed what the account has left
-    /// today (UTC+8, as far as this store knows), the quota finding that blocks it.
-    public func quotaCheck(now: Date) async -> (pending: Int, planned: Int, blocker: ReconcileBlocker?) {
-        let calls = await describeSteps().filter { $0.kind == "mass/sendall" || $0.kind == "mass/send" }
-        let batches = calls.flatMap(\.batches)
-        let pending = batches.filter { $0.journal != .sent }.count
-        guard pending > 0 else { return (0, batches.count, nil) }
-        let since = account.pacing.startOfDay(containing: now)
-        let used = (try? await store.acceptedSends(api: account.api, appID: account.appID, since: since)) ?? 0
-        let left = account.pacing.sendsPerDay - used
-        guard pending > left else { return (pending, batches.count, nil) }
-        return (
-            pending, batches.count,
-            ReconcileBlocker(
-                .quota,
-                "it needs \(pending) mass send\(pending == 1 ? "" : "s") and \(account.name) has \(max(0, left)) of its "
-                    + "\(account.pacing.sendsPerDay) left today (UTC+8; \(used) made by masscast): apply again tomorrow, "
-                    + "or raise pacing.sends_per_day if WeChat allows more")
-        )
+    /// journal does not show as sent — all of them, the quotas the run uses (``SendQuota``,
+    /// the same function a plan shows them with), and, when one is exceeded, the finding that
+    /// blocks it (which limit, and when it resets).
+    public func quotaCheck(now: Date) async -> (pending: Int, planned: Int, quotas: [PlanQuota], blocker: ReconcileBlocker?) {
+        let described = await describeSteps()
+        let batches = described.filter { $0.kind == "mass/sendall" || $0.kind == "mass/send" }.flatMap(\.batches)
+        let demand = QuotaDemand(described)
+        guard demand.sends + demand.previews + demand.uploadnews + demand.deletes > 0 else {
+            return (0, batches.count, [], nil)
+        }
+        let quotas = SendQuota.quotas(account: account.account, usage: await quotaUsage(now: now), demand: demand)
+        return (demand.sends, batches.count, quotas, SendQuota.blocker(quotas, account: account.name))
+    }
+
+    /// A `mass/send` step's batches as a run would make them now (each batch's `audience`
+    /// summary, ``RunExecutor/audienceSummary(_:)``), read from its `touser` list or its
+    /// audience file; `nil` when they cannot be read (the run would fail on it anyway).
+    func batchAudiences(_ step: Step) -> (batches: [String], recipients: Int)? {
+        guard let with = try? WithEvaluator(context: evaluationContext()).evaluate(step.with) else { return nil }
+        if case .list(let items)? = with["touser"] {
+            var ids: [String] = []
+            var seen = Set<String>()
+            for item in items {
+                guard let id = item.stringValue else { return nil }
+                if seen.insert(id).inserted { ids.append(id) }
+            }
+            var out: [String] = []
+            var start = 0
+            for size in BatchPlan.sizes(count: ids.count) {
+                out.append(Self.audienceSummary(Array(ids[start..<start + size])))
+                start += size
+            }
+            return (out, ids.count)
+        }
+        guard let file = with["touser_file"]?.stringValue,
+            let checked = try? inputReader.checkedPath(file, field: "touser_file")
+        else { return nil }
+        let source = AudienceSource(path: checked, csvColumn: with["touser_column"]?.stringValue)
+        guard let scan = try? AudienceScanner.scan(source, spoolDirectory: options.spoolDirectory) else { return nil }
+        defer { scan.removeSpool() }
+        guard let batches = try? scan.batches() else { return nil }
+        var out: [String] = []
+        while let batch = try? batches.next() { out.append(Self.audienceSummary(batch.openIDs)) }
+        return (out, scan.uniqueCount)
+    }
+
+    /// The tags the broadcast's `mass/sendall` steps send to (`filter.tag_id`), in step order.
+    public func audienceTags() async -> [Int] {
+        var tags: [Int] = []
+        for call in await describeSteps() where call.kind == "mass/sendall" {
+            if let tag = call.audience?.tagID, !tags.contains(tag) { tags.append(tag) }
+        }
+        return tags
     }
 
     /// What the store knows of the broadcast at `now`: its generation, the run that completed

@@ -25,6 +25,9 @@ public struct RunOptions: Sendable {
     /// (`filter.is_to_all: true`). Without it (or with another name) such a run is refused
     /// before it starts; a `sandbox` rehearsal without it runs with a warning.
     public var confirmToAll: String?
+    /// Each input's value and where it came from (`tag_id=101 (pipelines/x.inputs.yaml)`),
+    /// logged at debug level (`--verbose`) when the run starts.
+    public var inputSources: String?
     /// Steps run at once on parallel branches.
     public var concurrency = 4
     /// The run talks to a sandbox (recorded in the run).

@@ -164,8 +164,7 @@ extension RunExecutor {
             + Idempotency.batchDigest(payloadJSON: payloadViewJSON, openIDs: openIDs, version: 2)
         var fields = fieldSummary(payloadView)
         if case .object(var o) = fields {
-            o["audience"] = .string(
-                "\(openIDs.count) OpenIDs, sha256:" + String(Idempotency.batchDigest(payloadJSON: "", openIDs: openIDs).prefix(12)))
+            o["audience"] = .string(audienceSummary(openIDs))
             fields = .object(o)
         }
         return SendContent(
@@ -175,6 +174,12 @@ extension RunExecutor {
                     + Idempotency.batchDigest(payloadJSON: v2PayloadViewJSON, openIDs: openIDs, version: 2)
             },
             legacy: { Idempotency.batchDigest(payloadJSON: legacyPayloadJSON, openIDs: openIDs) })
+    }
+
+    /// A batch's audience as its journal entry's fields name it: `2 OpenIDs, sha256:…` (12 hex
+    /// digits of its OpenIDs' digest, whatever the payload).
+    static func audienceSummary(_ openIDs: [String]) -> String {
+        "\(openIDs.count) OpenIDs, sha256:" + String(Idempotency.batchDigest(payloadJSON: "", openIDs: openIDs).prefix(12))
     }
 
     /// Path → value for short scalars, `sha256:` + 12 hex digits for long text and nested

@@ -21,7 +21,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Argument(help: "Folders or pipeline files (default: pipelines), or one saved plan (plan --out FILE).")
     var paths: [String] = []
 
-    @Flag(help: "Print the plan of the folder (as masscast plan): what apply would do; nothing is sent or written.")
+    @Flag(help: "Print the plan of the folder (as masscast plan): what apply would do; nothing is sent or written. With --sandbox, against the sandbox's accounts and tags.")
     var dryRun = false
 
     @Option(help: ArgumentHelp("Send this broadcast AGAIN as a new generation (repeatable).", valueName: "name"))
@@ -33,7 +33,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Confirm this broadcast's send to ALL followers (repeatable).", valueName: "name"))
     var confirmToAll: [String] = []
 
-    @Flag(help: "Rehearse against the in-process WeChat sandbox (state is temporary unless --state is given).")
+    @Flag(help: "Rehearse against the in-process WeChat sandbox (one temporary state store for the whole apply unless --state is given).")
     var sandbox = false
 
     @Option(help: ArgumentHelp("With --sandbox: the fixture YAML.", valueName: "file"))
@@ -73,7 +73,9 @@ struct ApplyCommand: AsyncParsableCommand {
         if dryRun && !savedPlan {
             // The plan of the folder: what apply would do, from the same reconcile table.
             let document = await Planner.plan(
-                PlanRequest(paths: paths, settings: SessionSettings(state: state, config: config, secrets: secrets)),
+                PlanRequest(
+                    paths: paths, settings: SessionSettings(state: state, config: config, secrets: secrets),
+                    sandbox: sandbox, fixture: fixture),
                 environment: .process, version: Masscast.version)
             writeStdout(document.rendered(format == .json ? .json : .text))
             throw PlanExit.code(for: document, detailed: false)

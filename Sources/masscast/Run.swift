@@ -17,7 +17,7 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "The pipeline file.")
     var pipeline: String
 
-    @Option(name: .customLong("input"), help: ArgumentHelp("An input value (repeatable).", valueName: "name=value"))
+    @Option(name: .customLong("input"), help: ArgumentHelp("An input value (repeatable); wins over the committed NAME.inputs.yaml beside the pipeline.", valueName: "name=value"))
     var inputs: [String] = []
 
     @Flag(help: "Run against the in-process WeChat sandbox (no account needed).")

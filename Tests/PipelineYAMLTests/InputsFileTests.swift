@@ -103,3 +103,16 @@ struct InputsFileTests {
         #expect(status.pipeline?.isBroadcast == false)
     }
 }
+
+extension InputsFileTests {
+    @Test("an empty inputs file: MC1006 with a hint about inputs files, not pipelines")
+    func emptyInputsFileHint() throws {
+        try withFiles("# nothing here\n") { inputs, _ in
+            let loaded = try #require(inputs)
+            let empty = loaded.diagnostics.first { $0.code == .documentCount }
+            #expect(empty != nil, "\(loaded.diagnostics)")
+            #expect(empty?.hint?.contains("inputs file") == true, "\(empty?.hint ?? "")")
+            #expect(empty?.hint?.contains("pipeline starts with") == false)
+        }
+    }
+}

@@ -183,7 +183,12 @@ import Testing
             #expect(emptyPlan.warnings.map(\.code) == ["tag_empty"])
 
             let missing = try #require(await self.plan(rig, [path], inputs: ["tag_id=100"], facts: AccountFacts(tags: [:], speedLevel: 0)).broadcasts.first)
-            #expect(missing.problems == ["send: tag 100 does not exist on the account"])
+            // A tag the account does not have blocks it, as apply's preflight does (exit 6).
+            #expect(missing.problems.isEmpty)
+            #expect(missing.warnings.map(\.code) == ["tag_missing"])
+            #expect(missing.state == "blocked")
+            #expect(missing.reason?.contains("preflight: send: tag 100 does not exist on the account") == true)
+            #expect(missing.refused)
 
             let unknown = try #require(await self.plan(rig, [path], inputs: ["tag_id=100"]).broadcasts.first)
             #expect(unknown.estimatedSeconds == nil)
@@ -216,8 +221,9 @@ import Testing
                 environment: rig.environment,
                 wiring: PlanWiring(store: rig.store, account: rig.accountSource, preflightTransport: rig.transport),
                 now: rig.now(), version: "0.1.0")
-            #expect(missing.broadcasts.first?.problems == ["send: tag 999 does not exist on the account"])
-            #expect(missing.invalid)
+            #expect(missing.broadcasts.first?.state == "blocked")
+            #expect(missing.broadcasts.first?.reason?.contains("tag 999 does not exist on the account") == true)
+            #expect(missing.refused && !missing.invalid)
         }
     }
 

@@ -226,6 +226,21 @@ struct ApplyCommandTests {
                       text: { content: "VIP" }
 
                 """)
+            // plan says what apply will do: both blocked for their approvals, exit 6.
+            func planned() async throws -> (BinaryResult, [String: [String: Any]]) {
+                let plan = try await ws.masscast(
+                    ["plan", "pipelines", "--format", "json", "--config", ws.configPath, "--state", ws.statePath])
+                let object = try JSONSerialization.jsonObject(with: Data(plan.out.utf8)) as? [String: Any]
+                let rows = (object?["broadcasts"] as? [[String: Any]] ?? []).reduce(into: [String: [String: Any]]()) {
+                    $0[$1["name"] as? String ?? ""] = $1
+                }
+                return (plan, rows)
+            }
+            let (plan, p) = try await planned()
+            #expect(plan.exited(6), "\(plan)")
+            #expect(p["all-news"]?["state"] as? String == "blocked", "\(plan)")
+            #expect((p["all-news"]?["reason"] as? String)?.contains("masscast approve all-news --by WHO") == true, "\(plan)")
+            #expect(p["vip"]?["state"] as? String == "blocked", "\(plan)")
             let (blocked, b) = try await Self.apply(ws, ["--confirm-to-all", "all-news"])
             #expect(blocked.exited(6), "\(blocked)")
             #expect(b.action("all-news") == "blocked")
@@ -241,6 +256,9 @@ struct ApplyCommandTests {
             #expect(written.contains("by: \"alice\""))
             #expect(written.contains("source_digest: "))
 
+            let (replanned, r) = try await planned()
+            #expect(r["all-news"]?["state"] as? String == "send", "\(replanned)")
+            #expect(r["vip"]?["state"] as? String == "blocked", "\(replanned)")
             // Approved: sent without --confirm-to-all. vip is still blocked.
             let (sent, s) = try await Self.apply(ws)
             #expect(sent.exited(6), "\(sent)")
