@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "WeChatSandbox", targets: ["WeChatSandbox"]),
         .library(name: "RunState", targets: ["RunState"]),
         .library(name: "StateSQLite", targets: ["StateSQLite"]),
+        .library(name: "StatePostgres", targets: ["StatePostgres"]),
         .library(name: "Runner", targets: ["Runner"]),
         .library(name: "MasscastTesting", targets: ["MasscastTesting"]),
     ],
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // WeChat's documented limits, defined once (pure; read by PipelineCore and WeChatMP).
@@ -106,6 +108,17 @@ let package = Package(
             dependencies: ["RunState", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        // The PostgreSQL `StateStore` (postgres-nio): many runners and listeners over one database.
+        // PostgresNIO types never leave the module.
+        .target(
+            name: "StatePostgres",
+            dependencies: [
+                "RunState",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // OpenID files read as a stream, validated, de-duplicated and split into batches.
         .target(
             name: "Audience",
@@ -153,8 +166,8 @@ let package = Package(
         .target(
             name: "MasscastApp",
             dependencies: [
-                "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunState", "StateSQLite", "RunLog",
-                "Runner", "CallbackServer", "FileChecks",
+                "PipelineCore", "PipelineYAML", "WeChatMP", "WeChatSandbox", "RunState", "StateSQLite", "StatePostgres",
+                "RunLog", "Runner", "CallbackServer", "FileChecks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -168,8 +181,8 @@ let package = Package(
         .target(
             name: "MasscastTesting",
             dependencies: [
-                "MasscastApp", "PipelineCore", "PipelineYAML", "RunLog", "RunState", "Runner", "StateSQLite", "WeChatMP",
-                "WeChatSandbox",
+                "MasscastApp", "PipelineCore", "PipelineYAML", "RunLog", "RunState", "Runner", "StateSQLite", "StatePostgres",
+                "WeChatMP", "WeChatSandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -221,7 +234,7 @@ let package = Package(
         .testTarget(
             name: "masscastTests",
             dependencies: [
-                "MasscastTesting", "PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite",
+                "MasscastTesting", "PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite", "StatePostgres",
                 "RunLog",
             ],
             swiftSettings: strict
@@ -234,7 +247,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "StateSQLiteTests", dependencies: ["RunState", "StateSQLite"], swiftSettings: strict),
+        .testTarget(
+            name: "StateSQLiteTests", dependencies: ["RunState", "StateSQLite", "StatePostgres", "MasscastTesting"],
+            swiftSettings: strict),
         .testTarget(name: "AudienceTests", dependencies: ["Audience"], swiftSettings: strict),
         .testTarget(name: "FileChecksTests", dependencies: ["FileChecks", "PipelineCore", "PipelineYAML"],
                     swiftSettings: strict),

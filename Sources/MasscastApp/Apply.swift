@@ -213,6 +213,8 @@ public enum Apply {
                     lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
                 }
                 leased = lease.acquired != nil
+                // The run's journal intents are written only while this lease's epoch holds.
+                if let acquired = lease.acquired { await executor.fence(LeaseFence(acquired)) }
             }
             let quota = await executor.quotaCheck(now: now())
             if let blocker = quota.blocker { blockers.append(blocker) }
@@ -293,7 +295,7 @@ public enum Apply {
         now: @Sendable () -> Date
     ) async -> [ApplyEntry] {
         let folders = request.paths.map { environment.absolute($0) }
-        let store: SQLiteStateStore
+        let store: any StateStore
         if let given = wiring.store {
             store = given
         } else {
@@ -303,7 +305,7 @@ public enum Apply {
             else { return [] }
             store = opened
         }
-        defer { if wiring.store == nil { try? store.close() } }
+        defer { if wiring.store == nil { StateLocation.close(store) } }
         guard let runs = try? await store.runs(limit: 100_000) else { return [] }
         var seen = Set<BroadcastIdentity>()
         var entries: [ApplyEntry] = []

@@ -37,10 +37,10 @@ extension Apply {
                 problem: "cannot read the saved plan \(path): \(error)", exitCode: 2)
             return ApplyReport(entries: [entry], dryRun: request.dryRun)
         }
-        let store: SQLiteStateStore? =
+        let store: (any StateStore)? =
             wiring.store
             ?? (try? RunHistory.open(state: request.settings.state, config: request.settings.config, environment: environment))
-        defer { if wiring.store == nil { try? store?.close() } }
+        defer { if wiring.store == nil, let store { StateLocation.close(store) } }
         let storeState: SavedPlan.StoreState =
             if let store { await PlanFiles.storeState(of: plan, store: store) } else {
                 SavedPlan.StoreState(identity: nil, serials: [:])

@@ -2,6 +2,7 @@ import CallbackServer
 import Foundation
 import Logging
 import PipelineCore
+import RunState
 import StateSQLite
 
 /// What `masscast listen` is asked to serve.
@@ -79,7 +80,7 @@ public struct ListenerSetup: Sendable {
     /// The configuration.
     public var configuration: ListenerConfiguration
     /// The state store pushes go to.
-    public var store: SQLiteStateStore
+    public var store: any StateStore
     /// Every secret, for a scrubber.
     public var scrubbed: [String]
     /// Why some accounts of the config are not served.
@@ -175,7 +176,7 @@ extension ListenerSetup {
         let base = "http://\(host):\(port)\(configuration.normalizedPath)"
         let accounts = configuration.accounts.map { "\($0.name) (\($0.originalID), \($0.mode))" }.joined(separator: ", ")
         logger.info(
-            "listening on \(base)[/<account>] for \(accounts); state \(store.path)",
+            "listening on \(base)[/<account>] for \(accounts); state \(store.displayLocation)",
             metadata: [
                 "event": "listen.started", "listen.url": .string(base), "listen.port": .stringConvertible(port),
                 "listen.accounts": .array(configuration.accounts.map { .string($0.name) }),

@@ -1,4 +1,5 @@
 import Foundation
+import RunState
 import Runner
 import StateSQLite
 
@@ -19,7 +20,7 @@ public enum PlanFiles {
     }
 
     /// The store's identity and the serial of every broadcast of the plan, by name.
-    public static func storeState(of plan: SavedPlan, store: SQLiteStateStore) async -> SavedPlan.StoreState {
+    public static func storeState(of plan: SavedPlan, store: any StateStore) async -> SavedPlan.StoreState {
         var serials: [String: Int64] = [:]
         for broadcast in plan.document.broadcasts {
             guard let identity = broadcast.identity else { continue }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCore
+import RunState
 import PipelineYAML
 import Runner
 import StateSQLite
@@ -257,25 +258,34 @@ public enum Planner {
     /// Stores opened by path, once each; a store file that does not exist is not created
     /// (an empty temporary store stands for it: nothing has run).
     struct StoreCache {
-        var given: SQLiteStateStore?
-        var open: [String: SQLiteStateStore] = [:]
+        var given: (any StateStore)?
+        var open: [String: any StateStore] = [:]
         var temporary: [SQLiteStateStore] = []
         /// Preflight facts by account (AppID@API), read once per plan.
         var preflights: [String: PreflightFacts] = [:]
 
         mutating func store(
             explicit: String?, config: ProjectConfig?, environment: AppEnvironment, unchecked: inout [String]
-        ) throws(SetupError) -> SQLiteStateStore {
+        ) throws(SetupError) -> any StateStore {
             if let given { return given }
-            let path = environment.absolute(try StateLocation.path(explicit: explicit, config: config, environment: environment))
+            let resolved = try StateLocation.resolve(explicit: explicit, config: config, environment: environment)
+            guard case .file(let relative) = resolved else {
+                // A database: plan reads it as it is (it never writes).
+                if let store = open[resolved.description] { return store }
+                let store = try StateLocation.open(resolved, explicit: explicit != nil, environment: environment)
+                open[resolved.description] = store
+                return store
+            }
+            let path = environment.absolute(relative)
             if let store = open[path] { return store }
-            let store: SQLiteStateStore
+            let store: any StateStore
             do {
                 if FileManager.default.fileExists(atPath: path) {
                     store = try SQLiteStateStore(path: path)
                 } else {
-                    store = try SQLiteStateStore.temporary()
-                    temporary.append(store)
+                    let empty = try SQLiteStateStore.temporary()
+                    temporary.append(empty)
+                    store = empty
                 }
             } catch {
                 throw SetupError(.stateStore, "\(error)")
@@ -295,7 +305,7 @@ public enum Planner {
             }
         }
 
-        func isTemporary(_ store: SQLiteStateStore) -> Bool { temporary.contains { $0 === store } }
+        func isTemporary(_ store: any StateStore) -> Bool { temporary.contains { $0 === store } }
 
         func close() {
             for store in temporary {

@@ -1,6 +1,7 @@
 import CallbackServer
 import Foundation
 import PipelineCore
+import RunState
 import Runner
 import StateSQLite
 import WeChatMP
@@ -39,7 +40,7 @@ public struct Rehearsal: Sendable {
     /// Starts the sandbox, resolves the pipeline's account in it (see ``AccountResolver``),
     /// and starts the listener its pushes go to.
     public static func start(
-        fixturePath: String?, pipeline: Pipeline, store: SQLiteStateStore, secrets: Secrets,
+        fixturePath: String?, pipeline: Pipeline, store: any StateStore, secrets: Secrets,
         inputs: [String: Value], environment: AppEnvironment
     ) async throws(SetupError) -> (Rehearsal, AccountSettings) {
         let (fixture, fixtureText) = try loadFixture(fixturePath)

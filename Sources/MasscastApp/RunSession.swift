@@ -143,14 +143,14 @@ public struct SessionWiring: Sendable {
     public var transport: any WeChatTransport
     /// An open state store to use instead of locating one (`--state`, masscast.yaml, the
     /// default); the session does not close it.
-    public var store: SQLiteStateStore?
+    public var store: (any StateStore)?
     /// The store the run journals to, when not ``store`` itself (a wrapper that injects
     /// faults, another store).
     public var journal: (any StateStore)?
 
     /// A wiring; `nil` means "as the command line does".
     public init(
-        transport: any WeChatTransport = AsyncHTTPTransport(), store: SQLiteStateStore? = nil,
+        transport: any WeChatTransport = AsyncHTTPTransport(), store: (any StateStore)? = nil,
         journal: (any StateStore)? = nil
     ) {
         self.transport = transport
@@ -174,7 +174,7 @@ public final class RunSession: Sendable {
     /// The executor.
     public let executor: RunExecutor
     /// The open state store.
-    public let store: SQLiteStateStore
+    public let store: any StateStore
     /// The rehearsal's sandbox and listener, when rehearsing.
     public let rehearsal: Rehearsal?
     /// The account, its secret resolved.
@@ -186,7 +186,7 @@ public final class RunSession: Sendable {
     let action: Action
 
     init(
-        executor: RunExecutor, store: SQLiteStateStore, rehearsal: Rehearsal?, account: AccountSettings,
+        executor: RunExecutor, store: any StateStore, rehearsal: Rehearsal?, account: AccountSettings,
         scrubbed: [String], temporaryStore: Bool, action: Action
     ) {
         self.executor = executor
@@ -268,7 +268,7 @@ public final class RunSession: Sendable {
         var secrets: Secrets
         var inputs: [String: Value]
         var config: ProjectConfig?
-        var store: SQLiteStateStore
+        var store: any StateStore
         var temporaryStore: Bool
         /// Each input with a value and where it came from: `--input`, the inputs file, `default`.
         var inputSources: [(String, String)] = []
@@ -307,7 +307,7 @@ public final class RunSession: Sendable {
                 throw SetupError(.invalidPipeline, "\(loaded.file) has errors", diagnostics: checked.diagnostics)
             }
         }
-        let store: SQLiteStateStore
+        let store: any StateStore
         if let given = wiring.store {
             store = given
         } else {
@@ -355,7 +355,7 @@ public final class RunSession: Sendable {
             action = .resume(runID)
         }
         options.fence = fence(account: account, parts: parts, rehearsal: rehearsal, environment: environment)
-        options.spoolDirectory = spoolDirectory(beside: parts.store.path)
+        options.spoolDirectory = parts.store.localFolder.flatMap { spoolDirectory(in: $0) }
         configure(&options)
         let file = parts.loaded.file
         let executor = RunExecutor(
@@ -367,9 +367,10 @@ public final class RunSession: Sendable {
             temporaryStore: parts.temporaryStore, action: action)
     }
 
-    /// `spool/` in the state file's folder (made 0700), or `nil` (`TMPDIR`) when it cannot be made.
-    static func spoolDirectory(beside statePath: String) -> String? {
-        let folder = ((statePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("spool")
+    /// `spool/` in the state file's folder (made 0700), or `nil` (`TMPDIR`) when it cannot be
+    /// made or the store is not a file here (PostgreSQL).
+    static func spoolDirectory(in stateFolder: String) -> String? {
+        let folder = (stateFolder as NSString).appendingPathComponent("spool")
         do {
             try FileManager.default.createDirectory(
                 atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -401,7 +402,7 @@ public final class RunSession: Sendable {
     ) async throws(SetupError) -> RunSession {
         let settings = request.settings
         let config = try ProjectFiles.loadConfig(explicit: settings.config, environment: environment)
-        let store: SQLiteStateStore
+        let store: any StateStore
         if let given = wiring.store {
             store = given
         } else {
@@ -413,7 +414,7 @@ public final class RunSession: Sendable {
             guard let r = try await store.run(runID) else {
                 throw SetupError(
                     .run,
-                    "no run \(runID) in \(store.path) (masscast runs list shows the runs; pass --state for another store)")
+                    "no run \(runID) in \(store.displayLocation) (masscast runs list shows the runs; pass --state for another store)")
             }
             record = r
         } catch let error as SetupError {
@@ -490,8 +491,8 @@ public final class RunSession: Sendable {
     public func close() async {
         await rehearsal?.stop()
         if temporaryStore {
-            try? store.close()
-            try? FileManager.default.removeItem(atPath: (store.path as NSString).deletingLastPathComponent)
+            try? await store.close()
+            if let folder = store.localFolder { try? FileManager.default.removeItem(atPath: folder) }
         }
     }
 
@@ -561,25 +562,25 @@ public enum RunHistory {
     /// The store `runs` reads, located as `run` locates it; a missing file is an error
     /// (never a new, empty store that would answer "no runs").
     public static func open(state: String?, config: String?, environment: AppEnvironment) throws(SetupError)
-        -> SQLiteStateStore
+        -> any StateStore
     {
         let projectConfig = try ProjectFiles.loadConfig(explicit: config, environment: environment)
         return try StateLocation.open(explicit: state, config: projectConfig, mustExist: true, environment: environment)
     }
 
     /// The newest `limit` runs, as text or JSON (`mermaid` is refused by the command).
-    public static func list(_ store: SQLiteStateStore, limit: Int, format: Format) async throws -> String {
+    public static func list(_ store: any StateStore, limit: Int, format: Format) async throws -> String {
         let runs = try await store.runs(limit: limit)
         let liveness = RunOptions().ownerLiveness()
         if format == .json {
             return String(decoding: try RunTimeline.renderRunListJSON(runs, liveness: liveness), as: UTF8.self) + "\n"
         }
-        return runs.isEmpty ? "no runs in \(store.path)\n" : RunTimeline.renderRunList(runs, liveness: liveness)
+        return runs.isEmpty ? "no runs in \(store.displayLocation)\n" : RunTimeline.renderRunList(runs, liveness: liveness)
     }
 
     /// One run's timeline (text), report (JSON) or Gantt chart (Mermaid); `nil` when the
     /// store has no such run.
-    public static func show(_ runID: String, in store: SQLiteStateStore, format: Format) async throws -> String? {
+    public static func show(_ runID: String, in store: any StateStore, format: Format) async throws -> String? {
         guard let run = try await store.run(runID) else { return nil }
         let ownerAlive = run.owner.map { RunOptions().ownerLiveness()($0, run.heartbeatAt) } ?? true
         guard let report = try await RunReports.report(runID: runID, store: store, ownerAlive: ownerAlive) else {

@@ -8,13 +8,47 @@ public struct BroadcastLease: Sendable, Hashable, Codable {
     public var acquiredAt: Date
     /// After this instant the lease is void: another applier may take it.
     public var expiresAt: Date
+    /// The fencing epoch: 1 for the first holder, one more at every takeover (a new holder
+    /// after an expiry, a release or `force-unlock`); the same holder taking its own lease
+    /// again keeps it. A write fenced by an older epoch is refused (`leaseLost`).
+    public var epoch: Int64
 
-    public init(identity: BroadcastIdentity, owner: String, acquiredAt: Date, expiresAt: Date) {
+    public init(identity: BroadcastIdentity, owner: String, acquiredAt: Date, expiresAt: Date, epoch: Int64 = 1) {
         self.identity = identity
         self.owner = owner
         self.acquiredAt = acquiredAt
         self.expiresAt = expiresAt
+        self.epoch = epoch
     }
+}
+
+/// What a fenced write proves: that its writer still holds the broadcast's lease at this epoch.
+public struct LeaseFence: Sendable, Hashable {
+    public var identity: BroadcastIdentity
+    public var owner: String
+    public var epoch: Int64
+
+    public init(identity: BroadcastIdentity, owner: String, epoch: Int64) {
+        self.identity = identity
+        self.owner = owner
+        self.epoch = epoch
+    }
+
+    /// The fence of a lease its holder has just taken.
+    public init(_ lease: BroadcastLease) {
+        self.init(identity: lease.identity, owner: lease.owner, epoch: lease.epoch)
+    }
+}
+
+/// What `forceTakeLease` decided.
+public enum ForceTakeResult: Sendable, Hashable {
+    /// The caller holds the lease now, at the next epoch.
+    case taken(BroadcastLease)
+    /// The lease's epoch is no longer the one given (it was taken over or renewed by a new
+    /// holder meanwhile): nothing changed.
+    case epochMoved(current: BroadcastLease)
+    /// Nobody holds a lease of that broadcast.
+    case notHeld
 }
 
 /// What `acquireLease` decided.
@@ -62,4 +96,21 @@ public protocol BroadcastLeases: Sendable {
     /// This store's identity: a random id given when the store was created, the same for
     /// every process that opens it (a saved plan binds to it).
     func storeIdentity() async throws -> String
+
+    /// Every lease taken and not released (expired or not), by broadcast name, then identity.
+    func leases() async throws -> [BroadcastLease]
+
+    /// Takes the lease of `identity` for `owner` until `now + ttl` whoever holds it, if its
+    /// epoch is still `epoch` (`masscast force-unlock`); the epoch moves on by one, so the
+    /// previous holder's next fenced write is refused.
+    func forceTakeLease(_ identity: BroadcastIdentity, epoch: Int64, owner: String, ttl: TimeInterval, now: Date)
+        async throws -> ForceTakeResult
+
+    /// Writes the journal entry, as `SendJournal.journal`, in one transaction with the check
+    /// that `fence`'s owner still holds the broadcast's lease at `fence`'s epoch (expired or
+    /// not, as long as nobody took it over).
+    ///
+    /// - Throws: `StateStoreError` with code `.leaseLost` (nothing written) when the lease was
+    ///   taken over, forced or released: the caller must stop without making the call.
+    func journal(_ entry: JournalEntry, fence: LeaseFence) async throws
 }

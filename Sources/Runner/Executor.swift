@@ -27,6 +27,9 @@ public actor RunExecutor {
     let pacer: Pacer
     public nonisolated let stopSignal = StopSignal()
     var logger: Logger
+    /// The broadcast's lease this run holds (`masscast apply`): every journal intent is
+    /// written only while its epoch holds (``fence(_:)``).
+    var leaseFence: LeaseFence?
 
     var run: RunRecord?
     var inputs: [String: Value]
@@ -74,6 +77,11 @@ public actor RunExecutor {
     /// Ctrl-C or SIGTERM: calls in flight finish (or are journaled as unknown), nothing new
     /// starts, the run stops resumable; its messages name the `reason`.
     public nonisolated func stop(reason: StopReason = .interrupt) { stopSignal.stop(reason: reason) }
+
+    /// Fences the run's journal intents with the broadcast's lease: once another holder takes
+    /// the lease over (its epoch moves), the next intent is refused (lease lost), the call is
+    /// not made, and the run stops starting new steps.
+    public func fence(_ fence: LeaseFence) { leaseFence = fence }
 
     var identity: BroadcastIdentity {
         BroadcastIdentity(

@@ -53,8 +53,15 @@ extension RunExecutor {
     /// Step 2: commits the intent; a stopped step when the journal cannot be written.
     func journalIntent(_ entry: JournalEntry, _ call: JournaledCall) async -> StepStop? {
         do {
-            try await store.journal(entry)
+            if let leaseFence {
+                try await store.journal(entry, fence: leaseFence)
+            } else {
+                try await store.journal(entry)
+            }
             return nil
+        } catch let error as StateStoreError where error.code == .leaseLost {
+            stopSignal.stop(reason: .leaseLost)
+            return StepStop(message: "\(error.message); \(call.refusedAction)")
         } catch {
             return StepStop(message: "the journal cannot be written (\(error)); \(call.refusedAction)")
         }

@@ -147,6 +147,8 @@ public enum StopReason: Sendable, Hashable {
     case terminate
     /// This process lost the run (its heartbeat failed: another process took it over).
     case lostOwnership
+    /// The broadcast's lease moved to another holder (a fenced journal write was refused).
+    case leaseLost
 
     /// "stopped by Ctrl-C (SIGINT)", "stopped by SIGTERM", …
     public var message: String {
@@ -154,6 +156,7 @@ public enum StopReason: Sendable, Hashable {
         case .interrupt: "stopped by Ctrl-C (SIGINT)"
         case .terminate: "stopped by SIGTERM"
         case .lostOwnership: "stopped because this process lost the run (its heartbeat failed; another process may have taken it over)"
+        case .leaseLost: "stopped because the broadcast's lease was taken over (lease lost); nothing more is sent"
         }
     }
 }

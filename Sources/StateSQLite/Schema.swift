@@ -10,7 +10,7 @@ import GRDB
 /// Dates are INTEGER milliseconds since 1970-01-01 UTC (`datetime(x / 1000, 'unixepoch')`).
 enum Schema {
     /// The `user_version` the newest known migration leaves.
-    static let version = 3
+    static let version = 4
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -29,8 +29,19 @@ enum Schema {
             try db.execute(sql: "INSERT INTO store_meta (key, value) VALUES ('store_id', ?)", arguments: [UUID().uuidString.lowercased()])
             try db.execute(sql: "PRAGMA user_version = 3")
         }
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: v4)
+            try db.execute(sql: "PRAGMA user_version = 4")
+        }
         return migrator
     }
+
+    /// Version 4: a lease carries a fencing epoch (1 for the first holder, one more at every
+    /// takeover) and stays, marked released, after its release, so that its epoch only grows.
+    static let v4 = """
+        ALTER TABLE leases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE leases ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
+        """
 
     /// Version 3: a serial per broadcast that every change of its state increments (broadcasts
     /// already run start at 1), the leases `masscast apply` takes per broadcast (keyed by the
@@ -264,27 +275,4 @@ enum Schema {
             stored_at  INTEGER NOT NULL
         );
         """
-}
-
-/// Dates as INTEGER milliseconds since 1970: exact to the millisecond, readable with
-/// `datetime(x / 1000, 'unixepoch')`.
-enum Millis {
-    /// The largest magnitude kept (about ±285 000 years); beyond, dates are clamped.
-    private static let limit = 9_007_199_254_740_992.0  // 2^53
-
-    static func encode(_ date: Date) -> Int64 {
-        let ms = (date.timeIntervalSince1970 * 1000).rounded()
-        guard ms.isFinite else { return ms < 0 ? -Int64(limit) : Int64(limit) }
-        return Int64(min(max(ms, -limit), limit))
-    }
-
-    static func encode(_ date: Date?) -> Int64? { date.map { encode($0) } }
-
-    static func decode(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
-
-    static func decode(_ ms: Int64?) -> Date? { ms.map { decode($0) } }
-
-    /// The date as it will read back from the store.
-    static func normalize(_ date: Date) -> Date { decode(encode(date)) }
-    static func normalize(_ date: Date?) -> Date? { date.map { normalize($0) } }
 }

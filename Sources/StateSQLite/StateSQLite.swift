@@ -30,6 +30,12 @@ public final class SQLiteStateStore: StateStore, Sendable {
     /// The database file, as given to `init(path:)`.
     public let path: String
 
+    /// The file's path (`StateStore.displayLocation`).
+    public var displayLocation: String { path }
+
+    /// The file's folder (`StateStore.localFolder`).
+    public var localFolder: String? { (path as NSString).deletingLastPathComponent }
+
     private let pool: DatabasePool
 
     /// Opens the state file at `path`, creating it (0600) and its directory (0700) if missing,
@@ -421,8 +427,14 @@ public final class SQLiteStateStore: StateStore, Sendable {
     /// an unknown outcome, which is repeated under the same clientmsgid (or, after 23 hours,
     /// only with `--confirm-resend`): never sent twice.
     public func journal(_ entry: JournalEntry) async throws {
+        try await journal(entry, check: nil)
+    }
+
+    /// Writes the entry after `check` (which throws to write nothing), in one transaction.
+    func journal(_ entry: JournalEntry, check: (@Sendable (Database) throws -> Void)?) async throws {
         let action = "cannot write journal entry \(entry.key) in"
         let body: @Sendable (Database) throws -> Void = { db in
+            try check?(db)
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO journal (api, app_id, key, run_id, step_id, batch, endpoint, content_digest,

@@ -42,7 +42,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(help: "The summary's format: text or json.")
     var format: ApplyFormat = .text
 
-    @Option(help: ArgumentHelp("The state file (SQLite).", valueName: "path"))
+    @Option(help: ArgumentHelp("The state store: a SQLite file, or a postgres:// URL without a password.", valueName: "path|url"))
     var state: String?
 
     @Option(help: ArgumentHelp("The project config.", valueName: "file"))

@@ -22,7 +22,7 @@ struct Listen: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The project config.", discussion: "Default: masscast.yaml found from the current folder upward.", valueName: "file"))
     var config: String?
 
-    @Option(help: ArgumentHelp("The state file (SQLite).", discussion: "Default: state.path of masscast.yaml, else .masscast/state.sqlite.", valueName: "path"))
+    @Option(help: ArgumentHelp("The state store: a SQLite file, or a postgres:// URL without a password.", discussion: "Default: MASSCAST_STATE_URL, else state: of masscast.yaml, else .masscast/state.sqlite.", valueName: "path|url"))
     var state: String?
 
     @Option(help: ArgumentHelp("A dotenv file of secrets (NAME=value lines) for ${{ secrets.NAME }}.", valueName: "file"))

@@ -13,7 +13,8 @@ struct Masscast: AsyncParsableCommand {
         version: Masscast.version,
         subcommands: [
             Init.self, Validate.self, PlanCommand.self, Show.self, Graph.self, RunCommand.self, Resume.self,
-            ApplyCommand.self, ApproveCommand.self, Runs.self, Schema.self, Sandbox.self, Listen.self,
+            ApplyCommand.self, ApproveCommand.self, Runs.self, LeasesCommand.self, ForceUnlockCommand.self, Schema.self,
+            Sandbox.self, Listen.self,
         ]
     )
 

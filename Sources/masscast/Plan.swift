@@ -31,7 +31,7 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Plan the next generation, as run --rerun would send it.")
     var rerun = false
 
-    @Option(help: ArgumentHelp("The state file (default: state.path of masscast.yaml, else .masscast/state.sqlite).", valueName: "file"))
+    @Option(help: ArgumentHelp("The state store, a SQLite file or a postgres:// URL (default: MASSCAST_STATE_URL, else state: of masscast.yaml, else .masscast/state.sqlite).", valueName: "path|url"))
     var state: String?
 
     @Option(help: ArgumentHelp("The project config (default: masscast.yaml found from each pipeline's folder upward).", valueName: "file"))

@@ -132,7 +132,7 @@ struct Runs: AsyncParsableCommand {
         func run() async throws {
             let opened = try store.open()
             guard let text = try await RunHistory.show(runID, in: opened, format: format) else {
-                writeStderr("masscast: no run \(runID) in \(opened.path) (masscast runs list shows the runs)\n")
+                writeStderr("masscast: no run \(runID) in \(opened.displayLocation) (masscast runs list shows the runs)\n")
                 throw Exit.invalid
             }
             writeStdout(text)
@@ -143,13 +143,13 @@ struct Runs: AsyncParsableCommand {
 /// `runs`' store options: located as `run` locates it; a missing file is an error (never a
 /// new, empty store that would answer "no runs").
 struct StoreOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The state file (default: located as `run` does).", valueName: "path"))
+    @Option(help: ArgumentHelp("The state store, a SQLite file or a postgres:// URL (default: located as `run` does).", valueName: "path|url"))
     var state: String?
 
     @Option(help: ArgumentHelp("The project config (default: masscast.yaml found from here upward).", valueName: "file"))
     var config: String?
 
-    func open() throws -> SQLiteStateStore {
+    func open() throws -> any StateStore {
         do {
             return try RunHistory.open(state: state, config: config, environment: .process)
         } catch {
@@ -161,7 +161,7 @@ struct StoreOptions: ParsableArguments {
 
 /// Options shared by `run` and `resume`.
 struct RunCommonOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The state file (SQLite).", discussion: "Default: state.path of masscast.yaml, else .masscast/state.sqlite; with --sandbox a temporary file.", valueName: "path"))
+    @Option(help: ArgumentHelp("The state store: a SQLite file, or a postgres:// URL without a password (PGPASSWORD holds it).", discussion: "Default: MASSCAST_STATE_URL, else state: of masscast.yaml, else .masscast/state.sqlite; with --sandbox a temporary file.", valueName: "path|url"))
     var state: String?
 
     @Option(help: ArgumentHelp("The project config.", discussion: "Default: masscast.yaml found from the pipeline's folder upward.", valueName: "file"))

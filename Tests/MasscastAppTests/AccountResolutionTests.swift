@@ -234,7 +234,7 @@ struct ProjectFilesTests {
         }
     }
 
-    @Test func theStatePathIsLocatedAndPostgresIsRefused() throws {
+    @Test func theStatePathIsLocatedAndPostgresURLsAreRead() throws {
         let ws = try Workspace()
         defer { ws.remove() }
         try ws.write("masscast.yaml", Workspace.config)
@@ -244,18 +244,25 @@ struct ProjectFilesTests {
             try StateLocation.path(explicit: nil, config: config, environment: ws.environment)
                 == ws.root.path + "/.masscast/state.sqlite")
         #expect(try StateLocation.path(explicit: nil, config: nil, environment: ws.environment) == ".masscast/state.sqlite")
+        // A PostgreSQL URL from --state or MASSCAST_STATE_URL (which wins over masscast.yaml).
         var withURL = ws.environment
-        withURL.variables["MASSCAST_STATE_URL"] = "postgres://db/masscast"
-        for (explicit, environment, start) in [
-            ("postgres://db/x", ws.environment, "--state names a PostgreSQL URL."),
-            (nil, withURL, "MASSCAST_STATE_URL is set."),
-        ] {
-            do {
-                _ = try StateLocation.path(explicit: explicit, config: config, environment: environment)
-                Issue.record("expected an error")
-            } catch {
-                #expect(error.code == .stateStore && error.message.hasPrefix(start))
-            }
+        withURL.variables["MASSCAST_STATE_URL"] = "postgres://ops:from-env@db/masscast"
+        let flag = try StateLocation.resolve(explicit: "postgres://ops@db/x", config: config, environment: ws.environment)
+        #expect(flag.description == "postgres://ops@db:5432/x?sslmode=require")
+        let fromEnvironment = try StateLocation.resolve(explicit: nil, config: config, environment: withURL)
+        guard case .postgres(let location) = fromEnvironment else {
+            Issue.record("expected a PostgreSQL location, got \(fromEnvironment)")
+            return
+        }
+        #expect(location.password == "from-env" && !fromEnvironment.description.contains("from-env"))
+        #expect(try StateLocation.path(explicit: nil, config: config, environment: withURL) == nil)
+        // A password on the command line is refused, with the way out.
+        do {
+            _ = try StateLocation.resolve(explicit: "postgres://ops:pw-on-cli@db/x", config: config, environment: ws.environment)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.code == .stateStore && error.message.contains("--state: the URL carries a password"))
+            #expect(error.message.contains("PGPASSWORD") && !error.message.contains("pw-on-cli"))
         }
         do {
             _ = try StateLocation.open(
@@ -338,7 +345,7 @@ struct RunSessionTests {
         }
         let report = try #require(try await session.report(runID: runID))
         #expect(report.run.sandbox && report.sends.count == 1 && report.sends.first?.state == "sent")
-        let storeFolder = (session.store.path as NSString).deletingLastPathComponent
+        let storeFolder = try #require(session.store.localFolder)
         await session.close()
         #expect(!FileManager.default.fileExists(atPath: storeFolder))
     }

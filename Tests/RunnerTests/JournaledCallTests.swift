@@ -19,6 +19,8 @@ final class JournalFaultStore: StateStore, @unchecked Sendable {
         self.failingPrefix = prefix
     }
 
+    func close() async throws { try inner.close() }
+
     struct DiskFull: Error, CustomStringConvertible {
         var description: String { "disk I/O error (injected)" }
     }
@@ -81,6 +83,16 @@ final class JournalFaultStore: StateStore, @unchecked Sendable {
     func lease(_ identity: BroadcastIdentity) async throws -> BroadcastLease? { try await inner.lease(identity) }
     func serial(_ identity: BroadcastIdentity) async throws -> Int64 { try await inner.serial(identity) }
     func storeIdentity() async throws -> String { try await inner.storeIdentity() }
+    func leases() async throws -> [BroadcastLease] { try await inner.leases() }
+    func forceTakeLease(_ identity: BroadcastIdentity, epoch: Int64, owner: String, ttl: TimeInterval, now: Date)
+        async throws -> ForceTakeResult
+    {
+        try await inner.forceTakeLease(identity, epoch: epoch, owner: owner, ttl: ttl, now: now)
+    }
+    func journal(_ entry: JournalEntry, fence: LeaseFence) async throws {
+        if entry.key.hasPrefix(failingPrefix) { throw DiskFull() }
+        try await inner.journal(entry, fence: fence)
+    }
     func runs(of identity: BroadcastIdentity, generation: Int) async throws -> [RunRecord] {
         try await inner.runs(of: identity, generation: generation)
     }

@@ -7,9 +7,9 @@ import Testing
 /// through `PushInbox`.
 @Suite("PushInbox conformance")
 struct PushInboxConformanceTests {
-    @Test("a push is stored once per (original id, msg id); the repeat returns false and changes nothing")
-    func inboxDedupe() async throws {
-        try await withPushInbox { store in
+    @Test("a push is stored once per (original id, msg id); the repeat returns false and changes nothing", arguments: StoreKind.allCases)
+    func inboxDedupe(_ kind: StoreKind) async throws {
+        try await withPushInbox(kind) { store in
             let first = inboxEvent(1_000_000_001)
             #expect(try await store.storeInboxEvent(first) == true)
             var repeated = first
@@ -27,9 +27,9 @@ struct PushInboxConformanceTests {
         }
     }
 
-    @Test("inboxEvents handles long id lists")
-    func inboxManyIDs() async throws {
-        try await withPushInbox { store in
+    @Test("inboxEvents handles long id lists", arguments: StoreKind.allCases)
+    func inboxManyIDs(_ kind: StoreKind) async throws {
+        try await withPushInbox(kind) { store in
             for id in Int64(1)...20 { try await store.storeInboxEvent(inboxEvent(id * 7)) }
             let ids = Array(Int64(1)...2_000)
             #expect(try await store.inboxEvents(api: testAPI, originalID: "gh_0123456789ab", msgIDs: ids).map(\.msgID) == (1...20).map { Int64($0) * 7 })

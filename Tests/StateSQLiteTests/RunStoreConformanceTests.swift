@@ -9,9 +9,9 @@ import Testing
 struct RunStoreConformanceTests {
     // MARK: Broadcasts, generations, --rerun
 
-    @Test("a new broadcast starts at generation 1 and the store sets the generation")
-    func newBroadcastStartsAtGenerationOne() async throws {
-        try await withRunStore { store in
+    @Test("a new broadcast starts at generation 1 and the store sets the generation", arguments: StoreKind.allCases)
+    func newBroadcastStartsAtGenerationOne(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             #expect(try await store.broadcast(identity()) == nil)
             var template = runTemplate("run-1")
             template.generation = 99
@@ -24,9 +24,9 @@ struct RunStoreConformanceTests {
         }
     }
 
-    @Test("a completed broadcast is not run again; --rerun starts the next generation")
-    func completedBroadcastAndRerun() async throws {
-        try await withRunStore { store in
+    @Test("a completed broadcast is not run again; --rerun starts the next generation", arguments: StoreKind.allCases)
+    func completedBroadcastAndRerun(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             try await store.finishRun("run-1", status: .succeeded, message: nil, at: at(60_000))
             #expect(
@@ -48,9 +48,9 @@ struct RunStoreConformanceTests {
         }
     }
 
-    @Test("a failed or stopped run does not complete the broadcast; the next run continues it")
-    func failedRunLeavesBroadcastOpen() async throws {
-        try await withRunStore { store in
+    @Test("a failed or stopped run does not complete the broadcast; the next run continues it", arguments: StoreKind.allCases)
+    func failedRunLeavesBroadcastOpen(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             try await store.finishRun("run-1", status: .failed, message: "errcode 45028", at: at(1_000))
             let next = try await store.beginRun(runTemplate("run-2"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
@@ -70,9 +70,9 @@ struct RunStoreConformanceTests {
         }
     }
 
-    @Test("a broadcast recorded without a project id is the same broadcast once the project has one")
-    func legacyBroadcastTakesProject() async throws {
-        try await withRunStore { store in
+    @Test("a broadcast recorded without a project id is the same broadcast once the project has one", arguments: StoreKind.allCases)
+    func legacyBroadcastTakesProject(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             try await store.finishRun("run-1", status: .succeeded, message: nil, at: at(1_000))
             var withProject = identity()
@@ -92,9 +92,9 @@ struct RunStoreConformanceTests {
         }
     }
 
-    @Test("a running run whose heartbeat is three intervals old is continued, whatever host owned it")
-    func staleHeartbeatOnAnotherHost() async throws {
-        try await withRunStore { store in
+    @Test("a running run whose heartbeat is three intervals old is continued, whatever host owned it", arguments: StoreKind.allCases)
+    func staleHeartbeatOnAnotherHost(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             _ = try await store.beginRun(
                 runTemplate("run-1", owner: "ci-container-7:42"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             let liveness: OwnerLiveness = { owner, heartbeatAt in
@@ -117,9 +117,9 @@ struct RunStoreConformanceTests {
         }
     }
 
-    @Test("other inputs, another account or another api_base make another broadcast")
-    func identityIsEveryField() async throws {
-        try await withRunStore { store in
+    @Test("other inputs, another account or another api_base make another broadcast", arguments: StoreKind.allCases)
+    func identityIsEveryField(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             try await store.finishRun("run-1", status: .succeeded, message: nil, at: at(1_000))
             var otherBase = identity()
@@ -138,9 +138,9 @@ struct RunStoreConformanceTests {
         }
     }
 
-    @Test("a running run with a live owner makes the broadcast busy; a dead owner does not")
-    func busyVersusDeadOwner() async throws {
-        try await withRunStore { store in
+    @Test("a running run with a live owner makes the broadcast busy; a dead owner does not", arguments: StoreKind.allCases)
+    func busyVersusDeadOwner(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             _ = try await store.beginRun(
                 runTemplate("run-1", owner: "alive:1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             let busy = try await store.beginRun(
@@ -163,9 +163,9 @@ struct RunStoreConformanceTests {
 
     // MARK: Runs
 
-    @Test("finishRun sets status, message and endedAt, and refuses an unknown run")
-    func finishRunFields() async throws {
-        try await withRunStore { store in
+    @Test("finishRun sets status, message and endedAt, and refuses an unknown run", arguments: StoreKind.allCases)
+    func finishRunFields(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             try await store.finishRun("run-1", status: .stopped, message: "outcome unknown", at: at(9_000))
             var run = try #require(try await store.run("run-1"))
@@ -183,9 +183,9 @@ struct RunStoreConformanceTests {
         }
     }
 
-    @Test("a late success of an older generation's run does not complete the current generation")
-    func lateSuccessOfOldGeneration() async throws {
-        try await withRunStore { store in
+    @Test("a late success of an older generation's run does not complete the current generation", arguments: StoreKind.allCases)
+    func lateSuccessOfOldGeneration(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             _ = try await store.beginRun(runTemplate("run-1", owner: "dead:1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             let rerun = try await store.beginRun(runTemplate("run-3"), nextGeneration: true, isOwnerAlive: ownerIsAlive)
             #expect(rerun.started?.generation == 2)
@@ -194,9 +194,9 @@ struct RunStoreConformanceTests {
         }
     }
 
-    @Test("runs are listed newest first, up to the limit")
-    func runsNewestFirst() async throws {
-        try await withRunStore { store in
+    @Test("runs are listed newest first, up to the limit", arguments: StoreKind.allCases)
+    func runsNewestFirst(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             for index in 0..<5 {
                 _ = try await store.beginRun(
                     runTemplate("run-\(index)", identity: identity(name: "b\(index)"), createdAt: Int64(index) * 1_000),
@@ -211,9 +211,9 @@ struct RunStoreConformanceTests {
 
     // MARK: claimRun and heartbeat
 
-    @Test("claimRun: missing, finished, held by a live owner, taken over from a dead one")
-    func claimRunCases() async throws {
-        try await withRunStore { store in
+    @Test("claimRun: missing, finished, held by a live owner, taken over from a dead one", arguments: StoreKind.allCases)
+    func claimRunCases(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             #expect(try await store.claimRun("nope", owner: "alive:9", now: at(0), isOwnerAlive: ownerIsAlive) == .notFound)
 
             _ = try await store.beginRun(
@@ -266,9 +266,9 @@ struct RunStoreConformanceTests {
         }
     }
 
-    @Test("a running run whose owner died can be claimed; claiming twice is held")
-    func claimRunningOrphan() async throws {
-        try await withRunStore { store in
+    @Test("a running run whose owner died can be claimed; claiming twice is held", arguments: StoreKind.allCases)
+    func claimRunningOrphan(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             _ = try await store.beginRun(runTemplate("r", owner: "dead:1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             let first = try await store.claimRun("r", owner: "alive:2", now: at(1), isOwnerAlive: ownerIsAlive)
             #expect(first != .notFound)
@@ -277,9 +277,9 @@ struct RunStoreConformanceTests {
         }
     }
 
-    @Test("heartbeat refreshes the owner's lease and refuses another owner")
-    func heartbeatRefreshes() async throws {
-        try await withRunStore { store in
+    @Test("heartbeat refreshes the owner's lease and refuses another owner", arguments: StoreKind.allCases)
+    func heartbeatRefreshes(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             _ = try await store.beginRun(runTemplate("r", owner: "alive:1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             try await store.heartbeat("r", owner: "alive:1", at: at(30_000))
             #expect(try await store.run("r")?.heartbeatAt == at(30_000))
@@ -292,9 +292,9 @@ struct RunStoreConformanceTests {
 
     // MARK: Steps and attempts
 
-    @Test("steps come back in order of first save; a save replaces the record in place")
-    func stepOrderAndReplace() async throws {
-        try await withRunStore { store in
+    @Test("steps come back in order of first save; a save replaces the record in place", arguments: StoreKind.allCases)
+    func stepOrderAndReplace(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             for id in ["upload", "news", "send", "wait"] {
                 try await store.saveStep(StepRecord(runID: "r", stepID: id, uses: "x/\(id)", state: .pending))
             }
@@ -312,9 +312,9 @@ struct RunStoreConformanceTests {
         }
     }
 
-    @Test("attempts come back in the order appended, every field intact")
-    func attemptOrder() async throws {
-        try await withRunStore { store in
+    @Test("attempts come back in the order appended, every field intact", arguments: StoreKind.allCases)
+    func attemptOrder(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             let attempts = (1...5).map { number in
                 AttemptRecord(
                     runID: "r", stepID: "send", batch: number % 2, number: number, endpoint: "message/mass/send",
@@ -331,9 +331,9 @@ struct RunStoreConformanceTests {
 
     // MARK: Dates
 
-    @Test("dates come back exact to the millisecond, and stay stable when saved again")
-    func dateRoundTrip() async throws {
-        try await withRunStore { store in
+    @Test("dates come back exact to the millisecond, and stay stable when saved again", arguments: StoreKind.allCases)
+    func dateRoundTrip(_ kind: StoreKind) async throws {
+        try await withRunStore(kind) { store in
             let now = Date()
             try await store.saveStep(StepRecord(runID: "r", stepID: "s", uses: "u", state: .running, startedAt: now))
             let stored = try #require(try await store.steps(runID: "r").first?.startedAt)

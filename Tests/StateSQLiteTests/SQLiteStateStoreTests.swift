@@ -190,12 +190,32 @@ struct SQLiteStateStoreTests {
         let rerun = try await store.beginRun(runTemplate("run-3"), nextGeneration: true, isOwnerAlive: nobodyIsAlive)
         #expect(rerun.started?.generation == 2)
         #expect(try await store.serial(identity()) == 2)
-        #expect(SQLiteStateStore.schemaVersion == 3)
+        #expect(SQLiteStateStore.schemaVersion == 4)
+    }
+
+    @Test("a version 3 file is upgraded to version 4: a lease held keeps its holder and expiry, at epoch 1")
+    func upgradeFromVersion3() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("state.sqlite")
+        try SQLiteStateStore.createForTesting(
+            at: path, version: 3,
+            sql: """
+                INSERT INTO leases (project, api, app_id, name, inputs_json, owner, acquired_at, expires_at)
+                    VALUES ('', 'https://api.weixin.qq.com', 'wx0000000000000001', 'spring-sale', '{"week":12}', 'ci:1',
+                    \(Millis.encode(at(0))), \(Millis.encode(at(60_000))));
+                """)
+        let store = try SQLiteStateStore(path: path)
+        defer { try? store.close() }
+        let lease = try #require(try await store.lease(identity()))
+        #expect(lease.owner == "ci:1" && lease.expiresAt == at(60_000) && lease.epoch == 1)
+        #expect(try await store.acquireLease(identity(), owner: "ci:2", ttl: 60, now: at(1_000)) == .held(owner: "ci:1", until: at(60_000)))
+        #expect(try await store.acquireLease(identity(), owner: "ci:2", ttl: 60, now: at(60_001)).acquired?.epoch == 2)
     }
 
     @Test(
         "a file written by a newer masscast is refused with a clear error",
-        arguments: ["PRAGMA user_version = 4", "INSERT INTO grdb_migrations (identifier) VALUES ('v4')"])
+        arguments: ["PRAGMA user_version = 5", "INSERT INTO grdb_migrations (identifier) VALUES ('v5')"])
     func newerSchemaRefused(sql: String) async throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }

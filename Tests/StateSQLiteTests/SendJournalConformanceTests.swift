@@ -6,9 +6,9 @@ import Testing
 /// What any `SendJournal` must do. Each test sees a fresh store only through `SendJournal`.
 @Suite("SendJournal conformance")
 struct SendJournalConformanceTests {
-    @Test("journal entries are written, replaced by key, looked up and listed per run")
-    func journalReplaceAndLookup() async throws {
-        try await withSendJournal { store in
+    @Test("journal entries are written, replaced by key, looked up and listed per run", arguments: StoreKind.allCases)
+    func journalReplaceAndLookup(_ kind: StoreKind) async throws {
+        try await withSendJournal(kind) { store in
             let intent = journalEntry("mc1-aaa", batch: 0, state: .intent, updatedAt: 0)
             try await store.journal(intent)
             #expect(try await store.journalEntry(api: testAPI, appID: intent.appID, key: "mc1-aaa") == intent)
@@ -31,9 +31,9 @@ struct SendJournalConformanceTests {
         }
     }
 
-    @Test("acceptedSends counts sent entries of the account at or after the instant")
-    func acceptedSendsWindow() async throws {
-        try await withSendJournal { store in
+    @Test("acceptedSends counts sent entries of the account at or after the instant", arguments: StoreKind.allCases)
+    func acceptedSendsWindow(_ kind: StoreKind) async throws {
+        try await withSendJournal(kind) { store in
             try await store.journal(journalEntry("k1", state: .sent, updatedAt: -1))  // before the window
             try await store.journal(journalEntry("k2", state: .sent, updatedAt: 0))  // at its start
             try await store.journal(journalEntry("k3", state: .sent, updatedAt: 3_600_000))

@@ -10,9 +10,9 @@ import Testing
 struct StateStoreConformanceTests {
     // MARK: Broadcasts, generations, --rerun
 
-    @Test("--rerun is refused while a send of the generation has an unknown outcome; otherwise it abandons it")
-    func rerunOfUnfinishedBroadcast() async throws {
-        try await withStore { store in
+    @Test("--rerun is refused while a send of the generation has an unknown outcome; otherwise it abandons it", arguments: StoreKind.allCases)
+    func rerunOfUnfinishedBroadcast(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             _ = try await store.beginRun(runTemplate("run-1"), nextGeneration: false, isOwnerAlive: ownerIsAlive)
             try await store.journal(journalEntry("mc1-unknown", runID: "run-1", state: .unknown))
             try await store.finishRun("run-1", status: .stopped, message: "outcome unknown", at: at(1_000))
@@ -38,9 +38,9 @@ struct StateStoreConformanceTests {
         }
     }
 
-    @Test("journal, quota counts, pushes and tokens are kept per API identity")
-    func keyedByAPI() async throws {
-        try await withStore { store in
+    @Test("journal, quota counts, pushes and tokens are kept per API identity", arguments: StoreKind.allCases)
+    func keyedByAPI(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
             let sandboxAPI = APIIdentity.sandbox(fixtureDigest: "feedface")
             var rehearsed = journalEntry("mc1-same", state: .sent)
             rehearsed.api = sandboxAPI

@@ -1,6 +1,9 @@
 import Foundation
+import MasscastTesting
 import RunState
+import StatePostgres
 import StateSQLite
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -36,27 +39,50 @@ func withSQLiteStore(_ body: (SQLiteStateStore, ScratchDirectory) async throws -
     try store.close()
 }
 
-/// The conformance suite's entry: any `StateStore`, fresh and empty.
-func withStore(_ body: (any StateStore) async throws -> Void) async throws {
-    try await withSQLiteStore { store, _ in try await body(store) }
+/// The stores the conformance suites run against: every test of a suite runs once per kind.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    var testDescription: String { self == .sqlite ? "SQLite" : "PostgreSQL" }
+}
+
+/// The conformance suite's entry: a `StateStore` of `kind`, fresh and empty. A PostgreSQL
+/// store gets a new database on the test server (`MASSCAST_TEST_POSTGRES_URL`), dropped after;
+/// without a server the PostgreSQL case is skipped with a printed reason, or fails when
+/// `MASSCAST_REQUIRE_TOOLS=1`.
+func withStore(_ kind: StoreKind, _ body: (any StateStore) async throws -> Void) async throws {
+    switch kind {
+    case .sqlite:
+        try await withSQLiteStore { store, _ in try await body(store) }
+    case .postgres:
+        if let reason = TestPostgres.skipReason {
+            if TestPostgres.required { Issue.record("a PostgreSQL server is required (MASSCAST_REQUIRE_TOOLS=1): \(reason)") }
+            return
+        }
+        try await TestPostgres.withStore { store in try await body(store) }
+    }
 }
 
 /// The conformance suites' entries for each part of a store, fresh and empty, seen only
 /// through that part's protocol (what its users see).
-func withRunStore(_ body: (any RunStore) async throws -> Void) async throws {
-    try await withStore { store in try await body(store) }
+func withRunStore(_ kind: StoreKind, _ body: (any RunStore) async throws -> Void) async throws {
+    try await withStore(kind) { store in try await body(store) }
 }
 
-func withSendJournal(_ body: (any SendJournal) async throws -> Void) async throws {
-    try await withStore { store in try await body(store) }
+func withSendJournal(_ kind: StoreKind, _ body: (any SendJournal) async throws -> Void) async throws {
+    try await withStore(kind) { store in try await body(store) }
 }
 
-func withPushInbox(_ body: (any PushInbox) async throws -> Void) async throws {
-    try await withStore { store in try await body(store) }
+func withPushInbox(_ kind: StoreKind, _ body: (any PushInbox) async throws -> Void) async throws {
+    try await withStore(kind) { store in try await body(store) }
 }
 
-func withTokenCacheStore(_ body: (any TokenCacheStore) async throws -> Void) async throws {
-    try await withStore { store in try await body(store) }
+func withTokenCacheStore(_ kind: StoreKind, _ body: (any TokenCacheStore) async throws -> Void) async throws {
+    try await withStore(kind) { store in try await body(store) }
+}
+
+func withBroadcastLeases(_ kind: StoreKind, _ body: (any BroadcastLeases) async throws -> Void) async throws {
+    try await withStore(kind) { store in try await body(store) }
 }
 
 /// Dates with whole milliseconds, built the way a store reads them back.
@@ -117,7 +143,3 @@ extension BeginRunResult {
 
 /// The API identity the tests' records use (WeChat's api_base).
 let testAPI = "https://api.weixin.qq.com"
-
-func withBroadcastLeases(_ body: (any BroadcastLeases) async throws -> Void) async throws {
-    try await withStore { store in try await body(store) }
-}

@@ -7,9 +7,9 @@ import Testing
 /// `TokenCacheStore`.
 @Suite("TokenCacheStore conformance")
 struct TokenCacheStoreConformanceTests {
-    @Test("tokens are cached per account; invalidating an old value keeps a newer token")
-    func tokenCompareAndSwap() async throws {
-        try await withTokenCacheStore { store in
+    @Test("tokens are cached per account; invalidating an old value keeps a newer token", arguments: StoreKind.allCases)
+    func tokenCompareAndSwap(_ kind: StoreKind) async throws {
+        try await withTokenCacheStore(kind) { store in
             let app = "wx0000000000000001"
             #expect(try await store.loadToken(api: testAPI, appID: app) == nil)
             let old = StoredToken(value: "OLD-TOKEN-value", expiresAt: at(7_200_000))

@@ -174,24 +174,27 @@ struct SafeRerunCommandTests {
         }
     }
 
-    @Test("state.url in masscast.yaml exits 2 and writes no SQLite file")
-    func stateURLRefused() async throws {
+    @Test("state.url naming a PostgreSQL server that cannot be reached exits 2, sends nothing and writes no SQLite file")
+    func stateURLUnreachable() async throws {
         try await withSandbox { sandbox in
             let ws = try RunWorkspace(sandbox)
             defer { ws.cleanUp() }
             let config = try String(contentsOfFile: ws.configPath, encoding: .utf8)
-            try (config + "state:\n  url: postgres://masscast@db.internal:5432/masscast\n")
+            try (config + "state:\n  url: postgres://masscast@127.0.0.1:9/masscast?connect_timeout=2\n")
                 .write(toFile: ws.configPath, atomically: true, encoding: .utf8)
             let pipeline = try ws.write("pipelines/p.yaml", sendAndWaitPipeline(name: "pg"))
             let r = try await ws.masscast(["run", pipeline, "--config", ws.configPath, "--log-format", "json"])
             #expect(r.exited(2), "\(r)")
-            #expect(r.err.contains("state.url") && r.err.contains("PostgreSQL"), "\(r)")
+            #expect(r.err.contains("PostgreSQL state store postgres://masscast@127.0.0.1:9/masscast"), "\(r)")
             let created = FileManager.default.enumerator(atPath: ws.dir.path)?.compactMap { $0 as? String }
                 .filter { $0.contains("sqlite") } ?? []
             #expect(created.isEmpty, "no SQLite file may be created: \(created)")
-            // --state with a postgres:// URL, and MASSCAST_STATE_URL, likewise.
-            let flag = try await ws.masscast(["run", pipeline, "--state", "postgres://localhost/x", "--log-format", "json"])
+            // --state with a password in the URL is refused before anything runs.
+            let flag = try await ws.masscast([
+                "run", pipeline, "--state", "postgres://masscast:hunter22@127.0.0.1:9/x", "--log-format", "json",
+            ])
             #expect(flag.exited(2), "\(flag)")
+            #expect(flag.err.contains("carries a password") && !flag.err.contains("hunter22"), "\(flag)")
             #expect(try await ws.sends().isEmpty)
             await ws.expectNoSecrets()
         }

@@ -33,6 +33,8 @@ public enum ConfigSpec {
         Field("path", .string(.nonEmpty), doc: "A SQLite file, relative to masscast.yaml"),
         Field("url", .string(.nonEmpty), expression: true,
               doc: "A postgres:// URL without a password, or ${{ env.NAME }} / ${{ secrets.NAME }}"),
+        Field("password_env", .string(.nonEmpty),
+              doc: "The environment variable that holds the PostgreSQL password (default: PGPASSWORD)"),
     ], constraints: [.exactlyOne(["path", "url"])])
 
     /// `accounts.<name>.callback`: the account's own callback secrets (its AppID is the account's).
@@ -150,6 +152,7 @@ public enum SecretReference {
     /// variables masscast itself reads secrets from.
     public static func isSecretEnvironmentName(_ name: String) -> Bool {
         name.hasPrefix("MASSCAST_SECRET_") || name.hasPrefix("MASSCAST_CALLBACK_") || name == "MASSCAST_STATE_URL"
+            || name == "PGPASSWORD"
     }
 
     /// The MC2019 error for a secret field written as an expression that is not exactly one

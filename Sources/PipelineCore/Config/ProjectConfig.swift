@@ -52,14 +52,17 @@ public struct ProjectConfig: Sendable {
     }
 
     /// The environment variables the config's secret fields name (`app_secret`, callback
-    /// `token`, `aes_key`, `previous_aes_key`, `state.url`): a step's `with` may not read them.
+    /// `token`, `aes_key`, `previous_aes_key`, `state.url`, `state.password_env`): a step's `with` may
+    /// not read them.
     public var secretEnvironmentNames: Set<String> {
         var texts: [String?] = [state?.url]
         for settings in [callback] + orderedAccounts.map(\.callback) {
             texts += [settings?.token, settings?.aesKey, settings?.previousAESKey]
         }
         texts += orderedAccounts.map(\.appSecret)
-        return Set(texts.compactMap(SecretReference.environmentName))
+        var names = Set(texts.compactMap(SecretReference.environmentName))
+        if let passwordEnv = state?.passwordEnv { names.insert(passwordEnv) }
+        return names
     }
 
     /// The account called `name`, if the config defines it.
@@ -128,13 +131,17 @@ public struct StateSettings: Sendable {
     /// A `postgres://` URL without a password, or an expression over `env.`/`secrets.` that
     /// gives one (then this is the expression's text).
     public var url: String?
+    /// The environment variable that holds the PostgreSQL password (`password_env`), when
+    /// not `PGPASSWORD`.
+    public var passwordEnv: String?
     /// Where `state:` was written.
     public var location: SourceLocation?
 
     /// Creates state settings.
-    public init(path: String? = nil, url: String? = nil, location: SourceLocation? = nil) {
+    public init(path: String? = nil, url: String? = nil, passwordEnv: String? = nil, location: SourceLocation? = nil) {
         self.path = path
         self.url = url
+        self.passwordEnv = passwordEnv
         self.location = location
     }
 }

@@ -167,6 +167,7 @@ public enum ProjectConfigDecoder {
         guard node.entries != nil else { return nil }
         var state = StateSettings(location: node.location)
         if let n = node["path"], !n.hasExpression, case .string(let s)? = n.typed { state.path = s }
+        if let n = node["password_env"], !n.hasExpression, case .string(let s)? = n.typed { state.passwordEnv = s }
         if let n = node["url"], case .scalar(let s, _) = n.content, case .string? = n.typed {
             if n.hasExpression {
                 if SecretReference.isReference(s) {
