@@ -53,13 +53,19 @@ let package = Package(
             dependencies: ["PipelineCore", "CLibYAML"],
             swiftSettings: strict
         ),
+        // The system OpenSSL's libcrypto: WeChatPush's AES-256-CBC, one call per message.
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
+        ),
         // The inbound push protocol: callback signatures and AES crypto, the strict XML reader,
         // MASSSENDJOBFINISH and other events. No HTTP client: the listener links this alone.
         .target(
             name: "WeChatPush",
             dependencies: [
+                "CLibCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

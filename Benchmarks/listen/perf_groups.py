@@ -14,7 +14,8 @@ import collections
 import sys
 
 GROUPS = [
-    ("AES-CBC decryption (swift-crypto `AES._CBC.decrypt`, WeChatMP `CallbackCrypto`)", ["AES._CBC.decrypt"]),
+    ("AES-CBC decryption (OpenSSL EVP through WeChatPush `AESCBC`; before 2026-12-03 swift-crypto `AES._CBC.decrypt`)",
+     ["AESCBC", "EVP_Cipher", "EVP_Decrypt", "AES._CBC.decrypt"]),
     ("base64 of `Encrypt` and the SHA-1 `msg_signature`", ["CallbackEncoding.base64Decode", "CallbackCrypto.verifyMessageSignature",
                                                            "CallbackCrypto.sign"]),
     ("strict XML reader, outer body and decrypted message (WeChatMP)", ["StrictXMLReader.parse"]),

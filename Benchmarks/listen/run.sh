@@ -50,9 +50,9 @@ fi
 # 2. masscast in release, in the shared release scratch path (SwiftPM waits by itself when
 # another build holds its lock); and the load client.
 if [ -z "${MASSCAST:-}" ]; then
-    say "building masscast (release, .build-release)"
-    nice swift build -c release --scratch-path .build-release --product masscast >&2
-    MASSCAST=$(swift build -c release --scratch-path .build-release --show-bin-path)/masscast
+    say "building masscast (release, .build-bench)"
+    nice swift build -c release --scratch-path .build-bench --product masscast >&2
+    MASSCAST=$(swift build -c release --scratch-path .build-bench --show-bin-path)/masscast
 fi
 [ -x "$MASSCAST" ] || die "no masscast binary at $MASSCAST"
 

@@ -41,13 +41,13 @@ command -v python3 >/dev/null || die "python3 is needed"
 # 2. Release builds in their own scratch paths (the shared debug .build stays free): masscast
 # from the root package, the bare client from the nested package Benchmarks/Package.swift.
 if [ -z "${MASSCAST:-}" ] || [ -z "${BARE:-}" ]; then
-    say "building masscast (release, .build-release)"
-    nice swift build -c release --scratch-path .build-release --product masscast >&2
-    say "building runner-bench-bare (release, Benchmarks package, .build-release/Benchmarks)"
-    nice swift build -c release --package-path Benchmarks --scratch-path .build-release/Benchmarks \
+    say "building masscast (release, .build-bench)"
+    nice swift build -c release --scratch-path .build-bench --product masscast >&2
+    say "building runner-bench-bare (release, Benchmarks package, .build-bench/Benchmarks)"
+    nice swift build -c release --package-path Benchmarks --scratch-path .build-bench/Benchmarks \
         --product runner-bench-bare >&2
-    MASSCAST=${MASSCAST:-$(swift build -c release --scratch-path .build-release --show-bin-path)/masscast}
-    BARE=${BARE:-$(swift build -c release --package-path Benchmarks --scratch-path .build-release/Benchmarks --show-bin-path)/runner-bench-bare}
+    MASSCAST=${MASSCAST:-$(swift build -c release --scratch-path .build-bench --show-bin-path)/masscast}
+    BARE=${BARE:-$(swift build -c release --package-path Benchmarks --scratch-path .build-bench/Benchmarks --show-bin-path)/runner-bench-bare}
 fi
 [ -x "$MASSCAST" ] || die "no masscast binary at $MASSCAST"
 [ -x "$BARE" ] || die "no runner-bench-bare binary at $BARE"

@@ -1,7 +1,17 @@
 #!/usr/bin/env python3
 """Generate a deterministic corpus of realistic masscast pipelines.
 
-Usage: gen_corpus.py OUTDIR [--count 2000] [--seed 1]
+Usage: gen_corpus.py OUTDIR [--count 2000] [--seed 1] [--shape tag|inline]
+
+Writes the pipelines to OUTDIR/pipelines/ and the media files they upload (a few hundred
+bytes each, with the right magic bytes) to OUTDIR/assets/.
+
+Two shapes:
+- `tag` (the default): `account: brand-main` from masscast.yaml, 4-8 steps, about one
+  expression per step.
+- `inline`: an inline `account` mapping (`app_id`, `app_secret: ${{ secrets.… }}`, `kind`),
+  one or two previews in every file, and 3-4 expressions per step (an `if` on every step,
+  and expressions in titles, texts, digests, `towxname`).
 
 Every file is a valid pipeline per /work/shared/design/pipeline-format.md (version 1):
 a comment header, `version`, a unique `name`, `description`, `account: brand-main`,
@@ -64,6 +74,8 @@ DESCRIPTIONS = [
 ]
 EDITORS = ["editor_01", "editor_02", "brand_review", "content_lead", "ops-oncall"]
 ASSET_EXT = {"video": "mp4", "image": "jpg", "voice": "mp3", "thumb": "jpg"}
+# The first bytes `validate` tells each media type by.
+MAGIC = {"jpg": b"\xff\xd8\xff\xe0", "mp4": b"\x00\x00\x00\x18ftypmp42", "mp3": b"ID3\x04\x00"}
 
 # Strings that some YAML schema (1.1 or 1.2) would resolve to a non-string.
 _NON_STRING = re.compile(
@@ -113,6 +125,18 @@ class Pipeline:
         self.lines: list[str] = []
         self.steps: list[tuple[str, str]] = []  # (id, uses), in order
         self.ids: set[str] = set()
+
+    notify_share = 0.3  # files that declare `notify_editor`
+    previews = False  # a preview in every file
+
+    def account(self) -> None:
+        self.emit("account: brand-main")
+
+    def extra_inputs(self) -> None:
+        pass
+
+    def author(self) -> str:
+        return scalar(self.rng.choice(AUTHORS))
 
     # -- helpers ------------------------------------------------------------
     def emit(self, line: str = "") -> None:
@@ -192,7 +216,7 @@ class Pipeline:
         for thumb_id in thumb_ids:
             self.emit(f"        - title: {scalar(self.rng.choice(TITLES))}")
             self.emit(f"          thumb_media_id: {expr(f'steps.{thumb_id}.outputs.media_id')}")
-            self.emit(f"          author: {scalar(self.rng.choice(AUTHORS))}")
+            self.emit(f"          author: {self.author()}")
             self.emit(f"          digest: {scalar(self.text(1, 3))}")
             style = self.rng.random()
             body = self.text(2, 6, tags=True)
@@ -323,14 +347,16 @@ class Pipeline:
         self.emit(f"name: {name}" + ("            # unique in the repository" if rng.random() < 0.3 else ""))
         desc = rng.choice(DESCRIPTIONS).format(c=campaign.capitalize(), t=topic.replace("-", " "))
         self.emit(f"description: {scalar(desc)}")
-        self.emit("account: brand-main")
+        self.campaign = campaign
+        self.account()
         self.emit("inputs:")
         self.emit(f"  tag_id: {{ type: integer, default: {rng.randint(100, 180)}, description: Audience tag }}")
         self.emit(f"  campaign: {{ type: string, default: {campaign}-{2025 + rng.randint(0, 2)}, "
                   f"description: Campaign label }}")
-        self.notify = rng.random() < 0.3
+        self.notify = rng.random() < self.notify_share
         if self.notify:
             self.emit("  notify_editor: { type: boolean, default: true, description: Preview to the editor }")
+        self.extra_inputs()
         if rng.random() < 0.7:
             month, day = rng.randint(1, 12), rng.randint(1, 28)
             start = rng.choice([8, 9, 10, 18])
@@ -376,6 +402,9 @@ class Pipeline:
             "audit": rng.random() < 0.1,
         }
         count = lambda: len(self.steps) + 1 + sum(plan.values())  # noqa: E731
+        if self.previews:
+            plan["preview"] = True
+            plan["audit"] = False
         for optional in ("audit", "fallback", "preview"):
             if count() > 8:
                 plan[optional] = False
@@ -385,6 +414,8 @@ class Pipeline:
 
         if plan["preview"]:
             self.preview(msgtype, media, cond=expr("inputs.notify_editor") if self.notify else None)
+            if self.previews and count() < 8 and rng.random() < 0.5:
+                self.preview(msgtype, media)  # a second reviewer
         send = self.sendall(msgtype, media, continue_on_error=plan["fallback"])
         if plan["fallback"]:
             self.preview(msgtype, media, cond=expr(f"steps.{send}.errcode == 48008"))
@@ -399,25 +430,128 @@ class Pipeline:
         return name, "\n".join(self.lines) + "\n"
 
 
+class InlinePipeline(Pipeline):
+    """The `inline` shape: an inline account, previews in every file, 3-4 expressions a step."""
+
+    notify_share = 1.0
+    previews = True
+
+    CONDITIONS = [
+        "inputs.tag_id > 0",
+        "inputs.tag_id >= 100 && inputs.notify_editor",
+        "startsWith(inputs.campaign, '{c}') || inputs.tag_id != 0",
+        "length(inputs.campaign) > 3 && !contains(inputs.campaign, 'test')",
+        "success() && inputs.editor != ''",
+        "inputs.notify_editor || inputs.tag_id < 1000",
+    ]
+
+    def condition(self) -> str:
+        body = self.rng.choice(self.CONDITIONS).format(c=self.campaign[:3])
+        if self.steps and self.rng.random() < 0.5:
+            sid, uses = self.rng.choice(self.steps)
+            body = f"({body}) && steps.{sid}.outcome != 'failure'"
+        return expr(body)
+
+    def step_header(self, sid: str, uses: str, *, cond=None, **kw) -> None:
+        if cond is None:
+            cond = self.condition()
+        super().step_header(sid, uses, cond=cond, **kw)
+
+    def text(self, lo: int, hi: int, tags: bool = False) -> str:
+        base = super().text(lo, hi, tags)
+        if self.rng.random() < 0.5:
+            return f"{expr('inputs.campaign')} {base}"
+        return expr("format('{0} · {1}', inputs.campaign, pipeline.name)") + " " + base
+
+    def uploadvideo(self, upload_id: str) -> str:
+        sid = self.new_id("video")
+        self.step_header(sid, "media/uploadvideo")
+        self.emit(f"      media_id: {expr(f'steps.{upload_id}.outputs.media_id')}")
+        self.emit(f"      title: {expr('inputs.campaign')} {self.rng.choice(TITLES)}")
+        self.emit(f"      description: {scalar(self.text(1, 3, tags=True))}")
+        return sid
+
+    def preview(self, msgtype: str, media: list[str], cond: str | None = None) -> str:
+        fallback = cond is not None and "errcode" in cond
+        sid = self.new_id("preview-instead" if fallback else "preview")
+        self.step_header(sid, "mass/preview", cond=cond, needs=None if fallback else self.maybe_needs())
+        self.emit(f"      towxname: {expr('inputs.editor')}")
+        self.payload(msgtype, media, "      ", preview=True)
+        return sid
+
+    def account(self) -> None:
+        rng = self.rng
+        self.emit("account:")
+        if rng.random() < 0.5:
+            self.emit(f"  app_id: wx{rng.getrandbits(64):016x}")
+        else:
+            self.emit(f"  app_id: {expr('env.BRAND_APP_ID')}")
+        self.emit(f"  app_secret: {expr('secrets.' + rng.choice(['APP_SECRET', 'BRAND_SECRET', 'MP_SECRET']))}"
+                  + ("   # never a literal" if rng.random() < 0.3 else ""))
+        self.emit(f"  kind: {rng.choice(['service', 'service', 'subscription'])}")
+
+    def author(self) -> str:
+        return expr("inputs.editor")
+
+    def extra_inputs(self) -> None:
+        self.emit(f"  editor: {{ type: string, default: {self.rng.choice(EDITORS)}, description: Who gets previews }}")
+
+
+def with_warning(text: str) -> str:
+    """The file with one warning: the last step without `needs` gets `needs: [FIRST, FIRST]`
+    (MC4006, the same step twice in `needs`). Nothing else changes."""
+    lines = text.split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("  - id: ")]
+    first = lines[starts[0]][len("  - id: "):]
+    for k in range(len(starts) - 1, 0, -1):
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        block = lines[starts[k]:end]
+        if not any(line.startswith("    needs:") for line in block):
+            at = starts[k] + 2  # after `- id:` and `uses:`
+            assert lines[at - 1].startswith("    uses: "), lines[at - 1]
+            lines.insert(at, f"    needs: [{first}, {first}]")
+            return "\n".join(lines)
+    raise AssertionError("no step without needs")
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("outdir")
     ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--shape", choices=["tag", "inline"], default="tag")
+    ap.add_argument("--warnings", action="store_true",
+                    help="give every file one warning (MC4006, a step twice in `needs`), to time rendering")
     args = ap.parse_args(argv)
 
-    os.makedirs(args.outdir, exist_ok=True)
+    # The pipelines go to OUTDIR/pipelines/, the media they upload to OUTDIR/assets/
+    # (`validate` reads each named file: it must exist, inside the repository, with the
+    # magic bytes of its type).
+    pipelines_dir = os.path.join(args.outdir, "pipelines")
+    assets_dir = os.path.join(args.outdir, "assets")
+    os.makedirs(pipelines_dir, exist_ok=True)
+    os.makedirs(assets_dir, exist_ok=True)
+    assets: set[str] = set()
     rng = random.Random(args.seed)
     sizes = []
+    exprs = steps = 0
     for i in range(1, args.count + 1):
-        name, text = Pipeline(rng, i).build()
+        name, text = (InlinePipeline if args.shape == "inline" else Pipeline)(rng, i).build()
+        if args.warnings:
+            text = with_warning(text)
         data = text.encode("utf-8")
-        with open(os.path.join(args.outdir, f"{name}.yaml"), "wb") as f:
+        with open(os.path.join(pipelines_dir, f"{name}.yaml"), "wb") as f:
             f.write(data)
+        assets.update(re.findall(r"file: \.\./assets/(\S+)", text))
         sizes.append(len(data))
+        exprs += text.count("${{")
+        steps += text.count("\n  - id: ")
+    for asset in sorted(assets):
+        with open(os.path.join(assets_dir, asset), "wb") as f:
+            f.write(MAGIC[asset.rsplit(".", 1)[1]] + bytes(256))
     total = sum(sizes)
     print(f"files={len(sizes)} total_bytes={total} mean_bytes={total / max(1, len(sizes)):.0f} "
-          f"min_bytes={min(sizes)} max_bytes={max(sizes)}")
+          f"min_bytes={min(sizes)} max_bytes={max(sizes)} steps={steps} "
+          f"expressions_per_step={exprs / max(1, steps):.2f}")
     return 0
 
 

@@ -5,7 +5,8 @@
 #
 # 1. builds masscast in release into .build-bench/ (separate from .build/, git-ignored),
 # 2. builds the LibYAML floor (floor.c) into Benchmarks/validate/out/,
-# 3. generates the corpus into Benchmarks/validate/corpus/ (deterministic, git-ignored),
+# 3. generates the corpora into Benchmarks/validate/corpus/ (deterministic, git-ignored):
+#    corpus/tag, corpus/inline (two shapes) and corpus/tag-warnings (one warning a file),
 # 4. checks that floor, masscast and the peer all accept every file (no numbers otherwise),
 # 5. times, in ONE hyperfine invocation, side by side: the floor over all files,
 #    `masscast validate <corpus dir>` (all cores, and --jobs 1), the PyYAML peer over all files, and `python3 -c pass`,
@@ -13,7 +14,7 @@
 #    (plus `masscast --version` as the process-start reference),
 # 7. prints the markdown tables (also written to Benchmarks/validate/out/results.md).
 #
-# Knobs (environment): COUNT=2000 SEED=1 RUNS=15 WARMUP=3 ONE_RUNS=50 ONE_WARMUP=10
+# Knobs (environment): COUNT=2000 SEED=1 SHAPES="tag inline" RUNS=15 WARMUP=3 ONE_RUNS=50 ONE_WARMUP=10
 #   MASSCAST=path  use this binary instead of building one (e.g. a CI artefact)
 set -euo pipefail
 
@@ -23,6 +24,7 @@ B=Benchmarks/validate
 OUT=$B/out
 CORPUS=$B/corpus
 COUNT=${COUNT:-2000}
+SHAPES=${SHAPES:-tag inline}
 SEED=${SEED:-1}
 RUNS=${RUNS:-15}
 WARMUP=${WARMUP:-3}
@@ -62,13 +64,22 @@ MASSCAST=$(realpath "$MASSCAST")
 say "building the floor"
 cc -O2 "$B/floor.c" -lyaml -o "$OUT/floor"
 
-# --- corpus ----------------------------------------------------------------------
-say "generating $COUNT pipelines (seed $SEED)"
+# --- corpora -----------------------------------------------------------------------
+# Two shapes (gen_corpus.py --shape): `tag` (named account, about one expression a step) and
+# `inline` (inline accounts, previews in every file, about three expressions a step), and
+# the tag corpus again with one warning in every file (--warnings), for the rendering cost.
 rm -rf "$CORPUS"
-python3 "$B/gen_corpus.py" "$CORPUS" --count "$COUNT" --seed "$SEED" | tee "$OUT/corpus.txt"
-find "$CORPUS" -name '*.yaml' | LC_ALL=C sort > "$OUT/files.txt"
+for shape in $SHAPES tag-warnings; do
+    case $shape in
+        tag-warnings) args=(--shape tag --warnings) ;;
+        *) args=(--shape "$shape") ;;
+    esac
+    say "generating $COUNT pipelines ($shape, seed $SEED)"
+    python3 "$B/gen_corpus.py" "$CORPUS/$shape" --count "$COUNT" --seed "$SEED" "${args[@]}" | tee "$OUT/corpus-$shape.txt"
+    find "$CORPUS/$shape" -name '*.yaml' | LC_ALL=C sort > "$OUT/files-$shape.txt"
+done
+cp "$OUT/files-tag.txt" "$OUT/files.txt"
 NFILES=$(wc -l < "$OUT/files.txt")
-BYTES=$(cat "$OUT/files.txt" | xargs cat | wc -c)
 # The single file: the one whose size is closest to the mean (ties: first by name).
 ONE=$(python3 - "$OUT/files.txt" <<'EOF'
 import os, sys
@@ -80,32 +91,48 @@ EOF
 )
 ONE_BYTES=$(wc -c < "$ONE")
 
-# --- everyone must accept the corpus before anything is timed ----------------------
-say "checking that floor, peer and masscast accept the corpus"
-"$OUT/floor" -l "$OUT/files.txt"
-"$PY" "$B/peer.py" -l "$OUT/files.txt"
+# --- everyone must accept the corpora before anything is timed ---------------------
+for shape in $SHAPES; do
+    say "checking that floor, peer and masscast accept the $shape corpus"
+    "$OUT/floor" -l "$OUT/files-$shape.txt"
+    "$PY" "$B/peer.py" -l "$OUT/files-$shape.txt"
+    set +e
+    "$MASSCAST" validate "$CORPUS/$shape" > "$OUT/validate-$shape.txt" 2>&1
+    rc=$?
+    set -e
+    if [ $rc -ne 0 ] || ! tail -n 1 "$OUT/validate-$shape.txt" | grep -q 'valid'; then
+        echo "run.sh: masscast validate exited $rc on the $shape corpus; no numbers published." >&2
+        head -n 40 "$OUT/validate-$shape.txt" >&2
+        exit 1
+    fi
+    echo "masscast validate: $(tail -n 1 "$OUT/validate-$shape.txt")" >&2
+done
 set +e
-"$MASSCAST" validate "$CORPUS" > "$OUT/validate.txt" 2>&1
-rc=$?
-"$MASSCAST" validate "$ONE" > "$OUT/validate-one.txt" 2>&1
-rc1=$?
+"$MASSCAST" validate "$ONE" > "$OUT/validate-one.txt" 2>&1; rc1=$?
+"$MASSCAST" validate "$CORPUS/tag-warnings" > "$OUT/validate-tag-warnings.txt" 2>&1; rcw=$?
 set -e
-if [ $rc -ne 0 ] || [ $rc1 -ne 0 ]; then
-    echo "run.sh: masscast validate exited $rc on the corpus, $rc1 on $ONE; no numbers published." >&2
-    echo "First lines of its report ($OUT/validate.txt):" >&2
-    head -n 40 "$OUT/validate.txt" >&2
+WARNED=$(grep -c 'warning: .*\[MC4006\]' "$OUT/validate-tag-warnings.txt" || true)
+if [ $rc1 -ne 0 ] || [ $rcw -ne 0 ] || [ "$WARNED" -ne "$NFILES" ]; then
+    echo "run.sh: validate exited $rc1 on $ONE and $rcw on the warnings corpus ($WARNED MC4006 warnings for $NFILES files); no numbers published." >&2
     exit 1
 fi
-echo "masscast validate: exit 0 on $NFILES files ($(wc -l < "$OUT/validate.txt") lines of output)" >&2
 
 # --- timings -----------------------------------------------------------------------
-say "timing the corpus (floor, masscast, peer, python start) in one hyperfine run"
-hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/corpus.json" \
-    -n floor "$OUT/floor -q -l $OUT/files.txt" \
-    -n masscast "$MASSCAST validate $CORPUS" \
-    -n masscast-1-thread "$MASSCAST validate --jobs 1 $CORPUS" \
-    -n peer "$PY $B/peer.py -q -l $OUT/files.txt" \
-    -n python-start "$PY -c pass"
+for shape in $SHAPES; do
+    say "timing the $shape corpus (floor, masscast, peer, python start) in one hyperfine run"
+    warned=()
+    if [ "$shape" = tag ]; then
+        warned=(-n masscast-warnings "$MASSCAST validate $CORPUS/tag-warnings"
+                -n masscast-1-thread-warnings "$MASSCAST validate --jobs 1 $CORPUS/tag-warnings")
+    fi
+    hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/corpus-$shape.json" \
+        -n floor "$OUT/floor -q -l $OUT/files-$shape.txt" \
+        -n masscast "$MASSCAST validate $CORPUS/$shape" \
+        -n masscast-1-thread "$MASSCAST validate --jobs 1 $CORPUS/$shape" \
+        "${warned[@]}" \
+        -n peer "$PY $B/peer.py -q -l $OUT/files-$shape.txt" \
+        -n python-start "$PY -c pass"
+done
 
 say "timing one file, cold process (floor vs masscast, and masscast's own start)"
 hyperfine -N --warmup "$ONE_WARMUP" --runs "$ONE_RUNS" --export-json "$OUT/one.json" \
@@ -120,8 +147,14 @@ hyperfine -N --warmup "$ONE_WARMUP" --runs "$ONE_RUNS" --export-json "$OUT/one.j
     echo "Python $("$PY" -c 'import platform; print(platform.python_version())') ($PY), PyYAML $("$PY" -c 'import yaml; print(yaml.__version__)');"
     echo "masscast built from $(git rev-parse --short HEAD 2>/dev/null || echo 'no commit') with $(git status --porcelain -- Sources Package.swift 2>/dev/null | wc -l) uncommitted paths under Sources/ and Package.swift;"
     echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
-    echo "Corpus: $(cat "$OUT/corpus.txt")."
     echo
-    python3 "$B/report.py" --corpus "$OUT/corpus.json" --files "$NFILES" --bytes "$BYTES" \
+    for shape in $SHAPES; do
+        echo "Corpus \`$shape\`: $(cat "$OUT/corpus-$shape.txt")."
+        echo
+        BYTES=$(xargs cat < "$OUT/files-$shape.txt" | wc -c)
+        python3 "$B/report.py" --title "Corpus \`$shape\`" --corpus "$OUT/corpus-$shape.json" \
+            --files "$(wc -l < "$OUT/files-$shape.txt")" --bytes "$BYTES"
+    done
+    python3 "$B/report.py" --corpus "$OUT/corpus-tag.json" --files "$NFILES" --only-one \
         --one "$OUT/one.json" --one-name "${ONE#"$ROOT"/}" --one-bytes "$ONE_BYTES"
 } | tee "$OUT/results.md"

@@ -41,6 +41,9 @@ public struct Validation: Sendable {
         public var configNames: [String]
         /// Whether no file was found (and none was missing) under the paths.
         public var foundNothing: Bool
+        /// The source lines of the pipelines with diagnostics, split while they were checked
+        /// (other files' lines are read when a snippet needs them).
+        var sources = SourceCache()
         /// Whether any diagnostic is an error.
         public var failed: Bool { diagnostics.contains { $0.severity == .error } }
 
@@ -48,7 +51,7 @@ public struct Validation: Sendable {
         /// when `quiet`), `json` or `github` annotations. A URL's password (`state.url`) is
         /// masked in every snippet, as secret-named keys are.
         public func report(format: DiagnosticFormat, color: Bool, quiet: Bool = false) -> String {
-            let cache = SourceCache()
+            let cache = sources
             let renderer = DiagnosticRenderer(color: color) { cache.line($0, $1).map(ConfigSpec.maskingURLPasswords) }
             switch format {
             case .text:
@@ -87,6 +90,7 @@ public struct Validation: Sendable {
         // The folders outside its repository each pipeline's config allows (`paths.allow`).
         let allowed = configOfFile.map { FileAccess.allowedRealPaths($0.flatMap(configs.config)) }
         let checker = PipelineFileChecker(deep: deep, progress: progress)
+        let sources = SourceCache()
         let results = ParallelMap.run(files.count, jobs: jobs) { i in
             var fileLoader = loader
             fileLoader.secretEnvironment = secretNames[i]
@@ -98,6 +102,14 @@ public struct Validation: Sendable {
                 if let inputs = loader.loadInputs(for: p, pipelinePath: files[i]) {
                     loaded.diagnostics += inputs.diagnostics
                 }
+            }
+            // The lines of a file with diagnostics, for their snippets, split here in
+            // parallel (a config's warning may still come later: its file is read then).
+            if let source = loaded.source {
+                let projectWarning =
+                    configOfFile[i] == nil && loaded.pipeline.flatMap(ProjectConfig.noProjectWarning(for:)) != nil
+                if !loaded.diagnostics.isEmpty || projectWarning { sources.store(files[i], bytes: source) }
+                loaded.source = nil
             }
             return loaded
         }
@@ -125,6 +137,6 @@ public struct Validation: Sendable {
         }
         return Outcome(
             diagnostics: all, pipelineFiles: files, configNames: configs.names,
-            foundNothing: found.isEmpty && missing.isEmpty)
+            foundNothing: found.isEmpty && missing.isEmpty, sources: sources)
     }
 }

@@ -19,13 +19,19 @@ public struct PipelineLoader: Sendable {
         public var pipeline: Pipeline?
         /// Every diagnostic, sorted by position.
         public var diagnostics: [Diagnostic]
+        /// The file's bytes as read (``load(path:displayName:)`` only): hand them to a
+        /// ``SourceCache`` for the diagnostics' snippets instead of reading the file again.
+        public var source: [UInt8]? = nil
         public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
     }
 
     /// Loads the file at `path`; `displayName` is how diagnostics name it (default: `path`).
     public func load(path: String, displayName: String? = nil) -> Loaded {
         let name = displayName ?? path
-        return finish(reader.read(path: path, displayName: name), file: name)
+        let read = reader.read(path: path, displayName: name)
+        var loaded = finish(read, file: name)
+        loaded.source = read.source
+        return loaded
     }
 
     /// Loads pipeline text (tests, stdin).
@@ -150,6 +156,23 @@ public final class SourceCache: @unchecked Sendable {
         self.maxBytes = maxBytes
     }
 
+    /// Keeps the lines of `file` from bytes already read (by the YAML reader), so that its
+    /// snippets need no second read. Safe to call from several threads at once: the text is
+    /// split before the lock is taken. Bytes over ``maxBytes`` are not kept (such a file has
+    /// no snippets, as when it is read here).
+    public func store(_ file: String, bytes: [UInt8]) {
+        let split = bytes.count <= maxBytes ? Self.split(bytes) : []
+        lock.lock()
+        defer { lock.unlock() }
+        if lines[file] == nil { lines[file] = split }
+    }
+
+    private static func split<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> [Substring] {
+        var text = String(decoding: bytes, as: UTF8.self)
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        return text.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
     public func line(_ file: String, _ number: Int) -> String? {
         lock.lock()
         defer { lock.unlock() }
@@ -158,9 +181,7 @@ public final class SourceCache: @unchecked Sendable {
                 lines[file] = []
                 return nil
             }
-            var text = String(decoding: data, as: UTF8.self)
-            if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-            lines[file] = text.split(separator: "\n", omittingEmptySubsequences: false)
+            lines[file] = Self.split(data)
         }
         guard let all = lines[file], number >= 1, number <= all.count else { return nil }
         var line = all[number - 1]

@@ -25,6 +25,9 @@ public struct YAMLReader: Sendable {
     public struct Result: Sendable {
         public var root: SourceNode?
         public var diagnostics: [Diagnostic]
+        /// The file's bytes as read from disk (by ``read(path:displayName:)``), so that its
+        /// diagnostics' snippets need no second read; `nil` for text given in memory.
+        public var source: [UInt8]? = nil
     }
 
     /// Reads a file from disk (one `open`, `fstat` and `read`; the size limit is checked
@@ -33,7 +36,9 @@ public struct YAMLReader: Sendable {
         let name = displayName ?? path
         switch readFile(path) {
         case .success(let bytes):
-            return read(bytes: bytes, file: name)
+            var result = read(bytes: bytes, file: name)
+            result.source = bytes
+            return result
         case .failure(.tooLarge(let size)):
             return Result(root: nil, diagnostics: [tooLarge(size, file: name)])
         case .failure(.system(let message)):

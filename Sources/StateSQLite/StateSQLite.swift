@@ -490,18 +490,20 @@ public final class SQLiteStateStore: StateStore, Sendable {
 
     @discardableResult
     public func storeInboxEvent(_ event: InboxEvent) async throws -> Bool {
+        // A cached statement: the listener stores one push per request, and compiling the
+        // INSERT each time showed in its profile.
         try await write("cannot store push \(event.msgID) in") { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT OR IGNORE INTO inbox (api, original_id, msg_id, status, total_count, filter_count, sent_count,
                         error_count, copyright_check_state, articles_json, created_at, received_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    event.api, event.originalID, event.msgID, event.status, event.totalCount, event.filterCount,
-                    event.sentCount, event.errorCount, event.copyrightCheckState, event.articlesJSON,
-                    Millis.encode(event.createdAt), Millis.encode(event.receivedAt),
-                ])
+                    """
+            ).execute(arguments: [
+                event.api, event.originalID, event.msgID, event.status, event.totalCount, event.filterCount,
+                event.sentCount, event.errorCount, event.copyrightCheckState, event.articlesJSON,
+                Millis.encode(event.createdAt), Millis.encode(event.receivedAt),
+            ])
             return db.changesCount > 0
         }
     }

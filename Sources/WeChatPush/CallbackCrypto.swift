@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import _CryptoExtras
 
 /// Signature checks and AES "safe mode" encryption for WeChat Official Account callbacks.
 ///
@@ -192,12 +191,7 @@ public struct CallbackCrypto: Sendable, CustomStringConvertible, CustomReflectab
     }
 
     private func open(_ ciphertext: [UInt8], with key: CallbackAESKey) -> Result<String, CallbackError> {
-        let plain: [UInt8]
-        do {
-            let iv = try AES._CBC.IV(ivBytes: key.bytes.prefix(16))
-            let data = try AES._CBC.decrypt(ciphertext, using: SymmetricKey(data: key.bytes), iv: iv, noPadding: true)
-            plain = Array(data)
-        } catch {
+        guard let plain = AESCBC.decrypt(ciphertext, key: key.bytes, iv: key.bytes.prefix(16)) else {
             return .failure(CallbackError(.cryptoFailure, "AES-CBC decryption failed"))
         }
         // Padding: 1…32 bytes, all equal to the count.
@@ -287,13 +281,10 @@ public struct CallbackCrypto: Sendable, CustomStringConvertible, CustomReflectab
         plain.append(contentsOf: appID.utf8)
         let padCount = 32 - plain.count % 32
         plain.append(contentsOf: repeatElement(UInt8(padCount), count: padCount))
-        do {
-            let iv = try AES._CBC.IV(ivBytes: currentKey.bytes.prefix(16))
-            let data = try AES._CBC.encrypt(plain, using: SymmetricKey(data: currentKey.bytes), iv: iv, noPadding: true)
-            return CallbackEncoding.base64Encode(Array(data))
-        } catch {
+        guard let data = AESCBC.encrypt(plain, key: currentKey.bytes, iv: currentKey.bytes.prefix(16)) else {
             throw CallbackError(.cryptoFailure, "AES-CBC encryption failed")
         }
+        return CallbackEncoding.base64Encode(data)
     }
 
     /// Builds an encrypted reply body:

@@ -117,4 +117,31 @@ struct CommandRequestTests {
         #expect(json is [String: Any])
         #expect(outcome.report(format: .github, color: false).hasPrefix("::error file="))
     }
+
+    @Test("validate's snippets show the text that was checked, even when the file changes before the report")
+    func validationSnippetsComeFromTheCheckedText() throws {
+        let ws = try Workspace()
+        defer { ws.remove() }
+        let bad = try ws.write("pipelines/bad.yaml", "version: 1\nname: bad\nsteps: 3   # checked\n")
+        let outcome = Validation(paths: [bad], jobs: 2).run(workingDirectory: ws.root.path)
+        #expect(outcome.failed)
+        _ = try ws.write("pipelines/bad.yaml", "version: 1\nname: bad\nsteps: 4   # edited\n")
+        let text = outcome.report(format: .text, color: false)
+        #expect(text.contains("steps: 3   # checked"))
+        #expect(!text.contains("# edited"))
+    }
+
+    @Test("validate masks a secret-named key's value in a snippet, and leaves other lines whole")
+    func validationSnippetsMaskSecrets() throws {
+        let ws = try Workspace()
+        defer { ws.remove() }
+        let bad = try ws.write(
+            "pipelines/bad.yaml",
+            "version: 1\nname: bad\naccount: { app_id: wx1, App_Secret: hunter2-literal, kind: service }\nsteps: 3 # 群发 token\n")
+        let text = Validation(paths: [bad], jobs: 1).run(workingDirectory: ws.root.path)
+            .report(format: .text, color: false)
+        #expect(!text.contains("hunter2-literal"))
+        #expect(text.contains("App_Secret: <redacted>"))
+        #expect(text.contains("steps: 3 # 群发 token"))
+    }
 }

@@ -70,8 +70,9 @@ struct DocsTests {
 
 @Suite("Schema and loader agree on generated pipelines")
 struct GeneratedCorpusAgreementTests {
-    @Test("100 generated realistic pipelines are valid for both the loader and the schema")
-    func generated() throws {
+    @Test("100 generated realistic pipelines of each shape are valid for both the loader and the schema",
+          arguments: ["tag", "inline"])
+    func generated(shape: String) throws {
         guard let python = which("python3"), let tool = which("check-jsonschema") else {
             if toolsRequired { Issue.record("python3 and check-jsonschema are required (MASSCAST_REQUIRE_TOOLS=1)") }
             return
@@ -79,9 +80,9 @@ struct GeneratedCorpusAgreementTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("masscast-gen-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let generator = Repo.root.appendingPathComponent("Benchmarks/validate/gen_corpus.py").path
-        let gen = try runProcess(python, [generator, dir.path, "--count", "100", "--seed", "7"])
+        let gen = try runProcess(python, [generator, dir.path, "--count", "100", "--seed", "7", "--shape", shape])
         #expect(gen.status == 0, "\(gen.err)")
-        let files = Repo.files(in: dir)
+        let files = Repo.files(in: dir.appendingPathComponent("pipelines"))
         #expect(files.count == 100)
         for url in files {
             let loaded = PipelineLoader().load(path: url.path)

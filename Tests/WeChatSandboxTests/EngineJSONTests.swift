@@ -22,6 +22,19 @@ struct EngineJSONTests {
         #expect(Value.string("201053012").lenientInt == 201_053_012)
     }
 
+    /// A msg_id sent as a string may have spaces or tabs around it (WeChat accepts that), and
+    /// only around it; a non-breaking or ideographic space counts as a space too.
+    @Test func numericStringsAreTrimmedOfSpacesOnly() {
+        #expect(Value.string(" \t1000000001 \t").lenientInt == 1_000_000_001)
+        #expect(Value.string("-42").lenientInt == -42)
+        #expect(Value.string("\u{00A0}7\u{3000}").lenientInt == 7)
+        #expect(Value.string("1 2").lenientInt == nil)
+        #expect(Value.string("\n12").lenientInt == nil)
+        #expect(Value.string("   ").lenientInt == nil)
+        #expect(Value.string("１２").lenientInt == nil)
+        #expect(Value.string("99999999999999999999").lenientInt == nil)
+    }
+
     @Test func stringsDecodeEscapesAndUTF8() {
         #expect(parse(#""a\"b\\c\/d\n\t\u00e9\u4e2d\ud83d\ude00""#) == .string("a\"b\\c/d\n\té中😀"))
         #expect(parse(#""群发""#) == .string("群发"))

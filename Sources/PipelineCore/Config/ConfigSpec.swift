@@ -117,6 +117,7 @@ public enum ConfigSpec {
     /// the value of a `password=` parameter): for source snippets, which the renderer masks
     /// only after secret-named keys.
     public static func maskingURLPasswords(_ line: String) -> String {
+        guard ASCIISearch.mayContain(line, anyOf: [Array("://".utf8), Array("password=".utf8)]) else { return line }
         guard line.contains("://") || line.lowercased().contains("password=") else { return line }
         let stops: Set<Character> = ["/", "?", "#", "\"", "'", " ", "\t", ",", "}", "]"]
         var out = ""

@@ -100,9 +100,12 @@ public struct DiagnosticRenderer: Sendable {
     /// Keys whose literal values are secrets (in pipelines, masscast.yaml and fixtures).
     static let secretKeys = ["app_secret", "appsecret", "secret", "access_token", "token",
                              "encoding_aes_key", "previous_encoding_aes_key", "aes_key"]
+    static let secretKeyBytes = secretKeys.map { Array($0.utf8) }
 
     /// Masks what follows `key:` for a secret-named key, unless it is an expression.
     static func maskSecrets(_ line: String) -> String {
+        // Most lines name no secret key: a byte scan says so without Foundation.
+        guard ASCIISearch.mayContain(line, anyOf: secretKeyBytes) else { return line }
         let lower = line.lowercased()
         guard secretKeys.contains(where: { lower.contains($0) }) else { return line }
         var out = line

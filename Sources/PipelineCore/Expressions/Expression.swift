@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed expression: the text between `${{` and `}}`, or a whole `if` condition.
 ///
 /// ```swift
@@ -35,6 +37,38 @@ public struct Expression: Sendable, Hashable, CustomStringConvertible {
 
     public static func == (a: Expression, b: Expression) -> Bool { a.source == b.source }
     public func hash(into hasher: inout Hasher) { hasher.combine(source) }
+}
+
+/// Parsed templates by their text, shared by the threads of a `validate`: a parse depends
+/// on the text alone (its offsets count from the text's start). Bounded: when full it starts
+/// over, so a repository of unique texts costs a look-up per scalar and no memory growth.
+final class TemplateCache: @unchecked Sendable {
+    static let shared = TemplateCache(capacity: 4096, maxTextLength: 512)
+
+    private let lock = NSLock()
+    private var entries: [String: (template: Template?, issues: [ExpressionIssue])] = [:]
+    private let capacity: Int
+    private let maxTextLength: Int
+
+    init(capacity: Int, maxTextLength: Int) {
+        self.capacity = capacity
+        self.maxTextLength = maxTextLength
+    }
+
+    func get(_ text: String) -> (template: Template?, issues: [ExpressionIssue])? {
+        guard text.utf8.count <= maxTextLength else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        return entries[text]
+    }
+
+    func put(_ text: String, _ parsed: (template: Template?, issues: [ExpressionIssue])) {
+        guard text.utf8.count <= maxTextLength else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+        entries[text] = parsed
+    }
 }
 
 /// A YAML scalar's text that may contain `${{ … }}` parts.
@@ -80,6 +114,15 @@ public struct Template: Sendable, Hashable {
     /// there is any: `${{` without `}}` is `unterminatedExpression` at the `${{`; `}}`
     /// inside a quoted string does not end an expression.
     public static func parse(_ text: String) -> (template: Template?, issues: [ExpressionIssue]) {
+        // The same text (`${{ inputs.tag_id }}`, `${{ steps.send.outputs.msg_id }}`) recurs
+        // in most files of a repository: its parse is kept, by text, and shared.
+        if let known = TemplateCache.shared.get(text) { return known }
+        let parsed = parseUncached(text)
+        TemplateCache.shared.put(text, parsed)
+        return parsed
+    }
+
+    private static func parseUncached(_ text: String) -> (template: Template?, issues: [ExpressionIssue]) {
         let s = Array(text.unicodeScalars)
         var parts: [Part] = []
         var issues: [ExpressionIssue] = []

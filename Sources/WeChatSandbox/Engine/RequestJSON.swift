@@ -43,8 +43,13 @@ extension Value {
         case .integer(let value): return Int64(value)
         case .number(let value): return value.rounded() == value ? Int64(exactly: value) : nil
         case .string(let text):
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
-            return Int64(trimmed)
+            // ASCII text (a msg_id on every mass/get) is trimmed byte by byte; other text
+            // through Foundation, whose `.whitespaces` has non-ASCII spaces too.
+            var bytes = text.utf8[...]
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return Int64(text.trimmingCharacters(in: .whitespaces)) }
+            while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+            while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+            return Int64(Substring(bytes))
         default: return nil
         }
     }

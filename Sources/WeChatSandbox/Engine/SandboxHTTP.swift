@@ -8,7 +8,8 @@ public struct SandboxRequest: Sendable {
     public var path: String
     /// The query parameters, percent-decoded.
     public var query: [String: String]
-    /// The headers, names lowercased.
+    /// The headers, names lowercased. The engine reads `content-type` only, and the HTTP
+    /// server passes only that one.
     public var headers: [String: String]
     /// The body.
     public var body: Data

@@ -30,8 +30,10 @@ struct EngineResponder: HTTPResponder {
         let buffer = try await request.collectBody(upTo: maxBodyBytes)
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
+        // Only the header the engine reads (a multipart upload's boundary), not a dictionary
+        // of every field.
         var headers: [String: String] = [:]
-        for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+        if let type = request.headers[.contentType] { headers["content-type"] = type }
         let sandboxRequest = SandboxRequest(
             method: request.method.rawValue, path: request.uri.path, query: query, headers: headers,
             body: Data(buffer.readableBytesView))
