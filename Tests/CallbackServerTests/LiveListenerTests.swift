@@ -264,8 +264,12 @@ struct BoundedWaitTests {
         }
         let elapsed = ContinuousClock.now - started
         await listener.stop()
+        // The 400 itself proves the server answered by its own body timeout: a server that
+        // waited for the body would leave the client to give up at its 10 s read timeout with
+        // no answer (""). The elapsed bound only says it was not that; in a full parallel
+        // test run the 300 ms timer can fire seconds late, so it is not a tighter bound.
         #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer.prefix(200))")
-        #expect(elapsed < .seconds(5))
+        #expect(elapsed < .seconds(10))
         #expect(try await temp.isEmpty([1000001301]))
         #expect(logs.lines.contains { $0.contains("push.rejected") && $0.contains("bad_request") })
     }

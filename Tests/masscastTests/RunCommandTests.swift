@@ -87,10 +87,10 @@ struct RunCommandTests {
                 // WeChat sent it, the journal does not know: the same key within the retry
                 // window is 45066 (waited out), then 45065 carries the earlier msg_id, adopted.
                 // (Under load the sandbox may have accepted it later than the journal's
-                // intent, so the wait can meet 45066 again before the window ends: how many
-                // times depends on the machine's load, not on the runner.)
-                #expect(errcodes.last == 45065 && errcodes.dropLast().allSatisfy { $0 == 45066 }
-                        && errcodes.count >= 2, "\(attempts)")
+                // intent, so the wait can meet 45066 again before the window ends; and a resume
+                // that starts after the window meets 45065 at once. How many 45066 answers come
+                // first depends on the machine's load, not on the runner.)
+                #expect(errcodes.last == 45065 && errcodes.dropLast().allSatisfy { $0 == 45066 }, "\(attempts)")
                 let adopted = resumed.events("send.adopted", step: "send")
                 #expect(adopted.count == 1, "\(resumed)")
                 #expect(adopted.first?.int64("msg_id") == accepted.msgID)
