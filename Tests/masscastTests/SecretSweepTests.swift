@@ -8,7 +8,7 @@ import WeChatSandbox
 /// in the state store (the access token only in its token cache).
 @Suite("Secret sweep over every command")
 struct SecretSweepTests {
-    @Test("validate, plan (all formats, saved), show, approve, run, runs list/show, apply: no secret anywhere but the token cache")
+    @Test("validate, plan (all formats, saved), show, approve, run, runs list/show, apply, leases, state migrate: no secret anywhere but the token cache")
     func sweep() async throws {
         try await withSandbox { sandbox in
             let ws = try RunWorkspace(sandbox)
@@ -52,9 +52,25 @@ struct SecretSweepTests {
             }
             results.append(try await ws.masscast(["apply", folder, "--format", "json"] + common, env: env))
             results.append(try await ws.masscast(["plan", folder] + common, env: env))
+            results.append(try await ws.masscast(["leases", "--state", ws.statePath], env: env))
+            results.append(try await ws.masscast(["leases", "--state", ws.statePath, "--format", "json"], env: env))
+            // With a PostgreSQL server (CI): the store carried over by `state migrate` and read
+            // back, with a distinctive PGPASSWORD in the environment (the test cluster trusts
+            // loopback, so the password is offered and must still never be shown).
+            let pgPassword = "sweep-pg-password-5d81e0a7"
+            if TestPostgres.skipReason == nil {
+                try await TestPostgres.withDatabase { location in
+                    let url = location.description
+                    var pgEnv = env
+                    pgEnv["PGPASSWORD"] = pgPassword
+                    results.append(try await ws.masscast(["state", "migrate", "--from", ws.statePath, "--to", url], env: pgEnv))
+                    results.append(try await ws.masscast(["runs", "list", "--state", url, "--format", "json"], env: pgEnv))
+                    results.append(try await ws.masscast(["leases", "--state", url], env: pgEnv))
+                }
+            }
 
             let token = await sandbox.engine.accessToken(appID: RunTestEnv.appID)
-            let secrets = [RunTestEnv.secret, extra]
+            let secrets = [RunTestEnv.secret, extra, pgPassword]
             // Every command did its work (a sweep of error messages alone would prove little).
             for r in results { #expect(r.exited(0), "\(r)") }
             // Every command's output.
