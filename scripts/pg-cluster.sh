@@ -37,8 +37,9 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 run() {
     if [ ${#as_user[@]} -eq 0 ]; then "$@";
-    elif [ "${as_user[0]}" = runuser ]; then "${as_user[@]}" "$@";
-    else "${as_user[@]}" "$(printf '%q ' "$@")"; fi
+    # From /: the unprivileged user may not enter the caller's (private) working directory.
+    elif [ "${as_user[0]}" = runuser ]; then (cd / && "${as_user[@]}" "$@");
+    else (cd / && "${as_user[@]}" "$(printf '%q ' "$@")"); fi
 }
 
 free_port() {
