@@ -206,6 +206,7 @@ public enum Apply {
         var entry: ApplyEntry
         do {
             if !request.dryRun {
+                let before = try await session.store.lease(identity)
                 let taken = ContinuousClock.now
                 var lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
                 // A holder on this host whose process is gone (a killed applier) holds nothing.
@@ -217,6 +218,9 @@ public enum Apply {
                 // The run's journal intents are written only while this lease's epoch holds.
                 if let acquired = lease.acquired {
                     await executor.fence(LeaseFence(acquired))
+                    if let before, before.owner != owner, acquired.epoch > before.epoch {
+                        await executor.tookOver(from: before.owner, epoch: acquired.epoch)
+                    }
                     await executor.leaseMargin(until: Self.leaseMargin(from: taken, ttl: request.leaseTTL))
                 }
             }

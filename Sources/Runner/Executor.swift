@@ -85,6 +85,11 @@ public actor RunExecutor {
     /// not made, and the run stops starting new steps.
     public func fence(_ fence: LeaseFence) { leaseFence = fence }
 
+    /// Logs that the run's lease was taken over from `previousOwner` (`run.taken_over`).
+    public func tookOver(from previousOwner: String, epoch: Int64) {
+        events.emit(.takenOver(pipeline: pipeline.name.value, previousOwner: previousOwner, epoch: epoch))
+    }
+
     /// The time (real time, not the run's schedule clock) from which the lease may have expired, so that another
     /// holder could take it over at any moment: from then on no new irreversible call starts
     /// (the run stops, lease lost). Each successful renewal of the lease moves it on.
