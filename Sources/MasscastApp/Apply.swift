@@ -206,6 +206,8 @@ public enum Apply {
         var entry: ApplyEntry
         do {
             if !request.dryRun {
+                let before = try await session.store.lease(identity)
+                let taken = ContinuousClock.now
                 var lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
                 // A holder on this host whose process is gone (a killed applier) holds nothing.
                 if case .held(let holder, _) = lease, !RunOptions.isProcessAlive(holder) {
@@ -214,7 +216,13 @@ public enum Apply {
                 }
                 leased = lease.acquired != nil
                 // The run's journal intents are written only while this lease's epoch holds.
-                if let acquired = lease.acquired { await executor.fence(LeaseFence(acquired)) }
+                if let acquired = lease.acquired {
+                    await executor.fence(LeaseFence(acquired))
+                    if let before, before.owner != owner, acquired.epoch > before.epoch {
+                        await executor.tookOver(from: before.owner, epoch: acquired.epoch)
+                    }
+                    await executor.leaseMargin(until: Self.leaseMargin(from: taken, ttl: request.leaseTTL))
+                }
             }
             let quota = await executor.quotaCheck(now: now())
             if let blocker = quota.blocker { blockers.append(blocker) }
@@ -266,11 +274,20 @@ public enum Apply {
             return invalid(SetupError(.stateStore, "\(error)"), name: name)
         }
         if let decision = entry.decision, decision.acts, !request.dryRun {
+            // Renewed every third of the ttl; a renewal refused (the lease moved to another
+            // holder) stops the run; one that fails (store unreachable) leaves the margin
+            // where it was, and past it no new send starts.
             let renewal = Task { [store = session.store, ttl = request.leaseTTL] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(ttl / 3))
                     if Task.isCancelled { break }
-                    _ = try? await store.renewLease(identity, owner: owner, ttl: ttl, now: Date())
+                    let at = ContinuousClock.now
+                    guard let renewed = try? await store.renewLease(identity, owner: owner, ttl: ttl, now: Date()) else { continue }
+                    if renewed {
+                        await executor.leaseMargin(until: Self.leaseMargin(from: at, ttl: ttl))
+                    } else {
+                        executor.stop(reason: .leaseLost)
+                    }
                 }
             }
             let result = await execute(session)
@@ -281,6 +298,13 @@ public enum Apply {
         if leased { try? await session.store.releaseLease(identity, owner: owner) }
         await session.close()
         return entry
+    }
+
+    /// From when a lease taken or renewed at `at` (asked for then: the store's answer may come
+    /// later) may be close enough to expiring that no new send starts: its last third. Real
+    /// time, whatever clock the run's schedule follows.
+    static func leaseMargin(from at: ContinuousClock.Instant, ttl: TimeInterval) -> ContinuousClock.Instant {
+        at.advanced(by: .seconds(ttl * 2 / 3))
     }
 
     /// A run's exit code as apply counts it: another process running it is `busy` (6).

@@ -66,9 +66,12 @@ public enum TestPostgres {
     }
 
     /// Runs `body` with a fresh PostgreSQL store in a new database, then closes and drops it.
-    public static func withStore<T>(_ body: (PostgresStateStore) async throws -> T) async throws -> T {
+    /// `leaseClock` `.caller` (the default here) lets a test time leases with a virtual clock.
+    public static func withStore<T>(
+        leaseClock: LeaseClock = .caller, _ body: (PostgresStateStore) async throws -> T
+    ) async throws -> T {
         try await withDatabase { location in
-            let store = try await PostgresStateStore.open(location)
+            let store = try await PostgresStateStore.open(location, leaseClock: leaseClock)
             do {
                 let result = try await body(store)
                 await store.close()

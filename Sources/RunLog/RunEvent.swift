@@ -20,6 +20,9 @@ public enum RunEvent: Sendable, Hashable {
     case continuing(runID: String, place: String)
     /// Another live runner holds the broadcast (`run.busy`).
     case busy(pipeline: String, runID: String, owner: String)
+    /// This process took the broadcast's lease over from another holder whose lease expired
+    /// (or whose process on this host is gone) (`run.taken_over`).
+    case takenOver(pipeline: String, previousOwner: String, epoch: Int64)
     /// A new run started (`run.started`).
     case started(runID: String, pipeline: String, generation: Int, account: String, appID: String, sandbox: Bool)
     /// The pipeline file changed since the resumed run started (`run.pipeline_changed`).

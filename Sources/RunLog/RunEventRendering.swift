@@ -63,6 +63,11 @@ extension RunEvent {
             return RunLogLine(
                 .error, "broadcast \(pipeline) is being run by \(owner) (run \(runID)); not starting a second runner",
                 ["event": "run.busy", "run.id": .string(runID)])
+        case .takenOver(let pipeline, let previous, let epoch):
+            return RunLogLine(
+                .warning,
+                "took broadcast \(pipeline) over from \(previous), whose lease had expired (or whose process is gone); lease epoch \(epoch): \(previous) can no longer send it",
+                ["event": "run.taken_over", "lease.previous_owner": .string(previous), "lease.epoch": .string("\(epoch)")])
         case .started(let runID, let pipeline, let generation, let account, let appID, let sandbox):
             return RunLogLine(
                 .info,

@@ -30,6 +30,8 @@ public actor RunExecutor {
     /// The broadcast's lease this run holds (`masscast apply`): every journal intent is
     /// written only while its epoch holds (``fence(_:)``).
     var leaseFence: LeaseFence?
+    /// No new irreversible call starts from this time on (see ``leaseMargin(until:)``).
+    var leaseSafeUntil: ContinuousClock.Instant?
 
     var run: RunRecord?
     var inputs: [String: Value]
@@ -82,6 +84,16 @@ public actor RunExecutor {
     /// the lease over (its epoch moves), the next intent is refused (lease lost), the call is
     /// not made, and the run stops starting new steps.
     public func fence(_ fence: LeaseFence) { leaseFence = fence }
+
+    /// Logs that the run's lease was taken over from `previousOwner` (`run.taken_over`).
+    public func tookOver(from previousOwner: String, epoch: Int64) {
+        events.emit(.takenOver(pipeline: pipeline.name.value, previousOwner: previousOwner, epoch: epoch))
+    }
+
+    /// The time (real time, not the run's schedule clock) from which the lease may have expired, so that another
+    /// holder could take it over at any moment: from then on no new irreversible call starts
+    /// (the run stops, lease lost). Each successful renewal of the lease moves it on.
+    public func leaseMargin(until: ContinuousClock.Instant) { leaseSafeUntil = until }
 
     var identity: BroadcastIdentity {
         BroadcastIdentity(

@@ -52,6 +52,11 @@ extension RunExecutor {
 
     /// Step 2: commits the intent; a stopped step when the journal cannot be written.
     func journalIntent(_ entry: JournalEntry, _ call: JournaledCall) async -> StepStop? {
+        if let leaseSafeUntil, ContinuousClock.now >= leaseSafeUntil {
+            stopSignal.stop(reason: .leaseLost)
+            return StepStop(
+                message: "lease lost: the lease of broadcast \(identity.name) was not renewed in time and may have been taken over; \(call.refusedAction)")
+        }
         do {
             if let leaseFence {
                 try await store.journal(entry, fence: leaseFence)

@@ -3,15 +3,39 @@ import Logging
 import PostgresNIO
 import RunState
 
+/// Whose clock decides when a lease on PostgreSQL expires.
+public enum LeaseClock: Sendable, Hashable {
+    /// The database server's (`now()` at the start of the statement's transaction): processes on
+    /// machines whose clocks disagree still agree on when a lease expires. What masscast uses.
+    case database
+    /// The `now` each call passes (a virtual clock; what the SQLite store always uses).
+    case caller
+}
+
 // Per-broadcast leases and serials, and the store's id (`BroadcastLeases`), on PostgreSQL.
 // A lease row stays after a release (marked released) so that its epoch only grows.
 extension PostgresStateStore {
+    /// The time, in milliseconds, that a lease call at the caller's `now` runs at (``LeaseClock``).
+    func leaseNow(_ db: PostgresConnection, _ logger: Logger, caller now: Date) async throws -> Int64 {
+        switch leaseClock {
+        case .caller: return Millis.encode(now)
+        case .database:
+            guard let row = try await db.row("SELECT floor(extract(epoch FROM now()) * 1000)::bigint AS at", logger) else {
+                throw StateStoreError(
+                    code: .other, path: location.description, message: "the database did not tell its time (SELECT now())")
+            }
+            return try row.value("at", as: Int64.self)
+        }
+    }
+
+    static func ttlMillis(_ ttl: TimeInterval) -> Int64 { Millis.encode(Date(timeIntervalSince1970: ttl)) }
+
     public func acquireLease(
         _ identity: BroadcastIdentity, owner: String, ttl: TimeInterval, now: Date
     ) async throws -> LeaseResult {
         try await transaction("cannot take the lease of broadcast \(identity.name) in") { db, logger in
-            let at = Millis.encode(now)
-            let until = Millis.encode(now.addingTimeInterval(ttl))
+            let at = try await self.leaseNow(db, logger, caller: now)
+            let until = at + Self.ttlMillis(ttl)
             // One statement: a new lease, the owner's own, or one that expired or was released.
             let taken = try await db.row(
                 """
@@ -40,9 +64,10 @@ extension PostgresStateStore {
         _ identity: BroadcastIdentity, owner: String, ttl: TimeInterval, now: Date
     ) async throws -> Bool {
         try await transaction("cannot renew the lease of broadcast \(identity.name) in") { db, logger in
-            try await db.changes(
+            let until = try await self.leaseNow(db, logger, caller: now) + Self.ttlMillis(ttl)
+            return try await db.changes(
                 """
-                UPDATE leases SET expires_at = \(Millis.encode(now.addingTimeInterval(ttl)))
+                UPDATE leases SET expires_at = \(until)
                 WHERE project = \(identity.project) AND api = \(identity.api) AND app_id = \(identity.appID)
                   AND name = \(identity.name) AND inputs_json = \(identity.inputsJSON)
                   AND owner = \(owner) AND NOT released RETURNING 1
@@ -86,10 +111,11 @@ extension PostgresStateStore {
             guard let row = try await Self.leaseRow(db, logger, identity, lock: true) else { return .notHeld }
             let current = try BroadcastLease(pg: row)
             guard current.epoch == epoch else { return .epochMoved(current: current) }
+            let at = try await self.leaseNow(db, logger, caller: now)
             let taken = try await db.row(
                 """
-                UPDATE leases SET owner = \(owner), epoch = epoch + 1, acquired_at = \(Millis.encode(now)),
-                    expires_at = \(Millis.encode(now.addingTimeInterval(ttl)))
+                UPDATE leases SET owner = \(owner), epoch = epoch + 1, acquired_at = \(at),
+                    expires_at = \(at + Self.ttlMillis(ttl))
                 WHERE project = \(identity.project) AND api = \(identity.api) AND app_id = \(identity.appID)
                   AND name = \(identity.name) AND inputs_json = \(identity.inputsJSON)
                 RETURNING *

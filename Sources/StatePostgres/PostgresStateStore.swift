@@ -19,6 +19,8 @@ public final class PostgresStateStore: StateStore, Sendable {
 
     /// Where the store is (its description has no password).
     public let location: PostgresLocation
+    /// Whose clock times the leases (``LeaseClock``).
+    public let leaseClock: LeaseClock
 
     /// The URL without its password (`StateStore.displayLocation`).
     public var displayLocation: String { location.description }
@@ -37,7 +39,7 @@ public final class PostgresStateStore: StateStore, Sendable {
     /// ``open(_:)`` to wait for it and see the error at once.
     ///
     /// - Throws: `StateStoreError` when the TLS settings cannot be made.
-    public init(_ location: PostgresLocation) throws {
+    public init(_ location: PostgresLocation, leaseClock: LeaseClock = .database) throws {
         let logger = Logger(label: "masscast.state.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
         let connectionConfiguration: PostgresConnection.Configuration
         let clientConfiguration: PostgresClient.Configuration
@@ -51,6 +53,7 @@ public final class PostgresStateStore: StateStore, Sendable {
                 hint: "check the system's trust store, or write sslmode=disable for a trusted network")
         }
         self.location = location
+        self.leaseClock = leaseClock
         self.logger = logger
         self.inboxListener = InboxListener(location: location, logger: logger)
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
@@ -84,8 +87,10 @@ public final class PostgresStateStore: StateStore, Sendable {
     ///
     /// - Throws: `StateStoreError`: `.unreachable` (no answer, login refused; the message
     ///   says which and how to fix it), `.newerSchema` (written by a newer masscast).
-    public static func open(_ location: PostgresLocation) async throws -> PostgresStateStore {
-        let store = try PostgresStateStore(location)
+    public static func open(_ location: PostgresLocation, leaseClock: LeaseClock = .database) async throws
+        -> PostgresStateStore
+    {
+        let store = try PostgresStateStore(location, leaseClock: leaseClock)
         do {
             try await store.ready.value
         } catch {

@@ -73,6 +73,12 @@ struct RunEventTests {
                 == RunLogLine(
                     .error, "broadcast spring is being run by host:42 (run r0); not starting a second runner",
                     ["event": "run.busy", "run.id": "r0"]))
+        #expect(
+            RunEvent.takenOver(pipeline: "spring", previousOwner: "ci-a:100", epoch: 3).logLine
+                == RunLogLine(
+                    .warning,
+                    "took broadcast spring over from ci-a:100, whose lease had expired (or whose process is gone); lease epoch 3: ci-a:100 can no longer send it",
+                    ["event": "run.taken_over", "lease.previous_owner": "ci-a:100", "lease.epoch": "3"]))
         let t = Date(timeIntervalSince1970: 0)
         func entry(_ batch: Int) -> JournalEntry {
             JournalEntry(

@@ -48,6 +48,27 @@ struct LeaseFenceTests {
         }
     }
 
+    @Test("a runner past its lease's renewal margin (not renewed in time) starts no send, though nobody took the lease yet")
+    func pastTheMarginStopsBeforeTheCall() async throws {
+        try await Rig.with { rig in
+            let path = try rig.write("fenced.yaml", Self.pipeline)
+            let executor = try rig.executor(path)
+            let identity = await executor.broadcastIdentity
+            let mine = try #require(try await rig.store.acquireLease(identity, owner: "runner-a:1", ttl: 60, now: Date()).acquired)
+            await executor.fence(LeaseFence(mine))
+            await executor.leaseMargin(until: ContinuousClock.now.advanced(by: .milliseconds(-1)))
+            let sendsBefore = await rig.sandbox.engine.sends().count
+            let result = await executor.start()
+            guard case .stopped(let runID, let message) = result else {
+                Issue.record("expected stopped, got \(result)")
+                return
+            }
+            #expect(message.contains("lease lost"), "\(message)")
+            #expect(await rig.sandbox.engine.sends().count == sendsBefore, "no request may reach WeChat")
+            #expect(try await rig.store.journalEntries(runID: runID).isEmpty, "nothing was journaled")
+        }
+    }
+
     @Test("a runner that still holds its lease sends, once, with its intent fenced")
     func heldLeaseSends() async throws {
         try await Rig.with { rig in
@@ -56,6 +77,7 @@ struct LeaseFenceTests {
             let identity = await executor.broadcastIdentity
             let mine = try #require(try await rig.store.acquireLease(identity, owner: "runner-a:1", ttl: 60, now: Date()).acquired)
             await executor.fence(LeaseFence(mine))
+            await executor.leaseMargin(until: ContinuousClock.now.advanced(by: .seconds(40)))
             let sendsBefore = await rig.sandbox.engine.sends().count
             let result = await executor.start()
             #expect(result.exitCode == 0, "\(result)")

@@ -118,6 +118,32 @@ struct PostgresStateStoreTests {
         }
     }
 
+    @Test("a lease's expiry follows the database's clock, not the callers' (an hour fast or slow)")
+    func leaseExpiryFollowsDatabaseClock() async throws {
+        try await withDatabase { location in
+            let store = try await PostgresStateStore.open(location)
+            let spring = BroadcastIdentity(appID: "wx0000000000000001", api: "https://api.weixin.qq.com", name: "spring-sale", inputsJSON: "{}")
+            let fast = { Date().addingTimeInterval(3_600) }
+            let slow = { Date().addingTimeInterval(-3_600) }
+            let first = try #require(try await store.acquireLease(spring, owner: "ci:1", ttl: 2, now: fast()).acquired)
+            // The test server runs on this machine: its clock is this one, within a few seconds.
+            #expect(abs(first.expiresAt.timeIntervalSinceNow - 2) < 5, "\(first.expiresAt)")
+            // A caller whose clock says the lease long expired still finds it held.
+            let blocked = try await store.acquireLease(spring, owner: "ci:2", ttl: 2, now: fast().addingTimeInterval(3_600))
+            #expect(blocked.acquired == nil, "\(blocked)")
+            // A renewal from a slow clock still extends it from the database's now.
+            #expect(try await store.renewLease(spring, owner: "ci:1", ttl: 1, now: slow()))
+            let renewed = try #require(try await store.lease(spring))
+            #expect(abs(renewed.expiresAt.timeIntervalSinceNow - 1) < 5, "\(renewed.expiresAt)")
+            // Once the database's clock passes the expiry, a caller whose clock says it has not expired takes it.
+            try await Task.sleep(for: .milliseconds(1_300))
+            let second = try #require(try await store.acquireLease(spring, owner: "ci:2", ttl: 60, now: slow()).acquired)
+            #expect(second.epoch == first.epoch + 1 && second.owner == "ci:2")
+            #expect(abs(second.expiresAt.timeIntervalSinceNow - 60) < 5, "\(second.expiresAt)")
+            await store.close()
+        }
+    }
+
     @Test("eight processes opening a new database at once: one schema, one store id for all")
     func concurrentOpen() async throws {
         try await withDatabase { location in

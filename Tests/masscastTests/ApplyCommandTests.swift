@@ -161,6 +161,26 @@ struct ApplyCommandTests {
         }
     }
 
+    @Test("an applier taking over a lease whose holder let it expire logs run.taken_over naming that holder and the new epoch")
+    func takeoverLogged() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            try Self.add(ws, "news")
+            let (first, _) = try await Self.apply(ws)
+            #expect(!first.err.contains("run.taken_over"), "\(first)")
+            let store = try ws.store()
+            let identity = try #require(try await store.runs(limit: 1).first?.identity)
+            // Another machine's applier took the lease and let it expire (its clock an hour ago).
+            let theirs = try #require(
+                try await store.acquireLease(identity, owner: "ci-other:4242", ttl: 60, now: Date(timeIntervalSinceNow: -3_600)).acquired)
+            let (second, _) = try await Self.apply(ws)
+            #expect(second.err.contains("run.taken_over"), "\(second)")
+            #expect(second.err.contains("over from ci-other:4242"), "\(second)")
+            #expect(second.err.contains("lease epoch \(theirs.epoch + 1)"), "\(second)")
+        }
+    }
+
     @Test("the window: wait before it opens, expire after it closed (nothing sent), --allow-late sends")
     func windows() async throws {
         try await withSandbox { sandbox in

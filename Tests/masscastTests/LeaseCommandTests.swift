@@ -27,7 +27,7 @@ struct LeaseCommandTests {
                 return
             }
             try await TestPostgres.withDatabase { location in
-                let store = try await PostgresStateStore.open(location)
+                let store = try await PostgresStateStore.open(location, leaseClock: .caller)
                 try await body(store, location.description)
                 await store.close()
             }
