@@ -71,10 +71,13 @@ struct VirtualTimeTests {
             #expect(sends.count == 1, "the reset send went out once; it was never sent again")
             let runID = try #require(result.runID)
             let attempts = try await rig.store.attempts(runID: runID).filter { $0.stepID == "send" }
-            // The reset (unknown), then 45066 with a wait of the window (+2 s) from the first use.
+            // The reset (unknown), then 45066 with a wait of the window (+2 s) from the first use,
+            // less the (virtual) time the retries took to get there: the virtual clock moves on
+            // whenever every task waits, which on a loaded machine includes store writes in
+            // flight, so that part varies by seconds; the wait is the hour, not a backoff.
             let window = try #require(attempts.first { $0.errcode == 45066 })
             let delay = try #require(window.retryDelayMS)
-            #expect(delay > 3_590_000 && delay <= 3_602_000, "\(delay) ms")
+            #expect(delay > 3_540_000 && delay <= 3_602_000, "\(delay) ms")
             // The repeat after the window: 45065 with the earlier msg_id, adopted.
             let entry = try #require(try await rig.store.journalEntries(runID: runID).first)
             #expect(entry.state == .sent)
