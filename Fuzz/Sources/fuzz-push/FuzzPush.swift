@@ -13,13 +13,19 @@ import Foundation
 import FuzzDriver
 import WeChatPush
 
-private let token = "sandbox-callback-token"
-private let appID = "wx8a3f2c71d905be46"
+// The harness's own credentials, made up at start (no account's real values): a token and
+// two 43-character EncodingAESKeys derived from fixed byte patterns, so every run signs and
+// encrypts alike and the corpus stays valid.
+private let token = "fuzz-harness-" + String(0xF022, radix: 16)
+private let appID = "wx" + String(repeating: "0f", count: 8)
+private func harnessKey(_ seed: UInt8) -> String {
+    let bytes = (0..<32).map { UInt8(truncatingIfNeeded: Int($0) &* 37 &+ Int(seed)) }
+    return String(Data(bytes).base64EncodedString().dropLast())  // 44 with one "=": WeChat's key drops it
+}
 private let crypto: CallbackCrypto = {
     do {
         return try CallbackCrypto(credentials: CallbackCredentials(
-            token: token, encodingAESKey: "lTjyF/U3G2ZnGR7yZn47jiJFJylXlCsD2LjTOzO07Z4",
-            previousEncodingAESKey: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", appID: appID))
+            token: token, encodingAESKey: harnessKey(11), previousEncodingAESKey: harnessKey(53), appID: appID))
     } catch {
         fatalError("fuzz-push: \(error)")
     }
