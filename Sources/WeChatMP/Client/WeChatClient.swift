@@ -43,17 +43,13 @@ public struct WeChatClient: Sendable {
 
     /// `message/mass/send`: send to 2–10,000 OpenIDs.
     public func send(_ request: SendRequest) async throws(WeChatError) -> SendResponse {
-        guard (2...10_000).contains(request.toUser.count) else {
-            throw WeChatError.invalidRequest(
-                "mass/send takes 2 to 10,000 OpenIDs, not \(request.toUser.count)", endpoint: "message/mass/send")
-        }
-        let data: Data
-        do {
-            data = try request.encodedBody()
-        } catch {
-            throw WeChatError.invalidRequest("could not encode the request", endpoint: "message/mass/send")
-        }
-        return try await call("message/mass/send", query: [], body: data, contentType: "application/json; charset=utf-8")
+        try await send(try EncodedSendRequest(request))
+    }
+
+    /// `message/mass/send` of a request encoded beforehand (a large send encodes its next
+    /// batch while the current one is in flight).
+    public func send(_ encoded: EncodedSendRequest) async throws(WeChatError) -> SendResponse {
+        try await call("message/mass/send", query: [], body: encoded.body, contentType: "application/json; charset=utf-8")
     }
 
     /// `message/mass/preview`: send to one person.
@@ -238,6 +234,28 @@ public struct WeChatClient: Sendable {
     /// The calls that send messages (not idempotent): any answer to them that is not a clear
     /// refusal (an errcode) is an unknown outcome (`maybeReceived`).
     public static let sendEndpoints: Set<String> = ["message/mass/sendall", "message/mass/send", "message/mass/preview"]
+}
+
+/// A `message/mass/send` request with its body, checked and encoded
+/// (``SendRequest/encodedBody()``).
+public struct EncodedSendRequest: Sendable {
+    /// The request the body was made from.
+    public let request: SendRequest
+    let body: Data
+
+    /// Checks the number of OpenIDs (2 to 10,000) and encodes the body.
+    public init(_ request: SendRequest) throws(WeChatError) {
+        guard (2...10_000).contains(request.toUser.count) else {
+            throw WeChatError.invalidRequest(
+                "mass/send takes 2 to 10,000 OpenIDs, not \(request.toUser.count)", endpoint: "message/mass/send")
+        }
+        do {
+            body = try request.encodedBody()
+        } catch {
+            throw WeChatError.invalidRequest("could not encode the request", endpoint: "message/mass/send")
+        }
+        self.request = request
+    }
 }
 
 /// An answer's body parsed once: its `errcode`/`errmsg`, then (from the same parse) the
