@@ -19,9 +19,9 @@ struct RunLeaseCommandTests {
             let store = try ws.store()
             let run = try #require(try await store.run(runID))
             let left = try #require(try await store.lease(run.identity), "the killed runner's lease")
-            // The runner was on another machine: its lease is that machine's, live for 3 more seconds.
+            // The runner was on another machine: its lease is that machine's, live for 10 more minutes.
             guard case .taken(let theirs) = try await store.forceTakeLease(
-                run.identity, epoch: left.epoch, owner: "ci-other:4242", ttl: 3, now: Date())
+                run.identity, epoch: left.epoch, owner: "ci-other:4242", ttl: 600, now: Date())
             else { Issue.record("could not move the lease to ci-other:4242"); return }
 
             let early = try await ws.resume(runID)
@@ -34,7 +34,11 @@ struct RunLeaseCommandTests {
             let listed = try await ws.runsList()
             #expect(listed.first?["interrupted"] as? Bool == true, "the killed runner's pid is gone: \(listed)")
 
-            try await Task.sleep(for: .milliseconds(max(0, Int(theirs.expiresAt.timeIntervalSinceNow * 1000)) + 300))
+            // That machine's lease lapses (as if taken an hour ago): the run is resumable here.
+            let lapsed = try #require(
+                try await store.acquireLease(run.identity, owner: "ci-other:4242", ttl: 60, now: Date(timeIntervalSinceNow: -3_600))
+                    .acquired)
+            #expect(lapsed.epoch == theirs.epoch && lapsed.expiresAt < Date())
             let resumed = try await ws.resume(runID)
             #expect(resumed.exited(0), "\(resumed)")
             let takeover = try #require(resumed.events("run.taken_over").first, "\(resumed)")
