@@ -50,6 +50,15 @@ struct BroadcastLeasesConformanceTests {
             try await store.releaseLease(spring, owner: "ci:2")
             let third = try await store.acquireLease(spring, owner: "ci:3", ttl: 60, now: at(62_000))
             #expect(third.acquired?.epoch == 3 && third.takenFrom == nil, "\(third)")
+            // Eight racing for it once it expired: one takes it over, and only that one names ci:3.
+            let results = try await withThrowingTaskGroup(of: LeaseResult.self) { group in
+                for n in 10..<18 {
+                    group.addTask { try await store.acquireLease(spring, owner: "ci:\(n)", ttl: 60, now: at(200_000)) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.compactMap(\.acquired).count == 1)
+            #expect(results.compactMap(\.takenFrom).map(\.owner) == ["ci:3"], "\(results)")
         }
     }
 
