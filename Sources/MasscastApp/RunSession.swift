@@ -20,13 +20,33 @@ public struct SessionSettings: Sendable {
     public var secrets: String?
     /// `--concurrency`: steps run at once on parallel branches.
     public var concurrency: Int
+    /// `--lease-ttl`: how long the broadcast's lease lasts without renewal, as written (it
+    /// wins over `state.lease_ttl` of masscast.yaml).
+    public var leaseTTL: String?
 
     /// Settings; `nil` means "located as usual".
-    public init(state: String? = nil, config: String? = nil, secrets: String? = nil, concurrency: Int = 4) {
+    public init(
+        state: String? = nil, config: String? = nil, secrets: String? = nil, concurrency: Int = 4,
+        leaseTTL: String? = nil
+    ) {
         self.state = state
         self.config = config
         self.secrets = secrets
         self.concurrency = concurrency
+        self.leaseTTL = leaseTTL
+    }
+
+    /// The lease's time to live: `--lease-ttl`, else `state.lease_ttl` of `config`, else 5 minutes.
+    /// - Throws: `SetupError` (`invalidConfig`, its diagnostic MC2022 or MC2008) for a flag that
+    ///   is not a duration or is outside 2s…1h.
+    public func resolvedLeaseTTL(config: ProjectConfig?) throws(SetupError) -> Duration {
+        if let text = leaseTTL {
+            switch LeaseTTL.parseFlag(text) {
+            case .ttl(let ttl): return ttl
+            case .invalid(let d): throw SetupError(.invalidConfig, d.message, diagnostics: [d])
+            }
+        }
+        return config?.state?.leaseTTL ?? LeaseTTL.standard
     }
 
     /// The options a `masscast resume` of this run needs to find the same store, config and
@@ -36,6 +56,7 @@ public struct SessionSettings: Sendable {
         if let state { arguments += ["--state", state] }
         if let config { arguments += ["--config", config] }
         if let secrets { arguments += ["--secrets", secrets] }
+        if let leaseTTL { arguments += ["--lease-ttl", leaseTTL] }
         return arguments
     }
 }
@@ -184,12 +205,20 @@ public final class RunSession: Sendable {
     public let scrubbed: [String]
     /// Whether the store is a rehearsal's temporary one, removed by ``close()``.
     public let temporaryStore: Bool
+    /// How long the broadcast's lease lasts without renewal (`--lease-ttl`, `state.lease_ttl`).
+    public let leaseTTL: Duration
+    /// The broadcast's lease as this session holds it (taken by ``run()``, or before it by
+    /// `apply`).
+    public let lease: LeaseHolder
     let action: Action
 
     init(
         executor: RunExecutor, store: any StateStore, rehearsal: Rehearsal?, account: AccountSettings,
-        scrubbed: [String], temporaryStore: Bool, action: Action
+        scrubbed: [String], temporaryStore: Bool, action: Action, leaseTTL: Duration = LeaseTTL.standard,
+        owner: String
     ) {
+        self.leaseTTL = leaseTTL
+        self.lease = LeaseHolder(store: store, owner: owner, ttl: LeaseTTL.seconds(leaseTTL), executor: executor)
         self.executor = executor
         self.store = store
         self.rehearsal = rehearsal
@@ -271,6 +300,8 @@ public final class RunSession: Sendable {
         var config: ProjectConfig?
         var store: any StateStore
         var temporaryStore: Bool
+        /// How long the broadcast's lease lasts without renewal.
+        var leaseTTL: Duration = LeaseTTL.standard
         /// Each input with a value and where it came from: `--input`, the inputs file, `default`.
         var inputSources: [(String, String)] = []
     }
@@ -301,6 +332,7 @@ public final class RunSession: Sendable {
             sources.append((declaration.name, source))
         }
         let config = try ProjectFiles.loadConfig(explicit: settings.config, near: loaded.file)
+        let leaseTTL = try settings.resolvedLeaseTTL(config: config)
         // A step may not read a variable the config takes a credential from (MC3009).
         if let names = config?.secretEnvironmentNames, !names.isEmpty {
             let checked = PipelineLoader(secretEnvironment: names).load(path: loaded.file)
@@ -317,7 +349,8 @@ public final class RunSession: Sendable {
         }
         return Parts(
             loaded: loaded, secrets: secrets, inputs: inputs, config: config, store: store,
-            temporaryStore: wiring.store == nil && request.sandbox && settings.state == nil, inputSources: sources)
+            temporaryStore: wiring.store == nil && request.sandbox && settings.state == nil, leaseTTL: leaseTTL,
+            inputSources: sources)
     }
 
     /// The executor and the session, once the account is known: the one place both are made.
@@ -366,7 +399,8 @@ public final class RunSession: Sendable {
             options: options)
         return RunSession(
             executor: executor, store: parts.store, rehearsal: rehearsal, account: account, scrubbed: scrubbed,
-            temporaryStore: parts.temporaryStore, action: action)
+            temporaryStore: parts.temporaryStore, action: action, leaseTTL: parts.leaseTTL,
+            owner: options.owner)
     }
 
     /// `spool/` in the state file's folder (made 0700), or `nil` (`TMPDIR`) when it cannot be
@@ -404,6 +438,7 @@ public final class RunSession: Sendable {
     ) async throws(SetupError) -> RunSession {
         let settings = request.settings
         let config = try ProjectFiles.loadConfig(explicit: settings.config, environment: environment)
+        _ = try settings.resolvedLeaseTTL(config: config)
         let store: any StateStore
         if let given = wiring.store {
             store = given
@@ -468,7 +503,7 @@ public final class RunSession: Sendable {
         let loadedAt = LoadedPipeline(pipeline: pipeline, file: record.pipelineFile, warnings: loaded.warnings)
         let parts = Parts(
             loaded: loadedAt, secrets: secrets, inputs: inputs, config: pipelineConfig, store: store,
-            temporaryStore: false)
+            temporaryStore: false, leaseTTL: try settings.resolvedLeaseTTL(config: pipelineConfig ?? config))
         return assemble(
             resumed, parts, account: account, rehearsal: rehearsal, environment: environment, wiring: wiring,
             configure: { _ in }, logging: logging)
@@ -476,7 +511,32 @@ public final class RunSession: Sendable {
 
     /// Starts (or continues) the run and waits for its result. Nothing here handles signals:
     /// see ``RunService`` for a run that stops gracefully on SIGINT and SIGTERM.
+    ///
+    /// The run holds the broadcast's lease throughout (``lease``): taken here unless the caller
+    /// (`apply`) took it already, renewed while the run goes on, released at the end. Another
+    /// owner's live lease refuses the run (`busy`, the holder and expiry logged); a lease that
+    /// expired (its holder crashed or was paused) is taken over.
     public func run() async -> RunResult {
+        guard lease.lease == nil else { return await runHeld() }
+        let result: LeaseResult
+        do {
+            result = try await lease.acquire(now: Date())
+        } catch {
+            return .invalid(message: "state store: cannot take the broadcast's lease: \(error)")
+        }
+        if case .held(let holder, let until) = result {
+            var runID: String?
+            if case .resume(let id) = action { runID = id }
+            await executor.leaseHeld(by: holder, until: until, runID: runID)
+            return .busy(runID: runID ?? "", owner: holder)
+        }
+        lease.startRenewal()
+        let outcome = await runHeld()
+        await lease.release()
+        return outcome
+    }
+
+    func runHeld() async -> RunResult {
         switch action {
         case .start: await executor.start()
         case .resume(let runID): await executor.resume(runID: runID)
@@ -573,7 +633,11 @@ public enum RunHistory {
     /// The newest `limit` runs, as text or JSON (`mermaid` is refused by the command).
     public static func list(_ store: any StateStore, limit: Int, format: Format) async throws -> String {
         let runs = try await store.runs(limit: limit)
-        let liveness = RunOptions().ownerLiveness()
+        // A run is live while its owner holds an unexpired lease (the heartbeat is not read)
+        // and, on this host, its process exists.
+        let now = Date()
+        let holders = Set(try await store.leases().filter { $0.expiresAt > now }.map(\.owner))
+        let liveness: OwnerLiveness = { owner, _ in holders.contains(owner) && RunOptions.isProcessAlive(owner) }
         if format == .json {
             return String(decoding: try RunTimeline.renderRunListJSON(runs, liveness: liveness), as: UTF8.self) + "\n"
         }
@@ -584,7 +648,11 @@ public enum RunHistory {
     /// store has no such run.
     public static func show(_ runID: String, in store: any StateStore, format: Format) async throws -> String? {
         guard let run = try await store.run(runID) else { return nil }
-        let ownerAlive = run.owner.map { RunOptions().ownerLiveness()($0, run.heartbeatAt) } ?? true
+        let lease = try await store.lease(run.identity)
+        let ownerAlive =
+            run.owner.map { owner in
+                RunOptions.isProcessAlive(owner) && lease.map { $0.owner == owner && $0.expiresAt > Date() } ?? false
+            } ?? true
         guard let report = try await RunReports.report(runID: runID, store: store, ownerAlive: ownerAlive) else {
             return nil
         }
