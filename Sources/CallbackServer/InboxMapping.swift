@@ -34,6 +34,16 @@ public enum InboxMapping {
     }
 
     static func articlesJSON(_ items: [MassSendJobFinish.ArticleURLItem]) -> String {
+        // The usual case, URLs with nothing to escape, written directly: the same bytes as
+        // the encoder's below (sorted keys, slashes as they are).
+        if items.allSatisfy({ $0.articleURL.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C } }) {
+            var out = "["
+            for (index, item) in items.enumerated() {
+                if index > 0 { out += "," }
+                out += #"{"article_idx":"# + String(item.articleIdx) + #","article_url":""# + item.articleURL + #""}"#
+            }
+            return out + "]"
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let articles = items.map { Article(article_idx: $0.articleIdx, article_url: $0.articleURL) }

@@ -46,6 +46,11 @@ public struct PipelineFileChecker: Sendable {
     /// is being read: `reading big.txt: 36,157 lines, 10%`.
     public var progress: (@Sendable (String) -> Void)?
 
+    /// What this checker learned about folders and files (repository roots, real paths,
+    /// `stat`, first bytes), shared by every pipeline it checks and by its threads: a path
+    /// named by many pipelines is examined once. A new checker looks at the disk again.
+    private let facts = FileFacts()
+
     public init(deep: Bool = false, progress: (@Sendable (String) -> Void)? = nil) {
         self.deep = deep
         self.progress = progress
@@ -55,7 +60,8 @@ public struct PipelineFileChecker: Sendable {
     /// `pipeline.file`, which must be a path from the current folder (as `validate` loads it).
     /// `allowed`: folders outside the repository the files may be in (`paths.allow`, real paths).
     public func check(_ pipeline: Pipeline, allowed: [String] = []) -> [Diagnostic] {
-        let root = FileAccess(root: RepositoryRoot.find(forPipelineAt: pipeline.file), allowed: allowed)
+        let folder = RepositoryRoot.folder(of: pipeline.file)
+        let root = FileAccess(root: facts.root(ofFolder: folder), allowed: allowed)
         var out: [Diagnostic] = []
         for step in pipeline.steps {
             guard let with = step.with else { continue }
@@ -65,13 +71,13 @@ public struct PipelineFileChecker: Sendable {
                     let type = with["type"]?.scalar.flatMap { MediaType(rawValue: $0.text) }
                     let limit = type?.limit
                     let what = type.map { "media/upload type \($0.rawValue)" } ?? "media/upload"
-                    out += checkFile(file, key: "file", pipeline: pipeline, root: root) { path, display, size in
+                    out += checkFile(file, key: "file", folder: folder, root: root) { path, display, size in
                         limit.map { mediaProblems(path: path, display: display, size: size, limit: $0, what: what, at: file.location) } ?? []
                     }
                 }
             case "media/uploadimg":
                 if let file = with["file"] {
-                    out += checkFile(file, key: "file", pipeline: pipeline, root: root) { path, display, size in
+                    out += checkFile(file, key: "file", folder: folder, root: root) { path, display, size in
                         mediaProblems(path: path, display: display, size: size, limit: .articleImage,
                                       what: "media/uploadimg", at: file.location)
                     }
@@ -81,12 +87,12 @@ public struct PipelineFileChecker: Sendable {
             }
             if let audience = with["touser_file"] {
                 let column = with["touser_column"]
-                out += checkFile(audience, key: "touser_file", pipeline: pipeline, root: root) { path, display, _ in
+                out += checkFile(audience, key: "touser_file", folder: folder, root: root) { path, display, _ in
                     audienceProblems(path: path, display: display, file: audience, column: column)
                 }
             }
             for node in contentFiles(in: with) {
-                out += checkFile(node, key: "content_file", pipeline: pipeline, root: root) { path, display, size in
+                out += checkFile(node, key: "content_file", folder: folder, root: root) { path, display, size in
                     contentProblems(path: path, display: display, size: size, at: node.location)
                 }
             }
@@ -100,15 +106,16 @@ public struct PipelineFileChecker: Sendable {
     /// readable regular file; then runs `content` on it (its path, its name for messages,
     /// its size).
     private func checkFile(
-        _ node: SourceNode, key: String, pipeline: Pipeline, root: FileAccess,
+        _ node: SourceNode, key: String, folder: String, root: FileAccess,
         content: (_ path: String, _ display: String, _ size: Int) -> [Diagnostic]
     ) -> [Diagnostic] {
         guard let (written, style) = node.scalar, !node.hasExpression, !written.isEmpty else { return [] }
         _ = style
-        let path = RepositoryRoot.resolve(written, pipelineFile: pipeline.file)
-        let display = RepositoryRoot.displayPath(path)
-        if !root.permits(path) {
-            let real = RepositoryRoot.realPath(path)
+        let file = facts.file(written, inFolder: folder)
+        let path = file.path
+        let display = file.display
+        if !root.permits(realPath: file.real) {
+            let real = file.real
             return [.error(
                 .pathOutsideRepository,
                 "\(key) '\(written)' is outside the repository",
@@ -116,9 +123,8 @@ public struct PipelineFileChecker: Sendable {
                 note: .init("it resolves to \(real)\(real != RepositoryRoot.absolute(path) ? " (through a symbolic link)" : ""); files may be in \(root.placesDescription)"),
                 hint: "keep the files a pipeline reads inside its repository (the folder of masscast.yaml, else the one holding .git), so that a review sees them, or list their folder under paths.allow in masscast.yaml")]
         }
-        var info = stat()
-        if stat(path, &info) != 0 {
-            let code = errno
+        if file.statError != 0 {
+            let code = file.statError
             if code == ENOENT || code == ENOTDIR {
                 return [.error(.fileNotReadable, "\(key) '\(written)' does not exist", at: node.location,
                                note: .init("looked for \(display)"),
@@ -127,7 +133,7 @@ public struct PipelineFileChecker: Sendable {
             return [.error(.fileNotReadable, "\(key) '\(written)' cannot be read: \(String(cString: strerror(code)))",
                            at: node.location, note: .init("looked at \(display)"))]
         }
-        let type = info.st_mode & S_IFMT
+        let type = file.mode & S_IFMT
         if type != S_IFREG {
             let kind: String
             switch type {
@@ -141,11 +147,11 @@ public struct PipelineFileChecker: Sendable {
             return [.error(.fileNotReadable, "\(key) '\(written)' is \(kind), not a regular file", at: node.location,
                            note: .init("looked at \(display)"), hint: "\(key) must name a file")]
         }
-        if access(path, R_OK) != 0 {
+        if !file.readable {
             return [.error(.fileNotReadable, "\(key) '\(written)' cannot be read (permission denied)", at: node.location,
                            note: .init("looked at \(display)"), hint: "make the file readable by the user that runs masscast")]
         }
-        return content(path, display, Int(info.st_size))
+        return content(path, display, file.size)
     }
 
     /// Every `content_file` scalar under `node`, at any depth (text payloads, articles).
@@ -172,8 +178,7 @@ public struct PipelineFileChecker: Sendable {
             return [.error(.fileTooBig, "\(display) is \(Self.size(size)); \(what) takes at most \(Self.size(limit.maxBytes))",
                            at: location, hint: "WeChat refuses larger files (errcode \(limit.sizeErrcode)); make the file smaller")]
         }
-        let head = Self.readPrefix(path, count: MediaFormat.sniffBytes)
-        let found = MediaFormat.sniff(head)
+        let found = facts.format(of: path)
         if found.map({ !accepted.contains($0) }) ?? true {
             let what2 = found.map { "those of \(a($0.rawValue)) file" } ?? "of no format masscast recognises"
             return [.error(.mediaFormat, "\(display) is not \(a(names)) file: its first bytes are \(what2)", at: location,
@@ -196,8 +201,7 @@ public struct PipelineFileChecker: Sendable {
         if size > limit {
             return [.error(.fileTooBig, "\(display) is \(Self.size(size)); content_file takes at most \(Self.size(limit))", at: location)]
         }
-        let data = Self.readPrefix(path, count: limit)
-        if let line = Self.firstInvalidUTF8Line(data) {
+        if let line = facts.firstInvalidUTF8Line(of: path, limit: limit) {
             return [.error(.mediaFormat, "\(display) is not UTF-8 text", at: location,
                            note: .init("\(display):\(line): the first byte that is not UTF-8"),
                            hint: "save the file as UTF-8")]
@@ -317,5 +321,77 @@ public struct PipelineFileChecker: Sendable {
             out.append(c)
         }
         return out
+    }
+}
+
+/// What one checker learned about the disk, keyed by folder and by path as written: each
+/// folder's repository root is found once, and each named file is resolved, `stat`'ed and
+/// read once, however many pipelines name it. Thread-safe (the checks run in parallel).
+final class FileFacts: @unchecked Sendable {
+    /// A file named in a pipeline, as the checks see it.
+    struct File: Sendable {
+        /// The path as the runner resolves it (relative to the current folder when the
+        /// pipeline's path was).
+        var path: String
+        /// The name in messages (``RepositoryRoot/displayPath(_:)``).
+        var display: String
+        /// The real path (symbolic links resolved).
+        var real: String
+        /// `errno` of `stat`, or 0.
+        var statError: Int32
+        var mode: mode_t
+        var size: Int
+        /// Whether `access(R_OK)` allows reading it.
+        var readable: Bool
+    }
+
+    private let lock = NSLock()
+    /// The current folder, absolute, when the checker was made.
+    private let currentDirectory = RepositoryRoot.absolute(FileManager.default.currentDirectoryPath)
+    private var roots: [String: String] = [:]
+    private var files: [String: File] = [:]
+    private var formats: [String: MediaFormat?] = [:]
+    private var utf8Lines: [String: Int?] = [:]
+
+    private func cached<K: Hashable, V>(_ table: ReferenceWritableKeyPath<FileFacts, [K: V]>, _ key: K, _ make: () -> V) -> V {
+        lock.lock()
+        if let known = self[keyPath: table][key] { lock.unlock(); return known }
+        lock.unlock()
+        let value = make()
+        lock.lock()
+        self[keyPath: table][key] = value
+        lock.unlock()
+        return value
+    }
+
+    /// The repository root of the pipelines in `folder` (``RepositoryRoot/find(forPipelineAt:)``).
+    func root(ofFolder folder: String) -> String {
+        cached(\.roots, folder) { RepositoryRoot.find(forFolder: folder) }
+    }
+
+    /// The file `written` names, for a pipeline in `folder`.
+    func file(_ written: String, inFolder folder: String) -> File {
+        cached(\.files, folder + "\u{0}" + written) {
+            let path = written.hasPrefix("/") ? written : (folder as NSString).appendingPathComponent(written)
+            var info = stat()
+            let failed = stat(path, &info) != 0
+            let statError = failed ? errno : 0
+            return File(
+                path: path, display: RepositoryRoot.displayPath(path, currentDirectory: currentDirectory), real: RepositoryRoot.realPath(path),
+                statError: statError, mode: failed ? 0 : info.st_mode, size: failed ? 0 : Int(info.st_size),
+                readable: !failed && access(path, R_OK) == 0)
+        }
+    }
+
+    /// The format of the regular file at `path` by its first bytes.
+    func format(of path: String) -> MediaFormat? {
+        cached(\.formats, path) { MediaFormat.sniff(PipelineFileChecker.readPrefix(path, count: MediaFormat.sniffBytes)) }
+    }
+
+    /// The first line of the first `limit` bytes of `path` that is not UTF-8.
+    func firstInvalidUTF8Line(of path: String, limit: Int) -> Int? {
+        cached(\.utf8Lines, path) {
+            PipelineFileChecker.firstInvalidUTF8Line(PipelineFileChecker.readPrefix(path, count: limit))
+        }
     }
 }

@@ -26,7 +26,12 @@ public enum RepositoryRoot {
 
     /// The root for the pipeline at `pipelineFile` (absolute, symbolic links resolved).
     public static func find(forPipelineAt pipelineFile: String) -> String {
-        let start = absolute(folder(of: pipelineFile))
+        find(forFolder: folder(of: pipelineFile))
+    }
+
+    /// The root for the pipelines in `folder` (absolute, symbolic links resolved).
+    public static func find(forFolder folder: String) -> String {
+        let start = absolute(folder)
         let fm = FileManager.default
         var dir = start
         while true {
@@ -51,7 +56,11 @@ public enum RepositoryRoot {
     /// Whether `path`, after resolving symbolic links, is `root` or inside it. `root`
     /// must be a real path (as ``find(forPipelineAt:)`` returns).
     public static func contains(root: String, path: String) -> Bool {
-        let real = realPath(path)
+        contains(root: root, realPath: realPath(path))
+    }
+
+    /// Whether the real path `real` is `root` or inside it (both real paths).
+    public static func contains(root: String, realPath real: String) -> Bool {
         if root == "/" { return true }
         return real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/")
     }
@@ -79,16 +88,41 @@ public enum RepositoryRoot {
     /// `path` relative to the current folder when it is inside it, else absolute; `.` and
     /// `..` removed lexically. How `validate` names a file in its messages.
     public static func displayPath(_ path: String) -> String {
-        let full = absolute(path)
-        let cwd = absolute(FileManager.default.currentDirectoryPath)
+        displayPath(path, currentDirectory: absolute(FileManager.default.currentDirectoryPath))
+    }
+
+    /// ``displayPath(_:)`` with the current folder given (absolute, normalised).
+    static func displayPath(_ path: String, currentDirectory cwd: String) -> String {
+        let full = absolute(path.hasPrefix("/") ? path : cwd + "/" + path)
         let prefix = cwd == "/" ? "/" : cwd + "/"
         return full.hasPrefix(prefix) ? String(full.dropFirst(prefix.count)) : full
     }
 
-    /// The folder of a file path (`.` for a bare name).
-    static func folder(of file: String) -> String {
-        let dir = (file as NSString).deletingLastPathComponent
+    /// The folder of a file path (`.` for a bare name), as `NSString.deletingLastPathComponent`
+    /// gives it.
+    public static func folder(of file: String) -> String {
+        let dir = deletingLastComponent(file)
         return dir.isEmpty ? "." : dir
+    }
+
+    /// `NSString.deletingLastPathComponent`, without Foundation for the common path that has
+    /// no repeated slash and no trailing one (Foundation's costs about 100 times more).
+    static func deletingLastComponent(_ path: String) -> String {
+        var previous: UInt8 = 0
+        var lastSlash: Int?
+        var index = 0
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/") {
+                if previous == byte { return (path as NSString).deletingLastPathComponent }
+                lastSlash = index
+            }
+            previous = byte
+            index += 1
+        }
+        if previous == UInt8(ascii: "/") { return (path as NSString).deletingLastPathComponent }
+        guard let lastSlash else { return "" }
+        if lastSlash == 0 { return "/" }
+        return String(decoding: path.utf8.prefix(lastSlash), as: UTF8.self)
     }
 
     /// `path` as an absolute path without `.`, `..` or repeated slashes (lexically).
@@ -150,7 +184,14 @@ public struct FileAccess: Sendable, Hashable {
 
     /// Whether `path`, after symbolic links, is inside the root or an allowed folder.
     public func permits(_ path: String) -> Bool {
-        RepositoryRoot.contains(root: root, path: path) || allowed.contains { RepositoryRoot.contains(root: $0, path: path) }
+        permits(realPath: RepositoryRoot.realPath(path))
+    }
+
+    /// Whether the real path `real` (``RepositoryRoot/realPath(_:)``) is inside the root or an
+    /// allowed folder.
+    public func permits(realPath real: String) -> Bool {
+        RepositoryRoot.contains(root: root, realPath: real)
+            || allowed.contains { RepositoryRoot.contains(root: $0, realPath: real) }
     }
 
     /// Where files may be, for messages: `the repository root /r` or `the repository root

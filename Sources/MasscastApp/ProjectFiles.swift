@@ -68,6 +68,7 @@ public struct ProjectConfigs {
     let loader: ProjectConfigLoader
     /// Loaded configs by absolute path, in the order they were added.
     private var loaded: [(key: String, name: String, config: ProjectConfig?, diagnostics: [Diagnostic])] = []
+    /// The key of each folder's config (`nil`: none), found and loaded once per folder.
     private var discovered: [String: String?] = [:]
     private let cwd: String
 
@@ -116,18 +117,14 @@ public struct ProjectConfigs {
     /// The config for the pipeline at `file`, discovered from its folder upward and loaded;
     /// `nil` when there is none.
     public mutating func discover(for file: String) -> String? {
-        var folder = (file as NSString).deletingLastPathComponent
-        if folder.isEmpty { folder = "." }
-        let found: String?
-        if let known = discovered[folder] {
-            found = known
-        } else {
-            found = ProjectConfigLoader.discover(startingAt: folder)
-            discovered[folder] = found
+        let folder = RepositoryRoot.folder(of: file)
+        if let known = discovered[folder] { return known }
+        let key = ProjectConfigLoader.discover(startingAt: folder).map { found in
+            // Named relative to the current folder when it is inside it, as the user would write it.
+            let prefix = cwd.hasSuffix("/") ? cwd : cwd + "/"
+            return add(found.hasPrefix(prefix) ? String(found.dropFirst(prefix.count)) : found)
         }
-        guard let found else { return nil }
-        // Named relative to the current folder when it is inside it, as the user would write it.
-        let prefix = cwd.hasSuffix("/") ? cwd : cwd + "/"
-        return add(found.hasPrefix(prefix) ? String(found.dropFirst(prefix.count)) : found)
+        discovered.updateValue(key, forKey: folder)
+        return key
     }
 }

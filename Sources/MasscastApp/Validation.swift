@@ -85,10 +85,16 @@ public struct Validation: Sendable {
         let configOfFile = files.map { file in config.map(configs.key) ?? configs.discover(for: file) }
 
         let loader = PipelineLoader(reader: YAMLReader(maxBytes: maxFileSize))
-        // The variables each pipeline's config reads credentials from: its steps may not.
-        let secretNames = configOfFile.map { $0.flatMap(configs.config)?.secretEnvironmentNames ?? [] }
-        // The folders outside its repository each pipeline's config allows (`paths.allow`).
-        let allowed = configOfFile.map { FileAccess.allowedRealPaths($0.flatMap(configs.config)) }
+        // Per config (computed once each): the variables it reads credentials from, which
+        // its pipelines' steps may not read, and the folders outside the repository it
+        // allows (`paths.allow`).
+        var perConfig: [String?: (secretNames: Set<String>, allowed: [String])] = [:]
+        for key in configOfFile where perConfig[key] == nil {
+            let config = key.flatMap(configs.config)
+            perConfig[key] = (config?.secretEnvironmentNames ?? [], FileAccess.allowedRealPaths(config))
+        }
+        let secretNames = configOfFile.map { perConfig[$0]!.secretNames }
+        let allowed = configOfFile.map { perConfig[$0]!.allowed }
         let checker = PipelineFileChecker(deep: deep, progress: progress)
         let sources = SourceCache()
         let results = ParallelMap.run(files.count, jobs: jobs) { i in

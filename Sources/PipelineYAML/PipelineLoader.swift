@@ -167,10 +167,31 @@ public final class SourceCache: @unchecked Sendable {
         if lines[file] == nil { lines[file] = split }
     }
 
-    private static func split<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> [Substring] {
+    /// The text's lines, as `split(separator: "\n", omittingEmptySubsequences: false)` over
+    /// its characters gives them (a CR LF pair is one character there, so it does not end a
+    /// line), found by a scan of the UTF-8 bytes instead of by grapheme clusters.
+    static func split<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> [Substring] {
         var text = String(decoding: bytes, as: UTF8.self)
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        return text.split(separator: "\n", omittingEmptySubsequences: false)
+        // A LF is a character of its own unless a CR comes before it, so these byte offsets
+        // are character boundaries.
+        var out: [Substring] = []
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        var previous: UInt8 = 0
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            let next = utf8.index(after: index)
+            if byte == 0x0A && previous != 0x0D {
+                out.append(text[start..<index])
+                start = next
+            }
+            previous = byte
+            index = next
+        }
+        out.append(text[start..<utf8.endIndex])
+        return out
     }
 
     public func line(_ file: String, _ number: Int) -> String? {

@@ -48,6 +48,16 @@ struct RepositoryRootTests {
         #expect(RepositoryRoot.find(forPipelineAt: s.path + "/alone/p.yaml") == s.path + "/alone")
     }
 
+    @Test("a file's folder is what NSString.deletingLastPathComponent gives, for plain and odd paths")
+    func folderOfAFile() {
+        for path in ["a/b.yaml", "b.yaml", "/b.yaml", "/", "", "pipelines/x/y.yaml", "/srv/p/y.yaml", "a//b.yaml",
+                     "a/b/", "./a.yaml", "../x/a.yaml", "//a", "a/./b.yaml", "日本/語.yaml", "a/b//"] {
+            #expect(RepositoryRoot.deletingLastComponent(path) == (path as NSString).deletingLastPathComponent, "\(path)")
+            let folder = (path as NSString).deletingLastPathComponent
+            #expect(RepositoryRoot.folder(of: path) == (folder.isEmpty ? "." : folder), "\(path)")
+        }
+    }
+
     @Test("paths are relative to the pipeline's folder; '..' and symbolic links are followed before the containment check")
     func containment() throws {
         let s = try Scratch()

@@ -1,6 +1,7 @@
 import Foundation
-import PipelineYAML
 import Testing
+
+@testable import PipelineYAML
 
 @Suite("Snippet lines (SourceCache)")
 struct SourceCacheTests {
@@ -32,5 +33,21 @@ struct SourceCacheTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let line = try #require(SourceCache().line(path, 1))
         #expect(line == "name: a\u{FFFD}[2Jb\u{FFFD}c\ttab")
+    }
+
+    @Test("lines are split as the characters split them: LF ends a line, CR LF does not, a BOM is dropped, bad UTF-8 repaired")
+    func linesAsCharactersSplitThem() {
+        let texts: [[UInt8]] = [
+            [], Array("\n".utf8), Array("a\nb".utf8), Array("a\nb\n".utf8), Array("a\n\n\nb".utf8),
+            Array("a\r\nb\r\n".utf8), Array("a\rb\n\rc".utf8), Array("\u{FEFF}x: 1\ny: 2".utf8),
+            Array("名前: 日本\né\u{301}\n\u{301}x".utf8), [0x61, 0xE3, 0x81, 0x0A, 0x62, 0xFF, 0x0A],
+            Array("\n\u{301}a\n".utf8), [0xEF, 0xBB, 0xBF], Array("tab\there\r\n\n".utf8),
+        ]
+        for bytes in texts {
+            var text = String(decoding: bytes, as: UTF8.self)
+            if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+            let expected = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            #expect(SourceCache.split(bytes).map(String.init) == expected, "\(bytes)")
+        }
     }
 }

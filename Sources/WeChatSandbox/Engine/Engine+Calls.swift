@@ -35,20 +35,55 @@ extension SandboxEngine {
             let force = Value.parse(request.body)?["force_refresh"]?.lenientBool ?? false
             readOnly = !force
         }
+        // The answer's errcode is read when the log is listed (``resolvedCallLog()``), not on
+        // the request path: a small answer is kept (shared, not copied) until then.
         var errcode: Int?
-        if response.dropConnection == nil, response.status == 200, response.body.count <= 65_536,
-           let answer = Value.parse(response.body), answer.objectValue != nil {
-            errcode = answer["errcode"]?.lenientInt.map { Int(clamping: $0) } ?? 0
+        var answer: Data?
+        if response.dropConnection == nil, response.status == 200, response.body.count <= 65_536 {
+            if response.body.count <= LoggedCall.keptAnswerBytes {
+                answer = response.body
+            } else {
+                errcode = LoggedCall.errcode(of: response.body)
+            }
         }
-        callLog.append(SandboxCallRecord(
-            seq: callSerial, method: request.method.uppercased(), endpoint: endpoint,
+        let method = request.method
+        callLog.append(LoggedCall(record: SandboxCallRecord(
+            seq: callSerial, method: method.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) ? method.uppercased() : method,
+            endpoint: endpoint,
             account: appID.flatMap { accounts[$0]?.name }, appID: appID, at: (now.timeIntervalSince1970 * 1000).rounded() / 1000,
             readOnly: readOnly, httpStatus: response.dropConnection == nil ? response.status : nil, errcode: errcode,
-            dropped: response.dropConnection))
+            dropped: response.dropConnection), answer: answer))
         // Trimmed a tenth at a time, so a long benchmark does not shift the whole log on every call.
         if callLog.count >= Self.callLogLimit + Self.callLogLimit / 10 {
             callLog.removeFirst(callLog.count - Self.callLogLimit)
         }
+    }
+}
+
+extension SandboxEngine {
+    /// The call log with every errcode read: the kept answers are parsed once, here.
+    func resolvedCallLog() -> [SandboxCallRecord] {
+        for index in callLog.indices where callLog[index].answer != nil {
+            callLog[index].record.errcode = LoggedCall.errcode(of: callLog[index].answer!)
+            callLog[index].answer = nil
+        }
+        return callLog.map(\.record)
+    }
+}
+
+/// A call in the engine's log: its record, and while its errcode is not read yet, the
+/// answer it comes from.
+struct LoggedCall: Sendable {
+    /// Answers up to this size are kept until the log is listed; larger ones are read at once.
+    static let keptAnswerBytes = 4096
+
+    var record: SandboxCallRecord
+    var answer: Data?
+
+    /// The errcode of a JSON object answer (0 when it has none); `nil` when it is not one.
+    static func errcode(of body: Data) -> Int? {
+        guard let answer = Value.parse(body), answer.objectValue != nil else { return nil }
+        return answer["errcode"]?.lenientInt.map { Int(clamping: $0) } ?? 0
     }
 }
 

@@ -23,7 +23,7 @@ extension SandboxEngine {
             if let key = request.query["clientmsgid"] { records = records.filter { $0.clientMsgID == key } }
             return encode(["sends": records])
         case ("GET", "/calls"):
-            var records = callLog
+            var records = resolvedCallLog()
             if let account = request.query["account"] {
                 records = records.filter { $0.account == account || $0.appID == account }
             }

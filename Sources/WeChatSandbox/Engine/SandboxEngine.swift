@@ -27,7 +27,7 @@ public actor SandboxEngine {
     var faultStates: [FaultState] = []
     var faultSerial: UInt64 = 0
     /// Every `/cgi-bin/` call, oldest first (the last ``callLogLimit`` at least; older ones are dropped).
-    var callLog: [SandboxCallRecord] = []
+    var callLog: [LoggedCall] = []
     var callSerial = 0
 
     var rng: SplitMix64
@@ -167,7 +167,7 @@ public actor SandboxEngine {
 
     /// Every `/cgi-bin/` call the sandbox answered (or dropped), oldest first: what
     /// `GET /sandbox/calls` lists.
-    public func calls() -> [SandboxCallRecord] { callLog }
+    public func calls() -> [SandboxCallRecord] { resolvedCallLog() }
 
     /// How many media (temporary media, uploadnews articles, uploadvideo results) the account
     /// `appID` has had uploaded: what tests check to prove an upload was not repeated.
