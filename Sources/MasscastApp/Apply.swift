@@ -21,15 +21,13 @@ public struct ApplyRequest: Sendable {
     public var sandbox: Bool
     /// `--fixture` with `--sandbox`.
     public var fixture: String?
-    /// `--state`, `--config`, `--secrets`, `--concurrency`.
+    /// `--state`, `--config`, `--secrets`, `--concurrency`, `--lease-ttl`.
     public var settings: SessionSettings
-    /// How long a lease lasts without renewal; renewed every third of it while a run goes on.
-    public var leaseTTL: TimeInterval
 
     public init(
         paths: [String], dryRun: Bool = false, rerun: Set<String> = [], allowLate: Bool = false,
         confirmToAll: Set<String> = [], sandbox: Bool = false, fixture: String? = nil,
-        settings: SessionSettings = SessionSettings(), leaseTTL: TimeInterval = 300
+        settings: SessionSettings = SessionSettings()
     ) {
         self.paths = paths.isEmpty ? ["pipelines"] : paths
         self.dryRun = dryRun
@@ -39,7 +37,6 @@ public struct ApplyRequest: Sendable {
         self.sandbox = sandbox
         self.fixture = fixture
         self.settings = settings
-        self.leaseTTL = leaseTTL
     }
 }
 
@@ -202,17 +199,18 @@ public enum Apply {
                 exitCode: ReconcileExitClass.refused.rawValue, refused: true)
         }
         let owner = RunOptions.defaultOwner
+        let leaseTTL = LeaseTTL.seconds(session.leaseTTL)
         var leased = false
         var entry: ApplyEntry
         do {
             if !request.dryRun {
                 let before = try await session.store.lease(identity)
                 let taken = ContinuousClock.now
-                var lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
+                var lease = try await session.store.acquireLease(identity, owner: owner, ttl: leaseTTL, now: now())
                 // A holder on this host whose process is gone (a killed applier) holds nothing.
                 if case .held(let holder, _) = lease, !RunOptions.isProcessAlive(holder) {
                     try await session.store.releaseLease(identity, owner: holder)
-                    lease = try await session.store.acquireLease(identity, owner: owner, ttl: request.leaseTTL, now: now())
+                    lease = try await session.store.acquireLease(identity, owner: owner, ttl: leaseTTL, now: now())
                 }
                 leased = lease.acquired != nil
                 // The run's journal intents are written only while this lease's epoch holds.
@@ -221,7 +219,7 @@ public enum Apply {
                     if let before, before.owner != owner, acquired.epoch > before.epoch {
                         await executor.tookOver(from: before.owner, epoch: acquired.epoch)
                     }
-                    await executor.leaseMargin(until: Self.leaseMargin(from: taken, ttl: request.leaseTTL))
+                    await executor.leaseMargin(until: Self.leaseMargin(from: taken, ttl: leaseTTL))
                 }
             }
             let quota = await executor.quotaCheck(now: now())
@@ -277,7 +275,7 @@ public enum Apply {
             // Renewed every third of the ttl; a renewal refused (the lease moved to another
             // holder) stops the run; one that fails (store unreachable) leaves the margin
             // where it was, and past it no new send starts.
-            let renewal = Task { [store = session.store, ttl = request.leaseTTL] in
+            let renewal = Task { [store = session.store, ttl = leaseTTL] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(ttl / 3))
                     if Task.isCancelled { break }

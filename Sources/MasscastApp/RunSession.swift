@@ -20,13 +20,33 @@ public struct SessionSettings: Sendable {
     public var secrets: String?
     /// `--concurrency`: steps run at once on parallel branches.
     public var concurrency: Int
+    /// `--lease-ttl`: how long the broadcast's lease lasts without renewal, as written (it
+    /// wins over `state.lease_ttl` of masscast.yaml).
+    public var leaseTTL: String?
 
     /// Settings; `nil` means "located as usual".
-    public init(state: String? = nil, config: String? = nil, secrets: String? = nil, concurrency: Int = 4) {
+    public init(
+        state: String? = nil, config: String? = nil, secrets: String? = nil, concurrency: Int = 4,
+        leaseTTL: String? = nil
+    ) {
         self.state = state
         self.config = config
         self.secrets = secrets
         self.concurrency = concurrency
+        self.leaseTTL = leaseTTL
+    }
+
+    /// The lease's time to live: `--lease-ttl`, else `state.lease_ttl` of `config`, else 5 minutes.
+    /// - Throws: `SetupError` (`invalidConfig`, its diagnostic MC2022 or MC2008) for a flag that
+    ///   is not a duration or is outside 2s…1h.
+    public func resolvedLeaseTTL(config: ProjectConfig?) throws(SetupError) -> Duration {
+        if let text = leaseTTL {
+            switch LeaseTTL.parseFlag(text) {
+            case .ttl(let ttl): return ttl
+            case .invalid(let d): throw SetupError(.invalidConfig, d.message, diagnostics: [d])
+            }
+        }
+        return config?.state?.leaseTTL ?? LeaseTTL.standard
     }
 
     /// The options a `masscast resume` of this run needs to find the same store, config and
@@ -36,6 +56,7 @@ public struct SessionSettings: Sendable {
         if let state { arguments += ["--state", state] }
         if let config { arguments += ["--config", config] }
         if let secrets { arguments += ["--secrets", secrets] }
+        if let leaseTTL { arguments += ["--lease-ttl", leaseTTL] }
         return arguments
     }
 }
@@ -184,12 +205,15 @@ public final class RunSession: Sendable {
     public let scrubbed: [String]
     /// Whether the store is a rehearsal's temporary one, removed by ``close()``.
     public let temporaryStore: Bool
+    /// How long the broadcast's lease lasts without renewal (`--lease-ttl`, `state.lease_ttl`).
+    public let leaseTTL: Duration
     let action: Action
 
     init(
         executor: RunExecutor, store: any StateStore, rehearsal: Rehearsal?, account: AccountSettings,
-        scrubbed: [String], temporaryStore: Bool, action: Action
+        scrubbed: [String], temporaryStore: Bool, action: Action, leaseTTL: Duration = LeaseTTL.standard
     ) {
+        self.leaseTTL = leaseTTL
         self.executor = executor
         self.store = store
         self.rehearsal = rehearsal
@@ -271,6 +295,8 @@ public final class RunSession: Sendable {
         var config: ProjectConfig?
         var store: any StateStore
         var temporaryStore: Bool
+        /// How long the broadcast's lease lasts without renewal.
+        var leaseTTL: Duration = LeaseTTL.standard
         /// Each input with a value and where it came from: `--input`, the inputs file, `default`.
         var inputSources: [(String, String)] = []
     }
@@ -301,6 +327,7 @@ public final class RunSession: Sendable {
             sources.append((declaration.name, source))
         }
         let config = try ProjectFiles.loadConfig(explicit: settings.config, near: loaded.file)
+        let leaseTTL = try settings.resolvedLeaseTTL(config: config)
         // A step may not read a variable the config takes a credential from (MC3009).
         if let names = config?.secretEnvironmentNames, !names.isEmpty {
             let checked = PipelineLoader(secretEnvironment: names).load(path: loaded.file)
@@ -317,7 +344,8 @@ public final class RunSession: Sendable {
         }
         return Parts(
             loaded: loaded, secrets: secrets, inputs: inputs, config: config, store: store,
-            temporaryStore: wiring.store == nil && request.sandbox && settings.state == nil, inputSources: sources)
+            temporaryStore: wiring.store == nil && request.sandbox && settings.state == nil, leaseTTL: leaseTTL,
+            inputSources: sources)
     }
 
     /// The executor and the session, once the account is known: the one place both are made.
@@ -366,7 +394,7 @@ public final class RunSession: Sendable {
             options: options)
         return RunSession(
             executor: executor, store: parts.store, rehearsal: rehearsal, account: account, scrubbed: scrubbed,
-            temporaryStore: parts.temporaryStore, action: action)
+            temporaryStore: parts.temporaryStore, action: action, leaseTTL: parts.leaseTTL)
     }
 
     /// `spool/` in the state file's folder (made 0700), or `nil` (`TMPDIR`) when it cannot be
@@ -404,6 +432,7 @@ public final class RunSession: Sendable {
     ) async throws(SetupError) -> RunSession {
         let settings = request.settings
         let config = try ProjectFiles.loadConfig(explicit: settings.config, environment: environment)
+        _ = try settings.resolvedLeaseTTL(config: config)
         let store: any StateStore
         if let given = wiring.store {
             store = given
@@ -468,7 +497,7 @@ public final class RunSession: Sendable {
         let loadedAt = LoadedPipeline(pipeline: pipeline, file: record.pipelineFile, warnings: loaded.warnings)
         let parts = Parts(
             loaded: loadedAt, secrets: secrets, inputs: inputs, config: pipelineConfig, store: store,
-            temporaryStore: false)
+            temporaryStore: false, leaseTTL: try settings.resolvedLeaseTTL(config: pipelineConfig ?? config))
         return assemble(
             resumed, parts, account: account, rehearsal: rehearsal, environment: environment, wiring: wiring,
             configure: { _ in }, logging: logging)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MasscastApp
+import PipelineCore
 import RunLog
 import Runner
 
@@ -48,6 +49,11 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The project config.", valueName: "file"))
     var config: String?
 
+    @Option(help: ArgumentHelp(
+        "How long a broadcast's lease lasts without renewal, 2s to 1h (renewed every third of it).",
+        discussion: "Default: state.lease_ttl of masscast.yaml, else 5m.", valueName: "duration"))
+    var leaseTTL: String?
+
     @Option(help: ArgumentHelp("A dotenv file of secrets (NAME=value lines).", valueName: "file"))
     var secrets: String?
 
@@ -64,10 +70,14 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         Console.start(logFormat: logFormat)
         let console = Console.current
+        if let leaseTTL, case .invalid(let d) = LeaseTTL.parseFlag(leaseTTL) {
+            console.report(SetupError(.invalidConfig, d.message, diagnostics: [d]))
+            throw Exit.invalid
+        }
         let request = ApplyRequest(
             paths: paths, dryRun: dryRun, rerun: Set(rerun), allowLate: allowLate, confirmToAll: Set(confirmToAll),
             sandbox: sandbox, fixture: fixture,
-            settings: SessionSettings(state: state, config: config, secrets: secrets))
+            settings: SessionSettings(state: state, config: config, secrets: secrets, leaseTTL: leaseTTL))
         let (logFormat, verbose) = (self.logFormat, self.verbose)
         let savedPlan = Apply.namesSavedPlan(paths, environment: .process)
         if dryRun && !savedPlan {

@@ -182,8 +182,13 @@ struct RunCommonOptions: ParsableArguments {
     @Option(help: "Steps run at once on parallel branches.")
     var concurrency: Int = 4
 
+    @Option(help: ArgumentHelp(
+        "How long the broadcast's lease lasts without renewal, 2s to 1h (renewed every third of it).",
+        discussion: "Default: state.lease_ttl of masscast.yaml, else 5m.", valueName: "duration"))
+    var leaseTTL: String?
+
     var settings: SessionSettings {
-        SessionSettings(state: state, config: config, secrets: secrets, concurrency: concurrency)
+        SessionSettings(state: state, config: config, secrets: secrets, concurrency: concurrency, leaseTTL: leaseTTL)
     }
 
     /// Prepares the session (a setup error exits 2), runs it until it ends or is stopped by

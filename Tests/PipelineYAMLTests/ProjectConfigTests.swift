@@ -87,7 +87,7 @@ struct ProjectConfigTests {
         #expect(c.account("brand-mian") == nil)
     }
 
-    @Test("a partial pacing keeps the other defaults; a state url and an absolute state path")
+    @Test("a partial pacing keeps the other defaults; a state url, an absolute state path, a lease ttl alone")
     func partialPacing() throws {
         let c = try #require(loadConfig(account("    pacing: { sends_per_day: 8 }")).config)
         #expect(c.account("brand-main")?.pacing == Pacing(sendsPerDay: 8))
@@ -98,6 +98,10 @@ struct ProjectConfigTests {
         let absolute = try #require(loadConfig("version: 1\nstate: { path: /var/lib/masscast.sqlite }").config)
         #expect(absolute.resolvedStatePath == "/var/lib/masscast.sqlite")
         #expect(found("version: 1").isEmpty)
+        // A lease ttl alone keeps the default store.
+        let ttl = try #require(loadConfig("version: 1\nstate: { lease_ttl: 30s }").config)
+        #expect(ttl.state?.leaseTTL == .seconds(30) && ttl.resolvedStatePath == nil && ttl.state?.url == nil)
+        #expect(found("version: 1\nstate: { lease_ttl: 2s }").isEmpty && found("version: 1\nstate: { lease_ttl: 1h }").isEmpty)
     }
 
     /// One error case: config text, then the expected "code line:column" list.
@@ -172,6 +176,10 @@ struct ProjectConfigTests {
         ErrorCase(name: "state with both path and url", text: "version: 1\nstate:\n  path: a.sqlite\n  url: postgres://h/db",
                   expected: ["MC2013 4:3"]),
         ErrorCase(name: "state with neither", text: "version: 1\nstate: {}", expected: ["MC2013 2:8"]),
+        ErrorCase(name: "state lease_ttl under 2s", text: "version: 1\nstate: { lease_ttl: 1500ms }", expected: ["MC2008 2:21"]),
+        ErrorCase(name: "state lease_ttl over 1h", text: "version: 1\nstate: { path: a.sqlite, lease_ttl: 61m }",
+                  expected: ["MC2008 2:37"]),
+        ErrorCase(name: "state lease_ttl not a duration", text: "version: 1\nstate: { lease_ttl: 30 }", expected: ["MC2002 2:21"]),
         ErrorCase(name: "state url with a password", text: "version: 1\nstate: { url: \"postgres://u:pw@h/db\" }",
                   expected: ["MC2019 2:15"]),
         ErrorCase(name: "state url of another scheme", text: "version: 1\nstate: { url: \"mysql://h/db\" }",

@@ -41,7 +41,9 @@ public enum ConfigSpec {
               doc: "A postgres:// URL without a password, or ${{ env.NAME }} / ${{ secrets.NAME }}"),
         Field("password_env", .string(.nonEmpty),
               doc: "The environment variable that holds the PostgreSQL password (default: PGPASSWORD)"),
-    ], constraints: [.exactlyOne(["path", "url"])])
+        Field("lease_ttl", .duration,
+              doc: "How long a broadcast's lease lasts without renewal, 2s to 1h (default 5m); renewed every third of it"),
+    ], constraints: [.atMostOne(["path", "url"]), .atLeastOne(["path", "url", "lease_ttl"])])
 
     /// `accounts.<name>.callback`: the account's own callback secrets (its AppID is the account's).
     public static let accountCallback = ObjectSpec([

@@ -133,7 +133,8 @@ public struct ConfigAccount: Sendable {
     }
 }
 
-/// `state:`: where run state is kept; exactly one of `path` and `url`.
+/// `state:`: where run state is kept (at most one of `path` and `url`; neither: the default
+/// file) and how long a broadcast's lease lasts.
 public struct StateSettings: Sendable {
     /// A SQLite file, relative to the config file (see `ProjectConfig.resolvedStatePath`).
     public var path: String?
@@ -143,15 +144,68 @@ public struct StateSettings: Sendable {
     /// The environment variable that holds the PostgreSQL password (`password_env`), when
     /// not `PGPASSWORD`.
     public var passwordEnv: String?
+    /// `lease_ttl`: how long a broadcast's lease lasts without renewal (within
+    /// ``LeaseTTL/range``), when set.
+    public var leaseTTL: Duration?
     /// Where `state:` was written.
     public var location: SourceLocation?
 
     /// Creates state settings.
-    public init(path: String? = nil, url: String? = nil, passwordEnv: String? = nil, location: SourceLocation? = nil) {
+    public init(
+        path: String? = nil, url: String? = nil, passwordEnv: String? = nil, leaseTTL: Duration? = nil,
+        location: SourceLocation? = nil
+    ) {
         self.path = path
         self.url = url
         self.passwordEnv = passwordEnv
+        self.leaseTTL = leaseTTL
         self.location = location
+    }
+}
+
+/// A broadcast lease's time to live: `state.lease_ttl` of masscast.yaml or `--lease-ttl` of
+/// `apply`, `run` and `resume` (the flag wins). The holder renews it every third of it and
+/// starts no new send past two thirds of it since the last renewal.
+public enum LeaseTTL {
+    /// What a lease lasts when nothing says otherwise: 5 minutes.
+    public static let standard: Duration = .seconds(300)
+    /// The shortest and longest accepted.
+    public static let range: ClosedRange<Duration> = .seconds(2) ... .seconds(3600)
+
+    /// Why `ttl` is not accepted (for `what`, the key or flag that gave it), or `nil`.
+    public static func problem(_ ttl: Duration, what: String) -> (message: String, hint: String)? {
+        if ttl < range.lowerBound {
+            return ("\(what) is \(DurationText.format(ttl)); a lease must last at least 2s",
+                    "a lease is renewed every third of its ttl: write 2s or more (30s is a good short one)")
+        }
+        if ttl > range.upperBound {
+            return ("\(what) is \(DurationText.format(ttl)); a lease may last at most 1h",
+                    "a long ttl delays a takeover after a crash by as much: write 1h or less")
+        }
+        return nil
+    }
+
+    /// `--lease-ttl TEXT`: the duration, or the diagnostic (MC2003 not a duration, MC2008 out of range).
+    public static func parseFlag(_ text: String) -> Parsed {
+        guard let d = DurationText.parse(text) else {
+            return .invalid(.error(.badValue, "--lease-ttl '\(text)' is not a duration", at: nil,
+                                   hint: "write a duration such as 30s, 5m or 1h"))
+        }
+        if let problem = problem(d, what: "--lease-ttl") {
+            return .invalid(.error(.outOfRange, problem.message, at: nil, hint: problem.hint))
+        }
+        return .ttl(d)
+    }
+
+    /// What `parseFlag` read.
+    public enum Parsed: Sendable {
+        case ttl(Duration)
+        case invalid(Diagnostic)
+    }
+
+    /// The seconds of a duration.
+    public static func seconds(_ ttl: Duration) -> Double {
+        Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
     }
 }
 

@@ -179,6 +179,13 @@ public enum ProjectConfigDecoder {
         var state = StateSettings(location: node.location)
         if let n = node["path"], !n.hasExpression, case .string(let s)? = n.typed { state.path = s }
         if let n = node["password_env"], !n.hasExpression, case .string(let s)? = n.typed { state.passwordEnv = s }
+        if let n = node["lease_ttl"], case .string(let s)? = n.typed, let d = DurationText.parse(s) {
+            if let problem = LeaseTTL.problem(d, what: "state.lease_ttl") {
+                bag.error(.outOfRange, problem.message, at: n.location, hint: problem.hint)
+            } else {
+                state.leaseTTL = d
+            }
+        }
         if let n = node["url"], case .scalar(let s, _) = n.content, case .string? = n.typed {
             if n.hasExpression {
                 if SecretReference.isReference(s) {

@@ -215,6 +215,8 @@ public enum Constraint: Sendable {
     case exactlyOne([String])
     /// At least one of the keys must be present.
     case atLeastOne([String])
+    /// At most one of the keys may be present (none is fine).
+    case atMostOne([String])
     /// When `field` is the literal boolean `equals`, `required` must be present.
     case requiredWhen(field: String, equals: Bool, required: String)
     /// `msgtype` selects the payload key: the selected key must be present, the others absent.

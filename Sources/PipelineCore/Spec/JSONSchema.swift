@@ -127,6 +127,11 @@ public enum PipelineSchema {
         return s
     }
 
+    /// Every pair of distinct keys, in order.
+    static func pairs(_ keys: [String]) -> [(String, String)] {
+        keys.indices.flatMap { i in keys[(i + 1)...].map { (keys[i], $0) } }
+    }
+
     static func objectSchema(_ spec: ObjectSpec) -> [String: Any] {
         var properties: [String: Any] = [:]
         for f in spec.fields {
@@ -146,6 +151,8 @@ public enum PipelineSchema {
                 rules.append(["oneOf": keys.map { ["required": [$0]] }])
             case .atLeastOne(let keys):
                 rules.append(["anyOf": keys.map { ["required": [$0]] }])
+            case .atMostOne(let keys):
+                rules.append(["not": ["anyOf": pairs(keys).map { ["required": [$0.0, $0.1]] }]])
             case .requiredWhen(let field, let value, let req):
                 rules.append([
                     "if": ["properties": [field: ["const": value]], "required": [field]] as [String: Any],

@@ -230,13 +230,13 @@ public struct SpecChecker {
         }
         for constraint in spec.constraints {
             switch constraint {
-            case .exactlyOne(let keys):
+            case .exactlyOne(let keys), .atMostOne(let keys):
                 let found = keys.filter { present($0) != nil }
                 if found.count > 1, let second = present(found[1]), let first = present(found[0]) {
                     diagnostics.error(.conflictingKeys, "'\(found[0])' and '\(found[1])' exclude each other in \(path)",
                                       at: second.keyLocation, note: .init("'\(found[0])' is here", at: first.keyLocation),
                                       hint: "keep one of them")
-                } else if found.isEmpty {
+                } else if found.isEmpty, case .exactlyOne = constraint {
                     diagnostics.error(.conflictingKeys, "\(path) needs one of " + keys.map { "'\($0)'" }.joined(separator: ", "),
                                       at: node.location)
                 }

@@ -98,4 +98,14 @@ public enum DurationText {
         }
         return .milliseconds(total)
     }
+
+    /// `d` in the largest unit that writes it whole (`90s`, `2m`, `1500ms`), as `parse` reads it.
+    public static func format(_ d: Duration) -> String {
+        let ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)]
+        where ms != 0 && ms % size == 0 {
+            return "\(ms / size)\(unit)"
+        }
+        return "\(ms)ms"
+    }
 }
