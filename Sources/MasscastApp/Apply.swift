@@ -198,29 +198,15 @@ public enum Apply {
                     + "planned \(expected.inputsJSON)): make a new plan",
                 exitCode: ReconcileExitClass.refused.rawValue, refused: true)
         }
-        let owner = RunOptions.defaultOwner
-        let leaseTTL = LeaseTTL.seconds(session.leaseTTL)
-        var leased = false
+        let owner = session.lease.owner
+        let lease = session.lease
         var entry: ApplyEntry
         do {
             if !request.dryRun {
-                let before = try await session.store.lease(identity)
-                let taken = ContinuousClock.now
-                var lease = try await session.store.acquireLease(identity, owner: owner, ttl: leaseTTL, now: now())
-                // A holder on this host whose process is gone (a killed applier) holds nothing.
-                if case .held(let holder, _) = lease, !RunOptions.isProcessAlive(holder) {
-                    try await session.store.releaseLease(identity, owner: holder)
-                    lease = try await session.store.acquireLease(identity, owner: owner, ttl: leaseTTL, now: now())
-                }
-                leased = lease.acquired != nil
-                // The run's journal intents are written only while this lease's epoch holds.
-                if let acquired = lease.acquired {
-                    await executor.fence(LeaseFence(acquired))
-                    if let before, before.owner != owner, acquired.epoch > before.epoch {
-                        await executor.tookOver(from: before.owner, epoch: acquired.epoch)
-                    }
-                    await executor.leaseMargin(until: Self.leaseMargin(from: taken, ttl: leaseTTL))
-                }
+                // The run's journal intents are written only while this lease's epoch holds;
+                // renewed from now on, while apply decides and while the run goes on.
+                _ = try await lease.acquire(now: now())
+                lease.startRenewal()
             }
             let quota = await executor.quotaCheck(now: now())
             if let blocker = quota.blocker { blockers.append(blocker) }
@@ -267,42 +253,35 @@ public enum Apply {
             entry = decided(facts)
             entry.notes = notes
         } catch {
-            if leased { try? await session.store.releaseLease(identity, owner: owner) }
+            await lease.release()
             await session.close()
             return invalid(SetupError(.stateStore, "\(error)"), name: name)
         }
         if let decision = entry.decision, decision.acts, !request.dryRun {
-            // Renewed every third of the ttl; a renewal refused (the lease moved to another
-            // holder) stops the run; one that fails (store unreachable) leaves the margin
-            // where it was, and past it no new send starts.
-            let renewal = Task { [store = session.store, ttl = leaseTTL] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(ttl / 3))
-                    if Task.isCancelled { break }
-                    let at = ContinuousClock.now
-                    guard let renewed = try? await store.renewLease(identity, owner: owner, ttl: ttl, now: Date()) else { continue }
-                    if renewed {
-                        await executor.leaseMargin(until: Self.leaseMargin(from: at, ttl: ttl))
-                    } else {
-                        executor.stop(reason: .leaseLost)
-                    }
-                }
-            }
             let result = await execute(session)
-            renewal.cancel()
             entry.result = result
             entry.exitCode = Self.exitCode(of: result)
         }
-        if leased { try? await session.store.releaseLease(identity, owner: owner) }
+        await lease.release()
         await session.close()
         return entry
     }
 
-    /// From when a lease taken or renewed at `at` (asked for then: the store's answer may come
-    /// later) may be close enough to expiring that no new send starts: its last third. Real
-    /// time, whatever clock the run's schedule follows.
-    static func leaseMargin(from at: ContinuousClock.Instant, ttl: TimeInterval) -> ContinuousClock.Instant {
-        at.advanced(by: .seconds(ttl * 2 / 3))
+    /// What `apply` warns about once at startup when its store is PostgreSQL reached through a
+    /// transaction-mode pooler (see ``StoreChecks``); `nil` for a SQLite file, a direct
+    /// connection, a dry run or a rehearsal's temporary store, or a store it cannot open (the
+    /// broadcasts report that).
+    public static func poolerWarning(_ request: ApplyRequest, environment: AppEnvironment) async -> String? {
+        guard !request.dryRun, !request.sandbox || request.settings.state != nil else { return nil }
+        let config = (try? ProjectFiles.loadConfig(explicit: request.settings.config, environment: environment)) ?? nil
+        guard
+            case .postgres(let location)? = try? StateLocation.resolve(
+                explicit: request.settings.state, config: config, environment: environment),
+            let store = try? StateLocation.open(.postgres(location), environment: environment)
+        else { return nil }
+        let warning = await StoreChecks.poolerWarning(store)
+        try? await store.close()
+        return warning
     }
 
     /// A run's exit code as apply counts it: another process running it is `busy` (6).
@@ -334,8 +313,7 @@ public enum Apply {
         for run in runs where !present.contains(run.pipelineFile) && seen.insert(run.identity).inserted {
             guard folders.contains(where: { run.pipelineFile.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }),
                 !FileManager.default.fileExists(atPath: run.pipelineFile),
-                let facts = try? await RunExecutor.storeFacts(
-                    run.identity, store: store, liveness: RunOptions().ownerLiveness()),
+                let facts = try? await RunExecutor.storeFacts(run.identity, store: store, now: now()),
                 facts.completed != nil
             else { continue }
             let decision = Reconciler.decide(

@@ -1,4 +1,5 @@
 import Foundation
+import RunLog
 import RunState
 
 /// `masscast leases` and `masscast force-unlock`: the broadcasts' leases as the store has
@@ -53,10 +54,14 @@ public enum LeaseCommands {
     /// one by that name) if its epoch is still `epoch`, then releases it: the holder's next
     /// fenced write is refused, and the next applier takes the broadcast at the next epoch.
     ///
+    /// The takeover is told to `log` as the `run.taken_over` event (`lease.forced`), naming the
+    /// previous holder, its epoch and the new one.
+    ///
     /// - Throws: `SetupError` (`.stateStore`) when no lease, or more than one, has that name,
     ///   or the epoch moved.
     public static func forceUnlock(
-        _ name: String, epoch: Int64, appID: String?, store: any StateStore, owner: String, now: Date
+        _ name: String, epoch: Int64, appID: String?, store: any StateStore, owner: String, now: Date,
+        log: (RunLogLine) -> Void = { _ in }
     ) async throws -> String {
         let matching = try await store.leases().filter { $0.identity.name == name && (appID == nil || $0.identity.appID == appID) }
         guard let lease = matching.first else {
@@ -78,6 +83,9 @@ public enum LeaseCommands {
                 "the lease of broadcast \(name) is at epoch \(current.epoch) (held by \(current.owner)), not \(epoch): it moved since you looked. Check with masscast leases and give the current epoch")
         case .taken(let taken):
             try await store.releaseLease(taken.identity, owner: owner)
+            let event = RunEvent.forcedTakeover(
+                pipeline: name, previousOwner: lease.owner, previousEpoch: epoch, epoch: taken.epoch)
+            if let line = event.logLine { log(line) }
             return "took the lease of broadcast \(name) from \(lease.owner) at epoch \(epoch) and released it (now epoch \(taken.epoch)); \(lease.owner)'s next journal write is refused\n"
         }
     }

@@ -207,13 +207,18 @@ public final class RunSession: Sendable {
     public let temporaryStore: Bool
     /// How long the broadcast's lease lasts without renewal (`--lease-ttl`, `state.lease_ttl`).
     public let leaseTTL: Duration
+    /// The broadcast's lease as this session holds it (taken by ``run()``, or before it by
+    /// `apply`).
+    public let lease: LeaseHolder
     let action: Action
 
     init(
         executor: RunExecutor, store: any StateStore, rehearsal: Rehearsal?, account: AccountSettings,
-        scrubbed: [String], temporaryStore: Bool, action: Action, leaseTTL: Duration = LeaseTTL.standard
+        scrubbed: [String], temporaryStore: Bool, action: Action, leaseTTL: Duration = LeaseTTL.standard,
+        owner: String
     ) {
         self.leaseTTL = leaseTTL
+        self.lease = LeaseHolder(store: store, owner: owner, ttl: LeaseTTL.seconds(leaseTTL), executor: executor)
         self.executor = executor
         self.store = store
         self.rehearsal = rehearsal
@@ -394,7 +399,8 @@ public final class RunSession: Sendable {
             options: options)
         return RunSession(
             executor: executor, store: parts.store, rehearsal: rehearsal, account: account, scrubbed: scrubbed,
-            temporaryStore: parts.temporaryStore, action: action, leaseTTL: parts.leaseTTL)
+            temporaryStore: parts.temporaryStore, action: action, leaseTTL: parts.leaseTTL,
+            owner: options.owner)
     }
 
     /// `spool/` in the state file's folder (made 0700), or `nil` (`TMPDIR`) when it cannot be
@@ -505,7 +511,32 @@ public final class RunSession: Sendable {
 
     /// Starts (or continues) the run and waits for its result. Nothing here handles signals:
     /// see ``RunService`` for a run that stops gracefully on SIGINT and SIGTERM.
+    ///
+    /// The run holds the broadcast's lease throughout (``lease``): taken here unless the caller
+    /// (`apply`) took it already, renewed while the run goes on, released at the end. Another
+    /// owner's live lease refuses the run (`busy`, the holder and expiry logged); a lease that
+    /// expired (its holder crashed or was paused) is taken over.
     public func run() async -> RunResult {
+        guard lease.lease == nil else { return await runHeld() }
+        let result: LeaseResult
+        do {
+            result = try await lease.acquire(now: Date())
+        } catch {
+            return .invalid(message: "state store: cannot take the broadcast's lease: \(error)")
+        }
+        if case .held(let holder, let until) = result {
+            var runID: String?
+            if case .resume(let id) = action { runID = id }
+            await executor.leaseHeld(by: holder, until: until, runID: runID)
+            return .busy(runID: runID ?? "", owner: holder)
+        }
+        lease.startRenewal()
+        let outcome = await runHeld()
+        await lease.release()
+        return outcome
+    }
+
+    func runHeld() async -> RunResult {
         switch action {
         case .start: await executor.start()
         case .resume(let runID): await executor.resume(runID: runID)
@@ -602,7 +633,11 @@ public enum RunHistory {
     /// The newest `limit` runs, as text or JSON (`mermaid` is refused by the command).
     public static func list(_ store: any StateStore, limit: Int, format: Format) async throws -> String {
         let runs = try await store.runs(limit: limit)
-        let liveness = RunOptions().ownerLiveness()
+        // A run is live while its owner holds an unexpired lease (the heartbeat is not read)
+        // and, on this host, its process exists.
+        let now = Date()
+        let holders = Set(try await store.leases().filter { $0.expiresAt > now }.map(\.owner))
+        let liveness: OwnerLiveness = { owner, _ in holders.contains(owner) && RunOptions.isProcessAlive(owner) }
         if format == .json {
             return String(decoding: try RunTimeline.renderRunListJSON(runs, liveness: liveness), as: UTF8.self) + "\n"
         }
@@ -613,7 +648,11 @@ public enum RunHistory {
     /// store has no such run.
     public static func show(_ runID: String, in store: any StateStore, format: Format) async throws -> String? {
         guard let run = try await store.run(runID) else { return nil }
-        let ownerAlive = run.owner.map { RunOptions().ownerLiveness()($0, run.heartbeatAt) } ?? true
+        let lease = try await store.lease(run.identity)
+        let ownerAlive =
+            run.owner.map { owner in
+                RunOptions.isProcessAlive(owner) && lease.map { $0.owner == owner && $0.expiresAt > Date() } ?? false
+            } ?? true
         guard let report = try await RunReports.report(runID: runID, store: store, ownerAlive: ownerAlive) else {
             return nil
         }

@@ -23,6 +23,12 @@ public enum RunEvent: Sendable, Hashable {
     /// This process took the broadcast's lease over from another holder whose lease expired
     /// (or whose process on this host is gone) (`run.taken_over`).
     case takenOver(pipeline: String, previousOwner: String, epoch: Int64)
+    /// `masscast force-unlock` took the broadcast's lease from `previousOwner` at
+    /// `previousEpoch`; the lease is now at `epoch` (`run.taken_over`, `lease.forced`).
+    case forcedTakeover(pipeline: String, previousOwner: String, previousEpoch: Int64, epoch: Int64)
+    /// Another owner's lease of the broadcast is live until `until`: nothing started
+    /// (`run.lease_held`).
+    case leaseHeld(pipeline: String, runID: String?, owner: String, until: Date)
     /// A new run started (`run.started`).
     case started(runID: String, pipeline: String, generation: Int, account: String, appID: String, sandbox: Bool)
     /// The pipeline file changed since the resumed run started (`run.pipeline_changed`).

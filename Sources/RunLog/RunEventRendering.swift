@@ -68,6 +68,24 @@ extension RunEvent {
                 .warning,
                 "took broadcast \(pipeline) over from \(previous), whose lease had expired (or whose process is gone); lease epoch \(epoch): \(previous) can no longer send it",
                 ["event": "run.taken_over", "lease.previous_owner": .string(previous), "lease.epoch": .string("\(epoch)")])
+        case .forcedTakeover(let pipeline, let previous, let previousEpoch, let epoch):
+            return RunLogLine(
+                .warning,
+                "forced the lease of broadcast \(pipeline) from \(previous) (epoch \(previousEpoch)) and released it; lease epoch \(epoch): \(previous) can no longer send it",
+                [
+                    "event": "run.taken_over", "lease.forced": "true", "lease.previous_owner": .string(previous),
+                    "lease.previous_epoch": .string("\(previousEpoch)"), "lease.epoch": .string("\(epoch)"),
+                ])
+        case .leaseHeld(let pipeline, let runID, let owner, let until):
+            let at = ISO8601DateFormatter().string(from: until)
+            var metadata: Logger.Metadata = [
+                "event": "run.lease_held", "lease.owner": .string(owner), "lease.expires_at": .string(at),
+            ]
+            if let runID { metadata["run.id"] = .string(runID) }
+            return RunLogLine(
+                .error,
+                "broadcast \(pipeline) is being run by \(owner)\(runID.map { " (run \($0))" } ?? ""), whose lease runs until \(at): not starting a second runner. Try again once that lease has expired, or take it with masscast force-unlock (masscast leases shows its epoch)",
+                metadata)
         case .started(let runID, let pipeline, let generation, let account, let appID, let sandbox):
             return RunLogLine(
                 .info,

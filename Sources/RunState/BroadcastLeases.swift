@@ -53,13 +53,23 @@ public enum ForceTakeResult: Sendable, Hashable {
 
 /// What `acquireLease` decided.
 public enum LeaseResult: Sendable, Hashable {
-    /// The caller holds the lease (a new one, its own renewed, or one whose holder let it expire).
-    case acquired(BroadcastLease)
-    /// Another owner holds it until `until`.
+    /// The caller holds the lease (a new one, its own renewed, or one whose holder let it
+    /// expire). `takenFrom` is that previous holder's lease, as the same transaction found it
+    /// (expired, not released, another owner): `nil` for a free, released or own lease.
+    case acquired(BroadcastLease, takenFrom: BroadcastLease?)
+    /// Another owner holds it until `until`. On PostgreSQL also a lease row that another
+    /// process is claiming at this very moment (locked: skipped, not waited for); `owner` and
+    /// `until` are then those the row had before that claim.
     case held(owner: String, until: Date)
 
     public var acquired: BroadcastLease? {
-        if case .acquired(let lease) = self { return lease }
+        if case .acquired(let lease, _) = self { return lease }
+        return nil
+    }
+
+    /// The lease this acquire took over from another holder whose lease had expired.
+    public var takenFrom: BroadcastLease? {
+        if case .acquired(_, let previous) = self { return previous }
         return nil
     }
 }
@@ -71,7 +81,10 @@ public enum LeaseResult: Sendable, Hashable {
 public protocol BroadcastLeases: Sendable {
     /// Takes the lease of `identity` for `owner` until `now + ttl`, unless another owner holds
     /// a lease that has not expired at `now`. A broadcast the store has never seen can be
-    /// leased (apply leases before it decides to send).
+    /// leased (apply leases before it decides to send). The previous holder a takeover
+    /// replaced is read in the same transaction (`LeaseResult.takenFrom`). A claim in flight
+    /// by another process is skipped, not waited for (PostgreSQL: `FOR UPDATE SKIP LOCKED`;
+    /// a SQLite file serialises claims in its write transaction).
     func acquireLease(_ identity: BroadcastIdentity, owner: String, ttl: TimeInterval, now: Date) async throws
         -> LeaseResult
 

@@ -85,6 +85,24 @@ public actor RunExecutor {
     /// not made, and the run stops starting new steps.
     public func fence(_ fence: LeaseFence) { leaseFence = fence }
 
+    /// Logs that another owner's lease of the broadcast is live until `until` and nothing
+    /// starts (`run.lease_held`).
+    public func leaseHeld(by owner: String, until: Date, runID: String?) {
+        events.emit(.leaseHeld(pipeline: pipeline.name.value, runID: runID, owner: owner, until: until))
+    }
+
+    /// Whether the owner of another run of this broadcast still holds it. A run fenced by the
+    /// broadcast's lease holds that lease: another owner's run of the broadcast is not live,
+    /// whatever its heartbeat says (its holder lost the lease, or it was written by a masscast
+    /// without leases); only a run of this same owner with a recent heartbeat is (two runs in
+    /// one process). An unfenced run (the library used without a lease) goes by the heartbeat.
+    func ownerLiveness() -> OwnerLiveness {
+        let byHeartbeat = options.ownerLiveness()
+        guard leaseFence != nil else { return byHeartbeat }
+        let me = options.owner
+        return { owner, heartbeatAt in owner == me && byHeartbeat(owner, heartbeatAt) }
+    }
+
     /// Logs that the run's lease was taken over from `previousOwner` (`run.taken_over`).
     public func tookOver(from previousOwner: String, epoch: Int64) {
         events.emit(.takenOver(pipeline: pipeline.name.value, previousOwner: previousOwner, epoch: epoch))
@@ -126,7 +144,7 @@ public actor RunExecutor {
             heartbeatAt: now)
         let begun: BeginRunResult
         do {
-            begun = try await store.beginRun(template, nextGeneration: options.rerun, isOwnerAlive: options.ownerLiveness())
+            begun = try await store.beginRun(template, nextGeneration: options.rerun, isOwnerAlive: ownerLiveness())
         } catch {
             return .invalid(message: "state store: \(error)")
         }
@@ -166,7 +184,7 @@ public actor RunExecutor {
         let claim: ClaimResult
         do {
             claim = try await store.claimRun(
-                runID, owner: options.owner, now: options.now(), isOwnerAlive: options.ownerLiveness())
+                runID, owner: options.owner, now: options.now(), isOwnerAlive: ownerLiveness())
         } catch {
             return .invalid(message: "state store: \(error)")
         }

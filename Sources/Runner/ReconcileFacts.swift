@@ -115,12 +115,17 @@ extension RunExecutor {
     /// it (and the pipeline digest it ran), the newest unfinished run of the generation, the
     /// journal's sends of the generation, and its lease.
     public func reconcileStoreFacts(now: Date) async throws -> Reconciler.StoreFacts {
-        try await Self.storeFacts(identity, store: store, liveness: options.ownerLiveness())
+        try await Self.storeFacts(identity, store: store, liveness: leaseFence == nil ? nil : ownerLiveness())
     }
 
+    /// What the store knows of the broadcast (see ``reconcileStoreFacts(now:)``). `liveness`
+    /// decides whether an unfinished run's owner still runs it; `nil`: the broadcast's lease
+    /// does (its owner holds a lease that has not expired at `now`).
     public static func storeFacts(
-        _ identity: BroadcastIdentity, store: any StateStore, liveness: OwnerLiveness
+        _ identity: BroadcastIdentity, store: any StateStore, liveness given: OwnerLiveness? = nil, now: Date = Date()
     ) async throws -> Reconciler.StoreFacts {
+        let liveness: OwnerLiveness
+        if let given { liveness = given } else { liveness = try await leaseLiveness(identity, store: store, now: now) }
         guard let record = try await store.broadcast(identity) else {
             return Reconciler.StoreFacts(generation: 0, lease: try await lease(identity, store: store))
         }
@@ -149,6 +154,18 @@ extension RunExecutor {
         }
         facts.sent = facts.sent.filter { $0.state != .refused }
         return facts
+    }
+
+    /// Whether a run's owner still runs it, by the broadcast's lease: it holds the lease, the
+    /// lease has not expired at `now` and, on this host, its process exists (the heartbeat is
+    /// not read).
+    public static func leaseLiveness(_ identity: BroadcastIdentity, store: any StateStore, now: Date) async throws
+        -> OwnerLiveness
+    {
+        let lease = try await store.lease(identity)
+        return { owner, _ in
+            lease.map { $0.owner == owner && $0.expiresAt > now } ?? false && RunOptions.isProcessAlive(owner)
+        }
     }
 
     private static func lease(_ identity: BroadcastIdentity, store: any StateStore) async throws

@@ -118,7 +118,8 @@ public enum RunResult: Sendable, Equatable {
     case stopped(runID: String, message: String)
     /// The store shows this broadcast's generation as completed; nothing was done.
     case alreadyCompleted(runID: String, completedAt: Date?)
-    /// Another live process is running this broadcast.
+    /// Another live process is running this broadcast (`runID` empty when the lease's holder
+    /// is known but not its run).
     case busy(runID: String, owner: String)
     /// Bad input (inputs, account, run id): exit 2.
     case invalid(message: String)
@@ -137,9 +138,10 @@ public enum RunResult: Sendable, Equatable {
 
     public var runID: String? {
         switch self {
-        case .succeeded(let id), .failed(let id, _), .stopped(let id, _), .alreadyCompleted(let id, _),
-            .busy(let id, _):
+        case .succeeded(let id), .failed(let id, _), .stopped(let id, _), .alreadyCompleted(let id, _):
             id
+        case .busy(let id, _):
+            id.isEmpty ? nil : id
         case .invalid, .notRun: nil
         }
     }

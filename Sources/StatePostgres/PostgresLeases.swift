@@ -36,6 +36,35 @@ extension PostgresStateStore {
         try await transaction("cannot take the lease of broadcast \(identity.name) in") { db, logger in
             let at = try await self.leaseNow(db, logger, caller: now)
             let until = at + Self.ttlMillis(ttl)
+            // The row locked for this claim; one another process is claiming (or writing a
+            // fenced intent under) right now is skipped, not queued on: it is in use.
+            let locked = try await db.row(
+                """
+                SELECT * FROM leases
+                WHERE project = \(identity.project) AND api = \(identity.api) AND app_id = \(identity.appID)
+                  AND name = \(identity.name) AND inputs_json = \(identity.inputsJSON)
+                FOR UPDATE SKIP LOCKED
+                """, logger)
+            if locked == nil,
+                let busy = try await db.row(
+                    """
+                    SELECT owner, expires_at FROM leases
+                    WHERE project = \(identity.project) AND api = \(identity.api) AND app_id = \(identity.appID)
+                      AND name = \(identity.name) AND inputs_json = \(identity.inputsJSON)
+                    """, logger)
+            {
+                return .held(owner: try busy.value("owner"), until: try busy.date("expires_at"))
+            }
+            var previous: BroadcastLease?
+            if let locked {
+                let holder: String = try locked.value("owner")
+                let released: Bool = try locked.value("released")
+                let expires: Int64 = try locked.value("expires_at")
+                if !released, holder != owner {
+                    if expires > at { return .held(owner: holder, until: try locked.date("expires_at")) }
+                    previous = try BroadcastLease(pg: locked)
+                }
+            }
             // One statement: a new lease, the owner's own, or one that expired or was released.
             let taken = try await db.row(
                 """
@@ -50,7 +79,7 @@ extension PostgresStateStore {
                 WHERE l.owner = excluded.owner OR l.released OR l.expires_at <= \(at)
                 RETURNING l.*
                 """, logger)
-            if let taken { return .acquired(try BroadcastLease(pg: taken)) }
+            if let taken { return .acquired(try BroadcastLease(pg: taken), takenFrom: previous) }
             guard let held = try await Self.leaseRow(db, logger, identity) else {
                 throw StateStoreError(
                     code: .other, path: self.location.description,

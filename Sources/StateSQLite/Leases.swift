@@ -10,6 +10,7 @@ extension SQLiteStateStore {
     ) async throws -> LeaseResult {
         try await write("cannot take the lease of broadcast \(identity.name) in") { db in
             var epoch: Int64 = 1
+            var previous: BroadcastLease?
             if let row = try Self.leaseRow(db, identity, includingReleased: true) {
                 let holder: String = try row.value("owner")
                 let until = try row.date("expires_at")
@@ -17,12 +18,13 @@ extension SQLiteStateStore {
                 let current: Int64 = try row.value("epoch")
                 if !released, holder != owner, until > now { return .held(owner: holder, until: until) }
                 epoch = !released && holder == owner && until > now ? current : current + 1
+                if !released, holder != owner { previous = try BroadcastLease(row: row) }
             }
             let lease = BroadcastLease(
                 identity: identity, owner: owner, acquiredAt: Millis.normalize(now),
                 expiresAt: Millis.normalize(now.addingTimeInterval(ttl)), epoch: epoch)
             try Self.writeLease(db, lease)
-            return .acquired(lease)
+            return .acquired(lease, takenFrom: previous)
         }
     }
 

@@ -78,6 +78,9 @@ struct ApplyCommand: AsyncParsableCommand {
             paths: paths, dryRun: dryRun, rerun: Set(rerun), allowLate: allowLate, confirmToAll: Set(confirmToAll),
             sandbox: sandbox, fixture: fixture,
             settings: SessionSettings(state: state, config: config, secrets: secrets, leaseTTL: leaseTTL))
+        if let warning = await Apply.poolerWarning(request, environment: .process) {
+            console.say(warning, level: .warning, event: "state.pooler")
+        }
         let (logFormat, verbose) = (self.logFormat, self.verbose)
         let savedPlan = Apply.namesSavedPlan(paths, environment: .process)
         if dryRun && !savedPlan {

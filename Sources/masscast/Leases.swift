@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MasscastApp
+import RunLog
 import RunState
 import Runner
 
@@ -43,13 +44,23 @@ struct ForceUnlockCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    @Option(help: "Log format of the takeover line (stderr): text or json. Default: text on a terminal, json otherwise.")
+    var logFormat: LogFormat?
+
     func run() async throws {
         let opened = try store.open()
+        Console.start(logFormat: logFormat)
+        let console = Console.current
         do {
             writeStdout(
                 try await LeaseCommands.forceUnlock(
                     broadcast, epoch: epoch, appID: appID, store: opened, owner: "force-unlock:" + RunOptions.defaultOwner,
-                    now: Date()))
+                    now: Date(),
+                    log: { line in
+                        console.say(
+                            line.message, level: line.level, event: "run.taken_over",
+                            metadata: line.metadata.filter { $0.key != "event" })
+                    }))
         } catch {
             writeStderr("masscast: \(error)\n")
             throw Exit.invalid

@@ -35,6 +35,33 @@ struct BroadcastLeasesConformanceTests {
         }
     }
 
+    @Test("a takeover names the holder it replaced, read by the acquire itself; a free, released or own lease names none", arguments: StoreKind.allCases)
+    func takeoverNamesPrevious(_ kind: StoreKind) async throws {
+        try await withBroadcastLeases(kind) { store in
+            let spring = identity()
+            let first = try await store.acquireLease(spring, owner: "ci:1", ttl: 60, now: at(0))
+            #expect(first.acquired != nil && first.takenFrom == nil)
+            #expect(try await store.acquireLease(spring, owner: "ci:1", ttl: 60, now: at(1_000)).takenFrom == nil)
+            // ci:1 let it expire: ci:2 takes it over from ci:1 at epoch 1.
+            let second = try await store.acquireLease(spring, owner: "ci:2", ttl: 60, now: at(61_001))
+            #expect(second.acquired?.epoch == 2)
+            #expect(second.takenFrom?.owner == "ci:1" && second.takenFrom?.epoch == 1, "\(second)")
+            // Released: the next holder replaces nobody.
+            try await store.releaseLease(spring, owner: "ci:2")
+            let third = try await store.acquireLease(spring, owner: "ci:3", ttl: 60, now: at(62_000))
+            #expect(third.acquired?.epoch == 3 && third.takenFrom == nil, "\(third)")
+            // Eight racing for it once it expired: one takes it over, and only that one names ci:3.
+            let results = try await withThrowingTaskGroup(of: LeaseResult.self) { group in
+                for n in 10..<18 {
+                    group.addTask { try await store.acquireLease(spring, owner: "ci:\(n)", ttl: 60, now: at(200_000)) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.compactMap(\.acquired).count == 1)
+            #expect(results.compactMap(\.takenFrom).map(\.owner) == ["ci:3"], "\(results)")
+        }
+    }
+
     @Test("two appliers racing for one lease: exactly one gets it", arguments: StoreKind.allCases)
     func racingAppliers(_ kind: StoreKind) async throws {
         try await withBroadcastLeases(kind) { store in

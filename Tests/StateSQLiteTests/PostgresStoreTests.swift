@@ -144,6 +144,42 @@ struct PostgresStateStoreTests {
         }
     }
 
+    @Test("a claim skips a lease row another connection is claiming (FOR UPDATE SKIP LOCKED) instead of queueing on it")
+    func claimSkipsLockedLease() async throws {
+        try await withDatabase { location in
+            let store = try await PostgresStateStore.open(location, leaseClock: .caller)
+            let other = try await PostgresStateStore.open(location, leaseClock: .caller)
+            let spring = BroadcastIdentity(appID: "wx0000000000000001", api: "https://api.weixin.qq.com", name: "spring-sale", inputsJSON: "{}")
+            // An expired lease: free to take for anyone.
+            _ = try await store.acquireLease(spring, owner: "ci:1", ttl: 1, now: Date(timeIntervalSinceNow: -3_600))
+            let locked = AsyncStream<Void>.makeStream()
+            let done = AsyncStream<Void>.makeStream()
+            // Another process's claim in flight: it holds the row locked until told to finish.
+            let claim = Task {
+                try await other.transaction("hold the lease row") { db, logger in
+                    _ = try await db.row(
+                        """
+                        SELECT * FROM leases WHERE name = 'spring-sale' FOR UPDATE
+                        """, logger)
+                    locked.continuation.yield()
+                    for await _ in done.stream { break }
+                }
+            }
+            for await _ in locked.stream { break }
+            // Queued on the lock, this would wait for that claim and then take the expired lease.
+            let skipped = try await store.acquireLease(spring, owner: "ci:2", ttl: 60, now: Date())
+            #expect(skipped.acquired == nil, "\(skipped)")
+            #expect(skipped == .held(owner: "ci:1", until: try #require(try await store.lease(spring)).expiresAt))
+            done.continuation.yield()
+            try await claim.value
+            // Once the other claim is over, the expired lease is taken, replacing ci:1.
+            let taken = try await store.acquireLease(spring, owner: "ci:2", ttl: 60, now: Date())
+            #expect(taken.acquired?.owner == "ci:2" && taken.takenFrom?.owner == "ci:1", "\(taken)")
+            await other.close()
+            await store.close()
+        }
+    }
+
     @Test("eight processes opening a new database at once: one schema, one store id for all")
     func concurrentOpen() async throws {
         try await withDatabase { location in
