@@ -266,6 +266,11 @@ struct OpenIDDigest: Hashable {
     var high: UInt64
     var low: UInt64
 
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
     @inline(__always)
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         let raw = UnsafeRawBufferPointer(bytes)
@@ -282,6 +287,73 @@ struct OpenIDDigest: Hashable {
     // The words are uniformly distributed already: one is enough for the hash table.
     func hash(into hasher: inout Hasher) {
         hasher.combine(high)
+    }
+}
+
+/// The set of the OpenID keys seen so far: a flat open-addressing table of 128-bit keys
+/// (two words per slot, linear probing, at most half full), without the per-element
+/// overhead of a `Set` (its hashing of each key again, its buckets and metadata). The key's
+/// `high` word is uniformly distributed (a keyed SipHash), so it indexes the table directly.
+/// A slot is empty while both its words are 0; the all-zero key itself is kept apart
+/// (`hasZero`), so it is never confused with an empty slot.
+struct DigestTable: ~Copyable {
+    private var words: [UInt64]
+    private var mask: Int
+    private(set) var count = 0
+    private var hasZero = false
+
+    init() {
+        words = [UInt64](repeating: 0, count: 2 * 1024)
+        mask = 1023
+    }
+
+    /// Sizes the table for `expected` keys without growing while they are inserted.
+    mutating func reserve(_ expected: Int) {
+        var slots = 1024
+        while slots < 2 * expected { slots <<= 1 }
+        if slots > mask + 1 { rehash(slots: slots) }
+    }
+
+    /// Inserts `key`; `false` when it was there already.
+    @inline(__always)
+    mutating func insert(_ key: OpenIDDigest) -> Bool {
+        if key.high == 0 && key.low == 0 {
+            if hasZero { return false }
+            hasZero = true
+            count += 1
+            return true
+        }
+        if 2 * (count + 1) > mask + 1 { rehash(slots: 2 * (mask + 1)) }
+        var slot = Int(truncatingIfNeeded: key.high) & mask
+        while true {
+            let high = words[2 * slot]
+            let low = words[2 * slot + 1]
+            if high == 0 && low == 0 {
+                words[2 * slot] = key.high
+                words[2 * slot + 1] = key.low
+                count += 1
+                return true
+            }
+            if high == key.high && low == key.low { return false }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    private mutating func rehash(slots: Int) {
+        let old = words
+        words = [UInt64](repeating: 0, count: 2 * slots)
+        mask = slots - 1
+        var index = 0
+        while index < old.count {
+            let high = old[index]
+            let low = old[index + 1]
+            index += 2
+            if high == 0 && low == 0 { continue }
+            var slot = Int(truncatingIfNeeded: high) & mask
+            while words[2 * slot] != 0 || words[2 * slot + 1] != 0 { slot = (slot + 1) & mask }
+            words[2 * slot] = high
+            words[2 * slot + 1] = low
+        }
     }
 }
 
@@ -306,7 +378,7 @@ struct LineProcessor: ~Copyable {
     private(set) var uniqueCount = 0
     private(set) var duplicateCount = 0
     private(set) var blankCount = 0
-    private var seen = Set<OpenIDDigest>()
+    private var seen = DigestTable()
     private var problems: [LineProblem] = []
     private var problemCount = 0
 
@@ -330,7 +402,7 @@ struct LineProcessor: ~Copyable {
     }
 
     mutating func reserve(_ count: Int) {
-        seen.reserveCapacity(Swift.min(count, 1 << 26))
+        seen.reserve(Swift.min(count, 1 << 26))
     }
 
     // MARK: Lines
@@ -543,7 +615,7 @@ struct LineProcessor: ~Copyable {
     private mutating func accept(_ openID: UnsafeBufferPointer<UInt8>) {
         // Once the file has failed nothing will be sent: only keep collecting problems.
         guard problemCount == 0 else { return }
-        if seen.insert(OpenIDDigest(openID)).inserted {
+        if seen.insert(OpenIDDigest(openID)) {
             uniqueCount += 1
             spool.appendLine(openID)
         } else {

@@ -108,41 +108,77 @@ extension RunExecutor {
         }
     }
 
+    /// Sends the batches `next` gives, one after another, each journaled before its call.
+    /// While a batch is in flight the next one is prepared on another task (read from the
+    /// spool, digested, its body encoded: ``BatchPrefetch``); its intent is still journaled
+    /// only after the batch before it has its result, so sends stay strictly in order.
     func sendBatches(
         _ step: Step, payload: [String: Value], template: SendRequest, sizes: [Int],
-        next: () throws(AudienceError) -> AudienceBatch?
+        next: @escaping () throws(AudienceError) -> AudienceBatch?
     ) async -> StepExecution<SendHandler.Outputs> {
+        guard let run else { return .failure(StepFailure(.noRun, "no run")) }
         if let refusal = await quotaRefusal(batches: Array(sizes.indices), step: step) { return .failure(refusal) }
-        let client = client(for: step)
-        var msgIDs: [Int64] = []
-        let total = sizes.count
-        let audience = sizes.reduce(0, +)
-        var sentRecipients = 0
         // The payload's canonical JSON, once: each batch's digest adds its OpenIDs to it.
         let payloadJSON = Value.object(payload).jsonText
         let payloadView = sendPayloadView(step)
         let payloadViewJSON = Value.object(payloadView).jsonText
         let v2PayloadViewJSON = Value.object(sendPayloadView(step, scheme: .v2)).jsonText
+        let format = run.keyFormat
+        let project = run.identity.project
+        let generation = run.generation
+        let appID = self.account.appID
+        let name = self.pipeline.name.value
+        let keyInputs = self.inputs
+        let stepID = step.id.value
+        let prefetch = BatchPrefetch(next: next) { batch in
+            let content = RunExecutor.batchContent(
+                payloadView: payloadView, payloadViewJSON: payloadViewJSON, v2PayloadViewJSON: v2PayloadViewJSON,
+                legacyPayloadJSON: payloadJSON, openIDs: batch.openIDs)
+            var request = template
+            request.toUser = batch.openIDs
+            request.clientMsgID = Idempotency.clientMsgID(
+                format: format, project: project, appID: appID, name: name, inputs: keyInputs, step: stepID,
+                batch: batch.index, generation: generation)
+            // An encoding error is reported by the call, which encodes the request again.
+            return PreparedBatch(batch: batch, content: content, encoded: try? EncodedSendRequest(request))
+        }
+        let execution = await sendPrepared(step, template: template, sizes: sizes, prefetch)
+        await prefetch.finish()
+        return execution
+    }
+
+    private func sendPrepared(
+        _ step: Step, template: SendRequest, sizes: [Int], _ prefetch: BatchPrefetch
+    ) async -> StepExecution<SendHandler.Outputs> {
+        let client = client(for: step)
+        var msgIDs: [Int64] = []
+        let total = sizes.count
+        let audience = sizes.reduce(0, +)
+        var sentRecipients = 0
         while true {
-            let nextBatch: AudienceBatch?
-            do { nextBatch = try next() } catch { return .failure(StepFailure(.audience, error.description, cause: error)) }
-            guard let batch = nextBatch else { break }
+            let prepared: PreparedBatch
+            switch await prefetch.take() {
+            case .failure(let error): return .failure(StepFailure(.audience, error.description, cause: error))
+            case .success(nil): return .success(SendHandler.Outputs(msgIDs: msgIDs, batches: total, recipients: audience))
+            case .success(let batch?): prepared = batch
+            }
+            let batch = prepared.batch
             if stopSignal.isStopped { return .stopped(stopSignal.message) }
             if options.enforceSchedule, let refusal = scheduleRefusal(at: options.now()) {
                 return .failure(StepFailure(.refused, "\(refusal); \(batch.index) of \(total) batches were sent"))
             }
             let openIDs = batch.openIDs
-            let content = Self.batchContent(
-                payloadView: payloadView, payloadViewJSON: payloadViewJSON, v2PayloadViewJSON: v2PayloadViewJSON,
-                legacyPayloadJSON: payloadJSON, openIDs: openIDs)
             events.emit(.batchSending(
                 stepID: step.id.value, batch: batch.index + 1, batches: total, sent: sentRecipients, audience: audience))
-            var prepared = template
-            prepared.toUser = openIDs
-            let request = prepared
+            var plain = template
+            plain.toUser = openIDs
+            let request = plain
+            let encoded = prepared.encoded
             let result = await sendBatch(
-                step, batch: batch.index, endpoint: "message/mass/send", content: content, recipients: openIDs.count
+                step, batch: batch.index, endpoint: "message/mass/send", content: prepared.content,
+                recipients: openIDs.count
             ) { key async throws(WeChatError) -> SendResponse in
+                if let encoded, encoded.request.clientMsgID == key { return try await client.send(encoded) }
                 var r = request
                 r.clientMsgID = key
                 return try await client.send(r)
@@ -163,7 +199,6 @@ extension RunExecutor {
                 return .stopped(message)
             }
         }
-        return .success(SendHandler.Outputs(msgIDs: msgIDs, batches: total, recipients: audience))
     }
 
     // MARK: Quota
@@ -312,4 +347,58 @@ final class SendAttempts: @unchecked Sendable {
     }
 
     var mayHaveSent: Bool { lock.withLock { sent } }
+}
+
+/// One batch of a `mass/send`, made ready for its call: its OpenIDs, its journal content
+/// (digest) and its request body under its clientmsgid (`nil` when it could not be encoded).
+struct PreparedBatch: Sendable {
+    var batch: AudienceBatch
+    var content: SendContent
+    var encoded: EncodedSendRequest?
+}
+
+/// Prepares a send's batches one ahead: while the executor sends batch N, a task reads batch
+/// N+1 from its source and prepares it. The source and `prepare` are used by one task at a
+/// time (each task starts when the executor takes the one before it), and nothing is
+/// journaled or sent here.
+final class BatchPrefetch: @unchecked Sendable {
+    private let next: () throws(AudienceError) -> AudienceBatch?
+    private let prepare: @Sendable (AudienceBatch) -> PreparedBatch
+    /// Used by the executor only.
+    private var pending: Task<Result<PreparedBatch?, AudienceError>, Never>?
+
+    init(
+        next: @escaping () throws(AudienceError) -> AudienceBatch?,
+        prepare: @escaping @Sendable (AudienceBatch) -> PreparedBatch
+    ) {
+        self.next = next
+        self.prepare = prepare
+        pending = start()
+    }
+
+    private func start() -> Task<Result<PreparedBatch?, AudienceError>, Never> {
+        Task.detached { [self] in
+            do throws(AudienceError) {
+                guard let batch = try next() else { return .success(nil) }
+                return .success(prepare(batch))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    /// The next batch (`nil` after the last, or an error reading it); starts preparing the
+    /// one after it.
+    func take() async -> Result<PreparedBatch?, AudienceError> {
+        guard let pending else { return .success(nil) }
+        let result = await pending.value
+        if case .success(.some) = result { self.pending = start() } else { self.pending = nil }
+        return result
+    }
+
+    /// Waits for the batch in preparation, if any, so that nothing reads the source after.
+    func finish() async {
+        if let pending { _ = await pending.value }
+        pending = nil
+    }
 }

@@ -37,6 +37,8 @@ public final class SQLiteStateStore: StateStore, Sendable {
     public var localFolder: String? { (path as NSString).deletingLastPathComponent }
 
     private let pool: DatabasePool
+    /// Step saves queued by `queueStepSave`, not yet taken by the writer.
+    private let queuedSaves = QueuedStepSaves()
 
     /// Opens the state file at `path`, creating it (0600) and its directory (0700) if missing,
     /// and brings its schema up to date.
@@ -101,7 +103,10 @@ public final class SQLiteStateStore: StateStore, Sendable {
     /// Closes the database connections (later calls throw). Closing is optional: the
     /// connections also close when the store is released.
     public func close() throws {
-        do { try pool.close() } catch { throw StateStoreError.wrap(error, action: "cannot close", path: path) }
+        do {
+            if !queuedSaves.isEmpty { try pool.write { db in try self.commitQueuedSaves(db) } }
+            try pool.close()
+        } catch { throw StateStoreError.wrap(error, action: "cannot close", path: path) }
     }
 
     // MARK: - Broadcasts and runs
@@ -375,15 +380,51 @@ public final class SQLiteStateStore: StateStore, Sendable {
         }
     }
 
-    /// Queues the save on the writer (one transaction, like `saveStep(_:appending:)`) and
-    /// returns at once. The writer runs writes in order, so any write made after this
-    /// returns commits after it. An error (the file became unwritable) is ignored, as a
-    /// failed save of a step record always was.
+    /// Queues the save and returns at once. Queued saves are committed together, in the order
+    /// they were queued, in one transaction: at the start of this store's next read or write
+    /// (so every write made after this returns commits after it, and a read sees it), once
+    /// ``queuedSaveLimit`` saves are waiting, or ``queuedSaveDelay`` after the first one
+    /// waited, whichever comes first. A crash may lose the saves of that window. An error (the
+    /// file became unwritable) is ignored, as a failed save of a step record always was.
     public func queueStepSave(_ step: StepRecord, appending attempts: [AttemptRecord]) async {
-        pool.asyncWrite({ db in
-            for attempt in attempts { try Self.insertAttempt(db, attempt) }
-            try Self.upsertStep(db, step)
-        }, completion: { _, _ in })
+        switch queuedSaves.append(QueuedStepSave(step: step, attempts: attempts), limit: Self.queuedSaveLimit) {
+        case .full:
+            flushQueuedSaves()
+        case .first:
+            DispatchQueue.global().asyncAfter(deadline: .now() + Self.queuedSaveDelay) {
+                self.queuedSaves.timerFired()
+                self.flushQueuedSaves()
+            }
+        case .queued:
+            break
+        }
+    }
+
+    /// At most this many queued step saves wait for a commit (`queueStepSave`).
+    static let queuedSaveLimit = 64
+    /// No queued step save waits longer than this for its commit, plus the writer's queue
+    /// (`queueStepSave`): `masscast runs show` from another process sees a step's end by then.
+    static let queuedSaveDelay = DispatchTimeInterval.milliseconds(200)
+
+    /// Hands the queued step saves to the writer (without waiting for it).
+    private func flushQueuedSaves() {
+        guard !queuedSaves.isEmpty else { return }
+        pool.asyncWrite({ db in try self.commitQueuedSaves(db) }, completion: { _, _ in })
+    }
+
+    /// Writes the queued step saves in `db`'s transaction (called on the writer, so that they
+    /// are taken out in the writer's order). All or none of them: a failure drops them,
+    /// without failing the write they were taken into.
+    private func commitQueuedSaves(_ db: Database) throws {
+        let saves = queuedSaves.take()
+        guard !saves.isEmpty else { return }
+        try? db.inSavepoint {
+            for save in saves {
+                for attempt in save.attempts { try Self.insertAttempt(db, attempt) }
+                try Self.upsertStep(db, save.step)
+            }
+            return .commit
+        }
     }
 
     public func steps(runID: String) async throws -> [StepRecord] {
@@ -591,12 +632,35 @@ public final class SQLiteStateStore: StateStore, Sendable {
         try pool.writeWithoutTransaction { db in try db.execute(sql: sql) }
     }
 
+    /// Reads in a snapshot that includes the queued step saves (committed first, if any).
     func read<T: Sendable>(_ action: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
-        do { return try await pool.read(body) } catch { throw StateStoreError.wrap(error, action: action, path: path) }
+        do {
+            if !queuedSaves.isEmpty { try await pool.write { db in try self.commitQueuedSaves(db) } }
+            return try await pool.read(body)
+        } catch {
+            throw StateStoreError.wrap(error, action: action, path: path)
+        }
     }
 
+    /// One transaction on the writer: the queued step saves first, then `body`. When `body`
+    /// throws, its changes are rolled back and the queued saves are committed all the same.
     func write<T: Sendable>(_ action: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
-        do { return try await pool.write(body) } catch { throw StateStoreError.wrap(error, action: action, path: path) }
+        do {
+            if queuedSaves.isEmpty { return try await pool.write(body) }
+            return try await pool.write { db in
+                try self.commitQueuedSaves(db)
+                return Result { () throws -> T in
+                    var value: T?
+                    try db.inSavepoint {
+                        value = try body(db)
+                        return .commit
+                    }
+                    return value!
+                }
+            }.get()
+        } catch {
+            throw StateStoreError.wrap(error, action: action, path: path)
+        }
     }
 
     /// `write`, committed with `synchronous = FULL` (the connection goes back to NORMAL after).
@@ -605,10 +669,21 @@ public final class SQLiteStateStore: StateStore, Sendable {
             try await pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                // The queued step saves commit even when `body` throws (its changes do not).
+                var failure: (any Error)?
                 try db.inTransaction {
-                    try body(db)
+                    try self.commitQueuedSaves(db)
+                    do {
+                        try db.inSavepoint {
+                            try body(db)
+                            return .commit
+                        }
+                    } catch {
+                        failure = error
+                    }
                     return .commit
                 }
+                if let failure { throw failure }
             }
         } catch {
             throw StateStoreError.wrap(error, action: action, path: path)
@@ -739,6 +814,55 @@ public final class SQLiteStateStore: StateStore, Sendable {
             guard stat(sidecarPath, &sidecar) == 0, sidecar.st_mode & 0o777 & ~mode != 0 else { continue }
             _ = chmod(sidecarPath, mode_t(mode))
         }
+    }
+}
+
+/// A step save waiting in `SQLiteStateStore.queueStepSave`'s queue.
+struct QueuedStepSave: Sendable {
+    var step: StepRecord
+    var attempts: [AttemptRecord]
+}
+
+/// The queue of step saves (`queueStepSave`), shared by the callers and the writer.
+final class QueuedStepSaves: @unchecked Sendable {
+    enum Appended { case first, queued, full }
+
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var saves: [QueuedStepSave] = []
+    private var timerPending = false
+
+    /// Appends `save`: `.full` when `limit` saves wait, `.first` when no timer is pending
+    /// (the caller starts one), `.queued` otherwise.
+    func append(_ save: QueuedStepSave, limit: Int) -> Appended {
+        lock.lock()
+        defer { lock.unlock() }
+        saves.append(save)
+        if saves.count >= limit { return .full }
+        if timerPending { return .queued }
+        timerPending = true
+        return .first
+    }
+
+    func timerFired() {
+        lock.lock()
+        timerPending = false
+        lock.unlock()
+    }
+
+    var isEmpty: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return saves.isEmpty
+    }
+
+    /// Takes every waiting save out, in the order they were queued.
+    func take() -> [QueuedStepSave] {
+        lock.lock()
+        defer { lock.unlock() }
+        let taken = saves
+        saves = []
+        return taken
     }
 }
 

@@ -259,6 +259,17 @@ struct RunnerBehaviourTests {
             #expect(out["batches"] == .integer(3))
             #expect(out["recipients"] == .integer(20_001))
             if case .list(let ids)? = out["msg_ids"] { #expect(ids.count == 3) } else { Issue.record("no msg_ids") }
+            // Strictly in order (the next batch is prepared while one is in flight): the n-th
+            // call carries batch n's clientmsgid, journaled as sent with the msg_id it got.
+            if case .succeeded(let runID) = result {
+                let journal = try await rig.store.journalEntries(runID: runID).sorted { $0.batch < $1.batch }
+                #expect(journal.map(\.batch) == [0, 1, 2])
+                #expect(journal.map(\.key) == sends.map(\.clientMsgID))
+                #expect(journal.map(\.msgID) == sends.map(\.msgID))
+                #expect(journal.allSatisfy { $0.state == .sent && $0.recipients == 6667 })
+            } else {
+                Issue.record("expected succeeded, got \(result)")
+            }
             // Running it again sends nothing: the broadcast is complete.
             let again = try await rig.run(path)
             if case .alreadyCompleted = again {} else { Issue.record("expected alreadyCompleted, got \(again)") }

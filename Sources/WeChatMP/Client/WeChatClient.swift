@@ -43,17 +43,13 @@ public struct WeChatClient: Sendable {
 
     /// `message/mass/send`: send to 2–10,000 OpenIDs.
     public func send(_ request: SendRequest) async throws(WeChatError) -> SendResponse {
-        guard (2...10_000).contains(request.toUser.count) else {
-            throw WeChatError.invalidRequest(
-                "mass/send takes 2 to 10,000 OpenIDs, not \(request.toUser.count)", endpoint: "message/mass/send")
-        }
-        let data: Data
-        do {
-            data = try request.encodedBody()
-        } catch {
-            throw WeChatError.invalidRequest("could not encode the request", endpoint: "message/mass/send")
-        }
-        return try await call("message/mass/send", query: [], body: data, contentType: "application/json; charset=utf-8")
+        try await send(try EncodedSendRequest(request))
+    }
+
+    /// `message/mass/send` of a request encoded beforehand (a large send encodes its next
+    /// batch while the current one is in flight).
+    public func send(_ encoded: EncodedSendRequest) async throws(WeChatError) -> SendResponse {
+        try await call("message/mass/send", query: [], body: encoded.body, contentType: "application/json; charset=utf-8")
     }
 
     /// `message/mass/preview`: send to one person.
@@ -195,19 +191,20 @@ public struct WeChatClient: Sendable {
                 delivery: response.status >= 500 ? .maybeReceived : .received)
         }
         let redactor = Redactor(secrets: [token, tokens.credentials.secret.value])
-        let status: APIStatus
+        let answer: DecodedAnswer<Response>
         do {
-            status = try WeChatJSON.decode(APIStatus.self, from: response.body)
+            answer = try WeChatJSON.decode(DecodedAnswer<Response>.self, from: response.body)
         } catch {
             throw WeChatError.invalidResponse(
                 "the answer is not JSON", endpoint: endpoint, errorClass: .transient, delivery: .maybeReceived)
         }
+        let status = answer.status
         if status.errcode != 0 {
             var error = WeChatError.api(
                 errcode: status.errcode, errmsg: redactor.scrub(status.errmsg), endpoint: endpoint,
                 errorClass: Errcodes.classify(status.errcode))
             if status.errcode == 45065 {
-                if let earlier = try? WeChatJSON.decode(SendResponse.self, from: response.body) {
+                if let earlier = answer.earlierSend {
                     error.earlierMsgID = earlier.msgID
                 } else if Self.sendEndpoints.contains(endpoint) {
                     // "Already sent" without a readable msg_id is no refusal: the send happened,
@@ -218,7 +215,8 @@ public struct WeChatClient: Sendable {
             throw error
         }
         do {
-            return try WeChatJSON.decode(Response.self, from: response.body)
+            guard let decoded = answer.response else { throw DecodedAnswer<Response>.NoResponse() }
+            return try decoded.get()
         } catch {
             let detail = redactor.scrub(String(describing: error).prefix(200).description)
             if Self.sendEndpoints.contains(endpoint) {
@@ -236,6 +234,52 @@ public struct WeChatClient: Sendable {
     /// The calls that send messages (not idempotent): any answer to them that is not a clear
     /// refusal (an errcode) is an unknown outcome (`maybeReceived`).
     public static let sendEndpoints: Set<String> = ["message/mass/sendall", "message/mass/send", "message/mass/preview"]
+}
+
+/// A `message/mass/send` request with its body, checked and encoded
+/// (``SendRequest/encodedBody()``).
+public struct EncodedSendRequest: Sendable {
+    /// The request the body was made from.
+    public let request: SendRequest
+    let body: Data
+
+    /// Checks the number of OpenIDs (2 to 10,000) and encodes the body.
+    public init(_ request: SendRequest) throws(WeChatError) {
+        guard (2...10_000).contains(request.toUser.count) else {
+            throw WeChatError.invalidRequest(
+                "mass/send takes 2 to 10,000 OpenIDs, not \(request.toUser.count)", endpoint: "message/mass/send")
+        }
+        do {
+            body = try request.encodedBody()
+        } catch {
+            throw WeChatError.invalidRequest("could not encode the request", endpoint: "message/mass/send")
+        }
+        self.request = request
+    }
+}
+
+/// An answer's body parsed once: its `errcode`/`errmsg`, then (from the same parse) the
+/// response type when the errcode is 0, or the earlier send's msg_id with errcode 45065.
+struct DecodedAnswer<Response: Decodable>: Decodable {
+    struct NoResponse: Error {}
+
+    let status: APIStatus
+    /// The response, or why it could not be read; `nil` when the errcode is not 0.
+    let response: Result<Response, any Error>?
+    /// With errcode 45065: the msg_id of the send made earlier under the same clientmsgid.
+    let earlierSend: SendResponse?
+
+    /// Throws only when the body is no JSON object (`APIStatus` cannot be read).
+    init(from decoder: any Decoder) throws {
+        status = try APIStatus(from: decoder)
+        if status.errcode == 0 {
+            response = Result { try Response(from: decoder) }
+            earlierSend = nil
+        } else {
+            response = nil
+            earlierSend = status.errcode == 45065 ? try? SendResponse(from: decoder) : nil
+        }
+    }
 }
 
 /// A `multipart/form-data` body with one file field.
