@@ -72,7 +72,18 @@ final class TestServer: @unchecked Sendable {
         try? group.syncShutdownGracefully()
     }
 
-    deinit { stop() }
+    /// The last reference may go on one of the server's own event-loop threads (a handler's
+    /// temporary strong reference), where waiting for the loop would deadlock: NIO traps on it.
+    /// So a server never stopped explicitly is closed without waiting.
+    deinit {
+        lock.lock()
+        let first = !stopped
+        stopped = true
+        lock.unlock()
+        guard first else { return }
+        channel?.close(promise: nil)
+        group.shutdownGracefully(queue: .global()) { _ in }
+    }
 
     private final class Handler: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = HTTPServerRequestPart
