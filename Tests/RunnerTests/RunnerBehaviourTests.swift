@@ -131,7 +131,11 @@ struct RunnerBehaviourTests {
             let steps = try await rig.steps(result)
             let attempts = try await rig.store.attempts(runID: try #require(result.runID))
             #expect(attempts.contains { $0.errcode == 45065 || $0.errcode == 45066 }, "the reset-after send was adopted")
-            #expect(attempts.count > 6, "faults were injected")
+            // The three forced faults each cost a second attempt (six in all). Which calls the
+            // seeded random faults land on depends on the order the concurrent steps reach the
+            // sandbox (a token fetch may draw them), so their number is free: under load a
+            // full run once saw none land on a journaled call.
+            #expect(attempts.count >= 6, "the forced faults were retried")
             #expect(steps["tag-send"]?.outcome == "success")
             // The adopted msg_id is the one WeChat holds.
             if case .integer(let id)? = rig.outputs(steps["tag-send"])["msg_id"] {
