@@ -62,7 +62,7 @@ extension PostgresStateStore {
                 let expires: Int64 = try locked.value("expires_at")
                 if !released, holder != owner {
                     if expires > at { return .held(owner: holder, until: try locked.date("expires_at")) }
-                    previous = try BroadcastLease(pg: locked)
+                    previous = try BroadcastLease(stored: locked)
                 }
             }
             // One statement: a new lease, the owner's own, or one that expired or was released.
@@ -79,7 +79,7 @@ extension PostgresStateStore {
                 WHERE l.owner = excluded.owner OR l.released OR l.expires_at <= \(at)
                 RETURNING l.*
                 """, logger)
-            if let taken { return .acquired(try BroadcastLease(pg: taken), takenFrom: previous) }
+            if let taken { return .acquired(try BroadcastLease(stored: taken), takenFrom: previous) }
             guard let held = try await Self.leaseRow(db, logger, identity) else {
                 throw StateStoreError(
                     code: .other, path: self.location.description,
@@ -118,7 +118,7 @@ extension PostgresStateStore {
 
     public func lease(_ identity: BroadcastIdentity) async throws -> BroadcastLease? {
         try await transaction("cannot read the lease of broadcast \(identity.name) from") { db, logger in
-            try await Self.leaseRow(db, logger, identity).map { try BroadcastLease(pg: $0) }
+            try await Self.leaseRow(db, logger, identity).map { try BroadcastLease(stored: $0) }
         }
     }
 
@@ -129,7 +129,7 @@ extension PostgresStateStore {
                 SELECT * FROM leases WHERE NOT released
                 ORDER BY name COLLATE "C", project COLLATE "C", api COLLATE "C", app_id COLLATE "C", inputs_json COLLATE "C"
                 """, logger
-            ).map { try BroadcastLease(pg: $0) }
+            ).map { try BroadcastLease(stored: $0) }
         }
     }
 
@@ -138,7 +138,7 @@ extension PostgresStateStore {
     ) async throws -> ForceTakeResult {
         try await transaction("cannot take the lease of broadcast \(identity.name) in") { db, logger in
             guard let row = try await Self.leaseRow(db, logger, identity, lock: true) else { return .notHeld }
-            let current = try BroadcastLease(pg: row)
+            let current = try BroadcastLease(stored: row)
             guard current.epoch == epoch else { return .epochMoved(current: current) }
             let at = try await self.leaseNow(db, logger, caller: now)
             let taken = try await db.row(
@@ -150,7 +150,7 @@ extension PostgresStateStore {
                 RETURNING *
                 """, logger)
             guard let taken else { return .notHeld }
-            return .taken(try BroadcastLease(pg: taken))
+            return .taken(try BroadcastLease(stored: taken))
         }
     }
 
@@ -166,7 +166,7 @@ extension PostgresStateStore {
                   AND inputs_json = \(fence.identity.inputsJSON)
                 FOR UPDATE
                 """, logger)
-            let current = try row.map { try BroadcastLease(pg: $0) }
+            let current = try row.map { try BroadcastLease(stored: $0) }
             let released = try row?.value("released", as: Bool.self) ?? true
             if let lost = LeaseLoss.check(fence, current: current, released: released, store: store) { throw lost }
             try await Self.upsertJournal(db, logger, entry)
@@ -190,7 +190,7 @@ extension PostgresStateStore {
                 WHERE runs.broadcast_id = \(id) AND runs.generation = \(Int64(generation))
                 ORDER BY runs.created_at DESC, runs.seq DESC
                 """, logger
-            ).map { try RunRecord(pg: $0) }
+            ).map { try RunRecord(stored: $0) }
         }
     }
 
@@ -210,16 +210,5 @@ extension PostgresStateStore {
               AND name = \(identity.name) AND inputs_json = \(identity.inputsJSON) AND NOT released
             \(unescaped: lock ? "FOR UPDATE" : "")
             """, logger)
-    }
-}
-
-extension BroadcastLease {
-    init(pg row: PostgresRandomAccessRow) throws {
-        self.init(
-            identity: BroadcastIdentity(
-                project: try row.value("project"), appID: try row.value("app_id"), api: try row.value("api"),
-                name: try row.value("name"), inputsJSON: try row.value("inputs_json")),
-            owner: try row.value("owner"), acquiredAt: try row.date("acquired_at"), expiresAt: try row.date("expires_at"),
-            epoch: try row.value("epoch"))
     }
 }

@@ -24,7 +24,7 @@ extension PostgresStateStore {
 
     public func broadcast(_ identity: BroadcastIdentity) async throws -> BroadcastRecord? {
         try await transaction("cannot read a broadcast from") { db, logger in
-            try await Self.broadcastRow(db, logger, identity, lock: false).map { try BroadcastRecord(pg: $0) }
+            try await Self.broadcastRow(db, logger, identity, lock: false).map { try BroadcastRecord(stored: $0) }
         }
     }
 
@@ -58,7 +58,7 @@ extension PostgresStateStore {
                 throw StateStoreError(code: .other, path: location.description, message: "cannot create the broadcast")
             }
             let broadcastID: Int64 = try row.value("id")
-            var broadcast = try BroadcastRecord(pg: row)
+            var broadcast = try BroadcastRecord(stored: row)
 
             let live = try await db.rows(
                 """
@@ -66,7 +66,7 @@ extension PostgresStateStore {
                 WHERE runs.broadcast_id = \(broadcastID) AND runs.status = 'running'
                 ORDER BY runs.created_at DESC, runs.seq DESC
                 """, logger
-            ).map { try RunRecord(pg: $0) }
+            ).map { try RunRecord(stored: $0) }
             for run in live {
                 if let owner = run.owner, isOwnerAlive(owner, run.heartbeatAt) {
                     return .busy(runID: run.id, owner: owner)
@@ -88,7 +88,7 @@ extension PostgresStateStore {
                       AND journal.api NOT LIKE 'sandbox:%'
                     ORDER BY journal.first_attempt_at, journal.batch
                     """, logger
-                ).map { try JournalEntry(pg: $0) }
+                ).map { try JournalEntry(stored: $0) }
                 if !unknown.isEmpty {
                     return .rerunRefused(generation: broadcast.generation, unknownSends: unknown)
                 }
@@ -112,7 +112,7 @@ extension PostgresStateStore {
                 ORDER BY runs.created_at DESC, runs.seq DESC LIMIT 1
                 """, logger)
             {
-                return .unfinished(try RunRecord(pg: unfinished))
+                return .unfinished(try RunRecord(stored: unfinished))
             }
 
             var run = template.normalized
@@ -240,7 +240,7 @@ extension PostgresStateStore {
                 SELECT \(unescaped: RunColumns.select) FROM \(unescaped: RunColumns.from)
                 ORDER BY runs.created_at DESC, runs.seq DESC LIMIT \(Int64(limit))
                 """, logger
-            ).map { try RunRecord(pg: $0) }
+            ).map { try RunRecord(stored: $0) }
         }
     }
 
@@ -261,7 +261,7 @@ extension PostgresStateStore {
 
     public func steps(runID: String) async throws -> [StepRecord] {
         try await transaction("cannot read the steps of run \(runID) from") { db, logger in
-            try await db.rows("SELECT * FROM steps WHERE run_id = \(runID) ORDER BY seq", logger).map { try StepRecord(pg: $0) }
+            try await db.rows("SELECT * FROM steps WHERE run_id = \(runID) ORDER BY seq", logger).map { try StepRecord(stored: $0) }
         }
     }
 
@@ -274,7 +274,7 @@ extension PostgresStateStore {
     public func attempts(runID: String) async throws -> [AttemptRecord] {
         try await transaction("cannot read the attempts of run \(runID) from") { db, logger in
             try await db.rows("SELECT * FROM attempts WHERE run_id = \(runID) ORDER BY id", logger)
-                .map { try AttemptRecord(pg: $0) }
+                .map { try AttemptRecord(stored: $0) }
         }
     }
 
@@ -340,7 +340,7 @@ extension PostgresStateStore {
     public func journalEntry(api: String, appID: String, key: String) async throws -> JournalEntry? {
         try await transaction("cannot read journal entry \(key) from") { db, logger in
             try await db.row("SELECT * FROM journal WHERE api = \(api) AND app_id = \(appID) AND key = \(key)", logger)
-                .map { try JournalEntry(pg: $0) }
+                .map { try JournalEntry(stored: $0) }
         }
     }
 
@@ -348,7 +348,7 @@ extension PostgresStateStore {
         try await transaction("cannot read the journal of run \(runID) from") { db, logger in
             try await db.rows(
                 "SELECT * FROM journal WHERE run_id = \(runID) ORDER BY first_attempt_at, batch, key COLLATE \"C\"", logger
-            ).map { try JournalEntry(pg: $0) }
+            ).map { try JournalEntry(stored: $0) }
         }
     }
 
@@ -397,7 +397,7 @@ extension PostgresStateStore {
                 ORDER BY api DESC
                 """, logger)
             {
-                let event = try InboxEvent(pg: row)
+                let event = try InboxEvent(stored: row)
                 if found[event.msgID] == nil { found[event.msgID] = event }
             }
             return found
@@ -458,134 +458,9 @@ extension PostgresStateStore {
     static func runRow(_ db: PostgresConnection, _ logger: Logger, _ runID: String) async throws -> RunRecord? {
         try await db.row(
             "SELECT \(unescaped: RunColumns.select) FROM \(unescaped: RunColumns.from) WHERE runs.id = \(runID)", logger
-        ).map { try RunRecord(pg: $0) }
+        ).map { try RunRecord(stored: $0) }
     }
 }
 
 // MARK: - Row ⇄ record
 
-extension BroadcastRecord {
-    init(pg row: PostgresRandomAccessRow) throws {
-        self.init(
-            identity: BroadcastIdentity(
-                project: try row.value("project"), appID: try row.value("app_id"), api: try row.value("api"),
-                name: try row.value("name"), inputsJSON: try row.value("inputs_json")),
-            generation: try row.int("generation"),
-            keyFormat: try row.int("key_format"),
-            completedRunID: try row.optional("completed_run_id"),
-            completedAt: try row.optionalDate("completed_at"))
-    }
-}
-
-extension RunRecord {
-    init(pg row: PostgresRandomAccessRow) throws {
-        self.init(
-            id: try row.value("id"),
-            identity: BroadcastIdentity(
-                project: try row.value("project"), appID: try row.value("app_id"), api: try row.value("api"),
-                name: try row.value("name"), inputsJSON: try row.value("identity_inputs_json")),
-            generation: try row.int("generation"),
-            keyFormat: try row.int("key_format"),
-            pipelineFile: try row.value("pipeline_file"),
-            pipelineDigest: try row.value("pipeline_digest"),
-            inputsJSON: try row.value("inputs_json"),
-            accountName: try row.value("account_name"),
-            sandbox: try row.value("sandbox", as: Bool.self),
-            status: try row.enumValue("status", as: RunStatus.self),
-            message: try row.optional("message"),
-            createdAt: try row.date("created_at"),
-            updatedAt: try row.date("updated_at"),
-            endedAt: try row.optionalDate("ended_at"),
-            owner: try row.optional("owner"),
-            heartbeatAt: try row.optionalDate("heartbeat_at"))
-    }
-
-    /// The record as it reads back from the store (dates to the millisecond).
-    var normalized: RunRecord {
-        var copy = self
-        copy.createdAt = Millis.normalize(createdAt)
-        copy.updatedAt = Millis.normalize(updatedAt)
-        copy.endedAt = Millis.normalize(endedAt)
-        copy.heartbeatAt = Millis.normalize(heartbeatAt)
-        return copy
-    }
-}
-
-extension StepRecord {
-    init(pg row: PostgresRandomAccessRow) throws {
-        self.init(
-            runID: try row.value("run_id"),
-            stepID: try row.value("step_id"),
-            uses: try row.value("uses"),
-            state: try row.enumValue("state", as: StepRecord.State.self),
-            outcome: try row.optional("outcome"),
-            conclusion: try row.optional("conclusion"),
-            errcode: try row.optionalInt("errcode"),
-            outputsJSON: try row.optional("outputs_json"),
-            message: try row.optional("message"),
-            startedAt: try row.optionalDate("started_at"),
-            endedAt: try row.optionalDate("ended_at"))
-    }
-}
-
-extension AttemptRecord {
-    init(pg row: PostgresRandomAccessRow) throws {
-        self.init(
-            runID: try row.value("run_id"),
-            stepID: try row.value("step_id"),
-            batch: try row.int("batch"),
-            number: try row.int("number"),
-            endpoint: try row.value("endpoint"),
-            startedAt: try row.date("started_at"),
-            endedAt: try row.optionalDate("ended_at"),
-            result: try row.value("result"),
-            httpStatus: try row.optionalInt("http_status"),
-            errcode: try row.optionalInt("errcode"),
-            errorClass: try row.optional("error_class"),
-            message: try row.optional("message"),
-            retryDelayMS: try row.optionalInt("retry_delay_ms"))
-    }
-}
-
-extension JournalEntry {
-    init(pg row: PostgresRandomAccessRow) throws {
-        self.init(
-            api: try row.value("api"),
-            appID: try row.value("app_id"),
-            key: try row.value("key"),
-            runID: try row.value("run_id"),
-            stepID: try row.value("step_id"),
-            batch: try row.int("batch"),
-            endpoint: try row.value("endpoint"),
-            contentDigest: try row.value("content_digest"),
-            contentFields: try row.optional("content_fields"),
-            instance: try row.optional("instance"),
-            recipients: try row.int("recipients"),
-            state: try row.enumValue("state", as: JournalEntry.State.self),
-            msgID: try row.optional("msg_id"),
-            msgDataID: try row.optional("msg_data_id"),
-            errcode: try row.optionalInt("errcode"),
-            adoptedUnrecorded: try row.value("adopted_unrecorded", as: Bool.self),
-            firstAttemptAt: try row.date("first_attempt_at"),
-            lastAttemptAt: try row.date("last_attempt_at"),
-            updatedAt: try row.date("updated_at"))
-    }
-}
-
-extension InboxEvent {
-    init(pg row: PostgresRandomAccessRow) throws {
-        self.init(
-            api: try row.value("api"),
-            originalID: try row.value("original_id"),
-            msgID: try row.value("msg_id"),
-            status: try row.value("status"),
-            totalCount: try row.optionalInt("total_count"),
-            filterCount: try row.optionalInt("filter_count"),
-            sentCount: try row.optionalInt("sent_count"),
-            errorCount: try row.optionalInt("error_count"),
-            copyrightCheckState: try row.optionalInt("copyright_check_state"),
-            articlesJSON: try row.optional("articles_json"),
-            createdAt: try row.date("created_at"),
-            receivedAt: try row.date("received_at"))
-    }
-}

@@ -298,7 +298,7 @@ extension PostgresConnection {
     }
 }
 
-extension PostgresRandomAccessRow {
+extension PostgresRandomAccessRow: StoredRow {
     func value<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
         try self[column].decode(T.self)
     }
@@ -308,21 +308,11 @@ extension PostgresRandomAccessRow {
         return cell.bytes == nil ? nil : try cell.decode(T.self)
     }
 
-    func date(_ column: String) throws -> Date { Millis.decode(try value(column, as: Int64.self)) }
-    func optionalDate(_ column: String) throws -> Date? { Millis.decode(try optional(column, as: Int64.self)) }
-    func int(_ column: String) throws -> Int { Int(try value(column, as: Int64.self)) }
-    func optionalInt(_ column: String) throws -> Int? { try optional(column, as: Int64.self).map { Int($0) } }
-
-    func enumValue<E: RawRepresentable>(_ column: String, as type: E.Type) throws -> E where E.RawValue == String {
-        let raw = try value(column, as: String.self)
-        guard let value = E(rawValue: raw) else { throw UnknownStoredValue(column: column) }
-        return value
-    }
-}
-
-/// A stored text column holds a value this version does not know (e.g. a run status).
-struct UnknownStoredValue: Error {
-    var column: String
+    public func string(_ column: String) throws -> String { try value(column) }
+    public func optionalString(_ column: String) throws -> String? { try optional(column) }
+    public func int64(_ column: String) throws -> Int64 { try value(column) }
+    public func optionalInt64(_ column: String) throws -> Int64? { try optional(column) }
+    public func bool(_ column: String) throws -> Bool { try value(column) }
 }
 
 extension PostgresStateStore {

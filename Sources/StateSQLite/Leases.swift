@@ -18,7 +18,7 @@ extension SQLiteStateStore {
                 let current: Int64 = try row.value("epoch")
                 if !released, holder != owner, until > now { return .held(owner: holder, until: until) }
                 epoch = !released && holder == owner && until > now ? current : current + 1
-                if !released, holder != owner { previous = try BroadcastLease(row: row) }
+                if !released, holder != owner { previous = try BroadcastLease(stored: row) }
             }
             let lease = BroadcastLease(
                 identity: identity, owner: owner, acquiredAt: Millis.normalize(now),
@@ -60,7 +60,7 @@ extension SQLiteStateStore {
 
     public func lease(_ identity: BroadcastIdentity) async throws -> BroadcastLease? {
         try await read("cannot read the lease of broadcast \(identity.name) from") { db in
-            try Self.leaseRow(db, identity, includingReleased: false).map { try BroadcastLease(row: $0) }
+            try Self.leaseRow(db, identity, includingReleased: false).map { try BroadcastLease(stored: $0) }
         }
     }
 
@@ -72,7 +72,7 @@ extension SQLiteStateStore {
                     SELECT * FROM leases WHERE released = 0
                     ORDER BY name, project, api, app_id, inputs_json
                     """
-            ).map { try BroadcastLease(row: $0) }
+            ).map { try BroadcastLease(stored: $0) }
         }
     }
 
@@ -81,7 +81,7 @@ extension SQLiteStateStore {
     ) async throws -> ForceTakeResult {
         try await write("cannot take the lease of broadcast \(identity.name) in") { db in
             guard let row = try Self.leaseRow(db, identity, includingReleased: false) else { return .notHeld }
-            let current = try BroadcastLease(row: row)
+            let current = try BroadcastLease(stored: row)
             guard current.epoch == epoch else { return .epochMoved(current: current) }
             let lease = BroadcastLease(
                 identity: identity, owner: owner, acquiredAt: Millis.normalize(now),
@@ -95,7 +95,7 @@ extension SQLiteStateStore {
         let path = self.path
         try await journal(entry, check: { db in
             let row = try Self.leaseRow(db, fence.identity, includingReleased: true)
-            let current = try row.map { try BroadcastLease(row: $0) }
+            let current = try row.map { try BroadcastLease(stored: $0) }
             let released = try row?.value("released", as: Bool.self) ?? true
             if let lost = LeaseLoss.check(fence, current: current, released: released, store: path) { throw lost }
         })
@@ -118,7 +118,7 @@ extension SQLiteStateStore {
                     ORDER BY runs.created_at DESC, runs.rowid DESC
                     """,
                 arguments: [id, generation]
-            ).map { try RunRecord(row: $0) }
+            ).map { try RunRecord(stored: $0) }
         }
     }
 
@@ -150,16 +150,5 @@ extension SQLiteStateStore {
                 \(includingReleased ? "" : "AND released = 0")
                 """,
             arguments: [identity.project, identity.api, identity.appID, identity.name, identity.inputsJSON])
-    }
-}
-
-extension BroadcastLease {
-    init(row: Row) throws {
-        self.init(
-            identity: BroadcastIdentity(
-                project: try row.value("project"), appID: try row.value("app_id"), api: try row.value("api"),
-                name: try row.value("name"), inputsJSON: try row.value("inputs_json")),
-            owner: try row.value("owner"), acquiredAt: try row.date("acquired_at"), expiresAt: try row.date("expires_at"),
-            epoch: try row.value("epoch"))
     }
 }

@@ -113,7 +113,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
 
     public func broadcast(_ identity: BroadcastIdentity) async throws -> BroadcastRecord? {
         try await read("cannot read a broadcast from") { db in
-            try Self.broadcastRow(db, identity).map { try BroadcastRecord(row: $0) }
+            try Self.broadcastRow(db, identity).map { try BroadcastRecord(stored: $0) }
         }
     }
 
@@ -149,7 +149,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                 throw StateStoreError(code: .other, path: self.path, message: "cannot create the broadcast")
             }
             let broadcastID: Int64 = try row.value("id")
-            var broadcast = try BroadcastRecord(row: row)
+            var broadcast = try BroadcastRecord(stored: row)
 
             let live = try Row.fetchAll(
                 db,
@@ -159,7 +159,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                     ORDER BY runs.created_at DESC, runs.rowid DESC
                     """,
                 arguments: [broadcastID]
-            ).map { try RunRecord(row: $0) }
+            ).map { try RunRecord(stored: $0) }
             for run in live {
                 if let owner = run.owner, isOwnerAlive(owner, run.heartbeatAt) {
                     return .busy(runID: run.id, owner: owner)
@@ -180,7 +180,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                         ORDER BY journal.first_attempt_at, journal.batch
                         """,
                     arguments: [broadcastID, broadcast.generation]
-                ).map { try JournalEntry(row: $0) }
+                ).map { try JournalEntry(stored: $0) }
                 if !unknown.isEmpty {
                     return .rerunRefused(generation: broadcast.generation, unknownSends: unknown)
                 }
@@ -205,7 +205,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                     """,
                 arguments: [broadcastID, broadcast.generation])
             {
-                return .unfinished(try RunRecord(row: unfinished))
+                return .unfinished(try RunRecord(stored: unfinished))
             }
 
             var run = template.normalized
@@ -339,7 +339,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                 db,
                 sql: "SELECT \(Columns.run) FROM \(Columns.runFrom) ORDER BY runs.created_at DESC, runs.rowid DESC LIMIT ?",
                 arguments: [limit]
-            ).map { try RunRecord(row: $0) }
+            ).map { try RunRecord(stored: $0) }
         }
     }
 
@@ -430,7 +430,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
     public func steps(runID: String) async throws -> [StepRecord] {
         try await read("cannot read the steps of run \(runID) from") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE run_id = ? ORDER BY seq", arguments: [runID])
-                .map { try StepRecord(row: $0) }
+                .map { try StepRecord(stored: $0) }
         }
     }
 
@@ -455,7 +455,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
     public func attempts(runID: String) async throws -> [AttemptRecord] {
         try await read("cannot read the attempts of run \(runID) from") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM attempts WHERE run_id = ? ORDER BY id", arguments: [runID])
-                .map { try AttemptRecord(row: $0) }
+                .map { try AttemptRecord(stored: $0) }
         }
     }
 
@@ -503,7 +503,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
         try await read("cannot read journal entry \(key) from") { db in
             try Row.fetchOne(
                 db, sql: "SELECT * FROM journal WHERE api = ? AND app_id = ? AND key = ?", arguments: [api, appID, key])
-                .map { try JournalEntry(row: $0) }
+                .map { try JournalEntry(stored: $0) }
         }
     }
 
@@ -513,7 +513,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
             try Row.fetchAll(
                 db, sql: "SELECT * FROM journal WHERE run_id = ? ORDER BY first_attempt_at, batch, key",
                 arguments: [runID]
-            ).map { try JournalEntry(row: $0) }
+            ).map { try JournalEntry(stored: $0) }
         }
     }
 
@@ -573,7 +573,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                         """,
                     arguments: arguments)
                 {
-                    let event = try InboxEvent(row: row)
+                    let event = try InboxEvent(stored: row)
                     if found[event.msgID] == nil { found[event.msgID] = event }
                 }
             }
@@ -718,7 +718,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
 
     private static func runRow(_ db: Database, _ runID: String) throws -> RunRecord? {
         try Row.fetchOne(db, sql: "SELECT \(Columns.run) FROM \(Columns.runFrom) WHERE runs.id = ?", arguments: [runID])
-            .map { try RunRecord(row: $0) }
+            .map { try RunRecord(stored: $0) }
     }
 
     // MARK: Opening
