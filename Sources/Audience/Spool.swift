@@ -274,9 +274,12 @@ public enum SpoolFolder {
         let hostPrefix = base + host + "-"
         var removed = 0
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
+            // The name read in place: glibc's entries are only as long as their name, so copying
+            // the 256-byte `d_name` field can read past the end of readdir's buffer (a crash, seen
+            // when a taking-over run cleared a killed run's spools).
+            let name = String(
+                cString: UnsafeRawPointer(entry).advanced(by: MemoryLayout<dirent>.offset(of: \dirent.d_name)!)
+                    .assumingMemoryBound(to: CChar.self))
             guard name.hasPrefix(base) else { continue }
             let path = folder + "/" + name
             if name.hasPrefix(hostPrefix) {

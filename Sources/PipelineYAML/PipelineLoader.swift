@@ -119,9 +119,11 @@ public enum PipelineFiles {
         defer { closedir(dir) }
         var subfolders: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
+            // The name read in place: glibc's entries are only as long as their name, so copying
+            // the 256-byte `d_name` field can read past the end of readdir's buffer (a crash).
+            let name = String(
+                cString: UnsafeRawPointer(entry).advanced(by: MemoryLayout<dirent>.offset(of: \dirent.d_name)!)
+                    .assumingMemoryBound(to: CChar.self))
             if name.hasPrefix(".") { continue }
             let path = folder + "/" + name
             var type = entry.pointee.d_type
