@@ -16,6 +16,10 @@ enum CallOutcome<T: Sendable>: Sendable {
     case duplicate(Int64)
     /// Stopped (Ctrl-C) before an attempt could be made.
     case stopped
+    /// A journaled call's next attempt was not made: its intent could not be written again
+    /// (the lease was lost, or the journal cannot be written); the message says why. An
+    /// earlier attempt may have arrived, so the intent stays for a later run to settle.
+    case notAttempted(String)
     /// An errcode that means "already done" after an earlier attempt may have arrived
     /// (40059 for a delete repeated after a lost answer).
     case alreadyDone(WeChatError)
@@ -36,6 +40,11 @@ struct CallSpec: Sendable {
     var doneAfterMaybeReceived: Set<Int> = []
     /// Whether an earlier attempt (before this process: the journal says so) may have arrived.
     var mayHaveArrived = false
+    /// A journaled call's intent (already written before the first attempt). Every later
+    /// attempt writes it again first, fenced by the broadcast's lease like the first, so a
+    /// process that lost its lease while an attempt was in flight (paused, cut off from the
+    /// store) makes no further attempt: the holder that took over settles the call.
+    var intent: (entry: JournalEntry, call: JournaledCall)?
 }
 
 extension RunExecutor {
@@ -57,10 +66,18 @@ extension RunExecutor {
             repeatAfterMaybeReceived: spec.repeatAfterMaybeReceived, doneAfterMaybeReceived: spec.doneAfterMaybeReceived,
             clientMsgIDWindow: account.pacing.clientMsgIDRetryWindow)
         var state = RetryState(maybeReceived: spec.mayHaveArrived, lastUse: spec.keyLastUsed)
+        var attempted = false
         while true {
             if stopSignal.isStopped {
                 return .stopped
             }
+            if attempted, let intent = spec.intent {
+                var again = intent.entry
+                again.lastAttemptAt = options.now()
+                again.updatedAt = again.lastAttemptAt
+                if let stop = await journalIntent(again, intent.call) { return .notAttempted(stop.message) }
+            }
+            attempted = true
             if spec.isMass {
                 guard await pacer.acquire() else { return .stopped }
             }

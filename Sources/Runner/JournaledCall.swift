@@ -74,11 +74,25 @@ extension RunExecutor {
 
     /// Step 3: records the call's outcome (best effort: the call was made, so a failed write
     /// leaves the intent, which a later run settles as an unknown outcome). A refusal keeps
-    /// WeChat's errcode.
-    func journalOutcome(_ entry: inout JournalEntry, _ state: JournalEntry.State, errcode: Int? = nil) async {
+    /// WeChat's errcode. Fenced by the lease like the intent: once another holder took the
+    /// broadcast over, the journal is theirs (they may have settled this very call), so
+    /// nothing is written and the run stops (lease lost).
+    /// - Returns: `false` when the lease was lost (nothing written).
+    @discardableResult
+    func journalOutcome(_ entry: inout JournalEntry, _ state: JournalEntry.State, errcode: Int? = nil) async -> Bool {
         entry.state = state
         if state == .refused { entry.errcode = errcode }
-        try? await store.journal(entry)
+        do {
+            if let leaseFence {
+                try await store.journal(entry, fence: leaseFence)
+            } else {
+                try await store.journal(entry)
+            }
+        } catch let error as StateStoreError where error.code == .leaseLost {
+            stopSignal.stop(reason: .leaseLost)
+            return false
+        } catch {}
+        return true
     }
 }
 

@@ -66,6 +66,7 @@ extension RunExecutor {
                         events.emit(.waitPollFailed(stepID: stepID, msgID: id, error: String(describing: e)))
                     case .duplicate: break
                     case .stopped: return .stopped(stopSignal.message)
+                    case .notAttempted(let message): return .stopped(message)
                     }
                 }
                 pollDelay = min(pollInterval, pollDelay * 2)

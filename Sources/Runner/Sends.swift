@@ -290,6 +290,7 @@ extension RunExecutor {
         crashPoint("send.before_call")
         var spec = CallSpec(step: step, batch: batch, endpoint: endpoint, isMass: true)
         spec.keyLastUsed = resumable ? existing!.lastAttemptAt : nil
+        spec.intent = (entry, journaled)
         let attempts = SendAttempts()
         let outcome = await call(spec) { () async throws(WeChatError) -> SendResponse in
             do throws(WeChatError) {
@@ -325,11 +326,13 @@ extension RunExecutor {
             await journalOutcome(&entry, .refused, errcode: e.errcode)
             return .failed(StepFailure(e))
         case .unknown(let e):
-            await journalOutcome(&entry, .unknown)
+            if !(await journalOutcome(&entry, .unknown)) { return .stopped(stopSignal.message) }
             return .stopped(
                 "outcome unknown for \(label) (\(e)); `\(options.resumeCommand(run.id))` repeats it with the same clientmsgid, so it cannot be sent twice")
         case .stopped:
             return .stopped(stopSignal.message)
+        case .notAttempted(let message):
+            return .stopped(message)
         }
     }
 }

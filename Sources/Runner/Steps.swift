@@ -55,6 +55,7 @@ extension RunExecutor {
             var spec = CallSpec(step: step, endpoint: "message/mass/delete", isMass: true)
             spec.doneAfterMaybeReceived = [40059]
             spec.mayHaveArrived = mayHaveArrived
+            spec.intent = (entry, journaled)
             let outcome = await call(spec) {
                 () async throws(WeChatError) in
                 try await client.delete(request)
@@ -73,10 +74,11 @@ extension RunExecutor {
                 await journalOutcome(&entry, .refused, errcode: e.errcode)
                 return .failure(StepFailure(e))
             case .unknown(let e):
-                await journalOutcome(&entry, .unknown)
+                if !(await journalOutcome(&entry, .unknown)) { return .stopped(stopSignal.message) }
                 return .failure(StepFailure(e))
             case .duplicate: return .failure(StepFailure(.unexpectedAnswer, "unexpected 45065 on delete"))
             case .stopped: return .stopped(stopSignal.message)
+            case .notAttempted(let message): return .stopped(message)
             }
         }
         return .success(MassDeleteHandler.Outputs(deleted: true))
@@ -115,9 +117,9 @@ extension RunExecutor {
             firstAttemptAt: now, lastAttemptAt: now, updatedAt: now)
         if let stop = await journalIntent(entry, journaled) { return .stopped(stop.message) }
         let client = client(for: step)
-        let outcome = await call(
-            CallSpec(step: step, endpoint: "message/mass/preview", isMass: true, repeatAfterMaybeReceived: false)
-        ) { () async throws(WeChatError) -> PreviewResponse in
+        var spec = CallSpec(step: step, endpoint: "message/mass/preview", isMass: true, repeatAfterMaybeReceived: false)
+        spec.intent = (entry, journaled)
+        let outcome = await call(spec) { () async throws(WeChatError) -> PreviewResponse in
             try await client.preview(request)
         }
         entry.updatedAt = options.now()
@@ -130,11 +132,12 @@ extension RunExecutor {
             await journalOutcome(&entry, .refused, errcode: e.errcode)
             return .failure(StepFailure(e))
         case .unknown(let e):
-            await journalOutcome(&entry, .unknown)
+            if !(await journalOutcome(&entry, .unknown)) { return .stopped(stopSignal.message) }
             return .stopped(
                 "the preview's outcome is unknown (\(e)); it is not repeated without `\(options.resumeCommand(run.id, "--confirm-resend"))`")
         case .duplicate, .alreadyDone: return .failure(StepFailure(.unexpectedAnswer, "unexpected answer on preview"))
         case .stopped: return .stopped(stopSignal.message)
+        case .notAttempted(let message): return .stopped(message)
         }
     }
 }

@@ -4,6 +4,7 @@ import RunState
 import Runner
 import StateSQLite
 import Testing
+import WeChatMP
 
 /// A run fenced by its broadcast's lease (`masscast apply`): when another holder takes the
 /// lease over, the next journal intent is refused and no call reaches WeChat.
@@ -83,5 +84,88 @@ struct LeaseFenceTests {
             #expect(result.exitCode == 0, "\(result)")
             #expect(await rig.sandbox.engine.sends().count == sendsBefore + 1)
         }
+    }
+
+    @Test("a send whose answer was lost while its lease's renewal margin passed is not attempted again: the run stops (lease lost), the intent stays")
+    func marginPassedDuringTheCallNoRetry() async throws {
+        try await Rig.with { rig in
+            let path = try rig.write("fenced.yaml", Self.pipeline)
+            let transport = LosesFirstSendAnswer(rig.transport)
+            let executor = try rig.executor(path, transport: transport)
+            let identity = await executor.broadcastIdentity
+            let mine = try #require(try await rig.store.acquireLease(identity, owner: "runner-a:1", ttl: 60, now: Date()).acquired)
+            await executor.fence(LeaseFence(mine))
+            await executor.leaseMargin(until: ContinuousClock.now.advanced(by: .seconds(40)))
+            // The process is paused while its request is in flight, past the margin: the
+            // request arrived, its answer is lost (a timeout), and no renewal happened.
+            transport.whileInFlight = { await executor.leaseMargin(until: ContinuousClock.now.advanced(by: .milliseconds(-1))) }
+            let sendsBefore = await rig.sandbox.engine.sends().count
+            let result = await executor.start()
+            guard case .stopped(let runID, let message) = result else {
+                Issue.record("expected stopped, got \(result)")
+                return
+            }
+            #expect(message.contains("lease lost"), "\(message)")
+            let calls = await rig.sandbox.engine.calls().filter { $0.endpoint == "message/mass/sendall" }
+            #expect(calls.count == 1, "the send was attempted again after the margin passed: \(calls.count) calls")
+            #expect(await rig.sandbox.engine.sends().count == sendsBefore + 1)
+            let entries = try await rig.store.journalEntries(runID: runID)
+            #expect(entries.map(\.state) == [.intent], "the intent stays for the next holder to settle: \(entries.map(\.state))")
+        }
+    }
+
+    @Test("a send whose answer was lost while another runner took the lease over is not attempted again, and its outcome is not written over the new holder's journal")
+    func takenOverDuringTheCallNoRetry() async throws {
+        try await Rig.with { rig in
+            let path = try rig.write("fenced.yaml", Self.pipeline)
+            let transport = LosesFirstSendAnswer(rig.transport)
+            let executor = try rig.executor(path, transport: transport)
+            let identity = await executor.broadcastIdentity
+            let mine = try #require(try await rig.store.acquireLease(identity, owner: "runner-a:1", ttl: 60, now: Date()).acquired)
+            await executor.fence(LeaseFence(mine))
+            await executor.leaseMargin(until: ContinuousClock.now.advanced(by: .seconds(40)))
+            let store = rig.store
+            transport.whileInFlight = {
+                _ = try? await store.acquireLease(identity, owner: "runner-b:2", ttl: 60, now: Date().addingTimeInterval(120))
+            }
+            let result = await executor.start()
+            guard case .stopped(let runID, let message) = result else {
+                Issue.record("expected stopped, got \(result)")
+                return
+            }
+            #expect(message.contains("lease lost") && message.contains("runner-b:2"), "\(message)")
+            let calls = await rig.sandbox.engine.calls().filter { $0.endpoint == "message/mass/sendall" }
+            #expect(calls.count == 1, "the send was attempted again after the lease moved: \(calls.count) calls")
+            let entries = try await rig.store.journalEntries(runID: runID)
+            #expect(entries.map(\.state) == [.intent], "\(entries.map(\.state))")
+        }
+    }
+}
+
+/// The real transport, except that the first `message/mass/sendall` request is delivered and
+/// its answer lost: `whileInFlight` runs after the sandbox got it, then the call fails as a
+/// timeout whose request may have been received (a process paused mid-call, then continued).
+final class LosesFirstSendAnswer: WeChatTransport, @unchecked Sendable {
+    let inner: any WeChatTransport
+    private let lock = NSLock()
+    private var lost = false
+    private var hook: (@Sendable () async -> Void)?
+
+    init(_ inner: any WeChatTransport) { self.inner = inner }
+
+    var whileInFlight: (@Sendable () async -> Void)? {
+        get { lock.withLock { hook } }
+        set { lock.withLock { hook = newValue } }
+    }
+
+    func send(_ request: TransportRequest) async throws(TransportFailure) -> TransportResponse {
+        let response = try await inner.send(request)
+        let loseThis = request.url.contains("message/mass/sendall") && lock.withLock { () -> Bool in
+            defer { lost = true }
+            return !lost
+        }
+        guard loseThis else { return response }
+        await whileInFlight?()
+        throw TransportFailure(.timeout, delivery: .maybeReceived, message: "no answer within 30 seconds")
     }
 }

@@ -41,6 +41,7 @@ extension RunExecutor {
         case .duplicate(let id):
             return .failure(StepFailure(.unexpectedAnswer, "unexpected 45065 (msg_id \(id)) on a call without clientmsgid"))
         case .stopped: return .stopped(stopSignal.message)
+        case .notAttempted(let message): return .stopped(message)
         }
     }
 
