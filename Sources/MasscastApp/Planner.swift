@@ -126,7 +126,13 @@ public enum Planner {
         _ file: String, shown: String, _ request: PlanRequest, environment: AppEnvironment, wiring: PlanWiring,
         stores: inout StoreCache, now: Date
     ) async throws(SetupError) -> BroadcastPlan {
-        let loaded = try ProjectFiles.loadPipeline(file, environment: environment)
+        // The config first (found from the path): the pipeline is parsed once, checked for
+        // steps that read a variable the config takes a credential from (MC3009).
+        let configRead = Result { () throws(SetupError) -> ProjectConfig? in
+            try ProjectFiles.loadConfig(explicit: request.settings.config, near: file)
+        }
+        let loaded = try ProjectFiles.loadPipeline(
+            file, environment: environment, secretEnvironment: (try? configRead.get())??.secretEnvironmentNames ?? [])
         let declared = Set(loaded.pipeline.inputs.map(\.name))
         let inputs = request.inputs.filter { declared.contains(String($0.prefix { $0 != "=" })) }
         var run = RunRequest(pipeline: file, inputs: inputs, rerun: request.rerun, settings: request.settings)
@@ -138,12 +144,13 @@ public enum Planner {
             }
             run.inputValues = values.inputs.plainValues
         }
-        let config = try ProjectFiles.loadConfig(explicit: request.settings.config, near: file)
+        let config = try configRead.get()
         var unchecked: [String] = []
         let store = try stores.store(
             explicit: request.settings.state, config: config, environment: environment, unchecked: &unchecked)
         let parts = try RunSession.gather(
-            run, loaded: loaded, environment: environment, wiring: SessionWiring(transport: NoCallTransport(), store: store))
+            run, loaded: loaded, config: .success(config), environment: environment,
+            wiring: SessionWiring(transport: NoCallTransport(), store: store))
         let account: AccountSettings
         if let source = wiring.account {
             account = try AccountResolver.resolve(

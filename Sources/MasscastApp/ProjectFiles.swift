@@ -17,12 +17,16 @@ public struct LoadedPipeline: Sendable {
 public enum ProjectFiles {
     /// Reads the pipeline at `path` (made absolute); a missing file or one with errors is a
     /// ``SetupError`` (`.invalidPipeline`, with the diagnostics when there are some).
-    public static func loadPipeline(_ path: String, environment: AppEnvironment) throws(SetupError) -> LoadedPipeline {
+    /// - Parameter secretEnvironment: the environment variables the project config takes
+    ///   credentials from, which no step may read (MC3009).
+    public static func loadPipeline(
+        _ path: String, environment: AppEnvironment, secretEnvironment: Set<String> = []
+    ) throws(SetupError) -> LoadedPipeline {
         let file = environment.absolute(path)
         guard FileManager.default.fileExists(atPath: file) else {
             throw SetupError(.invalidPipeline, "no such pipeline file: \(file)")
         }
-        let loaded = PipelineLoader().load(path: file)
+        let loaded = PipelineLoader(secretEnvironment: secretEnvironment).load(path: file)
         guard !loaded.hasErrors, let pipeline = loaded.pipeline else {
             throw SetupError(.invalidPipeline, "\(file) has errors", diagnostics: loaded.diagnostics)
         }

@@ -247,9 +247,9 @@ public final class RunSession: Sendable {
     ) async throws(SetupError) -> RunSession {
         switch request.action {
         case .start(let file):
-            let loaded = try ProjectFiles.loadPipeline(file, environment: environment)
+            let (loaded, config) = try loadPipeline(file, request, environment: environment)
             pipelineLoaded(loaded)
-            let parts = try gather(request, loaded: loaded, environment: environment, wiring: wiring)
+            let parts = try gather(request, loaded: loaded, config: config, environment: environment, wiring: wiring)
             var rehearsal: Rehearsal?
             let account: AccountSettings
             if request.sandbox {
@@ -283,8 +283,8 @@ public final class RunSession: Sendable {
         guard case .start(let file) = request.action else {
             throw SetupError(.run, "a run is resumed with prepare(_:environment:wiring:pipelineLoaded:logging:)")
         }
-        let loaded = try ProjectFiles.loadPipeline(file, environment: environment)
-        let parts = try gather(request, loaded: loaded, environment: environment, wiring: wiring)
+        let (loaded, config) = try loadPipeline(file, request, environment: environment)
+        let parts = try gather(request, loaded: loaded, config: config, environment: environment, wiring: wiring)
         let account = try AccountResolver.resolve(
             loaded.pipeline, in: source, secrets: parts.secrets, inputs: parts.inputs, environment: environment)
         return assemble(
@@ -306,8 +306,24 @@ public final class RunSession: Sendable {
         var inputSources: [(String, String)] = []
     }
 
+    /// The pipeline of a run, and its project config as read (a config with errors is thrown
+    /// by `gather`, after the pipeline's errors, the secrets' and the inputs'). The config is
+    /// found from the pipeline's path, not its contents, so it is read first: the pipeline is
+    /// then parsed once, already checked for steps that read a variable the config takes a
+    /// credential from (MC3009).
+    static func loadPipeline(
+        _ file: String, _ request: RunRequest, environment: AppEnvironment
+    ) throws(SetupError) -> (LoadedPipeline, Result<ProjectConfig?, SetupError>) {
+        let config = Result { () throws(SetupError) -> ProjectConfig? in
+            try ProjectFiles.loadConfig(explicit: request.settings.config, near: environment.absolute(file))
+        }
+        let names = (try? config.get())??.secretEnvironmentNames ?? []
+        return (try ProjectFiles.loadPipeline(file, environment: environment, secretEnvironment: names), config)
+    }
+
     static func gather(
-        _ request: RunRequest, loaded: LoadedPipeline, environment: AppEnvironment, wiring: SessionWiring
+        _ request: RunRequest, loaded: LoadedPipeline, config configRead: Result<ProjectConfig?, SetupError>,
+        environment: AppEnvironment, wiring: SessionWiring
     ) throws(SetupError) -> Parts {
         let settings = request.settings
         let secrets = try Secrets.load(file: settings.secrets, environment: environment)
@@ -331,15 +347,8 @@ public final class RunSession: Sendable {
                 : "default"
             sources.append((declaration.name, source))
         }
-        let config = try ProjectFiles.loadConfig(explicit: settings.config, near: loaded.file)
+        let config = try configRead.get()
         let leaseTTL = try settings.resolvedLeaseTTL(config: config)
-        // A step may not read a variable the config takes a credential from (MC3009).
-        if let names = config?.secretEnvironmentNames, !names.isEmpty {
-            let checked = PipelineLoader(secretEnvironment: names).load(path: loaded.file)
-            if checked.hasErrors {
-                throw SetupError(.invalidPipeline, "\(loaded.file) has errors", diagnostics: checked.diagnostics)
-            }
-        }
         let store: any StateStore
         if let given = wiring.store {
             store = given

@@ -226,43 +226,44 @@ public actor RunExecutor {
         guard let run else { return .invalid(message: "no run") }
         let steps = pipeline.steps
         let scheduler = StepScheduler(pipeline)
-        var done = restore(finished)
+        let restored = restore(finished)
+        var progress = scheduler.progress(done: restored) { i in
+            StepOutcome(recorded: self.states[steps[i].id.value]?.conclusion)
+        }
         let heartbeat = Heartbeat(store: store, runID: run.id, options: options, stopSignal: stopSignal).start()
         defer { heartbeat.cancel() }
 
         var stopMessage: String?
         await withTaskGroup(of: (Int, StepResult).self) { group in
-            var running = Set<Int>()
             while true {
                 if stopMessage == nil && stopSignal.isStopped { stopMessage = stopSignal.message }
                 let actions = scheduler.next(
-                    done: done, running: running, stopping: stopMessage != nil,
-                    concurrency: options.concurrency, context: evaluationContext())
+                    &progress, stopping: stopMessage != nil, concurrency: options.concurrency,
+                    context: evaluationContext())
                 for action in actions {
                     switch action {
                     case .start(let i, let context):
-                        running.insert(i)
                         await markStarted(steps[i])
                         group.addTask { [self] in (i, await self.perform(steps[i], context: context)) }
                     case .conclude(let i, let outcome, let message):
                         await finish(steps[i], .finished(outcome: outcome, errcode: nil, outputs: [:], message: message))
-                        done.insert(i)
                     }
                 }
                 guard let (i, result) = await group.next() else { break }
-                running.remove(i)
                 if case .stopped(let message) = result {
                     stopMessage = stopMessage ?? message
+                    scheduler.stopped(i, in: &progress)
                     await markStoppedStep(steps[i], message: message)
                 } else {
                     await finish(steps[i], result)
-                    done.insert(i)
+                    scheduler.finished(
+                        i, conclusion: StepOutcome(recorded: states[steps[i].id.value]?.conclusion), in: &progress)
                 }
             }
         }
 
         let now = options.now()
-        if let stopMessage, !scheduler.isComplete(done: done) {
+        if let stopMessage, progress.doneCount < steps.count {
             events.emit(.stopped(runID: run.id, reason: stopMessage, resumeCommand: options.resumeCommand(run.id)))
             try? await store.finishRun(run.id, status: .stopped, message: stopMessage, at: now)
             return .stopped(runID: run.id, message: stopMessage)

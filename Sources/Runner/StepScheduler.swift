@@ -12,10 +12,16 @@ struct StepScheduler: Sendable {
     /// The steps each step waits for, directly or not.
     let ancestors: [Set<Int>]
 
+    /// The steps waiting for each step directly (the reverse of `dependencies`).
+    let dependents: [[Int]]
+
     init(_ pipeline: Pipeline) {
         steps = pipeline.steps
         dependencies = StepGraph(pipeline).dependencies
         ancestors = Self.ancestors(dependencies)
+        var dependents = [[Int]](repeating: [], count: steps.count)
+        for (i, ds) in dependencies.enumerated() { for d in ds.sorted() { dependents[d].append(i) } }
+        self.dependents = dependents
     }
 
     /// Whether every step `index` waits for has finished.
@@ -29,11 +35,25 @@ struct StepScheduler: Sendable {
     /// Evaluates a ready step's `if` as the format says ("Outcomes and conditions"), over
     /// `base`, whose `steps` hold the states of the steps that finished.
     func decide(_ index: Int, context base: EvaluationContext) -> Decision {
+        var unsuccessful: [(Int, StepOutcome)] = []
+        for a in ancestors[index] {
+            if let conclusion = StepOutcome(recorded: base.steps[steps[a].id.value]?.conclusion),
+                conclusion == .failure || conclusion == .cancelled
+            {
+                unsuccessful.append((a, conclusion))
+            }
+        }
+        return decide(index, context: base, unsuccessful: unsuccessful)
+    }
+
+    /// `decide`, given the finished steps that concluded `failure` or `cancelled` (any
+    /// steps: only the ones `index` waits for count), so that deciding a step costs the number
+    /// of such steps, not the number of steps before it.
+    func decide(_ index: Int, context base: EvaluationContext, unsuccessful: [(Int, StepOutcome)]) -> Decision {
         let step = steps[index]
         var anyFailed = false
         var anyFailedOrCancelled = false
-        for a in ancestors[index] {
-            let conclusion = StepOutcome(recorded: base.steps[steps[a].id.value]?.conclusion)
+        for (a, conclusion) in unsuccessful where ancestors[index].contains(a) {
             if conclusion == .failure { anyFailed = true; anyFailedOrCancelled = true }
             if conclusion == .cancelled { anyFailedOrCancelled = true }
         }
@@ -75,6 +95,72 @@ struct StepScheduler: Sendable {
         case conclude(Int, outcome: StepOutcome, message: String)
     }
 
+    /// Where a run's steps stand: which finished (and how, for those that failed or were
+    /// cancelled), which run, which are ready and how many steps each waits for yet. Kept up
+    /// to date step by step, so that scheduling a run costs about its number of steps, not
+    /// its square.
+    struct Progress {
+        /// Unfinished steps each step still waits for.
+        var waiting: [Int]
+        var isDone: [Bool]
+        var isRunning: [Bool]
+        var doneCount = 0
+        var runningCount = 0
+        /// Steps neither done nor running whose dependencies all finished, in file order.
+        var ready: [Int] = []
+        /// Finished steps that concluded `failure` or `cancelled`.
+        var unsuccessful: [(Int, StepOutcome)] = []
+    }
+
+    /// The progress of a run whose steps `done` finished (with the conclusions `conclusion`
+    /// gives) and whose steps `running` run.
+    func progress(done: Set<Int>, running: Set<Int> = [], conclusion: (Int) -> StepOutcome?) -> Progress {
+        var p = Progress(
+            waiting: dependencies.map { $0.count(where: { !done.contains($0) }) },
+            isDone: steps.indices.map { done.contains($0) }, isRunning: steps.indices.map { running.contains($0) })
+        p.doneCount = done.count
+        p.runningCount = running.count
+        for i in done.sorted() {
+            if let c = conclusion(i), c == .failure || c == .cancelled { p.unsuccessful.append((i, c)) }
+        }
+        p.ready = steps.indices.filter { p.waiting[$0] == 0 && !p.isDone[$0] && !p.isRunning[$0] }
+        return p
+    }
+
+    /// Records that step `i` (running, or ready and concluded without running) finished
+    /// with `conclusion`: the steps waiting for it may become ready.
+    func finished(_ i: Int, conclusion: StepOutcome?, in p: inout Progress) {
+        guard !p.isDone[i] else { return }
+        if p.isRunning[i] {
+            p.isRunning[i] = false
+            p.runningCount -= 1
+        } else if let at = p.ready.firstIndex(of: i) {
+            p.ready.remove(at: at)
+        }
+        p.isDone[i] = true
+        p.doneCount += 1
+        if let conclusion, conclusion == .failure || conclusion == .cancelled { p.unsuccessful.append((i, conclusion)) }
+        for j in dependents[i] {
+            p.waiting[j] -= 1
+            if p.waiting[j] == 0 && !p.isDone[j] && !p.isRunning[j] { Self.insertSorted(j, into: &p.ready) }
+        }
+    }
+
+    /// Records that running step `i` stopped without finishing (the run is stopping).
+    func stopped(_ i: Int, in p: inout Progress) {
+        guard p.isRunning[i] else { return }
+        p.isRunning[i] = false
+        p.runningCount -= 1
+        Self.insertSorted(i, into: &p.ready)
+    }
+
+    static func insertSorted(_ i: Int, into ready: inout [Int]) {
+        var at = ready.endIndex
+        while at > ready.startIndex && ready[at - 1] > i { at -= 1 }
+        if at > ready.startIndex && ready[at - 1] == i { return }
+        ready.insert(i, at: at)
+    }
+
     /// The steps to start or conclude now, in file order, given the steps `done` (finished,
     /// or concluded without running), those `running`, and whether the run is `stopping`
     /// (Ctrl-C, a lost ownership, a step that stopped): a stopping run starts nothing and
@@ -84,29 +170,40 @@ struct StepScheduler: Sendable {
     func next(
         done: Set<Int>, running: Set<Int>, stopping: Bool, concurrency: Int, context: EvaluationContext
     ) -> [Action] {
+        var p = progress(done: done, running: running) { StepOutcome(recorded: context.steps[steps[$0].id.value]?.conclusion) }
+        return next(&p, stopping: stopping, concurrency: concurrency, context: context)
+    }
+
+    /// `next`, on the run's progress `p`, which it updates: the steps it starts run, the
+    /// steps it concludes are done.
+    func next(_ p: inout Progress, stopping: Bool, concurrency: Int, context: EvaluationContext) -> [Action] {
         guard !stopping else { return [] }
-        var done = done
-        var running = running
         var context = context
         var actions: [Action] = []
         var progressed = true
         while progressed {
             progressed = false
-            for i in steps.indices where !done.contains(i) && !running.contains(i) {
-                guard running.count < max(1, concurrency) else { break }
-                guard isReady(i, done: done) else { continue }
-                switch decide(i, context: context) {
+            var position = 0
+            while position < p.ready.count {
+                guard p.runningCount < max(1, concurrency) else { break }
+                let i = p.ready[position]
+                switch decide(i, context: context, unsuccessful: p.unsuccessful) {
                 case .run(let stepContext):
-                    running.insert(i)
+                    p.ready.remove(at: position)
+                    p.isRunning[i] = true
+                    p.runningCount += 1
                     actions.append(.start(i, stepContext))
                 case .skip(let outcome, let message):
                     let conclusion = Self.conclusion(outcome, continueOnError: steps[i].continueOnError)
                     context.steps[steps[i].id.value] = StepState(
                         outputs: [:], outcome: outcome.rawValue, conclusion: conclusion.rawValue, errcode: nil)
-                    done.insert(i)
+                    finished(i, conclusion: conclusion, in: &p)
                     actions.append(.conclude(i, outcome: outcome, message: message))
                     progressed = true
                 }
+                // The next ready step after `i` in file order (steps that became ready before
+                // `i` wait for the next pass, as they would in a scan of the file).
+                position = p.ready.firstIndex { $0 > i } ?? p.ready.count
             }
         }
         return actions

@@ -144,6 +144,40 @@ struct StepSchedulerTests {
             ])
     }
 
+    @Test("progress kept step by step: a run's steps start and conclude as a scan of the whole file would decide")
+    func progressStepByStep() throws {
+        let s = try scheduler()
+        func name(_ actions: [StepScheduler.Action]) -> [String] {
+            actions.map { action in
+                switch action {
+                case .start(let i, _): return "start \(s.steps[i].id.value)"
+                case .conclude(let i, let outcome, _): return "\(s.steps[i].id.value): \(outcome.rawValue)"
+                }
+            }
+        }
+        var conclusions: [String: StepOutcome] = [:]
+        var p = s.progress(done: []) { _ in nil }
+        #expect(name(s.next(&p, stopping: false, concurrency: 4, context: context(conclusions))) == ["start a"])
+        conclusions["a"] = .failure
+        s.finished(0, conclusion: .failure, in: &p)
+        #expect(
+            name(s.next(&p, stopping: false, concurrency: 4, context: context(conclusions))) == [
+                "b: cancelled", "start rescue", "start report", "never: cancelled", "after: cancelled",
+            ])
+        #expect(p.runningCount == 2 && p.doneCount == 4)
+        // A stopped step is neither done nor started again while the run stops.
+        s.stopped(2, in: &p)
+        #expect(p.runningCount == 1 && p.ready == [2])
+        #expect(s.next(&p, stopping: true, concurrency: 4, context: context(conclusions)).isEmpty)
+        s.finished(3, conclusion: .success, in: &p)
+        #expect(p.doneCount == 5 && p.runningCount == 0)
+        // A resumed run: its kept failure still cancels what waits for it.
+        var resumed = s.progress(done: [0]) { $0 == 0 ? .failure : nil }
+        #expect(
+            name(s.next(&resumed, stopping: false, concurrency: 4, context: context(["a": .failure])))
+                == ["b: cancelled", "start rescue", "start report", "never: cancelled", "after: cancelled"])
+    }
+
     @Test("a failure of a step with continue_on_error concludes success; other outcomes conclude as they are")
     func conclusions() {
         #expect(StepScheduler.conclusion(.failure, continueOnError: true) == .success)
