@@ -247,7 +247,8 @@ struct BoundedWaitTests {
     @Test("a body that stops arriving is answered 400 after the body timeout; nothing stored", .timeLimit(.minutes(1)))
     func slowBody() async throws {
         let configuration = ListenerConfiguration(
-            accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(300))
+            accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(300),
+            storeTimeout: .seconds(60))
         let temp = try TempStore()
         let logs = LogCapture()
         let listener = try await RunningListener.start(configuration: configuration, store: temp.store, logger: logs.logger)
@@ -306,7 +307,8 @@ struct HostileClientTests {
         .timeLimit(.minutes(2)))
     func pushesStoredUnderAbuse() async throws {
         let configuration = ListenerConfiguration(
-            accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(500))
+            accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(500),
+            storeTimeout: .seconds(60))
         try await LiveListener.with(configuration) { live in
             let port = live.running.port
             let dripHead = Array("POST /wechat/callback HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
@@ -359,7 +361,8 @@ struct HostileClientTests {
         .timeLimit(.minutes(2)))
     func slowBodiesUnderLoad() async throws {
         let configuration = ListenerConfiguration(
-            accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(200))
+            accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(200),
+            storeTimeout: .seconds(60))
         try await LiveListener.with(configuration) { live in
             let port = live.running.port
             let malformed = [

@@ -1,0 +1,65 @@
+import CallbackServer
+import Foundation
+import RunState
+import Testing
+import WeChatPush
+
+@testable import StateSQLite
+
+/// Another connection to a state file holding its write lock (as another masscast process
+/// in the middle of a long write would) until `release()`: a store slower than the bound.
+final class StateFileWriteLock: Sendable {
+    private let store: SQLiteStateStore
+    private let gate = DispatchSemaphore(value: 0)
+    private let holding: Task<Void, any Error>
+
+    init(path: String) async throws {
+        let store = try SQLiteStateStore(path: path)
+        self.store = store
+        let gate = self.gate
+        let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
+        holding = Task {
+            try await store.write("holding the write lock of") { _ in
+                lockedSignal.yield()
+                gate.wait()
+            }
+        }
+        for await _ in locked { break }
+    }
+
+    func release() async throws {
+        gate.signal()
+        try await holding.value
+        try store.close()
+    }
+}
+
+@Suite("The store bound")
+struct StoreBoundTests {
+    @Test(
+        "a store slower than the bound: 503 at the bound (WeChat retries), the nonce forgotten; the push is stored once the store frees, and the retry is answered success",
+        .timeLimit(.minutes(1)))
+    func storeSlowerThanTheBound() async throws {
+        let rig = try Rig(Accounts.configuration(storeTimeout: .milliseconds(300)))
+        let lock = try await StateFileWriteLock(path: rig.store.path)
+        let push = Push.finish(Accounts.news, msgID: 1000001901)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let first = await rig.post(push.plain())
+        let elapsed = clock.now - started
+        #expect(first.status == 503 && first.outcome == .storeFailed, "\(first)")
+        #expect(first.detail.contains("storing the push took longer than"), "\(first.detail)")
+        // Answered by the bound, not by the store's own 10 s busy timeout.
+        #expect(elapsed < .seconds(8))
+        #expect(await rig.handler.replayGuard.count == 0)
+        #expect(metricValue(rig.handler.metrics.render(), "masscast_listener_store_failures_total") == 1)
+
+        try await lock.release()
+        // The push the bound gave up on was still stored once the lock was free: WeChat's
+        // retry (a new nonce, the same MsgID) is a duplicate, answered success.
+        let retry = await rig.post(push.retried().plain())
+        #expect(retry.status == 200 && retry.body == "success" && retry.outcome.name == "duplicate", "\(retry)")
+        #expect(try await rig.temp.events(Accounts.news, [1000001901]).count == 1)
+        #expect(rig.logs.leaks().isEmpty)
+    }
+}
