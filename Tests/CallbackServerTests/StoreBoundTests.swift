@@ -43,21 +43,27 @@ struct StoreBoundTests {
         let rig = try Rig(Accounts.configuration(storeTimeout: .milliseconds(300)))
         let lock = try await StateFileWriteLock(path: rig.store.path)
         let push = Push.finish(Accounts.news, msgID: 1000001901)
-        let clock = ContinuousClock()
-        let started = clock.now
         let first = await rig.post(push.plain())
-        let elapsed = clock.now - started
         #expect(first.status == 503 && first.outcome == .storeFailed, "\(first)")
-        #expect(first.detail.contains("storing the push took longer than"), "\(first.detail)")
-        // Answered by the bound, not by the store's own 10 s busy timeout.
-        #expect(elapsed < .seconds(8))
+        // Answered by the bound (the lock is still held: the store's own busy timeout is 10 s).
+        #expect(first.detail.contains("storing the push took longer than 0.3 seconds"), "\(first.detail)")
         #expect(await rig.handler.replayGuard.count == 0)
         #expect(metricValue(rig.handler.metrics.render(), "masscast_listener_store_failures_total") == 1)
 
         try await lock.release()
-        // The push the bound gave up on was still stored once the lock was free: WeChat's
-        // retry (a new nonce, the same MsgID) is a duplicate, answered success.
-        let retry = await rig.post(push.retried().plain())
+        // The push the bound gave up on is still stored once the lock is free.
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(60)
+        while try await rig.temp.events(Accounts.news, [1000001901]).isEmpty, clock.now < end {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try await rig.temp.events(Accounts.news, [1000001901]).count == 1)
+        // WeChat's retries (a new nonce each, the same MsgID): a duplicate, answered success.
+        // On a loaded machine a retry can meet the 0.3 s bound too; WeChat would retry again.
+        var retry = await rig.post(push.retried().plain())
+        for attempt in 2...10 where retry.outcome == .storeFailed {
+            retry = await rig.post(push.retried(after: Int64(5 * attempt)).plain())
+        }
         #expect(retry.status == 200 && retry.body == "success" && retry.outcome.name == "duplicate", "\(retry)")
         #expect(try await rig.temp.events(Accounts.news, [1000001901]).count == 1)
         #expect(rig.logs.leaks().isEmpty)
