@@ -248,7 +248,7 @@ struct BoundedWaitTests {
     func slowBody() async throws {
         let configuration = ListenerConfiguration(
             accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(300),
-            storeTimeout: .seconds(60))
+            storeTimeout: .seconds(3600))
         let temp = try TempStore()
         let logs = LogCapture()
         let listener = try await RunningListener.start(configuration: configuration, store: temp.store, logger: logs.logger)
@@ -308,7 +308,7 @@ struct HostileClientTests {
     func pushesStoredUnderAbuse() async throws {
         let configuration = ListenerConfiguration(
             accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(500),
-            storeTimeout: .seconds(60))
+            storeTimeout: .seconds(3600))
         try await LiveListener.with(configuration) { live in
             let port = live.running.port
             let dripHead = Array("POST /wechat/callback HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
@@ -362,7 +362,7 @@ struct HostileClientTests {
     func slowBodiesUnderLoad() async throws {
         let configuration = ListenerConfiguration(
             accounts: [Accounts.news], timestampWindow: .seconds(300), bodyTimeout: .milliseconds(200),
-            storeTimeout: .seconds(60))
+            storeTimeout: .seconds(3600))
         try await LiveListener.with(configuration) { live in
             let port = live.running.port
             let malformed = [
