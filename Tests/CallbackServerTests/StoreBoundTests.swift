@@ -38,7 +38,7 @@ final class StateFileWriteLock: Sendable {
 struct StoreBoundTests {
     @Test(
         "a store slower than the bound: 503 at the bound (WeChat retries), the nonce forgotten; the push is stored once the store frees, and the retry is answered success",
-        .timeLimit(.minutes(1)))
+        .timeLimit(.minutes(3)))
     func storeSlowerThanTheBound() async throws {
         let rig = try Rig(Accounts.configuration(storeTimeout: .milliseconds(300)))
         let lock = try await StateFileWriteLock(path: rig.store.path)
@@ -58,12 +58,13 @@ struct StoreBoundTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(try await rig.temp.events(Accounts.news, [1000001901]).count == 1)
-        // WeChat's retries (a new nonce each, the same MsgID): a duplicate, answered success.
-        // On a loaded machine a retry can meet the 0.3 s bound too; WeChat would retry again.
-        var retry = await rig.post(push.retried().plain())
-        for attempt in 2...10 where retry.outcome == .storeFailed {
-            retry = await rig.post(push.retried(after: Int64(5 * attempt)).plain())
-        }
+        // WeChat's retry (a new nonce, the same MsgID) is a duplicate, answered success. It
+        // goes to a listener on the same store whose bound a loaded machine cannot reach (this
+        // one's 0.3 s can pass again while the test run keeps the concurrency pool busy).
+        let patient = try CallbackHandler(
+            configuration: Accounts.configuration(storeTimeout: .seconds(3600)), store: rig.store, logger: rig.logs.logger)
+        let request = push.retried().plain()
+        let retry = await patient.handle(method: "POST", path: "/wechat/callback", query: request.query, body: request.body)
         #expect(retry.status == 200 && retry.body == "success" && retry.outcome.name == "duplicate", "\(retry)")
         #expect(try await rig.temp.events(Accounts.news, [1000001901]).count == 1)
         #expect(rig.logs.leaks().isEmpty)
