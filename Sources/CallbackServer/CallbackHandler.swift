@@ -157,7 +157,7 @@ public struct CallbackHandler: Sendable {
             throw Refusal(.unknownAccount, "the path is not under \(basePath)")
         }
         let name = String(p.dropFirst(prefix.count))
-        guard !name.isEmpty, !name.contains("/") else {
+        guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")) else {
             throw Refusal(.unknownAccount, "the path names no account")
         }
         return .account(name)

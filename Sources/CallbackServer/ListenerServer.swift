@@ -141,6 +141,6 @@ struct CallbackMethodGuard<Inner: HTTPResponder>: HTTPResponder where Inner.Cont
         if path == base { return true }
         guard path.hasPrefix(base + "/") else { return false }
         let rest = path.dropFirst(base.count + 1)
-        return !rest.isEmpty && !rest.contains("/")
+        return !rest.isEmpty && !rest.utf8.contains(UInt8(ascii: "/"))
     }
 }

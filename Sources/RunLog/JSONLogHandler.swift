@@ -69,23 +69,43 @@ public struct JSONLogHandler: LogHandler {
     }
 
     /// The JSON line for one event (without the newline), metadata already merged.
+    ///
+    /// Keys are scrubbed, then sorted (as bytes, as `String`'s `<` orders them); values are
+    /// scrubbed as they are written. No metadata dictionary is built for the line.
     func format(level: Logger.Level, message: String, metadata: Logger.Metadata, at date: Date) -> String {
-        var out = "{\"ts\":\""
+        var out = ""
+        out.reserveCapacity(192 + 48 * metadata.count)
+        out += "{\"ts\":\""
         out += TimeText.rfc3339(date)
         out += "\",\"level\":\""
         out += level.rawValue
         out += "\",\"msg\":"
         JSONText.appendQuoted(scrubber.scrub(message), to: &out)
-        let clean = scrubber.scrub(metadata)
-        for key in clean.keys.sorted() {
-            out += ","
-            let name = (key == "ts" || key == "level" || key == "msg") ? "meta." + key : key
-            JSONText.appendQuoted(name, to: &out)
-            out += ":"
-            JSONLogHandler.appendValue(clean[key]!, to: &out)
+        if scrubber.isEmpty {
+            for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+                Self.appendField(key, value, to: &out)
+            }
+        } else {
+            let fields = metadata.map { (key: scrubber.scrub($0.key), value: $0.value) }.sorted { $0.key < $1.key }
+            for (i, field) in fields.enumerated() {
+                // Two keys that scrub to the same text: one field, as a dictionary would keep.
+                if i + 1 < fields.count, fields[i + 1].key == field.key { continue }
+                Self.appendField(field.key, scrubber.scrub(field.value), to: &out)
+            }
         }
         out += "}"
         return out
+    }
+
+    private static func appendField(_ key: String, _ value: Logger.MetadataValue, to out: inout String) {
+        out += ","
+        if key == "ts" || key == "level" || key == "msg" {
+            JSONText.appendQuoted("meta." + key, to: &out)
+        } else {
+            JSONText.appendQuoted(key, to: &out)
+        }
+        out += ":"
+        appendValue(value, to: &out)
     }
 
     /// Appends a metadata value as JSON, following the type rule above.
@@ -124,8 +144,11 @@ enum LogMetadata {
     static func merge(
         handler: Logger.Metadata, provider: Logger.MetadataProvider?, call: Logger.Metadata?, error: (any Error)?
     ) -> Logger.Metadata {
+        let provided = provider?.get()
+        // The common case, a logger without handler or contextual metadata: the call's own.
+        if handler.isEmpty, provided?.isEmpty ?? true, error == nil { return call ?? [:] }
         var merged = handler
-        if let provided = provider?.get(), !provided.isEmpty {
+        if let provided, !provided.isEmpty {
             merged.merge(provided) { _, new in new }
         }
         if let call, !call.isEmpty {

@@ -39,6 +39,8 @@ public final class SQLiteStateStore: StateStore, Sendable {
     private let pool: DatabasePool
     /// Step saves queued by `queueStepSave`, not yet taken by the writer.
     private let queuedSaves = QueuedStepSaves()
+    /// Pushes waiting for the inbox's next group commit.
+    let inboxCommits = InboxCommits()
 
     /// Opens the state file at `path`, creating it (0600) and its directory (0700) if missing,
     /// and brings its schema up to date.
@@ -529,24 +531,71 @@ public final class SQLiteStateStore: StateStore, Sendable {
 
     // MARK: - Inbox
 
+    /// Stores the push (group commit): a push that arrives while another inbox commit runs
+    /// is committed with the others that arrived meanwhile, in one transaction, right after
+    /// it. Returns only after the transaction holding the push committed; when it fails,
+    /// every push in it fails with the error.
     @discardableResult
     public func storeInboxEvent(_ event: InboxEvent) async throws -> Bool {
-        // A cached statement: the listener stores one push per request, and compiling the
-        // INSERT each time showed in its profile.
-        try await write("cannot store push \(event.msgID) in") { db in
-            try db.cachedStatement(
-                sql: """
-                    INSERT OR IGNORE INTO inbox (api, original_id, msg_id, status, total_count, filter_count, sent_count,
-                        error_count, copyright_check_state, articles_json, created_at, received_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(arguments: [
-                event.api, event.originalID, event.msgID, event.status, event.totalCount, event.filterCount,
-                event.sentCount, event.errorCount, event.copyrightCheckState, event.articlesJSON,
-                Millis.encode(event.createdAt), Millis.encode(event.receivedAt),
-            ])
-            return db.changesCount > 0
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
+            if let batch = inboxCommits.enqueue(InboxCommits.Waiter(event: event, continuation: continuation)) {
+                commitInbox(batch)
+            }
         }
+    }
+
+    /// Commits `batch` on the writer's queue, answers its callers, then commits what queued
+    /// meanwhile. Not cancellable: a caller that stops waiting leaves its push to be stored.
+    private func commitInbox(_ batch: [InboxCommits.Waiter]) {
+        pool.asyncWriteWithoutTransaction { db in
+            var inserted: [Bool] = []
+            inserted.reserveCapacity(batch.count)
+            var failure: (any Error)?
+            do {
+                // The queued step saves commit even when the inserts fail (as in `write`).
+                try db.inTransaction {
+                    try self.commitQueuedSaves(db)
+                    do {
+                        try db.inSavepoint {
+                            for waiter in batch { inserted.append(try Self.insertInboxEvent(db, waiter.event)) }
+                            return .commit
+                        }
+                    } catch {
+                        failure = error
+                    }
+                    return .commit
+                }
+            } catch {
+                failure = error
+            }
+            if let failure {
+                for waiter in batch {
+                    waiter.continuation.resume(
+                        throwing: StateStoreError.wrap(
+                            failure, action: "cannot store push \(waiter.event.msgID) in", path: self.path))
+                }
+            } else {
+                for (waiter, isNew) in zip(batch, inserted) { waiter.continuation.resume(returning: isNew) }
+            }
+            if let next = self.inboxCommits.next() { self.commitInbox(next) }
+        }
+    }
+
+    /// One inbox row; `true` when it was new. A cached statement: the listener stores one
+    /// push per request, and compiling the INSERT each time showed in its profile.
+    private static func insertInboxEvent(_ db: Database, _ event: InboxEvent) throws -> Bool {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO inbox (api, original_id, msg_id, status, total_count, filter_count, sent_count,
+                    error_count, copyright_check_state, articles_json, created_at, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            event.api, event.originalID, event.msgID, event.status, event.totalCount, event.filterCount,
+            event.sentCount, event.errorCount, event.copyrightCheckState, event.articlesJSON,
+            Millis.encode(event.createdAt), Millis.encode(event.receivedAt),
+        ])
+        return db.changesCount > 0
     }
 
     /// The stored pushes of `originalID` at `api` among `msgIDs`, in the order of `msgIDs`

@@ -85,7 +85,30 @@ enum StrictUTF8 {
     /// The byte offset of the first invalid UTF-8 sequence, or of the first scalar that
     /// XML 1.0 does not allow when `xmlCharactersOnly` is set; `nil` when all is well.
     static func firstProblem(
-        in bytes: some Sequence<UInt8>,
+        in bytes: [UInt8],
+        xmlCharactersOnly: Bool
+    ) -> (offset: Int, invalidUTF8: Bool)? {
+        // ASCII first, byte by byte (what a push mostly is); the rest through the UTF-8 parser.
+        let asciiEnd = bytes.withUnsafeBufferPointer { buffer -> Int in
+            var i = 0
+            while i < buffer.count {
+                let byte = buffer[i]
+                if byte >= 0x80 { break }
+                if byte < 0x20 && xmlCharactersOnly && byte != 0x9 && byte != 0xA && byte != 0xD { return -1 - i }
+                i += 1
+            }
+            return i
+        }
+        if asciiEnd < 0 { return (-1 - asciiEnd, false) }
+        if asciiEnd == bytes.count { return nil }
+        guard let problem = firstProblem(scalarsIn: bytes[asciiEnd...], xmlCharactersOnly: xmlCharactersOnly) else {
+            return nil
+        }
+        return (asciiEnd + problem.offset, problem.invalidUTF8)
+    }
+
+    static func firstProblem(
+        scalarsIn bytes: some Sequence<UInt8>,
         xmlCharactersOnly: Bool
     ) -> (offset: Int, invalidUTF8: Bool)? {
         var iterator = bytes.makeIterator()
@@ -109,7 +132,7 @@ enum StrictUTF8 {
 
     /// Whether the bytes are valid UTF-8.
     static func isValid(_ bytes: some Sequence<UInt8>) -> Bool {
-        firstProblem(in: bytes, xmlCharactersOnly: false) == nil
+        firstProblem(scalarsIn: bytes, xmlCharactersOnly: false) == nil
     }
 
     /// XML 1.0 `Char`: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
@@ -625,8 +648,15 @@ private struct StrictXMLParser {
                 index += 1
                 if !atEnd && input[index] == Byte.lf { index += 1 }
             } else {
-                run.append(byte)
-                index += 1
+                // Plain text up to the next byte that means something: copied in one go.
+                var end = index + 1
+                while end < input.count {
+                    let next = input[end]
+                    if next == Byte.lt || next == Byte.amp || next == Byte.rightBracket || next == Byte.cr { break }
+                    end += 1
+                }
+                run.append(contentsOf: input[index..<end])
+                index = end
             }
         }
         throw error(.syntax, "internal reader state error", at: index)

@@ -30,7 +30,7 @@ struct LiveSocketTests {
                         name: name, appID: fixtureAccount.appID, originalID: fixtureAccount.originalID,
                         token: callback.token, aesKey: callback.mode == .plain ? nil : callback.encodingAESKey,
                         api: rig.sandbox.baseURL)
-                ]),
+                ], storeTimeout: .seconds(3600)),
                 // Its own connection to the state file, as a `masscast listen` process would have.
                 store: try SQLiteStateStore(path: rig.store.path))
             _ = await rig.sandbox.engine.setCallback(account: name, url: listener.callbackURL(account: name))
