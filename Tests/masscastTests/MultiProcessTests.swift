@@ -8,13 +8,17 @@ import WeChatSandbox
 /// without it, failed under `MASSCAST_REQUIRE_TOOLS=1`) and a sandbox HTTP server on a free
 /// loopback port. The sandbox's records (accepted sends, calls) are the witness. Every
 /// process is bounded and killed at the end of its test.
+///
+/// The tests that start many processes at once run one after another (this suite); the two
+/// takeover tests, which spend most of their time waiting for a lease to lapse, are suites of
+/// their own (below) so that their waits overlap with the rest of the run.
 @Suite("many masscast processes on one PostgreSQL database", .serialized)
 struct MultiProcessTests {
     /// The bound on one process here: these tests start many processes at once on a
     /// machine that may be busy.
     static let processTimeout: Duration = .seconds(240)
 
-    func withDatabase(_ body: (String) async throws -> Void) async throws {
+    static func withDatabase(_ body: (String) async throws -> Void) async throws {
         if let reason = TestPostgres.skipReason {
             if TestPostgres.required { Issue.record("a PostgreSQL server is required (MASSCAST_REQUIRE_TOOLS=1): \(reason)") }
             return
@@ -24,7 +28,7 @@ struct MultiProcessTests {
 
     @Test("four apply processes on one folder of broadcasts at once: each broadcast sent exactly once")
     func fourAppliers() async throws {
-        try await withDatabase { url in
+        try await Self.withDatabase { url in
             try await withSandbox { sandbox in
                 let ws = try RunWorkspace(sandbox)
                 defer { ws.cleanUp() }
@@ -52,7 +56,7 @@ struct MultiProcessTests {
 
     @Test("20 processes needing an access token at once make one token fetch (the sandbox's call log)")
     func twentyProcessesOneToken() async throws {
-        try await withDatabase { url in
+        try await Self.withDatabase { url in
             try await withSandbox { sandbox in
                 let ws = try RunWorkspace(sandbox)
                 defer { ws.cleanUp() }
@@ -88,7 +92,7 @@ struct MultiProcessTests {
 
     @Test("a listener process storing a push wakes a mass/wait in another process within 1 s (their log timestamps)")
     func listenerWakesWait() async throws {
-        try await withDatabase { url in
+        try await Self.withDatabase { url in
             // Jobs review for 20 s of sandbox time (2 s of wall time): the run is waiting
             // before the push comes.
             try await withSandbox([("review: 1s", "review: 20s")]) { sandbox in
@@ -147,67 +151,6 @@ struct MultiProcessTests {
                 let latency = waitEnded.timeIntervalSince(pushStored)
                 #expect(latency < 1, "the wait ended \(latency) s after the listener stored the push (its re-read interval is 5 s)")
                 await ws.expectNoSecrets([Self.callbackToken, Self.callbackAESKey])
-            }
-        }
-    }
-
-    @Test("an applier killed -9 between batches: another takes over once its 5 s lease lapsed (run.taken_over), one accepted send per batch")
-    func killedApplierTakenOver() async throws {
-        try await withDatabase { url in
-            try await withSandbox(Self.slowSends) { sandbox in
-                let ws = try RunWorkspace(sandbox)
-                defer { ws.cleanUp() }
-                try Self.addBatches(ws)
-                let arguments = Self.applyArguments(ws, url)
-                let victim = try ws.start(arguments)
-                let midSend = await victim.waitUntil(timeout: .seconds(120)) { ((try? await ws.sends().count) ?? 0) >= 1 }
-                #expect(midSend, "the applier sent nothing\n\(victim.stderrSoFar)")
-                victim.signal(SIGKILL)
-                let killed = await ws.finish(victim)
-                #expect(killed.signalled, "\(killed)")
-                #expect(try await ws.sends().count < Self.batches, "the applier finished before it was killed")
-
-                // Its lease lapses 5 s after its last renewal at the latest.
-                try await Task.sleep(for: .seconds(6))
-                let taker = await ws.finish(try ws.start(arguments), timeout: Self.processTimeout)
-                #expect(taker.exited(0), "\(taker)")
-                let takeover = taker.events.first { $0["event"] as? String == "run.taken_over" }
-                #expect(takeover != nil, "no run.taken_over\n\(taker)")
-                #expect((takeover?["lease.previous_owner"] as? String)?.hasSuffix(":\(victim.pid ?? -1)") == true, "\(takeover ?? [:])")
-                try await Self.expectOneSendPerBatch(ws)
-            }
-        }
-    }
-
-    @Test("an applier paused (SIGSTOP) past its lease while another takes over: continued, its next write is refused (lease lost), it exits non-zero without calling WeChat")
-    func pausedApplierFencedOff() async throws {
-        try await withDatabase { url in
-            try await withSandbox(Self.slowSends) { sandbox in
-                let ws = try RunWorkspace(sandbox)
-                defer { ws.cleanUp() }
-                try Self.addBatches(ws)
-                let arguments = Self.applyArguments(ws, url)
-                let paused = try ws.start(arguments)
-                let midSend = await paused.waitUntil(timeout: .seconds(120)) { ((try? await ws.sends().count) ?? 0) >= 1 }
-                #expect(midSend, "the applier sent nothing\n\(paused.stderrSoFar)")
-                paused.signal(SIGSTOP)
-                #expect(try await ws.sends().count < Self.batches, "the applier finished before it was paused")
-
-                try await Task.sleep(for: .seconds(6))
-                let taker = await ws.finish(try ws.start(arguments), timeout: Self.processTimeout)
-                #expect(taker.exited(0), "\(taker)")
-                let takeover = taker.events.first { $0["event"] as? String == "run.taken_over" }
-                #expect((takeover?["lease.previous_owner"] as? String)?.hasSuffix(":\(paused.pid ?? -1)") == true, "\(taker)")
-                try await Self.expectOneSendPerBatch(ws)
-                let sendCalls = await sandbox.engine.calls().filter { $0.endpoint == "message/mass/send" }.count
-
-                paused.signal(SIGCONT)
-                let resumed = await ws.finish(paused, timeout: Self.processTimeout)
-                #expect(!resumed.signalled && !resumed.timedOut && resumed.status != 0, "\(resumed)")
-                #expect(resumed.err.contains("lease lost"), "\(resumed)")
-                let after = await sandbox.engine.calls().filter { $0.endpoint == "message/mass/send" }.count
-                #expect(after == sendCalls, "the paused applier called message/mass/send \(after - sendCalls) more times after it was continued")
-                try await Self.expectOneSendPerBatch(ws)
             }
         }
     }
@@ -285,5 +228,74 @@ struct MultiProcessTests {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.date(from: text)
+    }
+}
+
+/// An applier killed -9 mid-send, taken over (a suite of its own: see `MultiProcessTests`).
+@Suite("many masscast processes: a killed applier taken over")
+struct MultiProcessKillTests {
+    @Test("an applier killed -9 between batches: another takes over once its 5 s lease lapsed (run.taken_over), one accepted send per batch")
+    func killedApplierTakenOver() async throws {
+        try await MultiProcessTests.withDatabase { url in
+            try await withSandbox(MultiProcessTests.slowSends) { sandbox in
+                let ws = try RunWorkspace(sandbox)
+                defer { ws.cleanUp() }
+                try MultiProcessTests.addBatches(ws)
+                let arguments = MultiProcessTests.applyArguments(ws, url)
+                let victim = try ws.start(arguments)
+                let midSend = await victim.waitUntil(timeout: .seconds(120)) { ((try? await ws.sends().count) ?? 0) >= 1 }
+                #expect(midSend, "the applier sent nothing\n\(victim.stderrSoFar)")
+                victim.signal(SIGKILL)
+                let killed = await ws.finish(victim)
+                #expect(killed.signalled, "\(killed)")
+                #expect(try await ws.sends().count < MultiProcessTests.batches, "the applier finished before it was killed")
+
+                // Its lease lapses 5 s after its last renewal at the latest.
+                try await Task.sleep(for: .seconds(6))
+                let taker = await ws.finish(try ws.start(arguments), timeout: MultiProcessTests.processTimeout)
+                #expect(taker.exited(0), "\(taker)")
+                let takeover = taker.events.first { $0["event"] as? String == "run.taken_over" }
+                #expect(takeover != nil, "no run.taken_over\n\(taker)")
+                #expect((takeover?["lease.previous_owner"] as? String)?.hasSuffix(":\(victim.pid ?? -1)") == true, "\(takeover ?? [:])")
+                try await MultiProcessTests.expectOneSendPerBatch(ws)
+            }
+        }
+    }
+}
+
+/// An applier paused past its lease, fenced off (a suite of its own: see `MultiProcessTests`).
+@Suite("many masscast processes: a paused applier fenced off")
+struct MultiProcessPauseTests {
+    @Test("an applier paused (SIGSTOP) past its lease while another takes over: continued, its next write is refused (lease lost), it exits non-zero without calling WeChat")
+    func pausedApplierFencedOff() async throws {
+        try await MultiProcessTests.withDatabase { url in
+            try await withSandbox(MultiProcessTests.slowSends) { sandbox in
+                let ws = try RunWorkspace(sandbox)
+                defer { ws.cleanUp() }
+                try MultiProcessTests.addBatches(ws)
+                let arguments = MultiProcessTests.applyArguments(ws, url)
+                let paused = try ws.start(arguments)
+                let midSend = await paused.waitUntil(timeout: .seconds(120)) { ((try? await ws.sends().count) ?? 0) >= 1 }
+                #expect(midSend, "the applier sent nothing\n\(paused.stderrSoFar)")
+                paused.signal(SIGSTOP)
+                #expect(try await ws.sends().count < MultiProcessTests.batches, "the applier finished before it was paused")
+
+                try await Task.sleep(for: .seconds(6))
+                let taker = await ws.finish(try ws.start(arguments), timeout: MultiProcessTests.processTimeout)
+                #expect(taker.exited(0), "\(taker)")
+                let takeover = taker.events.first { $0["event"] as? String == "run.taken_over" }
+                #expect((takeover?["lease.previous_owner"] as? String)?.hasSuffix(":\(paused.pid ?? -1)") == true, "\(taker)")
+                try await MultiProcessTests.expectOneSendPerBatch(ws)
+                let sendCalls = await sandbox.engine.calls().filter { $0.endpoint == "message/mass/send" }.count
+
+                paused.signal(SIGCONT)
+                let resumed = await ws.finish(paused, timeout: MultiProcessTests.processTimeout)
+                #expect(!resumed.signalled && !resumed.timedOut && resumed.status != 0, "\(resumed)")
+                #expect(resumed.err.contains("lease lost"), "\(resumed)")
+                let after = await sandbox.engine.calls().filter { $0.endpoint == "message/mass/send" }.count
+                #expect(after == sendCalls, "the paused applier called message/mass/send \(after - sendCalls) more times after it was continued")
+                try await MultiProcessTests.expectOneSendPerBatch(ws)
+            }
+        }
     }
 }
