@@ -58,6 +58,19 @@ struct RepositoryRootTests {
         }
     }
 
+    @Test("a path shown in messages is relative to the current folder, '.' and '..' resolved, ASCII or not")
+    func displayPaths() {
+        let cwd = "/srv/repo"
+        let cases: [(String, String)] = [
+            ("assets/a.jpg", "assets/a.jpg"), ("./assets//a.jpg", "assets/a.jpg"), ("a/../b/c.png", "b/c.png"),
+            ("../other/x.mp3", "/srv/other/x.mp3"), ("/srv/repo/p/q.yaml", "p/q.yaml"), ("/etc/x", "/etc/x"),
+            ("素材/封面.jpg", "素材/封面.jpg"), ("素材/../封面.jpg", "封面.jpg"), ("a/./b/", "a/b"),
+        ]
+        for (path, shown) in cases {
+            #expect(RepositoryRoot.displayPath(path, currentDirectory: cwd) == shown, "\(path)")
+        }
+    }
+
     @Test("paths are relative to the pipeline's folder; '..' and symbolic links are followed before the containment check")
     func containment() throws {
         let s = try Scratch()

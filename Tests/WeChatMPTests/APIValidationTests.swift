@@ -136,6 +136,15 @@ struct APIValidationTests {
         #expect(MediaType.thumb.contentType(for: "a") == "application/octet-stream")
         #expect(MediaLimit.fileExtension(of: ".hidden") == "")
         #expect(MediaLimit.fileExtension(of: "/x.y/z") == "")
+        // ASCII names take a byte path; the answers are those of the character path.
+        #expect(MediaLimit.fileExtension(of: "assets/cover.JPG") == "jpg")
+        #expect(MediaLimit.fileExtension(of: "a/b.Png/") == "png")
+        #expect(MediaLimit.fileExtension(of: "a//b.mp4") == "mp4")
+        #expect(MediaLimit.fileExtension(of: "/") == "")
+        #expect(MediaLimit.fileExtension(of: "") == "")
+        #expect(MediaLimit.fileExtension(of: "noext") == "")
+        #expect(MediaLimit.fileExtension(of: "封面/图.PNG") == "png")
+        #expect(MediaLimit.fileExtension(of: "a/.b/.jpg") == "")
     }
 
     @Test func endpointsAreTyped() {

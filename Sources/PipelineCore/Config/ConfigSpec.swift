@@ -175,7 +175,7 @@ public enum SecretReference {
         let start = node.location
         let already = reported.contains { d in
             guard let l = d.location else { return false }
-            return l.file == start.file && l.line == start.line && l.column >= start.column
+            return l.source == start.source && l.line == start.line && l.column >= start.column
         }
         if already { return nil }
         var d = Diagnostic.error(

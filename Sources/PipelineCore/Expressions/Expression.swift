@@ -202,7 +202,7 @@ public struct Template: Sendable, Hashable {
             result.references += check.references.map { StepReference(stepID: $0.stepID, offset: $0.offset + offset) }
             result.issues += check.issues.map { $0.shifted(by: offset) }
             result.usesStatusFunction = result.usesStatusFunction || check.usesStatusFunction
-            result.contexts.formUnion(check.contexts)
+            if result.contexts.isEmpty { result.contexts = check.contexts } else { result.contexts.formUnion(check.contexts) }
             if isSingleExpression { result.type = check.type }
         }
         return result

@@ -35,7 +35,9 @@ struct ExprChecker {
     static let stepProperties = ["outputs", "outcome", "conclusion", "errcode"]
 
     let scope: ExpressionScope
-    let knownSteps: Set<String>
+    /// Every step id the expression may name: all of the pipeline's, and the earlier ones.
+    /// Built only for a "did you mean" hint (a look-up asks the two sets).
+    var knownSteps: Set<String> { scope.allSteps.union(scope.earlierSteps.keys) }
     var issues: [ExpressionIssue] = []
     var references: [StepReference] = []
     var usesStatus = false
@@ -43,7 +45,10 @@ struct ExprChecker {
 
     init(scope: ExpressionScope) {
         self.scope = scope
-        knownSteps = scope.allSteps.union(scope.earlierSteps.keys)
+    }
+
+    private func isKnownStep(_ id: String) -> Bool {
+        scope.allSteps.contains(id) || scope.earlierSteps[id] != nil
     }
 
     static func run(_ root: ExprNode, in scope: ExpressionScope) -> ExpressionCheck {
@@ -198,7 +203,7 @@ struct ExprChecker {
                 return applyAccess(.any, rest)
             } else if scope.inputs[root] != nil {
                 hint = "did you mean 'inputs.\(root)'?"
-            } else if knownSteps.contains(root) {
+            } else if isKnownStep(root) {
                 hint = "did you mean 'steps.\(root)'?"
             } else {
                 hint =
@@ -222,7 +227,7 @@ struct ExprChecker {
             return .any
         case .name(let name, let offset):
             id = name
-            if !knownSteps.contains(id) {
+            if !isKnownStep(id) {
                 report(
                     .unknownStep, "no step has the id '\(id)'", at: offset,
                     hint: ExprSuggestions.didYouMean(id, in: knownSteps))

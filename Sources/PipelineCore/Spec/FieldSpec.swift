@@ -251,5 +251,8 @@ public struct ObjectSpec: Sendable {
         self.refused = refused
     }
 
-    public func field(_ name: String) -> Field? { fields.first { $0.name == name } }
+    public func field(_ name: String) -> Field? {
+        let wanted = KeyMatcher(name)
+        return fields.first { wanted.matches($0.name) }
+    }
 }

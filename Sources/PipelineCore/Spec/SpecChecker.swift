@@ -204,7 +204,10 @@ public struct SpecChecker {
     /// Checks a mapping's keys, values and cross-key rules.
     private mutating func checkObject(_ node: SourceNode, _ entries: [SourceNode.Entry], _ spec: ObjectSpec) {
         var known: [String] { spec.fields.map(\.name) }
-        func present(_ key: String) -> SourceNode.Entry? { entries.first { $0.key == key } }
+        func present(_ key: String) -> SourceNode.Entry? {
+            let wanted = KeyMatcher(key)
+            return entries.first { wanted.matches($0.key) }
+        }
         for e in entries {
             if let refusal = spec.refused[e.key] {
                 diagnostics.error(refusal.code, refusal.message, at: e.keyLocation, hint: refusal.hint)

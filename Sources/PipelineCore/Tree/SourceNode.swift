@@ -67,7 +67,7 @@ public final class SourceNode: Sendable {
 
     /// Where the scalar's text starts, when exact (see `textStartColumn`).
     public var textStart: SourceLocation? {
-        textStartColumn.map { SourceLocation(file: location.file, line: location.line, column: $0) }
+        textStartColumn.map { SourceLocation(file: location.source, line: location.line, column: $0) }
     }
 
     /// The mapping's entries, or `nil` when the node is not a mapping.
@@ -84,7 +84,10 @@ public final class SourceNode: Sendable {
 
     /// The first entry with `key`.
     public func entry(_ key: String) -> Entry? {
-        entries?.first { $0.key == key }
+        guard case .mapping(let entries) = content else { return nil }
+        let wanted = KeyMatcher(key)
+        for e in entries where wanted.matches(e.key) { return e }
+        return nil
     }
 
     /// The value under `key`.
@@ -142,8 +145,10 @@ public enum TypedScalar: Sendable, Hashable {
 
     /// Resolution of a plain scalar per the YAML 1.2 core schema.
     public static func resolve(plain text: String) -> TypedScalar {
-        if text.utf8.count > 6 {
-            // Too long for a keyword (null, true, false, .inf…); numbers are checked below.
+        if text.utf8.count > 6 || !Self.mayBeKeyword(text.utf8.first) {
+            // Too long for a keyword (null, true, false, .inf…), or starts with a byte no
+            // keyword starts with (most keys and values: no string comparisons then);
+            // numbers are checked below.
         } else {
         switch text {
         case "", "~", "null", "Null", "NULL": return .null
@@ -160,7 +165,25 @@ public enum TypedScalar: Sendable, Hashable {
         guard first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
             || (first >= 48 && first <= 57)
         else { return .string(text) }
-        let u = Array(text.utf8)
+        return text.utf8.withContiguousStorageIfAvailable { resolveNumber(text, $0) }
+            ?? Array(text.utf8).withUnsafeBufferPointer { resolveNumber(text, $0) }
+    }
+
+    /// Whether a keyword of the core schema (`~`, `null`, `true`, `false`, `.inf`, `.nan`
+    /// and their spellings) can start with `byte` (`nil`: the empty scalar, which is null).
+    private static func mayBeKeyword(_ byte: UInt8?) -> Bool {
+        guard let byte else { return true }
+        switch byte {
+        case UInt8(ascii: "~"), UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "t"), UInt8(ascii: "T"),
+            UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "."), UInt8(ascii: "+"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The number cases of `resolve(plain:)`, over the text's bytes (no copy into an array).
+    private static func resolveNumber(_ text: String, _ u: UnsafeBufferPointer<UInt8>) -> TypedScalar {
         if u.count > 2, u[0] == UInt8(ascii: "0"), u[1] == UInt8(ascii: "o") {
             let digits = text.dropFirst(2)
             if digits.allSatisfy({ ("0"..."7").contains($0) }), let v = Int(digits, radix: 8) { return .integer(v) }
@@ -180,7 +203,7 @@ public enum TypedScalar: Sendable, Hashable {
         return .string(text)
     }
 
-    private static func isDecimalInteger(_ u: [UInt8]) -> Bool {
+    private static func isDecimalInteger(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         if u[0] == UInt8(ascii: "-") || u[0] == UInt8(ascii: "+") { i = 1 }
         guard i < u.count else { return false }
@@ -192,7 +215,7 @@ public enum TypedScalar: Sendable, Hashable {
     }
 
     // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
-    private static func isCoreFloat(_ u: [UInt8]) -> Bool {
+    private static func isCoreFloat(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         func digits() -> Int {
             let s = i
@@ -226,5 +249,31 @@ public enum TypedScalar: Sendable, Hashable {
         case .float(let d): "the number \(d)"
         case .string(let s): "the string '\(s.count > 40 ? String(s.prefix(40)) + "…" : s)'"
         }
+    }
+}
+
+/// Compares keys as `==` does, without a string comparison for a key of another length
+/// when the wanted key is a plain name (ASCII lowercase letters, digits, `_`, `-`): no other
+/// string is canonically equivalent to such a name, so a different length means different.
+/// (The spec's and catalog's keys are such names; a lookup is a byte-length check for most
+/// entries.)
+struct KeyMatcher {
+    let key: String
+    let count: Int
+    let isPlainName: Bool
+
+    init(_ key: String) {
+        self.key = key
+        count = key.utf8.count
+        isPlainName = key.utf8.allSatisfy {
+            ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
+    }
+
+    @inline(__always)
+    func matches(_ other: String) -> Bool {
+        if isPlainName, other.utf8.count != count { return false }
+        return other == key
     }
 }

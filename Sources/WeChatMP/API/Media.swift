@@ -70,6 +70,14 @@ public struct MediaLimit: Sendable, Hashable {
 
     /// The lowercase extension of `fileName`, without the dot (`""` when none).
     public static func fileExtension(of fileName: String) -> String {
+        // ASCII names (the common case) by bytes; the same answer as the character path below.
+        var utf8 = Substring(fileName).utf8
+        if utf8.allSatisfy({ $0 < 0x80 }) {
+            while let last = utf8.last, last == UInt8(ascii: "/") { utf8 = utf8.dropLast() }
+            let name = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8[utf8.index(after: $0)...] } ?? utf8
+            guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex else { return "" }
+            return String(Substring(name[name.index(after: dot)...])).lowercased()
+        }
         let name = fileName.split(separator: "/").last.map(String.init) ?? fileName
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
         return name[name.index(after: dot)...].lowercased()
