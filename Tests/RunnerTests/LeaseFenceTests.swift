@@ -89,25 +89,18 @@ struct LeaseFenceTests {
     @Test("a send whose answer was lost while its lease's renewal margin passed is not attempted again: the run stops (lease lost), the intent stays")
     func marginPassedDuringTheCallNoRetry() async throws {
         try await Rig.with { rig in
-            let path = try rig.write("fenced.yaml", Self.pipeline)
-            let transport = LosesFirstSendAnswer(rig.transport)
-            let executor = try rig.executor(path, transport: transport)
-            let identity = await executor.broadcastIdentity
-            let mine = try #require(try await rig.store.acquireLease(identity, owner: "runner-a:1", ttl: 60, now: Date()).acquired)
-            await executor.fence(LeaseFence(mine))
-            await executor.leaseMargin(until: ContinuousClock.now.advanced(by: .seconds(40)))
             // The process is paused while its request is in flight, past the margin: the
             // request arrived, its answer is lost (a timeout), and no renewal happened.
-            transport.whileInFlight = { await executor.leaseMargin(until: ContinuousClock.now.advanced(by: .milliseconds(-1))) }
             let sendsBefore = await rig.sandbox.engine.sends().count
-            let result = await executor.start()
+            let (result, calls) = try await Self.runLosingTheAnswer(rig) { executor, _ in
+                await executor.leaseMargin(until: ContinuousClock.now.advanced(by: .milliseconds(-1)))
+            }
             guard case .stopped(let runID, let message) = result else {
                 Issue.record("expected stopped, got \(result)")
                 return
             }
             #expect(message.contains("lease lost"), "\(message)")
-            let calls = await rig.sandbox.engine.calls().filter { $0.endpoint == "message/mass/sendall" }
-            #expect(calls.count == 1, "the send was attempted again after the margin passed: \(calls.count) calls")
+            #expect(calls == 1, "the send was attempted again after the margin passed: \(calls) calls")
             #expect(await rig.sandbox.engine.sends().count == sendsBefore + 1)
             let entries = try await rig.store.journalEntries(runID: runID)
             #expect(entries.map(\.state) == [.intent], "the intent stays for the next holder to settle: \(entries.map(\.state))")
@@ -117,28 +110,38 @@ struct LeaseFenceTests {
     @Test("a send whose answer was lost while another runner took the lease over is not attempted again, and its outcome is not written over the new holder's journal")
     func takenOverDuringTheCallNoRetry() async throws {
         try await Rig.with { rig in
-            let path = try rig.write("fenced.yaml", Self.pipeline)
-            let transport = LosesFirstSendAnswer(rig.transport)
-            let executor = try rig.executor(path, transport: transport)
-            let identity = await executor.broadcastIdentity
-            let mine = try #require(try await rig.store.acquireLease(identity, owner: "runner-a:1", ttl: 60, now: Date()).acquired)
-            await executor.fence(LeaseFence(mine))
-            await executor.leaseMargin(until: ContinuousClock.now.advanced(by: .seconds(40)))
             let store = rig.store
-            transport.whileInFlight = {
+            let (result, calls) = try await Self.runLosingTheAnswer(rig) { _, identity in
                 _ = try? await store.acquireLease(identity, owner: "runner-b:2", ttl: 60, now: Date().addingTimeInterval(120))
             }
-            let result = await executor.start()
             guard case .stopped(let runID, let message) = result else {
                 Issue.record("expected stopped, got \(result)")
                 return
             }
             #expect(message.contains("lease lost") && message.contains("runner-b:2"), "\(message)")
-            let calls = await rig.sandbox.engine.calls().filter { $0.endpoint == "message/mass/sendall" }
-            #expect(calls.count == 1, "the send was attempted again after the lease moved: \(calls.count) calls")
+            #expect(calls == 1, "the send was attempted again after the lease moved: \(calls) calls")
             let entries = try await rig.store.journalEntries(runID: runID)
             #expect(entries.map(\.state) == [.intent], "\(entries.map(\.state))")
         }
+    }
+
+    /// Runs the pipeline as `runner-a:1` holding the lease with 40 s of margin, through a
+    /// transport that delivers the first `sendall` and loses its answer after `whileInFlight`
+    /// ran; returns the result and how many `sendall` calls the sandbox got.
+    static func runLosingTheAnswer(
+        _ rig: Rig, whileInFlight: @escaping @Sendable (RunExecutor, BroadcastIdentity) async -> Void
+    ) async throws -> (RunResult, Int) {
+        let path = try rig.write("fenced.yaml", pipeline)
+        let transport = LosesFirstSendAnswer(rig.transport)
+        let executor = try rig.executor(path, transport: transport)
+        let identity = await executor.broadcastIdentity
+        let mine = try #require(try await rig.store.acquireLease(identity, owner: "runner-a:1", ttl: 60, now: Date()).acquired)
+        await executor.fence(LeaseFence(mine))
+        await executor.leaseMargin(until: ContinuousClock.now.advanced(by: .seconds(40)))
+        transport.whileInFlight = { await whileInFlight(executor, identity) }
+        let result = await executor.start()
+        let calls = await rig.sandbox.engine.calls().filter { $0.endpoint == "message/mass/sendall" }.count
+        return (result, calls)
     }
 }
 

@@ -183,6 +183,27 @@ struct MultiProcessTests {
             """)
     }
 
+    /// The set-up of the takeover tests: a database, a sandbox answering sends 1.5 s late,
+    /// the `addBatches` broadcast, and an applier (5 s leases) started and waited for until
+    /// its first batch was accepted; `body` gets the workspace, the sandbox, the apply
+    /// arguments and that applier.
+    static func withApplierMidSend(
+        _ body: @escaping (RunWorkspace, RunningSandbox, [String], BinaryProcess) async throws -> Void
+    ) async throws {
+        try await withDatabase { url in
+            try await withSandbox(slowSends) { sandbox in
+                let ws = try RunWorkspace(sandbox)
+                defer { ws.cleanUp() }
+                try addBatches(ws)
+                let arguments = applyArguments(ws, url)
+                let applier = try ws.start(arguments)
+                let midSend = await applier.waitUntil(timeout: .seconds(120)) { ((try? await ws.sends().count) ?? 0) >= 1 }
+                #expect(midSend, "the applier sent nothing\n\(applier.stderrSoFar)")
+                try await body(ws, sandbox, arguments, applier)
+            }
+        }
+    }
+
     /// `masscast apply pipelines` on the database with 5 s leases.
     static func applyArguments(_ ws: RunWorkspace, _ url: String) -> [String] {
         ["apply", "pipelines", "--format", "json", "--state", url, "--config", ws.configPath, "--log-format", "json", "--lease-ttl", "5s"]
@@ -236,29 +257,20 @@ struct MultiProcessTests {
 struct MultiProcessKillTests {
     @Test("an applier killed -9 between batches: another takes over once its 5 s lease lapsed (run.taken_over), one accepted send per batch")
     func killedApplierTakenOver() async throws {
-        try await MultiProcessTests.withDatabase { url in
-            try await withSandbox(MultiProcessTests.slowSends) { sandbox in
-                let ws = try RunWorkspace(sandbox)
-                defer { ws.cleanUp() }
-                try MultiProcessTests.addBatches(ws)
-                let arguments = MultiProcessTests.applyArguments(ws, url)
-                let victim = try ws.start(arguments)
-                let midSend = await victim.waitUntil(timeout: .seconds(120)) { ((try? await ws.sends().count) ?? 0) >= 1 }
-                #expect(midSend, "the applier sent nothing\n\(victim.stderrSoFar)")
-                victim.signal(SIGKILL)
-                let killed = await ws.finish(victim)
-                #expect(killed.signalled, "\(killed)")
-                #expect(try await ws.sends().count < MultiProcessTests.batches, "the applier finished before it was killed")
+        try await MultiProcessTests.withApplierMidSend { ws, _, arguments, victim in
+            victim.signal(SIGKILL)
+            let killed = await ws.finish(victim)
+            #expect(killed.signalled, "\(killed)")
+            #expect(try await ws.sends().count < MultiProcessTests.batches, "the applier finished before it was killed")
 
-                // Its lease lapses 5 s after its last renewal at the latest.
-                try await Task.sleep(for: .seconds(6))
-                let taker = await ws.finish(try ws.start(arguments), timeout: MultiProcessTests.processTimeout)
-                #expect(taker.exited(0), "\(taker)")
-                let takeover = taker.events.first { $0["event"] as? String == "run.taken_over" }
-                #expect(takeover != nil, "no run.taken_over\n\(taker)")
-                #expect((takeover?["lease.previous_owner"] as? String)?.hasSuffix(":\(victim.pid ?? -1)") == true, "\(takeover ?? [:])")
-                try await MultiProcessTests.expectOneSendPerBatch(ws)
-            }
+            // Its lease lapses 5 s after its last renewal at the latest.
+            try await Task.sleep(for: .seconds(6))
+            let taker = await ws.finish(try ws.start(arguments), timeout: MultiProcessTests.processTimeout)
+            #expect(taker.exited(0), "\(taker)")
+            let takeover = taker.events.first { $0["event"] as? String == "run.taken_over" }
+            #expect(takeover != nil, "no run.taken_over\n\(taker)")
+            #expect((takeover?["lease.previous_owner"] as? String)?.hasSuffix(":\(victim.pid ?? -1)") == true, "\(takeover ?? [:])")
+            try await MultiProcessTests.expectOneSendPerBatch(ws)
         }
     }
 }
@@ -268,34 +280,25 @@ struct MultiProcessKillTests {
 struct MultiProcessPauseTests {
     @Test("an applier paused (SIGSTOP) past its lease while another takes over: continued, its next write is refused (lease lost), it exits non-zero without calling WeChat")
     func pausedApplierFencedOff() async throws {
-        try await MultiProcessTests.withDatabase { url in
-            try await withSandbox(MultiProcessTests.slowSends) { sandbox in
-                let ws = try RunWorkspace(sandbox)
-                defer { ws.cleanUp() }
-                try MultiProcessTests.addBatches(ws)
-                let arguments = MultiProcessTests.applyArguments(ws, url)
-                let paused = try ws.start(arguments)
-                let midSend = await paused.waitUntil(timeout: .seconds(120)) { ((try? await ws.sends().count) ?? 0) >= 1 }
-                #expect(midSend, "the applier sent nothing\n\(paused.stderrSoFar)")
-                paused.signal(SIGSTOP)
-                #expect(try await ws.sends().count < MultiProcessTests.batches, "the applier finished before it was paused")
+        try await MultiProcessTests.withApplierMidSend { ws, sandbox, arguments, paused in
+            paused.signal(SIGSTOP)
+            #expect(try await ws.sends().count < MultiProcessTests.batches, "the applier finished before it was paused")
 
-                try await Task.sleep(for: .seconds(6))
-                let taker = await ws.finish(try ws.start(arguments), timeout: MultiProcessTests.processTimeout)
-                #expect(taker.exited(0), "\(taker)")
-                let takeover = taker.events.first { $0["event"] as? String == "run.taken_over" }
-                #expect((takeover?["lease.previous_owner"] as? String)?.hasSuffix(":\(paused.pid ?? -1)") == true, "\(taker)")
-                try await MultiProcessTests.expectOneSendPerBatch(ws)
-                let sendCalls = await sandbox.engine.calls().filter { $0.endpoint == "message/mass/send" }.count
+            try await Task.sleep(for: .seconds(6))
+            let taker = await ws.finish(try ws.start(arguments), timeout: MultiProcessTests.processTimeout)
+            #expect(taker.exited(0), "\(taker)")
+            let takeover = taker.events.first { $0["event"] as? String == "run.taken_over" }
+            #expect((takeover?["lease.previous_owner"] as? String)?.hasSuffix(":\(paused.pid ?? -1)") == true, "\(taker)")
+            try await MultiProcessTests.expectOneSendPerBatch(ws)
+            let sendCalls = await sandbox.engine.calls().filter { $0.endpoint == "message/mass/send" }.count
 
-                paused.signal(SIGCONT)
-                let resumed = await ws.finish(paused, timeout: MultiProcessTests.processTimeout)
-                #expect(!resumed.signalled && !resumed.timedOut && resumed.status != 0, "\(resumed)")
-                #expect(resumed.err.contains("lease lost"), "\(resumed)")
-                let after = await sandbox.engine.calls().filter { $0.endpoint == "message/mass/send" }.count
-                #expect(after == sendCalls, "the paused applier called message/mass/send \(after - sendCalls) more times after it was continued")
-                try await MultiProcessTests.expectOneSendPerBatch(ws)
-            }
+            paused.signal(SIGCONT)
+            let resumed = await ws.finish(paused, timeout: MultiProcessTests.processTimeout)
+            #expect(!resumed.signalled && !resumed.timedOut && resumed.status != 0, "\(resumed)")
+            #expect(resumed.err.contains("lease lost"), "\(resumed)")
+            let after = await sandbox.engine.calls().filter { $0.endpoint == "message/mass/send" }.count
+            #expect(after == sendCalls, "the paused applier called message/mass/send \(after - sendCalls) more times after it was continued")
+            try await MultiProcessTests.expectOneSendPerBatch(ws)
         }
     }
 }
