@@ -35,9 +35,9 @@ struct SandboxPushTests {
                             transport: transport)
     }
 
-    /// Polls the inbox (as `mass/wait` does) until the push is there; bounded.
+    /// Polls the inbox (as `mass/wait` does) until the push is there; bounded (60 s).
     static func waitForPush(_ store: TempStore, _ account: ListenerAccount, _ msgID: Int64) async throws -> InboxEvent? {
-        for _ in 0..<300 {
+        for _ in 0..<1200 {
             if let event = try await store.events(account, [msgID]).first { return event }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -98,7 +98,7 @@ struct SandboxPushTests {
         #expect(listener.logs.leaks().isEmpty, "\(listener.logs.leaks())")
     }
 
-    @Test("compatible mode from the sandbox: the encrypted part is what is stored", .timeLimit(.minutes(1)))
+    @Test("compatible mode from the sandbox: the encrypted part is what is stored", .timeLimit(.minutes(3)))
     func sandboxCompatibleMode() async throws {
         let sandbox = try await Self.sandbox()
         let listener = try await LiveListener.start()
