@@ -178,7 +178,7 @@ extension SandboxEngine {
     }
 
     func mediaPart(_ request: SandboxRequest) throws(APIError) -> MultipartPart {
-        guard let parts = Multipart.parse(body: request.body, contentType: request.headers["content-type"]),
+        guard let parts = Multipart.parse(body: request.body, contentType: request.contentType),
               let part = parts.first(where: { $0.name == "media" }) ?? parts.first(where: { $0.fileName != nil }),
               !part.data.isEmpty else { throw APIError(41005) }
         return part

@@ -7,20 +7,28 @@ public struct SandboxRequest: Sendable {
     /// The path without the query, e.g. `/cgi-bin/message/mass/sendall`.
     public var path: String
     /// The query parameters, percent-decoded.
-    public var query: [String: String]
-    /// The headers, names lowercased. The engine reads `content-type` only, and the HTTP
-    /// server passes only that one.
-    public var headers: [String: String]
+    public var query: SandboxQuery
+    /// The `Content-Type` header, the one header the engine reads (a multipart upload's
+    /// boundary).
+    public var contentType: String?
     /// The body.
     public var body: Data
 
-    /// Creates a request.
+    /// Creates a request from a query dictionary and headers (any case; only `content-type`
+    /// is kept).
     public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],
                 body: Data = Data()) {
+        var contentType: String?
+        for (name, value) in headers where name.lowercased() == "content-type" { contentType = value }
+        self.init(method: method, path: path, query: SandboxQuery(query), contentType: contentType, body: body)
+    }
+
+    /// Creates a request.
+    public init(method: String, path: String, query: SandboxQuery, contentType: String?, body: Data) {
         self.method = method
         self.path = path
         self.query = query
-        self.headers = headers
+        self.contentType = contentType
         self.body = body
     }
 
@@ -29,8 +37,86 @@ public struct SandboxRequest: Sendable {
                             query: [String: String] = [:]) -> SandboxRequest {
         var query = query
         if let accessToken { query["access_token"] = accessToken }
-        return SandboxRequest(method: "POST", path: path, query: query,
-                              headers: ["content-type": "application/json"], body: Data(json.utf8))
+        return SandboxRequest(method: "POST", path: path, query: SandboxQuery(query),
+                              contentType: "application/json", body: Data(json.utf8))
+    }
+}
+
+/// A request's query parameters, percent-decoded. The HTTP server passes the query text as
+/// it came (``init(encoded:)``) and a parameter is found in it when the engine asks for it,
+/// so no dictionary is built per request; in-process callers pass a dictionary.
+///
+/// Read as `URI.queryParameters` reads a query: `&` separates the parameters, the name is
+/// everything before the first `=` (not decoded), the value everything after it,
+/// percent-decoded (kept as written when a `%` is not followed by two hex digits), and a
+/// parameter without `=` has the value `""`. When a name appears more than once, the last
+/// one counts.
+public struct SandboxQuery: Sendable, ExpressibleByDictionaryLiteral {
+    private let encoded: String?
+    private let values: [String: String]
+
+    /// The parameters of `values`, as given.
+    public init(_ values: [String: String]) {
+        encoded = nil
+        self.values = values
+    }
+
+    /// The parameters of a dictionary literal (the last of a repeated name counts).
+    public init(dictionaryLiteral elements: (String, String)...) {
+        self.init(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+    }
+
+    /// The parameters of a query as it appears in a URL after `?` (without a `#` fragment).
+    public init(encoded: String) {
+        self.encoded = encoded
+        values = [:]
+    }
+
+    /// The value of the parameter `name`, or `nil` when the query has none.
+    public subscript(name: String) -> String? {
+        guard let encoded else { return values[name] }
+        var found: Substring?
+        var rest = encoded[...]
+        while !rest.isEmpty {
+            let end = rest.utf8.firstIndex(of: UInt8(ascii: "&")) ?? rest.endIndex
+            let pair = rest[..<end]
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.utf8.index(after: end)...]
+            if let equals = pair.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                if pair[..<equals] == name { found = pair[pair.utf8.index(after: equals)...] }
+            } else if pair == name {
+                found = pair[pair.endIndex...]
+            }
+        }
+        return found.map(Self.percentDecoded)
+    }
+
+    /// `text` with `%XX` decoded (invalid UTF-8 repaired), or as written when a `%` is not
+    /// followed by two hex digits.
+    static func percentDecoded(_ text: Substring) -> String {
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                return String(text)
+            }
+            bytes.append(high << 4 | low)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }
 

@@ -28,14 +28,11 @@ struct EngineResponder: HTTPResponder {
     func respond(to request: Request, context: SandboxRequestContext) async throws -> Response {
         var request = request
         let buffer = try await request.collectBody(upTo: maxBodyBytes)
-        var query: [String: String] = [:]
-        for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
-        // Only the header the engine reads (a multipart upload's boundary), not a dictionary
-        // of every field.
-        var headers: [String: String] = [:]
-        if let type = request.headers[.contentType] { headers["content-type"] = type }
+        // The query text and the one header the engine reads, as they came: a parameter is
+        // looked up when the engine asks for it, no dictionary is built.
         let sandboxRequest = SandboxRequest(
-            method: request.method.rawValue, path: request.uri.path, query: query, headers: headers,
+            method: request.method.rawValue, path: request.uri.path,
+            query: SandboxQuery(encoded: request.uri.query ?? ""), contentType: request.headers[.contentType],
             body: Data(buffer.readableBytesView))
         let answer = await engine.handle(sandboxRequest)
         if let delay = answer.delay { try await Task.sleep(for: delay) }
