@@ -411,11 +411,17 @@ struct CallbackFields {
     }
 
     static func trim(_ text: String) -> String {
+        if let first = text.utf8.first, let last = text.utf8.last, !isSpaceByte(first), !isSpaceByte(last) { return text }
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
         guard let first = text.firstIndex(where: { !isSpace($0) }),
             let last = text.lastIndex(where: { !isSpace($0) })
         else { return "" }
         return String(text[first...last])
+    }
+
+    /// Space, tab, LF or CR: a text that neither starts nor ends with one has nothing to trim.
+    static func isSpaceByte(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
     func location(of child: StrictXMLElement) -> String {
@@ -431,11 +437,12 @@ struct CallbackFields {
         }
         // A field given twice (or under both spellings) is refused: which one counts would
         // be the reader's guess, and a forged second value could hide behind a genuine first.
-        let all = element.children.filter { names.contains($0.name) }
-        if all.count > 1 {
+        var count = 0
+        for other in element.children where names.contains(other.name) { count += 1 }
+        if count > 1 {
             throw CallbackError(
                 .invalidField,
-                "<\(element.name)> at \(element.position) has \(all.count) \(names.joined(separator: "/")) elements; one is allowed"
+                "<\(element.name)> at \(element.position) has \(count) \(names.joined(separator: "/")) elements; one is allowed"
             )
         }
         return child

@@ -53,6 +53,13 @@ public struct StrictXMLElement: Sendable, Hashable, CustomStringConvertible {
 
     /// ``text`` without leading and trailing whitespace (space, tab, CR, LF).
     public var trimmedText: String {
+        // Nothing to trim when neither end is a space byte (the usual field); otherwise by
+        // Character, as always.
+        if let first = text.utf8.first, let last = text.utf8.last,
+            !CallbackFields.isSpaceByte(first), !CallbackFields.isSpaceByte(last)
+        {
+            return text
+        }
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
         guard let first = text.firstIndex(where: { !isSpace($0) }),
             let last = text.lastIndex(where: { !isSpace($0) })

@@ -54,6 +54,16 @@ public struct StrictXMLReader: Sendable {
     public func parse(_ text: String) throws(XMLError) -> StrictXMLElement {
         let size = text.utf8.count
         try checkSize(size)
+        if let root = text.utf8.withContiguousStorageIfAvailable({ PushShapeReader.read($0, limits: limits) }) ?? nil {
+            return root
+        }
+        return try parseGeneral(text)
+    }
+
+    /// ``parse(_:)`` without the reader for the shape of WeChat's pushes (``PushShapeReader``):
+    /// the general parser alone, which decides every input that reader does not take.
+    func parseGeneral(_ text: String) throws(XMLError) -> StrictXMLElement {
+        try checkSize(text.utf8.count)
         var parser = StrictXMLParser(input: Array(text.utf8), limits: limits)
         return try parser.parseDocument()
     }
@@ -62,6 +72,16 @@ public struct StrictXMLReader: Sendable {
     /// - Parameter bytes: the whole document, UTF-8 encoded (a leading BOM is allowed).
     /// - Throws: ``XMLError`` when the bytes are not UTF-8, are malformed or break a limit.
     public func parse<Bytes: Collection>(bytes: Bytes) throws(XMLError) -> StrictXMLElement
+    where Bytes.Element == UInt8 {
+        try checkSize(bytes.count)
+        if let root = bytes.withContiguousStorageIfAvailable({ PushShapeReader.read($0, limits: limits) }) ?? nil {
+            return root
+        }
+        return try parseGeneral(bytes: bytes)
+    }
+
+    /// ``parse(bytes:)`` without the reader for the shape of WeChat's pushes.
+    func parseGeneral<Bytes: Collection>(bytes: Bytes) throws(XMLError) -> StrictXMLElement
     where Bytes.Element == UInt8 {
         try checkSize(bytes.count)
         var parser = StrictXMLParser(input: Array(bytes), limits: limits)
