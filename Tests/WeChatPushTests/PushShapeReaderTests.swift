@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import WeChatPush
@@ -177,6 +178,24 @@ struct PushShapeReaderTests {
         }
         // The generator makes both kinds: most documents are of the shape, some are not.
         #expect(taken > count / 10 && taken < count, "the shape reader took \(taken) of \(count)")
+    }
+}
+
+extension PushShapeReaderTests {
+    @Test("the fuzz-push corpus: every payload read the same by both readers")
+    func fuzzCorpus() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Fuzz/corpus/push").standardizedFileURL
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(names.count > 100, "the corpus at \(folder.path) has \(names.count) files")
+        var taken = 0
+        for name in names {
+            // The first byte picks the fuzz target's mode; the rest is a body or a message.
+            let payload = Array(try Data(contentsOf: folder.appendingPathComponent(name)).dropFirst())
+            if shapeReader(payload) != nil { taken += 1 }
+            expectSameReading(payload)
+        }
+        #expect(taken > 0, "the shape reader took none of the \(names.count) payloads")
     }
 }
 
