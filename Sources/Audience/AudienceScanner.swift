@@ -173,7 +173,7 @@ public enum AudienceScanner {
                         try processor.overlongLine()
                     } else {
                         carry.append(contentsOf: piece)
-                        try carry.withUnsafeBufferPointer { (line) throws(AudienceError) in try processor.line(line) }
+                        try carry.withUnsafeBufferPointer { (line) throws(AudienceError) in try processor.carriedLine(line) }
                         carry.removeAll(keepingCapacity: true)
                     }
                     start = end + 1
@@ -191,18 +191,21 @@ public enum AudienceScanner {
                 }
             }
 
+            // The OpenIDs still pending point into the buffer the next read overwrites.
+            processor.flushPending()
             if let progress, bytesRead - lastReported >= progressIntervalBytes {
                 lastReported = bytesRead
                 progress(AudienceProgress(bytesRead: bytesRead, totalBytes: totalBytes, linesRead: processor.lineNumber))
             }
         }
+        processor.flushPending()
         // The last line, without a trailing newline.
         if !complete {
             // Stopped at maxLines: the rest is not read.
         } else if carryOverlong {
             try processor.overlongLine()
         } else if !carry.isEmpty {
-            try carry.withUnsafeBufferPointer { (line) throws(AudienceError) in try processor.line(line) }
+            try carry.withUnsafeBufferPointer { (line) throws(AudienceError) in try processor.carriedLine(line) }
         }
         if let progress, bytesRead != lastReported || bytesRead == 0 {
             progress(AudienceProgress(bytesRead: bytesRead, totalBytes: totalBytes, linesRead: processor.lineNumber))
@@ -249,6 +252,7 @@ public enum AudienceScanner {
                                 hint: "touser_file takes a file of one OpenID a line (or a CSV with touser_column)")
         }
         var processor = LineProcessor(source: source, spool: SpoolWriter(discarding: ()), masksOpenIDs: true)
+        if source.csvColumn == nil, maxLines == nil { processor.reserve(Int(info.st_size / 29)) }
         let read = try readLines(fd: fd, totalBytes: Int64(info.st_size), file: file, into: &processor,
                                  maxLines: maxLines, progress: progress)
         try processor.finish(countsChecked: read.complete)
@@ -298,16 +302,71 @@ struct DigestTable: ~Copyable {
 
     init() {
         mask = 1023
-        words = Self.allocate(slots: 1024)
+        (words, mapped) = Self.allocate(slots: 1024)
     }
 
-    deinit { words.deallocate() }
+    deinit { Self.free(words, slots: mask + 1, mapped: mapped) }
 
-    private static func allocate(slots: Int) -> UnsafeMutablePointer<UInt64> {
+    /// Whether `words` was mapped by ``mapAligned(_:)`` (else allocated).
+    private var mapped = false
+
+    /// Zeroed memory for `slots` slots. A large table (a million OpenIDs take 32 MiB) is
+    /// mapped on its own, aligned to 2 MiB and marked for transparent huge pages where the
+    /// kernel has them: every insert reads a random slot, and with 4 KiB pages nearly each
+    /// one also missed the TLB (a costly page walk on a virtual machine).
+    private static func allocate(slots: Int) -> (words: UnsafeMutablePointer<UInt64>, mapped: Bool) {
+        let bytes = 16 * slots
+        if bytes >= hugePage, let start = mapAligned(bytes) {
+            return (start.bindMemory(to: UInt64.self, capacity: 2 * slots), true)
+        }
         let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * slots)
         pointer.initialize(repeating: 0, count: 2 * slots)
-        return pointer
+        return (pointer, false)
     }
+
+    private static let hugePage = 2 << 20
+
+    private static func free(_ words: UnsafeMutablePointer<UInt64>, slots: Int, mapped: Bool) {
+        if mapped {
+            munmap(UnsafeMutableRawPointer(words), 16 * slots)
+        } else {
+            words.deallocate()
+        }
+    }
+
+    /// An anonymous mapping of `bytes` (a multiple of 2 MiB), zeroed, starting on a 2 MiB
+    /// boundary, advised for huge pages; `nil` when it cannot be mapped.
+    private static func mapAligned(_ bytes: Int) -> UnsafeMutableRawPointer? {
+        let length = bytes + hugePage
+        guard let raw = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              raw != UnsafeMutableRawPointer(bitPattern: -1)
+        else { return nil }
+        let address = UInt(bitPattern: raw)
+        let aligned = (address + UInt(hugePage) - 1) & ~(UInt(hugePage) - 1)
+        let head = Int(aligned - address)
+        if head > 0 { munmap(raw, head) }
+        let start = raw + head
+        let tail = length - head - bytes
+        if tail > 0 { munmap(start + bytes, tail) }
+        #if os(Linux)
+        _ = madvise(start, bytes, MADV_HUGEPAGE)
+        #endif
+        return start
+    }
+
+    /// Reads the first slot of each key, without changing anything: called before inserting
+    /// a group of keys, so that their cache misses overlap.
+    @inline(__always)
+    mutating func touch(_ keys: UnsafeMutablePointer<OpenIDDigest>, count: Int) {
+        var sink: UInt64 = 0
+        for index in 0..<count {
+            sink |= words[2 * (Int(truncatingIfNeeded: keys[index].high) & mask)]
+        }
+        touched &+= sink
+    }
+
+    /// Keeps `touch`'s reads from being optimised away.
+    private var touched: UInt64 = 0
 
     /// Sizes the table for `expected` keys without growing while they are inserted.
     mutating func reserve(_ expected: Int) {
@@ -345,7 +404,8 @@ struct DigestTable: ~Copyable {
     private mutating func rehash(slots: Int) {
         let old = words
         let oldSlots = mask + 1
-        words = Self.allocate(slots: slots)
+        let oldMapped = mapped
+        (words, mapped) = Self.allocate(slots: slots)
         mask = slots - 1
         for index in 0..<oldSlots {
             let high = old[2 * index]
@@ -356,7 +416,7 @@ struct DigestTable: ~Copyable {
             words[2 * slot] = high
             words[2 * slot + 1] = low
         }
-        old.deallocate()
+        Self.free(old, slots: oldSlots, mapped: oldMapped)
     }
 }
 
@@ -386,6 +446,14 @@ struct LineProcessor: ~Copyable {
     private let key = SipKey.random()
     /// One OpenID a line (no CSV column).
     private let plain: Bool
+    /// OpenIDs taken by ``line(_:)`` and not yet looked up in `seen` (their keys, and where
+    /// their bytes are in the read buffer): they are looked up together in
+    /// ``flushPending()``, where the table's cache misses overlap instead of coming one
+    /// after another. Flushed before any other line, and before the buffer is read into again.
+    private let pendingKeys: UnsafeMutablePointer<OpenIDDigest>
+    private let pendingBytes: UnsafeMutablePointer<UnsafeBufferPointer<UInt8>>
+    private var pendingCount = 0
+    static let pendingCapacity = 32
     private var problems: [LineProblem] = []
     private var problemCount = 0
 
@@ -405,8 +473,15 @@ struct LineProcessor: ~Copyable {
         file = source.path
         csvColumn = source.csvColumn.map { trimmedString($0) }
         plain = source.csvColumn == nil
+        pendingKeys = .allocate(capacity: Self.pendingCapacity)
+        pendingBytes = .allocate(capacity: Self.pendingCapacity)
         self.spool = spool
         cell.reserveCapacity(AudienceScanner.maxLineBytes)
+    }
+
+    deinit {
+        pendingKeys.deallocate()
+        pendingBytes.deallocate()
     }
 
     mutating func reserve(_ count: Int) {
@@ -417,6 +492,7 @@ struct LineProcessor: ~Copyable {
 
     /// A line longer than the limit, whose bytes were not kept.
     mutating func overlongLine() throws(AudienceError) {
+        flushPending()
         lineNumber += 1
         try record(LineProblem(
             line: lineNumber, column: nil, code: .lineTooLong,
@@ -424,20 +500,50 @@ struct LineProcessor: ~Copyable {
         ))
     }
 
-    /// One physical line, without its `\n`.
+    /// One physical line, without its `\n`, in the read buffer: its bytes must stay there
+    /// until ``flushPending()``.
     ///
     /// The common line of a plain file, an OpenID alone (6 to 64 OpenID bytes: nothing to
-    /// trim, no `\r`, no BOM, ASCII), is taken here, inlined into the read loop; every
-    /// other line goes through ``otherLine(_:)``, which applies all the rules. Both give the
-    /// same result for such a line.
+    /// trim, no `\r`, no BOM, ASCII), is taken here, inlined into the read loop, and its
+    /// lookup deferred to ``flushPending()``; every other line goes through
+    /// ``otherLine(_:)``, which applies all the rules. Both give the same result for such a
+    /// line, in the same order.
     @inline(__always)
     mutating func line(_ raw: UnsafeBufferPointer<UInt8>) throws(AudienceError) {
         if plain, raw.count >= 6, raw.count <= 64, Self.allOpenIDBytes(raw) {
             lineNumber += 1
-            accept(raw)
+            // Once the file has failed nothing will be sent: only keep collecting problems.
+            guard problemCount == 0 else { return }
+            pendingKeys[pendingCount] = OpenIDDigest(raw, key: key)
+            pendingBytes[pendingCount] = raw
+            pendingCount += 1
+            if pendingCount == Self.pendingCapacity { flushPending() }
             return
         }
         try otherLine(raw)
+    }
+
+    /// A line assembled outside the read buffer (split across two reads).
+    mutating func carriedLine(_ raw: UnsafeBufferPointer<UInt8>) throws(AudienceError) {
+        try otherLine(raw)
+    }
+
+    /// Looks up the pending OpenIDs in file order: the new ones are counted and spooled,
+    /// the others counted as duplicates. Their table slots are read first, all of them,
+    /// so that the memory accesses overlap.
+    mutating func flushPending() {
+        let count = pendingCount
+        guard count > 0 else { return }
+        pendingCount = 0
+        seen.touch(pendingKeys, count: count)
+        for index in 0..<count {
+            if seen.insert(pendingKeys[index]) {
+                uniqueCount += 1
+                spool.appendLine(pendingBytes[index])
+            } else {
+                duplicateCount += 1
+            }
+        }
     }
 
     /// Whether every byte is one of `A-Z a-z 0-9 _ -`; no early exit, so that the loop
@@ -456,6 +562,7 @@ struct LineProcessor: ~Copyable {
 
     @inline(never)
     private mutating func otherLine(_ raw: UnsafeBufferPointer<UInt8>) throws(AudienceError) {
+        flushPending()
         lineNumber += 1
         var start = 0
         var end = raw.count
