@@ -187,6 +187,7 @@ let package = Package(
                 "WeChatMP", "WeChatSandbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

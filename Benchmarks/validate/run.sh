@@ -145,7 +145,10 @@ hyperfine -N --warmup "$ONE_WARMUP" --runs "$ONE_RUNS" --export-json "$OUT/one.j
     echo "Run $(date -u +%Y-%m-%dT%H:%MZ); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//');"
     echo "$(swift --version 2>/dev/null | head -1); $(hyperfine --version); libyaml $(dpkg-query -W -f='${Version}' libyaml-dev 2>/dev/null || echo '?');"
     echo "Python $("$PY" -c 'import platform; print(platform.python_version())') ($PY), PyYAML $("$PY" -c 'import yaml; print(yaml.__version__)');"
-    echo "masscast built from $(git rev-parse --short HEAD 2>/dev/null || echo 'no commit') with $(git status --porcelain -- Sources Package.swift 2>/dev/null | wc -l) uncommitted paths under Sources/ and Package.swift;"
+    # The checkout is what the script and corpus came from; the binary may be older or newer
+    # (MASSCAST=…), so its own modification time is printed beside it.
+    echo "checkout $(git rev-parse --short HEAD 2>/dev/null || echo 'no commit') with $(git status --porcelain -- Sources Package.swift 2>/dev/null | wc -l) uncommitted paths under Sources/ and Package.swift;"
+    echo "masscast binary $MASSCAST, modified $(date -u -r "$MASSCAST" +%Y-%m-%dT%H:%MZ);"
     echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
     for shape in $SHAPES; do

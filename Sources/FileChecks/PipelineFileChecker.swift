@@ -169,7 +169,8 @@ public struct PipelineFileChecker: Sendable {
         path: String, display: String, size: Int, limit: MediaLimit, what: String, at location: SourceLocation
     ) -> [Diagnostic] {
         let accepted = MediaFormat.accepted(by: limit)
-        let names = accepted.map(\.rawValue).joined(separator: " or ")
+        // Only a file with a problem needs the names spelled out (most files have none).
+        var names: String { accepted.map(\.rawValue).joined(separator: " or ") }
         let a = { (name: String) in (name.hasPrefix("MP") || name.hasPrefix("A") ? "an " : "a ") + name }
         if size == 0 {
             return [.error(.mediaFormat, "\(display) is empty; \(what) takes \(a(names)) file", at: location)]

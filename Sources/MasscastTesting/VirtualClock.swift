@@ -41,6 +41,8 @@ public final class VirtualClock: Clock, @unchecked Sendable {
     /// stands still, so a woken task is never overtaken by a jump it did not ask for.
     private var pendingWoken = 0
     private var lastWake = ContinuousClock.now
+    private var moves = 0
+    private var idleChecks = 0
     /// The wall time at offset zero.
     public let start: Date
 
@@ -51,6 +53,9 @@ public final class VirtualClock: Clock, @unchecked Sendable {
     public var now: Instant { Instant(offset: lock.withLock { current }) }
     /// How far the clock has moved.
     public var elapsed: Duration { lock.withLock { current } }
+    /// How many times the driver moved the clock, and how many times it looked (each look
+    /// settles every runnable task first): what a test's real time is spent on.
+    public var driverCounts: (moves: Int, looks: Int) { lock.withLock { (moves, idleChecks) } }
     /// Wall time on this clock (`RunOptions.now`).
     public var date: Date { start.addingTimeInterval(elapsed.seconds) }
     /// The sandbox's view of the same time.
@@ -105,6 +110,7 @@ public final class VirtualClock: Clock, @unchecked Sendable {
         let before = lock.withLock { generation }
         await Self.settle()
         let due = lock.withLock { () -> [Sleeper] in
+            idleChecks += 1
             if pendingWoken > 0 && ContinuousClock.now - lastWake < .milliseconds(50) { return [] }
             guard generation == before, let next = sleepers.map(\.deadline).min() else { return [] }
             current = max(current, next)
@@ -113,6 +119,7 @@ public final class VirtualClock: Clock, @unchecked Sendable {
             generation += 1
             pendingWoken = due.count
             lastWake = ContinuousClock.now
+            moves += 1
             return due
         }
         for s in due { s.continuation.resume() }

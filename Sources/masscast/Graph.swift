@@ -5,7 +5,7 @@ import PipelineCore
 import PipelineYAML
 
 struct Graph: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "graph", 
+    static let configuration = CommandConfiguration(commandName: "graph",
         abstract: "Draw a pipeline's step graph as Mermaid or Graphviz DOT.",
         discussion: HelpText.graph
     )
@@ -32,7 +32,7 @@ struct Graph: ParsableCommand {
 }
 
 struct Schema: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "schema", 
+    static let configuration = CommandConfiguration(commandName: "schema",
         abstract: "Print the JSON Schema (draft-07) of the pipeline format.",
         discussion: HelpText.schema
     )

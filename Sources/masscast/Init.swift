@@ -5,7 +5,7 @@ import PipelineCore
 import PipelineYAML
 
 struct Init: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "init", 
+    static let configuration = CommandConfiguration(commandName: "init",
         abstract: "Set up a repository for masscast: a masscast.yaml with a project id, and .masscast/ in .gitignore.",
         discussion: HelpText.initialize
     )

@@ -8,7 +8,7 @@ import PipelineCore
 import RunLog
 
 struct Listen: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "listen", 
+    static let configuration = CommandConfiguration(commandName: "listen",
         abstract: "Receive WeChat pushes (MASSSENDJOBFINISH) into the state store, where mass/wait reads them.",
         discussion: HelpText.listen
     )

@@ -56,7 +56,7 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 struct Resume: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "resume", 
+    static let configuration = CommandConfiguration(commandName: "resume",
         abstract: "Continue a run that stopped (Ctrl-C, SIGTERM, an unknown outcome, a killed runner); never re-sends.",
         discussion: HelpText.resume
     )
@@ -85,7 +85,7 @@ struct Resume: AsyncParsableCommand {
 }
 
 struct Runs: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "runs", 
+    static let configuration = CommandConfiguration(commandName: "runs",
         abstract: "Show run history from the state store.",
         subcommands: [List.self, Show.self],
         defaultSubcommand: List.self
@@ -117,7 +117,7 @@ struct Runs: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", 
+        static let configuration = CommandConfiguration(commandName: "show",
             abstract: "One run's step timeline: attempts, errors and sends.",
             discussion: HelpText.runsShow)
 

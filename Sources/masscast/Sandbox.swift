@@ -5,7 +5,7 @@ import MasscastApp
 import WeChatSandbox
 
 struct Sandbox: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sandbox", 
+    static let configuration = CommandConfiguration(commandName: "sandbox",
         abstract: "Run the WeChat API sandbox: a local emulator of the mass-send API and its pushes.",
         discussion: HelpText.sandbox
     )

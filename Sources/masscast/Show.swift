@@ -4,7 +4,7 @@ import MasscastApp
 import Runner
 
 struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", 
+    static let configuration = CommandConfiguration(commandName: "show",
         abstract: "Print a saved plan (plan --out FILE) offline, in any format.",
         discussion: """
             Reads nothing but FILE: no pipeline, store or network. Exit status: 0, or 2 when \

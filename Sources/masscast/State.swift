@@ -10,7 +10,7 @@ struct StateCommand: AsyncParsableCommand {
         subcommands: [Migrate.self])
 
     struct Migrate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "migrate", 
+        static let configuration = CommandConfiguration(commandName: "migrate",
             abstract: "Copy a SQLite state file into a PostgreSQL state store.",
             discussion: """
                 Carries runs, generations, steps, attempts, the send journal, the push inbox, leases, \

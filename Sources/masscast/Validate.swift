@@ -6,7 +6,7 @@ import PipelineYAML
 import RunLog
 
 struct Validate: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "validate", 
+    static let configuration = CommandConfiguration(commandName: "validate",
         abstract: "Check pipelines and report every problem with its file:line:column.",
         discussion: HelpText.validate
     )

@@ -1,38 +1,11 @@
 import CallbackServer
 import Foundation
+import MasscastTesting
 import RunState
 import Testing
 import WeChatPush
 
 @testable import StateSQLite
-
-/// Another connection to a state file holding its write lock (as another masscast process
-/// in the middle of a long write would) until `release()`: a store slower than the bound.
-final class StateFileWriteLock: Sendable {
-    private let store: SQLiteStateStore
-    private let gate = DispatchSemaphore(value: 0)
-    private let holding: Task<Void, any Error>
-
-    init(path: String) async throws {
-        let store = try SQLiteStateStore(path: path)
-        self.store = store
-        let gate = self.gate
-        let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
-        holding = Task {
-            try await store.write("holding the write lock of") { _ in
-                lockedSignal.yield()
-                gate.wait()
-            }
-        }
-        for await _ in locked { break }
-    }
-
-    func release() async throws {
-        gate.signal()
-        try await holding.value
-        try store.close()
-    }
-}
 
 @Suite("The store bound")
 struct StoreBoundTests {

@@ -12,21 +12,45 @@ import WeChatSandbox
 /// share one `VirtualClock`, so these take as long as the work in them, not the wait.
 @Suite("runner in virtual time", .serialized)
 struct VirtualTimeTests {
+    /// The `mass/get` polls of the step `finish` of `result`, and the virtual seconds between
+    /// the starts of each two.
+    static func polls(_ rig: Rig, _ result: RunResult) async throws -> (count: Int, gaps: [Double]) {
+        let polls = try await rig.store.attempts(runID: try #require(result.runID))
+            .filter { $0.stepID == "finish" && $0.endpoint == "message/mass/get" }
+            .sorted { $0.startedAt < $1.startedAt }
+        let gaps = zip(polls.dropFirst(), polls).map { $0.startedAt.timeIntervalSince($1.startedAt) }
+        return (polls.count, gaps)
+    }
+
+    /// A heartbeat every 30 s instead of every 5 s: each beat is a step of the virtual clock
+    /// (1,440 in two hours, most of the test's real time), and the test is not about it. The
+    /// clock can jump to the next sleeper's deadline while a store write is in flight, so a
+    /// sparser heartbeat lets a poll's gap grow by up to 30 s (the bounds below allow it).
+    static func slowHeartbeat(_ options: inout RunOptions) { options.heartbeatInterval = .seconds(30) }
+
+    static func waitPipeline(_ rig: Rig, timeout: String, pollInterval: String?) throws -> String {
+        try rig.write("wait-\(timeout).yaml", text("slow", name: "wait-\(timeout)") + """
+
+              - id: finish
+                uses: mass/wait
+                with:
+                  msg_id: ${{ steps.send.outputs.msg_id }}
+                  source: poll
+                  timeout: \(timeout)
+            """ + (pollInterval.map { "\n      poll_interval: \($0)" } ?? ""))
+    }
+
+    // The wait polls with `poll_interval: 10m` here (about 20 polls in the 2 h); the default
+    // cadence (doubling from 1 s up to 30 s) is the next test's, over 5 minutes. Every poll is
+    // several steps of the virtual clock, which in a full parallel test run wait behind every
+    // other test's work: 240 polls at the default cadence made this one test the run's last.
     @Test("a 2 h mass/wait timeout ends the step after 2 h of virtual time, in moments of real time", .timeLimit(.minutes(5)))
     func twoHourWaitTimeout() async throws {
         try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 30d") }, time: .virtual) { rig in
             let virtual = try #require(rig.virtual)
-            let path = try rig.write("two-hours.yaml", text("slow", name: "two-hours") + """
-
-                  - id: finish
-                    uses: mass/wait
-                    with:
-                      msg_id: ${{ steps.send.outputs.msg_id }}
-                      source: poll
-                      timeout: 2h
-                """)
+            let path = try Self.waitPipeline(rig, timeout: "2h", pollInterval: "10m")
             let real = ContinuousClock.now
-            let result = try await rig.run(path)
+            let result = try await rig.run(path, configure: Self.slowHeartbeat)
             let took = ContinuousClock.now - real
             #expect(result.exitCode == 1, "\(result)")
             let finish = try #require(try await rig.steps(result)["finish"])
@@ -40,14 +64,37 @@ struct VirtualTimeTests {
             let ended = try #require(finish.endedAt)
             #expect(ended.timeIntervalSince(started) >= 7200)
             #expect(ended.timeIntervalSince(started) < 7200 + 120)
-            // … the wait polled mass/get at doubling intervals up to 30 s (about 240 polls) …
-            let polls = try await rig.store.attempts(runID: try #require(result.runID))
-                .filter { $0.stepID == "finish" && $0.endpoint == "message/mass/get" }
-            #expect(polls.count > 200 && polls.count < 260, "\(polls.count) polls")
+            // … the wait polled at doubling intervals up to the 10 minutes: 1 s … 256 s (511 s),
+            // then every 600 s to the end (11 more) …
+            let (count, gaps) = try await Self.polls(rig, result)
+            #expect(count >= 18 && count <= 24, "\(count) polls")
+            #expect(gaps.allSatisfy { $0 < 600 + 45 }, "no gap much over the 10 minutes: \(gaps)")
+            #expect(gaps.filter { $0 >= 600 }.count >= 9, "the cap reached and held: \(gaps)")
             // … and the real time is printed, not asserted: a timed assertion fails on a loaded
             // machine without telling anything about the runner (the virtual clock's elapsed
             // time above is what proves the wait did not sleep in real time).
-            print("2 h mass/wait timeout in virtual time took \(took) of real time")
+            print("2 h mass/wait timeout in virtual time took \(took) of real time, \(virtual.driverCounts)")
+        }
+    }
+
+    @Test("mass/wait's default cadence: polls after 1, 2, 4, 8 and 16 s, then every 30 s until the timeout",
+          .timeLimit(.minutes(5)))
+    func defaultPollCadence() async throws {
+        try await Rig.with({ $0.replacingOccurrences(of: "review: 10s", with: "review: 30d") }, time: .virtual) { rig in
+            let path = try Self.waitPipeline(rig, timeout: "5m", pollInterval: nil)
+            // The rig polls first after 300 ms; a run's default is 1 s.
+            let result = try await rig.run(path) { $0.firstPollDelay = RunOptions().firstPollDelay }
+            #expect(result.exitCode == 1, "\(result)")
+            let finish = try #require(try await rig.steps(result)["finish"])
+            #expect((finish.message ?? "").contains("timed out after 5m00s"), "\(finish.message ?? "")")
+            // Polls at 1, 3, 7, 15, 31 s, then every 30 s up to 301 s: 14 or 15 in all. A gap
+            // can be longer than its interval by the call's own (virtual) time, not shorter.
+            let (count, gaps) = try await Self.polls(rig, result)
+            #expect(count >= 13 && count <= 15, "\(count) polls: \(gaps)")
+            for (i, gap) in gaps.enumerated() {
+                let interval = min(Double(2 << i), 30)
+                #expect(gap >= interval - 0.01 && gap < interval + 5, "gap \(i + 1): \(gap) s, interval \(interval) s")
+            }
         }
     }
 
@@ -83,7 +130,7 @@ struct VirtualTimeTests {
             #expect(entry.state == .sent)
             #expect(entry.msgID == sends.first?.msgID)
             #expect(virtual.elapsed >= .seconds(3600))
-            print("45066 window of 1 h in virtual time took \(took) of real time")
+            print("45066 window of 1 h in virtual time took \(took) of real time, \(virtual.driverCounts)")
         }
     }
 }

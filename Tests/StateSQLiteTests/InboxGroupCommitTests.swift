@@ -1,36 +1,9 @@
 import Foundation
+import MasscastTesting
 import RunState
 import Testing
 
 @testable import StateSQLite
-
-/// Another connection to a state file holding its write lock (as another masscast process
-/// in the middle of a write would) until `release()`.
-final class WriteLockHolder: Sendable {
-    private let store: SQLiteStateStore
-    private let gate = DispatchSemaphore(value: 0)
-    private let holding: Task<Void, any Error>
-
-    init(path: String) async throws {
-        let store = try SQLiteStateStore(path: path)
-        self.store = store
-        let gate = self.gate
-        let (locked, lockedSignal) = AsyncStream<Void>.makeStream()
-        holding = Task {
-            try await store.write("holding the write lock of") { _ in
-                lockedSignal.yield()
-                gate.wait()
-            }
-        }
-        for await _ in locked { break }
-    }
-
-    func release() async throws {
-        gate.signal()
-        try await holding.value
-        try store.close()
-    }
-}
 
 /// Waits (at most a minute) until `condition` holds.
 func eventually(_ condition: () -> Bool) async throws {
@@ -47,7 +20,7 @@ struct InboxGroupCommitTests {
     @Test("pushes that arrive while a commit waits are stored together after it; each caller learns whether its push was new")
     func pushesQueuedBehindACommit() async throws {
         try await withSQLiteStore { store, _ in
-            let lock = try await WriteLockHolder(path: store.path)
+            let lock = try await StateFileWriteLock(path: store.path)
             // 20 pushes, each twice (a WeChat retry racing the first try): the first waits
             // for the lock, the other 39 queue behind it.
             let calls = Task {
@@ -80,7 +53,7 @@ struct InboxGroupCommitTests {
             try store.executeForTesting(
                 "CREATE TRIGGER refuse_666 BEFORE INSERT ON inbox WHEN NEW.msg_id = 666 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
             )
-            let lock = try await WriteLockHolder(path: store.path)
+            let lock = try await StateFileWriteLock(path: store.path)
             // The first push waits for the lock alone; 666 and nine more queue behind it.
             let first = Task { try await store.storeInboxEvent(inboxEvent(1)) }
             try await eventually { store.inboxCommits.isCommitting }

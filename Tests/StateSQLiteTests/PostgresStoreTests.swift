@@ -184,10 +184,14 @@ struct PostgresStateStoreTests {
     @Test("eight processes opening a new database at once: one schema, one store id for all")
     func concurrentOpen() async throws {
         try await withDatabase { location in
+            // The opens queue on one migration lock; on a loaded machine (a full parallel run
+            // beside builds) the last of eight waited past the default 10 s + 30 s once. This
+            // test is about what they agree on, not how long they take.
+            let patient = { var patient = location; patient.connectTimeout = 300; return patient }()
             let ids = try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
-                        let store = try await PostgresStateStore.open(location)
+                        let store = try await PostgresStateStore.open(patient)
                         let id = try await store.storeIdentity()
                         await store.close()
                         return id

@@ -38,7 +38,7 @@ struct RunCommandTests {
 
             let reportFile = ws.dir.appendingPathComponent("report.json").path
             // A report file left readable by others is made private when written over.
-            FileManager.default.createFile(atPath: reportFile, contents: Data(), attributes: [.posixPermissions: 0o644])
+            #expect(FileManager.default.createFile(atPath: reportFile, contents: Data(), attributes: [.posixPermissions: 0o644]))
             let resumed = try await ws.resume(runID, ["--report", reportFile])
             #expect(resumed.exited(0), "\(resumed)")
             ws.recordFile(reportFile)

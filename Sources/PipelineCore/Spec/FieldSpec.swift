@@ -228,7 +228,9 @@ public enum Constraint: Sendable {
 
 /// A mapping with known keys, rules across them, and keys that get a specific message.
 public struct ObjectSpec: Sendable {
-    public var fields: [Field]
+    public var fields: [Field] { didSet { matchers = fields.map { KeyMatcher($0.name) } } }
+    /// One matcher per field, made once: a look-up compares byte counts before text.
+    private var matchers: [KeyMatcher]
     public var constraints: [Constraint]
     /// Keys that are refused with a specific diagnostic instead of "unknown key".
     public var refused: [String: Refusal]
@@ -247,12 +249,16 @@ public struct ObjectSpec: Sendable {
 
     public init(_ fields: [Field], constraints: [Constraint] = [], refused: [String: Refusal] = [:]) {
         self.fields = fields
+        matchers = fields.map { KeyMatcher($0.name) }
         self.constraints = constraints
         self.refused = refused
     }
 
+    /// The field named `name`. The matchers are the fields' (plain names of `a-z 0-9 _ -`,
+    /// which no other text equals canonically), so a key of another byte count is passed over
+    /// without comparing text.
     public func field(_ name: String) -> Field? {
-        let wanted = KeyMatcher(name)
-        return fields.first { wanted.matches($0.name) }
+        for i in matchers.indices where matchers[i].matches(name) { return fields[i] }
+        return nil
     }
 }
