@@ -69,6 +69,47 @@ struct AudienceScanTests {
         #expect(try allBatches(scan).flatMap(\.openIDs) == ids)
     }
 
+    @Test("an OpenID written bare, padded, with CRLF or after a BOM is one recipient: the later ones are duplicates")
+    func sameOpenIDWrittenDifferently() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        let ids = sampleIDs(3)
+        var bytes: [UInt8] = [0xEF, 0xBB, 0xBF]
+        bytes += Array((ids[0] + "\n").utf8)          // 1: after the BOM
+        bytes += Array((ids[0] + "\n").utf8)          // 2: bare, a duplicate
+        bytes += Array((ids[1] + "\n").utf8)          // 3: bare
+        bytes += Array((" " + ids[1] + "\r\n").utf8)  // 4: padded, CRLF: a duplicate
+        bytes += Array(("\t" + ids[2] + "\n").utf8)   // 5: padded
+        bytes += Array((ids[2] + "\r\n").utf8)        // 6: CRLF: a duplicate
+        bytes += Array((ids[2] + "\n").utf8)          // 7: bare: a duplicate
+        let path = try folder.write("same.txt", bytes: bytes)
+        let scan = try AudienceScanner.scan(AudienceSource(path: path), spoolDirectory: folder.path)
+        defer { scan.removeSpool() }
+        #expect(scan.linesRead == 7)
+        #expect(scan.uniqueCount == 3)
+        #expect(scan.duplicateCount == 4)
+        #expect(try allBatches(scan).flatMap(\.openIDs) == ids)
+    }
+
+    @Test("each character next to the allowed ranges makes an OpenID malformed, at its column")
+    func charactersNextToTheAllowedOnes() throws {
+        let folder = try TempFolder()
+        defer { folder.remove() }
+        // The neighbours of 0-9, A-Z, a-z, _ and -, the byte 0x7F, and the letters' case bit
+        // set on a neighbour ('@' | 0x20 is '`', '[' | 0x20 is '{').
+        let neighbours: [UInt8] = [0x2C, 0x2E, 0x2F, 0x3A, 0x40, 0x5B, 0x5E, 0x60, 0x7B, 0x7F, 0x00, 0x10, 0x01]
+        var bytes: [UInt8] = []
+        for byte in neighbours { bytes += Array("o4WmZ0".utf8) + [byte] + Array("abc\n".utf8) }
+        bytes += Array("o4WmZ0good01\no4WmZ0good02\n".utf8)
+        let path = try folder.write("near.txt", bytes: bytes)
+        let error = try #require(scanError(AudienceSource(path: path), spoolDirectory: folder.path))
+        #expect(error.code == .malformedOpenID)
+        #expect(error.problemCount == neighbours.count)
+        #expect(error.details.map { $0.split(separator: ":")[1] } == (1...neighbours.count).map { "\($0)" })
+        #expect(error.details.allSatisfy { $0.split(separator: ":")[2] == "7" })
+        #expect(try folder.files() == ["near.txt"])
+    }
+
     @Test("malformed OpenIDs are all reported with their line numbers and nothing is spooled")
     func malformedLines() throws {
         let folder = try TempFolder()

@@ -5,8 +5,10 @@ import Testing
 /// The scanner's set of OpenID keys: what de-duplication relies on.
 @Suite("OpenID key table")
 struct DigestTableTests {
+    static let sipKey = SipKey.random()
+
     static func key(_ text: String) -> OpenIDDigest {
-        Array(text.utf8).withUnsafeBufferPointer { OpenIDDigest($0) }
+        Array(text.utf8).withUnsafeBufferPointer { OpenIDDigest($0, key: sipKey) }
     }
 
     @Test("every new key is inserted once, every repeat is refused, across growth from the smallest table")

@@ -201,4 +201,23 @@ struct SecretFenceTests {
         #expect(fence.violation(in: Data("nothing here".utf8)) == nil)
         #expect(SecretFence().isEmpty && !fence.isEmpty)
     }
+
+    @Test("a secret is found at the start, the end and the middle of a 310 KB send body, and not when only a prefix is there")
+    func largeBodies() {
+        let secret = "plainsecret99"
+        let fence = SecretFence(["account a's app_secret": secret])
+        let openIDs = (0..<10_000).map { "\"o4WmZ0plainsecret9-\($0)\"" }.joined(separator: ",")
+        // Every OpenID holds the secret but its last character: 10,000 near misses.
+        let body = #"{"touser":["# + openIDs + "]}"
+        #expect(body.utf8.count > 250_000)
+        #expect(fence.violation(in: Data(body.utf8)) == nil)
+        #expect(fence.violation(in: Data((body + "plainsecret9").utf8)) == nil)
+        #expect(fence.violation(in: Data((secret + body).utf8)) == "account a's app_secret")
+        #expect(fence.violation(in: Data((body + secret).utf8)) == "account a's app_secret")
+        let middle = body.utf8.count / 2
+        let spliced = Array(body.utf8)[..<middle] + Array(secret.utf8) + Array(body.utf8)[middle...]
+        #expect(fence.violation(in: Data(spliced)) == "account a's app_secret")
+        #expect(fence.violation(in: Data(secret.utf8)) == "account a's app_secret")
+        #expect(fence.violation(in: Data("plainsecret9".utf8)) == nil)
+    }
 }
