@@ -133,7 +133,7 @@ struct PushShapeReaderTests {
 
     @Test("generated pushes, reordered and re-spaced, and their mutations: the same tree or the same error")
     func generated() {
-        var rng = SplitMix(seed: 0x5EED)
+        var rng = CallbackTestRandom(seed: 0x5EED)
         let names = ["ToUserName", "FromUserName", "CreateTime", "MsgType", "Event", "MsgID", "Status", "Encrypt",
                      "item", "ResultList", "Count", "A", "b_2"]
         // Texts and spaces of the shape, and (one pick in eight) ones that are not.
@@ -196,18 +196,5 @@ extension PushShapeReaderTests {
             expectSameReading(payload)
         }
         #expect(taken > 0, "the shape reader took none of the \(names.count) payloads")
-    }
-}
-
-/// A small seeded generator, so a failure repeats.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
