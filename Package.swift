@@ -270,6 +270,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ],
+            // The plan comment's golden file, read from the source tree by PlanTests.
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
