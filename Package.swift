@@ -204,7 +204,7 @@ let package = Package(
         .testTarget(name: "PipelineCoreTests", dependencies: ["PipelineCore", "WeChatLimits"], swiftSettings: strict),
         .testTarget(
             name: "PipelineYAMLTests",
-            dependencies: ["PipelineCore", "PipelineYAML"],
+            dependencies: ["PipelineCore", "PipelineYAML", "MasscastTesting"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
@@ -220,14 +220,14 @@ let package = Package(
         ),
         .testTarget(
             name: "WeChatPushTests",
-            dependencies: ["WeChatPush"],
+            dependencies: ["WeChatPush", "MasscastTesting"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "WeChatSandboxTests",
             dependencies: [
-                "WeChatSandbox", "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML", "ServiceHost",
+                "WeChatSandbox", "WeChatMP", "WeChatPush", "PipelineCore", "PipelineYAML", "ServiceHost", "MasscastTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -253,7 +253,7 @@ let package = Package(
         .testTarget(
             name: "StateSQLiteTests", dependencies: ["RunState", "StateSQLite", "StatePostgres", "MasscastTesting"],
             swiftSettings: strict),
-        .testTarget(name: "AudienceTests", dependencies: ["Audience"], swiftSettings: strict),
+        .testTarget(name: "AudienceTests", dependencies: ["Audience", "MasscastTesting"], swiftSettings: strict),
         .testTarget(name: "FileChecksTests", dependencies: ["FileChecks", "PipelineCore", "PipelineYAML"],
                     swiftSettings: strict),
         .testTarget(

@@ -44,6 +44,8 @@ public struct Validation: Sendable {
         /// The source lines of the pipelines with diagnostics, split while they were checked
         /// (other files' lines are read when a snippet needs them).
         var sources = SourceCache()
+        /// Threads the text report is rendered on (the validation's `jobs`).
+        var jobs = 1
         /// Whether any diagnostic is an error.
         public var failed: Bool { diagnostics.contains { $0.severity == .error } }
 
@@ -56,7 +58,14 @@ public struct Validation: Sendable {
             switch format {
             case .text:
                 if quiet && diagnostics.isEmpty { return "" }
-                return renderer.text(diagnostics, pipelines: pipelineFiles.count, configs: configNames)
+                // Rendered in chunks on the validation's threads, joined in order.
+                let all = diagnostics
+                let chunk = 64
+                let parts = ParallelMap.run((all.count + chunk - 1) / chunk, jobs: jobs) { c in
+                    all[(c * chunk)..<min(all.count, (c + 1) * chunk)].map(renderer.text).joined()
+                }
+                return parts.joined()
+                    + DiagnosticRenderer.summary(all, pipelines: pipelineFiles.count, configs: configNames) + "\n"
             case .json:
                 return renderer.json(diagnostics, files: pipelineFiles.count + configNames.count)
             case .github:
@@ -156,6 +165,6 @@ public struct Validation: Sendable {
         }
         return Outcome(
             diagnostics: all, pipelineFiles: files, configNames: configs.names,
-            foundNothing: found.isEmpty && missing.isEmpty, sources: sources)
+            foundNothing: found.isEmpty && missing.isEmpty, sources: sources, jobs: jobs)
     }
 }

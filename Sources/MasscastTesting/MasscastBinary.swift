@@ -54,8 +54,16 @@ public enum MasscastBinary {
         return await process.wait(timeout: timeout)
     }
 
-    /// Runs another program the end-to-end tests need (a terminal, `tmux`, `dot`) the same
-    /// way: standard input closed, output collected, killed past `timeout`.
+    /// Runs another program the tests need (a terminal, `tmux`, `dot`, python3) the same
+    /// way: standard input closed, output collected, killed past `timeout`. `executable` is a
+    /// path; `/usr/bin/env` with the program's name first looks it up on PATH (exit 127 when
+    /// it is not there).
+    ///
+    /// Tests start children through swift-subprocess, never Foundation's `Process`: on Linux
+    /// `Process.run()` adds a close action for every descriptor up to the highest one open,
+    /// and with the test process holding about 1,500 descriptors (hundreds of tests' servers
+    /// and stores at once) it crashed the whole test run (SIGSEGV in its `memcpy`). Waiting
+    /// here also holds none of Swift concurrency's few threads.
     public static func runTool(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil,
         timeout: Duration = defaultTimeout
@@ -163,6 +171,9 @@ public final class BinaryProcess: Sendable {
 
     /// What it wrote to standard error so far.
     public var stderrSoFar: String { state.err }
+
+    /// What it wrote to standard output so far.
+    public var stdoutSoFar: String { state.out }
 
     /// Sends `signal` to it.
     public func signal(_ signal: Int32) {

@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import Testing
 
 @testable import Audience
@@ -6,15 +7,14 @@ import Testing
 @Suite("Spool files a killed run left")
 struct SpoolFolderTests {
     @Test("the next scan removes spools of dead processes of this host and old nameless ones; live, foreign and recent ones stay")
-    func removeStale() throws {
+    func removeStale() async throws {
         let folder = try TempFolder()
         defer { folder.remove() }
         // A pid that has surely ended: a child that already exited.
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/bin/true")
-        try child.run()
-        child.waitUntilExit()
-        let dead = child.processIdentifier
+        let child = try BinaryProcess([], executable: "/bin/true", environment: [:], directory: URL(fileURLWithPath: "/"))
+        let ended = await child.wait(timeout: .seconds(60))
+        #expect(ended.exited(0), "\(ended)")
+        let dead = try #require(child.pid)
         let ownName = SpoolFolder.prefix(pid: getpid()) + "aaaaaa"
         let deadName = SpoolFolder.prefix(pid: dead) + "bbbbbb"
         let foreignName = "masscast-audience-other.host-\(dead)-cccccc"

@@ -1,5 +1,6 @@
 import CallbackServer
 import Foundation
+import MasscastTesting
 import Testing
 import WeChatPush
 
@@ -21,9 +22,9 @@ enum WechatpyPush {
         let description: String
     }
 
-    /// `nil` when python3 imports wechatpy 1.8.18 and its crypto; else why not.
-    static let unavailableReason: String? = {
-        let probe = run([python, "-c", "import wechatpy, wechatpy.crypto, cryptography, xmltodict; print(wechatpy.__version__)"])
+    /// `nil` when python3 imports wechatpy 1.8.18 and its crypto; else why not (asked once).
+    static let availability = Task<String?, Never> {
+        let probe = await run([python, "-c", "import wechatpy, wechatpy.crypto, cryptography, xmltodict; print(wechatpy.__version__)"])
         guard probe.status == 0 else {
             if probe.status == 127 { return "\(python) is not on PATH" }
             let last = probe.output.split(separator: "\n").last.map(String.init) ?? "exit \(probe.status)"
@@ -31,14 +32,15 @@ enum WechatpyPush {
         }
         let version = probe.output.trimmingCharacters(in: .whitespacesAndNewlines)
         return version == expectedVersion ? nil : "wechatpy \(version) is installed; the test needs \(expectedVersion)"
-    }()
+    }
 
-    static var isAvailable: Bool { unavailableReason == nil }
+    static var unavailableReason: String? { get async { await availability.value } }
+    static var isAvailable: Bool { get async { await unavailableReason == nil } }
 
     /// Encrypts each message as wechatpy's `WeChatCrypto.encrypt_message(xml, nonce, timestamp)` does.
     static func encrypt(
         token: String, key: String, appID: String, messages: [(xml: String, nonce: String, timestamp: String)]
-    ) throws -> [(reply: String, encrypt: String, msgSignature: String)] {
+    ) async throws -> [(reply: String, encrypt: String, msgSignature: String)] {
         let command: [String: Any] = [
             "token": token, "encoding_aes_key": key, "app_id": appID,
             "messages": messages.map { ["xml": $0.xml, "nonce": $0.nonce, "timestamp": $0.timestamp] },
@@ -46,7 +48,7 @@ enum WechatpyPush {
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("masscast-push-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: command).write(to: input)
         defer { try? FileManager.default.removeItem(at: input) }
-        let result = run([python, script.path, "@" + input.path])
+        let result = await run([python, script.path, "@" + input.path])
         guard result.status == 0,
             let answer = try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any],
             answer["ok"] as? Bool == true, let results = answer["results"] as? [[String: String]]
@@ -56,42 +58,26 @@ enum WechatpyPush {
         return results.map { ($0["reply"] ?? "", $0["encrypt"] ?? "", $0["msg_signature"] ?? "") }
     }
 
-    /// Runs a command through `/usr/bin/env`, stdout and stderr merged, killed after 60 s.
-    static func run(_ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
+    /// Runs a command through `/usr/bin/env` (standard output, then standard error), killed
+    /// after 60 s.
+    static func run(_ arguments: [String]) async -> (status: Int32, output: String) {
         do {
-            try process.run()
+            let r = try await MasscastBinary.runTool("/usr/bin/env", arguments, timeout: .seconds(60))
+            return (r.signalled || r.timedOut ? -1 : r.status, r.out + r.err)
         } catch {
             return (127, "could not start \(arguments.first ?? "?"): \(error)")
         }
-        let box = ProcessBox(process)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { box.terminate() }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
 
-private final class ProcessBox: @unchecked Sendable {
-    let process: Process
-    init(_ process: Process) { self.process = process }
-    func terminate() { if process.isRunning { process.terminate() } }
-}
-
 private let wechatpyAvailable = Testing.ConditionTrait.enabled(
-    if: WechatpyPush.isAvailable,
-    Comment(rawValue: "\(WechatpyPush.unavailableReason ?? "wechatpy 1.8.18 is not available") (\(WechatpyPush.installHint))"))
+    Comment(rawValue: "wechatpy 1.8.18 is not available (\(WechatpyPush.installHint))")
+) { await WechatpyPush.isAvailable }
 
 @Suite("wechatpy-encrypted pushes to a live listener", .serialized)
 struct WechatpyPushTests {
-    @Test func wechatpyIsAvailableWhenRequired() {
-        if WechatpyPush.required, let reason = WechatpyPush.unavailableReason {
+    @Test func wechatpyIsAvailableWhenRequired() async {
+        if WechatpyPush.required, let reason = await WechatpyPush.unavailableReason {
             Issue.record(Comment(rawValue:
                 "MASSCAST_REQUIRE_TOOLS=1 but wechatpy cannot run: \(reason). Install with: \(WechatpyPush.installHint)"))
         }
@@ -106,9 +92,8 @@ struct WechatpyPushTests {
         let messages = pushes.enumerated().map { (index, push) in
             (xml: push.xml, nonce: "\(1_400_000_000 + index)", timestamp: String(now))
         }
-        let encrypted = try await Task.detached {
-            try WechatpyPush.encrypt(token: account.token, key: Accounts.mainKey, appID: account.appID, messages: messages)
-        }.value
+        let encrypted = try await WechatpyPush.encrypt(
+            token: account.token, key: Accounts.mainKey, appID: account.appID, messages: messages)
         #expect(encrypted.count == 4)
 
         try await LiveListener.with { live in

@@ -48,4 +48,31 @@ struct DiagnosticSnippetTests {
         #expect(columns <= 60, "\(columns) columns: \(lines[1])")
         #expect(lines[1].hasSuffix("…"))
     }
+
+    @Test("a tab takes four columns when deciding whether a line fits, and a tab stays a tab under the caret")
+    func tabsCountFourColumns() {
+        // 4 tabs and 4 letters: 20 columns, fits a width of 20 whole.
+        let fits = DiagnosticRenderer.window("\t\t\t\tabcd", caretAt: 5, width: 20)
+        #expect(fits.0 == "\t\t\t\tabcd" && fits.1 == 5)
+        // One letter more: 21 columns, cut.
+        let cut = DiagnosticRenderer.window("\t\t\t\tabcde", caretAt: 5, width: 20)
+        #expect(cut.0 != "\t\t\t\tabcde" && cut.0.contains("…"), "\(cut.0)")
+        // The pad under a tab-indented line: tabs, then one space per column.
+        #expect(DiagnosticRenderer.caretPad("\t\tkey: value", before: 4) == "\t\t  ")
+        #expect(DiagnosticRenderer.caretPad("感谢 ok", before: 3) == "     ")
+        let lines = Self.render("\tneeds: [a, a]", column: 9)
+        #expect(lines[1] == "   8 | \tneeds: [a, a]")
+        #expect(lines[2] == "     | \t       ^")
+    }
+
+    @Test("a line with control characters or non-ASCII text is measured by its characters, not its bytes")
+    func nonASCIIMeasuredByCharacters() {
+        // 30 two-column characters: 60 columns, 90 bytes; fits a width of 60.
+        let wide = String(repeating: "感", count: 30)
+        #expect(DiagnosticRenderer.window(wide, caretAt: 0, width: 60).0 == wide)
+        #expect(DiagnosticRenderer.window(wide + "a", caretAt: 0, width: 60).0.hasSuffix("…"))
+        // é as two scalars (e + U+0301) takes one column: 40 of them fit in 40.
+        let accented = String(repeating: "e\u{301}", count: 40)
+        #expect(DiagnosticRenderer.window(accented, caretAt: 0, width: 40).0 == accented)
+    }
 }

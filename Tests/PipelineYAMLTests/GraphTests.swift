@@ -115,7 +115,7 @@ struct GraphTests {
     }
 
     @Test("DOT output renders with graphviz")
-    func dotRenders() throws {
+    func dotRenders() async throws {
         guard let dot = which("dot") else {
             if toolsRequired { Issue.record("graphviz `dot` is required (MASSCAST_REQUIRE_TOOLS=1) but not on PATH") }
             return
@@ -123,7 +123,10 @@ struct GraphTests {
         for url in Repo.files(in: Repo.pipelines) {
             let loaded = PipelineLoader().load(path: url.path)
             let p = try #require(loaded.pipeline)
-            let result = try runProcess(dot, ["-Tsvg"], stdin: StepGraph(p).render(.dot))
+            let input = FileManager.default.temporaryDirectory.appendingPathComponent("masscast-graph-\(UUID().uuidString).dot")
+            try StepGraph(p).render(.dot).write(to: input, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: input) }
+            let result = try await runProcess(dot, ["-Tsvg", input.path])
             #expect(result.status == 0, "\(url.lastPathComponent): \(result.err)")
             #expect(result.out.contains("<svg"))
             let svg = result.out.replacingOccurrences(of: "&#45;", with: "-")

@@ -1,6 +1,8 @@
 import Foundation
+import MasscastTesting
 import PipelineCore
 import PipelineYAML
+import Testing
 
 /// Paths of the repository, found from this source file (no bundle resources needed).
 enum Repo {
@@ -40,27 +42,13 @@ func which(_ name: String) -> String? {
 /// missing tool fails the test instead of skipping it.
 var toolsRequired: Bool { ProcessInfo.processInfo.environment["MASSCAST_REQUIRE_TOOLS"] == "1" }
 
-/// Runs a program; returns exit status, stdout and stderr.
+/// Runs a program (standard input closed, killed after 5 minutes); returns exit status,
+/// stdout and stderr.
 @discardableResult
-func runProcess(_ path: String, _ arguments: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = arguments
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = input
-    try p.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    // Read both pipes to the end before waiting, so a large output cannot block the child.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data(), errData = Data()
-    DispatchQueue.global().async(group: group) { outData = out.fileHandleForReading.readDataToEndOfFile() }
-    DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-    group.wait()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+func runProcess(_ path: String, _ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
+    let r = try await MasscastBinary.runTool(path, arguments, timeout: .seconds(300))
+    if r.timedOut { Issue.record("\(path) did not finish within 5 minutes (killed)") }
+    return (r.signalled ? -1 : r.status, r.out, r.err)
 }
 
 /// A minimal valid pipeline with `steps` appended (indented as list items under `steps:`).

@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import RunState
 import StateSQLite
 import Testing
@@ -47,56 +48,36 @@ struct CrashDurabilityTests {
         try SQLiteStateStore(path: path).close()
 
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: executable)
-        child.arguments = ["--testing-library", "swift-testing", "--filter", "crashChildWriter"]
         var environment = ProcessInfo.processInfo.environment
         environment[Self.childVariable] = path
-        child.environment = environment
-        let output = Pipe()
-        child.standardOutput = output
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        let pid = child.processIdentifier
-        // Never wait forever: the child is killed after 60 s whatever happens.
-        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { _ = kill(pid, SIGKILL) }
-
-        let (acknowledged, killed) = await withCheckedContinuation { (continuation: CheckedContinuation<(Set<Int>, Bool), Never>) in
-            Thread.detachNewThread {
-                var buffer = Data()
-                var acknowledged = Set<Int>()
-                var killed = false
-                while true {
-                    let chunk = output.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    buffer.append(chunk)
-                    while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                        let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                        buffer.removeSubrange(buffer.startIndex...newline)
-                        if line.hasPrefix("ACK "), let number = Int(line.dropFirst(4)) { acknowledged.insert(number) }
-                    }
-                    if !killed && acknowledged.count >= 150 {
-                        killed = kill(pid, SIGKILL) == 0
-                    }
-                }
-                continuation.resume(returning: (acknowledged, killed))
-            }
+        let child = try BinaryProcess(
+            ["--testing-library", "swift-testing", "--filter", "crashChildWriter"], executable: executable,
+            environment: environment, directory: URL(fileURLWithPath: scratch.path))
+        // The entries the child acknowledged: its whole `ACK n` lines.
+        func acknowledged(_ out: String) -> Set<Int> {
+            Set(out.split(separator: "\n", omittingEmptySubsequences: false).dropLast().compactMap { line in
+                line.hasPrefix("ACK ") ? Int(line.dropFirst(4)) : nil
+            })
         }
-        child.waitUntilExit()
-        #expect(killed, "the child never reached 150 writes (acknowledged \(acknowledged.count))")
-        #expect(child.terminationReason == .uncaughtSignal && child.terminationStatus == SIGKILL)
+        // Killed once it has acknowledged 150 writes; never waited for past 60 s.
+        let reached = await child.waitUntil(timeout: .seconds(60)) { acknowledged(child.stdoutSoFar).count >= 150 }
+        child.signal(SIGKILL)
+        let result = await child.wait(timeout: .seconds(30))
+        let acks = acknowledged(result.out)
+        #expect(reached, "the child never reached 150 writes (acknowledged \(acks.count)): \(result)")
+        #expect(result.signalled && result.status == SIGKILL, "\(result)")
 
         let store = try SQLiteStateStore(path: path)
         var missing: [Int] = []
-        for index in acknowledged.sorted() {
+        for index in acks.sorted() {
             if try await store.journalEntry(api: testAPI, appID: "wx0000000000000001", key: "crash-\(index)") == nil {
                 missing.append(index)
             }
         }
         #expect(missing.isEmpty, "acknowledged but lost after kill -9: \(missing)")
         let stored = try await store.acceptedSends(api: testAPI, appID: "wx0000000000000001", since: at(0))
-        #expect(stored >= acknowledged.count)
-        let last = try #require(acknowledged.max())
+        #expect(stored >= acks.count)
+        let last = try #require(acks.max())
         let token = try #require(try await store.loadToken(api: testAPI, appID: "wx-crash"))
         #expect(token.expiresAt >= at(Int64(last)))
         try store.close()

@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import Testing
 
 @testable import WeChatPush
@@ -17,10 +18,10 @@ enum WechatpyInterop {
 
     static let required = ProcessInfo.processInfo.environment["MASSCAST_REQUIRE_TOOLS"] == "1"
 
-    /// `nil` when usable, else why not.
-    static let unavailableReason: String? = {
+    /// `nil` when usable, else why not (asked once, on first use).
+    static let availability = Task<String?, Never> {
         do {
-            let result = try run(["op": "check"])
+            let result = try await run(["op": "check"])
             guard result["ok"] as? Bool == true else {
                 return "the helper could not import wechatpy: \(result["error"] ?? "unknown error")"
             }
@@ -32,9 +33,10 @@ enum WechatpyInterop {
         } catch {
             return "\(error)"
         }
-    }()
+    }
 
-    static var isAvailable: Bool { unavailableReason == nil }
+    static var unavailableReason: String? { get async { await availability.value } }
+    static var isAvailable: Bool { get async { await unavailableReason == nil } }
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -42,7 +44,7 @@ enum WechatpyInterop {
 
     /// Sends one JSON command to the helper and returns its JSON answer. Bounded: the
     /// helper is killed after 120 seconds.
-    static func run(_ command: [String: Any]) throws -> [String: Any] {
+    static func run(_ command: [String: Any]) async throws -> [String: Any] {
         let input = try JSONSerialization.data(withJSONObject: command)
         let inputFile = FileManager.default.temporaryDirectory
             .appendingPathComponent("masscast-wechatpy-\(UUID().uuidString).json")
@@ -50,39 +52,28 @@ enum WechatpyInterop {
         defer { try? FileManager.default.removeItem(at: inputFile) }
 
         let python = ProcessInfo.processInfo.environment["MASSCAST_PYTHON"] ?? "python3"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script.path, "@" + inputFile.path]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
+        let result: BinaryResult
         do {
-            try process.run()
+            result = try await MasscastBinary.runTool(
+                "/usr/bin/env", [python, script.path, "@" + inputFile.path], timeout: .seconds(120))
         } catch {
             throw Failure(description: "could not start \(python): \(error)")
         }
-        let watchdog = ProcessWatchdog(process)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 120) { watchdog.stop() }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard let object = try? JSONSerialization.jsonObject(with: data),
+        guard let object = try? JSONSerialization.jsonObject(with: Data(result.out.utf8)),
             let answer = object as? [String: Any]
         else {
             throw Failure(
-                description: "\(python) \(script.lastPathComponent) exited \(process.terminationStatus) "
-                    + "without a JSON answer; stderr: "
-                    + errorText.suffix(500).trimmingCharacters(in: .whitespacesAndNewlines)
+                description: "\(python) \(script.lastPathComponent) exited \(result.status)"
+                    + (result.timedOut ? " (killed after 120 s)" : "") + " without a JSON answer; stderr: "
+                    + result.err.suffix(500).trimmingCharacters(in: .whitespacesAndNewlines)
             )
         }
         return answer
     }
 
     /// Runs several commands in one python process.
-    static func batch(_ commands: [[String: Any]]) throws -> [[String: Any]] {
-        let answer = try run(["op": "batch", "commands": commands])
+    static func batch(_ commands: [[String: Any]]) async throws -> [[String: Any]] {
+        let answer = try await run(["op": "batch", "commands": commands])
         guard answer["ok"] as? Bool == true, let results = answer["results"] as? [[String: Any]],
             results.count == commands.count
         else {
@@ -92,21 +83,9 @@ enum WechatpyInterop {
     }
 }
 
-/// Terminates a helper process that runs too long.
-private final class ProcessWatchdog: @unchecked Sendable {
-    private let process: Process
-
-    init(_ process: Process) { self.process = process }
-
-    func stop() {
-        if process.isRunning { process.terminate() }
-    }
-}
-
 private let interopEnabled = Testing.ConditionTrait.enabled(
-    if: WechatpyInterop.isAvailable,
     "wechatpy 1.8.18 is not importable by python3 (pip install wechatpy==1.8.18 cryptography)"
-)
+) { await WechatpyInterop.isAvailable }
 
 @Suite("Callback interop with wechatpy 1.8.18")
 struct CallbackInteropTests {
@@ -127,8 +106,8 @@ struct CallbackInteropTests {
         ["token": CallbackTestKeys.token, "encoding_aes_key": key, "app_id": appID]
     }
 
-    @Test func wechatpyIsAvailableWhenRequired() {
-        if WechatpyInterop.required, let reason = WechatpyInterop.unavailableReason {
+    @Test func wechatpyIsAvailableWhenRequired() async {
+        if WechatpyInterop.required, let reason = await WechatpyInterop.unavailableReason {
             let message =
                 "MASSCAST_REQUIRE_TOOLS=1 but the wechatpy interop helper is not usable: \(reason). "
                 + "Install it with: pip install wechatpy==1.8.18 cryptography"
@@ -136,14 +115,14 @@ struct CallbackInteropTests {
         }
     }
 
-    @Test(interopEnabled) func wechatpyEncryptsSwiftVerifiesAndDecrypts() throws {
+    @Test(interopEnabled) func wechatpyEncryptsSwiftVerifiesAndDecrypts() async throws {
         #expect(Self.messages[2].utf8.count > 3_000)
         let commands: [[String: Any]] = Self.messages.enumerated().map { index, xml in
             Self.base().merging(
                 ["op": "encrypt", "xml": xml, "nonce": "nonce\(index)", "timestamp": "\(1_714_036_504 + index)"]
             ) { $1 }
         }
-        let results = try WechatpyInterop.batch(commands)
+        let results = try await WechatpyInterop.batch(commands)
         let crypto = try CallbackTestKeys.crypto()
         for (index, result) in results.enumerated() {
             let reply = try #require(result["reply"] as? String, "\(result)")
@@ -167,7 +146,7 @@ struct CallbackInteropTests {
         #expect(try MassSendJobFinish(xml: sample.xml) == MassSendJobFinishFixtures.expectedSample)
     }
 
-    @Test(interopEnabled) func swiftEncryptsWechatpyDecryptsAndVerifies() throws {
+    @Test(interopEnabled) func swiftEncryptsWechatpyDecryptsAndVerifies() async throws {
         let crypto = try CallbackTestKeys.crypto()
         var commands: [[String: Any]] = []
         for (index, xml) in Self.messages.enumerated() {
@@ -191,7 +170,7 @@ struct CallbackInteropTests {
             Self.base().merging(["op": "decrypt", "msg": foreignReply, "timestamp": "1", "nonce": "2"]) { $1 }
         )
 
-        let results = try WechatpyInterop.batch(commands)
+        let results = try await WechatpyInterop.batch(commands)
         for (index, xml) in Self.messages.enumerated() {
             #expect(results[index]["ok"] as? Bool == true, "\(results[index])")
             #expect(results[index]["xml"] as? String == xml)
@@ -200,11 +179,11 @@ struct CallbackInteropTests {
         #expect(results[Self.messages.count + 1]["error"] as? String == "InvalidAppIdException")
     }
 
-    @Test(interopEnabled) func sameRandomPrefixGivesTheSameCiphertext() throws {
+    @Test(interopEnabled) func sameRandomPrefixGivesTheSameCiphertext() async throws {
         let commands: [[String: Any]] = Self.messages.map { xml in
             Self.base().merging(["op": "encrypt", "xml": xml, "nonce": "1514711492", "timestamp": "1714036504", "random": "0123456789abcdef"]) { $1 }
         }
-        let results = try WechatpyInterop.batch(commands)
+        let results = try await WechatpyInterop.batch(commands)
         let crypto = try CallbackTestKeys.crypto()
         for (index, xml) in Self.messages.enumerated() {
             let theirs = try #require(results[index]["encrypt"] as? String)
@@ -215,15 +194,15 @@ struct CallbackInteropTests {
             #expect(root.childText("MsgSignature") == results[index]["msg_signature"] as? String)
         }
         // The known answer stored in CallbackCryptoTests is still what wechatpy produces.
-        let known = try WechatpyInterop.run(
+        let known = try await WechatpyInterop.run(
             Self.base().merging(["op": "encrypt", "xml": CallbackTestKeys.chineseMessage, "nonce": "1514711492", "timestamp": "1714036504", "random": "0123456789abcdef"]) { $1 }
         )
         #expect(known["encrypt"] as? String == CallbackTestKeys.chineseMessageEncrypt)
         #expect(known["msg_signature"] as? String == CallbackTestKeys.chineseMessageSignature)
     }
 
-    @Test(interopEnabled) func wechatpyWithTheOldKeyFallsBack() throws {
-        let results = try WechatpyInterop.batch(
+    @Test(interopEnabled) func wechatpyWithTheOldKeyFallsBack() async throws {
+        let results = try await WechatpyInterop.batch(
             [
                 Self.base(CallbackTestKeys.oldKey).merging(
                     ["op": "encrypt", "xml": MassSendJobFinishFixtures.referenceSample, "nonce": "9", "timestamp": "8"]

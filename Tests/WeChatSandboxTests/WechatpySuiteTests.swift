@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import Testing
 
 /// Runs the wechatpy interop suite, `Fixtures/wechatpy` (pytest, wechatpy 1.8.18), against a
@@ -33,9 +34,10 @@ enum WechatpySuite {
     static let timeout: TimeInterval = 110
     static let pythonTimeout = 90
 
-    /// `nil` when python3 can import pytest, cryptography and wechatpy 1.8.18; else why not.
-    static let unavailableReason: String? = {
-        let probe = ChildProcess.run(
+    /// `nil` when python3 can import pytest, cryptography and wechatpy 1.8.18; else why not
+    /// (asked once).
+    static let availability = Task<String?, Never> {
+        let probe = await ChildProcess.run(
             [python, "-c", "import pytest, cryptography, wechatpy; print(wechatpy.__version__)"], timeout: 60)
         guard probe.status == 0 else {
             if probe.status == 127 { return "\(python) is not on PATH" }
@@ -49,9 +51,10 @@ enum WechatpySuite {
             return "wechatpy \(version) is installed; the suite needs \(expectedVersion)"
         }
         return nil
-    }()
+    }
 
-    static var isAvailable: Bool { unavailableReason == nil }
+    static var unavailableReason: String? { get async { await availability.value } }
+    static var isAvailable: Bool { get async { await unavailableReason == nil } }
 
     /// The sandbox binary: `MASSCAST_BIN`, else an executable `masscast` in the directory of
     /// the running test binary or one of its parents (SwiftPM builds it next to the test
@@ -90,96 +93,38 @@ enum WechatpySuite {
     }
 }
 
-/// A child process with its stdout and stderr merged, bounded by a timeout.
+/// A child process's exit status and output (standard output, then standard error),
+/// bounded by a timeout.
 struct ChildProcess {
     var status: Int32
     var output: String
     var timedOut: Bool
 
-    /// Runs `arguments` (through `/usr/bin/env`, so the first one is looked up on PATH),
-    /// blocking the calling thread. After `timeout` seconds it gets SIGTERM, 5 s later SIGKILL.
-    static func run(_ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil,
-                    timeout: TimeInterval) -> ChildProcess {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let directory { process.currentDirectoryURL = directory }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            return ChildProcess(status: 127, output: "could not start \(arguments.first ?? "?"): \(error)", timedOut: false)
-        }
-        let watchdog = Watchdog(process)
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { watchdog.fire() }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        watchdog.disarm()
-        return ChildProcess(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self),
-                            timedOut: watchdog.fired)
-    }
-
-    /// ``run(_:environment:directory:timeout:)`` on its own thread, so that a long run does
-    /// not hold one of Swift concurrency's few threads.
+    /// Runs `arguments` through `/usr/bin/env` (so the first one is looked up on PATH), in
+    /// `directory`, with exactly `environment` (default: this process's); killed (SIGKILL)
+    /// after `timeout` seconds.
     static func run(_ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil,
                     timeout: TimeInterval) async -> ChildProcess {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(returning: run(arguments, environment: environment, directory: directory,
-                                                   timeout: timeout))
-            }
-        }
-    }
-}
-
-/// Terminates a child that runs too long.
-private final class Watchdog: @unchecked Sendable {
-    private let process: Process
-    private let lock = NSLock()
-    private var armed = true
-    private var didFire = false
-
-    init(_ process: Process) { self.process = process }
-
-    var fired: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return didFire
-    }
-
-    func disarm() {
-        lock.lock()
-        armed = false
-        lock.unlock()
-    }
-
-    func fire() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard armed, process.isRunning else { return }
-        didFire = true
-        process.terminate()
-        let process = self.process
-        DispatchQueue.global().asyncAfter(deadline: .now() + 5) {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        do {
+            let r = try await MasscastBinary.runTool(
+                "/usr/bin/env", arguments, environment: environment, directory: directory,
+                timeout: .milliseconds(Int64(timeout * 1000)))
+            return ChildProcess(status: r.signalled || r.timedOut ? -1 : r.status, output: r.out + r.err,
+                                timedOut: r.timedOut)
+        } catch {
+            return ChildProcess(status: 127, output: "could not start \(arguments.first ?? "?"): \(error)", timedOut: false)
         }
     }
 }
 
 private let wechatpyAvailable = Testing.ConditionTrait.enabled(
-    if: WechatpySuite.isAvailable,
-    Comment(rawValue: "\(WechatpySuite.unavailableReason ?? "python3 with pytest and wechatpy 1.8.18 is not available") "
-        + "(\(WechatpySuite.installHint))")
-)
+    Comment(rawValue: "python3 with pytest and wechatpy 1.8.18 is not available (\(WechatpySuite.installHint))")
+) { await WechatpySuite.isAvailable }
 
 @Suite("wechatpy 1.8.18 against the sandbox")
 struct WechatpySuiteTests {
-    @Test func toolsAreAvailableWhenRequired() {
-        if WechatpySuite.required, let reason = WechatpySuite.unavailableReason {
+    @Test func toolsAreAvailableWhenRequired() async {
+        if WechatpySuite.required, let reason = await WechatpySuite.unavailableReason {
             Issue.record(Comment(rawValue:
                 "MASSCAST_REQUIRE_TOOLS=1 but the wechatpy interop suite cannot run: \(reason). "
                 + "Install with: \(WechatpySuite.installHint)"))

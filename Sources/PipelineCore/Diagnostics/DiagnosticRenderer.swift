@@ -143,17 +143,31 @@ public struct DiagnosticRenderer: Sendable {
         let blank = String(repeating: " ", count: max(4, number.count + 1)) + " | "
         let (line, caretIndex) = Self.window(full, caretAt: loc.column - 1,
                                              width: max(20, snippetWidth - gutter.count))
-        var caretPad = ""
-        for (i, c) in line.unicodeScalars.enumerated() where i < caretIndex {
-            caretPad += c == "\t" ? "\t" : String(repeating: " ", count: Self.displayWidth(c))
+        return gutter + line + "\n" + blank + Self.caretPad(line, before: caretIndex) + paint("^", severity: .error) + "\n"
+    }
+
+    /// What goes under `line` before the caret at scalar `caret`: a tab under a tab, and
+    /// under any other character as many spaces as it takes columns.
+    static func caretPad(_ line: String, before caret: Int) -> String {
+        var pad: [UInt8] = []
+        pad.reserveCapacity(max(0, caret))
+        for (i, c) in line.unicodeScalars.enumerated() {
+            guard i < caret else { break }
+            if c == "\t" {
+                pad.append(0x09)
+            } else {
+                for _ in 0..<Self.displayWidth(c) { pad.append(0x20) }
+            }
         }
-        return gutter + line + "\n" + blank + caretPad + paint("^", severity: .error) + "\n"
+        return String(decoding: pad, as: UTF8.self)
     }
 
     /// The part of `line` that fits `width` columns around the scalar at `caret` (0-based),
     /// with `…` where it was cut, and the caret's scalar index in that part. A line that fits
     /// is returned whole.
     static func window(_ line: String, caretAt caret: Int, width: Int) -> (String, Int) {
+        // Most lines are ASCII and fit: a byte count says so (a tab takes 4 columns here).
+        if Self.asciiColumns(line).map({ $0 <= width }) == true { return (line, caret) }
         let scalars = Array(line.unicodeScalars)
         let widths = scalars.map { $0 == "\t" ? 4 : displayWidth($0) }
         guard widths.reduce(0, +) > width else { return (line, caret) }
@@ -180,6 +194,22 @@ public struct DiagnosticRenderer: Sendable {
         out.append(contentsOf: scalars[start..<end])
         if end < scalars.count { out.append("…") }
         return (String(out), anchor - start + (start > 0 ? 1 : 0))
+    }
+
+    /// The columns of `line` as ``window(_:caretAt:width:)`` counts them, when it is all
+    /// ASCII without control characters other than tab (`nil` otherwise).
+    static func asciiColumns(_ line: String) -> Int? {
+        var columns = 0
+        for byte in line.utf8 {
+            if byte == 0x09 {
+                columns += 4
+            } else if byte >= 0x20 && byte < 0x7F {
+                columns += 1
+            } else {
+                return nil
+            }
+        }
+        return columns
     }
 
     /// Terminal columns a character occupies (East Asian wide characters take two).
