@@ -145,12 +145,23 @@ public enum PipelineFiles {
 
 /// Lines of source files for diagnostics' snippets, read once per file.
 ///
+/// Lines are numbered as libyaml numbers them, and so as every diagnostic's location is:
+/// a line ends at LF, CR LF, a lone CR, NEL (U+0085), LINE SEPARATOR (U+2028) or
+/// PARAGRAPH SEPARATOR (U+2029). A byte order mark at the start is not part of line 1.
+///
 /// A file larger than `maxBytes` (a regular file checked by its size before anything is
 /// read) or that is not a regular file has no snippets: its diagnostics (a size error,
 /// usually) are shown without one, instead of reading a huge file whole to show a line.
 public final class SourceCache: @unchecked Sendable {
+    /// A file's bytes, and where its lines are once one was asked for.
+    private struct Text {
+        /// `nil` for a file with no snippets (too large, not a regular file, unreadable).
+        var bytes: [UInt8]?
+        var lines: [Range<Int>]?
+    }
+
     private let lock = NSLock()
-    private var lines: [String: [Substring]] = [:]
+    private var texts: [String: Text] = [:]
     /// The largest file read for snippets.
     public let maxBytes: Int
 
@@ -158,60 +169,73 @@ public final class SourceCache: @unchecked Sendable {
         self.maxBytes = maxBytes
     }
 
-    /// Keeps the lines of `file` from bytes already read (by the YAML reader), so that its
-    /// snippets need no second read. Safe to call from several threads at once: the text is
-    /// split before the lock is taken. Bytes over ``maxBytes`` are not kept (such a file has
-    /// no snippets, as when it is read here).
+    /// Keeps the bytes of `file` already read (by the YAML reader), so that its snippets need
+    /// no second read. Safe to call from several threads at once. Bytes over ``maxBytes``
+    /// are not kept (such a file has no snippets, as when it is read here).
     public func store(_ file: String, bytes: [UInt8]) {
-        let split = bytes.count <= maxBytes ? Self.split(bytes) : []
+        let kept = bytes.count <= maxBytes ? bytes : nil
         lock.lock()
         defer { lock.unlock() }
-        if lines[file] == nil { lines[file] = split }
+        if texts[file] == nil { texts[file] = Text(bytes: kept, lines: nil) }
     }
 
-    /// The text's lines, as `split(separator: "\n", omittingEmptySubsequences: false)` over
-    /// its characters gives them (a CR LF pair is one character there, so it does not end a
-    /// line), found by a scan of the UTF-8 bytes instead of by grapheme clusters.
-    static func split<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> [Substring] {
-        var text = String(decoding: bytes, as: UTF8.self)
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        // A LF is a character of its own unless a CR comes before it, so these byte offsets
-        // are character boundaries.
-        var out: [Substring] = []
-        let utf8 = text.utf8
-        var start = utf8.startIndex
-        var previous: UInt8 = 0
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
-            let byte = utf8[index]
-            let next = utf8.index(after: index)
-            if byte == 0x0A && previous != 0x0D {
-                out.append(text[start..<index])
-                start = next
+    /// The byte ranges of the lines of `bytes` (see the type's rule), without their line
+    /// breaks, the first one after a byte order mark.
+    static func lineRanges(_ bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        let count = bytes.count
+        var start = count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+        var i = start
+        while i < count {
+            let byte = bytes[i]
+            // Only LF, CR, 0xC2 (NEL) and 0xE2 (LS, PS) can start a line break.
+            guard byte == 0x0A || byte == 0x0D || byte == 0xC2 || byte == 0xE2 else {
+                i += 1
+                continue
             }
-            previous = byte
-            index = next
+            var breakLength = 0
+            switch byte {
+            case 0x0A: breakLength = 1
+            case 0x0D: breakLength = i + 1 < count && bytes[i + 1] == 0x0A ? 2 : 1
+            case 0xC2: breakLength = i + 1 < count && bytes[i + 1] == 0x85 ? 2 : 0
+            default:
+                breakLength = i + 2 < count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9) ? 3 : 0
+            }
+            if breakLength == 0 {
+                i += 1
+                continue
+            }
+            out.append(start..<i)
+            i += breakLength
+            start = i
         }
-        out.append(text[start..<utf8.endIndex])
+        out.append(start..<count)
         return out
     }
 
+    /// ``lineRanges(_:)`` of an array.
+    static func lineRanges(_ bytes: [UInt8]) -> [Range<Int>] {
+        bytes.withUnsafeBufferPointer { lineRanges($0) }
+    }
+
+    /// Line `number` (1-based) of `file`, without its line break, or `nil`. Read from the
+    /// stored bytes, else from the file (once).
     public func line(_ file: String, _ number: Int) -> String? {
         lock.lock()
         defer { lock.unlock() }
-        if lines[file] == nil {
-            guard let data = Self.contents(file, limit: maxBytes) else {
-                lines[file] = []
-                return nil
-            }
-            lines[file] = Self.split(data)
+        if texts[file] == nil {
+            texts[file] = Text(bytes: Self.contents(file, limit: maxBytes).map { [UInt8]($0) }, lines: nil)
         }
-        guard let all = lines[file], number >= 1, number <= all.count else { return nil }
-        var line = all[number - 1]
-        if line.hasSuffix("\r") { line = line.dropLast() }
+        guard var text = texts[file], let bytes = text.bytes else { return nil }
+        if text.lines == nil {
+            text.lines = Self.lineRanges(bytes)
+            texts[file] = text
+        }
+        guard let lines = text.lines, number >= 1, number <= lines.count else { return nil }
+        let line = String(decoding: bytes[lines[number - 1]], as: UTF8.self)
         // Control characters (a NUL, an ESC that would drive the terminal) are shown as
         // U+FFFD, one column each, so the caret stays under its character.
-        guard line.unicodeScalars.contains(where: Self.isControl) else { return String(line) }
+        guard line.unicodeScalars.contains(where: Self.isControl) else { return line }
         return String(String.UnicodeScalarView(line.unicodeScalars.map { Self.isControl($0) ? "\u{FFFD}" : $0 }))
     }
 

@@ -35,19 +35,51 @@ struct SourceCacheTests {
         #expect(line == "name: a\u{FFFD}[2Jb\u{FFFD}c\ttab")
     }
 
-    @Test("lines are split as the characters split them: LF ends a line, CR LF does not, a BOM is dropped, bad UTF-8 repaired")
-    func linesAsCharactersSplitThem() {
-        let texts: [[UInt8]] = [
-            [], Array("\n".utf8), Array("a\nb".utf8), Array("a\nb\n".utf8), Array("a\n\n\nb".utf8),
-            Array("a\r\nb\r\n".utf8), Array("a\rb\n\rc".utf8), Array("\u{FEFF}x: 1\ny: 2".utf8),
-            Array("名前: 日本\né\u{301}\n\u{301}x".utf8), [0x61, 0xE3, 0x81, 0x0A, 0x62, 0xFF, 0x0A],
-            Array("\n\u{301}a\n".utf8), [0xEF, 0xBB, 0xBF], Array("tab\there\r\n\n".utf8),
+    @Test("lines end where libyaml ends them: LF, CR LF, a lone CR, NEL, LS and PS; a BOM is dropped, bad UTF-8 repaired")
+    func linesAsLibYAMLCountsThem() {
+        let cases: [([UInt8], [String])] = [
+            ([], [""]),
+            (Array("\n".utf8), ["", ""]),
+            (Array("a\nb".utf8), ["a", "b"]),
+            (Array("a\nb\n".utf8), ["a", "b", ""]),
+            (Array("a\n\n\nb".utf8), ["a", "", "", "b"]),
+            (Array("a\r\nb\r\n".utf8), ["a", "b", ""]),
+            (Array("a\rb\n\rc".utf8), ["a", "b", "", "c"]),
+            (Array("a\r\r\nb".utf8), ["a", "", "b"]),
+            (Array("\u{FEFF}x: 1\ny: 2".utf8), ["x: 1", "y: 2"]),
+            (Array("名前: 日本\né\u{301}\n\u{301}x".utf8), ["名前: 日本", "é\u{301}", "\u{301}x"]),
+            ([0x61, 0xE3, 0x81, 0x0A, 0x62, 0xFF, 0x0A], ["a\u{FFFD}", "b\u{FFFD}", ""]),
+            ([0xEF, 0xBB, 0xBF], [""]),
+            (Array("tab\there\r\n\n".utf8), ["tab\there", "", ""]),
+            (Array("a\u{85}b\u{2028}c\u{2029}d".utf8), ["a", "b", "c", "d"]),
+            // 0xC2 and 0xE2 that start other characters are not breaks.
+            (Array("é: \u{A0}x\u{2014}y\u{2027}".utf8), ["é: \u{A0}x\u{2014}y\u{2027}"]),
+            ([0x61, 0xC2], ["a\u{FFFD}"]), ([0x61, 0xE2, 0x80], ["a\u{FFFD}"]),
         ]
-        for bytes in texts {
-            var text = String(decoding: bytes, as: UTF8.self)
-            if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-            let expected = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            #expect(SourceCache.split(bytes).map(String.init) == expected, "\(bytes)")
+        for (bytes, expected) in cases {
+            let lines = SourceCache.lineRanges(bytes).map { String(decoding: bytes[$0], as: UTF8.self) }
+            #expect(lines == expected, "\(bytes)")
+        }
+    }
+
+    @Test("a file with CR LF, CR or NEL line ends gets the snippet of the line its diagnostic names")
+    func snippetsOfOtherLineEnds() throws {
+        let pipeline = ["version: 1", "name: x", "account: brand-main", "steps:", "  - id: a", "    uses: mass/get",
+                        "    with: { msg_id: 1 }", "    needs: [b, b]"]
+        for end in ["\r\n", "\r", "\u{85}", "\u{2028}"] {
+            let path = try temporaryFile(Array((pipeline.joined(separator: end) + end).utf8))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let loaded = PipelineLoader().load(path: path)
+            let cache = SourceCache()
+            if let source = loaded.source { cache.store(path, bytes: source) }
+            let located = loaded.diagnostics.compactMap(\.location)
+            #expect(!located.isEmpty)
+            for location in located {
+                #expect(cache.line(path, location.line) == pipeline[location.line - 1],
+                        "line end \(Array(end.unicodeScalars)): \(location)")
+            }
+            // A second cache reads the file itself.
+            #expect(SourceCache().line(path, 8) == "    needs: [b, b]")
         }
     }
 }
