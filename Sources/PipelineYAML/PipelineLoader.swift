@@ -153,9 +153,9 @@ public enum PipelineFiles {
 /// read) or that is not a regular file has no snippets: its diagnostics (a size error,
 /// usually) are shown without one, instead of reading a huge file whole to show a line.
 public final class SourceCache: @unchecked Sendable {
-    /// A file's bytes, and where its lines are once one was asked for.
+    /// A file's bytes and where its lines are; `nil` for a file with no snippets (too
+    /// large, not a regular file, unreadable).
     private struct Text {
-        /// `nil` for a file with no snippets (too large, not a regular file, unreadable).
         var bytes: [UInt8]?
         var lines: [Range<Int>]?
     }
@@ -170,13 +170,14 @@ public final class SourceCache: @unchecked Sendable {
     }
 
     /// Keeps the bytes of `file` already read (by the YAML reader), so that its snippets need
-    /// no second read. Safe to call from several threads at once. Bytes over ``maxBytes``
-    /// are not kept (such a file has no snippets, as when it is read here).
+    /// no second read. Safe to call from several threads at once: its lines are found before
+    /// the lock is taken. Bytes over ``maxBytes`` are not kept (such a file has no snippets,
+    /// as when it is read here).
     public func store(_ file: String, bytes: [UInt8]) {
-        let kept = bytes.count <= maxBytes ? bytes : nil
+        let text = bytes.count <= maxBytes ? Text(bytes: bytes, lines: Self.lineRanges(bytes)) : Text(bytes: nil, lines: nil)
         lock.lock()
         defer { lock.unlock() }
-        if texts[file] == nil { texts[file] = Text(bytes: kept, lines: nil) }
+        if texts[file] == nil { texts[file] = text }
     }
 
     /// The byte ranges of the lines of `bytes` (see the type's rule), without their line
@@ -185,6 +186,19 @@ public final class SourceCache: @unchecked Sendable {
         var out: [Range<Int>] = []
         let count = bytes.count
         var start = count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+        // Most files end their lines with LF alone and hold no byte that could start another
+        // break: then memchr finds every line end.
+        if let base = bytes.baseAddress,
+            memchr(base, 0x0D, count) == nil, memchr(base, 0xC2, count) == nil, memchr(base, 0xE2, count) == nil
+        {
+            while start < count, let found = memchr(base + start, 0x0A, count - start) {
+                let end = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+                out.append(start..<end)
+                start = end + 1
+            }
+            out.append(start..<count)
+            return out
+        }
         var i = start
         while i < count {
             let byte = bytes[i]
@@ -222,16 +236,13 @@ public final class SourceCache: @unchecked Sendable {
     /// stored bytes, else from the file (once).
     public func line(_ file: String, _ number: Int) -> String? {
         lock.lock()
-        defer { lock.unlock() }
         if texts[file] == nil {
-            texts[file] = Text(bytes: Self.contents(file, limit: maxBytes).map { [UInt8]($0) }, lines: nil)
+            let bytes = Self.contents(file, limit: maxBytes).map { [UInt8]($0) }
+            texts[file] = Text(bytes: bytes, lines: bytes.map(Self.lineRanges))
         }
-        guard var text = texts[file], let bytes = text.bytes else { return nil }
-        if text.lines == nil {
-            text.lines = Self.lineRanges(bytes)
-            texts[file] = text
-        }
-        guard let lines = text.lines, number >= 1, number <= lines.count else { return nil }
+        let text = texts[file]
+        lock.unlock()
+        guard let bytes = text?.bytes, let lines = text?.lines, number >= 1, number <= lines.count else { return nil }
         let line = String(decoding: bytes[lines[number - 1]], as: UTF8.self)
         // Control characters (a NUL, an ESC that would drive the terminal) are shown as
         // U+FFFD, one column each, so the caret stays under its character.

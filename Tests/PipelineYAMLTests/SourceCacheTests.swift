@@ -82,4 +82,37 @@ struct SourceCacheTests {
             #expect(SourceCache().line(path, 8) == "    needs: [b, b]")
         }
     }
+
+    @Test("generated texts: the lines are those a scalar-by-scalar split at every line break gives")
+    func generatedTexts() {
+        let pieces = ["a", "key: value", "\n", "\r\n", "\r", "\u{85}", "\u{2028}", "\u{2029}", "é", "—", "…", "日本", "\u{A0}", "\t"]
+        var seed: UInt64 = 0x5EED
+        func next() -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int(seed >> 33)
+        }
+        for _ in 0..<500 {
+            let text = (0..<(next() % 40)).map { _ in pieces[next() % pieces.count] }.joined()
+            var expected: [String] = []
+            var current = String.UnicodeScalarView()
+            var previousCR = false
+            for scalar in text.unicodeScalars {
+                if scalar == "\n" && previousCR {
+                    previousCR = false
+                    continue
+                }
+                previousCR = scalar == "\r"
+                if ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains(scalar) {
+                    expected.append(String(current))
+                    current = String.UnicodeScalarView()
+                } else {
+                    current.append(scalar)
+                }
+            }
+            expected.append(String(current))
+            let bytes = Array(text.utf8)
+            let lines = SourceCache.lineRanges(bytes).map { String(decoding: bytes[$0], as: UTF8.self) }
+            #expect(lines == expected, "\(Array(text.unicodeScalars))")
+        }
+    }
 }
