@@ -8,15 +8,16 @@ import PipelineCore
 ///
 /// The runner never logs a secret on purpose; this is defence in depth. Empty strings and
 /// strings shorter than ``minimumLength`` are ignored (they would redact ordinary words).
-/// Besides each secret as given, its percent-encoded form and its JSON form with escaped
-/// slashes (`\/`) are redacted too, so a secret inside a logged URL or JSON body is caught.
+/// Besides each secret as given, its percent-encoded and JSON-escaped forms
+/// (`SecretBytes.forms(of:)`) are redacted too, so a secret inside a logged URL or JSON body
+/// is caught.
 /// Overlapping secrets are redacted as one span, so no part of either leaks.
 public struct Scrubber: Sendable, Hashable {
     /// What a secret becomes: `[redacted]`.
     public static let placeholder = "[redacted]"
 
     /// Secrets shorter than this many characters are ignored: 6.
-    public static let minimumLength = 6
+    public static let minimumLength = SecretBytes.minimumLength
 
     /// The secrets kept (de-duplicated, each at least ``minimumLength`` characters long).
     public private(set) var secrets: [String]
@@ -44,18 +45,7 @@ public struct Scrubber: Sendable, Hashable {
     private mutating func add(_ more: [String]) {
         for secret in more where secret.count >= Scrubber.minimumLength && !secrets.contains(secret) {
             secrets.append(secret)
-            var variants: [String] = [secret]
-            var unreserved = CharacterSet.alphanumerics
-            unreserved.insert(charactersIn: "-._~")
-            if let encoded = secret.addingPercentEncoding(withAllowedCharacters: unreserved), encoded != secret {
-                variants.append(encoded)
-                variants.append(encoded.lowercasedPercentEscapes())
-            }
-            if secret.contains("/") { variants.append(secret.replacingOccurrences(of: "/", with: "\\/")) }
-            for variant in variants {
-                let bytes = Array(variant.utf8)
-                if !patterns.contains(bytes) { patterns.append(bytes) }
-            }
+            for form in SecretBytes.forms(of: secret) where !patterns.contains(form) { patterns.append(form) }
         }
     }
 
@@ -64,20 +54,12 @@ public struct Scrubber: Sendable, Hashable {
         if patterns.isEmpty || text.utf8.count < Scrubber.minimumLength { return text }
         let bytes = Array(text.utf8)
         var spans: [(start: Int, end: Int)] = []
-        bytes.withUnsafeBufferPointer { haystack in
-            for pattern in patterns where pattern.count <= haystack.count {
-                pattern.withUnsafeBufferPointer { needle in
-                    let first = needle[0]
-                    let last = haystack.count - needle.count
-                    var i = 0
-                    while i <= last {
-                        if haystack[i] == first,
-                            memcmp(haystack.baseAddress! + i, needle.baseAddress!, needle.count) == 0
-                        {
-                            spans.append((i, i + needle.count))
-                        }
-                        i += 1
-                    }
+        bytes.withUnsafeBytes { haystack in
+            for pattern in patterns {
+                var from = 0
+                while let at = SecretBytes.firstOffset(of: pattern, in: haystack, from: from) {
+                    spans.append((at, at + pattern.count))
+                    from = at + 1
                 }
             }
         }
@@ -146,24 +128,4 @@ public struct Scrubber: Sendable, Hashable {
 
     /// An optional string scrubbed.
     func scrub(_ text: String?) -> String? { text.map { scrub($0) } }
-}
-
-extension String {
-    /// `%2B` → `%2b`: some encoders write lowercase hex.
-    fileprivate func lowercasedPercentEscapes() -> String {
-        var out = ""
-        var pending = 0
-        for ch in self {
-            if ch == "%" {
-                pending = 2
-                out.append(ch)
-            } else if pending > 0 {
-                out.append(Character(ch.lowercased()))
-                pending -= 1
-            } else {
-                out.append(ch)
-            }
-        }
-        return out
-    }
 }

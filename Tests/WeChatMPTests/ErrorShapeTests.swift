@@ -220,4 +220,12 @@ struct SecretFenceTests {
         #expect(fence.violation(in: Data(secret.utf8)) == "account a's app_secret")
         #expect(fence.violation(in: Data("plainsecret9".utf8)) == nil)
     }
+
+    @Test("a secret percent-encoded in a body (as a URL's query writes it, either hex case) is caught too")
+    func percentEncoded() {
+        let fence = SecretFence(["secrets.KEY": "a+b/c=d?e"])
+        #expect(fence.violation(in: Data("url=https://x.example/?k=a%2Bb%2Fc%3Dd%3Fe".utf8)) == "secrets.KEY")
+        #expect(fence.violation(in: Data("url=https://x.example/?k=a%2bb%2fc%3dd%3fe".utf8)) == "secrets.KEY")
+        #expect(fence.violation(in: Data("a\\+b\\/c=d?e and a%2Bb only".utf8)) == nil)
+    }
 }
