@@ -1,7 +1,7 @@
 import Foundation
 import PipelineCore
 
-extension SandboxEngine {
+extension EngineCore {
     /// The calls the call log keeps at least; older ones are dropped (their
     /// ``SandboxCallRecord/seq`` numbers are not reused, so a gap shows).
     static let callLogLimit = 100_000
@@ -60,7 +60,7 @@ extension SandboxEngine {
     }
 }
 
-extension SandboxEngine {
+extension EngineCore {
     /// The call log with every errcode read: the kept answers are parsed once, here.
     func resolvedCallLog() -> [SandboxCallRecord] {
         for index in callLog.indices where callLog[index].answer != nil {
