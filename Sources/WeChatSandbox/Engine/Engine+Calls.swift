@@ -15,13 +15,13 @@ extension EngineCore {
     ]
 
     /// The AppID a `/cgi-bin/` call acts for, when it names a known account: the credentials
-    /// of a token call, else the account of its `access_token`.
-    func callerAppID(endpoint: String, request: SandboxRequest) -> String? {
+    /// of a token call, else the account of its `access_token` (`accessToken`, the query's).
+    func callerAppID(endpoint: String, request: SandboxRequest, accessToken: String?) -> String? {
         let appID: String?
         switch endpoint {
         case "token": appID = request.query["appid"]
         case "stable_token": appID = Value.parse(request.body)?["appid"]?.lenientString
-        default: appID = request.query["access_token"].flatMap { tokens[$0]?.appID }
+        default: appID = accessToken.flatMap { tokens[$0]?.appID }
         }
         guard let appID, accounts[appID] != nil else { return nil }
         return appID

@@ -98,13 +98,15 @@ final class EngineCore {
             if rule.action != nil && chosen == nil { chosen = rule }
         }
 
+        // `access_token` is read from the query once a call (for the caller and to authenticate).
+        let accessToken = endpoint == "token" || endpoint == "stable_token" ? nil : request.query["access_token"]
         // Who calls is read before the call: a revocation or a forced refresh must not hide it.
-        let caller = callerAppID(endpoint: endpoint, request: request)
+        let caller = callerAppID(endpoint: endpoint, request: request, accessToken: accessToken)
         var response: SandboxResponse
         if let fault = chosen, let action = fault.action, fault.phase == .before || action == .revokeToken {
             response = faultResponse(action, request: request, drop: .beforeProcessing, now: now)
         } else {
-            response = process(endpoint: endpoint, request: request, now: now)
+            response = process(endpoint: endpoint, request: request, accessToken: accessToken, now: now)
             if let fault = chosen, let action = fault.action {
                 response = faultResponse(action, request: request, drop: .afterProcessing, now: now)
             }
@@ -269,8 +271,9 @@ final class EngineCore {
         }
     }
 
-    /// Routes a `/cgi-bin/` call that no fault replaced.
-    func process(endpoint: String, request: SandboxRequest, now: Date) -> SandboxResponse {
+    /// Routes a `/cgi-bin/` call that no fault replaced; `accessToken` is the query's
+    /// `access_token` (read by ``handle(_:)``).
+    func process(endpoint: String, request: SandboxRequest, accessToken: String?, now: Date) -> SandboxResponse {
         do throws(APIError) {
             switch endpoint {
             case "token": return try tokenEndpoint(request, now: now)
@@ -278,7 +281,7 @@ final class EngineCore {
             default: break
             }
             guard let route = Route(rawValue: endpoint) else { throw APIError(40066) }
-            let account = try authenticate(request.query["access_token"], now: now)
+            let account = try authenticate(accessToken, now: now)
             if route == .tagsGet { return tagsGet(account) }  // WeChat's one GET here (POST works too)
             guard request.method.uppercased() == "POST" else { throw APIError(43002) }
             if route.isMass, fixture.limitsEnabled, let limit = fixture.quotas.massCallsPerMinute {
