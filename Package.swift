@@ -153,7 +153,7 @@ let package = Package(
         .target(
             name: "CallbackServer",
             dependencies: [
-                "WeChatPush", "RunState", "PipelineCore", "ServiceHost",
+                "WeChatPush", "RunState", "PipelineCore", "ServiceHost", "RunLog",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -238,7 +238,7 @@ let package = Package(
             name: "masscastTests",
             dependencies: [
                 "MasscastTesting", "PipelineCore", "PipelineYAML", "WeChatSandbox", "WeChatMP", "RunState", "StateSQLite", "StatePostgres",
-                "RunLog",
+                "RunLog", "WeChatPush",
             ],
             swiftSettings: strict
         ),
@@ -277,7 +277,7 @@ let package = Package(
         .testTarget(
             name: "CallbackServerTests",
             dependencies: [
-                "CallbackServer", "WeChatPush", "WeChatMP", "RunState", "StateSQLite", "StatePostgres", "MasscastTesting", "WeChatSandbox",
+                "CallbackServer", "WeChatPush", "WeChatMP", "RunState", "StateSQLite", "StatePostgres", "MasscastTesting", "WeChatSandbox", "RunLog",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

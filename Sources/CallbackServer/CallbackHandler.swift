@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RunLog
 import RunState
 import WeChatPush
 
@@ -36,6 +37,9 @@ public struct CallbackHandler: Sendable {
     public let replayGuard: ReplayGuard
 
     let logger: Logger
+    /// The stored-push line written straight by the JSON handler (no metadata dictionary),
+    /// when the logger's handler is a ``JSONLogHandler`` that can write it so.
+    private let pushLine: (handler: JSONLogHandler, shape: JSONLineShape)?
     private let byName: [String: Served]
     private let byOriginalID: [String: Served]
     private let basePath: String
@@ -62,6 +66,11 @@ public struct CallbackHandler: Sendable {
         self.store = store
         self.metrics = metrics
         self.logger = logger
+        if let json = logger.handler as? JSONLogHandler, let shape = json.lineShape(keys: Self.pushLineKeys) {
+            self.pushLine = (json, shape)
+        } else {
+            self.pushLine = nil
+        }
         self.replayGuard = ReplayGuard(window: configuration.timestampWindow, capacity: configuration.replayCapacity)
         self.basePath = configuration.normalizedPath
         self.limits = StrictXMLReader.Limits(maxBytes: configuration.maxBodyBytes)
@@ -462,7 +471,42 @@ public struct CallbackHandler: Sendable {
             account: refusal.account, detail: refusal.detail)
     }
 
+    /// The metadata keys of the line for a stored (or duplicate) push.
+    static let pushLineKeys = [
+        "http.method", "http.status", "listener.account", "event", "push.original_id", "push.msg_id", "push.status",
+    ]
+
     private func record(_ response: CallbackResponse, method: String) {
+        if let pushLine, let account = response.account {
+            // The line of every push, written without building its metadata: the same
+            // fields and bytes as the `Logger` call below would write.
+            let inbox: InboxEvent
+            switch response.outcome {
+            case .stored(let event):
+                metrics.stored.increment()
+                inbox = event
+            case .duplicate(let event):
+                metrics.duplicates.increment()
+                inbox = event
+            default:
+                return recordThroughLogger(response, method: method)
+            }
+            let isNew: Bool
+            if case .stored = response.outcome { isNew = true } else { isNew = false }
+            pushLine.handler.write(
+                level: .info, message: "MASSSENDJOBFINISH \(inbox.msgID) \(inbox.status): \(response.detail)",
+                shape: pushLine.shape,
+                values: [
+                    .string(Self.printable(method, 16)), .integer(Int64(response.status)), .string(account),
+                    .string(isNew ? "push.stored" : "push.duplicate"), .string(inbox.originalID), .integer(inbox.msgID),
+                    .string(inbox.status),
+                ])
+            return
+        }
+        recordThroughLogger(response, method: method)
+    }
+
+    private func recordThroughLogger(_ response: CallbackResponse, method: String) {
         var metadata: Logger.Metadata = [
             "http.method": .string(Self.printable(method, 16)), "http.status": .stringConvertible(response.status),
         ]

@@ -171,6 +171,18 @@ extension ListenerSetup {
         try CallbackHandler(configuration: configuration, store: store, logger: logger)
     }
 
+    /// Logs that the listener stopped; with a SQLite store, how many inbox transactions it
+    /// committed and how many pushes they held (`inbox.transactions`, `inbox.pushes`).
+    public func logStopped(logger: Logger) {
+        var metadata: Logger.Metadata = ["event": "listen.stopped"]
+        if let sqlite = store as? SQLiteStateStore {
+            let counts = sqlite.inboxCommitCounts
+            metadata["inbox.transactions"] = .stringConvertible(counts.transactions)
+            metadata["inbox.pushes"] = .stringConvertible(counts.pushes)
+        }
+        logger.info("stopped", metadata: metadata)
+    }
+
     /// Logs that the listener serves on `host:port`, for which accounts, into which store.
     public func logStarted(host: String, port: Int, logger: Logger) {
         let base = "http://\(host):\(port)\(configuration.normalizedPath)"

@@ -31,7 +31,7 @@ public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata
     /// Contextual metadata, between the handler's and the call's.
     public var metadataProvider: Logger.MetadataProvider?
-    private let now: @Sendable () -> Date
+    let now: @Sendable () -> Date
 
     /// - Parameters:
     ///   - label: the logger's label.

@@ -13,6 +13,11 @@ import Darwin
 /// A sink writes whole lines: each ``write(line:)`` is one `write(2)` sequence made under a
 /// lock, so lines from concurrent tasks never interleave. A sink on a terminal also keeps the
 /// live status line of a ``ProgressLine``: a log line first erases it, then redraws it below.
+///
+/// A server that logs a line per request can have its lines written in batches
+/// (``startBatching(maxDelay:maxBytes:)``): lines are kept in order and written together at
+/// most `maxDelay` after the first of them, at once when `maxBytes` are waiting, on
+/// ``flush()``, on ``stopBatching()``, and when the process exits through `exit(3)`.
 public final class LogSink: @unchecked Sendable {
     private enum Target {
         case fileDescriptor(Int32)
@@ -27,6 +32,10 @@ public final class LogSink: @unchecked Sendable {
     private var status: String?
     private var statusVisible = false
     private let fixedWidth: Int?
+    /// Batching (guarded by `lock`): the settings, the bytes waiting, whether a flush is scheduled.
+    private var batching: (maxDelay: Duration, maxBytes: Int)?
+    private var pending: [UInt8] = []
+    private var flushScheduled = false
 
     /// `true` when the sink is a terminal (`isatty`, and `TERM` is not `dumb`), or a memory
     /// sink made to act as one. Progress is drawn and colours are used only on a terminal.
@@ -104,6 +113,72 @@ public final class LogSink: @unchecked Sendable {
         emit(out)
     }
 
+    // MARK: Batches
+
+    /// Writes lines in batches from now on: a line waits at most `maxDelay` (and no longer
+    /// than until `maxBytes` are waiting) before it is written. Ignored on a terminal (the
+    /// status line must be drawn as lines come) and on memory sinks.
+    /// - Parameters:
+    ///   - maxDelay: the longest a line waits, 50 ms by default.
+    ///   - maxBytes: the bytes that are written at once when reached, 64 KiB by default.
+    public func startBatching(maxDelay: Duration = .milliseconds(50), maxBytes: Int = 64 << 10) {
+        guard !isTerminal, case .fileDescriptor = target else { return }
+        lock.lock()
+        batching = (maxDelay, max(maxBytes, 1))
+        if pending.capacity < maxBytes { pending.reserveCapacity(min(maxBytes, 1 << 20)) }
+        lock.unlock()
+        LogSink.registerForExit(self)
+    }
+
+    /// Writes the waiting lines and writes every later line at once again.
+    public func stopBatching() {
+        lock.lock()
+        defer { lock.unlock() }
+        writePending()
+        batching = nil
+    }
+
+    /// Writes the lines waiting in a batch now (nothing when batching is off).
+    public func flush() {
+        lock.lock()
+        defer { lock.unlock() }
+        writePending()
+    }
+
+    /// `true` while lines are batched.
+    public var isBatching: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return batching != nil
+    }
+
+    /// Called with `lock` held.
+    private func writePending() {
+        flushScheduled = false
+        guard !pending.isEmpty, case .fileDescriptor(let fd) = target else { return }
+        pending.withUnsafeMutableBytes { LogSink.writeAll(fd, $0) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// The sinks that batch, flushed by an `atexit` handler registered once.
+    nonisolated(unsafe) private static var exitSinks: [LogSink] = []
+    private static let exitLock = NSLock()
+
+    private static func registerForExit(_ sink: LogSink) {
+        exitLock.lock()
+        defer { exitLock.unlock() }
+        if exitSinks.contains(where: { $0 === sink }) { return }
+        if exitSinks.isEmpty { atexit { LogSink.flushAtExit() } }
+        exitSinks.append(sink)
+    }
+
+    private static func flushAtExit() {
+        exitLock.lock()
+        let sinks = exitSinks
+        exitLock.unlock()
+        for sink in sinks { sink.flush() }
+    }
+
     // MARK: Status line (used by ProgressLine)
 
     static let eraseLine = "\r\u{1B}[2K"
@@ -143,6 +218,7 @@ public final class LogSink: @unchecked Sendable {
         out += "\n"
         if case .memory = target { storedLines.append(line) }
         emit(out)
+        writePending()
     }
 
     /// Erases the status line and forgets it.
@@ -169,21 +245,37 @@ public final class LogSink: @unchecked Sendable {
         case .memory:
             storedOutput += text
         case .fileDescriptor(let fd):
-            var bytes = Array(text.utf8)
-            bytes.withUnsafeMutableBytes { buffer in
-                guard var base = buffer.baseAddress else { return }
-                var remaining = buffer.count
-                while remaining > 0 {
-                    let n = systemWrite(fd, base, remaining)
-                    if n > 0 {
-                        remaining -= n
-                        base += n
-                    } else if n < 0, errno == EINTR || errno == EAGAIN {
-                        continue
-                    } else {
-                        return  // closed or broken: logging must not fail the run
+            if let batching {
+                pending.append(contentsOf: text.utf8)
+                if pending.count >= batching.maxBytes {
+                    writePending()
+                } else if !flushScheduled {
+                    flushScheduled = true
+                    let (seconds, attoseconds) = batching.maxDelay.components
+                    let nanoseconds = max(0, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [weak self] in
+                        self?.flush()
                     }
                 }
+                return
+            }
+            var bytes = Array(text.utf8)
+            bytes.withUnsafeMutableBytes { LogSink.writeAll(fd, $0) }
+        }
+    }
+
+    private static func writeAll(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) {
+        guard var base = buffer.baseAddress else { return }
+        var remaining = buffer.count
+        while remaining > 0 {
+            let n = systemWrite(fd, base, remaining)
+            if n > 0 {
+                remaining -= n
+                base += n
+            } else if n < 0, errno == EINTR || errno == EAGAIN {
+                continue
+            } else {
+                return  // closed or broken: logging must not fail the run
             }
         }
     }

@@ -21,6 +21,15 @@ final class InboxCommits: @unchecked Sendable {
     private var waiting: [Waiter] = []
     /// Guarded by `lock`: a commit is running (its caller will take `waiting` when it ends).
     private var committing = false
+    /// Guarded by `lock`: the transactions started and the pushes they held.
+    private var started = InboxCommitCounts(transactions: 0, pushes: 0)
+
+    /// The inbox transactions started so far and the pushes they held.
+    var counts: InboxCommitCounts {
+        lock.lock()
+        defer { lock.unlock() }
+        return started
+    }
 
     /// Adds `waiter`. Returns the batch to commit now when no commit is running (the caller
     /// starts it), `nil` when it waits for the running one.
@@ -32,6 +41,8 @@ final class InboxCommits: @unchecked Sendable {
             return nil
         }
         committing = true
+        started.transactions += 1
+        started.pushes += 1
         return [waiter]
     }
 
@@ -58,13 +69,25 @@ final class InboxCommits: @unchecked Sendable {
             committing = false
             return nil
         }
+        let batch: [Waiter]
         if waiting.count <= Self.batchLimit {
-            let batch = waiting
+            batch = waiting
             waiting = []
-            return batch
+        } else {
+            batch = Array(waiting.prefix(Self.batchLimit))
+            waiting.removeFirst(Self.batchLimit)
         }
-        let batch = Array(waiting.prefix(Self.batchLimit))
-        waiting.removeFirst(Self.batchLimit)
+        started.transactions += 1
+        started.pushes += batch.count
         return batch
     }
+}
+
+/// How the inbox's group commit went: transactions started, and the pushes they held
+/// (`pushes / transactions` pushes shared each commit).
+public struct InboxCommitCounts: Sendable, Hashable {
+    /// Inbox transactions started.
+    public var transactions: Int
+    /// Pushes in them.
+    public var pushes: Int
 }

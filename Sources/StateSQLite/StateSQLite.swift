@@ -544,6 +544,9 @@ public final class SQLiteStateStore: StateStore, Sendable {
         }
     }
 
+    /// The inbox transactions started since the store was opened, and the pushes they held.
+    public var inboxCommitCounts: InboxCommitCounts { inboxCommits.counts }
+
     /// Commits `batch` on the writer's queue, answers its callers, then commits what queued
     /// meanwhile. Not cancellable: a caller that stops waiting leaves its push to be stored.
     private func commitInbox(_ batch: [InboxCommits.Waiter]) {

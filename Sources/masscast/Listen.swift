@@ -78,6 +78,10 @@ struct Listen: AsyncParsableCommand {
             writeStderr("masscast: \(error)\n")
             throw Exit.invalid
         }
+        // A line per push: lines are written in batches, at most 50 ms after they are
+        // logged (not on a terminal), and all of them when the listener stops or exits.
+        LogSink.standardError.startBatching()
+        defer { LogSink.standardError.stopBatching() }
         if let warning = await StoreChecks.poolerWarning(setup.store) {
             logger.warning("\(warning)", metadata: ["event": "state.pooler"])
         }
@@ -86,6 +90,6 @@ struct Listen: AsyncParsableCommand {
             setup.logStarted(host: host, port: bound, logger: logger)
         }
         try await runServer(port: port, what: "masscast listen") { try await app.runService() }
-        logger.info("stopped", metadata: ["event": "listen.stopped"])
+        setup.logStopped(logger: logger)
     }
 }

@@ -43,6 +43,8 @@ struct InboxGroupCommitTests {
                 api: testAPI, originalID: "gh_0123456789ab", msgIDs: (0..<20).map { 2_000_000_000 + Int64($0) })
             #expect(stored.count == 20)
             #expect(store.inboxCommits.waitingCount == 0)
+            // Two transactions: the first push alone, then the 39 that queued behind it.
+            #expect(store.inboxCommitCounts == InboxCommitCounts(transactions: 2, pushes: 40))
         }
     }
 

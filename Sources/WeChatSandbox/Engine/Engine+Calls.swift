@@ -1,7 +1,7 @@
 import Foundation
 import PipelineCore
 
-extension SandboxEngine {
+extension EngineCore {
     /// The calls the call log keeps at least; older ones are dropped (their
     /// ``SandboxCallRecord/seq`` numbers are not reused, so a gap shows).
     static let callLogLimit = 100_000
@@ -15,13 +15,13 @@ extension SandboxEngine {
     ]
 
     /// The AppID a `/cgi-bin/` call acts for, when it names a known account: the credentials
-    /// of a token call, else the account of its `access_token`.
-    func callerAppID(endpoint: String, request: SandboxRequest) -> String? {
+    /// of a token call, else the account of its `access_token` (`accessToken`, the query's).
+    func callerAppID(endpoint: String, request: SandboxRequest, accessToken: String?) -> String? {
         let appID: String?
         switch endpoint {
         case "token": appID = request.query["appid"]
         case "stable_token": appID = Value.parse(request.body)?["appid"]?.lenientString
-        default: appID = request.query["access_token"].flatMap { tokens[$0]?.appID }
+        default: appID = accessToken.flatMap { tokens[$0]?.appID }
         }
         guard let appID, accounts[appID] != nil else { return nil }
         return appID
@@ -60,7 +60,7 @@ extension SandboxEngine {
     }
 }
 
-extension SandboxEngine {
+extension EngineCore {
     /// The call log with every errcode read: the kept answers are parsed once, here.
     func resolvedCallLog() -> [SandboxCallRecord] {
         for index in callLog.indices where callLog[index].answer != nil {

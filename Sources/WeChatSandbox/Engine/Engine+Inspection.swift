@@ -2,7 +2,7 @@ import Foundation
 import PipelineCore
 import WeChatMP
 
-extension SandboxEngine {
+extension EngineCore {
     /// `/sandbox/…`: inspection (GET) and admin (faults, callback).
     func admin(_ request: SandboxRequest, path: String, now: Date) -> SandboxResponse {
         let method = request.method.uppercased()

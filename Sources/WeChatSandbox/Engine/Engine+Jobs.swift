@@ -2,7 +2,7 @@ import Foundation
 import WeChatMP
 import WeChatPush
 
-extension SandboxEngine {
+extension EngineCore {
     // MARK: Job progress (sandbox time)
 
     /// Moves sandbox time by the wall time since the last call times the time scale, and
@@ -138,10 +138,10 @@ extension SandboxEngine {
             copyrightCheckResult: copyright, articleURLResult: urls)
     }
 
-    /// Sends every push that is due, concurrently, and records each answer; a failed try is
-    /// retried after `push_retry_interval` until `push_tries` tries were made.
-    func deliverDuePushes(now: Date) async {
-        var batch: [(push: PushState, url: String, body: Data, timestamp: String, nonce: String)] = []
+    /// Takes every push that is due: each is marked as being delivered and its request is
+    /// made (the XML rendered at its first try). `nil` when there is nothing to send.
+    func takeDuePushes(now: Date) -> PushBatch? {
+        var items: [PushBatch.Item] = []
         for push in pushes where push.status == .scheduled && push.dueAt <= sandboxNow {
             guard let account = accounts[push.appID], let callback = account.callback else {
                 push.status = .noCallback
@@ -160,23 +160,23 @@ extension SandboxEngine {
             push.url = callback.url
             push.mode = callback.mode
             push.status = .delivering
-            batch.append((push, request.url, request.body, request.timestamp, request.nonce))
+            items.append(.init(pushID: push.id, url: request.url, body: request.body, timestamp: request.timestamp,
+                               nonce: request.nonce))
         }
-        guard let sender = pushSender, !batch.isEmpty else { return }
-        let timeout = fixture.jobs.pushTimeout
-        let requests = batch.map { ($0.url, $0.body) }
-        let results = await withTaskGroup(of: (Int, Bool).self) { group in
-            for (index, request) in requests.enumerated() {
-                group.addTask {
-                    (index, await sender.post(url: request.0, body: request.1, contentType: "text/xml", timeout: timeout))
-                }
-            }
-            var results = [Bool](repeating: false, count: requests.count)
-            for await (index, ok) in group { results[index] = ok }
-            return results
-        }
-        for (index, item) in batch.enumerated() {
-            let push = item.push
+        guard let sender = pushSender, !items.isEmpty else { return nil }
+        return PushBatch(items: items, sender: sender, timeout: fixture.jobs.pushTimeout, now: now)
+    }
+
+    /// Records the answers to a batch from ``takeDuePushes(now:)`` (`results[i]` for
+    /// `batch.items[i]`); a failed try is retried after `push_retry_interval` until
+    /// `push_tries` tries were made.
+    func recordPushResults(_ batch: PushBatch, results: [Bool]) {
+        let now = batch.now
+        var byID: [Int: PushState] = [:]
+        let wanted = Set(batch.items.map(\.pushID))
+        for push in pushes where wanted.contains(push.id) { byID[push.id] = push }
+        for (index, item) in batch.items.enumerated() {
+            guard let push = byID[item.pushID] else { continue }
             let ok = results[index]
             push.attempts.append(.init(at: now.timeIntervalSince1970, timestamp: item.timestamp, nonce: item.nonce,
                                        url: item.url, ok: ok))

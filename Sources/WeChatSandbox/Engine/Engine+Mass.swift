@@ -15,7 +15,7 @@ enum PayloadContext {
     case preview
 }
 
-extension SandboxEngine {
+extension EngineCore {
     static let msgtypes: Set<String> = ["text", "mpnews", "voice", "mpvideo", "image", "wxcard"]
 
     // MARK: sendall / send

@@ -91,7 +91,7 @@ enum Multipart {
     }
 }
 
-extension SandboxEngine {
+extension EngineCore {
     /// `media/upload?type=image|voice|video|thumb`, multipart field `media`: type (40004),
     /// file present (41005), format by extension or content (40005), size (40009…40012).
     /// A thumb's answer names its id `thumb_media_id`, as WeChat's does.

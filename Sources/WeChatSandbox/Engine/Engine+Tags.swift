@@ -2,7 +2,7 @@ import Foundation
 import PipelineCore
 import WeChatMP
 
-extension SandboxEngine {
+extension EngineCore {
     /// The system tag WeChat lists first on every account (`星标组`, starred followers);
     /// ids 0–2 are reserved. Listed with 0 followers unless the fixture defines the id.
     static let starredTag = SandboxFixture.Tag(id: 2, name: "星标组", members: [])

@@ -1,7 +1,7 @@
 import Foundation
 import WeChatMP
 
-extension SandboxEngine {
+extension EngineCore {
     /// `GET /cgi-bin/token?grant_type=client_credential&appid=&secret=`: a new token on every
     /// call; the previous one stays valid for `token_overlap`, then 40001.
     func tokenEndpoint(_ request: SandboxRequest, now: Date) throws(APIError) -> SandboxResponse {

@@ -2,7 +2,7 @@ import Foundation
 import WeChatMP
 import WeChatPush
 
-// The engine's mutable state. These are classes confined to the `SandboxEngine` actor:
+// The engine's mutable state. These are classes confined to `EngineCore`, behind the engine's lock:
 // they never leave it (inspection copies them into the public records).
 
 /// An account while the sandbox runs.

@@ -34,7 +34,8 @@ struct EngineResponder: HTTPResponder {
             method: request.method.rawValue, path: request.uri.path,
             query: SandboxQuery(encoded: request.uri.query ?? ""), contentType: request.headers[.contentType],
             body: Data(buffer.readableBytesView))
-        let answer = await engine.handle(sandboxRequest)
+        // Answered here, under the engine's lock: no hop to another executor and back.
+        let answer = engine.respond(sandboxRequest)
         if let delay = answer.delay { try await Task.sleep(for: delay) }
         if answer.dropConnection != nil {
             // The "did it send?" case and its twin: close without a word.
