@@ -63,6 +63,31 @@ struct EngineTokenTests {
         #expect(reply.errmsg.contains(" rid: "))
     }
 
+    @Test("credentials in a form body are read as a query is: percent escapes decoded, an invalid one kept, an empty value given")
+    func formBodyCredentials() async throws {
+        let h = try EngineHarness()
+        func token(_ form: String, query: [String: String] = [:]) async -> EngineReply {
+            EngineReply(await h.engine.handle(SandboxRequest(
+                method: "POST", path: "/cgi-bin/token", query: query,
+                headers: ["Content-Type": "application/x-www-form-urlencoded"], body: Data(form.utf8))))
+        }
+        let account = h.account("svc")
+        #expect(await token("grant_type=client_credential&appid=\(account.appID)&secret=\(account.secret)").int("expires_in") == 7200)
+        // `secret-svc` with its hyphen percent-encoded, in either hex case.
+        #expect(await token("grant_type=client_credential&appid=\(account.appID)&secret=secret%2Dsvc").int("expires_in") == 7200)
+        #expect(await token("grant_type=client_credential&appid=\(account.appID)&secret=secret%2dsvc").int("expires_in") == 7200)
+        // An invalid escape is kept as written (so the secret is wrong), `+` is not a space.
+        #expect(await token("grant_type=client_credential&appid=\(account.appID)&secret=secret%G1svc").errcode == 40125)
+        #expect(await token("grant_type=client_credential&appid=\(account.appID)&secret=secret+svc").errcode == 40125)
+        // An empty or bare `secret` in the form is a missing secret, even when the query has one.
+        #expect(await token("grant_type=client_credential&appid=\(account.appID)&secret=").errcode == 41004)
+        #expect(await token("grant_type=client_credential&appid=\(account.appID)&secret",
+                            query: ["secret": account.secret]).errcode == 41004)
+        // A form field replaces the query parameter of the same name; the others come from the query.
+        #expect(await token("appid=\(account.appID)&secret=\(account.secret)",
+                            query: ["grant_type": "client_credential"]).int("expires_in") == 7200)
+    }
+
     @Test func stableTokenIsTheSameWhileValidAndRotatesEarly() async throws {
         let h = try EngineHarness()
         let first = await h.stableToken()

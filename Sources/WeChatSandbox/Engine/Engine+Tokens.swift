@@ -5,14 +5,12 @@ extension EngineCore {
     /// `GET /cgi-bin/token?grant_type=client_credential&appid=&secret=`: a new token on every
     /// call; the previous one stays valid for `token_overlap`, then 40001.
     func tokenEndpoint(_ request: SandboxRequest, now: Date) throws(APIError) -> SandboxResponse {
-        // Some clients send the credentials as a form body; read them the same way (a form
-        // field replaces the query parameter of the same name).
-        var form: [String: String] = [:]
+        // Some clients send the credentials as a form body; it is read as a query is
+        // (`SandboxQuery`), and a form field, even an empty one, replaces the query parameter
+        // of the same name.
+        var form: SandboxQuery = [:]
         if request.query["appid"] == nil, let text = String(data: request.body, encoding: .utf8), text.contains("appid=") {
-            for pair in text.split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                if parts.count == 2 { form[parts[0]] = parts[1].removingPercentEncoding ?? parts[1] }
-            }
+            form = SandboxQuery(encoded: text)
         }
         func field(_ name: String) -> String? { form[name] ?? request.query[name] }
         let account = try credentials(grantType: field("grant_type"), appID: field("appid"), secret: field("secret"))
