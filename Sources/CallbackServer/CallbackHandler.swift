@@ -477,43 +477,17 @@ public struct CallbackHandler: Sendable {
     ]
 
     private func record(_ response: CallbackResponse, method: String) {
-        if let pushLine, let account = response.account {
-            // The line of every push, written without building its metadata: the same
-            // fields and bytes as the `Logger` call below would write.
-            let inbox: InboxEvent
-            switch response.outcome {
-            case .stored(let event):
-                metrics.stored.increment()
-                inbox = event
-            case .duplicate(let event):
-                metrics.duplicates.increment()
-                inbox = event
-            default:
-                return recordThroughLogger(response, method: method)
-            }
-            let isNew: Bool
-            if case .stored = response.outcome { isNew = true } else { isNew = false }
-            pushLine.handler.write(
-                level: .info, message: "MASSSENDJOBFINISH \(inbox.msgID) \(inbox.status): \(response.detail)",
-                shape: pushLine.shape,
-                values: [
-                    .string(Self.printable(method, 16)), .integer(Int64(response.status)), .string(account),
-                    .string(isNew ? "push.stored" : "push.duplicate"), .string(inbox.originalID), .integer(inbox.msgID),
-                    .string(inbox.status),
-                ])
-            return
+        var base: Logger.Metadata {
+            var metadata: Logger.Metadata = [
+                "http.method": .string(Self.printable(method, 16)), "http.status": .stringConvertible(response.status),
+            ]
+            if let account = response.account { metadata["listener.account"] = .string(account) }
+            return metadata
         }
-        recordThroughLogger(response, method: method)
-    }
-
-    private func recordThroughLogger(_ response: CallbackResponse, method: String) {
-        var metadata: Logger.Metadata = [
-            "http.method": .string(Self.printable(method, 16)), "http.status": .stringConvertible(response.status),
-        ]
-        if let account = response.account { metadata["listener.account"] = .string(account) }
         switch response.outcome {
         case .verified:
             metrics.verifications.increment()
+            var metadata = base
             metadata["event"] = "url.verified"
             logger.info("URL verification answered", metadata: metadata)
         case .stored(let inbox), .duplicate(let inbox):
@@ -525,24 +499,40 @@ public struct CallbackHandler: Sendable {
                 metrics.duplicates.increment()
                 isNew = false
             }
-            metadata["event"] = isNew ? "push.stored" : "push.duplicate"
+            let event = isNew ? "push.stored" : "push.duplicate"
+            let message = "MASSSENDJOBFINISH \(inbox.msgID) \(inbox.status): \(response.detail)"
+            // The line of every push, written without building its metadata when the
+            // handler can: the same fields and bytes as the `Logger` call below.
+            if let pushLine, let account = response.account {
+                pushLine.handler.write(
+                    level: .info, message: message, shape: pushLine.shape,
+                    values: [
+                        .string(Self.printable(method, 16)), .integer(Int64(response.status)), .string(account),
+                        .string(event), .string(inbox.originalID), .integer(inbox.msgID), .string(inbox.status),
+                    ])
+                return
+            }
+            var metadata = base
+            metadata["event"] = .string(event)
             metadata["push.original_id"] = .string(inbox.originalID)
             metadata["push.msg_id"] = .stringConvertible(inbox.msgID)
             metadata["push.status"] = .string(inbox.status)
-            logger.info(
-                "MASSSENDJOBFINISH \(inbox.msgID) \(inbox.status): \(response.detail)", metadata: metadata)
+            logger.info("\(message)", metadata: metadata)
         case .acknowledged(let type):
             metrics.otherEvents.increment()
+            var metadata = base
             metadata["event"] = "push.acknowledged"
             metadata["push.type"] = .string(type)
             logger.info("\(response.detail)", metadata: metadata)
         case .rejected(let reason):
             metrics.rejected(reason)
+            var metadata = base
             metadata["event"] = "push.rejected"
             metadata["reason"] = .string(reason.rawValue)
             logger.warning("refused (\(reason.rawValue)): \(response.detail)", metadata: metadata)
         case .storeFailed:
             metrics.storeFailures.increment()
+            var metadata = base
             metadata["event"] = "push.store_failed"
             logger.error("\(response.detail)", metadata: metadata)
         }
