@@ -235,21 +235,36 @@ public actor RunExecutor {
 
         var stopMessage: String?
         await withTaskGroup(of: (Int, StepResult).self) { group in
+            // Steps running in the group's child tasks.
+            var running = 0
             while true {
                 if stopMessage == nil && stopSignal.isStopped { stopMessage = stopSignal.message }
                 let actions = scheduler.next(
                     &progress, stopping: stopMessage != nil, concurrency: options.concurrency,
                     context: evaluationContext())
-                for action in actions {
-                    switch action {
-                    case .start(let i, let context):
-                        await markStarted(steps[i])
-                        group.addTask { [self] in (i, await self.perform(steps[i], context: context)) }
-                    case .conclude(let i, let outcome, let message):
-                        await finish(steps[i], .finished(outcome: outcome, errcode: nil, outputs: [:], message: message))
+                let next: (Int, StepResult)?
+                if running == 0, actions.count == 1, case .start(let i, let context) = actions[0] {
+                    // The only step to run now, and none is running: run it on this task.
+                    // A child task would add a thread hand-off each way for every step of a
+                    // pipeline whose steps run one after another (`perform` runs on the
+                    // executor either way).
+                    await markStarted(steps[i])
+                    next = (i, await perform(steps[i], context: context))
+                } else {
+                    for action in actions {
+                        switch action {
+                        case .start(let i, let context):
+                            await markStarted(steps[i])
+                            group.addTask { [self] in (i, await self.perform(steps[i], context: context)) }
+                            running += 1
+                        case .conclude(let i, let outcome, let message):
+                            await finish(steps[i], .finished(outcome: outcome, errcode: nil, outputs: [:], message: message))
+                        }
                     }
+                    next = await group.next()
+                    if next != nil { running -= 1 }
                 }
-                guard let (i, result) = await group.next() else { break }
+                guard let (i, result) = next else { break }
                 if case .stopped(let message) = result {
                     stopMessage = stopMessage ?? message
                     scheduler.stopped(i, in: &progress)

@@ -7,25 +7,25 @@ import RunState
 /// no clock; `RunExecutor` starts what it says, records and logs.
 struct StepScheduler: Sendable {
     let steps: [Step]
-    /// The steps each step waits for directly (`needs`, file order, references).
-    let dependencies: [Set<Int>]
+    /// The steps each step waits for directly (`needs`, file order, references), ascending.
+    let dependencies: [[Int]]
     /// The steps each step waits for, directly or not.
-    let ancestors: [Set<Int>]
+    let ancestors: Ancestry
 
     /// The steps waiting for each step directly (the reverse of `dependencies`).
     let dependents: [[Int]]
 
     init(_ pipeline: Pipeline) {
         steps = pipeline.steps
-        dependencies = StepGraph(pipeline).dependencies
+        dependencies = StepGraph.directWaits(pipeline)
         ancestors = Self.ancestors(dependencies)
         var dependents = [[Int]](repeating: [], count: steps.count)
-        for (i, ds) in dependencies.enumerated() { for d in ds.sorted() { dependents[d].append(i) } }
+        for (i, ds) in dependencies.enumerated() { for d in ds { dependents[d].append(i) } }
         self.dependents = dependents
     }
 
     /// Whether every step `index` waits for has finished.
-    func isReady(_ index: Int, done: Set<Int>) -> Bool { dependencies[index].isSubset(of: done) }
+    func isReady(_ index: Int, done: Set<Int>) -> Bool { dependencies[index].allSatisfy(done.contains) }
 
     enum Decision {
         case run(EvaluationContext)
@@ -36,7 +36,7 @@ struct StepScheduler: Sendable {
     /// `base`, whose `steps` hold the states of the steps that finished.
     func decide(_ index: Int, context base: EvaluationContext) -> Decision {
         var unsuccessful: [(Int, StepOutcome)] = []
-        for a in ancestors[index] {
+        for a in ancestors.members(of: index) {
             if let conclusion = StepOutcome(recorded: base.steps[steps[a].id.value]?.conclusion),
                 conclusion == .failure || conclusion == .cancelled
             {
@@ -53,7 +53,7 @@ struct StepScheduler: Sendable {
         let step = steps[index]
         var anyFailed = false
         var anyFailedOrCancelled = false
-        for (a, conclusion) in unsuccessful where ancestors[index].contains(a) {
+        for (a, conclusion) in unsuccessful where ancestors.contains(a, in: index) {
             if conclusion == .failure { anyFailed = true; anyFailedOrCancelled = true }
             if conclusion == .cancelled { anyFailedOrCancelled = true }
         }
@@ -218,10 +218,45 @@ struct StepScheduler: Sendable {
         outcome == .failure && continueOnError ? .success : outcome
     }
 
-    /// Every step each step waits for, directly or not. Computed once per step in a
-    /// topological order, as bit sets (a step without `needs` waits for every earlier step,
-    /// so a search per step would be cubic in the number of steps).
-    static func ancestors(_ deps: [Set<Int>]) -> [Set<Int>] {
+    /// Every step each step waits for, directly or not, one bit set per step, computed in a
+    /// topological order (a step without `needs` waits for every earlier step, so a search per
+    /// step, or a set of numbers per step, would cost the square of the number of steps or
+    /// more).
+    struct Ancestry: Sendable {
+        /// 64-bit words per step.
+        let words: Int
+        /// Step `i`'s set: `bits[i * words ..< (i + 1) * words]`.
+        var bits: [UInt64]
+
+        init(count: Int) {
+            words = (count + 63) / 64
+            bits = [UInt64](repeating: 0, count: count * words)
+        }
+
+        /// Whether step `step` waits for step `ancestor`, directly or not.
+        func contains(_ ancestor: Int, in step: Int) -> Bool {
+            bits[step * words + ancestor >> 6] & (1 << UInt64(ancestor & 63)) != 0
+        }
+
+        mutating func insert(_ ancestor: Int, in step: Int) {
+            bits[step * words + ancestor >> 6] |= 1 << UInt64(ancestor & 63)
+        }
+
+        /// Step `step`'s set, ascending.
+        func members(of step: Int) -> [Int] {
+            var result: [Int] = []
+            for w in 0..<words {
+                var rest = bits[step * words + w]
+                while rest != 0 {
+                    result.append(w * 64 + rest.trailingZeroBitCount)
+                    rest &= rest - 1
+                }
+            }
+            return result
+        }
+    }
+
+    static func ancestors(_ deps: [[Int]]) -> Ancestry {
         let n = deps.count
         var waiting = deps.map(\.count)
         var dependents = [[Int]](repeating: [], count: n)
@@ -238,40 +273,31 @@ struct StepScheduler: Sendable {
         }
         // A cycle (not in a pipeline without errors): search from each step instead.
         guard order.count == n else { return searchAncestors(deps) }
-        let words = (n + 63) / 64
-        var bits = [[UInt64]](repeating: [], count: n)
-        for i in order {
-            var b = [UInt64](repeating: 0, count: words)
-            for d in deps[i] {
-                b[d >> 6] |= 1 << UInt64(d & 63)
-                for w in 0..<words { b[w] |= bits[d][w] }
-            }
-            bits[i] = b
-        }
-        return bits.map { b in
-            var set = Set<Int>()
-            for (w, word) in b.enumerated() {
-                var rest = word
-                while rest != 0 {
-                    set.insert(w * 64 + rest.trailingZeroBitCount)
-                    rest &= rest - 1
+        var result = Ancestry(count: n)
+        let words = result.words
+        result.bits.withUnsafeMutableBufferPointer { bits in
+            for i in order {
+                let row = i * words
+                for d in deps[i] {
+                    bits[row + d >> 6] |= 1 << UInt64(d & 63)
+                    let from = d * words
+                    for w in 0..<words { bits[row + w] |= bits[from + w] }
                 }
             }
-            return set
-        }
-    }
-
-    static func searchAncestors(_ deps: [Set<Int>]) -> [Set<Int>] {
-        var result: [Set<Int>] = Array(repeating: [], count: deps.count)
-        for i in deps.indices {
-            var seen = Set<Int>()
-            var stack = Array(deps[i])
-            while let d = stack.popLast() {
-                if seen.insert(d).inserted { stack.append(contentsOf: deps[d]) }
-            }
-            result[i] = seen
         }
         return result
     }
 
+    static func searchAncestors(_ deps: [[Int]]) -> Ancestry {
+        var result = Ancestry(count: deps.count)
+        for i in deps.indices {
+            var seen = Set<Int>()
+            var stack = deps[i]
+            while let d = stack.popLast() {
+                if seen.insert(d).inserted { stack.append(contentsOf: deps[d]) }
+            }
+            for d in seen { result.insert(d, in: i) }
+        }
+        return result
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import PipelineCore
 import PipelineYAML
 import Testing
@@ -270,4 +271,38 @@ struct ConditionDrawingTests {
         #expect(lines.contains("  s2 -.-> s3"))  // file order only: cleanup before finish, unlabelled
         #expect(lines.contains("  s0 ==>|\"if: steps.send.outcome == 'success'\"| s3"))
     }
+
+    @Test("the direct waits a run schedules by are the graph's dependencies, on 300 generated pipelines")
+    func directWaits() throws {
+        var random = SeededRandom(seed: 0x5EED_CA57)
+        var compared = 0
+        for _ in 0..<300 {
+            let n = Int.random(in: 1...24, using: &random)
+            var lines: [String] = []
+            for i in 0..<n {
+                var line = "  - { id: s\(i), uses: mass/speed"
+                if Bool.random(using: &random) {
+                    // needs: earlier steps only (no cycles), sometimes one twice, sometimes none.
+                    let count = i == 0 ? 0 : Int.random(in: 0...min(i, 4), using: &random)
+                    var needs = (0..<count).map { _ in "s\(Int.random(in: 0..<i, using: &random))" }
+                    if let first = needs.first, Int.random(in: 0..<5, using: &random) == 0 { needs.append(first) }
+                    line += ", needs: [\(needs.joined(separator: ", "))]"
+                }
+                if i > 0, Int.random(in: 0..<3, using: &random) == 0 {
+                    line += ", if: \"steps.s\(Int.random(in: 0..<i, using: &random)).outcome == 'success'\""
+                }
+                lines.append(line + " }")
+            }
+            let loaded = load(pipeline(lines.joined(separator: "\n")))
+            guard let p = loaded.pipeline, !loaded.hasErrors else {
+                Issue.record("generated pipeline did not load: \(loaded.diagnostics)")
+                continue
+            }
+            let g = StepGraph(p)
+            #expect(StepGraph.directWaits(p) == g.dependencies.map { $0.sorted() })
+            compared += 1
+        }
+        #expect(compared == 300)
+    }
 }
+

@@ -1,3 +1,4 @@
+import MasscastTesting
 import Testing
 
 @testable import WeChatPush
@@ -261,24 +262,10 @@ struct XMLReaderTests {
     }
 }
 
-/// A small deterministic generator (SplitMix64) for the fuzz loops.
-struct CallbackTestRandom: RandomNumberGenerator {
-    private var state: UInt64
+/// The fuzz loops' generator.
+typealias CallbackTestRandom = SeededRandom
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(in range: ClosedRange<Int>) -> Int {
-        Int.random(in: range, using: &self)
-    }
-
+extension SeededRandom {
     mutating func bytes(_ count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
     }

@@ -18,11 +18,9 @@ public struct StepGraph: Sendable {
 
     public init(_ pipeline: Pipeline) {
         self.pipeline = pipeline
-        let index = Dictionary(pipeline.steps.enumerated().map { ($1.id.value, $0) }, uniquingKeysWith: { a, _ in a })
         var edges: [Edge] = []
         var deps = [Set<Int>](repeating: [], count: pipeline.steps.count)
-        func add(_ from: Int, _ to: Int, _ reason: EdgeReason) {
-            guard from != to else { return }
+        Self.forEachWait(pipeline) { from, to, reason in
             if deps[to].contains(from) {
                 // A step that also reads an earlier one it waits for by file order: the edge
                 // passes a value, which is what a picture should show.
@@ -34,16 +32,40 @@ public struct StepGraph: Sendable {
             deps[to].insert(from)
             edges.append(Edge(from: from, to: to, reason: reason))
         }
-        for (i, step) in pipeline.steps.enumerated() {
-            if let needs = step.needs {
-                for n in needs { if let j = index[n.value] { add(j, i, .needs) } }
-            } else {
-                for j in 0..<i { add(j, i, .order) }
-            }
-            for r in step.references { if let j = index[r.value], j < i { add(j, i, .reference) } }
-        }
         self.edges = edges
         self.dependencies = deps
+    }
+
+    /// The steps each step waits for directly (`dependencies`, each list ascending), without
+    /// the edges: what running a pipeline needs, at the cost of its number of waits. (A
+    /// pipeline of steps without `needs` has a wait for every pair of steps.)
+    public static func directWaits(_ pipeline: Pipeline) -> [[Int]] {
+        var waits = [[Int]](repeating: [], count: pipeline.steps.count)
+        // `listed[from] == to`: the wait is listed already (every wait of a step is given
+        // before those of the next step).
+        var listed = [Int](repeating: -1, count: pipeline.steps.count)
+        forEachWait(pipeline) { from, to, _ in
+            guard listed[from] != to else { return }
+            listed[from] = to
+            waits[to].append(from)
+        }
+        for i in waits.indices where !waits[i].isEmpty { waits[i].sort() }
+        return waits
+    }
+
+    /// Every wait of the pipeline, step by step in file order: a step's `needs` (or, without
+    /// `needs`, every step listed before it), then the earlier steps its expressions read. A
+    /// pair can be given twice (by order and by a reference); a step never waits for itself.
+    static func forEachWait(_ pipeline: Pipeline, _ body: (_ from: Int, _ to: Int, EdgeReason) -> Void) {
+        let index = Dictionary(pipeline.steps.enumerated().map { ($1.id.value, $0) }, uniquingKeysWith: { a, _ in a })
+        for (i, step) in pipeline.steps.enumerated() {
+            if let needs = step.needs {
+                for n in needs { if let j = index[n.value], j != i { body(j, i, .needs) } }
+            } else {
+                for j in 0..<i { body(j, i, .order) }
+            }
+            for r in step.references { if let j = index[r.value], j < i { body(j, i, .reference) } }
+        }
     }
 
     /// A cycle as a list of step indices (first repeated at the end), or `nil`.

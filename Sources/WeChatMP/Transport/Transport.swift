@@ -126,6 +126,13 @@ public final class AsyncHTTPTransport: WeChatTransport {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
+    /// The one event loop every request of the process runs on, its connection's channel and
+    /// its task alike. Left to the client (`.indifferent`), a request's task is placed on any
+    /// loop of the group and its connection's channel often on another, so every read, write
+    /// and completion of the call crosses between two loop threads: a wake-up each way. The
+    /// process makes its calls one after another or a few at a time, which one loop carries.
+    private static let loop: any EventLoop = shared.eventLoopGroup.next()
+
     /// - Parameter maxResponseBytes: answers larger than this fail with `responseTooLarge`.
     public init(maxResponseBytes: Int = 1 << 20) {
         self.client = Self.shared
@@ -149,7 +156,7 @@ public final class AsyncHTTPTransport: WeChatTransport {
         }
         let delegate = CollectingDelegate(limit: maxResponseBytes)
         let deadline = NIODeadline.now() + TimeAmount(request.timeout)
-        let task = client.execute(request: r, delegate: delegate, deadline: deadline)
+        let task = client.execute(request: r, delegate: delegate, eventLoop: .delegateAndChannel(on: Self.loop), deadline: deadline)
         do {
             return try await task.futureResult.get()
         } catch {
