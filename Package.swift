@@ -56,7 +56,7 @@ let package = Package(
         // The system OpenSSL's libcrypto: WeChatPush's AES-256-CBC, one call per message.
         .systemLibrary(
             name: "CLibCrypto",
-            pkgConfig: "openssl",
+            pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
         ),
         // The inbound push protocol: callback signatures and AES crypto, the strict XML reader,

@@ -35,8 +35,9 @@ public struct RunService: Service {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
+                    // Named, not printed (a group names a service by reflecting all it holds).
                     .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
-                          failureTerminationBehavior: .gracefullyShutdownGroup)
+                          failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "masscast run")
                 ],
                 gracefulShutdownSignals: [.sigterm],
                 logger: Logger(label: "masscast.run", factory: { _ in SwiftLogNoOpLogHandler() })))
