@@ -26,7 +26,7 @@ struct Masscast: AsyncParsableCommand {
     /// `--help` and `--version` still exit 0.
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parse()
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -35,6 +35,26 @@ struct Masscast: AsyncParsableCommand {
         } catch {
             exitMappingUsageErrors(error)
         }
+    }
+
+    /// The command the arguments name. A command named first (`masscast run …`) is parsed on
+    /// its own: from the root, ArgumentParser also reflects every command's options to decide
+    /// where the arguments end (a few milliseconds of every run). Whatever that parse refuses
+    /// (`--help`, an error) is parsed again from the root, which answers as it always has:
+    /// usage, help and messages name `masscast`. (A command with subcommands of its own,
+    /// `runs list`, is parsed from the root.)
+    static func parse() throws -> any ParsableCommand {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let name = arguments.first,
+            let named = configuration.subcommands.first(where: { $0.configuration.commandName == name }),
+            let command = try? named.parseAsRoot(Array(arguments.dropFirst())),
+            // Not ArgumentParser's own answer (help, a completion script), which would name
+            // the command without `masscast`.
+            type(of: command) == named
+        {
+            return command
+        }
+        return try parseAsRoot()
     }
 
     /// ArgumentParser's `exit(withError:)`, except that a usage error (its exit code 64,

@@ -45,6 +45,9 @@ struct CLIConventionsTests {
             ["run", "pipelines/text-to-tag.yaml", "--fixture", "f.yaml"],  // --fixture needs --sandbox
             ["validate", "--format", "yaml"],
             ["no-such-command"],
+            // A command named first is parsed on its own; what it refuses is answered from the root.
+            ["runs", "list", "--limit", "none"],
+            ["runs", "no-such-command"],
         ])
     func usageErrors(arguments: [String]) async throws {
         let r = try await Self.masscast(arguments)
@@ -56,13 +59,16 @@ struct CLIConventionsTests {
 
     @Test("--help exits 0 and --version prints what the docs say")
     func helpAndVersion() async throws {
-        for arguments in [["--help"], ["run", "--help"], ["help", "run"]] {
+        for arguments in [["--help"], ["run", "--help"], ["help", "run"], ["runs", "list", "--help"], ["run", "-h"]] {
             let r = try await Self.masscast(arguments)
             #expect(r.status == 0, "\(arguments): \(r.err)")
             #expect(r.out.contains("USAGE: masscast"))
         }
         let version = try await Self.masscast(["--version"])
         #expect(version.status == 0)
+        // --version anywhere, as ArgumentParser answers it from the root.
+        let late = try await Self.masscast(["run", "pipelines/text-to-tag.yaml", "--version"])
+        #expect(late.status == 0 && late.out == version.out, "\(late.out)\(late.err)")
         let docs = try String(contentsOf: RunTestEnv.root.appendingPathComponent("docs/architecture.md"), encoding: .utf8)
         let line = try #require(docs.split(separator: "\n").first { $0.hasPrefix("masscast --version") })
         let documented = try #require(line.components(separatedBy: "print the version: ").last)
