@@ -291,6 +291,27 @@ struct ClientTests {
         }
     }
 
+    @Test("calls reuse their connections: one after another on one, eight at a time on at most eight")
+    func connectionsReused() async throws {
+        let server = try TestServer { _ in .delayed(milliseconds: 20, .json(#"{"errcode":0}"#)) }
+        defer { server.stop() }
+        let transport = AsyncHTTPTransport()
+        let request = TransportRequest(method: .post, url: server.baseURL + "/cgi-bin/x", body: Data("{}".utf8), timeout: .seconds(10))
+        for _ in 0..<10 { _ = try await transport.send(request) }
+        #expect(server.connections == 1)
+        for _ in 0..<5 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 { group.addTask { _ = try await transport.send(request) } }
+                try await group.waitForAll()
+            }
+        }
+        #expect(server.requests.count == 50)
+        // A pool that closed a connection after each concurrent call (AsyncHTTPClient's
+        // overflow connections, when every request requires one event loop) would open
+        // about twenty here: over the real API, a TLS handshake each.
+        #expect(server.connections <= 8, "\(server.connections) connections")
+    }
+
     func expectFailure<T>(_ call: @autoclosure () async throws(WeChatError) -> T, reason: TransportFailure.Code,
                           delivery: Delivery, sourceLocation: Testing.SourceLocation = #_sourceLocation) async
     {

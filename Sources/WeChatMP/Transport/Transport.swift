@@ -126,11 +126,14 @@ public final class AsyncHTTPTransport: WeChatTransport {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
-    /// The one event loop every request of the process runs on, its connection's channel and
-    /// its task alike. Left to the client (`.indifferent`), a request's task is placed on any
-    /// loop of the group and its connection's channel often on another, so every read, write
-    /// and completion of the call crosses between two loop threads: a wake-up each way. The
-    /// process makes its calls one after another or a few at a time, which one loop carries.
+    /// The event loop every request's task runs on, and where the pool opens its connections.
+    /// Left to the client (`.indifferent`), a request's task is placed on any loop of the group
+    /// and its connection's channel often on another, so every read, write and completion of
+    /// the call crosses between two loop threads: a wake-up each way. The process makes its
+    /// calls one after another or a few at a time, which one loop carries. The loop is
+    /// preferred (`.delegate(on:)`), not required (`.delegateAndChannel(on:)`): a required
+    /// loop makes the pool open a connection for a call that finds none idle there and close
+    /// it after the call, a new connection (a TLS handshake) for most concurrent calls.
     private static let loop: any EventLoop = shared.eventLoopGroup.next()
 
     /// - Parameter maxResponseBytes: answers larger than this fail with `responseTooLarge`.
@@ -156,7 +159,7 @@ public final class AsyncHTTPTransport: WeChatTransport {
         }
         let delegate = CollectingDelegate(limit: maxResponseBytes)
         let deadline = NIODeadline.now() + TimeAmount(request.timeout)
-        let task = client.execute(request: r, delegate: delegate, eventLoop: .delegateAndChannel(on: Self.loop), deadline: deadline)
+        let task = client.execute(request: r, delegate: delegate, eventLoop: .delegate(on: Self.loop), deadline: deadline)
         do {
             return try await task.futureResult.get()
         } catch {

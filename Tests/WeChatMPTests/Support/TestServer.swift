@@ -37,7 +37,8 @@ final class TestServer: @unchecked Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { [weak self] channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                self?.countConnection()
+                return channel.pipeline.configureHTTPServerPipeline().flatMap {
                     channel.pipeline.addHandler(Handler(server: self))
                 }
             }
@@ -51,6 +52,21 @@ final class TestServer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return log
+    }
+
+    private var accepted = 0
+
+    /// The connections accepted so far.
+    var connections: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return accepted
+    }
+
+    func countConnection() {
+        lock.lock()
+        accepted += 1
+        lock.unlock()
     }
 
     func record(_ r: Request) {
