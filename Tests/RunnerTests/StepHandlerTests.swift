@@ -269,6 +269,38 @@ struct StepHandlerTests {
         }
     }
 
+    @Test("a send's payload view is its digest view without the audience: the audience file is not read and hashed for it")
+    func sendPayloadViewLeavesOutAudience() async throws {
+        try await Rig.with(time: .virtual) { rig in
+            let audience = rig.dir.appendingPathComponent("audience.txt").path
+            try "o4WmZ0plan000000000000000001\n".write(toFile: audience, atomically: true, encoding: .utf8)
+            let path = try rig.write("view.yaml", """
+                version: 1
+                name: payload-view
+                account: brand-main
+                steps:
+                  - id: send
+                    uses: mass/send
+                    with:
+                      touser_file: audience.txt
+                      msgtype: text
+                      text: { content: "view" }
+                """)
+            let executor = try executor(rig, path, inputs: [], transport: rig.transport)
+            let step = try #require(try rig.load(path).steps.first)
+            let full = await executor.digestView(step)
+            let hashed = "sha256:" + Idempotency.digest(try Data(contentsOf: URL(fileURLWithPath: audience)))
+            #expect(full["touser_file"] == .string(hashed))
+            var expected = full
+            for key in ["touser", "touser_file", "touser_column", "clientmsgid"] { expected[key] = nil }
+            #expect(await executor.sendPayloadView(step) == expected)
+            #expect(await executor.sendPayloadView(step, scheme: .v2)["touser_file"] == nil)
+            // Gone, the file changes nothing in the view: it was never read for it.
+            try FileManager.default.removeItem(atPath: audience)
+            #expect(await executor.sendPayloadView(step) == expected)
+        }
+    }
+
     @Test("describe names a step's problem instead of a call: a missing audience file")
     func describeProblem() async throws {
         try await Rig.with(time: .virtual) { rig in
