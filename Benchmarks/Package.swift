@@ -3,8 +3,9 @@
 // swift-log keep theirs). Build from the repository root, in a scratch path of its own:
 //
 //   swift build -c release --package-path Benchmarks --scratch-path .build-bench/Benchmarks --product sandbox-bench-minimal
+//   (or sandbox-bench-nio, runner-bench-bare)
 //
-// Neither executable uses a masscast module: each is the floor a masscast benchmark is
+// No executable uses a masscast module: each is the floor a masscast benchmark is
 // measured against, so each depends only on the libraries masscast builds on, at the same
 // versions as the root Package.swift.
 import PackageDescription
@@ -19,6 +20,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "sandbox-bench-minimal", targets: ["sandbox-bench-minimal"]),
+        .executable(name: "sandbox-bench-nio", targets: ["sandbox-bench-nio"]),
         .executable(name: "runner-bench-bare", targets: ["runner-bench-bare"]),
     ],
     dependencies: [
@@ -36,6 +38,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "sandbox/MinimalRoute",
+            swiftSettings: strict
+        ),
+        // Under that floor (sandbox/floors.sh): the same answer from SwiftNIO's HTTP/1.1
+        // pipeline and one channel handler, to tell the framework's cost from NIO's.
+        .executableTarget(
+            name: "sandbox-bench-nio",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "sandbox/NIORoute",
             swiftSettings: strict
         ),
         // The floor of the runner benchmark (runner/run.sh): the same calls from a bare
