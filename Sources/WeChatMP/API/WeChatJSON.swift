@@ -25,9 +25,12 @@ public enum WeChatJSON {
         try encoder().encode(value)
     }
 
-    /// Decodes a `T` from `data` with ``decoder()``.
+    /// Decodes a `T` from `data`: what ``decoder()`` decodes, values and errors alike. A flat
+    /// answer object is read straight from its bytes (`FlatAnswerDecoder`), anything else by
+    /// ``decoder()``.
     public static func decode<T: Decodable>(_ type: T.Type = T.self, from data: Data) throws -> T {
-        try decoder().decode(type, from: data)
+        if let value = FlatAnswerDecoder.decode(type, from: data) { return value }
+        return try decoder().decode(type, from: data)
     }
 }
 

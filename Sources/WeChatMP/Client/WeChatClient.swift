@@ -193,7 +193,7 @@ public struct WeChatClient: Sendable {
         let redactor = Redactor(secrets: [token, tokens.credentials.secret.value])
         let answer: DecodedAnswer<Response>
         do {
-            answer = try WeChatJSON.decode(DecodedAnswer<Response>.self, from: response.body)
+            answer = try DecodedAnswer<Response>.decode(from: response.body)
         } catch {
             throw WeChatError.invalidResponse(
                 "the answer is not JSON", endpoint: endpoint, errorClass: .transient, delivery: .maybeReceived)
@@ -268,6 +268,16 @@ struct DecodedAnswer<Response: Decodable>: Decodable {
     let response: Result<Response, any Error>?
     /// With errcode 45065: the msg_id of the send made earlier under the same clientmsgid.
     let earlierSend: SendResponse?
+
+    /// The answer in `body`, read straight from its bytes when it is a flat object that decodes
+    /// completely (`FlatAnswerDecoder`); otherwise, and whenever the response could not be read
+    /// (so that the error kept is `JSONDecoder`'s), by ``WeChatJSON/decoder()``.
+    static func decode(from body: Data) throws -> DecodedAnswer {
+        if let answer = FlatAnswerDecoder.decode(DecodedAnswer.self, from: body) {
+            if case .failure = answer.response {} else { return answer }
+        }
+        return try WeChatJSON.decoder().decode(DecodedAnswer.self, from: body)
+    }
 
     /// Throws only when the body is no JSON object (`APIStatus` cannot be read).
     init(from decoder: any Decoder) throws {
