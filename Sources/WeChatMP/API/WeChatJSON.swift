@@ -20,9 +20,11 @@ public enum WeChatJSON {
         JSONDecoder()
     }
 
-    /// Encodes `value` with ``encoder()``.
+    /// Encodes `value`: the bytes ``encoder()`` writes. A flat object is written straight to
+    /// bytes (`FlatRequestEncoder`), anything else by ``encoder()``.
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
-        try encoder().encode(value)
+        if let data = FlatRequestEncoder.encode(value) { return data }
+        return try encoder().encode(value)
     }
 
     /// Decodes a `T` from `data`: what ``decoder()`` decodes, values and errors alike. A flat

@@ -136,7 +136,7 @@ public struct WeChatClient: Sendable {
     {
         let data: Data
         do {
-            data = try WeChatJSON.encoder().encode(body)
+            data = try WeChatJSON.encode(body)
         } catch {
             throw WeChatError.invalidRequest("could not encode the request", endpoint: endpoint)
         }

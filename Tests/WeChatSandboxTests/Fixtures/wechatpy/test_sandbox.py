@@ -535,6 +535,9 @@ def test_push_safe_mode_decrypts_with_wechatpy(client, sandbox, receiver, ledger
     assert event.target == "gh_5d1c0e8f7a93"  # ToUserName: the account's original id
     assert abs(event.create_time.timestamp() - time.time()) < 120, "CreateTime follows the wall clock"
     assert client.message.get_mass(msg_id)["msg_status"] == "SEND_SUCCESS"
+    # The receiver has the push before the sandbox has its answer: the push stays
+    # "delivering" until then.
+    sandbox.wait_idle()
     push = [p for p in sandbox.pushes() if p["msg_id"] == msg_id]
     assert len(push) == 1 and push[0]["status"] == "delivered" and push[0]["mode"] == "safe"
     assert [a["ok"] for a in push[0]["attempts"]] == [True]
