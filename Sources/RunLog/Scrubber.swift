@@ -50,20 +50,29 @@ public struct Scrubber: Sendable, Hashable {
     }
 
     /// `text` with every secret replaced by `[redacted]`.
+    ///
+    /// The text is searched in place (a native string's UTF-8 storage); a copy is made only
+    /// when a secret is found.
     public func scrub(_ text: String) -> String {
         if patterns.isEmpty || text.utf8.count < Scrubber.minimumLength { return text }
-        let bytes = Array(text.utf8)
+        let searched = text.utf8.withContiguousStorageIfAvailable { buffer -> String? in
+            redacted(UnsafeRawBufferPointer(buffer))
+        }
+        if let searched { return searched ?? text }
+        return Array(text.utf8).withUnsafeBytes { redacted($0) } ?? text
+    }
+
+    /// The bytes with every secret replaced, or `nil` when they hold none.
+    private func redacted(_ bytes: UnsafeRawBufferPointer) -> String? {
         var spans: [(start: Int, end: Int)] = []
-        bytes.withUnsafeBytes { haystack in
-            for pattern in patterns {
-                var from = 0
-                while let at = SecretBytes.firstOffset(of: pattern, in: haystack, from: from) {
-                    spans.append((at, at + pattern.count))
-                    from = at + 1
-                }
+        for pattern in patterns {
+            var from = 0
+            while let at = SecretBytes.firstOffset(of: pattern, in: bytes, from: from) {
+                spans.append((at, at + pattern.count))
+                from = at + 1
             }
         }
-        if spans.isEmpty { return text }
+        if spans.isEmpty { return nil }
         spans.sort { $0.start < $1.start }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
