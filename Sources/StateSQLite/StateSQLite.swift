@@ -678,6 +678,26 @@ public final class SQLiteStateStore: StateStore, Sendable {
         try queue.close()
     }
 
+    /// What a state file's schema is, for the test that the new file's schema is the migrated
+    /// one: every object SQLite keeps (`type name table sql`, sorted), `user_version`, the
+    /// applied migrations and the keys of `store_meta`. Not public.
+    static func schemaForTesting(at path: String) throws -> [String] {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            let objects = try Row.fetchAll(
+                db, sql: "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+            ).map { row -> String in
+                let sql: String? = row["sql"]
+                return "\(row["type"] as String) \(row["name"] as String) \(row["tbl_name"] as String) \(sql ?? "-")"
+            }
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? -1
+            let migrations = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+            let meta = try String.fetchAll(db, sql: "SELECT key FROM store_meta ORDER BY key")
+            return objects + ["user_version \(version)", "migrations \(migrations)", "store_meta \(meta)"]
+        }
+    }
+
     /// Runs raw SQL on the writer connection: for tests that simulate other versions of
     /// masscast or damage. Not public.
     func executeForTesting(_ sql: String) throws {
@@ -821,14 +841,16 @@ public final class SQLiteStateStore: StateStore, Sendable {
         }
     }
 
-    /// Applies the migrations, refusing a file from a newer masscast. Two processes opening a
-    /// new file at once may race on the first migration: the loser sees it applied and retries.
+    /// Gives a new file the current schema at once, or applies the migrations, refusing a file
+    /// from a newer masscast. Two processes opening a new file at once may race on its
+    /// creation or its first migration: the loser sees it done and retries.
     private static func migrate(_ pool: DatabasePool, path: String) throws {
         let migrator = Schema.migrator
         var attempt = 0
         while true {
             attempt += 1
             do {
+                if attempt == 1 { try createIfNew(pool) }
                 let (userVersion, unknown) = try pool.read { db in
                     (
                         try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
@@ -850,6 +872,26 @@ public final class SQLiteStateStore: StateStore, Sendable {
                 continue
             } catch {
                 throw StateStoreError.wrap(error, action: "cannot prepare", path: path)
+            }
+        }
+    }
+
+    /// A file with nothing in it gets ``Schema/current`` in one transaction, with the store's
+    /// id, the migrations it stands for and its `user_version`; any other file is left to the
+    /// migrations.
+    private static func createIfNew(_ pool: DatabasePool) throws {
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                guard try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") == 0 else { return .commit }
+                try db.execute(sql: Schema.current)
+                try db.execute(
+                    sql: "INSERT INTO store_meta (key, value) VALUES ('store_id', ?)",
+                    arguments: [UUID().uuidString.lowercased()])
+                for identifier in Schema.currentMigrations {
+                    try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [identifier])
+                }
+                try db.execute(sql: "PRAGMA user_version = \(Schema.version)")
+                return .commit
             }
         }
     }
