@@ -850,7 +850,8 @@ public final class SQLiteStateStore: StateStore, Sendable {
         while true {
             attempt += 1
             do {
-                if attempt == 1 { try createIfNew(pool) }
+                // A file created here is current: nothing to read back or migrate.
+                if attempt == 1, try createIfNew(pool) { return }
                 let (userVersion, unknown) = try pool.read { db in
                     (
                         try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
@@ -878,11 +879,13 @@ public final class SQLiteStateStore: StateStore, Sendable {
 
     /// A file with nothing in it gets ``Schema/current`` in one transaction, with the store's
     /// id, the migrations it stands for and its `user_version`; any other file is left to the
-    /// migrations.
-    private static func createIfNew(_ pool: DatabasePool) throws {
+    /// migrations. `true` when this call created the schema.
+    private static func createIfNew(_ pool: DatabasePool) throws -> Bool {
         try pool.writeWithoutTransaction { db in
+            var created = false
             try db.inTransaction(.immediate) {
                 guard try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") == 0 else { return .commit }
+                created = true
                 try db.execute(sql: Schema.current)
                 try db.execute(
                     sql: "INSERT INTO store_meta (key, value) VALUES ('store_id', ?)",
@@ -893,6 +896,7 @@ public final class SQLiteStateStore: StateStore, Sendable {
                 try db.execute(sql: "PRAGMA user_version = \(Schema.version)")
                 return .commit
             }
+            return created
         }
     }
 
