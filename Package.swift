@@ -211,7 +211,7 @@ let package = Package(
         .testTarget(
             name: "WeChatMPTests",
             dependencies: [
-                "WeChatMP", "PipelineCore",
+                "WeChatMP", "PipelineCore", "MasscastTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

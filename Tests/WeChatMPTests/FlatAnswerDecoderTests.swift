@@ -1,4 +1,5 @@
 import Foundation
+import MasscastTesting
 import Testing
 @testable import WeChatMP
 
@@ -51,7 +52,7 @@ struct FlatAnswerDecoderTests {
     /// `WeChatJSON.decode` (the short way first) and `DecodedAnswer.decode` give exactly what
     /// `JSONDecoder` gives, or fail with the same error.
     @Test func sameAsJSONDecoder() throws {
-        var random = SplitMix(seed: 20_261_204)
+        var random = SeededRandom(seed: 20_261_204)
         var flat = 0
         for index in 0..<4_000 {
             let body = Data(Self.body(&random).utf8)
@@ -128,7 +129,7 @@ struct FlatAnswerDecoderTests {
 
     private static let spaces = ["", "", "", " ", "\n", "\t", " \r\n "]
 
-    static func body(_ random: inout SplitMix) -> String {
+    static func body(_ random: inout SeededRandom) -> String {
         if random.below(40) == 0 { return ["", "null", "[]", "\"x\"", "{", "{\"errcode\":0", "{}"][random.below(7)] }
         var fields: [String] = []
         let count = random.below(6)
@@ -153,18 +154,7 @@ struct FlatAnswerDecoderTests {
     }
 }
 
-/// SplitMix64: a small seeded generator, so that a failing body can be found again.
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SeededRandom {
+    /// A number in `0..<bound`.
     mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
