@@ -9,9 +9,12 @@
 #            Targets: ratio <= 1.5, masscast's peak RSS <= 100 MB.
 # Both sides are timed as whole processes (wall time, /usr/bin/time -v for peak RSS).
 #
+#   start:   (ONLY=start only) whole processes timed with hyperfine: a one-step run, a run
+#            whose step is skipped, validate, --version, and the bare client's start and one
+#            call; where a run's start goes (docs/benchmarks.md, "Issue 15, seventh pass").
 # Settings (environment): GET_ROUNDS (10), ROUNDS (5, million rounds), STEPS (200),
-# OPENIDS (1000000), ONLY (all | get | million), PORT (a free port), MASSCAST and BARE
-# (paths of prebuilt release binaries: skip the build).
+# OPENIDS (1000000), ONLY (all | get | million | start), START_RUNS (40), PORT (a free port),
+# MASSCAST and BARE (paths of prebuilt release binaries: skip the build).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -78,8 +81,10 @@ S=http://127.0.0.1:$PORT
 # 3. Inputs.
 python3 "$HERE/gen.py" config "$OUT/masscast.yaml" "$S"
 python3 "$HERE/gen.py" get "$OUT/get/get.yaml" "$STEPS"
+python3 "$HERE/gen.py" get "$OUT/get/get1.yaml" 1
+python3 "$HERE/gen.py" skip "$OUT/get/skip1.yaml"
 OPENID_FILE=$OUT/openids-$OPENIDS.txt
-if [ "$ONLY" != get ]; then
+if [ "$ONLY" = all ] || [ "$ONLY" = million ]; then
     if [ ! -s "$OPENID_FILE" ]; then
         say "writing $OPENIDS OpenIDs"
         python3 Benchmarks/audience/gen-openids.py "$OPENIDS" "$OPENID_FILE"
@@ -153,12 +158,42 @@ if [ "$ONLY" != million ]; then
         fi
     }
     # Warm-up (round 0, discarded), then rounds; the side that goes first alternates.
-    run_get masscast 0
-    run_get bare 0
-    for round in $(seq "$GET_ROUNDS"); do
-        if [ $((round % 2)) = 1 ]; then sides="masscast bare"; else sides="bare masscast"; fi
-        for side in $sides; do run_get "$side" "$round"; done
-    done
+    if [ "$ONLY" != start ]; then
+        run_get masscast 0
+        run_get bare 0
+        for round in $(seq "$GET_ROUNDS"); do
+            if [ $((round % 2)) = 1 ]; then sides="masscast bare"; else sides="bare masscast"; fi
+            for side in $sides; do run_get "$side" "$round"; done
+        done
+    else
+        # Where a run's start goes: whole processes side by side, a new state file each time.
+        command -v hyperfine >/dev/null || die "hyperfine is needed for ONLY=start (apt-get install hyperfine)"
+        START_RUNS=${START_RUNS:-40}
+        ST=$D/start-state.sqlite
+        fresh="rm -f $ST $ST-wal $ST-shm"
+        run_args="--config $OUT/masscast.yaml --state $ST --log-format json"
+        # Every timed command must succeed (hyperfine's -i is only for the bare client's
+        # start, which exits 1 with its usage).
+        for pipeline in get1 skip1; do
+            $fresh
+            "$MASSCAST" run "$D/$pipeline.yaml" $run_args --input "msg_id=$MSG_ID" >/dev/null 2>"$D/start-$pipeline.log" \
+                || die "masscast run $pipeline.yaml failed (see $D/start-$pipeline.log)"
+        done
+        "$MASSCAST" validate "$D/get1.yaml" --config "$OUT/masscast.yaml" >/dev/null || die "masscast validate failed"
+        "$BARE" get "$S" "$APPID" "$SECRET" "$MSG_ID" 1 >/dev/null || die "the bare client failed"
+        say "start: $START_RUNS runs of each process"
+        hyperfine -N -w 3 -r "$START_RUNS" --prepare "$fresh" --export-markdown "$D/start.md" --export-json "$D/start.json" \
+            -n "masscast run, one mass/get step" "$MASSCAST run $D/get1.yaml $run_args --input msg_id=$MSG_ID" \
+            -n "masscast run, one step skipped (no call)" "$MASSCAST run $D/skip1.yaml $run_args --input msg_id=$MSG_ID" \
+            -n "masscast validate, the same pipeline and config" "$MASSCAST validate $D/get1.yaml --config $OUT/masscast.yaml" \
+            -n "masscast --version" "$MASSCAST --version" \
+            -n "bare: its token and one call" "$BARE get $S $APPID $SECRET $MSG_ID 1" \
+            -n "bare: its start (no arguments)" "$BARE" \
+            -i >&2
+        stop_sandbox
+        tee "$OUT/results.md" <"$D/start.md"
+        exit 0
+    fi
     curl -sS "$S/sandbox/sends" >"$D/sends.json"
     stop_sandbox
 fi
