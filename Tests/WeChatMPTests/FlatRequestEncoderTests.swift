@@ -13,6 +13,12 @@ struct FlatRequestEncoderTests {
         #expect(String(decoding: body, as: UTF8.self) == #"{"msg_id":"1000000001"}"#)
         #expect(body == (try WeChatJSON.encoder().encode(get)))
         #expect(FlatRequestEncoder.encode(SpeedGetRequest()) == (try WeChatJSON.encoder().encode(SpeedGetRequest())))
+        // encodeIfPresent with nil writes nothing, as JSONEncoder does.
+        for value in [PreviewResponse(msgID: nil), PreviewResponse(msgID: 5)] {
+            #expect(FlatRequestEncoder.encode(value) == (try WeChatJSON.encoder().encode(value)))
+        }
+        let send = SendResponse(msgID: 34182, msgDataID: 206_227_730)
+        #expect(FlatRequestEncoder.encode(send) == (try WeChatJSON.encoder().encode(send)))
     }
 
     /// Generated flat values with tricky keys (case, digits, `_`) and strings (every control
