@@ -16,7 +16,7 @@ import Foundation
 enum FlatAnswerDecoder {
     /// The decoded value, or `nil` when the body must go through `JSONDecoder`.
     static func decode<T: Decodable>(_ type: T.Type, from data: Data) -> T? {
-        if FlatDecoding.isSpecial(type) { return nil }
+        if FlatCoding.isSpecial(type) { return nil }
         guard let object = data.withUnsafeBytes({ FlatObject(parsing: $0) }) else { return nil }
         let state = FlatDecoding.State()
         let value: T
@@ -241,16 +241,9 @@ enum FlatDecoding {
         var gaveUp = false
     }
 
-    struct GaveUp: Error {}
-
-    /// Types `JSONDecoder` decodes by its own strategies rather than by their `init(from:)`.
-    static func isSpecial<T>(_ type: T.Type) -> Bool {
-        type == Date.self || type == Data.self || type == URL.self || type == Decimal.self
-    }
-
-    static func giveUp(_ state: State) -> GaveUp {
+    static func giveUp(_ state: State) -> FlatCoding.GaveUp {
         state.gaveUp = true
-        return GaveUp()
+        return FlatCoding.GaveUp()
     }
 
     static func bool(_ value: FlatScalar?, _ state: State) throws -> Bool {
@@ -316,7 +309,7 @@ private struct FlatKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try FlatDecoding.integer(value(key), state) }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        if FlatDecoding.isSpecial(type) { throw FlatDecoding.giveUp(state) }
+        if FlatCoding.isSpecial(type) { throw FlatDecoding.giveUp(state) }
         return try T(from: FlatValueDecoder(value: value(key), state: state, codingPath: codingPath + [key]))
     }
 
@@ -366,7 +359,7 @@ private struct FlatValueDecoder: Decoder, SingleValueDecodingContainer {
     func decode(_ type: UInt64.Type) throws -> UInt64 { try FlatDecoding.integer(value, state) }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        if FlatDecoding.isSpecial(type) { throw FlatDecoding.giveUp(state) }
+        if FlatCoding.isSpecial(type) { throw FlatDecoding.giveUp(state) }
         return try T(from: self)
     }
 }

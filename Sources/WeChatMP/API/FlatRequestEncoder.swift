@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCore
 
 /// Writes a flat request body (`{"msg_id":"1000000001"}`: keys whose values are strings,
 /// integers, booleans or `null`) straight to bytes, byte for byte what
@@ -11,7 +12,7 @@ import Foundation
 enum FlatRequestEncoder {
     /// The body, or `nil` when it must be encoded by `JSONEncoder`.
     static func encode<T: Encodable>(_ value: T) -> Data? {
-        if FlatDecoding.isSpecial(T.self) { return nil }
+        if FlatCoding.isSpecial(T.self) { return nil }
         let state = FlatEncoding.State()
         do {
             try value.encode(to: FlatObjectEncoder(state: state))
@@ -26,7 +27,7 @@ enum FlatRequestEncoder {
         out.reserveCapacity(2 + fields.reduce(0) { $0 + $1.key.utf8.count + $1.json.count + 4 })
         for (index, field) in fields.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            FlatEncoding.appendQuoted(field.key, to: &out)
+            out.append(contentsOf: FlatEncoding.quoted(field.key))
             out.append(UInt8(ascii: ":"))
             out.append(contentsOf: field.json)
         }
@@ -49,44 +50,15 @@ enum FlatEncoding {
         }
     }
 
-    struct GaveUp: Error {}
-
-    static func giveUp(_ state: State) -> GaveUp {
+    static func giveUp(_ state: State) -> FlatCoding.GaveUp {
         state.gaveUp = true
-        return GaveUp()
+        return FlatCoding.GaveUp()
     }
 
-    /// `text` as a JSON string the way `JSONEncoder` writes it without escaping slashes: `"`
-    /// and `\` escaped, the control characters as `\b \f \n \r \t` or `\u00XX`, everything
-    /// else (non-ASCII included) as its UTF-8 bytes.
-    static func appendQuoted(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    static func quoted(_ text: String) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count + 2)
-        appendQuoted(text, to: &out)
-        return out
-    }
+    /// `text` as a JSON string: `PipelineCore`'s `JSONText` writes it as `JSONEncoder` does
+    /// without escaping slashes (`"` and `\` escaped, control characters as `\b \f \n \r \t` or
+    /// `\u00XX`, everything else as its UTF-8 bytes); `FlatRequestEncoderTests` compares.
+    static func quoted(_ text: String) -> [UInt8] { Array(JSONText.quoted(text).utf8) }
 
     static func integer<I: FixedWidthInteger>(_ value: I) -> [UInt8] { Array(String(value).utf8) }
 }
@@ -136,7 +108,7 @@ private struct FlatKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContaine
     mutating func encode(_ value: UInt64, forKey key: Key) throws { state.add(key.stringValue, FlatEncoding.integer(value)) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        if FlatDecoding.isSpecial(T.self) { throw FlatEncoding.giveUp(state) }
+        if FlatCoding.isSpecial(T.self) { throw FlatEncoding.giveUp(state) }
         let single = FlatValueEncoder(state: state)
         try value.encode(to: single)
         guard let json = single.box.json, single.box.writes == 1 else { throw FlatEncoding.giveUp(state) }
@@ -213,7 +185,7 @@ private struct FlatValueEncoder: Encoder, SingleValueEncodingContainer {
     mutating func encode(_ value: UInt64) throws { set(FlatEncoding.integer(value)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        if FlatDecoding.isSpecial(T.self) { throw FlatEncoding.giveUp(state) }
+        if FlatCoding.isSpecial(T.self) { throw FlatEncoding.giveUp(state) }
         try value.encode(to: self)
     }
 }

@@ -36,6 +36,19 @@ public enum WeChatJSON {
     }
 }
 
+/// What `FlatAnswerDecoder` and `FlatRequestEncoder` share: the types they leave to
+/// Foundation's coders, and the error that says one gave up.
+enum FlatCoding {
+    /// Thrown (and recorded) when a flat coder cannot be sure of Foundation's result.
+    struct GaveUp: Error {}
+
+    /// Types `JSONDecoder` and `JSONEncoder` code by their own strategies rather than by the
+    /// type's `init(from:)` or `encode(to:)`.
+    static func isSpecial<T>(_ type: T.Type) -> Bool {
+        type == Date.self || type == Data.self || type == URL.self || type == Decimal.self
+    }
+}
+
 // MARK: - Tolerant decoding helpers (internal)
 
 extension KeyedDecodingContainer {

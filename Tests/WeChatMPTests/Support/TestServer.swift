@@ -37,9 +37,10 @@ final class TestServer: @unchecked Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { [weak self] channel in
-                self?.countConnection()
+                let server = self
+                server?.countConnection()
                 return channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(Handler(server: self))
+                    channel.pipeline.addHandler(Handler(server: server))
                 }
             }
         channel = try bootstrap.bind(host: "127.0.0.1", port: 0).wait()
