@@ -154,11 +154,14 @@ let package = Package(
             name: "CallbackServer",
             dependencies: [
                 "WeChatPush", "RunState", "PipelineCore", "ServiceHost", "RunLog",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -277,9 +280,7 @@ let package = Package(
         .testTarget(
             name: "CallbackServerTests",
             dependencies: [
-                "CallbackServer", "WeChatPush", "WeChatMP", "RunState", "StateSQLite", "StatePostgres", "MasscastTesting", "WeChatSandbox", "RunLog",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "CallbackServer", "WeChatPush", "WeChatMP", "RunState", "StateSQLite", "StatePostgres", "MasscastTesting", "WeChatSandbox", "RunLog", "ServiceHost",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"],

@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import Logging
 import RunState
 import ServiceHost
@@ -51,7 +50,7 @@ public final class RunningListener: Sendable {
         if logger == nil { log.logLevel = .warning }
         let handler = try CallbackHandler(configuration: configuration, store: store, metrics: metrics, logger: log)
         let service = try await RunningService.start(name: "the listener", host: host, port: port) { onRunning in
-            ListenerServer.application(handler: handler, host: host, port: port, onRunning: onRunning)
+            ListenerServer(handler: handler, host: host, port: port, onRunning: onRunning)
         }
         return RunningListener(handler: handler, service: service)
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CallbackServer
 import Foundation
-import Hummingbird
 import Logging
 import MasscastApp
 import PipelineCore
@@ -86,10 +85,10 @@ struct Listen: AsyncParsableCommand {
             logger.warning("\(warning)", metadata: ["event": "state.pooler"])
         }
         let host = self.host
-        let app = ListenerServer.application(handler: handler, host: host, port: port, logger: logger) { bound in
+        let server = ListenerServer(handler: handler, host: host, port: port, logger: logger) { bound in
             setup.logStarted(host: host, port: bound, logger: logger)
         }
-        try await runServer(port: port, what: "masscast listen") { try await app.runService() }
+        try await runServer(port: port, what: "masscast listen") { try await server.runService() }
         setup.logStopped(logger: logger)
     }
 }

@@ -1,7 +1,5 @@
 import CallbackServer
 import Foundation
-import Hummingbird
-import HummingbirdTesting
 import RunState
 import Testing
 import WeChatMP
@@ -157,41 +155,36 @@ struct LiveListenerTests {
         }
     }
 
-    @Test("Hummingbird live test: other methods get 405, unknown paths 404, content types")
+    @Test("other methods get 405 with Allow, unknown paths 404, content types; a push on the bare path")
     func methodsOverHTTP() async throws {
-        let temp = try TempStore()
-        let handler = try CallbackHandler(configuration: Accounts.configuration(), store: temp.store, logger: LogCapture().logger)
-        let app = ListenerServer.application(handler: handler, port: 0)
-        try await app.test(.live) { client in
-            for method in [HTTPRequest.Method.put, .delete, .patch, .head, .trace, .init("PROPFIND")!] {
+        try await LiveListener.with { live in
+            let port = live.running.port
+            for method in ["PUT", "DELETE", "PATCH", "HEAD", "TRACE", "PROPFIND"] {
                 for path in ["/wechat/callback/brand-main", "/wechat/callback"] {
-                    try await client.execute(uri: path, method: method) { response in
-                        #expect(response.status == .methodNotAllowed, "\(method) \(path)")
-                        if method != .head { #expect(String(buffer: response.body) == "method_not_allowed") }
-                    }
+                    let answer = try await HTTPExchange.one(port: port, method: method, target: path)
+                    #expect(answer.status == 405, "\(method) \(path)")
+                    #expect(answer.headers["allow"] == "GET, POST", "\(method) \(path)")
+                    if method != "HEAD" { #expect(answer.body == "method_not_allowed") } else { #expect(answer.body.isEmpty) }
                 }
             }
-            // Elsewhere a method without a route is still 404.
-            try await client.execute(uri: "/wechat/callback/brand-main/deeper", method: .trace) { response in
-                #expect(response.status == .notFound)
-            }
-            try await client.execute(uri: "/elsewhere", method: .post) { response in
-                #expect(response.status == .notFound)
-            }
-            try await client.execute(uri: "/metrics", method: .get) { response in
-                #expect(response.status == .ok)
-                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
-            }
+            // Elsewhere a method without a route is 404; /metrics and /healthz are GET only.
+            #expect(try await HTTPExchange.one(port: port, method: "TRACE", target: "/wechat/callback/brand-main/deeper").status == 404)
+            #expect(try await HTTPExchange.one(port: port, method: "POST", target: "/elsewhere").status == 404)
+            #expect(try await HTTPExchange.one(port: port, method: "GET", target: "/wechat/callbackx").status == 404)
+            let postMetrics = try await HTTPExchange.one(port: port, method: "POST", target: "/metrics")
+            #expect(postMetrics.status == 405 && postMetrics.headers["allow"] == "GET")
+            let metrics = try await HTTPExchange.one(port: port, method: "GET", target: "/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+            #expect(metricValue(metrics.body, #"masscast_listener_pushes_rejected_total{reason="method_not_allowed"}"#) == 12)
             let push = Push.finish(Accounts.news, msgID: 1000001201).plain()
             let query = push.query.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
-            try await client.execute(
-                uri: "/wechat/callback?\(query)", method: .post, body: ByteBuffer(bytes: push.body)
-            ) { response in
-                #expect(response.status == .ok && String(buffer: response.body) == "success")
-                #expect(response.headers[.contentType] == "text/plain; charset=utf-8")
-            }
+            let stored = try await HTTPExchange.one(port: port, method: "POST", target: "/wechat/callback?\(query)", body: push.body)
+            #expect(stored.status == 200 && stored.body == "success")
+            #expect(stored.headers["content-type"] == "text/plain; charset=utf-8")
+            #expect(stored.headers["server"] == "masscast-listen")
+            #expect(try await live.temp.events(Accounts.news, [1000001201]).count == 1)
         }
-        #expect(try await temp.events(Accounts.news, [1000001201]).count == 1)
     }
 }
 

@@ -31,7 +31,8 @@ struct TerminalTests {
         }
 
         /// Starts the tmux server (with the session) by `posix_spawn` and `waitpid`: the server
-        /// forks off and keeps the descriptors it inherited, so `Process` would wait for it forever.
+        /// forks off and keeps the descriptors it inherited, so a child that waits for its
+        /// output would wait forever; it inherits only standard input, output and error.
         func startSession(_ arguments: [String]) throws {
             let argv = [TerminalTests.tmux!, "-L", socket, "-f", "/dev/null"] + arguments
             var environment = ProcessInfo.processInfo.environment
@@ -43,6 +44,13 @@ struct TerminalTests {
             defer { posix_spawn_file_actions_destroy(&actions) }
             for fd: Int32 in [0, 1, 2] {
                 posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+            }
+            // Nothing else of the test process: the tmux server outlives the test, and with an
+            // inherited listening socket or connection it would keep a port bound and a
+            // connection open after the test's server closed it.
+            let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/fd")) ?? []).compactMap { Int32($0) }
+            for fd in open where fd > 2 && fcntl(fd, F_GETFD) >= 0 && fcntl(fd, F_GETFD) & FD_CLOEXEC == 0 {
+                posix_spawn_file_actions_addclose(&actions, fd)
             }
             var cArgs = argv.map { strdup($0) } + [nil]
             var cEnv = envp.map { strdup($0) } + [nil]
