@@ -30,8 +30,10 @@ GROUPS = [
     ("`Bounded` (body read and store; from 2026-12-03's third pass one task per wait and a shared `DeadlineSweeper`)",
      ["Bounded", "ResumeOnce", "DeadlineSweeper", "JoinedExpiry", "Task<>._sleep", "Clock.sleep", "_dispatch_timer", "dispatch_after", "_dispatch_mgr"]),
     ("`CallbackHandler`, the rest (routing, window, checks)", ["CallbackHandler."]),
-    ("`ListenerServer.respond` (collect the body, query dictionary, response)", ["ListenerServer.respond", "ListenerServer.response"]),
-    ("Hummingbird (router, HTTP channel, response writer)", ["Hummingbird", "RouterResponder", "HTTPChannelHandler", "HTTP1Channel",
+    ("the listener's own HTTP code: routes, body, query, answer (`ListenerHTTPHandler`, `Routes` since 2026-12-04; "
+     "before, `ListenerServer.respond`)",
+     ["ListenerHTTPHandler", "Routes.", "ListenerServer", "Connections."]),
+    ("Hummingbird (router, HTTP channel, response writer; the listener's server until 2026-12-04)", ["Hummingbird", "RouterResponder", "HTTPChannelHandler", "HTTP1Channel",
                                                              "RouterTrie", "ApplicationProtocol", "ResponseWriter"]),
     ("SwiftNIO event loops (sockets, HTTP parsing, writes)", ["SelectableEventLoop", "NIO"]),
     ("Swift concurrency runtime (task switches, continuations)", ["swift_task", "swift_job_run", "completeTaskWithClosure",
