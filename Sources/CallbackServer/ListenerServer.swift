@@ -451,6 +451,12 @@ final class ListenerHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             return
         }
         state = .reading(reading)
+        if head.version == .http1_1, head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+            // The client waits for this before it sends the body (curl does for bodies over
+            // 1 KiB), or for about a second when it does not come.
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+        }
         // The timer moves when the read burst ends (`channelReadComplete`), and only if the
         // body is still missing then: a request that arrives whole costs no timer.
         let due = NIODeadline.now() + routes.bodyTimeout

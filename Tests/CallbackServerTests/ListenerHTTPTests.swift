@@ -124,6 +124,42 @@ struct ListenerHTTPTests {
         }
     }
 
+    @Test("Expect: 100-continue gets 100 Continue before the body is sent; then the push is stored")
+    func expectContinue() async throws {
+        try await LiveListener.with { (live: LiveListener) async throws in
+            let push = Push.finish(Accounts.news, msgID: 1000001404).plain()
+            let query = push.query.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+            let head = Array(("POST /wechat/callback?\(query) HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+                + "Content-Length: \(push.body.count)\r\nConnection: close\r\n\r\n").utf8)
+            let port = live.running.port
+            let (interim, rest) = await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    guard let fd = loopbackConnection(port: port) else { return continuation.resume(returning: ("", [UInt8]())) }
+                    defer { close(fd) }
+                    var timeout = timeval(tv_sec: 30, tv_usec: 0)
+                    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                    _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    // Nothing more is sent until the server says to go on.
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                    let interim = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+                    _ = push.body.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    var rest: [UInt8] = []
+                    while true {
+                        let m = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                        if m <= 0 { break }
+                        rest += buffer[0..<m]
+                    }
+                    continuation.resume(returning: (interim, rest))
+                }
+            }
+            #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(interim)")
+            let final = HTTPExchange.parse(Array(interim.utf8) + rest).last
+            #expect(final?.status == 200 && final?.body == "success", "\(String(decoding: rest, as: UTF8.self))")
+            #expect(try await live.temp.events(Accounts.news, [1000001404]).count == 1)
+        }
+    }
+
     @Test("a chunked body that grows over the limit gets 413 and the connection closes; nothing stored")
     func chunkedOverLimit() async throws {
         try await LiveListener.with(Accounts.configuration(maxBodyBytes: 4096)) { live in
