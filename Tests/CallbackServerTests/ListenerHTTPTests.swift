@@ -179,12 +179,13 @@ struct ListenerHTTPTests {
         }
     }
 
-    @Test("a head over the limits (a 20 KiB field, 150 fields) gets 400 and the connection closes")
+    @Test("a head over the limits (a 20 KiB field, 150 fields, a 20 KiB target) gets 400 and the connection closes")
     func headLimits() async throws {
         try await LiveListener.with { live in
             let long = HTTPExchange.request(method: "GET", target: "/healthz", headers: [("X-Long", String(repeating: "a", count: 20 * 1024))])
             let many = HTTPExchange.request(method: "GET", target: "/healthz", headers: (0..<150).map { ("X-F\($0)", "v") })
-            for bytes in [long, many] {
+            let longTarget = HTTPExchange.request(method: "GET", target: "/healthz?" + String(repeating: "a", count: 20 * 1024))
+            for bytes in [long, many, longTarget] {
                 let (answer, closed) = await HTTPExchange.raw(port: live.running.port, bytes, readTimeout: 30)
                 #expect(HTTPExchange.parse(answer).first?.status == 400, "\(String(decoding: answer.prefix(100), as: UTF8.self))")
                 #expect(closed)
