@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import PipelineCore
 import RunState
 import ServiceLifecycle
 import UnixSignals
@@ -261,8 +262,9 @@ struct Routes: Sendable {
         }
     }
 
-    /// The query's parameters: the first of each name; names as sent, values percent-decoded
-    /// (a value that is not valid percent-encoding is kept as sent; `+` stays `+`).
+    /// The query's parameters: the first of each name; names as sent, values read by
+    /// `PercentDecoding` (a value that is not valid percent-encoding is kept as sent; `+`
+    /// stays `+`).
     static func queryParameters(_ query: Substring?) -> [String: String] {
         guard let query, !query.isEmpty else { return [:] }
         var parameters: [String: String] = [:]
@@ -278,40 +280,9 @@ struct Routes: Sendable {
                 value = pair[pair.endIndex...]
             }
             let key = String(Substring(name))
-            if parameters[key] == nil { parameters[key] = percentDecoded(value) }
+            if parameters[key] == nil { parameters[key] = PercentDecoding.decode(Substring(value)) }
         }
         return parameters
-    }
-
-    static func percentDecoded(_ text: Substring.UTF8View.SubSequence) -> String {
-        guard text.contains(UInt8(ascii: "%")) else { return String(Substring(text)) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.count)
-        var index = text.startIndex
-        while index < text.endIndex {
-            let byte = text[index]
-            if byte == UInt8(ascii: "%") {
-                let high = text.index(after: index)
-                guard high < text.endIndex, text.index(after: high) < text.endIndex,
-                    let h = hexValue(text[high]), let l = hexValue(text[text.index(after: high)])
-                else { return String(Substring(text)) }
-                bytes.append(h << 4 | l)
-                index = text.index(index, offsetBy: 3)
-            } else {
-                bytes.append(byte)
-                index = text.index(after: index)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self) ?? String(Substring(text))
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     static func storeIsReachable(_ store: any PushInbox) async -> Bool {

@@ -268,6 +268,7 @@ struct ListenerHTTPTests {
         #expect(q["bad"] == "%zz")
         #expect(q["plus"] == "a+b")
         #expect(q["flag"] == "")
+        #expect(Routes.queryParameters("v=%FFa")["v"] == "\u{FFFD}a")
         #expect(Routes.queryParameters(nil).isEmpty && Routes.queryParameters("").isEmpty)
         #expect(Routes.isCallbackPath("/wechat/callback", base: "/wechat/callback"))
         #expect(Routes.isCallbackPath("/wechat/callback/brand-main", base: "/wechat/callback"))
