@@ -66,6 +66,10 @@ public enum RunEvent: Sendable, Hashable {
     case sendAccepted(SendCall, to: String?, msgID: Int64)
     /// The journal shows the send as made: it is adopted, not made again (`send.adopted`).
     case sendAdopted(SendCall, runID: String, msgID: Int64?)
+    /// A rehearsal's adopted send was accepted by the in-process sandbox of an earlier
+    /// process, which is gone: the steps that ask about its msg_id cannot be rehearsed
+    /// against this sandbox (`send.adopted_from_gone_sandbox`, a warning after `send.adopted`).
+    case sendAdoptedFromGoneSandbox(SendCall, runID: String, msgID: Int64?)
     /// A send with an unknown outcome is repeated under its clientmsgid (`send.reconcile`).
     case sendReconciled(SendCall, runID: String)
     /// WeChat answered 45065, the send exists: adopted (`send.adopted`), or, when this store

@@ -31,6 +31,13 @@ extension RunEvent {
                 .notice,
                 "\(Self.label(call)) was already sent (run \(runID), msg_id \(msgID.map(String.init) ?? "?")); not sending again",
                 metadata)
+        case .sendAdoptedFromGoneSandbox(let call, let runID, let msgID):
+            var metadata = Self.metadata(call, event: "send.adopted_from_gone_sandbox")
+            if let msgID { metadata["msg_id"] = .stringConvertible(msgID) }
+            return RunLogLine(
+                .warning,
+                "\(Self.label(call)) was accepted by the in-process sandbox of an earlier rehearsal (run \(runID)), which ended with its process; this sandbox does not know msg_id \(msgID.map(String.init) ?? "?"), so the steps that ask about it (mass/get, mass/wait, mass/delete) fail with errcode 40059. To rehearse them, start a fresh rehearsal: with --rerun, or without --state",
+                metadata)
         case .sendReconciled(let call, let runID):
             return RunLogLine(
                 .notice,

@@ -257,6 +257,9 @@ extension RunExecutor {
                         "\(label) was already sent under \(key) (run \(existing.runID), msg_id \(existing.msgID.map(String.init) ?? "?")), and the pipeline was edited since: \(what). Nothing was sent now. To finish this broadcast as it was sent, restore what changed (git checkout) and run it again: nothing is sent twice. To send the edited version as a new broadcast, --rerun starts the next generation and SENDS AGAIN, to the whole audience of every send step\(sentSoFar.isEmpty ? "" : " (this generation has made \(sentSoFar) so far)")."))
                 }
                 events.emit(.sendAdopted(sendCall, runID: existing.runID, msgID: existing.msgID))
+                if rehearsal, let instance = existing.instance, instance != account.endpoint {
+                    events.emit(.sendAdoptedFromGoneSandbox(sendCall, runID: existing.runID, msgID: existing.msgID))
+                }
                 if let id = existing.msgID { return .sent(msgID: id, msgDataID: existing.msgDataID) }
                 return .failed(StepFailure(.refused, "journal entry \(key) is sent but has no msg_id"))
             case .intent, .unknown:

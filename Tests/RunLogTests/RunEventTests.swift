@@ -245,6 +245,10 @@ struct RunEventTests {
         let noID = RunEvent.sendAdopted(group, runID: "r0", msgID: nil).logLine
         #expect(noID?.message == "all was already sent (run r0, msg_id ?); not sending again")
         #expect(noID?.metadata["msg_id"] == nil && noID?.metadata["event"] == "send.adopted")
+        let gone = RunEvent.sendAdoptedFromGoneSandbox(group, runID: "r0", msgID: 1000000001).logLine
+        #expect(gone?.level == .warning && gone?.metadata["event"] == "send.adopted_from_gone_sandbox")
+        #expect(gone?.metadata["msg_id"] == .stringConvertible(1000000001))
+        #expect(gone?.message.hasPrefix("all was accepted by the in-process sandbox of an earlier rehearsal (run r0)") == true)
         #expect(
             RunEvent.sendReconciled(batch, runID: "r0").logLine
                 == RunLogLine(

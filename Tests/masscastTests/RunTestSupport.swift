@@ -170,8 +170,8 @@ final class RunWorkspace: @unchecked Sendable {
 
     /// Starts `masscast run PIPELINE`, waits until its `step` (a `mass/wait`) has started,
     /// presses Ctrl-C (SIGINT) and waits for it to end.
-    func runInterruptedDuringWait(_ pipeline: String, step: String = "finish") async throws -> BinaryResult {
-        let process = try start(["run", pipeline] + common)
+    func runInterruptedDuringWait(_ pipeline: String, step: String = "finish", extra: [String] = []) async throws -> BinaryResult {
+        let process = try start(["run", pipeline] + common + extra)
         let waiting = await process.waitUntil {
             process.stderrSoFar.contains("\"event\":\"step.started\"")
                 && process.stderrSoFar.contains("\"step.id\":\"\(step)\"")

@@ -95,6 +95,33 @@ struct SafeRerunCommandTests {
         }
     }
 
+    @Test("a --sandbox rehearsal with --state, Ctrl-C in the wait, the same command again: its send's sandbox is gone, said plainly; --rerun rehearses it again")
+    func rehearsalAgainAfterCtrlC() async throws {
+        try await withSandbox { sandbox in
+            let ws = try RunWorkspace(sandbox)
+            defer { ws.cleanUp() }
+            let pipeline = try ws.write("pipelines/p.yaml", sendAndWaitPipeline(name: "rehearsal-again"))
+            let stopped = try await ws.runInterruptedDuringWait(pipeline, extra: ["--sandbox"])
+            #expect(stopped.exited(3), "\(stopped)")
+            // What a CI retry does: the same command again. The send is adopted (a rehearsal is
+            // the same broadcast), but the sandbox that accepted it ended with its process.
+            let again = try await ws.run(pipeline, ["--sandbox"])
+            #expect(again.exited(1), "\(again)")
+            #expect(again.events("send.adopted", step: "send").count == 1, "\(again)")
+            let warning = again.events("send.adopted_from_gone_sandbox", step: "send").first
+            let message = warning?["msg"] as? String ?? ""
+            #expect(message.contains("ended with its process") && message.contains("40059") && message.contains("--rerun"), "\(again)")
+            #expect(warning?["level"] as? String == "warning")
+            #expect(again.events("step.finished", step: "finish").first?["errcode"] as? Int == 40059, "\(again)")
+            // As the warning says: --rerun rehearses it again, in full, in this process's sandbox.
+            let rerun = try await ws.run(pipeline, ["--sandbox", "--rerun"])
+            #expect(rerun.exited(0), "\(rerun)")
+            #expect(rerun.events("send.adopted_from_gone_sandbox").isEmpty && rerun.events("send.accepted").count == 1, "\(rerun)")
+            #expect(try await ws.sends().isEmpty, "nothing reached the API the workspace's config names")
+            await ws.expectNoSecrets()
+        }
+    }
+
     @Test("a rehearsal resumed with --state: a fresh sandbox; an unknown outcome of the old one is never repeated")
     func rehearsalResumedUnknownNotRepeated() async throws {
         try await withSandbox { sandbox in
