@@ -21,14 +21,15 @@ import UnixSignals
 /// - Anything else: 404 (`/healthz` and `/metrics` with another method: 405).
 ///
 /// Limits, per connection:
-/// - A request head: fields of at most 16 KiB, 32 KiB of fields in all, at most 100 fields;
-///   a larger or malformed head is answered 400 and the connection closed.
+/// - A request head: a request target or field of at most 16 KiB, 32 KiB of them in all, at
+///   most 100 fields; a larger or malformed head is answered 400 and the connection closed.
 /// - A body: at most ``ListenerConfiguration/maxBodyBytes``. A `Content-Length` over it is
 ///   answered 413 at once, before the body is read; a body that grows over it while it
 ///   arrives, 413 when it does. Either way the connection is closed after the answer.
-/// - Time: the body must have arrived ``ListenerConfiguration/bodyTimeout`` after the head
-///   (else 400 on the callback paths, 408 elsewhere, and the connection is closed); a
-///   connection on which nothing arrives for 60 s while no answer is being prepared is closed.
+/// - Time: a request's head must have arrived ``idleTimeout`` after the connection opened or
+///   the previous answer was written (else the connection is closed); its body
+///   ``ListenerConfiguration/bodyTimeout`` after the head (else 400 on the callback paths,
+///   408 elsewhere, and the connection is closed).
 /// - One request at a time per connection: a pipelined request waits, unread, until the
 ///   answer before it is written.
 public struct ListenerServer: Service, Sendable {
@@ -82,7 +83,7 @@ public struct ListenerServer: Service, Sendable {
     public func run() async throws {
         let connections = Connections()
         let routes = Routes(handler: handler)
-        let idle = TimeAmount.nanoseconds(Int64(Self.nanoseconds(idleTimeout)))
+        let idle = TimeAmount(idleTimeout)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -120,8 +121,6 @@ public struct ListenerServer: Service, Sendable {
             configuration: .init(services: [self], gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
         try await group.run()
     }
-
-    static func nanoseconds(_ duration: Duration) -> UInt64 { DeadlineSweeper.nanoseconds(duration) }
 }
 
 /// The open connections, to quiesce them when the server stops.
@@ -155,15 +154,10 @@ final class Connections: Sendable {
         for channel in channels { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         let deadline = ContinuousClock.now.advanced(by: limit)
         for channel in channels {
-            let closed = channel.eventLoop.makePromise(of: Void.self)
-            channel.closeFuture.cascade(to: closed)
-            let wait = deadline - ContinuousClock.now
-            let timer = channel.eventLoop.scheduleTask(
-                in: .nanoseconds(Int64(ListenerServer.nanoseconds(max(wait, .zero))))
-            ) {
+            let timer = channel.eventLoop.scheduleTask(in: TimeAmount(max(deadline - ContinuousClock.now, .zero))) {
                 channel.close(promise: nil)
             }
-            try? await closed.futureResult.get()
+            try? await channel.closeFuture.get()
             timer.cancel()
         }
     }
@@ -192,7 +186,7 @@ struct Routes: Sendable {
         self.handler = handler
         self.base = handler.configuration.normalizedPath
         self.maxBody = handler.configuration.maxBodyBytes
-        self.bodyTimeout = .nanoseconds(Int64(ListenerServer.nanoseconds(handler.configuration.bodyTimeout)))
+        self.bodyTimeout = TimeAmount(handler.configuration.bodyTimeout)
         self.accounts = handler.configuration.accounts.count
     }
 
@@ -242,9 +236,7 @@ struct Routes: Sendable {
 
     /// The answer when the body is over the limit (413) or did not arrive in time (400 on the
     /// callback paths, counted by the handler; 408 elsewhere).
-    func refusal(_ request: HTTPRequestHead, kind: RouteKind, path: String, tooLarge: Bool, bodyTimeout: Duration)
-        -> Answer
-    {
+    func refusal(_ request: HTTPRequestHead, kind: RouteKind, path: String, tooLarge: Bool) -> Answer {
         let method = request.method.rawValue
         switch (kind, tooLarge) {
         case (.callback, true):
@@ -253,7 +245,7 @@ struct Routes: Sendable {
             return Answer(
                 handler.refuse(
                     .badRequest, method: method, path: path,
-                    detail: "the body did not arrive within \(bodyTimeout)"),
+                    detail: "the body did not arrive within \(handler.configuration.bodyTimeout)"),
                 allow: false)
         case (_, true):
             return Answer(status: 413, body: "too_large")
@@ -345,6 +337,9 @@ final class ListenerHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private struct Reading {
         var head: HTTPRequestHead
+        /// The request target's path and query (split at the first `?`).
+        var path: Substring
+        var query: Substring?
         var kind: RouteKind
         var body: ByteBuffer?
     }
@@ -415,8 +410,8 @@ final class ListenerHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private func begin(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        let path = Self.path(of: head.uri)
-        let reading = Reading(head: head, kind: routes.kind(method: head.method, path: path))
+        let (path, query) = Self.split(head.uri)
+        let reading = Reading(head: head, path: path, query: query, kind: routes.kind(method: head.method, path: path))
         if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > routes.maxBody {
             refuse(context: context, reading, tooLarge: true)
             return
@@ -473,8 +468,7 @@ final class ListenerHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         bodyDeadlinePending = nil
         deadline = nil
         let answer = routes.refusal(
-            reading.head, kind: reading.kind, path: String(Self.path(of: reading.head.uri)), tooLarge: tooLarge,
-            bodyTimeout: routes.handler.configuration.bodyTimeout)
+            reading.head, kind: reading.kind, path: String(reading.path), tooLarge: tooLarge)
         write(context: context, answer, head: reading.head, close: true)
     }
 
@@ -485,12 +479,11 @@ final class ListenerHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             return
         }
         let routes = self.routes
-        let kind = reading.kind
+        let (kind, path, query) = (reading.kind, String(reading.path), reading.query)
         let body = reading.body.map { Array($0.readableBytesView) } ?? []
         let promise = context.eventLoop.makePromise(of: Answer.self)
         promise.completeWithTask {
-            let (path, query) = Self.split(head.uri)
-            return await routes.answer(head, kind: kind, path: String(path), query: query, body: body)
+            await routes.answer(head, kind: kind, path: path, query: query, body: body)
         }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         promise.futureResult.whenSuccess { answer in
@@ -529,11 +522,7 @@ final class ListenerHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         context.close(promise: nil)
     }
 
-    /// The path of a request target (before `?`).
-    static func path(of uri: String) -> Substring {
-        split(uri).path
-    }
-
+    /// A request target split at its first `?`: the path and the query.
     static func split(_ uri: String) -> (path: Substring, query: Substring?) {
         guard let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (uri[...], nil) }
         return (uri[..<mark], uri[uri.index(after: mark)...])
