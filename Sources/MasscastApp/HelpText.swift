@@ -101,7 +101,9 @@ public enum HelpText {
         --sandbox runs against the built-in WeChat sandbox, in this process, with its default \
         fixture (or --fixture), a temporary state store (unless --state), and the schedule window \
         not enforced (a rehearsal happens before the window). A rehearsal's journal, pushes and \
-        quota are kept apart from the real API's, even in the same state file.
+        quota are kept apart from the real API's, even in the same state file. Its sandbox ends with \
+        its process, so an unfinished rehearsal of another process is not continued: it is \
+        rehearsed again from the start.
 
         Exit status: 0 success or nothing to do; 1 the run failed; 2 invalid input; 3 stopped and \
         resumable (Ctrl-C, SIGTERM, an outcome that is unknown): run it again, or `masscast resume \

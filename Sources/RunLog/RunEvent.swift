@@ -18,6 +18,10 @@ public enum RunEvent: Sendable, Hashable {
     case rerunRefused(generation: Int, unknownSends: [JournalEntry])
     /// An unfinished run is continued instead of starting a new one (`run.continuing`).
     case continuing(runID: String, place: String)
+    /// An unfinished rehearsal of another process is not continued (its in-process sandbox
+    /// ended with that process): the broadcast is rehearsed again from the start, as the next
+    /// generation (`run.rehearsal_restarted`).
+    case rehearsalRestarted(runID: String, status: RunStatus)
     /// Another live runner holds the broadcast (`run.busy`).
     case busy(pipeline: String, runID: String, owner: String)
     /// This process took the broadcast's lease over from another holder whose lease expired

@@ -59,6 +59,11 @@ extension RunEvent {
             return RunLogLine(
                 .notice, "continuing \(runID) (\(place)) instead of starting over: steps that succeeded keep their results",
                 ["event": "run.continuing", "run.id": .string(runID)])
+        case .rehearsalRestarted(let runID, let status):
+            return RunLogLine(
+                .notice,
+                "rehearsal \(runID) \(status == .running ? "was interrupted" : "is \(status.rawValue)"), and its in-process sandbox ended with its process, so it cannot be continued: rehearsing the broadcast again from the start (the next rehearsal generation; nothing reaches WeChat)",
+                ["event": "run.rehearsal_restarted", "previous_run.id": .string(runID)])
         case .busy(let pipeline, let runID, let owner):
             return RunLogLine(
                 .error, "broadcast \(pipeline) is being run by \(owner) (run \(runID)); not starting a second runner",

@@ -36,7 +36,7 @@ extension RunEvent {
             if let msgID { metadata["msg_id"] = .stringConvertible(msgID) }
             return RunLogLine(
                 .warning,
-                "\(Self.label(call)) was accepted by the in-process sandbox of an earlier rehearsal (run \(runID)), which ended with its process; this sandbox does not know msg_id \(msgID.map(String.init) ?? "?"), so the steps that ask about it (mass/get, mass/wait, mass/delete) fail with errcode 40059. To rehearse them, start a fresh rehearsal: with --rerun, or without --state",
+                "\(Self.label(call)) was accepted by the in-process sandbox of an earlier rehearsal (run \(runID)), which ended with its process; this sandbox does not know msg_id \(msgID.map(String.init) ?? "?"), so the steps that ask about it (mass/get, mass/wait, mass/delete) fail with errcode 40059. To rehearse them, run the pipeline again with `masscast run --sandbox`: an unfinished rehearsal of another process is rehearsed again from the start",
                 metadata)
         case .sendReconciled(let call, let runID):
             return RunLogLine(

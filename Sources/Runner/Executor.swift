@@ -142,9 +142,16 @@ public actor RunExecutor {
             pipelineDigest: pipelineDigest, inputsJSON: Idempotency.canonicalInputs(inputs), accountName: account.name,
             sandbox: options.sandbox, status: .running, createdAt: now, updatedAt: now, owner: options.owner,
             heartbeatAt: now)
-        let begun: BeginRunResult
+        var begun: BeginRunResult
         do {
             begun = try await store.beginRun(template, nextGeneration: options.rerun, isOwnerAlive: ownerLiveness())
+            // A rehearsal's sandbox lives in its process: an unfinished rehearsal of another
+            // process cannot be continued (its msg_ids and media_ids are unknown to this
+            // sandbox), so it is rehearsed again from the start, as the next generation.
+            if case .unfinished(let record) = begun, APIIdentity.isSandbox(account.api), record.owner != options.owner {
+                events.emit(.rehearsalRestarted(runID: record.id, status: record.status))
+                begun = try await store.beginRun(template, nextGeneration: true, isOwnerAlive: ownerLiveness())
+            }
         } catch {
             return .invalid(message: "state store: \(error)")
         }

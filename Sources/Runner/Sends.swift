@@ -265,7 +265,7 @@ extension RunExecutor {
             case .intent, .unknown:
                 if rehearsal, let instance = existing.instance, instance != account.endpoint {
                     return .failed(StepFailure(.refused,
-                        "\(label) has an unknown outcome from an earlier rehearsal (run \(existing.runID)), whose in-process sandbox is gone; a rehearsal never repeats it. Start a fresh rehearsal: without --state, or with --rerun."))
+                        "\(label) has an unknown outcome from an earlier rehearsal (run \(existing.runID)), whose in-process sandbox is gone; a rehearsal never repeats it. Run the pipeline again with `masscast run --sandbox`: an unfinished rehearsal of another process is rehearsed again from the start."))
                 }
                 guard sameContent else {
                     return .failed(StepFailure(.refused,

@@ -249,6 +249,11 @@ struct RunEventTests {
         #expect(gone?.level == .warning && gone?.metadata["event"] == "send.adopted_from_gone_sandbox")
         #expect(gone?.metadata["msg_id"] == .stringConvertible(1000000001))
         #expect(gone?.message.hasPrefix("all was accepted by the in-process sandbox of an earlier rehearsal (run r0)") == true)
+        let restarted = RunEvent.rehearsalRestarted(runID: "r0", status: .stopped).logLine
+        #expect(restarted?.level == .notice && restarted?.metadata["event"] == "run.rehearsal_restarted")
+        #expect(restarted?.metadata["previous_run.id"] == "r0" && restarted?.metadata["run.id"] == nil)
+        #expect(restarted?.message.hasPrefix("rehearsal r0 is stopped, and its in-process sandbox ended with its process") == true)
+        #expect(RunEvent.rehearsalRestarted(runID: "r1", status: .running).logLine?.message.hasPrefix("rehearsal r1 was interrupted,") == true)
         #expect(
             RunEvent.sendReconciled(batch, runID: "r0").logLine
                 == RunLogLine(

@@ -363,6 +363,85 @@ struct SafeRerunTests {
         }
     }
 
+    @Test("an unfinished rehearsal is continued by its own process, and rehearsed again from the start by another")
+    func unfinishedRehearsalOfAnotherProcess() async throws {
+        try await Rig.with { rig in
+            // The send is accepted; the get asks about a msg_id no sandbox knows, so the run fails.
+            let path = try rig.write(
+                "again.yaml",
+                """
+                version: 1
+                name: rehearsal-again
+                account: brand-main
+                steps:
+                  - id: send
+                    uses: mass/sendall
+                    with:
+                      filter: { is_to_all: false, tag_id: 101 }
+                      msgtype: text
+                      text: { content: "again" }
+                  - id: check
+                    uses: mass/get
+                    with: { msg_id: 4242 }
+                """)
+            let pipeline = try rig.load(path)
+            var rehearsal = rig.account()
+            rehearsal.rehearse(fixtureDigest: "feedface", instance: "one")
+            func executor(owner: String) throws -> RunExecutor {
+                var options = rig.baseOptions()
+                options.inputs = try Inputs.resolve([], pipeline: pipeline)
+                options.sandbox = true
+                options.owner = owner
+                return RunExecutor(
+                    pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: rehearsal, store: rig.store,
+                    transport: rig.transport,
+                    logger: LogFormat.makeLogger(label: "t", format: .json, sink: rig.logs, scrubber: Scrubber(), level: .debug),
+                    options: options)
+            }
+            func events(_ name: String) -> [String] { rig.logs.lines.filter { $0.contains("\"event\":\"\(name)\"") } }
+            let first = try await executor(owner: "host-a:1").start()
+            #expect(first.exitCode == 1, "\(first)")
+            #expect(await rig.sends().count == 1)
+            // The same process (its sandbox is alive) continues its own run: the send is adopted.
+            let same = try await executor(owner: "host-a:1").start()
+            #expect(same.exitCode == 1, "\(same)")
+            #expect(events("run.continuing").count == 1 && events("run.rehearsal_restarted").isEmpty)
+            #expect(await rig.sends().count == 1, "adopted, not sent again")
+            // Another process: that run's sandbox ended with its process; the broadcast is
+            // rehearsed again from the start, as generation 2, and sends again (to the sandbox).
+            let other = try await executor(owner: "host-b:2").start()
+            #expect(other.exitCode == 1, "\(other)")
+            #expect(events("run.rehearsal_restarted").count == 1 && events("run.continuing").count == 1)
+            #expect(events("run.started").last?.contains("\"generation\":2") == true, "\(events("run.started"))")
+            #expect(await rig.sends().count == 2)
+            // A real account's unfinished run is never restarted this way: another process
+            // continues it, and its send is adopted. (Its own API: a second sandbox.)
+            let realAPI = try await RunningSandbox.start(
+                engine: SandboxEngine(fixture: rig.fixture, pushSender: HTTPPushSender()))
+            defer { Task { await realAPI.stop() } }
+            var real = rig.account()
+            real.apiBase = realAPI.baseURL
+            real.api = realAPI.baseURL
+            real.endpoint = realAPI.baseURL
+            func realExecutor(owner: String) throws -> RunExecutor {
+                var options = rig.baseOptions()
+                options.inputs = try Inputs.resolve([], pipeline: pipeline)
+                options.owner = owner
+                return RunExecutor(
+                    pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: real, store: rig.store,
+                    transport: AsyncHTTPTransport(),
+                    logger: LogFormat.makeLogger(label: "t", format: .json, sink: rig.logs, scrubber: Scrubber(), level: .debug),
+                    options: options)
+            }
+            let realFirst = try await realExecutor(owner: "host-a:1").start()
+            #expect(realFirst.exitCode == 1, "\(realFirst)")
+            let realOther = try await realExecutor(owner: "host-b:2").start()
+            #expect(realOther.exitCode == 1, "\(realOther)")
+            #expect(events("run.rehearsal_restarted").count == 1 && events("run.continuing").count == 2)
+            #expect(await realAPI.engine.sends().count == 1, "the real broadcast's send was adopted, not repeated")
+        }
+    }
+
     @Test("a runner whose heartbeat is three intervals old is gone, whatever host it ran on")
     func heartbeatLiveness() {
         let now = Date()

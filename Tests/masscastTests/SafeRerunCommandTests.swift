@@ -95,7 +95,7 @@ struct SafeRerunCommandTests {
         }
     }
 
-    @Test("a --sandbox rehearsal with --state, Ctrl-C in the wait, the same command again: its send's sandbox is gone, said plainly; --rerun rehearses it again")
+    @Test("a --sandbox rehearsal with --state, Ctrl-C in the wait: resume says its send's sandbox is gone; the same command again rehearses it from the start")
     func rehearsalAgainAfterCtrlC() async throws {
         try await withSandbox { sandbox in
             let ws = try RunWorkspace(sandbox)
@@ -103,20 +103,32 @@ struct SafeRerunCommandTests {
             let pipeline = try ws.write("pipelines/p.yaml", sendAndWaitPipeline(name: "rehearsal-again"))
             let stopped = try await ws.runInterruptedDuringWait(pipeline, extra: ["--sandbox"])
             #expect(stopped.exited(3), "\(stopped)")
-            // What a CI retry does: the same command again. The send is adopted (a rehearsal is
-            // the same broadcast), but the sandbox that accepted it ended with its process.
-            let again = try await ws.run(pipeline, ["--sandbox"])
-            #expect(again.exited(1), "\(again)")
-            #expect(again.events("send.adopted", step: "send").count == 1, "\(again)")
-            let warning = again.events("send.adopted_from_gone_sandbox", step: "send").first
+            let stoppedID = try #require(stopped.runID)
+            // `masscast resume` continues that very run: its send is adopted (a rehearsal is the
+            // same broadcast), but the sandbox that accepted it ended with its process.
+            let resumed = try await ws.resume(stoppedID)
+            #expect(resumed.exited(1), "\(resumed)")
+            #expect(resumed.events("send.adopted", step: "send").count == 1, "\(resumed)")
+            let warning = resumed.events("send.adopted_from_gone_sandbox", step: "send").first
             let message = warning?["msg"] as? String ?? ""
-            #expect(message.contains("ended with its process") && message.contains("40059") && message.contains("--rerun"), "\(again)")
+            #expect(message.contains("ended with its process") && message.contains("40059") && message.contains("masscast run --sandbox"), "\(resumed)")
             #expect(warning?["level"] as? String == "warning")
-            #expect(again.events("step.finished", step: "finish").first?["errcode"] as? Int == 40059, "\(again)")
-            // As the warning says: --rerun rehearses it again, in full, in this process's sandbox.
-            let rerun = try await ws.run(pipeline, ["--sandbox", "--rerun"])
-            #expect(rerun.exited(0), "\(rerun)")
-            #expect(rerun.events("send.adopted_from_gone_sandbox").isEmpty && rerun.events("send.accepted").count == 1, "\(rerun)")
+            #expect(resumed.events("step.finished", step: "finish").first?["errcode"] as? Int == 40059, "\(resumed)")
+            // What a CI retry does: the same command again. An unfinished rehearsal of another
+            // process is not continued: the broadcast is rehearsed again, in full, in this
+            // process's sandbox, as the next generation; it succeeds.
+            let again = try await ws.run(pipeline, ["--sandbox"])
+            #expect(again.exited(0), "\(again)")
+            let restarted = again.events("run.rehearsal_restarted").first
+            #expect(restarted?["previous_run.id"] as? String == stoppedID, "\(again)")
+            #expect((restarted?["msg"] as? String ?? "").contains("rehearsing the broadcast again from the start"), "\(again)")
+            #expect(again.events("run.continuing").isEmpty && again.events("send.adopted").isEmpty, "\(again)")
+            #expect(again.events("send.accepted").count == 1, "\(again)")
+            #expect(again.events("run.started").first?["generation"] as? Int == 2, "\(again)")
+            #expect(again.runID != nil && again.runID != stoppedID, "\(again)")
+            // Converged: the same command once more has nothing to do.
+            let once = try await ws.run(pipeline, ["--sandbox"])
+            #expect(once.exited(0) && once.events("run.already_completed").count == 1, "\(once)")
             #expect(try await ws.sends().isEmpty, "nothing reached the API the workspace's config names")
             await ws.expectNoSecrets()
         }
@@ -139,10 +151,12 @@ struct SafeRerunCommandTests {
             let message = finished?["msg"] as? String ?? ""
             #expect(message.contains("sandbox is gone") && message.contains("never repeats"), "\(resumed)")
             #expect(resumed.events("send.accepted").isEmpty && resumed.events("send.reconcile").isEmpty, "\(resumed)")
-            // The same command again converges to the same answer, and nothing reached the real API.
+            // The same command again does not continue that run (its sandbox is gone): it
+            // rehearses the broadcast again from the start, and nothing reaches the real API.
             let again = try await ws.run(pipeline, ["--sandbox"])
-            #expect(again.exited(1) && again.runID == runID, "\(again)")
-            // --rerun starts a fresh rehearsal generation (a rehearsal's unknown never blocks it).
+            #expect(again.exited(0) && again.runID != runID, "\(again)")
+            #expect(again.events("run.rehearsal_restarted").first?["previous_run.id"] as? String == runID, "\(again)")
+            // --rerun starts a fresh rehearsal generation too (a rehearsal's unknown never blocks it).
             let rerun = try await ws.run(pipeline, ["--sandbox", "--rerun"])
             #expect(rerun.exited(0), "\(rerun)")
             #expect(try await ws.sends().isEmpty)
