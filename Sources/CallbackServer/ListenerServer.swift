@@ -84,9 +84,16 @@ public struct ListenerServer: Service, Sendable {
         let connections = Connections()
         let routes = Routes(handler: handler)
         let idle = TimeAmount(idleTimeout)
+        let logger = self.logger
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptPause(logger: logger, connections: connections))
+                }
+            }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
@@ -123,6 +130,63 @@ public struct ListenerServer: Service, Sendable {
     }
 }
 
+/// What the listener does when it cannot accept a connection because a resource ran out
+/// (no file descriptor left: EMFILE, ENFILE; no buffer space or memory: ENOBUFS, ENOMEM):
+/// it stops accepting for ``pause`` and then tries again, and says why
+/// (`listen.accept_paused`, at most once every ``logInterval``).
+///
+/// Without it the server retried at once: the pending connection keeps the listening socket
+/// readable, so every wake-up failed the same way and a core spun for as long as the
+/// descriptors stayed taken. (NIO's `AcceptBackoffHandler` only delays the next read a
+/// channel asks for, and the failed accept leaves its read pending, so it did not stop
+/// that loop; turning `autoRead` off unregisters the socket until it is turned back on.)
+final class AcceptPause: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    static let pause = TimeAmount.seconds(1)
+    static let logInterval = TimeAmount.seconds(30)
+    private let logger: Logger
+    private let connections: Connections
+    private var paused = false
+    private var loggedAt: NIODeadline?
+    private var pausesSinceLine = 0
+
+    init(logger: Logger, connections: Connections) {
+        self.logger = logger
+        self.connections = connections
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let error = error as? IOError, [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errnoCode) else {
+            context.fireErrorCaught(error)
+            return
+        }
+        pausesSinceLine += 1
+        let now = NIODeadline.now()
+        if loggedAt.map({ now - $0 >= Self.logInterval }) ?? true {
+            let cause: String
+            switch error.errnoCode {
+            case EMFILE: cause = "no file descriptor left (EMFILE: this process's open-files limit)"
+            case ENFILE: cause = "no file descriptor left (ENFILE: the system's limit)"
+            default: cause = "\(error)"
+            }
+            let open = connections.count
+            logger.warning(
+                "cannot accept connections: \(cause), with \(open) open; accepting pauses 1 s at a time until it can (\(pausesSinceLine) pause\(pausesSinceLine == 1 ? "" : "s") since the last line). Raise the open-files limit (ulimit -n, LimitNOFILE) or limit connections at the proxy in front",
+                metadata: ["event": "listen.accept_paused", "listen.open_connections": "\(open)"])
+            loggedAt = now
+            pausesSinceLine = 0
+        }
+        guard !paused, let options = context.channel.syncOptions else { return }
+        paused = true
+        try? options.setOption(.autoRead, value: false)
+        let channel = context.channel
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.pause) {
+            self.paused = false
+            try? channel.syncOptions?.setOption(.autoRead, value: true)
+        }
+    }
+}
+
 /// The open connections, to quiesce them when the server stops.
 final class Connections: Sendable {
     private struct State {
@@ -130,6 +194,9 @@ final class Connections: Sendable {
         var draining = false
     }
     private let state = NIOLockedValueBox(State())
+
+    /// How many are open.
+    var count: Int { state.withLockedValue { $0.open.count } }
 
     /// Tracks `channel` until it closes; a channel that arrives while draining is quiesced at once.
     func add(_ channel: any Channel) {
