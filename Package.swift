@@ -96,6 +96,7 @@ let package = Package(
             dependencies: [
                 "WeChatMP", "WeChatPush", "WeChatLimits", "PipelineCore", "PipelineYAML", "ServiceHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -95,9 +96,49 @@ public enum SandboxServer {
         if logger == nil { log.logLevel = .warning }
         return Application(
             responder: EngineResponder(engine: engine, maxBodyBytes: maxBodyBytes),
-            configuration: .init(address: .hostname(host, port: port), serverName: "masscast-sandbox"),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "masscast-sandbox",
+                availableConnectionsDelegate: ConnectionLimit(ConnectionLimit.forOpenFilesLimit(), logger: log)),
             services: [EngineTicker(engine: engine, interval: tickInterval)],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: log)
     }
+}
+
+/// The most connections the sandbox's server keeps open at once: half the process's
+/// open-files limit (`ulimit -n`), at least 16 and at most 10,000. At the limit it stops
+/// accepting until a connection closes (Hummingbird turns reads of the listening socket
+/// off), and says so once each time it gets there (`sandbox.connections_full`). Without a
+/// limit, connections past the open-files limit made every accept fail with EMFILE at once,
+/// again and again: a core spun for as long as the descriptors stayed taken.
+struct ConnectionLimit: AvailableConnectionsDelegate {
+    let limit: Int
+    let logger: Logger
+    private var open = 0
+
+    init(_ limit: Int, logger: Logger) {
+        self.limit = limit
+        self.logger = logger
+    }
+
+    /// Half of `RLIMIT_NOFILE`'s soft limit, within 16...10,000.
+    static func forOpenFilesLimit() -> Int {
+        var limits = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limits) == 0 else { return 512 }
+        let soft = Int(clamping: limits.rlim_cur)  // RLIM_INFINITY is the largest value
+        return min(max(soft / 2, 16), 10_000)
+    }
+
+    mutating func connectionOpened() {
+        open += 1
+        if open == limit {
+            logger.warning(
+                "\(open) connections open, the most this sandbox keeps (half of its open-files limit, ulimit -n): new connections wait until one closes",
+                metadata: ["event": "sandbox.connections_full"])
+        }
+    }
+
+    mutating func connectionClosed() { open -= 1 }
+
+    func isAcceptingNewConnections() -> Bool { open < limit }
 }

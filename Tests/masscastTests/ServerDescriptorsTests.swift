@@ -3,11 +3,11 @@ import MasscastTesting
 import Testing
 import WeChatMP
 
-/// `masscast listen` when its process runs out of file descriptors: a flood of connections
-/// (a hostile client, or a proxy gone wrong) must not make it spin, and it must serve again
-/// once the connections close.
-@Suite("masscast listen out of file descriptors")
-struct ListenDescriptorsTests {
+/// `masscast listen` and `masscast sandbox` when connections outnumber their file
+/// descriptors: a flood of connections (a hostile client, or a proxy gone wrong) must not
+/// make them spin, and they must serve again once the connections close.
+@Suite("servers out of file descriptors")
+struct ServerDescriptorsTests {
     /// CPU time (user + system) the process `pid` has used so far.
     static func cpuTime(_ pid: Int32) -> Duration? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -104,5 +104,57 @@ struct ListenDescriptorsTests {
         let result = await process.wait(timeout: .seconds(30))
         #expect(result.exited(0), "\(result)")
         #expect(!result.err.contains("listen-fds-test-token"))
+    }
+
+    @Test("the sandbox keeps at most half its open-files limit in connections: past it, it waits instead of spinning, says so, and serves again")
+    func sandboxConnectionLimit() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("masscast-sandbox-fds-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let process = try BinaryProcess(
+            ["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", MasscastBinary.path, "sandbox", "--port", "0"],
+            executable: "/bin/sh", environment: MasscastBinary.environment(), directory: dir)
+        let started = await process.waitUntil(timeout: .seconds(90)) { process.stderrSoFar.contains("listening on http://") }
+        guard started, let pid = process.pid else {
+            process.signal(SIGINT)
+            Issue.record("the sandbox did not start: \(await process.wait(timeout: .seconds(30)))")
+            return
+        }
+        let err = process.stderrSoFar
+        let after = try #require(err.range(of: "listening on http://127.0.0.1:")).upperBound
+        let port = try #require(Int(err[after...].prefix { $0.isNumber }))
+
+        var sockets: [Int32] = []
+        defer { for fd in sockets { Glibc.close(fd) } }
+        for _ in 0..<100 {
+            let fd = Self.connectLoopback(port)
+            if fd >= 0 { sockets.append(fd) }
+        }
+        let full = await process.waitUntil(timeout: .seconds(20)) {
+            process.stderrSoFar.contains("sandbox.connections_full")
+        }
+        #expect(full, "the sandbox says it is full: \(process.stderrSoFar.suffix(2000))")
+        #expect(process.stderrSoFar.contains("32 connections open, the most this sandbox keeps"))
+
+        let before = try #require(Self.cpuTime(pid))
+        try await Task.sleep(for: .seconds(2))
+        let later = try #require(Self.cpuTime(pid))
+        #expect(later - before < .milliseconds(500), "CPU used in 2 s with every connection slot taken: \(later - before)")
+
+        for fd in sockets { Glibc.close(fd) }
+        sockets = []
+        let transport = AsyncHTTPTransport()
+        var answered = false
+        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+        while !answered && ContinuousClock.now < deadline {
+            let response = try? await transport.send(TransportRequest(
+                method: .get, url: "http://127.0.0.1:\(port)/sandbox/sends", headers: [], body: nil, timeout: .seconds(3)))
+            answered = response?.status == 200
+            if !answered { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(answered, "the sandbox answers once connections close")
+        process.signal(SIGINT)
+        let result = await process.wait(timeout: .seconds(30))
+        #expect(result.exited(0), "\(result)")
     }
 }
