@@ -133,17 +133,8 @@ public struct PipelineFileChecker: Sendable {
             return [.error(.fileNotReadable, "\(key) '\(written)' cannot be read: \(String(cString: strerror(code)))",
                            at: node.location, note: .init("looked at \(display)"))]
         }
-        let type = file.mode & S_IFMT
-        if type != S_IFREG {
-            let kind: String
-            switch type {
-            case S_IFDIR: kind = "a folder"
-            case S_IFIFO: kind = "a FIFO (named pipe)"
-            case S_IFCHR: kind = "a character device"
-            case S_IFBLK: kind = "a block device"
-            case S_IFSOCK: kind = "a socket"
-            default: kind = "not a regular file"
-            }
+        if file.mode & S_IFMT != S_IFREG {
+            let kind = RegularFile.kind(of: file.mode)
             return [.error(.fileNotReadable, "\(key) '\(written)' is \(kind), not a regular file", at: node.location,
                            note: .init("looked at \(display)"), hint: "\(key) must name a file")]
         }

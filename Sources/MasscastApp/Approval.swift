@@ -1,3 +1,4 @@
+import FileChecks
 import Foundation
 import PipelineCore
 import PipelineYAML
@@ -110,7 +111,7 @@ public struct ApprovalFile: Sendable, Hashable {
 
     /// Non-empty lines, read in blocks (an audience file may be large).
     static func countLines(_ path: String) -> Int? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        guard let handle = try? RegularFile.open(path).get() else { return nil }
         defer { try? handle.close() }
         var lines = 0
         var lineHasText = false

@@ -1,4 +1,5 @@
 import Crypto
+import FileChecks
 import Foundation
 import PipelineCore
 
@@ -116,7 +117,7 @@ extension RunExecutor {
     /// SHA-256 (hex) of a file the pipeline names, read in blocks.
     func fileDigest(_ path: String) -> String? {
         guard let full = try? inputReader.checkedPath(path, field: ""),
-            let handle = FileHandle(forReadingAtPath: full)
+            let handle = try? RegularFile.open(full).get()
         else { return nil }
         defer { try? handle.close() }
         var hasher = SHA256()

@@ -55,10 +55,15 @@ struct InputReader: Sendable {
     /// Reads a file the pipeline names, with a size limit.
     func readFile(_ path: String, field: String, limit: Int) throws(StepInputError) -> Data {
         let full = try checkedPath(path, field: field)
-        guard let handle = FileHandle(forReadingAtPath: full) else {
-            let exists = FileManager.default.fileExists(atPath: full)
-            throw StepInputError(
-                .file, path: field, message: exists ? "cannot read \(path) (permission denied?)" : "no file \(path) (looked at \(full))")
+        let handle: FileHandle
+        switch RegularFile.open(full) {
+        case .success(let opened): handle = opened
+        case .failure(.missing):
+            throw StepInputError(.file, path: field, message: "no file \(path) (looked at \(full))")
+        case .failure(.notRegular(let kind)):
+            throw StepInputError(.file, path: field, message: "\(path) is \(kind), not a regular file (looked at \(full))")
+        case .failure(.unreadable(let reason)):
+            throw StepInputError(.file, path: field, message: "cannot read \(path): \(reason) (looked at \(full))")
         }
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: limit + 1)) ?? Data()
@@ -70,7 +75,7 @@ struct InputReader: Sendable {
 
     /// A file's size and SHA-256, read in blocks (for a plan; `nil` when it cannot be read).
     func plannedFile(_ path: String) -> PlannedFile? {
-        guard let full = try? checkedPath(path, field: ""), let handle = FileHandle(forReadingAtPath: full) else { return nil }
+        guard let full = try? checkedPath(path, field: ""), let handle = try? RegularFile.open(full).get() else { return nil }
         defer { try? handle.close() }
         var hasher = SHA256()
         var bytes = 0
