@@ -6,27 +6,12 @@ import Testing
 /// built binary against a sandbox in this process.
 @Suite("run and plan: the files a pipeline reads")
 struct RunFilesCommandTests {
-    static func pipeline(_ name: String, contentFile: String) -> String {
-        """
-        version: 1
-        name: \(name)
-        account: brand-main
-        steps:
-          - id: send
-            uses: mass/sendall
-            with:
-              filter: { is_to_all: false, tag_id: 100 }
-              msgtype: text
-              text: { content_file: "\(contentFile)" }
-        """
-    }
-
     @Test("a content_file that is a FIFO fails its step at once, named by its type; run and plan do not wait for a writer")
     func fifoContentFile() async throws {
         try await withSandbox { sandbox in
             let ws = try RunWorkspace(sandbox)
             defer { ws.cleanUp() }
-            let pipeline = try ws.write("pipelines/fifo.yaml", Self.pipeline("fifo", contentFile: "notice.txt"))
+            let pipeline = try ws.write("pipelines/fifo.yaml", AllowedPathsCommandTests.pipeline("fifo", contentFile: "notice.txt"))
             let fifo = (pipeline as NSString).deletingLastPathComponent + "/notice.txt"
             #expect(mkfifo(fifo, 0o644) == 0)
             // Before, run opened it with a plain open(2), which waits for a writer for ever, and

@@ -20,6 +20,26 @@ struct ServerDescriptorsTests {
         return .milliseconds((user + system) * 1000 / max(ticks, 1))
     }
 
+    /// CPU time `pid` uses in the next 2 s (while every descriptor or slot stays taken).
+    static func cpuOverTwoSeconds(_ pid: Int32) async throws -> Duration {
+        let before = try #require(cpuTime(pid))
+        try await Task.sleep(for: .seconds(2))
+        return try #require(cpuTime(pid)) - before
+    }
+
+    /// Whether a GET of `url` is answered 200 within 20 s (tries every 200 ms).
+    static func answers(_ url: String) async throws -> Bool {
+        let transport = AsyncHTTPTransport()
+        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+        while ContinuousClock.now < deadline {
+            let response = try? await transport.send(TransportRequest(
+                method: .get, url: url, headers: [], body: nil, timeout: .seconds(3)))
+            if response?.status == 200 { return true }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
+
     /// A TCP connection to 127.0.0.1:`port` (completed by the kernel's backlog whether or
     /// not the server accepts it), or -1.
     static func connectLoopback(_ port: Int) -> Int32 {
@@ -82,24 +102,13 @@ struct ServerDescriptorsTests {
 
         // While the descriptors stay taken it waits; before, it retried accept at once, and
         // used a whole core (2 s of CPU in these 2 s).
-        let before = try #require(Self.cpuTime(pid))
-        try await Task.sleep(for: .seconds(2))
-        let after = try #require(Self.cpuTime(pid))
-        #expect(after - before < .milliseconds(500), "CPU used in 2 s with every descriptor taken: \(after - before)")
+        let cpu = try await Self.cpuOverTwoSeconds(pid)
+        #expect(cpu < .milliseconds(500), "CPU used in 2 s with every descriptor taken: \(cpu)")
 
         // The connections close: it accepts and answers again.
         for fd in sockets { Glibc.close(fd) }
         sockets = []
-        let transport = AsyncHTTPTransport()
-        var answered = false
-        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
-        while !answered && ContinuousClock.now < deadline {
-            let response = try? await transport.send(TransportRequest(
-                method: .get, url: "http://127.0.0.1:\(port)/healthz", headers: [], body: nil, timeout: .seconds(3)))
-            answered = response?.status == 200
-            if !answered { try await Task.sleep(for: .milliseconds(200)) }
-        }
-        #expect(answered, "the listener answers /healthz once connections close")
+        #expect(try await Self.answers("http://127.0.0.1:\(port)/healthz"), "the listener answers /healthz once connections close")
         process.signal(SIGTERM)
         let result = await process.wait(timeout: .seconds(30))
         #expect(result.exited(0), "\(result)")
@@ -136,23 +145,12 @@ struct ServerDescriptorsTests {
         #expect(full, "the sandbox says it is full: \(process.stderrSoFar.suffix(2000))")
         #expect(process.stderrSoFar.contains("32 connections open, the most this sandbox keeps"))
 
-        let before = try #require(Self.cpuTime(pid))
-        try await Task.sleep(for: .seconds(2))
-        let later = try #require(Self.cpuTime(pid))
-        #expect(later - before < .milliseconds(500), "CPU used in 2 s with every connection slot taken: \(later - before)")
+        let cpu = try await Self.cpuOverTwoSeconds(pid)
+        #expect(cpu < .milliseconds(500), "CPU used in 2 s with every connection slot taken: \(cpu)")
 
         for fd in sockets { Glibc.close(fd) }
         sockets = []
-        let transport = AsyncHTTPTransport()
-        var answered = false
-        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
-        while !answered && ContinuousClock.now < deadline {
-            let response = try? await transport.send(TransportRequest(
-                method: .get, url: "http://127.0.0.1:\(port)/sandbox/sends", headers: [], body: nil, timeout: .seconds(3)))
-            answered = response?.status == 200
-            if !answered { try await Task.sleep(for: .milliseconds(200)) }
-        }
-        #expect(answered, "the sandbox answers once connections close")
+        #expect(try await Self.answers("http://127.0.0.1:\(port)/sandbox/sends"), "the sandbox answers once connections close")
         process.signal(SIGINT)
         let result = await process.wait(timeout: .seconds(30))
         #expect(result.exited(0), "\(result)")
