@@ -1,9 +1,11 @@
 import Foundation
 
 /// Opening a file that a pipeline names (`file`, `content_file`, `touser_file`) to read it:
-/// only a regular file is opened, and the open never waits. A plain `open` of a FIFO
-/// (named pipe) waits for a writer for ever, and a device can do anything on open; the file
-/// is opened with `O_NONBLOCK` and checked with `fstat` before a byte is read.
+/// only a regular file is opened, and the open never waits. A plain `open` of a FIFO (named
+/// pipe) waits for a writer for ever, and opening a device runs its driver. So the path is
+/// looked at first (`stat`: anything but a regular file is named by its type and never
+/// opened), then opened with `O_NONBLOCK` and looked at again (`fstat`), in case it was
+/// replaced in between, before a byte is read.
 public enum RegularFile {
     /// Why a file could not be opened.
     public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -39,13 +41,14 @@ public enum RegularFile {
 
     /// The regular file at `path`, open for reading (the handle closes it when released).
     public static func open(_ path: String) -> Result<FileHandle, Failure> {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { return .failure(.missing) }
-            return .failure(.unreadable(String(cString: strerror(code))))
+        func failure(_ code: Int32) -> Failure {
+            code == ENOENT || code == ENOTDIR ? .missing : .unreadable(String(cString: strerror(code)))
         }
         var info = stat()
+        guard stat(path, &info) == 0 else { return .failure(failure(errno)) }
+        guard info.st_mode & S_IFMT == S_IFREG else { return .failure(.notRegular(kind(of: info.st_mode))) }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return .failure(failure(errno)) }
         guard fstat(fd, &info) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
