@@ -12,7 +12,7 @@ public enum HelpText {
     public static let initialize = """
         The project id goes into every clientmsgid and into the identity of every broadcast in the state store, so that two repositories sending to the same account never share keys: a broadcast of one can never be taken for the other's. It is random, written once, committed, and never changed (a new id makes every broadcast a new one).
 
-        Without masscast.yaml, init writes one (version, project, state path, an example account in comments). With a masscast.yaml that has no project id, init adds one after its `version:` line and leaves the rest of the file as it is. A masscast.yaml that already has one is left alone. Either way `.masscast/` (the state store: journal, token cache) is added to .gitignore.
+        Without masscast.yaml, init writes one (version, project, state path, an example account in comments). With a masscast.yaml that has no project id, init adds one after its `version:` line and leaves the rest of the file as it is. A masscast.yaml that already has one is left alone. Either way `.masscast/` (the state store: journal, token cache) is added to .gitignore. A masscast.yaml or .gitignore that is a symbolic link, a FIFO or anything but a regular file is refused before anything is written (exit 2): init never reads or writes through a link, which could lead out of the repository.
 
         Examples:
           masscast init

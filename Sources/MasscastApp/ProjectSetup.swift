@@ -1,3 +1,4 @@
+import FileChecks
 import Foundation
 import PipelineCore
 import PipelineYAML
@@ -23,7 +24,11 @@ public enum ProjectSetup {
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw SetupError(.file, "no folder \(folder)")
         }
-        say(try writeConfig(at: (folder as NSString).appendingPathComponent(ProjectConfigLoader.fileName)))
+        let config = (folder as NSString).appendingPathComponent(ProjectConfigLoader.fileName)
+        // Both files are looked at before either is written, so that a refusal changes nothing.
+        try checkOwnFile(config, instead: "add a `project:` line (mc- and 20 lowercase letters or digits) yourself")
+        try checkOwnFile((folder as NSString).appendingPathComponent(".gitignore"), instead: "add `.masscast/` to it yourself")
+        say(try writeConfig(at: config))
         if try ignoreState(in: folder) {
             say("added .masscast/ to \((folder as NSString).appendingPathComponent(".gitignore"))")
         }
@@ -76,6 +81,23 @@ public enum ProjectSetup {
             throw SetupError(.invalidConfig, "could not add `project: \(id)` to \(path) (its layout is unusual); add that line yourself, at the top level")
         }
         return "added project id \(id) to \(path); commit it"
+    }
+
+    /// Refuses a file init would read and rewrite that is not a regular file of the folder's
+    /// own: a symbolic link may lead out of the repository (init would copy what it leads to
+    /// into the repository's file, where a commit would publish it, say a private key), and a
+    /// FIFO would hold init for ever. A file that does not exist is fine: init writes it.
+    static func checkOwnFile(_ path: String, instead: String) throws(SetupError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        let type = info.st_mode & S_IFMT
+        if type == S_IFLNK {
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "somewhere"
+            throw SetupError(.file, "\(path) is a symbolic link (to \(target)); init neither follows it nor replaces it, so that nothing outside the repository is read or written. Replace the link with a regular file, or \(instead)")
+        }
+        guard type == S_IFREG else {
+            throw SetupError(.file, "\(path) is \(RegularFile.kind(of: info.st_mode)), not a regular file; init leaves it alone. Replace it with a regular file, or \(instead)")
+        }
     }
 
     /// Adds `.masscast/` to the folder's .gitignore unless an entry already covers it.
