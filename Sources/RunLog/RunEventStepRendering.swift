@@ -21,31 +21,25 @@ extension RunEvent {
                     "msg_id": .stringConvertible(msgID),
                 ])
         case .sendAccepted(let call, let to, let msgID):
-            var metadata = Self.metadata(call, event: "send.accepted")
-            metadata["msg_id"] = .stringConvertible(msgID)
-            return RunLogLine(.info, "sent\(to.map { " to \($0)" } ?? ""), msg_id \(msgID)", metadata)
+            return RunLogLine(
+                .info, "sent\(to.map { " to \($0)" } ?? ""), msg_id \(msgID)", Self.metadata(call, event: "send.accepted", msgID: msgID))
         case .sendAdopted(let call, let runID, let msgID):
-            var metadata = Self.metadata(call, event: "send.adopted")
-            if let msgID { metadata["msg_id"] = .stringConvertible(msgID) }
             return RunLogLine(
                 .notice,
                 "\(Self.label(call)) was already sent (run \(runID), msg_id \(msgID.map(String.init) ?? "?")); not sending again",
-                metadata)
+                Self.metadata(call, event: "send.adopted", msgID: msgID))
         case .sendAdoptedFromGoneSandbox(let call, let runID, let msgID):
-            var metadata = Self.metadata(call, event: "send.adopted_from_gone_sandbox")
-            if let msgID { metadata["msg_id"] = .stringConvertible(msgID) }
             return RunLogLine(
                 .warning,
                 "\(Self.label(call)) was accepted by the in-process sandbox of an earlier rehearsal (run \(runID)), which ended with its process; this sandbox does not know msg_id \(msgID.map(String.init) ?? "?"), so the steps that ask about it (mass/get, mass/wait, mass/delete) fail with errcode 40059. To rehearse them, run the pipeline again with `masscast run --sandbox`: an unfinished rehearsal of another process is rehearsed again from the start",
-                metadata)
+                Self.metadata(call, event: "send.adopted_from_gone_sandbox", msgID: msgID))
         case .sendReconciled(let call, let runID):
             return RunLogLine(
                 .notice,
                 "\(Self.label(call)) has an unknown outcome from run \(runID); repeating it with the same clientmsgid",
                 Self.metadata(call, event: "send.reconcile"))
         case .sendDuplicate(let call, let msgID, let unrecorded):
-            var metadata = Self.metadata(call, event: unrecorded ? "send.adopted_unrecorded" : "send.adopted")
-            metadata["msg_id"] = .stringConvertible(msgID)
+            var metadata = Self.metadata(call, event: unrecorded ? "send.adopted_unrecorded" : "send.adopted", msgID: msgID)
             metadata["errcode"] = .stringConvertible(45065)
             if unrecorded {
                 return RunLogLine(
@@ -149,11 +143,13 @@ extension RunEvent {
         "\(call.stepID)\(call.uses == "mass/send" ? " batch \(call.batch + 1)" : "")"
     }
 
-    private static func metadata(_ call: SendCall, event: String) -> Logger.Metadata {
-        [
+    private static func metadata(_ call: SendCall, event: String, msgID: Int64? = nil) -> Logger.Metadata {
+        var m: Logger.Metadata = [
             "event": .string(event), "step.id": .string(call.stepID), "uses": .string(call.uses),
             "clientmsgid": .string(call.clientMsgID), "batch": .stringConvertible(call.batch + 1),
         ]
+        if let msgID { m["msg_id"] = .stringConvertible(msgID) }
+        return m
     }
 
     private static func metadata(_ attempt: CallAttempt, error: CallError?, event: String) -> Logger.Metadata {

@@ -57,6 +57,22 @@ func uploadThenSend(name: String, file: String) -> String {
     """
 }
 
+/// An executor of `pipeline` for an account set up by hand (a rehearsal's identity, or a
+/// second sandbox standing in for the real API), on the rig's store, logging to its logs.
+private func handmadeExecutor(
+    _ rig: Rig, _ pipeline: Pipeline, at path: String, account: AccountSettings, transport: any WeChatTransport,
+    configure: (inout RunOptions) -> Void
+) throws -> RunExecutor {
+    var options = rig.baseOptions()
+    options.inputs = try Inputs.resolve([], pipeline: pipeline)
+    configure(&options)
+    return RunExecutor(
+        pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: account, store: rig.store,
+        transport: transport,
+        logger: LogFormat.makeLogger(label: "t", format: .json, sink: rig.logs, scrubber: Scrubber(), level: .debug),
+        options: options)
+}
+
 @Suite("safe re-runs", .serialized)
 struct SafeRerunTests {
     @Test("mc2 clientmsgids carry the project id; without one the mc1 recipe is unchanged")
@@ -340,15 +356,10 @@ struct SafeRerunTests {
             real.api = realAPI.baseURL
             real.endpoint = realAPI.baseURL
             func executor(_ account: AccountSettings, _ transport: any WeChatTransport) throws -> RunExecutor {
-                var options = rig.baseOptions()
-                options.inputs = try Inputs.resolve([], pipeline: pipeline)
-                options.sandbox = true
-                options.enforceSchedule = false
-                return RunExecutor(
-                    pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: account, store: rig.store,
-                    transport: transport,
-                    logger: LogFormat.makeLogger(label: "t", format: .json, sink: rig.logs, scrubber: Scrubber(), level: .debug),
-                    options: options)
+                try handmadeExecutor(rig, pipeline, at: path, account: account, transport: transport) {
+                    $0.sandbox = true
+                    $0.enforceSchedule = false
+                }
             }
             #expect(try await executor(rehearsal, rig.transport).start().exitCode == 0)
             #expect(await rig.sends().count == 1)
@@ -388,15 +399,10 @@ struct SafeRerunTests {
             var rehearsal = rig.account()
             rehearsal.rehearse(fixtureDigest: "feedface", instance: "one")
             func executor(owner: String) throws -> RunExecutor {
-                var options = rig.baseOptions()
-                options.inputs = try Inputs.resolve([], pipeline: pipeline)
-                options.sandbox = true
-                options.owner = owner
-                return RunExecutor(
-                    pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: rehearsal, store: rig.store,
-                    transport: rig.transport,
-                    logger: LogFormat.makeLogger(label: "t", format: .json, sink: rig.logs, scrubber: Scrubber(), level: .debug),
-                    options: options)
+                try handmadeExecutor(rig, pipeline, at: path, account: rehearsal, transport: rig.transport) {
+                    $0.sandbox = true
+                    $0.owner = owner
+                }
             }
             func events(_ name: String) -> [String] { rig.logs.lines.filter { $0.contains("\"event\":\"\(name)\"") } }
             let first = try await executor(owner: "host-a:1").start()
@@ -424,14 +430,9 @@ struct SafeRerunTests {
             real.api = realAPI.baseURL
             real.endpoint = realAPI.baseURL
             func realExecutor(owner: String) throws -> RunExecutor {
-                var options = rig.baseOptions()
-                options.inputs = try Inputs.resolve([], pipeline: pipeline)
-                options.owner = owner
-                return RunExecutor(
-                    pipeline: pipeline, pipelineFile: path, pipelineDigest: "x", account: real, store: rig.store,
-                    transport: AsyncHTTPTransport(),
-                    logger: LogFormat.makeLogger(label: "t", format: .json, sink: rig.logs, scrubber: Scrubber(), level: .debug),
-                    options: options)
+                try handmadeExecutor(rig, pipeline, at: path, account: real, transport: AsyncHTTPTransport()) {
+                    $0.owner = owner
+                }
             }
             let realFirst = try await realExecutor(owner: "host-a:1").start()
             #expect(realFirst.exitCode == 1, "\(realFirst)")
